@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import { registerServe } from './serve.js';
+
+/** One line per agent subcommand. */
+export function registerAgentCommands(program: Command): void {
+  registerServe(program);
+}

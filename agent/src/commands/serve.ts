@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { loadTlsMaterial } from '@xsctl/common/pki/index';
+import { createLogger } from '@xsctl/common/log/create-logger';
+import { loadAgentConfig } from '../config/agent-config.js';
+import { CommandRunner } from '../exec/command-runner.js';
+import { SandboxRoot } from '../fs/sandbox-root.js';
+import { startAgentServer } from '../server/create-agent-server.js';
+
+interface ServeFlags {
+  config?: string;
+  listen?: string;
+  root?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve', { isDefault: true })
+    .description('run the gRPC agent (mTLS; only the controller certificate is accepted)')
+    .option('--config <file>', 'YAML/JSON config file')
+    .option('--listen <addr:port>', 'listen address, e.g. 0.0.0.0:7443')
+    .option('--root <dir>', 'filesystem root every path is resolved under (default /)')
+    .option('--tls-ca <file>', 'CA certificate')
+    .option('--tls-cert <file>', 'agent certificate')
+    .option('--tls-key <file>', 'agent key')
+    .option('--log-level <level>', 'pino level')
+    .action(async (flags: ServeFlags) => {
+      const config = await loadAgentConfig(flags.config, {
+        ...(flags.listen === undefined ? {} : { listen: flags.listen }),
+        ...(flags.root === undefined ? {} : { root: flags.root }),
+        ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+        tls: {
+          ...(flags.tlsCa === undefined ? {} : { ca: flags.tlsCa }),
+          ...(flags.tlsCert === undefined ? {} : { cert: flags.tlsCert }),
+          ...(flags.tlsKey === undefined ? {} : { key: flags.tlsKey }),
+        } as never,
+      });
+      const logger = createLogger('xsctl-agent', { level: config.logLevel });
+      const root = new SandboxRoot(config.root);
+      const runner = new CommandRunner({ logger, defaultTimeoutMs: config.commandTimeoutMs });
+      const running = await startAgentServer({
+        ctx: { root, runner, logger, stateDir: config.stateDir },
+        tls: await loadTlsMaterial(config.tls),
+        listen: config.listen,
+        logger,
+      });
+      logger.info({ listen: config.listen, port: running.port, root: config.root }, 'agent listening');
+      // A machine-readable ready line for supervisors and tests.
+      process.stdout.write(`${JSON.stringify({ ready: true, port: running.port })}\n`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        running.shutdown().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,87 @@
+import { execa } from 'execa';
+import type { Logger } from 'pino';
+import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandTimeoutError } from './command-errors.js';
+import { isAllowedCommand, type AllowedCommand } from './command-table.js';
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  input?: string;
+  /** Extra environment. The agent's own environment is not passed through, to keep runs reproducible. */
+  env?: Readonly<Record<string, string>>;
+  /** Exit codes that are not failures for this call (e.g. multipath -t is 0 even on errors). */
+  okExitCodes?: readonly number[];
+  cwd?: string;
+}
+
+export interface CommandResult {
+  command: AllowedCommand;
+  args: readonly string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface CommandRunnerOptions {
+  logger: Logger;
+  defaultTimeoutMs?: number;
+  /** Absolute paths or replacements per command, e.g. a simulator in tests. */
+  paths?: Partial<Record<AllowedCommand, string>>;
+  /** Prefix arguments per command, e.g. `drbdadm -s SIM`. */
+  prefixArgs?: Partial<Record<AllowedCommand, readonly string[]>>;
+  env?: Readonly<Record<string, string>>;
+}
+
+const basePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The one way the agent runs a program: argument arrays, never a shell, always a timeout and a signal. */
+export class CommandRunner {
+  readonly #logger: Logger;
+  readonly #defaultTimeoutMs: number;
+  readonly #paths: Partial<Record<AllowedCommand, string>>;
+  readonly #prefixArgs: Partial<Record<AllowedCommand, readonly string[]>>;
+  readonly #env: Readonly<Record<string, string>>;
+
+  constructor(options: CommandRunnerOptions) {
+    this.#logger = options.logger;
+    this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.#paths = options.paths ?? {};
+    this.#prefixArgs = options.prefixArgs ?? {};
+    this.#env = options.env ?? {};
+  }
+
+  async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    if (!isAllowedCommand(command)) throw new CommandNotFoundError(command);
+    const file = this.#paths[command] ?? command;
+    const fullArgs = [...(this.#prefixArgs[command] ?? []), ...args];
+    const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+    const start = performance.now();
+    const result = await execa(file, fullArgs, {
+      shell: false,
+      reject: false,
+      timeout: timeoutMs,
+      forceKillAfterDelay: 2_000,
+      ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
+      ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      extendEnv: false,
+      env: { PATH: basePath, LANG: 'C', LC_ALL: 'C', ...this.#env, ...options.env },
+      stripFinalNewline: false,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const durationMs = Math.round(performance.now() - start);
+    this.#logger.debug({ command, args: fullArgs, exitCode: result.exitCode, durationMs }, 'command');
+    if (result.isCanceled) throw new CommandCancelledError(command, { cause: result });
+    if (result.timedOut) throw new CommandTimeoutError(command, timeoutMs, { cause: result });
+    if ((result as { code?: string }).code === 'ENOENT') throw new CommandNotFoundError(command, { cause: result });
+    const exitCode = result.exitCode ?? -1;
+    const stdout = String(result.stdout ?? '');
+    const stderr = String(result.stderr ?? '');
+    if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {
+      throw new CommandFailedError(command, fullArgs, result.exitCode, stderr);
+    }
+    return { command, args: fullArgs, exitCode, stdout, stderr, durationMs };
+  }
+}

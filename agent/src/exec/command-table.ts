@@ -1,0 +1,37 @@
+/**
+ * Every program the agent may run, by name. Anything not listed is refused before exec.
+ * Values are the program looked up on PATH; a deployment may pin absolute paths via config.
+ */
+export const allowedCommands = [
+  'multipath',
+  'multipathd',
+  'sg_inq',
+  'sg_vpd',
+  'sg_rtpg',
+  'drbdadm',
+  'drbdsetup',
+  'drbdmeta',
+  'tgtadm',
+  'tgtd',
+  'ip',
+  'arping',
+  'iptables',
+  'sfdisk',
+  'blkid',
+  'wipefs',
+  'findmnt',
+  'systemctl',
+  'chkconfig',
+  'service',
+  'unshare',
+  'chronyc',
+  'ntpq',
+  'dmesg',
+  'journalctl',
+] as const;
+
+export type AllowedCommand = (typeof allowedCommands)[number];
+
+export function isAllowedCommand(name: string): name is AllowedCommand {
+  return (allowedCommands as readonly string[]).includes(name);
+}

@@ -1,0 +1,61 @@
+import { mkdir, mkdtemp, copyFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import { SandboxRoot } from '../fs/sandbox-root.js';
+import { parseInventory } from './parse-inventory.js';
+import { parsePoolConf } from './parse-pool-conf.js';
+import { readHostFacts } from './read-host-facts.js';
+
+// The inventory layout is the one the XenServer 7.1 installer writes (KEY='value', one per line).
+const fixture = new URL('./__fixtures__/xensource-inventory', import.meta.url);
+
+async function sandbox(poolConf: string): Promise<SandboxRoot> {
+  const root = await mkdtemp(join(tmpdir(), 'xsctl-root-'));
+  await mkdir(join(root, 'etc/xensource'), { recursive: true });
+  await mkdir(join(root, 'proc'), { recursive: true });
+  await copyFile(fixture, join(root, 'etc/xensource-inventory'));
+  await writeFile(join(root, 'etc/xensource/pool.conf'), poolConf);
+  await writeFile(join(root, 'etc/hostname'), 'xs71-a\n');
+  await writeFile(join(root, 'proc/uptime'), '35122.74 68012.11\n');
+  return new SandboxRoot(root);
+}
+
+describe('readHostFacts', () => {
+  it('reads a master from a sandbox root', async () => {
+    const facts = await readHostFacts(await sandbox('master'));
+    expect(facts.hostname).toBe('xs71-a');
+    expect(facts.productBrand).toBe('XenServer');
+    expect(facts.productVersion).toBe('7.1.0');
+    expect(facts.buildNumber).toBe('137272c');
+    expect(facts.controlDomainUuid).toBe('0d0a3e0f-5c3e-4d5b-8e19-7f0b1a2f3c44');
+    expect(facts.poolRole).toBe(PoolRole.POOL_ROLE_MASTER);
+    expect(facts.masterAddress).toBe('');
+    expect(facts.uptimeSeconds).toBeCloseTo(35122.74);
+    expect(facts.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('reads a slave and its master address (pool.conf has no trailing newline on XenServer)', async () => {
+    const facts = await readHostFacts(await sandbox('slave:10.80.224.75'));
+    expect(facts.poolRole).toBe(PoolRole.POOL_ROLE_SLAVE);
+    expect(facts.masterAddress).toBe('10.80.224.75');
+  });
+
+  it('parses the inventory as data, never as shell', () => {
+    const inv = parseInventory("PRODUCT_BRAND='XCP-ng'\nEVIL=$(reboot)\n# comment\nPRODUCT_VERSION=\"8.2.1\"\n");
+    expect(inv).toEqual({ PRODUCT_BRAND: 'XCP-ng', EVIL: '$(reboot)', PRODUCT_VERSION: '8.2.1' });
+  });
+
+  it('does not guess a role from a malformed pool.conf', () => {
+    expect(parsePoolConf('slave:')).toEqual({ role: 'unknown', raw: 'slave:' });
+    expect(parsePoolConf('master\n')).toEqual({ role: 'master' });
+  });
+
+  it('keeps every path inside the root', async () => {
+    const root = await sandbox('master');
+    expect(() => root.resolve('/../../etc/shadow')).toThrow(/leaves the root/);
+    expect(root.resolve('/etc/../etc/hostname')).toBe(`${root.root}/etc/hostname`);
+    expect(() => root.resolve('etc/shadow')).toThrow(/not absolute/);
+  });
+});

@@ -1,0 +1,85 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
+import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { createLogger } from '@xsctl/common/log/create-logger';
+import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
+import { ChannelCredentials } from '@grpc/grpc-js';
+import { CommandRunner } from '../exec/command-runner.js';
+import { SandboxRoot } from '../fs/sandbox-root.js';
+import { startAgentServer, type RunningAgentServer } from './create-agent-server.js';
+
+const logger = createLogger('test', { level: 'silent' });
+let pki: TestPki;
+let agent: RunningAgentServer;
+let rootDir: string;
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  rootDir = await mkdtemp(join(tmpdir(), 'xsctl-root-'));
+  const root = new SandboxRoot(rootDir);
+  agent = await startAgentServer({
+    ctx: { root, runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
+    tls: await pki.issue({ kind: 'agent', name: 'xs-a', ipAddresses: ['127.0.0.1'] }),
+    listen: '127.0.0.1:0',
+    logger,
+  });
+});
+
+afterAll(async () => {
+  await agent.shutdown(100);
+});
+
+async function getFacts(credentials: ChannelCredentials) {
+  const channel = createChannel(`127.0.0.1:${agent.port}`, credentials);
+  try {
+    return await createClient(HostServiceDefinition, channel).getFacts({}, { signal: AbortSignal.timeout(5000) });
+  } finally {
+    channel.close();
+  }
+}
+
+async function statusOf(p: Promise<unknown>): Promise<Status | 'OK'> {
+  try {
+    await p;
+    return 'OK';
+  } catch (err) {
+    if (err instanceof ClientError) return err.code;
+    throw err;
+  }
+}
+
+describe('agent mTLS', () => {
+  it('accepts the controller certificate', async () => {
+    const res = await getFacts(mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })));
+    expect(res.facts?.root).toBe(rootDir);
+    expect(res.facts?.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('rejects a client without a certificate', async () => {
+    const ca = (await pki.issue({ kind: 'controller', name: 'ctl2' })).ca;
+    expect(await statusOf(getFacts(ChannelCredentials.createSsl(ca)))).toBe(Status.UNAVAILABLE);
+  });
+
+  it('rejects a certificate from another CA', async () => {
+    const other = await makeTestPki();
+    const foreign = await other.issue({ kind: 'controller', name: 'ctl' });
+    const ours = await pki.issue({ kind: 'controller', name: 'ctl3' });
+    // Trust our CA (so the server is verified) but present a client cert from the other CA.
+    const creds = ChannelCredentials.createSsl(ours.ca, foreign.key, foreign.cert);
+    expect(await statusOf(getFacts(creds))).toBe(Status.UNAVAILABLE);
+  });
+
+  it('rejects an agent certificate presented as a client', async () => {
+    const creds = mtlsChannelCredentials(await pki.issue({ kind: 'agent', name: 'xs-b' }));
+    expect(await statusOf(getFacts(creds))).toBe(Status.UNAVAILABLE);
+  });
+
+  it('rejects a CLI certificate: only the controller may call an agent', async () => {
+    const creds = mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'alice', role: 'operator' }));
+    expect(await statusOf(getFacts(creds))).toBe(Status.PERMISSION_DENIED);
+  });
+});

@@ -1,0 +1,46 @@
+import { createServer, type Server } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
+import type { Logger } from 'pino';
+import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
+import type { TlsMaterial } from '@xsctl/common/pki/index';
+import type { AgentContext } from './agent-context.js';
+import { registerServices } from './register-services.js';
+
+export interface AgentServerOptions {
+  ctx: AgentContext;
+  tls: TlsMaterial;
+  listen: string;
+  logger: Logger;
+  defaultDeadlineMs?: number;
+}
+
+export interface RunningAgentServer {
+  server: Server;
+  port: number;
+  /** Stops accepting calls and aborts the ones in flight after `graceMs`. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function startAgentServer(options: AgentServerOptions): Promise<RunningAgentServer> {
+  const server = createServer({ interceptors: [peerIdentityInterceptor], 'grpc.keepalive_permit_without_calls': 1 })
+    .use(loggingMiddleware(options.logger))
+    .use(errorMiddleware(options.logger))
+    // The agent serves only the controller: agent and CLI certificates are refused.
+    .use(authMiddleware({ kinds: ['controller'] }))
+    .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000));
+  registerServices(server, options.ctx);
+  server.add(HealthDefinition, HealthServiceImpl());
+  const port = await server.listen(options.listen, mtlsServerCredentials(options.tls));
+  return {
+    server,
+    port,
+    async shutdown(graceMs = 5_000) {
+      const timer = setTimeout(() => server.forceShutdown(), graceMs);
+      try {
+        await server.shutdown();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

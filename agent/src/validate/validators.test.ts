@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '@xsctl/common/errors/index';
+import { devicePath, iqn, ipAddress, resourceName, fileName } from './validators.js';
+
+describe('allow-lists', () => {
+  it.each(['/dev/sda', '/dev/sdab3', '/dev/dm-12', '/dev/mapper/36001405abc', '/dev/mapper/mpatha'])('accepts device %s', (p) => {
+    expect(devicePath('device', p)).toBe(p);
+  });
+  it.each(['/dev/sda;reboot', '/dev/../etc/shadow', 'sda', '/dev/mapper/../../etc', '/dev/nvme0n1', '/dev/sda $(id)', '/dev/mapper/'])('rejects device %s', (p) => {
+    expect(() => devicePath('device', p)).toThrow(ValidationError);
+  });
+  it('names the field and keeps the code stable', () => {
+    try {
+      devicePath('device', '/etc/passwd');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).code).toBe('VALIDATION_FAILED');
+      expect((err as ValidationError).field).toBe('device');
+    }
+  });
+  it('checks IQNs, IPs, resource and file names', () => {
+    expect(iqn('iqn', 'iqn.2013-01.com.example:storage.lun1')).toBeTruthy();
+    expect(() => iqn('iqn', 'iqn.2013-01.com.example:x y')).toThrow(ValidationError);
+    expect(ipAddress('ip', '10.10.10.3')).toBe('10.10.10.3');
+    expect(() => ipAddress('ip', '10.10.10.300')).toThrow(ValidationError);
+    expect(resourceName('r', 'iscsivg01')).toBe('iscsivg01');
+    expect(() => resourceName('r', '-rf')).toThrow(ValidationError);
+    expect(() => fileName('f', '../x')).toThrow(ValidationError);
+  });
+});

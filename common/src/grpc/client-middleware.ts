@@ -1,0 +1,65 @@
+import { isAbortError } from 'abort-controller-x';
+import { ClientError, Status as StatusValue, type CallOptions, type ClientMiddlewareCall, type Status } from 'nice-grpc-common';
+import { fromClientError } from './error-codec.js';
+
+export interface DeadlineOptions {
+  /** Milliseconds this call may take; the connection's table gives the default. */
+  timeoutMs?: number;
+}
+
+/** Every call gets a deadline, even when the caller forgot one: per-method from `limits`, else `defaultMs`. */
+export function clientDeadlineMiddleware(defaultMs: number, limits: Readonly<Record<string, number>> = {}) {
+  return async function* <Request, Response>(
+    call: ClientMiddlewareCall<Request, Response, DeadlineOptions>,
+    options: CallOptions & DeadlineOptions,
+  ) {
+    const ms = options.timeoutMs ?? limits[call.method.path] ?? defaultMs;
+    const timeout = AbortSignal.timeout(ms);
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    try {
+      return yield* call.next(call.request, { ...options, signal });
+    } catch (err) {
+      if (timeout.aborted && isAbortError(err)) {
+        throw new ClientError(call.method.path, StatusValue.DEADLINE_EXCEEDED, `deadline of ${ms} ms exceeded`);
+      }
+      throw err;
+    }
+  };
+}
+
+export interface RetryPolicy {
+  /** Only these statuses are retried, and only for methods marked idempotent. */
+  retryable: readonly Status[];
+  attempts: number;
+  baseDelayMs: number;
+  idempotent: (path: string) => boolean;
+}
+
+/** Retries unary idempotent calls on the listed statuses, with exponential backoff. */
+export function clientRetryMiddleware(policy: RetryPolicy) {
+  return async function* <Request, Response>(call: ClientMiddlewareCall<Request, Response>, options: CallOptions) {
+    if (call.requestStream || call.responseStream || !policy.idempotent(call.method.path)) {
+      return yield* call.next(call.request, options);
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return yield* call.next(call.request, options);
+      } catch (err) {
+        if (!(err instanceof ClientError) || !policy.retryable.includes(err.code) || attempt >= policy.attempts) throw err;
+        if (options.signal?.aborted === true) throw err;
+        await new Promise((resolve) => setTimeout(resolve, policy.baseDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  };
+}
+
+/** Converts ClientError into RemoteError carrying the server's stable code. */
+export async function* clientErrorMiddleware<Request, Response>(call: ClientMiddlewareCall<Request, Response>, options: CallOptions) {
+  try {
+    return yield* call.next(call.request, options);
+  } catch (err) {
+    if (err instanceof ClientError) throw fromClientError(err);
+    if (isAbortError(err)) throw err;
+    throw err;
+  }
+}
