@@ -1,0 +1,37 @@
+import { createChannel, createClientFactory, type Channel } from 'nice-grpc';
+import { ControllerServiceDefinition, type ControllerServiceClient } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
+import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannelCredentials, type DeadlineOptions } from '@xsctl/common/grpc/index';
+import { loadTlsMaterial } from '@xsctl/common/pki/index';
+import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
+
+export interface ControllerConnection {
+  address: string;
+  controller: ControllerServiceClient<DeadlineOptions>;
+  channel: Channel;
+  close(): void;
+}
+
+export async function connectController(flags: GlobalFlags): Promise<ControllerConnection> {
+  const config = await loadCliConfig(flags);
+  const credentials = mtlsChannelCredentials(await loadTlsMaterial(config.tls));
+  const channel = createChannel(config.controller, credentials, {
+    ...(config.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': config.serverName, 'grpc.default_authority': config.serverName }),
+  });
+  const factory = createClientFactory().use(clientErrorMiddleware).use(clientDeadlineMiddleware(30_000));
+  return {
+    address: config.controller,
+    controller: factory.create(ControllerServiceDefinition, channel),
+    channel,
+    close: () => channel.close(),
+  };
+}
+
+/** Runs `fn` with a connection and always closes it. */
+export async function withController<T>(flags: GlobalFlags, fn: (c: ControllerConnection) => Promise<T>): Promise<T> {
+  const conn = await connectController(flags);
+  try {
+    return await fn(conn);
+  } finally {
+    conn.close();
+  }
+}

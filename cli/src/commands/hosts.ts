@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import type { HostView } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
+import { AgentState } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
+import { withController } from '../client/connect-controller.js';
+import { formatTable, printJson, progress } from '../output/output.js';
+import type { GlobalFlags } from '../config/cli-config.js';
+
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+
+export function renderHosts(hosts: readonly HostView[]): string {
+  return formatTable(
+    ['POOL', 'HOST', 'ADDRESS', 'ROLE', 'ENABLED', 'LIVE', 'XAPI VERSION', 'VMS', 'MEM FREE/TOTAL GiB', 'AGENT', 'AGENT ROLE', 'AGENT VERSION', 'UPTIME h', 'NOTES'],
+    hosts.map((h) => {
+      const x = h.xapi;
+      const a = h.agent;
+      const ok = a?.state === AgentState.AGENT_STATE_OK;
+      return [
+        h.pool,
+        x?.nameLabel,
+        x?.address,
+        x?.isMaster ? 'master' : 'slave',
+        x?.enabled ? 'yes' : 'no',
+        x?.live ? 'yes' : 'no',
+        x ? `${x.productBrand} ${x.productVersion}` : '-',
+        x?.residentVms,
+        x ? `${gib(x.memoryFreeBytes)}/${gib(x.memoryTotalBytes)}` : '-',
+        ok ? 'ok' : `${a ? AgentState[a.state].replace('AGENT_STATE_', '').toLowerCase() : '-'}${a?.errorCode ? ` (${a.errorCode})` : ''}`,
+        ok ? a?.poolRole : '-',
+        ok ? `${a?.productVersion} / agent ${a?.agentVersion}` : '-',
+        ok ? ((a?.uptimeSeconds ?? 0) / 3600).toFixed(1) : '-',
+        h.mismatches.join('; ') || '',
+      ];
+    }),
+  );
+}
+
+export function registerHosts(program: Command): void {
+  program
+    .command('hosts')
+    .description("list hosts: XAPI's view and the agent's facts side by side")
+    .option('--pool <name>', 'only this pool')
+    .option('--json', 'print JSON')
+    .action(async (flags: { pool?: string; json?: boolean }, cmd: Command) => {
+      const global = cmd.optsWithGlobals<GlobalFlags>();
+      const res = await withController(global, async ({ controller, address }) => {
+        progress(`asking the controller at ${address} ...`);
+        return controller.listHosts({ pool: flags.pool ?? '' });
+      });
+      if (flags.json === true) {
+        printJson(res);
+      } else {
+        process.stdout.write(renderHosts(res.hosts));
+        for (const e of res.poolErrors) process.stderr.write(`pool ${e.pool}: ${e.code}: ${e.message}\n`);
+      }
+      if (res.poolErrors.length > 0) process.exitCode = 1;
+    });
+}
