@@ -3,6 +3,10 @@ import { Command } from 'commander';
 import { registerCommands } from '../commands/register-commands.js';
 import { describeFailure } from '../client/describe-failure.js';
 import { cliVersion } from '../version.js';
+import { Status } from 'nice-grpc-common';
+import { RemoteError } from '@xsctl/common/errors/index';
+import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
+import { probeTls, type ProbeResult } from '../client/probe-tls.js';
 
 const program = new Command('xsctl')
   .version(cliVersion)
@@ -15,8 +19,13 @@ const program = new Command('xsctl')
   .option('--key <file>', 'client key ($XSCTL_KEY)');
 registerCommands(program);
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  const controller = program.opts<{ controller?: string }>().controller ?? process.env['XSCTL_CONTROLLER'];
-  process.stderr.write(`xsctl: ${describeFailure(err, controller)}\n`);
+program.parseAsync(process.argv).catch(async (err: unknown) => {
+  const flags = program.opts<GlobalFlags>();
+  const controller = flags.controller ?? process.env['XSCTL_CONTROLLER'];
+  let probe: ProbeResult | undefined;
+  if (err instanceof RemoteError && err.grpcStatus === Status.UNAVAILABLE) {
+    probe = await loadCliConfig(flags).then(probeTls, () => undefined);
+  }
+  process.stderr.write(`xsctl: ${describeFailure(err, controller, probe)}\n`);
   process.exit(2);
 });

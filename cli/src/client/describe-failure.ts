@@ -1,12 +1,13 @@
 import { Status } from 'nice-grpc-common';
 import { RemoteError, XsctlError } from '@xsctl/common/errors/index';
 import { CliError } from '../output/cli-error.js';
+import type { ProbeResult } from './probe-tls.js';
 
 /** Turns a failure into one line for an admin, with what to try next. */
-export function describeFailure(err: unknown, controller?: string): string {
+export function describeFailure(err: unknown, controller?: string, probe?: ProbeResult): string {
   if (err instanceof RemoteError) {
-    const details = err.message;
-    if (err.grpcStatus === Status.UNAVAILABLE && /certificate|handshake|SSL|TLS|alert/i.test(details)) {
+    const details = probe?.kind === 'tls' ? probe.reason : err.message;
+    if (err.grpcStatus === Status.UNAVAILABLE && (probe?.kind === 'tls' || /certificate|handshake|SSL|TLS|alert/i.test(details))) {
       return `TLS handshake with the controller${controller ? ` at ${controller}` : ''} failed: ${details}\n` +
         'hint: the CLI certificate must be issued by the controller\'s CA (`xsctl pki issue cli NAME`), and --ca must be that CA';
     }

@@ -24,7 +24,7 @@ export function renderHosts(hosts: readonly HostView[]): string {
         x ? `${x.productBrand} ${x.productVersion}` : '-',
         x?.residentVms,
         x ? `${gib(x.memoryFreeBytes)}/${gib(x.memoryTotalBytes)}` : '-',
-        ok ? 'ok' : `${a ? AgentState[a.state].replace('AGENT_STATE_', '').toLowerCase() : '-'}${a?.errorCode ? ` (${a.errorCode})` : ''}`,
+        ok ? 'ok' : `${a ? agentStateName(a.state) : '-'}${a?.errorCode ? ` (${a.errorCode})` : ''}`,
         ok ? a?.poolRole : '-',
         ok ? `${a?.productVersion} / agent ${a?.agentVersion}` : '-',
         ok ? ((a?.uptimeSeconds ?? 0) / 3600).toFixed(1) : '-',
@@ -32,6 +32,15 @@ export function renderHosts(hosts: readonly HostView[]): string {
       ];
     }),
   );
+}
+
+/** JSON keeps the proto field names; the agent state is a word, not an enum number. */
+export function hostJson(h: HostView) {
+  return { ...h, agent: h.agent === undefined ? null : { ...h.agent, state: agentStateName(h.agent.state) } };
+}
+
+export function agentStateName(state: AgentState): string {
+  return (AgentState[state] ?? 'AGENT_STATE_UNSPECIFIED').replace('AGENT_STATE_', '').toLowerCase();
 }
 
 export function registerHosts(program: Command): void {
@@ -47,7 +56,7 @@ export function registerHosts(program: Command): void {
         return controller.listHosts({ pool: flags.pool ?? '' });
       });
       if (flags.json === true) {
-        printJson(res);
+        printJson({ ...res, hosts: res.hosts.map(hostJson) });
       } else {
         process.stdout.write(renderHosts(res.hosts));
         for (const e of res.poolErrors) process.stderr.write(`pool ${e.pool}: ${e.code}: ${e.message}\n`);

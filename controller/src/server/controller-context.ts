@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { AgentRegistry } from '../agents/agent-registry.js';
+import type { AgentConnection } from '../agents/agent-connection.js';
+import type { ControllerConfig, PoolConfig } from '../config/inventory.js';
+import type { Journal } from '../journal/journal.js';
+import type { XapiClient } from '../xapi/xapi-client.js';
+
+/** A host as the controller resolves it: XAPI's record plus the agent that serves it. */
+export interface ResolvedHost {
+  pool: PoolConfig;
+  ref: string;
+  uuid: string;
+  nameLabel: string;
+  hostname: string;
+  address: string;
+  isMaster: boolean;
+  agent: AgentConnection;
+}
+
+/** What every controller service and workflow gets. */
+export interface ControllerContext {
+  config: ControllerConfig;
+  logger: Logger;
+  agents: AgentRegistry;
+  journal: Journal;
+  pool(name: string): PoolConfig;
+  /** A XAPI session to the pool master; read-only sessions refuse every write. Close it when done. */
+  openXapi(pool: PoolConfig, options: { readOnly: boolean; signal?: AbortSignal }): Promise<XapiClient>;
+  /** Every host of a pool, from XAPI, each with its agent connection. */
+  poolHosts(pool: PoolConfig, signal?: AbortSignal): Promise<ResolvedHost[]>;
+  /** One host by name_label, hostname or uuid; searches every pool when `pool` is omitted. */
+  resolveHost(host: string, pool?: string, signal?: AbortSignal): Promise<ResolvedHost>;
+  /** Re-reads the config file; returns the number of pools. */
+  reloadConfig(): Promise<number>;
+}

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { NotFoundError, ValidationError } from '@xsctl/common/errors/index';
+import type { TlsMaterial } from '@xsctl/common/pki/index';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import { agentEndpoint } from '../agents/agent-endpoint.js';
+import { loadControllerConfig, type ControllerConfig, type PoolConfig } from '../config/inventory.js';
+import type { Journal } from '../journal/journal.js';
+import { readPoolHosts } from '../pools/read-pool-hosts.js';
+import { XapiClient } from '../xapi/xapi-client.js';
+import type { ControllerContext, ResolvedHost } from './controller-context.js';
+
+export interface ContextOptions {
+  configFile: string;
+  config: ControllerConfig;
+  tls: TlsMaterial;
+  journal: Journal;
+  logger: Logger;
+}
+
+export function createControllerContext(options: ContextOptions): ControllerContext & { close(): void } {
+  let config = options.config;
+  const agents = new AgentRegistry(options.tls);
+
+  const ctx: ControllerContext & { close(): void } = {
+    get config() {
+      return config;
+    },
+    logger: options.logger,
+    agents,
+    journal: options.journal,
+
+    pool(name) {
+      const p = config.pools.find((q) => q.name === name);
+      if (p === undefined) throw new NotFoundError('pool', name);
+      return p;
+    },
+
+    async openXapi(pool: PoolConfig, { readOnly, signal }) {
+      return XapiClient.connect({
+        url: pool.xapi.url,
+        user: pool.xapi.user,
+        password: pool.xapi.password,
+        readOnly,
+        allowUnauthorized: pool.xapi.allowUnauthorized,
+        ...(signal === undefined ? {} : { signal }),
+      });
+    },
+
+    async poolHosts(pool, signal) {
+      const xapi = await ctx.openXapi(pool, { readOnly: true, ...(signal === undefined ? {} : { signal }) });
+      try {
+        const records = await readPoolHosts(xapi, signal);
+        return records.map((h): ResolvedHost => ({
+          pool,
+          ref: h.ref,
+          uuid: h.uuid,
+          nameLabel: h.nameLabel,
+          hostname: h.hostname,
+          address: h.address,
+          isMaster: h.isMaster,
+          agent: agents.get(agentEndpoint(pool, h)),
+        }));
+      } finally {
+        await xapi.close();
+      }
+    },
+
+    async resolveHost(host, poolName, signal) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(host)) throw new ValidationError('host', 'expected a host name, hostname or uuid');
+      const pools = poolName === undefined || poolName === '' ? config.pools : [ctx.pool(poolName)];
+      for (const pool of pools) {
+        const hosts = await ctx.poolHosts(pool, signal);
+        const hit = hosts.find((h) => h.nameLabel === host || h.hostname === host || h.uuid === host);
+        if (hit !== undefined) return hit;
+      }
+      throw new NotFoundError('host', host);
+    },
+
+    async reloadConfig() {
+      config = await loadControllerConfig(options.configFile);
+      return config.pools.length;
+    },
+
+    close() {
+      agents.closeAll();
+    },
+  };
+  return ctx;
+}

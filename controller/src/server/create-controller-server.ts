@@ -1,0 +1,38 @@
+import { createServer, type Server } from 'nice-grpc';
+import type { Logger } from 'pino';
+import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
+import type { TlsMaterial } from '@xsctl/common/pki/index';
+import type { ControllerContext } from './controller-context.js';
+import { registerServices, serviceRegistrations } from './register-services.js';
+import { operatorPaths } from './registration.js';
+
+export interface RunningControllerServer {
+  server: Server;
+  port: number;
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export async function startControllerServer(options: { ctx: ControllerContext; tls: TlsMaterial; listen: string; logger: Logger }): Promise<RunningControllerServer> {
+  const registrations = serviceRegistrations(options.ctx);
+  const server = createServer({ interceptors: [peerIdentityInterceptor] })
+    .use(loggingMiddleware(options.logger))
+    .use(errorMiddleware(options.logger))
+    // The controller serves CLI users; writes need the operator role.
+    .use(authMiddleware({ kinds: ['cli'], operatorMethods: operatorPaths(registrations) }))
+    // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
+    .use(deadlineMiddleware(6 * 3600_000));
+  registerServices(server, registrations);
+  const port = await server.listen(options.listen, mtlsServerCredentials(options.tls));
+  return {
+    server,
+    port,
+    async shutdown(graceMs = 5_000) {
+      const timer = setTimeout(() => server.forceShutdown(), graceMs);
+      try {
+        await server.shutdown();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,12 @@
+export { XapiClient, type XapiConnectOptions, type XapiCallOptions } from './xapi-client.js';
+export { NULL_REF, asRef, isNullRef, type Ref } from './ref.js';
+export type * from './xapi-records.js';
+export type { XapiMethods, XapiMethodName, XapiArgs, XapiResult, XapiAsyncMethodName, XapiEventBatch, XapiEventRecord } from './xapi-methods.js';
+export { callTable, callPolicy, type CallPolicy, type CallTable } from './xapi-call-table.js';
+export { normalizeRecord } from './normalize-record.js';
+export { parseTaskResult, type TaskResultValue } from './parse-task-result.js';
+export { XapiError } from './xapi-error.js';
+export { XapiUnreachableError } from './xapi-unreachable-error.js';
+export { XapiTimeoutError } from './xapi-timeout-error.js';
+export { XapiReadOnlyError } from './xapi-read-only-error.js';
+export { XapiCancelledError } from './xapi-cancelled-error.js';

@@ -1,0 +1,324 @@
+import { createClient, type Xapi } from 'xen-api';
+import { ValidationError } from '@xsctl/common/errors/index';
+import type { Logger } from '@xsctl/common/log/create-logger';
+import { decodeResult } from './decode-result.js';
+import { normalizeRecord } from './normalize-record.js';
+import { parseTaskResult } from './parse-task-result.js';
+import { asRef, type Ref } from './ref.js';
+import { toXapiError } from './to-xapi-error.js';
+import { callPolicy, type CallPolicy, type CallTable } from './xapi-call-table.js';
+import { XapiCancelledError } from './xapi-cancelled-error.js';
+import { XapiError } from './xapi-error.js';
+import type { XapiArgs, XapiAsyncMethodName, XapiEventBatch, XapiMethodName, XapiResult } from './xapi-methods.js';
+import { XapiReadOnlyError } from './xapi-read-only-error.js';
+import type { TaskRecord, XapiClass, XapiClassRecords } from './xapi-records.js';
+import { XapiTimeoutError } from './xapi-timeout-error.js';
+import { XapiUnreachableError } from './xapi-unreachable-error.js';
+
+export interface XapiConnectOptions {
+  /** The pool master, e.g. https://10.0.0.5. A slave's address works too: XAPI names the master. */
+  url: string;
+  user: string;
+  password: string;
+  /** Refuse every method that is not read-only in the call table (prechecks). */
+  readOnly?: boolean;
+  /** Accept the self-signed certificate XenServer hosts ship with. */
+  allowUnauthorized?: boolean;
+  signal?: AbortSignal;
+  /** Replaces entries of the call table for this client (slow sites, tests). */
+  callTable?: CallTable;
+  logger?: Pick<Logger, 'debug'>;
+}
+
+export interface XapiCallOptions {
+  signal?: AbortSignal;
+  /** Replaces the call table's timeout for this one call. */
+  timeoutMs?: number;
+}
+
+/** How long to wait before retry n (0-based) of an idempotent call. */
+const retryDelayMs = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
+
+/** Each event.from wait while watching a task, in seconds; short enough to notice aborts and deadlines. */
+const taskWatchSliceSeconds = 30;
+
+function parseXapiUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ValidationError('xapi.url', `not a URL: ${text}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ValidationError('xapi.url', 'must be http:// or https://');
+  // Credentials go in their own fields so they never end up in a URL that is logged or shown.
+  if (url.username !== '' || url.password !== '') throw new ValidationError('xapi.url', 'must not contain credentials');
+  url.search = '';
+  url.hash = '';
+  return url;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined, method: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new XapiCancelledError(method, { cause: signal.reason }));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new XapiCancelledError(method, { cause: signal?.reason }));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The product's only door to XAPI. Wraps the `xen-api` client with typed records and methods,
+ * per-method timeouts and retries from the call table, a read-only mode, Async calls that follow
+ * their task to the end, and typed errors (XapiError with XAPI's code verbatim, XapiUnreachableError,
+ * XapiTimeoutError, XapiReadOnlyError, XapiCancelledError). Credentials and call arguments are
+ * never logged or put in errors.
+ */
+export class XapiClient {
+  private xapi: Xapi | undefined;
+  private masterUrl: URL;
+  private reconnecting: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(private readonly options: XapiConnectOptions) {
+    this.masterUrl = parseXapiUrl(options.url);
+  }
+
+  /** Logs in (following HOST_IS_SLAVE to the master) and returns a ready client. */
+  static async connect(options: XapiConnectOptions): Promise<XapiClient> {
+    const client = new XapiClient(options);
+    await client.open(options.signal);
+    return client;
+  }
+
+  /** Where the client currently talks to: the master it found, without credentials. */
+  get url(): string {
+    return this.masterUrl.origin;
+  }
+
+  get readOnly(): boolean {
+    return this.options.readOnly === true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const xapi = this.xapi;
+    this.xapi = undefined;
+    if (xapi !== undefined) await this.guard('session.logout', xapi.disconnect(), 5000, undefined).catch(() => undefined);
+  }
+
+  /** One XAPI call, typed by the method table; results are normalised (records, numbers). */
+  async call<M extends XapiMethodName>(method: M, args: XapiArgs<M>, options: XapiCallOptions = {}): Promise<XapiResult<M>> {
+    return (await this.callChecked(method, args, options)) as XapiResult<M>;
+  }
+
+  async getAllRecords<K extends XapiClass>(cls: K, options: XapiCallOptions = {}): Promise<Map<Ref<K>, XapiClassRecords[K]>> {
+    const records = (await this.callChecked(`${cls}.get_all_records`, [], options)) as Record<string, XapiClassRecords[K]>;
+    return new Map(Object.entries(records).map(([ref, record]) => [asRef<K>(ref), record]));
+  }
+
+  async getRecord<K extends XapiClass>(cls: K, ref: Ref<K>, options: XapiCallOptions = {}): Promise<XapiClassRecords[K]> {
+    return (await this.callChecked(`${cls}.get_record`, [ref], options)) as XapiClassRecords[K];
+  }
+
+  /**
+   * Runs `Async.<method>` and waits for its task to finish, within the method's timeout from the
+   * call table. A failed task throws XapiError from its error_info. If the signal aborts or the
+   * timeout passes, the task is asked to cancel (the operation may still complete on the pool).
+   */
+  async callAsync<M extends XapiAsyncMethodName>(method: M, args: XapiArgs<M>, options: XapiCallOptions = {}): Promise<XapiResult<M>> {
+    const policy = this.policyFor(method, args, options);
+    this.assertAllowed(method, policy);
+    const deadline = Date.now() + policy.timeoutMs;
+    // Starting the task is never resent: a lost reply would otherwise start the operation twice.
+    const start = callPolicy(`Async.${method}`, args, this.options.callTable);
+    const taskRef = asRef<'task'>(await this.invoke(`Async.${method}`, args, { ...start, retries: 0 }, options.signal));
+    let task: TaskRecord;
+    try {
+      task = await this.watchTask(taskRef, method, deadline, policy.timeoutMs, options.signal);
+    } catch (error) {
+      if (error instanceof XapiCancelledError || error instanceof XapiTimeoutError) {
+        await this.send('task.cancel', [taskRef], 30_000, undefined).catch(() => undefined);
+      }
+      throw error;
+    }
+    void this.send('task.destroy', [taskRef], 30_000, undefined).catch(() => undefined);
+    if (task.status === 'success') return decodeResult(method, parseTaskResult(task.result)) as XapiResult<M>;
+    if (task.status === 'cancelled') throw new XapiCancelledError(method);
+    const [code = 'INTERNAL_ERROR', ...params] = task.error_info;
+    throw new XapiError(code, params, method);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async callChecked(method: string, args: readonly unknown[], options: XapiCallOptions): Promise<unknown> {
+    const policy = this.policyFor(method, args, options);
+    this.assertAllowed(method, policy);
+    return decodeResult(method, await this.invoke(method, args, policy, options.signal));
+  }
+
+  private policyFor(method: string, args: readonly unknown[], options: XapiCallOptions): CallPolicy {
+    const policy = callPolicy(method, args, this.options.callTable);
+    return options.timeoutMs === undefined ? policy : { ...policy, timeoutMs: options.timeoutMs };
+  }
+
+  private assertAllowed(method: string, policy: CallPolicy): void {
+    if (this.readOnly && !policy.readOnly) throw new XapiReadOnlyError(method);
+  }
+
+  /** Sends with the policy's retries: only idempotent calls, only after unreachable or HOST_IS_SLAVE. */
+  private async invoke(method: string, args: readonly unknown[], policy: CallPolicy, signal: AbortSignal | undefined): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.send(method, args, policy.timeoutMs, signal);
+      } catch (error) {
+        const slave = error instanceof XapiError && error.code === 'HOST_IS_SLAVE';
+        // The master moved (designate_new_master, HA): every later call must go to the new one.
+        if (slave) await this.followMaster(error.params[0] ?? '', signal);
+        const retry = policy.idempotent && attempt < policy.retries && (slave || error instanceof XapiUnreachableError);
+        if (!retry) throw error;
+        this.options.logger?.debug({ method, attempt: attempt + 1, code: (error as { code?: string }).code }, 'retrying XAPI call');
+        await sleep(retryDelayMs(attempt), signal, method);
+      }
+    }
+  }
+
+  private async send(method: string, args: readonly unknown[], timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.closed) throw new XapiUnreachableError(this.url, 'client closed');
+    // xen-api drops its session after a second SESSION_INVALID in a row; log in again.
+    if (this.xapi === undefined || this.xapi.status !== 'connected') await this.reopen(signal);
+    const started = Date.now();
+    try {
+      const result = await this.guard(method, this.xapi!.call(method, ...args), timeoutMs, signal);
+      this.options.logger?.debug({ method, ms: Date.now() - started }, 'XAPI call');
+      return result;
+    } catch (error) {
+      this.options.logger?.debug({ method, ms: Date.now() - started, code: (error as { code?: string }).code }, 'XAPI call failed');
+      throw error;
+    }
+  }
+
+  /** Races a xen-api promise against the timeout and the signal, and types whatever it throws. */
+  private guard<T>(method: string, promise: Promise<T>, timeoutMs: number, signal: AbortSignal | undefined): Promise<T> {
+    // The abandoned promise may still reject later; that must not become an unhandled rejection.
+    promise.catch(() => undefined);
+    return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new XapiCancelledError(method, { cause: signal.reason }));
+        return;
+      }
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new XapiCancelledError(method, { cause: signal?.reason }));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new XapiTimeoutError(method, timeoutMs));
+      }, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          cleanup();
+          resolve(value);
+        },
+        (error: unknown) => {
+          cleanup();
+          reject(toXapiError(method, error, this.url));
+        },
+      );
+    });
+  }
+
+  private async open(signal: AbortSignal | undefined): Promise<void> {
+    const xapi = createClient({
+      url: this.masterUrl.href,
+      auth: { user: this.options.user, password: this.options.password },
+      allowUnauthorized: this.options.allowUnauthorized === true,
+      // Read-only is enforced here with the call table's allow-list, which also permits the
+      // event.from and task calls that xen-api's own read-only mode forbids.
+      readOnly: false,
+      watchEvents: false,
+      // Retries and timeouts are this class's business; xen-api's only backstop abandoned requests.
+      roCallRetryOptions: { tries: 1 },
+      callTimeout: (method, args) => callPolicy(method, args, this.options.callTable).timeoutMs + 60_000,
+      syncStackTraces: false,
+    });
+    const login = callPolicy('session.login_with_password', [], this.options.callTable);
+    try {
+      await this.guard('session.login_with_password', xapi.connect(), login.timeoutMs, signal);
+    } catch (error) {
+      void xapi.disconnect().catch(() => undefined);
+      throw error;
+    }
+    // xen-api follows HOST_IS_SLAVE during login on its own and keeps the master in its private
+    // URL; remember it so a reconnect goes straight to the master.
+    const hostname = (xapi as unknown as { _url?: { hostname?: unknown } })._url?.hostname;
+    if (typeof hostname === 'string' && hostname !== '' && hostname !== this.masterUrl.hostname) this.masterUrl.hostname = hostname;
+    const previous = this.xapi;
+    this.xapi = xapi;
+    if (previous !== undefined) void previous.disconnect().catch(() => undefined);
+    if (this.closed) await this.close();
+  }
+
+  private reopen(signal: AbortSignal | undefined): Promise<void> {
+    // Concurrent calls that all find the session gone share one login.
+    this.reconnecting ??= this.open(signal).finally(() => {
+      this.reconnecting = undefined;
+    });
+    return this.reconnecting;
+  }
+
+  private async followMaster(address: string, signal: AbortSignal | undefined): Promise<void> {
+    if (address === '' || address === this.masterUrl.hostname) return;
+    this.options.logger?.debug({ master: address }, 'XAPI master moved');
+    this.masterUrl.hostname = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+    await this.reopen(signal);
+  }
+
+  /** Follows one task with event.from on that object until it leaves pending. */
+  private async watchTask(ref: Ref<'task'>, method: string, deadline: number, budgetMs: number, signal: AbortSignal | undefined): Promise<TaskRecord> {
+    let token = '';
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new XapiTimeoutError(method, budgetMs);
+      const wait = Math.min(taskWatchSliceSeconds, Math.max(0.1, remaining / 1000));
+      const args = [[`task/${ref}`], token, wait];
+      let batch: XapiEventBatch;
+      try {
+        batch = decodeResult('event.from', await this.invoke('event.from', args, callPolicy('event.from', args, this.options.callTable), signal)) as XapiEventBatch;
+      } catch (error) {
+        if (error instanceof XapiError && error.code === 'MESSAGE_METHOD_UNKNOWN') return this.pollTask(ref, method, deadline, budgetMs, signal);
+        throw error;
+      }
+      token = batch.token;
+      for (const event of batch.events) {
+        if (event.ref !== ref) continue;
+        if (event.operation === 'del') throw new XapiError('HANDLE_INVALID', ['task', ref], method);
+        const task = normalizeRecord('task', event.snapshot);
+        if (task.status !== 'pending' && task.status !== 'cancelling') return task;
+      }
+    }
+  }
+
+  /** For XAPI without event.from (before XenServer 6.1): poll the task record. */
+  private async pollTask(ref: Ref<'task'>, method: string, deadline: number, budgetMs: number, signal: AbortSignal | undefined): Promise<TaskRecord> {
+    for (;;) {
+      const task = await this.getRecord('task', ref, { signal });
+      if (task.status !== 'pending' && task.status !== 'cancelling') return task;
+      if (Date.now() >= deadline) throw new XapiTimeoutError(method, budgetMs);
+      await sleep(1000, signal, method);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+export {
+  startXapiSimulator,
+  loadSimulatorDb,
+  DEFAULT_SIM_CREDENTIALS,
+  type StartXapiSimulatorOptions,
+  type SimulatorSource,
+  type XapiSimulator,
+} from './start-xapi-simulator.js';
+export { XapiDb, formatEventToken, parseEventToken, type XapiEvent, type EventOperation, type XapiDbOptions } from './xapi-db.js';
+export { XapiFailure, handleInvalid } from './xapi-failure.js';
+export { NULL_REF, newRef, isRef, isLiveRef, type XapiRecord, type XapiValue } from './xapi-value.js';
+export { systemClock, createScaledClock, formatXapiDate, type Clock } from './clock.js';
+export {
+  MethodRegistry,
+  type MethodContext,
+  type MethodHandler,
+  type MethodSpec,
+  type MethodResolver,
+  type Credentials,
+  type ServerInfo,
+} from './method-registry.js';
+export { registerCoreMethods, coreMethodModules } from './methods/index.js';
+export { TaskRunner, type TaskHandle } from './task-runner.js';
+export { loadPoolDump, loadPoolDumpFile, PoolDumpError } from './load-pool-dump.js';
+export { buildPoolFromDescription } from './build-pool-from-description.js';
+export {
+  readPoolDescriptionFile,
+  validatePoolDescription,
+  PoolDescriptionError,
+  type PoolDescription,
+  type HostDescription,
+  type SrDescription,
+  type VmDescription,
+} from './pool-description.js';
+export { relations, type Relation } from './relations.js';

@@ -1,0 +1,277 @@
+import { estimateOverheadBytes, compareVersions } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import type { XapiDb } from '../../xapi-db.js';
+import { XapiFailure } from '../../xapi-failure.js';
+import { isLiveRef, NULL_REF, type XapiRecord } from '../../xapi-value.js';
+
+/**
+ * What the simulator needs besides the database to play a rolling upgrade: how long things take
+ * (in the simulator clock's time), which release an upgrade installs, the faults to inject, and
+ * counters the benchmark reads. One per database.
+ */
+export interface UpgradeSimConfig {
+  /** Live-migration throughput per migration, bytes per second of simulated time. Default 1 GiB/s. */
+  migrationBytesPerSecond: number;
+  /** Fixed cost of a migration (suspend/resume, device handover). Default 2 s. */
+  migrationSetupMs: number;
+  /** Delay between host.reboot returning and the host going down (XAPI waits 10 s). */
+  shutdownDelayMs: number;
+  /** From going down to the hypervisor being up (boot_time). Default 180 s. */
+  rebootMs: number;
+  /** From boot to xapi answering (agent_start_time - boot_time). Default 40 s. */
+  agentStartMs: number;
+  /** From xapi start to the PBDs being plugged and multipath paths back. Default 5 s. */
+  storageMs: number;
+  /** Installing an update (updater.py update, host.apply_updates, the simulated upgrade). Default 60 s. */
+  actionMs: number;
+  /** Parallel migrations host.evacuate runs (XAPI's evacuation batch size). Default 10. */
+  evacuateBatchSize: number;
+  /** Simulated durations are divided by this (a fast run without a fast clock). Default 1, or XSCTL_SIM_CLOCK_FACTOR. */
+  timeFactor: number;
+  /** The release an upgrade installs; default: the master's version with its last number bumped. */
+  release: Release | undefined;
+}
+
+export interface Release {
+  productVersion: string;
+  platformVersion: string;
+  buildNumber: string;
+  /** The complete hotfix/update list a host has after installing it. */
+  hotfixes: string[];
+}
+
+export interface UpgradeFaults {
+  /** Hosts (name, uuid or ref) that never come back from a reboot. */
+  neverBack: Set<string>;
+  /** VMs (name, uuid or ref) whose live migration fails. */
+  failMigration: Set<string>;
+  /** Hosts that report no free memory for incoming VMs (as if something else took it). */
+  fullHost: Set<string>;
+  /** Hosts that come back with one multipath path missing per multipathed PBD. */
+  missingPaths: Set<string>;
+}
+
+export interface UpgradeSimStats {
+  migrations: number;
+  migratedBytes: number;
+  reboots: number;
+  /** Per VM ref: how many times it moved. */
+  movesByVm: Map<string, number>;
+  log: Array<{ at: number; what: string }>;
+}
+
+export interface UpgradeSimState {
+  config: UpgradeSimConfig;
+  faults: UpgradeFaults;
+  stats: UpgradeSimStats;
+  /** Hosts going through a reboot, by ref. */
+  rebooting: Set<string>;
+  /** Hosts told to reboot whose enable is refused until they do (XAPI: host_disabled_until_reboot). */
+  disabledUntilReboot: Set<string>;
+  /** Release staged on a host, applied when it boots. */
+  staged: Map<string, Release>;
+  /** The master's xapi is down: logins fail with HOST_STILL_BOOTING. */
+  masterDown: boolean;
+  /** Aborted by stopUpgradeSim: background reboots stop. */
+  readonly background: AbortController;
+}
+
+const states = new WeakMap<XapiDb, UpgradeSimState>();
+const GiB = 2 ** 30;
+
+function defaultConfig(): UpgradeSimConfig {
+  const factor = Number(process.env['XSCTL_SIM_CLOCK_FACTOR'] ?? '1');
+  return {
+    migrationBytesPerSecond: GiB,
+    migrationSetupMs: 2_000,
+    shutdownDelayMs: 10_000,
+    rebootMs: 180_000,
+    agentStartMs: 40_000,
+    storageMs: 5_000,
+    actionMs: 60_000,
+    evacuateBatchSize: 10,
+    timeFactor: Number.isFinite(factor) && factor > 0 ? factor : 1,
+    release: undefined,
+  };
+}
+
+export function upgradeSimState(db: XapiDb): UpgradeSimState {
+  let state = states.get(db);
+  if (state === undefined) {
+    state = {
+      config: defaultConfig(),
+      faults: { neverBack: new Set(), failMigration: new Set(), fullHost: new Set(), missingPaths: new Set() },
+      stats: { migrations: 0, migratedBytes: 0, reboots: 0, movesByVm: new Map(), log: [] },
+      rebooting: new Set(),
+      disabledUntilReboot: new Set(),
+      staged: new Map(),
+      masterDown: false,
+      background: new AbortController(),
+    };
+    states.set(db, state);
+  }
+  return state;
+}
+
+export function configureUpgradeSim(db: XapiDb, config: Partial<UpgradeSimConfig>): UpgradeSimState {
+  const state = upgradeSimState(db);
+  Object.assign(state.config, config);
+  return state;
+}
+
+/** Stops background work (reboots in flight) so a test can end. */
+export function stopUpgradeSim(db: XapiDb): void {
+  upgradeSimState(db).background.abort(new Error('simulator stopped'));
+}
+
+/** Sleeps `ms` of simulated time (divided by the time factor) on the database's clock. */
+export function simSleep(db: XapiDb, ms: number, signal?: AbortSignal): Promise<void> {
+  const state = upgradeSimState(db);
+  return db.clock.sleep(ms / state.config.timeFactor, signal ?? state.background.signal);
+}
+
+export function simLog(db: XapiDb, what: string): void {
+  const log = upgradeSimState(db).stats.log;
+  log.push({ at: db.clock.now(), what });
+  if (log.length > 5000) log.splice(0, log.length - 5000);
+}
+
+// ------------------------------------------------------------------ lookups
+
+export function matches(db: XapiDb, cls: string, ref: string, keys: ReadonlySet<string>): boolean {
+  if (keys.size === 0) return false;
+  if (keys.has(ref)) return true;
+  const r = db.tryGetRecord(cls, ref);
+  return r !== undefined && (keys.has(String(r['uuid'])) || keys.has(String(r['name_label'])));
+}
+
+export function hostRecord(db: XapiDb, ref: string): XapiRecord {
+  return db.getRecord('host', ref);
+}
+
+export function softwareVersion(host: XapiRecord): Record<string, string> {
+  return (host['software_version'] ?? {}) as Record<string, string>;
+}
+
+/** What XAPI compares for "versions not decreasing": the platform version, else the product version. */
+export function platformVersion(host: XapiRecord): string {
+  const sv = softwareVersion(host);
+  return sv['platform_version'] ?? sv['product_version'] ?? '';
+}
+
+export function hostIsLive(db: XapiDb, hostRef: string): boolean {
+  const metrics = hostRecord(db, hostRef)['metrics'];
+  if (!isLiveRef(metrics) || !db.has('host_metrics', metrics)) return false;
+  return db.getRecord('host_metrics', metrics)['live'] === true;
+}
+
+/** Calls forwarded to a host that is down fail like XAPI's: HOST_OFFLINE [host]. */
+export function assertHostLive(db: XapiDb, hostRef: string): void {
+  if (!hostIsLive(db, hostRef)) throw new XapiFailure('HOST_OFFLINE', [hostRef]);
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) || 0 : 0);
+
+/** XAPI's memory accounting for a VM on a host: static_max + memory_overhead. */
+export function vmRequiredBytes(vm: XapiRecord): number {
+  const staticMax = num(vm['memory_static_max']);
+  const overhead = vm['memory_overhead'] === undefined ? estimateOverheadBytes(staticMax) : num(vm['memory_overhead']);
+  return staticMax + overhead;
+}
+
+/** Memory a live migration copies: the guest's dynamic_max. */
+export function vmCopiedBytes(vm: XapiRecord): number {
+  return num(vm['memory_dynamic_max']) || num(vm['memory_static_max']);
+}
+
+/**
+ * host.compute_free_memory as XAPI computes it from its own data: memory_total - host overhead -
+ * every VM resident on or scheduled to the host. A host marked full (fault) has none.
+ */
+export function hostFreeMemory(db: XapiDb, hostRef: string, ignoreVm?: string): number {
+  if (matches(db, 'host', hostRef, upgradeSimState(db).faults.fullHost)) return 0;
+  const host = hostRecord(db, hostRef);
+  const metrics = host['metrics'];
+  const total = isLiveRef(metrics) && db.has('host_metrics', metrics) ? num(db.getRecord('host_metrics', metrics)['memory_total']) : 0;
+  let used = num(host['memory_overhead']);
+  for (const [ref, vm] of db.find('VM', (v) => v['resident_on'] === hostRef || v['scheduled_to_be_resident_on'] === hostRef)) {
+    if (ref === ignoreVm) continue;
+    if (vm['power_state'] === 'Halted' || vm['power_state'] === 'Suspended') continue;
+    used += vmRequiredBytes(vm);
+  }
+  return Math.max(0, total - used);
+}
+
+/** Keeps host_metrics.memory_free in line after VMs come and go (dynamic targets, as xenopsd reports). */
+export function refreshMemoryFree(db: XapiDb, hostRef: string): void {
+  const host = hostRecord(db, hostRef);
+  const metrics = host['metrics'];
+  if (!isLiveRef(metrics) || !db.has('host_metrics', metrics)) return;
+  const total = num(db.getRecord('host_metrics', metrics)['memory_total']);
+  let used = num(host['memory_overhead']);
+  for (const [, vm] of db.find('VM', (v) => v['resident_on'] === hostRef && v['power_state'] === 'Running')) {
+    used += (num(vm['memory_target']) || num(vm['memory_dynamic_max'])) + num(vm['memory_overhead']);
+  }
+  db.update('host_metrics', metrics, { memory_free: Math.max(0, total - used) });
+}
+
+/** SRs a VM's disks live on (empty CD drives excluded). */
+export function vmSrs(db: XapiDb, vmRef: string): string[] {
+  const out = new Set<string>();
+  for (const [, vbd] of db.find('VBD', (b) => b['VM'] === vmRef)) {
+    if (vbd['empty'] === true) continue;
+    const vdi = vbd['VDI'];
+    if (!isLiveRef(vdi) || !db.has('VDI', vdi)) continue;
+    const sr = db.getRecord('VDI', vdi)['SR'];
+    if (isLiveRef(sr)) out.add(sr);
+  }
+  return [...out];
+}
+
+export function hostSeesSr(db: XapiDb, hostRef: string, srRef: string): boolean {
+  return db.find('PBD', (p) => p['host'] === hostRef && p['SR'] === srRef && p['currently_attached'] === true).length > 0;
+}
+
+/** Why `vm` may not run on `host` (storage, state), XAPI's assert_can_boot_here minus memory. */
+export function bootHereError(db: XapiDb, vmRef: string, hostRef: string): XapiFailure | undefined {
+  if (!hostIsLive(db, hostRef)) return new XapiFailure('HOST_OFFLINE', [hostRef]);
+  if (hostRecord(db, hostRef)['enabled'] !== true) return new XapiFailure('HOST_DISABLED', [hostRef]);
+  for (const sr of vmSrs(db, vmRef)) if (!hostSeesSr(db, hostRef, sr)) return new XapiFailure('VM_REQUIRES_SR', [vmRef, sr]);
+  return undefined;
+}
+
+export function versionsNotDecreasing(db: XapiDb, from: string, to: string): boolean {
+  return compareVersions(platformVersion(hostRecord(db, to)), platformVersion(hostRecord(db, from))) >= 0;
+}
+
+/** XAPI's detect_rolling_upgrade: pool.other_config:rolling_upgrade_in_progress while versions differ. */
+export function syncRollingUpgradeFlag(db: XapiDb): void {
+  const versions = new Set(db.refs('host').map((h) => platformVersion(hostRecord(db, h))));
+  const poolRef = db.poolRef();
+  const other = { ...((db.getRecord('pool', poolRef)['other_config'] ?? {}) as Record<string, string>) };
+  const inProgress = versions.size > 1;
+  if (inProgress === 'rolling_upgrade_in_progress' in other) return;
+  if (inProgress) other['rolling_upgrade_in_progress'] = 'true';
+  else delete other['rolling_upgrade_in_progress'];
+  db.update('pool', poolRef, { other_config: other });
+}
+
+export function rollingUpgradeInProgress(db: XapiDb): boolean {
+  const other = (db.getRecord('pool', db.poolRef())['other_config'] ?? {}) as Record<string, string>;
+  return 'rolling_upgrade_in_progress' in other;
+}
+
+/** Every session ends, as when xapi restarts on the master. */
+export function invalidateSessions(db: XapiDb): void {
+  if (!db.hasClass('session')) return;
+  for (const ref of db.refs('session')) db.destroy('session', ref);
+}
+
+export function runningGuests(db: XapiDb, hostRef: string): Array<[string, XapiRecord]> {
+  return db.find('VM', (v) => v['resident_on'] === hostRef && v['is_control_domain'] !== true && (v['power_state'] === 'Running' || v['power_state'] === 'Paused'));
+}
+
+export function currentOperations(record: XapiRecord): Record<string, string> {
+  return (record['current_operations'] ?? {}) as Record<string, string>;
+}
+
+export { NULL_REF };
