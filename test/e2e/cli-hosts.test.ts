@@ -1,10 +1,24 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCa, issueCertificate } from '@xsctl/common/pki/index';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
+
+function httpsGet(url: string, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }, method = 'GET'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ...tls, servername: 'xsctl-controller' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 const repo = join(import.meta.dirname, '..', '..');
 const demoPool = join(repo, 'test', 'fixtures', 'demo-pool.yaml');
@@ -16,7 +30,7 @@ const xsctl = (args: string[], env: Record<string, string>) =>
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-hosts-'));
-  pool = await startSimulatedPool({ dir, source: { pool: demoPool }, withoutAgents: ['xs-demo-3'], agentPort: 17543 });
+  pool = await startSimulatedPool({ dir, source: { pool: demoPool }, withoutAgents: ['xs-demo-3'], agentPort: 17543, http: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -53,6 +67,22 @@ describe('xsctl hosts against a running controller', () => {
     expect(r.stdout).toMatch(/demo\s+xs-demo-1\s+127\.0\.0\.11\s+master/);
     expect(r.stdout).toMatch(/xs-demo-3 .* unreachable/);
     expect(r.stderr).toContain('asking the controller');
+  });
+
+  it('serves the same view read-only over HTTP', async () => {
+    const base = pool.httpAddress ?? '';
+    expect(base).toMatch(/^https:\/\//);
+    const tls = { ca: await readFile(pool.viewerEnv['XSCTL_CA'] ?? ''), cert: await readFile(pool.viewerEnv['XSCTL_CERT'] ?? ''), key: await readFile(pool.viewerEnv['XSCTL_KEY'] ?? '') };
+    expect(JSON.parse((await httpsGet(`${base}/healthz`, tls)).body)).toEqual({ status: 'ok' });
+    const api = JSON.parse((await httpsGet(`${base}/api/hosts`, tls)).body) as { hosts: { xapi: { nameLabel: string } }[] };
+    expect(api.hosts.map((h) => h.xapi.nameLabel)).toEqual(['xs-demo-1', 'xs-demo-2', 'xs-demo-3']);
+    const page = (await httpsGet(`${base}/`, tls)).body;
+    expect(page).toContain('<td>xs-demo-2</td>');
+    expect(page).toMatch(/<tr class="warn"><td>demo<\/td><td>xs-demo-3<\/td>/);
+    expect((await httpsGet(`${base}/metrics`, tls)).body).toMatch(/^xsctl_controller_pools 1$/m);
+    expect((await httpsGet(`${base}/api/hosts`, tls, 'POST')).status).toBe(404);
+    // No client certificate, no answer.
+    await expect(httpsGet(`${base}/healthz`, { ca: tls.ca })).rejects.toThrow();
   });
 
   it('explains a certificate from another CA', async () => {

@@ -25,7 +25,7 @@ const program = new Command('xsctl-controller')
     const tls = await loadTlsMaterial(config.tls);
     const ctx = createControllerContext({ configFile: flags.config, config, tls, journal, logger });
     const grpc = await startControllerServer({ ctx, tls, listen: config.listen, logger });
-    const http = config.http.listen === null ? null : await startHttpServer({ ctx, listen: config.http.listen, logger });
+    const http = config.http.listen === null ? null : await startHttpServer({ ctx, listen: config.http.listen, logger, tls });
     logger.info({ listen: config.listen, port: grpc.port, http: http?.address ?? null, pools: config.pools.map((p) => p.name) }, 'controller listening');
     process.stdout.write(`${JSON.stringify({ ready: true, port: grpc.port, http: http?.address ?? null })}\n`);
     let stopping = false;

@@ -1,6 +1,9 @@
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
+import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { ControllerContext } from '../server/controller-context.js';
+import { listHostViews } from '../pools/list-host-views.js';
+import { renderDashboard } from './render-dashboard.js';
 
 export interface RunningHttpServer {
   address: string;
@@ -8,8 +11,12 @@ export interface RunningHttpServer {
 }
 
 /** Read-only HTTP: health, metrics and JSON views for dashboards. No writes over HTTP. */
-export async function startHttpServer(options: { ctx: ControllerContext; listen: string; logger: Logger }): Promise<RunningHttpServer> {
-  const app = Fastify({ loggerInstance: options.logger.child({ component: 'http' }) });
+export async function startHttpServer(options: { ctx: ControllerContext; listen: string; logger: Logger; tls: TlsMaterial }): Promise<RunningHttpServer> {
+  // HTTPS with client certificates from the project CA, like every other hop.
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'http' }),
+    https: { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+  });
   const started = Date.now();
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_req, reply) => {
@@ -25,6 +32,11 @@ export async function startHttpServer(options: { ctx: ControllerContext; listen:
     ].join('\n');
   });
   app.get('/api/pools', async () => options.ctx.config.pools.map((p) => ({ name: p.name, xapiUrl: p.xapi.url, agentPort: p.agentPort })));
+  app.get<{ Querystring: { pool?: string } }>('/api/hosts', async (req) => listHostViews(options.ctx, req.query.pool ?? '', AbortSignal.timeout(20_000)));
+  app.get('/', async (_req, reply) => {
+    reply.type('text/html; charset=utf-8');
+    return renderDashboard(await listHostViews(options.ctx, '', AbortSignal.timeout(20_000)));
+  });
   const idx = options.listen.lastIndexOf(':');
   const address = await app.listen({ host: options.listen.slice(0, idx), port: Number(options.listen.slice(idx + 1)) });
   return { address, close: () => app.close() };
