@@ -8,6 +8,7 @@ import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
 import { ChannelCredentials } from '@grpc/grpc-js';
+import { HealthDefinition } from 'nice-grpc-server-health';
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { startAgentServer, type RunningAgentServer } from './create-agent-server.js';
@@ -81,5 +82,37 @@ describe('agent mTLS', () => {
   it('rejects a CLI certificate: only the controller may call an agent', async () => {
     const creds = mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'alice', role: 'operator' }));
     expect(await statusOf(getFacts(creds))).toBe(Status.PERMISSION_DENIED);
+  });
+});
+
+describe('agent shutdown', () => {
+  it('aborts in-flight calls instead of waiting for them', async () => {
+    const root = new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-root-')));
+    const own = await startAgentServer({
+      ctx: { root, runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
+      tls: await pki.issue({ kind: 'agent', name: 'xs-s', ipAddresses: ['127.0.0.1'] }),
+      listen: '127.0.0.1:0',
+      logger,
+    });
+    const channel = createChannel(`127.0.0.1:${own.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl-s' })));
+    // Health.Watch streams until the server ends it: an in-flight call that never finishes by itself.
+    const stream = createClient(HealthDefinition, channel).watch({ service: '' });
+    const first = await stream[Symbol.asyncIterator]().next();
+    // 1 = SERVING in grpc.health.v1.
+    expect(first.value).toEqual({ status: 1 });
+    const drained = (async () => {
+      try {
+        for await (const _ of stream) { /* drain */ }
+        return 'ended';
+      } catch (err) {
+        return err instanceof ClientError ? Status[err.code] : String(err);
+      }
+    })();
+    const start = performance.now();
+    await own.shutdown(20_000);
+    const ms = performance.now() - start;
+    channel.close();
+    expect(ms).toBeLessThan(5_000);
+    expect(['ended', 'CANCELLED', 'UNAVAILABLE']).toContain(await drained);
   });
 });

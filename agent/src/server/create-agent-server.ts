@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
-import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
+import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { AgentContext } from './agent-context.js';
 import { registerServices } from './register-services.js';
@@ -22,9 +22,11 @@ export interface RunningAgentServer {
 }
 
 export async function startAgentServer(options: AgentServerOptions): Promise<RunningAgentServer> {
+  const stopping = new AbortController();
   const server = createServer({ interceptors: [peerIdentityInterceptor], 'grpc.keepalive_permit_without_calls': 1 })
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
+    .use(shutdownMiddleware(stopping.signal))
     // The agent serves only the controller: agent and CLI certificates are refused.
     .use(authMiddleware({ kinds: ['controller'] }))
     .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000));
@@ -35,6 +37,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     server,
     port,
     async shutdown(graceMs = 5_000) {
+      stopping.abort();
       const timer = setTimeout(() => server.forceShutdown(), graceMs);
       try {
         await server.shutdown();

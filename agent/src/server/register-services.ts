@@ -1,9 +1,17 @@
 import type { Server } from 'nice-grpc';
 import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { hostService } from '../host/host-service.js';
+import { MultipathServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/multipath';
+import { multipathService } from '../multipath/multipath-service.js';
+import { ScsiServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/scsi';
+import { scsiService } from '../scsi/scsi-service.js';
+import { registerStorageServices } from '../storage/storage-service.js';
 import type { AgentContext } from './agent-context.js';
 
 /** The one place services are added to the agent. Keep one line per service. */
 export function registerServices(server: Server, ctx: AgentContext): void {
   server.add(HostServiceDefinition, hostService(ctx));
+  server.add(MultipathServiceDefinition, multipathService(ctx));
+  server.add(ScsiServiceDefinition, scsiService(ctx));
+  registerStorageServices(server, ctx);
 }

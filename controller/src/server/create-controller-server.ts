@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'nice-grpc';
 import type { Logger } from 'pino';
-import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
+import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { ControllerContext } from './controller-context.js';
 import { registerServices, serviceRegistrations } from './register-services.js';
@@ -14,9 +14,11 @@ export interface RunningControllerServer {
 
 export async function startControllerServer(options: { ctx: ControllerContext; tls: TlsMaterial; listen: string; logger: Logger }): Promise<RunningControllerServer> {
   const registrations = serviceRegistrations(options.ctx);
+  const stopping = new AbortController();
   const server = createServer({ interceptors: [peerIdentityInterceptor] })
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
+    .use(shutdownMiddleware(stopping.signal))
     // The controller serves CLI users; writes need the operator role.
     .use(authMiddleware({ kinds: ['cli'], operatorMethods: operatorPaths(registrations) }))
     // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
@@ -27,6 +29,7 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
     server,
     port,
     async shutdown(graceMs = 5_000) {
+      stopping.abort();
       const timer = setTimeout(() => server.forceShutdown(), graceMs);
       try {
         await server.shutdown();
