@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '@xsctl/common/log/create-logger';
+import { CommandRunner } from './command-runner.js';
+import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandTimeoutError } from './command-errors.js';
+
+const logger = createLogger('test', { level: 'silent' });
+// Allowed names pointed at coreutils so the runner's behaviour is tested on real processes.
+const runner = new CommandRunner({ logger, paths: { dmesg: '/bin/echo', chronyc: '/bin/sleep', ntpq: '/bin/false', journalctl: '/bin/cat', findmnt: '/bin/sh-does-not-exist' } });
+
+describe('CommandRunner', () => {
+  it('passes arguments as an array: shell syntax stays literal', async () => {
+    const r = await runner.run('dmesg', ['$(id)', ';', 'rm', '-rf', '/', '|', '`x`']);
+    expect(r.stdout).toBe('$(id) ; rm -rf / | `x`\n');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('refuses a program that is not in the table', async () => {
+    await expect(runner.run('bash', ['-c', 'id'])).rejects.toBeInstanceOf(CommandNotFoundError);
+    await expect(runner.run('/bin/sh', [])).rejects.toBeInstanceOf(CommandNotFoundError);
+  });
+
+  it('reports a missing binary as not found', async () => {
+    await expect(runner.run('findmnt', [])).rejects.toBeInstanceOf(CommandNotFoundError);
+  });
+
+  it('turns a non-zero exit into CommandFailedError unless the caller allows it', async () => {
+    const err = await runner.run('ntpq', []).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandFailedError);
+    expect((err as CommandFailedError).exitCode).toBe(1);
+    expect((err as CommandFailedError).code).toBe('COMMAND_FAILED');
+    expect((await runner.run('ntpq', [], { okExitCodes: [1] })).exitCode).toBe(1);
+  });
+
+  it('kills a program that outlives its timeout', async () => {
+    const start = performance.now();
+    await expect(runner.run('chronyc', ['5'], { timeoutMs: 200 })).rejects.toBeInstanceOf(CommandTimeoutError);
+    expect(performance.now() - start).toBeLessThan(3000);
+  });
+
+  it('kills a program when the caller aborts', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    await expect(runner.run('chronyc', ['5'], { signal: ac.signal })).rejects.toBeInstanceOf(CommandCancelledError);
+  });
+
+  it('passes stdin and does not leak the agent environment', async () => {
+    process.env['XSCTL_SECRET_TEST'] = 'do-not-leak';
+    const r = await runner.run('journalctl', [], { input: 'hello\n' });
+    expect(r.stdout).toBe('hello\n');
+    const env = await new CommandRunner({ logger, paths: { dmesg: '/usr/bin/env' } }).run('dmesg', []);
+    expect(env.stdout).not.toContain('XSCTL_SECRET_TEST');
+    expect(env.stdout).toMatch(/^LC_ALL=C$/m);
+  });
+});
