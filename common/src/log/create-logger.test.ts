@@ -1,0 +1,21 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from './create-logger.js';
+
+describe('logger', () => {
+  it('redacts secrets wherever they sit in a log object', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'xsctl-log-')), 'log.json');
+    const fd = openSync(file, 'w');
+    const log = createLogger('t', { destination: fd, level: 'info' });
+    log.info({ pool: { name: 'p', password: 'hunter2' }, chap: { chapPassword: 's3cret' }, sharedSecret: 'drbd-secret' }, 'hello');
+    log.flush();
+    closeSync(fd);
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('"name":"p"');
+    for (const secret of ['hunter2', 's3cret', 'drbd-secret']) expect(text).not.toContain(secret);
+    expect(text.match(/\[redacted\]/g)).toHaveLength(3);
+  });
+});
