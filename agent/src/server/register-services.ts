@@ -6,6 +6,8 @@ import { multipathService } from '../multipath/multipath-service.js';
 import { ScsiServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/scsi';
 import { scsiService } from '../scsi/scsi-service.js';
 import { registerStorageServices } from '../storage/storage-service.js';
+import { PrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
+import { precheckService } from '../precheck/precheck-service.js';
 import type { AgentContext } from './agent-context.js';
 
 /** The one place services are added to the agent. Keep one line per service. */
@@ -14,4 +16,5 @@ export function registerServices(server: Server, ctx: AgentContext): void {
   server.add(MultipathServiceDefinition, multipathService(ctx));
   server.add(ScsiServiceDefinition, scsiService(ctx));
   registerStorageServices(server, ctx);
+  server.add(PrecheckServiceDefinition, precheckService(ctx));
 }

@@ -72,3 +72,50 @@ export function oneOf<T extends string>(field: string, v: string, allowed: reado
   if (hit === undefined) throw new ValidationError(field, `expected one of ${allowed.join(', ')}`);
   return hit;
 }
+
+/** An integer in [min, max] (minors, tids, LUNs, node ids, counts). */
+export function integerInRange(field: string, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw new ValidationError(field, `expected an integer ${min}-${max}`);
+  return v;
+}
+
+/** `10.10.10.0/24`: an IPv4 network in CIDR form. */
+export function ipv4Cidr(field: string, v: string): string {
+  const m = typeof v === 'string' ? /^([0-9.]+)\/([0-9]{1,2})$/.exec(v) : null;
+  if (m === null || isIP(m[1] ?? '') !== 4 || Number(m[2]) > 32) throw new ValidationError(field, `expected an IPv4 CIDR such as 10.10.10.0/24, got ${JSON.stringify(String(v).slice(0, 60))}`);
+  return v;
+}
+
+/** tgt initiator-address ACL: ALL, an IP, or an IPv4 CIDR. */
+export function initiatorAddress(field: string, v: string): string {
+  if (v === 'ALL') return v;
+  if (typeof v === 'string' && v.includes('/')) return ipv4Cidr(field, v);
+  return ipAddress(field, v);
+}
+
+/** DRBD shared-secret: 1-64 printable characters, no space, quote or backslash (it sits in quotes in drbd.conf). */
+export const drbdSharedSecret = (field: string, v: string) => check(field, v, /^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/, 'a secret of 1-64 printable characters without space, quote or backslash');
+
+/** A SCSI identity value for tgt (`scsi_id`, `scsi_sn`): no separators tgtadm --params would split on. */
+export const scsiIdentity = (field: string, v: string, maxLength: number) =>
+  check(field, v, new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,${maxLength - 1}}$`), `1-${maxLength} letters, digits, _ . : -`);
+
+/** vendor_id / product_id for tgt: printable, no comma or equals sign (tgtadm --params separators), no quotes. */
+export const tgtParamText = (field: string, v: string, maxLength: number) =>
+  check(field, v, new RegExp(`^[A-Za-z0-9_.:+/-][A-Za-z0-9 _.:+/-]{0,${maxLength - 1}}$`), `1-${maxLength} printable characters without , = or quotes`);
+
+/** CHAP user name. */
+export const chapUser = (field: string, v: string) => check(field, v, /^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$/, 'a CHAP user of letters, digits, _ . @ : -');
+
+/** CHAP secret: 12-64 printable characters (RFC 3720 / Microsoft initiators need 12-16), no space, quote or backslash. */
+export const chapSecret = (field: string, v: string) => check(field, v, /^[\x21\x23-\x5b\x5d-\x7e]{12,64}$/, 'a secret of 12-64 printable characters without space, quote or backslash');
+
+/** A size with an optional K/M/G suffix, e.g. DRBD resync rates `100M`. */
+export const sizeWithUnit = (field: string, v: string) => check(field, v, /^[1-9][0-9]{0,9}[KMG]?$/, 'a number with an optional K, M or G suffix');
+
+/** A tgt backing store: a DRBD device, a block device, or (labs, tests) an absolute path to a .img/.raw file. */
+export function tgtBackingStore(field: string, v: string): string {
+  if (typeof v === 'string' && /^\/dev\/drbd[0-9]{1,5}$/.test(v)) return v;
+  if (typeof v === 'string' && /^\/(?:[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\/)*[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\.(img|raw)$/.test(v) && !v.startsWith('/dev/')) return v;
+  return backingDevicePath(field, v);
+}

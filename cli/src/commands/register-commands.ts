@@ -2,10 +2,16 @@ import type { Command } from 'commander';
 import { registerDecode } from './decode/decode.js';
 import { registerHosts } from './hosts.js';
 import { registerPki } from './pki/pki.js';
+import { registerMultipath } from './multipath/multipath.js';
+import { registerScsi } from './scsi/scsi.js';
+import { registerUpgrade } from './upgrade/upgrade.js';
 
 /** One line per top-level command (or command group). */
 export function registerCommands(program: Command): void {
   registerHosts(program);
   registerPki(program);
   registerDecode(program);
+  registerMultipath(program);
+  registerScsi(program);
+  registerUpgrade(program);
 }

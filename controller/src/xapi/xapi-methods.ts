@@ -59,6 +59,12 @@ interface Operations {
   'host.add_to_other_config': Method<[self: Ref<'host'>, key: string, value: string], void>;
   'host.remove_from_other_config': Method<[self: Ref<'host'>, key: string], void>;
   'VM.pool_migrate': Method<[vm: Ref<'VM'>, host: Ref<'host'>, options: Record<string, string>], void>;
+  // Rolling upgrade: VMs that cannot move are shut down while their host reboots, started after.
+  'VM.clean_shutdown': Method<[vm: Ref<'VM'>], void>;
+  'VM.start_on': Method<[vm: Ref<'VM'>, host: Ref<'host'>, start_paused: boolean, force: boolean], void>;
+  'host.compute_free_memory': Method<[host: Ref<'host'>], number>;
+  /** XenServer 8: fetches the update repository; returns the hash host.apply_updates takes. */
+  'pool.sync_updates': Method<[self: Ref<'pool'>, force: boolean, token: string, token_id: string], string>;
   'pool.disable_ha': Method<[], void>;
   'pool.enable_ha': Method<[heartbeat_srs: Ref<'SR'>[], configuration: Record<string, string>], void>;
   'pool.set_wlb_enabled': Method<[self: Ref<'pool'>, value: boolean], void>;
@@ -88,6 +94,9 @@ export type XapiAsyncMethodName =
   | 'host.call_plugin'
   | 'host.apply_updates'
   | 'VM.pool_migrate'
+  | 'VM.clean_shutdown'
+  | 'VM.start_on'
+  | 'pool.sync_updates'
   | 'pool.disable_ha'
   | 'pool.enable_ha'
   | 'pool.set_wlb_enabled'

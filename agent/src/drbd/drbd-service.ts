@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ValidationError } from '@xsctl/common/errors/index';
+import { DrbdSyntax, type DrbdServiceImplementation, type DrbdVersion } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { CommandFailedError } from '../exec/command-errors.js';
+import { writeFileAtomic } from '../fs/write-file-atomic.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { backingDevicePath, resourceName } from '../validate/validators.js';
+import { DrbdConfigRejectedError } from './drbd-errors.js';
+import { attach, backingDiskOf, configuredResources, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
+import { normalizeDrbdSpecs } from './drbd-spec.js';
+import { detectDrbdVersion, syntaxName } from './drbd-version.js';
+import { representativeVersion } from './drbdadm-args.js';
+import { editLvmConf } from './lvm-conf.js';
+import { redactDrbdSecrets, renderDrbdConf } from './render-drbd-conf.js';
+import { renderDrbdMultipathBlacklist } from './render-multipath-blacklist.js';
+
+export const drbdConfPath = '/etc/drbd.conf';
+export const lvmConfPath = '/etc/lvm/lvm.conf';
+
+/** The syntax to render: the caller's, which must agree with a loaded kernel module, or the detected one. */
+export function chooseSyntax(requested: DrbdSyntax, detected: DrbdVersion): DrbdSyntax {
+  const authoritative = detected.source === 'proc-drbd' || detected.source === 'drbdadm-kernel';
+  if (requested === DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED || requested === DrbdSyntax.UNRECOGNIZED) {
+    if (detected.syntax === DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED) throw new ValidationError('syntax', 'DRBD is not installed here; give the syntax (8.3, 8.4 or 9)');
+    return detected.syntax;
+  }
+  if (authoritative && requested !== detected.syntax) {
+    throw new ValidationError('syntax', `the loaded DRBD is ${detected.kernelVersion} (${syntaxName[detected.syntax]} syntax), not ${syntaxName[requested]}`);
+  }
+  return requested;
+}
+
+/** Parses a candidate drbd.conf with the installed drbdadm (`sh-nop`) before it replaces the real one. */
+export async function checkDrbdConf(ctx: AgentContext, text: string, syntax: DrbdSyntax, signal?: AbortSignal): Promise<void> {
+  const staging = ctx.root.resolve(join(ctx.stateDir, 'staging'));
+  await mkdir(staging, { recursive: true, mode: 0o700 });
+  const file = join(staging, `drbd-check.${randomBytes(4).toString('hex')}.conf`);
+  await writeFile(file, text, { mode: 0o600 });
+  try {
+    const override = representativeVersion[syntax];
+    await ctx.runner.run('drbdadm', ['-c', file, 'sh-nop'], { signal, timeoutMs: 15_000, ...(override === undefined ? {} : { env: { DRBD_DRIVER_VERSION_OVERRIDE: override } }) });
+  } catch (err) {
+    if (err instanceof CommandFailedError) {
+      const reason = redactDrbdSecrets(err.stderr.split('\n').filter((l) => l.trim() !== '' && !/PRETENDING|found __DRBD_NODE__/.test(l)).join(' ').trim());
+      throw new DrbdConfigRejectedError(reason.replaceAll(file, 'drbd.conf') || `exit ${err.exitCode}`);
+    }
+    throw err;
+  } finally {
+    await unlink(file).catch(() => undefined);
+  }
+}
+
+export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
+  return {
+    async getDrbdVersion(_request, { signal }) {
+      return { version: await detectDrbdVersion(ctx, signal) };
+    },
+
+    async renderDrbdConfig(request, { signal }) {
+      const resources = normalizeDrbdSpecs(request.resources);
+      const syntax = chooseSyntax(request.syntax, await detectDrbdVersion(ctx, signal));
+      return { config: renderDrbdConf(resources, syntax), syntax };
+    },
+
+    async writeDrbdConfig(request, { signal }) {
+      const resources = normalizeDrbdSpecs(request.resources);
+      const syntax = chooseSyntax(request.syntax, await detectDrbdVersion(ctx, signal));
+      const text = renderDrbdConf(resources, syntax);
+      await checkDrbdConf(ctx, text, syntax, signal);
+      const target = ctx.root.resolve(drbdConfPath);
+      const before = await readFile(target, 'utf8').catch(() => null);
+      const changed = before !== text;
+      if (!request.confirm || !changed) return { syntax, path: drbdConfPath, changed, written: false, backup: '' };
+      const res = await writeFileAtomic(target, text, {
+        mode: 0o600,
+        backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')),
+        signal,
+      });
+      ctx.logger.info({ path: drbdConfPath, resources: resources.map((r) => r.name), syntax: syntaxName[syntax] }, 'drbd.conf written');
+      return { syntax, path: drbdConfPath, changed, written: true, backup: res.backup === null ? '' : ctx.root.hostPath(res.backup) };
+    },
+
+    async getDrbdStatus(request, { signal }) {
+      const snap = await readStatus(ctx, request.resource === '' ? null : resourceName('resource', request.resource), signal);
+      return { version: snap.version, resources: snap.resources, source: snap.source };
+    },
+
+    async attachDrbd(request, { signal }) {
+      return { result: await attach(ctx, resourceName('resource', request.resource), signal) };
+    },
+
+    async connectDrbd(request, { signal }) {
+      return { result: await connect(ctx, resourceName('resource', request.resource), signal) };
+    },
+
+    async disconnectDrbd(request, { signal }) {
+      return { result: await disconnect(ctx, resourceName('resource', request.resource), signal) };
+    },
+
+    async promoteDrbd(request, { signal }) {
+      const result = await promote(ctx, resourceName('resource', request.resource), request.peerSafety, signal);
+      ctx.logger.info({ resource: request.resource, changed: result.changed }, 'drbd promote');
+      return { result };
+    },
+
+    async demoteDrbd(request, { signal }) {
+      const result = await demote(ctx, resourceName('resource', request.resource), signal);
+      ctx.logger.info({ resource: request.resource, changed: result.changed }, 'drbd demote');
+      return { result };
+    },
+
+    async createDrbdMetadata(request, { signal }) {
+      const r = await createMetadata(ctx, resourceName('resource', request.resource), request.confirm, request.wipe, signal);
+      if (r.result.changed) ctx.logger.warn({ resource: request.resource, disk: r.backingDisk, wiped: request.wipe && r.signatures.length > 0 }, 'drbd create-md');
+      return { result: r.result, signatures: r.signatures, backingDisk: r.backingDisk };
+    },
+
+    async startDrbdInitialSync(request, { signal }) {
+      const result = await initialSync(ctx, resourceName('resource', request.resource), request.confirm, signal);
+      if (result.changed) ctx.logger.warn({ resource: request.resource }, 'drbd initial sync: forced primary');
+      return { result };
+    },
+
+    async resolveDrbdSplitBrain(request, { signal }) {
+      const result = await resolveSplitBrain(ctx, resourceName('resource', request.resource), request.side, request.confirm, signal);
+      if (result.changed) ctx.logger.warn({ resource: request.resource, side: request.side }, 'drbd split-brain recovery step');
+      return { result };
+    },
+
+    async configureLvmForDrbd(request, { signal }) {
+      const disks =
+        request.backingDisks.length > 0
+          ? request.backingDisks.map((d, i) => backingDevicePath(`backingDisks[${i}]`, d))
+          : await Promise.all((await configuredResources(ctx, signal)).map((r) => backingDiskOf(ctx, r, signal)));
+      const target = ctx.root.resolve(lvmConfPath);
+      const original = await readFile(target, 'utf8').catch(() => '');
+      const edit = editLvmConf(original, [...new Set(disks)]);
+      if (!request.confirm || !edit.changed) return { path: lvmConfPath, changed: edit.changed, written: false, filter: edit.filter, newText: edit.text, backup: '' };
+      const res = await writeFileAtomic(target, edit.text, {
+        backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')),
+        signal,
+      });
+      ctx.logger.info({ path: lvmConfPath, filter: edit.filter }, 'lvm.conf edited for drbd');
+      return { path: lvmConfPath, changed: true, written: true, filter: edit.filter, newText: edit.text, backup: res.backup === null ? '' : ctx.root.hostPath(res.backup) };
+    },
+
+    async renderDrbdMultipathBlacklist() {
+      return { stanza: renderDrbdMultipathBlacklist() };
+    },
+  };
+}

@@ -1,0 +1,567 @@
+#!/usr/bin/env node
+// DRBD state simulator: plays drbdsetup and drbdmeta for a real drbdadm (`drbdadm -s SIM -m SIM`)
+// where the kernel module cannot load (containers, CI). It keeps per-node, per-resource state in
+// JSON files under $XSCTL_DRBD_SIM_DIR, so two simulated nodes see each other, and it refuses
+// what the kernel refuses, with the kernel's exit codes and messages:
+//   - primary without UpToDate data: exit 17, "State change failed: (-2) Need access to UpToDate data"
+//   - primary while the connected peer is Primary: exit 11, "(-1) Multiple primaries not allowed by config"
+//   - secondary while the device is held open ($DIR/NODE/RES.holders exists): exit 11, "(-12) Device is held open by someone"
+//   - attach without meta data: exit 10, "(119) No valid meta-data signature found."
+//   - connect --discard-my-data while Primary: exit 10, "(123) --discard-my-data not allowed when primary."
+// A connection forms when both nodes have asked for it. The handshake decides like DRBD does,
+// reduced to what failover needs: Inconsistent syncs from UpToDate (instantly), equal data
+// generations connect, a generation changed on one side only resyncs the other side
+// (discard-zero-changes), changes on both sides are a split brain: both drop to StandAlone and
+// "Split-Brain detected but unresolved, dropping connection!" goes to each node's kernel log,
+// until one side connects with --discard-my-data. A node that becomes Primary while disconnected
+// starts a new data generation.
+// Environment: XSCTL_DRBD_SIM_DIR (shared state), __DRBD_NODE__ (this node),
+// DRBD_DRIVER_VERSION_OVERRIDE (8.3.x / 8.4.x / 9.x: the output dialect),
+// XSCTL_DRBD_SIM_PROC (where this node's /proc/drbd is written), XSCTL_DRBD_SIM_KERNLOG (kernel log).
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+const dir = process.env.XSCTL_DRBD_SIM_DIR;
+const node = process.env.__DRBD_NODE__;
+const version = process.env.DRBD_DRIVER_VERSION_OVERRIDE || '9.1.0';
+const major = version.startsWith('8.3') ? '8.3' : version.startsWith('8.') ? '8.4' : '9';
+const args = process.argv.slice(2);
+
+function die(code, message) {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+if (!dir || !node) die(20, 'drbd-sim: XSCTL_DRBD_SIM_DIR and __DRBD_NODE__ must be set');
+
+const nodeDir = (n) => join(dir, n);
+const readJson = (file, fallback) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : fallback);
+function writeJson(file, value) {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 1)}\n`);
+  renameSync(tmp, file);
+}
+const nodes = () => (existsSync(dir) ? readdirSync(dir).filter((n) => existsSync(join(dir, n, 'node.json'))) : []);
+const resFile = (n, r) => join(nodeDir(n), `res-${r}.json`);
+const mdFile = (n, minor) => join(nodeDir(n), `md-${minor}.json`);
+const loadRes = (n, r) => readJson(resFile(n, r), null);
+const saveRes = (n, s) => writeJson(resFile(n, s.name), s);
+const loadMd = (n, minor) => readJson(mdFile(n, minor), null);
+const saveMd = (n, minor, md) => writeJson(mdFile(n, minor), md);
+const allRes = (n) =>
+  existsSync(nodeDir(n))
+    ? readdirSync(nodeDir(n))
+        .filter((f) => f.startsWith('res-') && f.endsWith('.json'))
+        .map((f) => readJson(join(nodeDir(n), f), null))
+        .filter(Boolean)
+    : [];
+
+// Register this node: where its /proc/drbd and kernel log live, so a peer's change can update them.
+writeJson(join(nodeDir(node), 'node.json'), {
+  proc: process.env.XSCTL_DRBD_SIM_PROC || '',
+  kernlog: process.env.XSCTL_DRBD_SIM_KERNLOG || '',
+  major,
+  version,
+});
+
+let generation = Date.now();
+const newGeneration = () => `${node}-${(generation++).toString(16)}`;
+
+function kernelLog(n, line) {
+  const info = readJson(join(nodeDir(n), 'node.json'), {});
+  if (!info.kernlog) return;
+  mkdirSync(dirname(info.kernlog), { recursive: true });
+  const stamp = new Date().toISOString().replace('T', ' ').slice(0, 19);
+  appendFileSync(info.kernlog, `${stamp} ${n} kernel: ${line}\n`);
+}
+
+function devLabel(n, s) {
+  const info = readJson(join(nodeDir(n), 'node.json'), {});
+  return info.major === '9' ? `drbd ${s.name}/0 drbd${s.minor} ${s.peerName || 'peer'}:` : `block drbd${s.minor}:`;
+}
+
+/** The peer's record for resource `s` on node `n`, found by address (8.x) or name (9). */
+function peerOf(n, s) {
+  for (const other of nodes()) {
+    if (other === n) continue;
+    const p = loadRes(other, s.name);
+    if (p === null) continue;
+    if (s.peerName && s.peerName === other) return { node: other, res: p };
+    if (s.peerAddr && p.localAddr === s.peerAddr) return { node: other, res: p };
+  }
+  return null;
+}
+
+function diskState(n, s) {
+  if (!s.attached) return 'Diskless';
+  return loadMd(n, s.minor)?.disk ?? 'Diskless';
+}
+
+function isConnected(n, s) {
+  if (!s.configured || !s.wantConnect) return false;
+  const p = peerOf(n, s);
+  return p !== null && p.res.configured && p.res.wantConnect && p.res.connectedWith === n && s.connectedWith === p.node;
+}
+
+/** Runs the handshake for every resource pair where both sides want to connect. */
+function settle() {
+  for (const n of nodes()) {
+    for (const s of allRes(n)) {
+      if (!s.configured || !s.wantConnect || s.connectedWith) continue;
+      const p = peerOf(n, s);
+      if (p === null || !p.res.configured || !p.res.wantConnect) continue;
+      handshake(n, s, p.node, p.res);
+    }
+  }
+  for (const n of nodes()) renderProc(n);
+}
+
+function handshake(an, a, bn, b) {
+  const amd = a.attached ? loadMd(an, a.minor) : null;
+  const bmd = b.attached ? loadMd(bn, b.minor) : null;
+  const connect = () => {
+    a.connectedWith = bn;
+    b.connectedWith = an;
+    a.discardMyData = false;
+    b.discardMyData = false;
+    saveRes(an, a);
+    saveRes(bn, b);
+    for (const [n, s] of [[an, a], [bn, b]]) kernelLog(n, `${devLabel(n, s)} conn( WFReportParams -> Connected )`);
+  };
+  const syncFrom = (srcN, src, srcMd, dstN, dst, dstMd) => {
+    dstMd.disk = 'UpToDate';
+    dstMd.gen = srcMd.gen;
+    dstMd.changed = false;
+    srcMd.changed = false;
+    saveMd(dstN, dst.minor, dstMd);
+    saveMd(srcN, src.minor, srcMd);
+  };
+  const aToB = () => syncFrom(an, a, amd, bn, b, bmd);
+  const bToA = () => syncFrom(bn, b, bmd, an, a, amd);
+  if (amd === null || bmd === null) return connect(); // diskless side: nothing to compare
+  const good = (md) => md.disk === 'UpToDate' || md.disk === 'Consistent' || md.disk === 'Outdated';
+  if (a.discardMyData && good(bmd)) {
+    bToA();
+    return connect();
+  }
+  if (b.discardMyData && good(amd)) {
+    aToB();
+    return connect();
+  }
+  if (!good(amd) && !good(bmd)) return connect(); // both Inconsistent: wait for the initial sync
+  if (good(amd) && !good(bmd)) {
+    aToB();
+    return connect();
+  }
+  if (!good(amd) && good(bmd)) {
+    bToA();
+    return connect();
+  }
+  if (amd.gen === bmd.gen) return connect();
+  if (amd.changed && !bmd.changed) {
+    aToB();
+    return connect();
+  }
+  if (bmd.changed && !amd.changed) {
+    bToA();
+    return connect();
+  }
+  // Both sides wrote while apart: split brain. Both drop the connection.
+  for (const [n, s] of [[an, a], [bn, b]]) {
+    s.wantConnect = false;
+    s.connectedWith = '';
+    saveRes(n, s);
+    kernelLog(n, `${devLabel(n, s)} Split-Brain detected but unresolved, dropping connection!`);
+  }
+}
+
+/** A Primary that loses its peer starts a new data generation (DRBD's new current UUID). */
+function newGenerationIfPrimary(n, s) {
+  if (s.role !== 'Primary' || !s.attached) return;
+  const md = loadMd(n, s.minor);
+  if (md === null) return;
+  md.gen = `${n}-${(generation++).toString(16)}`;
+  md.changed = true;
+  saveMd(n, s.minor, md);
+}
+
+/** Called when this side stops wanting the connection: both sides forget it. */
+function dropConnection(n, s) {
+  const p = peerOf(n, s);
+  const was = s.connectedWith !== '';
+  s.connectedWith = '';
+  if (p !== null && p.res.connectedWith === n) {
+    p.res.connectedWith = '';
+    saveRes(p.node, p.res);
+    newGenerationIfPrimary(p.node, p.res);
+  }
+  if (was) newGenerationIfPrimary(n, s);
+}
+
+function cstate84(n, s) {
+  if (!s.configured) return 'Unconfigured';
+  if (!s.wantConnect) return 'StandAlone';
+  return isConnected(n, s) ? 'Connected' : 'WFConnection';
+}
+
+function view(n, s) {
+  const connected = isConnected(n, s);
+  const p = connected ? peerOf(n, s) : null;
+  return {
+    role: s.configured ? s.role : 'Unconfigured',
+    disk: s.configured ? diskState(n, s) : 'Diskless',
+    peerRole: p ? p.res.role : 'Unknown',
+    peerDisk: p ? diskState(p.node, p.res) : 'DUnknown',
+    connected,
+    peer: p,
+  };
+}
+
+function renderProc(n) {
+  const info = readJson(join(nodeDir(n), 'node.json'), {});
+  if (!info.proc) return;
+  const lines = [];
+  if (info.major === '9') {
+    lines.push(`version: ${info.version} (api:2/proto:86-121)`, 'GIT-hash: xsctl-drbd-sim build by xsctl', 'Transports (api:18): tcp (sim)');
+  } else {
+    const api = info.major === '8.3' ? 'api:88/proto:86-97' : 'api:1/proto:86-101';
+    lines.push(`version: ${info.version} (${api})`, 'srcversion: XSCTL-DRBD-SIMULATOR');
+    for (const s of allRes(n).sort((x, y) => x.minor - y.minor)) {
+      const cs = cstate84(n, s);
+      if (cs === 'Unconfigured') {
+        if (info.major === '8.3') lines.push(`${String(s.minor).padStart(2)}: cs:Unconfigured`);
+        continue;
+      }
+      const v = view(n, s);
+      const flags = info.major === '8.3' ? 'r----' : 'r-----';
+      lines.push(`${String(s.minor).padStart(2)}: cs:${cs} ro:${v.role}/${v.peerRole} ds:${v.disk}/${v.peerDisk} C ${flags}`);
+      lines.push('    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0');
+    }
+  }
+  mkdirSync(dirname(info.proc), { recursive: true });
+  writeFileSync(info.proc, `${lines.join('\n')}\n`);
+}
+
+function events2(n, filter) {
+  const out = [];
+  for (const s of allRes(n)) {
+    if (!s.configured || (filter && filter !== 'all' && filter !== s.name)) continue;
+    const v = view(n, s);
+    out.push(`exists resource name:${s.name} role:${v.role} suspended:no`);
+    if (s.peerName) {
+      const conn = !s.wantConnect ? 'StandAlone' : v.connected ? 'Connected' : 'Connecting';
+      out.push(`exists connection name:${s.name} peer-node-id:${s.peerNodeId} conn-name:${s.peerName} connection:${conn} role:${v.peerRole}`);
+    }
+    out.push(`exists device name:${s.name} volume:0 minor:${s.minor} disk:${v.disk} client:no quorum:yes`);
+    if (s.peerName && v.connected) {
+      out.push(`exists peer-device name:${s.name} peer-node-id:${s.peerNodeId} conn-name:${s.peerName} volume:0 replication:Established peer-disk:${v.peerDisk} peer-client:no resync-suspended:no`);
+    }
+  }
+  out.push('exists -');
+  return `${out.join('\n')}\n`;
+}
+
+function status9(n, filter) {
+  const blocks = [];
+  for (const s of allRes(n)) {
+    if (!s.configured || (filter && filter !== 'all' && filter !== s.name)) continue;
+    const v = view(n, s);
+    const b = [`${s.name} role:${v.role}`, `  disk:${v.disk}`];
+    if (s.peerName) {
+      if (v.connected) b.push(`  ${s.peerName} role:${v.peerRole}`, `    peer-disk:${v.peerDisk}`);
+      else b.push(`  ${s.peerName} connection:${s.wantConnect ? 'Connecting' : 'StandAlone'}`);
+    }
+    blocks.push(b.join('\n'));
+  }
+  if (blocks.length === 0 && filter && filter !== 'all') die(10, `${filter}: No such resource`);
+  return blocks.length === 0 ? '' : `${blocks.join('\n\n')}\n\n`;
+}
+
+function byMinor(minor) {
+  return allRes(node).find((s) => s.minor === Number(minor)) ?? null;
+}
+
+function mustRes(name) {
+  const s = loadRes(node, name);
+  if (s === null || !s.configured) die(10, `Failure: (158) Unknown resource\nadditional info from kernel:\nunknown resource '${name}'`);
+  return s;
+}
+
+function primary(s, force) {
+  const v = view(node, s);
+  if (v.role === 'Primary') return;
+  const md = s.attached ? loadMd(node, s.minor) : null;
+  if (force) {
+    if (md === null) die(17, `${s.name}: State change failed: (-2) Need access to UpToDate data`);
+    if (md.disk !== 'UpToDate') {
+      md.disk = 'UpToDate';
+      md.gen = newGeneration();
+      md.changed = true;
+      saveMd(node, s.minor, md);
+    }
+  } else if (v.disk !== 'UpToDate') {
+    die(17, `${s.name}: State change failed: (-2) Need access to UpToDate data`);
+  }
+  if (v.connected && v.peerRole === 'Primary') die(11, `${s.name}: State change failed: (-1) Multiple primaries not allowed by config`);
+  if (!v.connected && md !== null) {
+    // A Primary without its peer writes a new data generation.
+    md.gen = newGeneration();
+    md.changed = true;
+    saveMd(node, s.minor, md);
+  }
+  s.role = 'Primary';
+  saveRes(node, s);
+  if (v.connected && force) {
+    const p = peerOf(node, s);
+    const pmd = p && p.res.attached ? loadMd(p.node, p.res.minor) : null;
+    if (pmd !== null && pmd.disk !== 'UpToDate') {
+      pmd.disk = 'UpToDate';
+      pmd.gen = md.gen;
+      pmd.changed = false;
+      md.changed = false;
+      saveMd(p.node, p.res.minor, pmd);
+      saveMd(node, s.minor, md);
+    }
+  }
+}
+
+function secondary(s) {
+  if (existsSync(join(nodeDir(node), `${s.name}.holders`))) die(11, `${s.name}: State change failed: (-12) Device is held open by someone`);
+  s.role = 'Secondary';
+  saveRes(node, s);
+}
+
+function attach(s, disk) {
+  const md = loadMd(node, s.minor);
+  if (md === null) {
+    die(10, `${s.minor}: Failure: (119) No valid meta-data signature found.\n\n\t==> Use 'drbdadm create-md res' to initialize meta-data area. <==`);
+  }
+  s.attached = true;
+  s.disk = disk;
+  saveRes(node, s);
+}
+
+function connect(s, discard) {
+  if (discard && s.role === 'Primary') die(10, `${s.name}: Failure: (123) --discard-my-data not allowed when primary.`);
+  if (s.wantConnect && !discard) return;
+  s.wantConnect = true;
+  s.discardMyData = discard;
+  saveRes(node, s);
+}
+
+function disconnect(s) {
+  dropConnection(node, s);
+  s.wantConnect = false;
+  saveRes(node, s);
+}
+
+function down(s) {
+  dropConnection(node, s);
+  s.configured = false;
+  s.attached = false;
+  s.wantConnect = false;
+  s.role = 'Secondary';
+  saveRes(node, s);
+}
+
+function fresh(name, minor) {
+  return { name, minor: Number(minor), configured: true, role: 'Secondary', attached: false, wantConnect: false, connectedWith: '', discardMyData: false, localAddr: '', peerAddr: '', peerName: '', peerNodeId: '' };
+}
+
+const addr = (a) => a.replace(/^ipv[46]:/, '');
+
+function drbdmeta(a) {
+  // MINOR v08|v09 DEV INDEX COMMAND [ARGS]
+  const [minor, , , , cmd, ...rest] = a;
+  const md = loadMd(node, minor);
+  const s = byMinor(minor);
+  switch (cmd) {
+    case 'create-md':
+      if (s?.configured && s.attached) die(20, `Device '${minor}' is configured!`);
+      saveMd(node, minor, { disk: 'Inconsistent', gen: 'none', changed: false, maxPeers: rest[0] ?? '1' });
+      process.stdout.write('initializing activity log\ninitializing bitmap (32 KB) to all zero\nWriting meta data...\nNew drbd meta data block successfully created.\n');
+      return;
+    case 'apply-al':
+      if (md === null) die(255, 'No valid meta data found');
+      return;
+    case 'read-dev-uuid':
+      process.stdout.write('0000000000000000\n');
+      return;
+    case 'write-dev-uuid':
+      return;
+    case 'wipe-md':
+      if (s?.configured && s.attached) die(20, `Device '${minor}' is configured!`);
+      writeFileSync(mdFile(node, minor), 'null\n');
+      return;
+    case 'dump-md':
+    case 'get-gi':
+    case 'show-gi':
+      if (md === null) die(255, 'No valid meta data found');
+      process.stdout.write(`${md.gen}:0000000000000000:0000000000000000:0000000000000000:1:1:1:1:0:0\n`);
+      return;
+    default:
+      die(20, `Unknown command '${cmd}'.`);
+  }
+}
+
+function drbdsetup83(a) {
+  // MINOR|/dev/drbdM COMMAND [ARGS]
+  const minor = a[0].replace('/dev/drbd', '');
+  const cmd = a[1];
+  const rest = a.slice(2);
+  let s = byMinor(minor);
+  const name = s?.name ?? `minor${minor}`;
+  switch (cmd) {
+    case 'role':
+      process.stdout.write(s?.configured ? `${view(node, s).role}/${view(node, s).peerRole}\n` : 'Unconfigured\n');
+      return;
+    case 'cstate':
+      process.stdout.write(`${s ? cstate84(node, s) : 'Unconfigured'}\n`);
+      return;
+    case 'dstate':
+      process.stdout.write(s?.configured ? `${view(node, s).disk}/${view(node, s).peerDisk}\n` : 'Unconfigured\n');
+      return;
+    case 'show':
+      return;
+    case 'disk': {
+      const resource = process.env.DRBD_RESOURCE || name;
+      s = s ?? loadRes(node, resource) ?? fresh(resource, minor);
+      s.configured = true;
+      s.minor = Number(minor);
+      saveRes(node, s);
+      return attach(s, rest[0]);
+    }
+    case 'syncer':
+      return;
+    case 'net': {
+      if (!s) die(10, `${minor}: Failure: (127) Device minor not allocated`);
+      s.localAddr = addr(rest[0]);
+      s.peerAddr = addr(rest[1]);
+      return connect(s, rest.includes('--discard-my-data'));
+    }
+    case 'disconnect':
+      if (s) disconnect(s);
+      return;
+    case 'primary':
+      if (!s?.configured) die(10, `${minor}: Failure: (127) Device minor not allocated`);
+      return primary(s, rest.includes('--overwrite-data-of-peer') || rest.includes('-o') || rest.includes('--force'));
+    case 'secondary':
+      if (s?.configured) secondary(s);
+      return;
+    case 'detach':
+      if (s) {
+        s.attached = false;
+        saveRes(node, s);
+      }
+      return;
+    case 'down':
+      if (s) down(s);
+      return;
+    case 'status':
+      process.stdout.write(`<resource minor="${minor}" name="${name}" cs="${s ? cstate84(node, s) : 'Unconfigured'}" />\n`);
+      return;
+    default:
+      die(20, `drbd-sim: unsupported 8.3 command ${cmd}`);
+  }
+}
+
+function drbdsetup(a) {
+  const [cmd, ...rest] = a;
+  const opts = rest.filter((x) => x.startsWith('--'));
+  const pos = rest.filter((x) => !x.startsWith('--'));
+  switch (cmd) {
+    case 'new-resource': {
+      const s = loadRes(node, pos[0]) ?? fresh(pos[0], -1);
+      s.configured = true;
+      s.nodeId = pos[1] ?? '';
+      saveRes(node, s);
+      return;
+    }
+    case 'new-minor': {
+      const s = mustRes(pos[0]);
+      s.minor = Number(pos[1]);
+      saveRes(node, s);
+      return;
+    }
+    case 'new-peer': {
+      const s = mustRes(pos[0]);
+      s.peerNodeId = pos[1];
+      s.peerName = (opts.find((o) => o.startsWith('--_name=')) ?? '').slice('--_name='.length);
+      saveRes(node, s);
+      return;
+    }
+    case 'new-path': {
+      const s = mustRes(pos[0]);
+      s.localAddr = addr(pos[2]);
+      s.peerAddr = addr(pos[3]);
+      saveRes(node, s);
+      return;
+    }
+    case 'attach': {
+      const s = byMinor(pos[0]);
+      if (!s?.configured) die(10, `${pos[0]}: Failure: (127) Device minor not allocated`);
+      return attach(s, pos[1]);
+    }
+    case 'detach': {
+      const s = byMinor(pos[0]);
+      if (s) {
+        s.attached = false;
+        saveRes(node, s);
+      }
+      return;
+    }
+    case 'connect': {
+      // 8.4: connect RES LOCAL PEER [opts]; 9: connect RES PEER_ID [opts]
+      const s = mustRes(pos[0]);
+      if (major !== '9') {
+        s.localAddr = addr(pos[1]);
+        s.peerAddr = addr(pos[2]);
+      }
+      return connect(s, opts.includes('--discard-my-data'));
+    }
+    case 'disconnect': {
+      // 8.4: disconnect LOCAL PEER; 9: disconnect RES PEER_ID
+      const s = major === '9' ? loadRes(node, pos[0]) : allRes(node).find((r) => r.localAddr === addr(pos[0] ?? ''));
+      if (s?.configured) disconnect(s);
+      return;
+    }
+    case 'primary': {
+      const s = major === '9' ? mustRes(pos[0]) : byMinor(pos[0]);
+      if (!s?.configured) die(10, `${pos[0]}: Failure: (127) Device minor not allocated`);
+      return primary(s, opts.includes('--force') || opts.includes('--overwrite-data-of-peer'));
+    }
+    case 'secondary': {
+      const s = major === '9' ? loadRes(node, pos[0]) : byMinor(pos[0]);
+      if (s?.configured) secondary(s);
+      return;
+    }
+    case 'down': {
+      const names = pos[0] === undefined || pos[0] === 'all' ? allRes(node).map((r) => r.name) : [pos[0]];
+      for (const n of names) {
+        const s = loadRes(node, n);
+        if (s) down(s);
+      }
+      return;
+    }
+    case 'show':
+      return;
+    case 'status':
+      process.stdout.write(status9(node, pos[0]));
+      return;
+    case 'events2':
+      process.stdout.write(events2(node, pos[0]));
+      return;
+    default:
+      die(20, `drbd-sim: unsupported command ${cmd}`);
+  }
+}
+
+try {
+  if (args.length >= 5 && /^\d+$/.test(args[0]) && /^v0[789]$/.test(args[1])) drbdmeta(args);
+  else if (args.length >= 2 && (/^\d+$/.test(args[0]) || args[0].startsWith('/dev/drbd'))) drbdsetup83(args);
+  else if (args.length >= 1) drbdsetup(args);
+  else die(20, `usage: ${basename(process.argv[1])} (drbdsetup|drbdmeta arguments)`);
+} finally {
+  settle();
+}

@@ -1,0 +1,168 @@
+import { unlink } from 'node:fs/promises';
+import { ConfigError } from '@xsctl/common/errors/index';
+import { writeFileAtomic } from '../fs/write-file-atomic.js';
+import type { AgentContext } from '../server/agent-context.js';
+import type { Layout } from './flavors.js';
+import { mergeDeviceStanza, renderDeviceFile } from './merge-stanza.js';
+import { ConfSyntaxError } from './multipath-conf.js';
+import { MultipathConfigRejectedError } from './multipath-errors.js';
+import type { MultipathPlatformInfo } from './platform.js';
+import type { MultipathProfileDef } from './profiles.js';
+import { confDirPath, deviceEntriesOf, listConfDir, mainConfPath, readOptionalFile } from './read-config.js';
+import { translateStanza, type TranslationNote } from './translate-stanza.js';
+import { unifiedDiff } from './unified-diff.js';
+import { newIssues, runMultipathT } from './validate-config.js';
+
+export interface ApplyRequest {
+  profile: MultipathProfileDef;
+  confirm: boolean;
+  /** undefined: the platform's layout. */
+  layout?: Layout;
+  skipReconfigure: boolean;
+}
+
+export interface ApplyOutcome {
+  targetPath: string;
+  layout: Layout;
+  changed: boolean;
+  dryRun: boolean;
+  diff: string;
+  backupPath: string;
+  validation: { ok: boolean; issues: string[]; newIssues: string[]; mode: string } | null;
+  reconfigured: boolean;
+  reconfigureDetail: string;
+  notes: TranslationNote[];
+  warnings: string[];
+  stanza: [string, string][];
+}
+
+/** The drop-in a profile family writes: switching dell-md36xx-rdac -> -alua rewrites the same file. */
+export function dropInName(profile: MultipathProfileDef): string {
+  const family = profile.name.replace(/-(rdac|alua)$/, '');
+  return `xsctl-${family}.conf`;
+}
+
+function syntaxToConfigError(file: string, err: unknown): never {
+  if (err instanceof ConfSyntaxError) throw new ConfigError(file, `${err.message} (fix the file by hand; xsctl does not edit a file it cannot parse)`, { cause: err });
+  throw err;
+}
+
+/**
+ * Dry run: the diff. With confirm: multipath -t on the current files (baseline), atomic write with
+ * a backup, multipath -t again; any stderr line the baseline did not have puts the old file back
+ * and fails the call. Then `multipathd reconfigure`. A second apply finds nothing to change.
+ */
+export async function applyProfile(ctx: AgentContext, platform: MultipathPlatformInfo, req: ApplyRequest, signal?: AbortSignal): Promise<ApplyOutcome> {
+  const flavor = platform.flavor;
+  const layout = req.layout ?? flavor.layout;
+  const translation = translateStanza(req.profile.shipped, flavor);
+  const stanza = translation.stanza;
+  const vendor = stanza.find(([k]) => k === 'vendor')?.[1] ?? '';
+  const product = stanza.find(([k]) => k === 'product')?.[1] ?? '';
+  const warnings: string[] = [...req.profile.remarks];
+
+  let targetPath: string;
+  let oldContent: string | null;
+  let newContent: string;
+  if (layout === 'main-file') {
+    targetPath = mainConfPath;
+    oldContent = await readOptionalFile(ctx.root.resolve(targetPath), signal);
+    try {
+      const merged = mergeDeviceStanza(oldContent ?? '', stanza, { remove: translation.remove });
+      newContent = merged.content;
+      warnings.push(...merged.warnings);
+      for (const e of deviceEntriesOf(targetPath, newContent)) {
+        if (e.vendor === vendor && e.product !== product && e.line !== merged.line) {
+          warnings.push(`${targetPath}:${e.line} has another ${vendor} entry (product "${e.product}") that may match the same devices`);
+        }
+      }
+    } catch (err) {
+      syntaxToConfigError(targetPath, err);
+    }
+  } else {
+    targetPath = `${confDirPath}/${dropInName(req.profile)}`;
+    oldContent = await readOptionalFile(ctx.root.resolve(targetPath), signal);
+    newContent = renderDeviceFile(
+      [
+        `Written by xsctl: multipath profile ${req.profile.name} (${req.profile.title}).`,
+        `Source: ${req.profile.source}.`,
+        `Translated for ${flavor.label}.`,
+        'Only one device entry applies to a device with this multipath-tools: keep no other entry for it.',
+        'Do not edit: `xsctl multipath apply` rewrites this file.',
+      ],
+      stanza,
+    );
+    // Other files that hold an entry for the same device shadow or are shadowed by this one.
+    const others = [mainConfPath, ...(await listConfDir(ctx.root)).map((n) => `${confDirPath}/${n}`)].filter((p) => p !== targetPath);
+    for (const p of others) {
+      const content = await readOptionalFile(ctx.root.resolve(p), signal);
+      if (content === null) continue;
+      try {
+        for (const e of deviceEntriesOf(p, content)) {
+          if (e.vendor === vendor) warnings.push(`${p}:${e.line} also has a device entry for ${vendor}/${e.product || '.*'}: only one entry applies per device, remove it`);
+        }
+      } catch (err) {
+        if (err instanceof ConfSyntaxError) warnings.push(`${p}: ${err.message}`);
+        else throw err;
+      }
+    }
+  }
+
+  const changed = oldContent !== newContent;
+  const diff = unifiedDiff(oldContent ?? '', newContent, oldContent === null ? '/dev/null' : targetPath, targetPath);
+  const outcome: ApplyOutcome = {
+    targetPath,
+    layout,
+    changed,
+    dryRun: !req.confirm,
+    diff,
+    backupPath: '',
+    validation: null,
+    reconfigured: false,
+    reconfigureDetail: '',
+    notes: translation.notes,
+    warnings,
+    stanza,
+  };
+  if (!changed || !req.confirm) return outcome;
+
+  const vctx = { root: ctx.root, runner: ctx.runner, stateDir: ctx.stateDir, ...(signal === undefined ? {} : { signal }) };
+  const baseline = await runMultipathT(vctx);
+  const full = ctx.root.resolve(targetPath);
+  const written = await writeFileAtomic(full, newContent, {
+    backupDir: ctx.root.resolve(`${ctx.stateDir}/backups/multipath`),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  outcome.backupPath = written.backup === null ? '' : ctx.root.hostPath(written.backup);
+  const rollback = async () => {
+    if (oldContent === null) await unlink(full).catch(() => undefined);
+    else await writeFileAtomic(full, oldContent);
+  };
+  let after;
+  try {
+    after = await runMultipathT(vctx);
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+  const added = newIssues(baseline.issues, after.issues);
+  outcome.validation = { ok: added.length === 0, issues: after.issues, newIssues: added, mode: after.mode };
+  if (added.length > 0) {
+    await rollback();
+    throw new MultipathConfigRejectedError(targetPath, added, true);
+  }
+
+  if (req.skipReconfigure) outcome.reconfigureDetail = 'skipped (request)';
+  else if (ctx.root.root !== '/') outcome.reconfigureDetail = 'skipped: sandbox root (the running multipathd reads the host /etc)';
+  else {
+    try {
+      const r = await ctx.runner.run('multipathd', [...flavor.reconfigureArgs], { timeoutMs: 30_000, ...(signal === undefined ? {} : { signal }) });
+      outcome.reconfigured = true;
+      outcome.reconfigureDetail = r.stdout.trim() || 'ok';
+    } catch (err) {
+      outcome.reconfigureDetail = `multipathd reconfigure failed: ${(err as Error).message}`;
+      warnings.push('the file is written and valid, but multipathd did not reload it: start multipathd (EnableDaemon) or run `multipathd reconfigure`');
+    }
+  }
+  return outcome;
+}

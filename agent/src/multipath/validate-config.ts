@@ -1,0 +1,93 @@
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ValidationError } from '@xsctl/common/errors/index';
+import type { CommandRunner } from '../exec/command-runner.js';
+import type { SandboxRoot } from '../fs/sandbox-root.js';
+
+/**
+ * `multipath -t` exits 0 even when it rejects half the file: the verdict is on stderr
+ * ("line 9, invalid keyword: prio_callout", "missing '}'", "ignoring deprecated option").
+ * A file passes when it adds no stderr line the previous file did not print.
+ */
+export interface MultipathTResult {
+  issues: string[];
+  mode: 'direct' | 'namespace';
+}
+
+const timestamp = /^\s*(?:[A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d|\d+\.\d+|\d{4}-\d\d-\d\d[T ][\d:.]+)\s*\|\s*/;
+
+/** stderr lines without timestamps; empty lines dropped. */
+export function multipathTIssues(stderr: string): string[] {
+  return stderr
+    .split(/\r?\n/)
+    .map((l) => l.replace(timestamp, '').trim())
+    .filter((l) => l !== '');
+}
+
+/** Line numbers move when a stanza is inserted, so issues are compared without them. */
+export function normalizeIssue(issue: string): string {
+  return issue.replace(/\bline \d+/g, 'line N').replace(/\+\d+\b/g, '+N');
+}
+
+/** Issues of `after` that `before` did not have (as a multiset, line numbers ignored). */
+export function newIssues(before: readonly string[], after: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const b of before) counts.set(normalizeIssue(b), (counts.get(normalizeIssue(b)) ?? 0) + 1);
+  const out: string[] = [];
+  for (const a of after) {
+    const k = normalizeIssue(a);
+    const c = counts.get(k) ?? 0;
+    if (c > 0) counts.set(k, c - 1);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** The fixed helper that bind-mounts a sandbox's files over /etc inside a private mount namespace. */
+export const namespaceHelper = fileURLToPath(new URL('../../src/multipath/libexec/multipath-t-in-namespace.sh', import.meta.url));
+
+const safePath = /^\/[A-Za-z0-9_.+/-]+$/;
+
+export interface ValidateContext {
+  root: SandboxRoot;
+  runner: CommandRunner;
+  /** Host path (under the root) for scratch dirs the namespace helper needs. */
+  stateDir: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `multipath -t` on the files under the root: directly when the root is `/`, else in a
+ * private mount namespace with the sandbox's multipath.conf and conf.d bound over /etc.
+ */
+export async function runMultipathT(ctx: ValidateContext): Promise<MultipathTResult> {
+  const opts = { okExitCodes: [1], timeoutMs: ctx.timeoutMs ?? 30_000, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) };
+  if (ctx.root.root === '/') {
+    const r = await ctx.runner.run('multipath', ['-t'], opts);
+    return { issues: multipathTIssues(r.stderr), mode: 'direct' };
+  }
+  let conf = ctx.root.resolve('/etc/multipath.conf');
+  let confd = ctx.root.resolve('/etc/multipath/conf.d');
+  const scratchBase = ctx.root.resolve(`${ctx.stateDir}/multipath-t`);
+  await mkdir(scratchBase, { recursive: true, mode: 0o700 });
+  const present = async (p: string) =>
+    access(p, constants.F_OK).then(
+      () => true,
+      () => false,
+    );
+  if (!(await present(conf))) {
+    conf = join(scratchBase, 'empty-multipath_conf');
+    await writeFile(conf, '');
+  }
+  if (!(await present(confd))) {
+    confd = join(scratchBase, 'empty-conf_d');
+    await mkdir(confd, { recursive: true });
+  }
+  const scratch = join(scratchBase, 'overlay');
+  await mkdir(scratch, { recursive: true });
+  for (const p of [conf, confd, scratch]) if (!safePath.test(p)) throw new ValidationError('root', `path ${p} has characters the mount helper does not take`);
+  const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', namespaceHelper, conf, confd, scratch], opts);
+  return { issues: multipathTIssues(r.stderr), mode: 'namespace' };
+}

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@xsctl/common/log/create-logger';
+import { ValidationError } from '@xsctl/common/errors/index';
+import { allowedCommands, type AllowedCommand } from '../exec/command-table.js';
+import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
+import { SandboxRoot } from '../fs/sandbox-root.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { applyFirewall, normalizeFirewall, renderFirewallRules } from './firewall.js';
+import { addFloatingIp, announceFloatingIp, floatingIpState, normalizeFloatingIp, parseIpAddrJson, removeFloatingIp } from './floating-ip.js';
+
+const logger = createLogger('test', { level: 'silent' });
+
+describe('parseIpAddrJson', () => {
+  const text = JSON.stringify([
+    {
+      ifindex: 4,
+      ifname: 'xapi1',
+      address: '00:1b:21:aa:bb:cc',
+      addr_info: [
+        { family: 'inet', local: '10.10.10.1', prefixlen: 24 },
+        { family: 'inet', local: '10.10.10.3', prefixlen: 24 },
+        { family: 'inet6', local: 'fe80::21b:21ff:feaa:bbcc', prefixlen: 64 },
+      ],
+    },
+  ]);
+  it('finds the floating address and the MAC', () => {
+    expect(parseIpAddrJson(text, '10.10.10.3')).toEqual({ present: true, mac: '00:1b:21:aa:bb:cc', prefixLength: 24 });
+    expect(parseIpAddrJson(text, '10.10.10.30')).toEqual({ present: false, mac: '00:1b:21:aa:bb:cc', prefixLength: null });
+    expect(parseIpAddrJson('', '10.10.10.3')).toEqual({ present: false, mac: '', prefixLength: null });
+  });
+  it('validates the spec', () => {
+    expect(normalizeFloatingIp({ address: '10.10.10.3', prefixLength: 0, interface: 'xapi1', garpCount: 0 })).toEqual({ address: '10.10.10.3', prefixLength: 24, iface: 'xapi1', garpCount: 3 });
+    expect(() => normalizeFloatingIp({ address: '10.10.10.3', prefixLength: 24, interface: 'eth0; reboot', garpCount: 0 })).toThrow(ValidationError);
+    expect(() => normalizeFloatingIp({ address: 'fd00::3', prefixLength: 64, interface: 'eth0', garpCount: 0 })).toThrow(ValidationError);
+  });
+});
+
+/** Records iptables calls and answers `-C` from a set of rules "already in the chain". */
+class FakeIptables extends CommandRunner {
+  readonly calls: string[] = [];
+  constructor(readonly present: Set<string>) {
+    super({ logger });
+  }
+  override async run(command: string, args: readonly string[], _options: RunOptions = {}): Promise<CommandResult> {
+    this.calls.push(`${command} ${args.join(' ')}`);
+    const rule = args.slice(2).join(' ');
+    const exitCode = args[0] === '-C' && !this.present.has(rule) ? 1 : 0;
+    return { command: command as AllowedCommand, args, exitCode, stdout: '', stderr: '', durationMs: 0 };
+  }
+}
+
+describe('storage firewall', () => {
+  const fw = normalizeFirewall({ subnet: '10.10.10.0/24', drbdPorts: [7789, 7789, 7790], iscsiPort: 0, chain: '' });
+
+  it('renders iptables-save lines for DRBD and iSCSI from the replication subnet only', () => {
+    expect(renderFirewallRules(fw)).toEqual([
+      '-A RH-Firewall-1-INPUT -s 10.10.10.0/24 -p tcp -m tcp --dport 7789 -j ACCEPT',
+      '-A RH-Firewall-1-INPUT -s 10.10.10.0/24 -p tcp -m tcp --dport 7790 -j ACCEPT',
+      '-A RH-Firewall-1-INPUT -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
+    ]);
+    expect(() => normalizeFirewall({ subnet: '10.10.10.0', drbdPorts: [7789], iscsiPort: 0, chain: '' })).toThrow(ValidationError);
+    expect(() => normalizeFirewall({ subnet: '10.10.10.0/24', drbdPorts: [7789], iscsiPort: 0, chain: 'INPUT;x' })).toThrow(ValidationError);
+  });
+
+  it('checks each rule with -C and inserts only the missing ones above the REJECT, when confirmed', async () => {
+    const runner = new FakeIptables(new Set(['-s 10.10.10.0/24 -p tcp -m tcp --dport 7789 -j ACCEPT']));
+    const ctx: AgentContext = { root: new SandboxRoot('/'), runner, logger, stateDir: '/var/lib/xsctl-agent' };
+    const dry = await applyFirewall(ctx, fw, false);
+    expect(dry.present).toHaveLength(1);
+    expect(dry.added).toHaveLength(2);
+    expect(runner.calls.filter((c) => c.includes(' -I '))).toEqual([]);
+    await applyFirewall(ctx, fw, true);
+    expect(runner.calls.filter((c) => c.includes(' -I '))).toEqual([
+      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7790 -j ACCEPT',
+      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
+    ]);
+  });
+});
+
+const root = process.getuid?.() === 0;
+const id = randomBytes(3).toString('hex');
+const nsA = `xsctl-fi${id}-a`;
+const nsB = `xsctl-fi${id}-b`;
+
+describe.skipIf(!root)('floating IP with iproute2 and iputils arping (two namespaces)', () => {
+  let a: AgentContext;
+  let b: AgentContext;
+  const spec = { address: '10.216.0.100', prefixLength: 24, interface: 'eth0', garpCount: 2 };
+  const ctxIn = async (ns: string): Promise<AgentContext> => {
+    const paths: Partial<Record<AllowedCommand, string>> = {};
+    const prefixArgs: Partial<Record<AllowedCommand, readonly string[]>> = {};
+    for (const cmd of allowedCommands) {
+      paths[cmd] = 'ip';
+      prefixArgs[cmd] = ['netns', 'exec', ns, cmd];
+    }
+    return { root: new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-fip-'))), runner: new CommandRunner({ logger, paths, prefixArgs }), logger, stateDir: '/s' };
+  };
+  const mac = async (ns: string) => {
+    const out = String((await execa('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])).stdout);
+    return (JSON.parse(out) as { address: string }[])[0]?.address;
+  };
+  const neigh = async (ns: string) => {
+    const out = String((await execa('ip', ['-n', ns, '-j', 'neigh', 'show', 'to', spec.address, 'dev', 'eth0'])).stdout);
+    return (JSON.parse(out || '[]') as { lladdr?: string }[])[0]?.lladdr;
+  };
+
+  beforeAll(async () => {
+    await execa('ip', ['netns', 'add', nsA]);
+    await execa('ip', ['netns', 'add', nsB]);
+    await execa('ip', ['link', 'add', `fi${id}a`, 'type', 'veth', 'peer', 'name', `fi${id}b`]);
+    await execa('ip', ['link', 'set', `fi${id}a`, 'netns', nsA]);
+    await execa('ip', ['link', 'set', `fi${id}b`, 'netns', nsB]);
+    await execa('ip', ['-n', nsA, 'link', 'set', `fi${id}a`, 'name', 'eth0']);
+    await execa('ip', ['-n', nsB, 'link', 'set', `fi${id}b`, 'name', 'eth0']);
+    await execa('ip', ['-n', nsA, 'addr', 'add', '10.216.0.1/24', 'dev', 'eth0']);
+    await execa('ip', ['-n', nsB, 'addr', 'add', '10.216.0.2/24', 'dev', 'eth0']);
+    for (const ns of [nsA, nsB]) await execa('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    a = await ctxIn(nsA);
+    b = await ctxIn(nsB);
+  });
+
+  afterAll(async () => {
+    for (const ns of [nsA, nsB]) await execa('ip', ['netns', 'del', ns], { reject: false });
+  });
+
+  it('adds once, refuses a duplicate that still answers (arping -D), moves, and repoints a neighbour with a GARP (arping -U)', async () => {
+    const ip = normalizeFloatingIp(spec);
+    expect(await addFloatingIp(a, ip)).toBe(true);
+    expect(await addFloatingIp(a, ip)).toBe(false);
+    expect(await floatingIpState(a, ip)).toEqual({ present: true, mac: await mac(nsA) });
+    await expect(addFloatingIp(b, ip)).rejects.toMatchObject({ code: 'FLOATING_IP_IN_USE', answeredBy: (await mac(nsA))?.toUpperCase() });
+    expect(await removeFloatingIp(a, ip)).toBe(true);
+    expect(await removeFloatingIp(a, ip)).toBe(false);
+    // A's ARP cache still points the address somewhere stale; B's gratuitous ARP must repoint it.
+    await execa('ip', ['-n', nsA, 'neigh', 'replace', spec.address, 'lladdr', '02:00:00:00:00:01', 'dev', 'eth0', 'nud', 'stale']);
+    expect(await neigh(nsA)).toBe('02:00:00:00:00:01');
+    expect(await addFloatingIp(b, ip)).toBe(true);
+    expect(await announceFloatingIp(b, ip)).toBe(2);
+    expect(await neigh(nsA)).toBe(await mac(nsB));
+  }, 30_000);
+
+  it('names a missing interface', async () => {
+    await expect(floatingIpState(a, normalizeFloatingIp({ ...spec, interface: 'nope0' }))).rejects.toMatchObject({ code: 'INTERFACE_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,206 @@
+import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
+import { SplitBrainState, type PeerSafety } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { StepOutcome, StorageRole, type AssertStorageRoleResponse, type RoleStep, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { DrbdSplitBrainRefusedError } from '../drbd/drbd-errors.js';
+import { demote, promote, resourceState } from '../drbd/drbd-ops.js';
+import { addFloatingIp, addressAnswers, announceFloatingIp, floatingIpState, normalizeFloatingIp, removeFloatingIp, type FloatingIpConfig } from '../network/floating-ip.js';
+import { FloatingIpInUseError } from '../network/network-errors.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { tgtdOf } from '../target/target-service.js';
+import { normalizeTargetSpec, type TargetConfig } from '../target/target-spec.js';
+import { applyTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
+import { integerInRange, resourceName } from '../validate/validators.js';
+
+export interface StorageConfig {
+  resources: string[];
+  target: TargetConfig;
+  ip: FloatingIpConfig;
+  tgtd: Tgtd;
+  peerSafety: PeerSafety | undefined;
+  stopGraceMs: number;
+}
+
+export function normalizeStorageSpec(spec: StorageSpec | undefined): StorageConfig {
+  if (spec === undefined) throw new ValidationError('spec', 'required');
+  if (spec.drbdResources.length === 0) throw new ValidationError('spec.drbdResources', 'at least one DRBD resource');
+  if (spec.target === undefined) throw new ValidationError('spec.target', 'required');
+  return {
+    resources: spec.drbdResources.map((r, i) => resourceName(`spec.drbdResources[${i}]`, r)),
+    target: normalizeTargetSpec(spec.target, 'spec.target'),
+    ip: normalizeFloatingIp(spec.floatingIp, 'spec.floatingIp'),
+    tgtd: tgtdOf(spec.tgtd),
+    peerSafety: spec.peerSafety,
+    stopGraceMs: spec.stopGraceMs === 0 ? 5_000 : integerInRange('spec.stopGraceMs', spec.stopGraceMs, 100, 60_000),
+  };
+}
+
+/** One step: its name, and what it does (or, in a dry run, whether it would). */
+interface Step {
+  name: string;
+  /** Returns ALREADY when nothing had to change; throws to fail. */
+  run(dryRun: boolean): Promise<{ outcome: StepOutcome.STEP_OUTCOME_ALREADY | StepOutcome.STEP_OUTCOME_DONE | StepOutcome.STEP_OUTCOME_PLANNED; detail: string }>;
+}
+
+const already = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_ALREADY as const, detail });
+const done = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_DONE as const, detail });
+const planned = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_PLANNED as const, detail });
+
+function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): Step[] {
+  let ipAdded = false;
+  return [
+    ...c.resources.map(
+      (r): Step => ({
+        name: `drbd-primary:${r}`,
+        async run(dryRun) {
+          const { state } = await resourceState(ctx, r, signal);
+          if (state.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) {
+            throw new DrbdSplitBrainRefusedError(r, `split brain (${state.splitBrainEvidence}); resolve it naming the victim before asserting a role`);
+          }
+          if (state.role === 'Primary') return already('Primary');
+          const res = await promote(ctx, r, c.peerSafety, signal, dryRun);
+          return dryRun ? planned(res.commands.join('; ')) : done(`Primary (${res.state?.disk}/${res.state?.peerDisk}, ${res.state?.connection})`);
+        },
+      }),
+    ),
+    {
+      name: 'tgtd',
+      async run(dryRun) {
+        if (await tgtdRunning(ctx, c.tgtd, signal)) return already(`running on control port ${c.tgtd.controlPort}`);
+        if (dryRun) return planned(`start tgtd -C ${c.tgtd.controlPort}`);
+        const s = await startTgtd(ctx, c.tgtd, signal);
+        return done(`started, pid ${s.pid}`);
+      },
+    },
+    {
+      name: 'target',
+      async run(dryRun) {
+        if (dryRun) {
+          const shown = await showTargets(ctx, c.tgtd, signal);
+          const t = shown.targets.find((x) => x.tid === c.target.tid && x.iqn === c.target.iqn);
+          const complete = t !== undefined && t.state === 'ready' && c.target.luns.every((l) => t.luns.some((x) => x.lun === l.lun && x.scsiSn === l.scsiSn));
+          return complete ? already(`tid ${c.target.tid} ready`) : planned(`export ${c.target.iqn} (tid ${c.target.tid})`);
+        }
+        const r = await applyTarget(ctx, c.tgtd, c.target, signal);
+        return r.changed ? done(`${c.target.iqn} tid ${c.target.tid}: ${r.commands.length} tgtadm calls`) : already(`tid ${c.target.tid} ready`);
+      },
+    },
+    {
+      name: 'floating-ip',
+      async run(dryRun) {
+        if ((await floatingIpState(ctx, c.ip, signal)).present) return already(`${c.ip.address} on ${c.ip.iface}`);
+        if (dryRun) {
+          const dad = await addressAnswers(ctx, c.ip, signal);
+          if (dad.answers) throw new FloatingIpInUseError(c.ip.address, c.ip.iface, dad.by);
+          ipAdded = true;
+          return planned(`add ${c.ip.address}/${c.ip.prefixLength} on ${c.ip.iface}`);
+        }
+        await addFloatingIp(ctx, c.ip, signal);
+        ipAdded = true;
+        return done(`${c.ip.address}/${c.ip.prefixLength} on ${c.ip.iface}`);
+      },
+    },
+    {
+      name: 'garp',
+      async run(dryRun) {
+        if (!ipAdded) return already('address was already here; neighbours know it');
+        if (dryRun) return planned(`arping -U -c ${c.ip.garpCount} -I ${c.ip.iface} ${c.ip.address}`);
+        const sent = await announceFloatingIp(ctx, c.ip, signal);
+        return done(`${sent} gratuitous ARPs`);
+      },
+    },
+  ];
+}
+
+function slaveSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): Step[] {
+  return [
+    {
+      name: 'floating-ip',
+      async run(dryRun) {
+        if (!(await floatingIpState(ctx, c.ip, signal)).present) return already(`${c.ip.address} not here`);
+        if (dryRun) return planned(`remove ${c.ip.address}/${c.ip.prefixLength} from ${c.ip.iface}`);
+        await removeFloatingIp(ctx, c.ip, signal);
+        return done(`${c.ip.address} removed`);
+      },
+    },
+    {
+      name: 'target',
+      async run(dryRun) {
+        const shown = await showTargets(ctx, c.tgtd, signal);
+        const t = shown.targets.find((x) => x.tid === c.target.tid);
+        if (t === undefined) return already(shown.running ? `no tid ${c.target.tid}` : 'tgtd not running');
+        if (dryRun) return planned(`offline and delete tid ${c.target.tid} (${t.nexuses.length} sessions)`);
+        const d = await deleteTarget(ctx, c.tgtd, c.target.tid, true, signal, c.stopGraceMs);
+        return done(`tid ${c.target.tid} deleted (${d.sessions} sessions dropped)`);
+      },
+    },
+    {
+      name: 'tgtd',
+      async run(dryRun) {
+        if (dryRun) return (await tgtdRunning(ctx, c.tgtd, signal)) ? planned(`stop tgtd -C ${c.tgtd.controlPort} (${c.stopGraceMs} ms per step)`) : already('not running');
+        const s = await stopTgtd(ctx, c.tgtd, c.stopGraceMs, signal);
+        return s.changed ? done(`stopped (${s.how})`) : already('not running');
+      },
+    },
+    ...[...c.resources].reverse().map(
+      (r): Step => ({
+        name: `drbd-secondary:${r}`,
+        async run(dryRun) {
+          const { state } = await resourceState(ctx, r, signal);
+          if (state.role !== 'Primary') return already(state.role || 'not Primary');
+          const res = await demote(ctx, r, signal, dryRun);
+          return dryRun ? planned(res.commands.join('; ')) : done('Secondary');
+        },
+      }),
+    ),
+  ];
+}
+
+/** One role change at a time per agent: two overlapping calls must not interleave their steps. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Rule 5: bring-up DRBD Primary -> target/LUN -> floating IP -> GARP; tear-down the reverse.
+ * Stops at the first failure and names it; steps after it are reported as skipped.
+ */
+export async function assertRole(ctx: AgentContext, role: StorageRole, spec: StorageSpec | undefined, dryRun: boolean, signal?: AbortSignal): Promise<AssertStorageRoleResponse> {
+  if (role !== StorageRole.STORAGE_ROLE_MASTER && role !== StorageRole.STORAGE_ROLE_SLAVE) throw new ValidationError('role', 'expected master or slave');
+  const c = normalizeStorageSpec(spec);
+  const run = async (): Promise<AssertStorageRoleResponse> => {
+    const steps = role === StorageRole.STORAGE_ROLE_MASTER ? masterSteps(ctx, c, signal) : slaveSteps(ctx, c, signal);
+    const out: RoleStep[] = [];
+    let failed = '';
+    for (const step of steps) {
+      if (failed !== '') {
+        out.push({ name: step.name, outcome: StepOutcome.STEP_OUTCOME_SKIPPED, detail: `not reached: ${failed} failed`, errorCode: '', durationMs: 0 });
+        continue;
+      }
+      const start = performance.now();
+      try {
+        const r = await step.run(dryRun);
+        out.push({ name: step.name, outcome: r.outcome, detail: r.detail, errorCode: '', durationMs: Math.round(performance.now() - start) });
+      } catch (err) {
+        signal?.throwIfAborted();
+        failed = step.name;
+        out.push({
+          name: step.name,
+          outcome: StepOutcome.STEP_OUTCOME_FAILED,
+          detail: err instanceof Error ? err.message : String(err),
+          errorCode: err instanceof XsctlError ? err.code : 'INTERNAL',
+          durationMs: Math.round(performance.now() - start),
+        });
+      }
+    }
+    const result: AssertStorageRoleResponse = {
+      role,
+      steps: out,
+      ok: failed === '',
+      failedStep: failed,
+      unchanged: out.every((s) => s.outcome === StepOutcome.STEP_OUTCOME_ALREADY),
+    };
+    ctx.logger.info({ role: StorageRole[role], ok: result.ok, failedStep: failed || undefined, dryRun, steps: out.map((s) => `${s.name}=${StepOutcome[s.outcome].replace('STEP_OUTCOME_', '')}`) }, 'storage role asserted');
+    return result;
+  };
+  const next = queue.then(run, run);
+  queue = next.catch(() => undefined);
+  return next;
+}

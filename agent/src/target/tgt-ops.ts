@@ -1,0 +1,262 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { CommandFailedError } from '../exec/command-errors.js';
+import { CommandRunner, type CommandResult } from '../exec/command-runner.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { TargetIdentityMismatchError, TgtadmFailedError, TgtdControlError, TgtdNotRunningError } from './target-errors.js';
+import type { TargetConfig } from './target-spec.js';
+import { parseTgtadmShow, type TgtTarget } from './parse-tgtadm-show.js';
+
+/** The control port selects the tgtd (tgtd -C N / tgtadm -C N); 0 is tgtd's default. */
+export interface Tgtd {
+  controlPort: number;
+}
+
+const base = (t: Tgtd) => ['-C', String(t.controlPort), '--lld', 'iscsi'];
+
+async function tgtadm(ctx: AgentContext, t: Tgtd, args: readonly string[], operation: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<CommandResult> {
+  try {
+    return await ctx.runner.run('tgtadm', [...base(t), ...args], { signal, timeoutMs });
+  } catch (err) {
+    if (err instanceof CommandFailedError) throw new TgtadmFailedError(operation, err.exitCode, err.stderr.trim().replace(/^tgtadm:\s*/, ''));
+    throw err;
+  }
+}
+
+/**
+ * CHAP account calls carry the password on tgtadm's command line (it has no other input). They go
+ * through a runner whose log level never includes the per-command debug line, and a failure is
+ * reported without the arguments, so the secret reaches neither the agent log nor the caller.
+ */
+function quietRunner(logger: Logger): CommandRunner {
+  const level = logger.levelVal >= 30 ? logger.level : 'info';
+  return new CommandRunner({ logger: logger.child({ component: 'tgtadm-account' }, { level }) });
+}
+
+async function tgtadmSecret(ctx: AgentContext, t: Tgtd, args: readonly string[], operation: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await quietRunner(ctx.logger).run('tgtadm', [...base(t), ...args], { signal, timeoutMs: 30_000 });
+  } catch (err) {
+    const reason = err instanceof CommandFailedError ? err.stderr.trim().replace(/^tgtadm:\s*/, '') : err instanceof Error ? err.message.split('\n')[0] ?? '' : 'failed';
+    throw new TgtadmFailedError(operation, err instanceof CommandFailedError ? err.exitCode : undefined, reason);
+  }
+}
+
+/** Whether a tgtd answers on the control port. A hung daemon (no answer in 3 s) counts as not answering. */
+export async function tgtdRunning(ctx: AgentContext, t: Tgtd, signal?: AbortSignal): Promise<boolean> {
+  const r = await ctx.runner.run('tgtadm', ['-C', String(t.controlPort), '--op', 'show', '--mode', 'sys'], { signal, timeoutMs: 3_000, okExitCodes: [1, 22, 107] }).catch(() => null);
+  return r !== null && r.exitCode === 0;
+}
+
+export async function showTargets(ctx: AgentContext, t: Tgtd, signal?: AbortSignal): Promise<{ running: boolean; targets: TgtTarget[] }> {
+  if (!(await tgtdRunning(ctx, t, signal))) return { running: false, targets: [] };
+  const r = await tgtadm(ctx, t, ['--op', 'show', '--mode', 'target'], 'show', signal);
+  return { running: true, targets: parseTgtadmShow(r.stdout) };
+}
+
+async function accountExists(ctx: AgentContext, t: Tgtd, user: string, signal?: AbortSignal): Promise<boolean> {
+  const r = await tgtadm(ctx, t, ['--op', 'show', '--mode', 'account'], 'show accounts', signal);
+  return r.stdout.split('\n').some((l) => l.trim() === user);
+}
+
+export interface ApplyResult {
+  commands: string[];
+  changed: boolean;
+  target: TgtTarget | null;
+}
+
+/**
+ * Makes the running tgtd export the spec: target with its fixed tid, each LUN with its fixed
+ * identity, ACLs, CHAP, state ready. Idempotent; a LUN that exists with another identity or
+ * backing store is an error, not something to change under connected initiators.
+ */
+export async function applyTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig, signal?: AbortSignal): Promise<ApplyResult> {
+  const shown = await showTargets(ctx, t, signal);
+  if (!shown.running) throw new TgtdNotRunningError(t.controlPort);
+  const commands: string[] = [];
+  const run = async (args: string[], op: string) => {
+    commands.push(`tgtadm ${[...base(t), ...args].join(' ')}`);
+    await tgtadm(ctx, t, args, op, signal);
+  };
+  const tid = String(cfg.tid);
+  let current = shown.targets.find((x) => x.tid === cfg.tid) ?? null;
+  if (current !== null && current.iqn !== cfg.iqn) throw new TargetIdentityMismatchError(cfg.tid, `IQN ${current.iqn}, wanted ${cfg.iqn}`);
+  if (current === null) {
+    const clash = shown.targets.find((x) => x.iqn === cfg.iqn);
+    if (clash !== undefined) throw new TargetIdentityMismatchError(clash.tid, `tid ${clash.tid} serves ${cfg.iqn}, wanted tid ${cfg.tid}`);
+    await run(['--op', 'new', '--mode', 'target', '--tid', tid, '--targetname', cfg.iqn], 'new target');
+  }
+  for (const l of cfg.luns) {
+    const have = current?.luns.find((x) => x.lun === l.lun);
+    if (have !== undefined) {
+      if (have.backingStorePath !== l.backingStore || have.scsiId !== l.scsiId || have.scsiSn !== l.scsiSn) {
+        throw new TargetIdentityMismatchError(cfg.tid, `LUN ${l.lun} is ${have.backingStorePath} ${have.scsiId}/${have.scsiSn}, wanted ${l.backingStore} ${l.scsiId}/${l.scsiSn}`);
+      }
+      continue;
+    }
+    await run(['--op', 'new', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--backing-store', l.backingStore, '--bstype', l.bsType], 'new logicalunit');
+    await run(['--op', 'update', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--params', `scsi_id=${l.scsiId},scsi_sn=${l.scsiSn},vendor_id=${l.vendorId},product_id=${l.productId}`], 'update logicalunit');
+  }
+  for (const a of cfg.initiatorAddresses) {
+    if (current?.acls.includes(a)) continue;
+    await run(['--op', 'bind', '--mode', 'target', '--tid', tid, '--initiator-address', a], 'bind initiator-address');
+  }
+  for (const n of cfg.initiatorNames) {
+    if (current?.acls.includes(n)) continue;
+    await run(['--op', 'bind', '--mode', 'target', '--tid', tid, '--initiator-name', n], 'bind initiator-name');
+  }
+  if (cfg.chap !== null) {
+    if (!(await accountExists(ctx, t, cfg.chap.user, signal))) {
+      commands.push(`tgtadm ${base(t).join(' ')} --op new --mode account --user ${cfg.chap.user} --password [redacted]`);
+      await tgtadmSecret(ctx, t, ['--op', 'new', '--mode', 'account', '--user', cfg.chap.user, '--password', cfg.chap.password], 'new account', signal);
+    }
+    if (!current?.accounts.includes(cfg.chap.user)) await run(['--op', 'bind', '--mode', 'account', '--tid', tid, '--user', cfg.chap.user], 'bind account');
+  }
+  if (current !== null && current.state !== 'ready') {
+    await run(['--op', 'update', '--mode', 'target', '--tid', tid, '--name', 'state', '--value', 'ready'], 'set ready');
+  }
+  if (commands.length > 0) {
+    current = (await showTargets(ctx, t, signal)).targets.find((x) => x.tid === cfg.tid) ?? null;
+    ctx.logger.info({ tid: cfg.tid, iqn: cfg.iqn, commands }, 'tgt target applied');
+  }
+  return { commands, changed: commands.length > 0, target: current };
+}
+
+export async function offlineTarget(ctx: AgentContext, t: Tgtd, tid: number, signal?: AbortSignal): Promise<boolean> {
+  const shown = await showTargets(ctx, t, signal);
+  const target = shown.targets.find((x) => x.tid === tid);
+  if (target === undefined || target.state === 'offline') return false;
+  await tgtadm(ctx, t, ['--op', 'update', '--mode', 'target', '--tid', String(tid), '--name', 'state', '--value', 'offline'], 'set offline', signal);
+  return true;
+}
+
+/**
+ * Deletes a target. Without `force` tgtadm refuses while sessions exist ("this target is still
+ * active"). With `force` the target is set offline first, so in-flight commands drain and the
+ * LUN is released ("this logical unit is still active" otherwise), then deleted with --force.
+ */
+export async function deleteTarget(ctx: AgentContext, t: Tgtd, tid: number, force: boolean, signal?: AbortSignal, timeoutMs = 5_000): Promise<{ changed: boolean; sessions: number }> {
+  const shown = await showTargets(ctx, t, signal);
+  const target = shown.targets.find((x) => x.tid === tid);
+  if (target === undefined) return { changed: false, sessions: 0 };
+  const args = ['--op', 'delete', '--mode', 'target', '--tid', String(tid), ...(force ? ['--force'] : [])];
+  if (!force) {
+    await tgtadm(ctx, t, args, 'delete target', signal);
+    return { changed: true, sessions: target.nexuses.length };
+  }
+  if (target.state !== 'offline') await tgtadm(ctx, t, ['--op', 'update', '--mode', 'target', '--tid', String(tid), '--name', 'state', '--value', 'offline'], 'set offline', signal);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await tgtadm(ctx, t, args, 'delete target', signal, timeoutMs);
+      return { changed: true, sessions: target.nexuses.length };
+    } catch (err) {
+      if (!(err instanceof TgtadmFailedError) || !/still active/.test(err.reason) || Date.now() >= end) throw err;
+      await sleep(200, undefined, { signal });
+    }
+  }
+}
+
+function pidFile(ctx: AgentContext, t: Tgtd): string {
+  return ctx.root.resolve(join(ctx.stateDir, `tgtd.${t.controlPort}.pid`));
+}
+
+/** Alive and not a zombie (a reaped-late daemon stays in /proc as Z). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+async function liveProcess(pid: number): Promise<boolean> {
+  if (!alive(pid)) return false;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = /\) (\S)/.exec(stat)?.[1];
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+/** tgtd processes serving this control port: the pid file first, then a /proc scan. */
+async function tgtdPids(ctx: AgentContext, t: Tgtd): Promise<number[]> {
+  const pids = new Set<number>();
+  const fromFile = Number((await readFile(pidFile(ctx, t), 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(fromFile) && fromFile > 0 && (await liveProcess(fromFile))) pids.add(fromFile);
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter((a) => a !== '');
+    if (argv.length === 0 || !/(^|\/)tgtd$/.test(argv[0] ?? '')) continue;
+    const i = argv.findIndex((a) => a === '-C' || a === '--control-port');
+    const port = i === -1 ? 0 : Number(argv[i + 1]);
+    if (port === t.controlPort && (await liveProcess(Number(entry)))) pids.add(Number(entry));
+  }
+  return [...pids];
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number, signal?: AbortSignal): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= end) return false;
+    await sleep(100, undefined, { signal });
+  }
+}
+
+/** Starts tgtd for this control port unless one answers already. Never enables it at boot. */
+export async function startTgtd(ctx: AgentContext, t: Tgtd, signal?: AbortSignal): Promise<{ changed: boolean; pid: number }> {
+  if (await tgtdRunning(ctx, t, signal)) return { changed: false, pid: (await tgtdPids(ctx, t))[0] ?? 0 };
+  const file = pidFile(ctx, t);
+  await mkdir(dirname(file), { recursive: true });
+  await rm(file, { force: true });
+  try {
+    await ctx.runner.run('tgtd', ['-C', String(t.controlPort), '-p', file], { signal, timeoutMs: 15_000 });
+  } catch (err) {
+    throw new TgtdControlError('start', err instanceof CommandFailedError ? err.stderr.trim() || `exit ${err.exitCode}` : String(err), { cause: err });
+  }
+  if (!(await waitFor(() => tgtdRunning(ctx, t, signal), 10_000, signal))) throw new TgtdControlError('start', `no answer on control port ${t.controlPort} after 10 s`);
+  ctx.logger.info({ controlPort: t.controlPort }, 'tgtd started');
+  return { changed: true, pid: (await tgtdPids(ctx, t))[0] ?? 0 };
+}
+
+/**
+ * Rule 6: a bounded stop. Targets are deleted with --force (sessions dropped) and tgtd is asked
+ * to exit; what is still there after `graceMs` gets SIGTERM, then SIGKILL.
+ */
+export async function stopTgtd(ctx: AgentContext, t: Tgtd, graceMs: number, signal?: AbortSignal): Promise<{ changed: boolean; how: 'not-running' | 'graceful' | 'sigterm' | 'sigkill' }> {
+  const running = await tgtdRunning(ctx, t, signal);
+  let pids = await tgtdPids(ctx, t);
+  if (!running && pids.length === 0) return { changed: false, how: 'not-running' };
+  // With known pids, gone means every pid is gone (a hung daemon does not answer, yet lives).
+  const gone = async () => (pids.length > 0 ? (await Promise.all(pids.map(liveProcess))).every((a) => !a) : !(await tgtdRunning(ctx, t, signal)));
+  if (running) {
+    try {
+      const shown = await showTargets(ctx, t, signal);
+      for (const target of shown.targets) await deleteTarget(ctx, t, target.tid, true, signal, graceMs);
+      await ctx.runner.run('tgtadm', ['-C', String(t.controlPort), '--op', 'delete', '--mode', 'system'], { signal, timeoutMs: Math.max(graceMs, 1_000) });
+    } catch (err) {
+      ctx.logger.warn({ err: err instanceof Error ? err.message : String(err), controlPort: t.controlPort }, 'tgtd did not stop on request; escalating');
+    }
+    if (await waitFor(gone, graceMs, signal)) return done('graceful');
+  }
+  pids = pids.length > 0 ? pids : await tgtdPids(ctx, t);
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+    if (await waitFor(gone, graceMs, signal)) return done(sig === 'SIGTERM' ? 'sigterm' : 'sigkill');
+  }
+  throw new TgtdControlError('stop', `tgtd (pids ${pids.join(', ') || 'unknown'}) still running after SIGKILL`);
+
+  async function done(how: 'graceful' | 'sigterm' | 'sigkill') {
+    await rm(pidFile(ctx, t), { force: true });
+    ctx.logger.info({ controlPort: t.controlPort, how }, 'tgtd stopped');
+    return { changed: true, how };
+  }
+}

@@ -1,0 +1,8 @@
+import { createClientFactory, type Channel } from 'nice-grpc';
+import { PoolMultipathServiceDefinition, type PoolMultipathServiceClient } from '@xsctl/proto/gen/xsctl/controller/v1/multipath';
+import { clientDeadlineMiddleware, clientErrorMiddleware, type DeadlineOptions } from '@xsctl/common/grpc/index';
+
+/** A client for the controller's PoolMultipathService on the CLI's channel, with the same middleware as connect-controller. */
+export function poolMultipathClient(channel: Channel, deadlineMs = 600_000): PoolMultipathServiceClient<DeadlineOptions> {
+  return createClientFactory().use(clientErrorMiddleware).use(clientDeadlineMiddleware(deadlineMs)).create(PoolMultipathServiceDefinition, channel);
+}

@@ -1,0 +1,152 @@
+import type { Command } from 'commander';
+import type { UpgradeOptions, UpgradePlan } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
+import { PlanInputError } from '@xsctl/controller/workflows/rolling-upgrade/planner';
+import { recordsFrom, rehearse, type RecordSource } from '@xsctl/controller/workflows/rolling-upgrade/rehearse';
+import { withController } from '../../client/connect-controller.js';
+import type { GlobalFlags } from '../../config/cli-config.js';
+import { CliError } from '../../output/cli-error.js';
+import { printJson, progress } from '../../output/output.js';
+import { ProgressDisplay, renderPlan, renderSummary } from './render-upgrade.js';
+import { upgradeClient } from './upgrade-client.js';
+
+export interface RollingFlags {
+  rolling?: boolean;
+  pool?: string;
+  action?: string;
+  plan?: boolean;
+  yes?: boolean;
+  maxParallel?: string;
+  exclude?: string[];
+  override?: string[];
+  actionOption?: string[];
+  hostBootTimeout?: string;
+  pollInterval?: string;
+  skipAgentCheck?: boolean;
+  fromDump?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function positiveInt(name: string, value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError('BAD_FLAG', `${name} must be a positive integer`, `got "${value}"`);
+  return n;
+}
+
+export function optionsFrom(flags: RollingFlags): UpgradeOptions {
+  const actionOptions: Record<string, string> = {};
+  for (const kv of flags.actionOption ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new CliError('BAD_FLAG', `--action-option ${kv}`, 'use KEY=VALUE');
+    actionOptions[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return {
+    pool: flags.pool ?? '',
+    action: flags.action ?? '',
+    maxParallel: positiveInt('--max-parallel', flags.maxParallel),
+    exclude: flags.exclude ?? [],
+    overrides: flags.override ?? [],
+    hostBootTimeoutSeconds: positiveInt('--host-boot-timeout', flags.hostBootTimeout),
+    pollIntervalMs: positiveInt('--poll-interval', flags.pollInterval),
+    actionOptions,
+    skipAgentCheck: flags.skipAgentCheck === true,
+  };
+}
+
+/**
+ * The rehearsal: loads a `xe pool-dump-database` file into the XAPI simulator's loader in this
+ * process and plans from it. No controller, no pool: nothing changes anywhere. The simulator ships
+ * with the test package of the source tree; an installed CLI without it says so.
+ */
+async function planFromDump(file: string, flags: RollingFlags): Promise<void> {
+  const loaderModule = '@xsctl/test/xapi-sim/load-pool-dump';
+  let loader: { loadPoolDumpFile(file: string): Promise<RecordSource> };
+  try {
+    loader = (await import(loaderModule)) as typeof loader;
+  } catch (err) {
+    throw new CliError('SIMULATOR_MISSING', 'the XAPI simulator (the dump loader) is not installed with this CLI', 'run --from-dump from the xsctl source tree after `npm run build`', { cause: err });
+  }
+  let report: ReturnType<typeof rehearse>;
+  try {
+    report = rehearse(recordsFrom(await loader.loadPoolDumpFile(file)), { exclude: flags.exclude ?? [], overrides: flags.override ?? [] });
+  } catch (err) {
+    if (err instanceof PlanInputError) throw new CliError('PLAN_REFUSED', err.message, 'nothing to upgrade in this dump with these flags');
+    throw err;
+  }
+  if (flags.json === true) {
+    printJson(report);
+    return;
+  }
+  process.stdout.write(renderPlan({ ...report, totals: report.totals } as UpgradePlan));
+  for (const p of report.problems) process.stderr.write(`plan check: ${p}\n`);
+  if (!report.runnable) process.exitCode = 1;
+}
+
+export async function runRolling(flags: RollingFlags, global: GlobalFlags): Promise<void> {
+  if (flags.fromDump !== undefined) {
+    if (flags.plan !== true) throw new CliError('BAD_FLAG', '--from-dump only rehearses', 'add --plan: a dump is planned, never upgraded');
+    await planFromDump(flags.fromDump, flags);
+    return;
+  }
+  if (flags.pool === undefined) throw new CliError('BAD_FLAG', 'no pool', 'give --pool NAME');
+  const options = optionsFrom(flags);
+
+  await withController(global, async ({ channel, address }) => {
+    const client = upgradeClient(channel);
+    if (flags.plan === true || flags.yes !== true) {
+      if (flags.json !== true) progress(`planning at the controller ${address} ...`);
+      const { plan } = await client.plan({ options });
+      if (plan === undefined) throw new CliError('NO_PLAN', 'the controller returned no plan');
+      if (flags.json === true) printJson(plan);
+      else process.stdout.write(renderPlan(plan));
+      if (flags.plan !== true) {
+        progress(plan.runnable ? 'nothing changed: add --yes to run this rolling upgrade' : 'nothing changed: the plan is blocked');
+        process.exitCode = 1;
+      } else if (!plan.runnable) {
+        process.exitCode = 1;
+      }
+      return;
+    }
+
+    const display = new ProgressDisplay(process.stderr.isTTY === true, (s) => process.stderr.write(s));
+    let workflowId = '';
+    let lastState = '';
+    for await (const { event } of client.startRollingUpgrade({ options, confirm: true })) {
+      if (event === undefined) continue;
+      workflowId = event.workflowId;
+      lastState = event.state;
+      if (flags.json === true) process.stdout.write(`${JSON.stringify(event)}\n`);
+      else display.handle(event);
+    }
+    const { workflows } = await client.status({ pool: '', workflowId });
+    const w = workflows[0];
+    if (w === undefined) return;
+    if (flags.json !== true) {
+      for (const n of display.notes) process.stderr.write(`${n}\n`);
+      process.stdout.write(renderSummary(w));
+      if (w.state === 'paused') progress(`paused: \`xsctl upgrade resume --id ${w.id}\` continues`);
+      if (w.state === 'running') progress(`still running (${lastState}): \`xsctl upgrade status --id ${w.id}\``);
+    }
+    if (w.state === 'failed' || w.state === 'aborted') process.exitCode = 1;
+  });
+}
+
+export function addRollingOptions(cmd: Command): Command {
+  return cmd
+    .option('--rolling', 'a rolling pool upgrade: host by host, master first, VMs moved away and back to service')
+    .option('--pool <name>', 'the pool')
+    .option('--action <name>', 'xcp-ng-update (default) | apply-updates | iso | simulated')
+    .option('--plan', 'print the plan and change nothing')
+    .option('--yes', 'run it (without: print the plan and stop)')
+    .option('--max-parallel <n>', 'migrations at once (default 2)')
+    .option('--exclude <host>', 'leave this host out (repeatable)', collect)
+    .option('--override <check>', 'override a named check, e.g. VM_REQUIRES_SR (repeatable)', collect)
+    .option('--action-option <key=value>', 'option for the action, e.g. version=8.3.0 for simulated (repeatable)', collect)
+    .option('--host-boot-timeout <seconds>', 'how long to wait for a host to come back (default 1800)')
+    .option('--poll-interval <ms>', 'how often to look while waiting (default 2000)')
+    .option('--skip-agent-check', 'do not wait for the xsctl agent after a reboot')
+    .option('--from-dump <file>', 'with --plan: rehearse on an `xe pool-dump-database` file, no controller needed')
+    .option('--json', 'JSON: the plan, or one event per line');
+}

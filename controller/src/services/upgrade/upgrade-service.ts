@@ -1,0 +1,160 @@
+import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import type { UpgradeOptions, UpgradePlan, UpgradeServiceImplementation, UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
+import { NotFoundError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
+import { peerIdentity } from '@xsctl/common/grpc/index';
+import type { ControllerContext } from '../../server/controller-context.js';
+import type { XapiClient } from '../../xapi/xapi-client.js';
+import { killHookFromEnv } from '../../workflows/engine/kill-hook.js';
+import { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
+import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
+import { planReport, planRollingUpgrade, PlanInputError, type RollingPlan } from '../../workflows/rolling-upgrade/planner.js';
+import { snapshotFromRecords } from '../../workflows/rolling-upgrade/pool-records.js';
+import { normalizeParams, rollingUpgradeKind, ROLLING_UPGRADE, type RollingUpgradeParams } from '../../workflows/rolling-upgrade/rolling-upgrade-workflow.js';
+import { upgradeActionNames, type UpgradeActionName } from '../../workflows/rolling-upgrade/upgrade-actions.js';
+import type { RollingUpgradeDeps } from '../../workflows/rolling-upgrade/upgrade-ports.js';
+import { xapiClientPort } from '../../workflows/rolling-upgrade/xapi-client-port.js';
+import { toWorkflowView, workflowEvents } from './upgrade-events.js';
+
+/** A destructive call without `confirm: true`. */
+class ConfirmationRequiredError extends XsctlError {
+  readonly code = 'CONFIRMATION_REQUIRED';
+}
+
+/** The plan cannot be made at all (nothing to upgrade, unknown host). */
+class PlanRefusedError extends XsctlError {
+  readonly code = 'PRECONDITION_FAILED';
+}
+
+const engines = new WeakMap<ControllerContext, WorkflowEngine>();
+
+export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
+  return {
+    openXapi: async (pool, signal) => {
+      const open = (): Promise<XapiClient> => ctx.openXapi(ctx.pool(pool), { readOnly: false, signal });
+      return xapiClientPort(await open(), open);
+    },
+    probeAgent: async (pool, host, signal) => {
+      const hosts = await ctx.poolHosts(ctx.pool(pool), signal);
+      const h = hosts.find((x) => x.uuid === host.uuid);
+      if (h === undefined) throw new NotFoundError('host', host.name);
+      await h.agent.client(HostServiceDefinition).getFacts({}, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
+    },
+  };
+}
+
+/**
+ * The controller's workflow engine, one per context. Created with the upgrade service; on
+ * creation it resumes every workflow a previous controller left running.
+ */
+export function workflowEngineFor(ctx: ControllerContext): WorkflowEngine {
+  let engine = engines.get(ctx);
+  if (engine === undefined) {
+    const hook = killHookFromEnv();
+    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx))], ...(hook === undefined ? {} : { onStepWrite: hook }) });
+    engines.set(ctx, engine);
+    const e = engine;
+    setImmediate(() => {
+      const resumed = e.resumeAll();
+      if (resumed.length > 0) ctx.logger.info({ workflows: resumed }, 'resumed workflows after a restart');
+    });
+  }
+  return engine;
+}
+
+export function paramsFromOptions(o: UpgradeOptions | undefined): RollingUpgradeParams {
+  if (o === undefined || o.pool === '') throw new ValidationError('options.pool', 'name the pool');
+  const action = (o.action === '' ? 'xcp-ng-update' : o.action) as UpgradeActionName;
+  if (!upgradeActionNames.includes(action)) throw new ValidationError('options.action', `one of ${upgradeActionNames.join(', ')}`);
+  const names = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+  for (const h of o.exclude) if (!names.test(h)) throw new ValidationError('options.exclude', `not a host name or uuid: ${h}`);
+  for (const c of o.overrides) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(c)) throw new ValidationError('options.overrides', `not a check name: ${c}`);
+  if (o.maxParallel > 16) throw new ValidationError('options.max_parallel', 'at most 16');
+  return normalizeParams({
+    action,
+    maxParallel: o.maxParallel === 0 ? 2 : o.maxParallel,
+    exclude: o.exclude,
+    overrides: o.overrides,
+    ...(o.hostBootTimeoutSeconds === 0 ? {} : { hostBootTimeoutSeconds: o.hostBootTimeoutSeconds }),
+    ...(o.pollIntervalMs === 0 ? {} : { pollIntervalMs: o.pollIntervalMs }),
+    agentCheck: !o.skipAgentCheck,
+    actionOptions: o.actionOptions,
+  });
+}
+
+export function toPlanMessage(plan: RollingPlan): UpgradePlan {
+  const r = planReport(plan);
+  return {
+    pool: r.pool,
+    runnable: r.runnable,
+    hosts: r.hosts,
+    blockers: r.blockers,
+    migrations: r.migrations,
+    pinned: r.pinned,
+    totals: r.totals,
+  };
+}
+
+export function upgradeService(ctx: ControllerContext): UpgradeServiceImplementation {
+  const engine = workflowEngineFor(ctx);
+
+  const resolve = (pool: string, id: string, want: 'active' | 'latest'): WorkflowRow => {
+    if (id !== '') return engine.get(id);
+    if (pool === '') throw new ValidationError('pool', 'name the pool or the workflow id');
+    const rows = engine.store.list({ pool, kind: ROLLING_UPGRADE, activeOnly: want === 'active', limit: 1 });
+    const row = rows[0];
+    if (row === undefined) throw new NotFoundError(want === 'active' ? 'active rolling upgrade on pool' : 'rolling upgrade on pool', pool);
+    return row;
+  };
+  const view = (row: WorkflowRow): UpgradeWorkflow => toWorkflowView(engine, engine.get(row.id));
+
+  return {
+    async plan(request, { signal }) {
+      const params = paramsFromOptions(request.options);
+      const pool = ctx.pool(request.options!.pool);
+      const client = await ctx.openXapi(pool, { readOnly: true, signal });
+      try {
+        const records = await xapiClientPort(client).readRecords(signal);
+        return { plan: toPlanMessage(planRollingUpgrade(snapshotFromRecords(records), { exclude: params.exclude, overrides: params.overrides })) };
+      } catch (err) {
+        if (err instanceof PlanInputError) throw new PlanRefusedError(err.message);
+        throw err;
+      } finally {
+        await client.close();
+      }
+    },
+
+    async *startRollingUpgrade(request, context) {
+      const params = paramsFromOptions(request.options);
+      if (!request.confirm) throw new ConfirmationRequiredError('a rolling upgrade changes the pool: send confirm (xsctl --yes); use Plan to see what it would do');
+      const pool = ctx.pool(request.options!.pool).name;
+      const who = peerIdentity(context)?.name ?? 'unknown';
+      const row = engine.start(ROLLING_UPGRADE, pool, params, who);
+      for await (const event of workflowEvents(engine, row.id, 0, context.signal)) yield { event };
+    },
+
+    async status(request) {
+      if (request.workflowId !== '') return { workflows: [view(engine.get(request.workflowId))] };
+      const rows = engine.store.list({ ...(request.pool === '' ? {} : { pool: request.pool }), kind: ROLLING_UPGRADE, limit: 20 });
+      return { workflows: rows.map(view) };
+    },
+
+    async pause(request) {
+      return { workflow: view(engine.pause(resolve(request.pool, request.workflowId, 'active').id)) };
+    },
+
+    async resume(request) {
+      return { workflow: view(engine.resume(resolve(request.pool, request.workflowId, 'latest').id)) };
+    },
+
+    async abort(request) {
+      const row = resolve(request.pool, request.workflowId, 'latest');
+      return { workflow: view(engine.abort(row.id)) };
+    },
+
+    async *watch(request, context) {
+      const row = resolve(request.pool, request.workflowId, 'latest');
+      for await (const event of workflowEvents(engine, row.id, request.afterEventId, context.signal)) yield { event };
+    },
+  };
+}
+

@@ -1,0 +1,149 @@
+import type { StepIo } from '../engine/workflow-engine.js';
+import { type UpgradeXapi } from './upgrade-ports.js';
+
+/**
+ * The upgrade itself, between evacuation and reboot. Pluggable: each action installs the new
+ * software on one host and knows how to tell, after a controller crash, whether it already did.
+ * An action whose effect XAPI cannot show (apply_updates, the simulated upgrade) is idempotent:
+ * XAPI does nothing the second time, so running it again after a crash is safe, not blind.
+ */
+export type UpgradeActionName = 'xcp-ng-update' | 'apply-updates' | 'iso' | 'simulated';
+export const upgradeActionNames: readonly UpgradeActionName[] = ['xcp-ng-update', 'apply-updates', 'iso', 'simulated'];
+
+export interface ActionHost {
+  ref: string;
+  uuid: string;
+  name: string;
+}
+
+export interface ActionContext {
+  xapi: UpgradeXapi;
+  poolRef: string;
+  io: StepIo;
+  /** Options of the run (e.g. the simulated target version). */
+  options: Record<string, string>;
+  /** ISO upgrades: whether the admin resumed the workflow after being asked to boot the installer. */
+  confirmedAfter(since: string): boolean;
+}
+
+export interface UpgradeAction {
+  readonly name: UpgradeActionName;
+  readonly description: string;
+  run(host: ActionHost, ctx: ActionContext): Promise<Record<string, unknown>>;
+  /** After a crash: the outcome if the action already took effect, undefined to run it (again). */
+  check(host: ActionHost, recorded: Record<string, unknown>, ctx: ActionContext): Promise<Record<string, unknown> | undefined>;
+  /** Whether the workflow reboots the host after the action (the ISO installer reboots it itself). */
+  readonly rebootAfter: boolean;
+}
+
+/** Asks the admin to act; the workflow pauses until `xsctl upgrade resume`. */
+export class ConfirmationRequired extends Error {
+  constructor(readonly host: string, readonly instructions: string) {
+    super(instructions);
+    this.name = 'ConfirmationRequired';
+  }
+}
+
+const xcpNgUpdate: UpgradeAction = {
+  name: 'xcp-ng-update',
+  description: 'XCP-ng: yum update through the updater.py XAPI plugin (host.call_plugin updater.py update)',
+  rebootAfter: true,
+  async run(host, ctx) {
+    const out = await ctx.xapi.callAsync('host.call_plugin', [host.ref, 'updater.py', 'update', {}], {
+      signal: ctx.io.signal,
+      onTask: (task) => ctx.io.note({ task }),
+      onProgress: (p) => ctx.io.progress({ phase: 'update', fraction: p }),
+    });
+    // XCP-ng < 8.2.1 reports failures in the result instead of failing the call.
+    const text = typeof out === 'string' ? out : JSON.stringify(out);
+    try {
+      const parsed = JSON.parse(text) as { exit?: number; stderr?: string };
+      if (typeof parsed.exit === 'number' && parsed.exit !== 0) throw new Error(`updater.py update failed on ${host.name}: ${parsed.stderr ?? ''}`);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+    }
+    return { output: text.slice(-2000) };
+  },
+  async check(host, recorded, ctx) {
+    const task = recorded['task'];
+    if (typeof task === 'string') {
+      const status = await ctx.xapi.taskStatus(task, ctx.io.signal);
+      if (status?.status === 'pending') return { output: String(await ctx.xapi.awaitTask(task, { signal: ctx.io.signal })) };
+    }
+    // Nothing left to install means the update went through.
+    const pending = await ctx.xapi.call('host.call_plugin', [host.ref, 'updater.py', 'check_update', {}], ctx.io.signal);
+    const list = JSON.parse(String(pending)) as unknown;
+    return Array.isArray(list) && list.length === 0 ? { output: 'already installed' } : undefined;
+  },
+};
+
+const applyUpdates: UpgradeAction = {
+  name: 'apply-updates',
+  description: 'XenServer 8: pool.sync_updates, then host.apply_updates with the synced hash',
+  rebootAfter: true,
+  async run(host, ctx) {
+    const hash = await ctx.xapi.callAsync('pool.sync_updates', [ctx.poolRef, false, '', ''], { signal: ctx.io.signal });
+    const guidance = await ctx.xapi.callAsync('host.apply_updates', [host.ref, String(hash)], {
+      signal: ctx.io.signal,
+      onTask: (task) => ctx.io.note({ task }),
+      onProgress: (p) => ctx.io.progress({ phase: 'apply_updates', fraction: p }),
+    });
+    return { hash: String(hash), guidance: guidance as unknown[] };
+  },
+  async check(_host, recorded, ctx) {
+    const task = recorded['task'];
+    if (typeof task !== 'string') return undefined;
+    const status = await ctx.xapi.taskStatus(task, ctx.io.signal);
+    if (status?.status === 'pending') return { guidance: (await ctx.xapi.awaitTask(task, { signal: ctx.io.signal })) as unknown[] };
+    if (status?.status === 'success') return { guidance: [] };
+    return undefined;
+  },
+};
+
+const iso: UpgradeAction = {
+  name: 'iso',
+  description: 'Manual: the admin boots the installer ISO on the host (it reboots by itself), then resumes',
+  rebootAfter: false,
+  async run(host, ctx) {
+    const since = new Date().toISOString();
+    ctx.io.note({ awaitingSince: since });
+    throw new ConfirmationRequired(
+      host.name,
+      `boot ${host.name} from the installer ISO and run the upgrade (it is disabled and empty now); when it is back on the new version, run \`xsctl upgrade resume\``,
+    );
+  },
+  async check(_host, recorded, ctx) {
+    const since = recorded['awaitingSince'];
+    return typeof since === 'string' && ctx.confirmedAfter(since) ? { confirmed: true } : undefined;
+  },
+};
+
+const simulated: UpgradeAction = {
+  name: 'simulated',
+  description: "Simulator only: installs the simulator's next release (changes software_version and the hotfix list)",
+  rebootAfter: true,
+  async run(host, ctx) {
+    const args = { product_version: ctx.options['version'] ?? '', platform_version: ctx.options['platform_version'] ?? '' };
+    const out = await ctx.xapi.callAsync('host.call_plugin', [host.ref, 'xsctl_simulated_upgrade.py', 'upgrade', args], {
+      signal: ctx.io.signal,
+      onTask: (task) => ctx.io.note({ task }),
+      onProgress: (p) => ctx.io.progress({ phase: 'upgrade', fraction: p }),
+    });
+    return { output: String(out) };
+  },
+  async check(_host, recorded, ctx) {
+    const task = recorded['task'];
+    if (typeof task !== 'string') return undefined;
+    const status = await ctx.xapi.taskStatus(task, ctx.io.signal);
+    if (status?.status === 'pending') return { output: String(await ctx.xapi.awaitTask(task, { signal: ctx.io.signal })) };
+    if (status?.status === 'success') return { output: 'staged' };
+    return undefined;
+  },
+};
+
+export const upgradeActions: Readonly<Record<UpgradeActionName, UpgradeAction>> = {
+  'xcp-ng-update': xcpNgUpdate,
+  'apply-updates': applyUpdates,
+  iso,
+  simulated,
+};

@@ -1,0 +1,91 @@
+import { createLogger } from '@xsctl/common/log/create-logger';
+import { Journal } from '@xsctl/controller/journal/journal';
+import { WorkflowEngine } from '@xsctl/controller/workflows/engine/workflow-engine';
+import type { JournalWriteHook, WorkflowRow } from '@xsctl/controller/workflows/engine/workflow-store';
+import { rollingUpgradeKind, ROLLING_UPGRADE, type RollingUpgradeParams } from '@xsctl/controller/workflows/rolling-upgrade/rolling-upgrade-workflow';
+import { realSleep } from '@xsctl/controller/workflows/rolling-upgrade/upgrade-ports';
+import { snapshotFromRecords, type PoolRecords, type RecordsByRef } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { buildPoolFromDescription } from '../src/xapi-sim/build-pool-from-description.js';
+import { demoPoolFile } from '../src/xapi-sim/fixture-paths.js';
+import { readPoolDescriptionFile, type PoolDescription } from '../src/xapi-sim/pool-description.js';
+import { XapiDb } from '../src/xapi-sim/xapi-db.js';
+import { inProcessSim, type InProcessSim } from '../src/xapi-sim/methods/upgrade/in-process-xapi.js';
+import { configureUpgradeSim, stopUpgradeSim } from '../src/xapi-sim/methods/upgrade/index.js';
+import type { Clock } from '../src/xapi-sim/clock.js';
+
+export const silent = createLogger('test', { level: 'silent' });
+
+/** Simulated durations shrink this much: a 180 s reboot takes 90 ms. */
+export const FAST = 2000;
+
+export async function demoDescription(edit?: (d: PoolDescription) => void): Promise<PoolDescription> {
+  const d = structuredClone(await readPoolDescriptionFile(demoPoolFile));
+  edit?.(d);
+  return d;
+}
+
+export function dbFromRecords(records: Record<string, RecordsByRef>, clock?: Clock): XapiDb {
+  const db = new XapiDb(clock === undefined ? {} : { clock });
+  for (const cls of ['pool', 'host', 'host_metrics', 'VM', 'VM_metrics', 'VBD', 'VDI', 'SR', 'PBD', 'pool_update', 'host_patch', 'pool_patch', 'task', 'session']) db.addClass(cls);
+  for (const [cls, rows] of Object.entries(records)) for (const [ref, row] of Object.entries(rows)) db.create(cls, structuredClone(row) as never, ref);
+  return db;
+}
+
+export function simFor(description: PoolDescription, timeFactor = FAST): InProcessSim {
+  const db = buildPoolFromDescription(description);
+  configureUpgradeSim(db, { timeFactor });
+  return inProcessSim(db);
+}
+
+export const fastParams: Partial<RollingUpgradeParams> = {
+  action: 'simulated',
+  pollIntervalMs: 10,
+  agentCheck: false,
+  hostBootTimeoutSeconds: 20,
+  storageTimeoutSeconds: 10,
+  maxParallel: 3,
+};
+
+export interface Run {
+  engine: WorkflowEngine;
+  journal: Journal;
+  workflow: WorkflowRow;
+}
+
+export function startUpgrade(sim: InProcessSim, params: Partial<RollingUpgradeParams>, options: { journal?: Journal; onStepWrite?: JournalWriteHook } = {}): Run {
+  const journal = options.journal ?? new Journal(':memory:');
+  const engine = newEngine(sim, journal, options.onStepWrite);
+  const workflow = engine.start(ROLLING_UPGRADE, 'demo', { ...fastParams, ...params }, 'test');
+  return { engine, journal, workflow };
+}
+
+export function newEngine(sim: InProcessSim, journal: Journal, onStepWrite?: JournalWriteHook): WorkflowEngine {
+  return new WorkflowEngine({
+    journal,
+    logger: silent,
+    kinds: [rollingUpgradeKind({ openXapi: () => sim.connect(), sleep: (ms, signal) => realSleep(Math.min(ms, 20), signal) })],
+    ...(onStepWrite === undefined ? {} : { onStepWrite }),
+  });
+}
+
+export function records(sim: InProcessSim): PoolRecords {
+  const out: Record<string, RecordsByRef> = {};
+  for (const cls of ['pool', 'host', 'host_metrics', 'VM', 'VBD', 'VDI', 'SR', 'PBD', 'pool_update', 'host_patch', 'pool_patch']) if (sim.db.hasClass(cls)) out[cls] = sim.db.getAllRecords(cls) as RecordsByRef;
+  return out as PoolRecords;
+}
+
+/** Every running guest is running exactly once, on a live host, and the set is the one we started with. */
+export function runningGuests(sim: InProcessSim): Map<string, string> {
+  const snap = snapshotFromRecords(records(sim));
+  const out = new Map<string, string>();
+  for (const vm of snap.vms) {
+    if (vm.isControlDomain || vm.powerState !== 'Running') continue;
+    out.set(vm.name, snap.hosts.find((h) => h.ref === vm.residentOn)?.name ?? vm.residentOn);
+  }
+  return out;
+}
+
+export function finish(sim: InProcessSim): void {
+  stopUpgradeSim(sim.db);
+  sim.close();
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { snapshotFromRecords } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { upgradeSimState, configureUpgradeSim } from '../src/xapi-sim/methods/upgrade/index.js';
+import { demoDescription, finish, records, runningGuests, simFor, startUpgrade } from './upgrade-helpers.js';
+
+/**
+ * The rolling-upgrade workflow against the simulator in one process: the real engine, journal,
+ * planner and workflow, XAPI's semantics from the simulator, a fast clock.
+ */
+describe('rolling upgrade of the demo pool (in-process simulator)', () => {
+  it('upgrades every host, master first, moves each VM at most as planned, restores HA', async () => {
+    const sim = simFor(await demoDescription((d) => (d.pool.haEnabled = true)));
+    try {
+      const before = runningGuests(sim);
+      const { engine, workflow } = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR'] });
+      const end = await engine.wait(workflow.id);
+      expect(end.error).toBe('');
+      expect(end.state).toBe('done');
+
+      const snap = snapshotFromRecords(records(sim));
+      expect(new Set(snap.hosts.map((h) => h.productVersion))).toEqual(new Set(['7.1.1']));
+      expect(new Set(snap.hosts.map((h) => h.hotfixes.join(',')))).toEqual(new Set(['SIM-7.1.1-001,XS71E001,XS71E002']));
+      expect(snap.hosts.every((h) => h.enabled && h.live)).toBe(true);
+      expect(snap.haEnabled).toBe(true);
+      expect(snap.otherConfig['rolling_upgrade_in_progress']).toBeUndefined();
+
+      // Every VM running exactly once; the pinned one is back on its host.
+      const after = runningGuests(sim);
+      expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+      expect(after.get('ci-scratch-1')).toBe('xs-demo-3');
+
+      // Master first; each host's steps in the documented order.
+      const steps = engine.steps(workflow.id).map((s) => s.name);
+      const hostOrder = steps.filter((s) => s.endsWith(':recheck')).map((s) => engine.steps(workflow.id).find((x) => x.name === s)?.host);
+      expect(hostOrder[0]).toBe('xs-demo-1');
+      const firstHost = steps.filter((s) => s.startsWith(steps.find((x) => x.endsWith(':recheck'))!.replace(':recheck', '')));
+      const phases = firstHost.map((s) => s.split(':')[2]);
+      expect(phases.filter((p, i) => phases.indexOf(p) === i)).toEqual(['recheck', 'disable', 'migrate', 'action', 'reboot', 'wait-boot', 'storage', 'enable']);
+
+      // The report says what moved where, and nothing moved more than the plan said.
+      const result = end.result as { moves: Array<{ vm: string; from: string; to: string }>; totals: { migratedBytes: number; plannedBytes: number; lowerBoundBytes: number } };
+      expect(result.totals.migratedBytes).toBe(result.totals.plannedBytes);
+      expect(upgradeSimState(sim.db).stats.migratedBytes).toBe(result.totals.migratedBytes);
+      const moved = new Map<string, number>();
+      for (const m of result.moves) moved.set(m.vm, (moved.get(m.vm) ?? 0) + 1);
+      for (const [vm, n] of moved) expect(n, vm).toBeLessThanOrEqual(['web-1', 'web-2', 'db-1'].includes(vm) ? 2 : 1);
+      expect(engine.events(workflow.id).some((e) => e.kind === 'plan')).toBe(true);
+    } finally {
+      finish(sim);
+    }
+  });
+
+  it('refuses to start while a VM sits on a local SR, and changes nothing', async () => {
+    const sim = simFor(await demoDescription());
+    try {
+      const { engine, workflow } = startUpgrade(sim, {});
+      const end = await engine.wait(workflow.id);
+      expect(end.state).toBe('failed');
+      expect(end.error).toMatch(/UPGRADE_BLOCKED.*VM_REQUIRES_SR on xs-demo-3 \(ci-scratch-1\)/);
+      expect(upgradeSimState(sim.db).stats.migrations).toBe(0);
+      expect(snapshotFromRecords(records(sim)).hosts.every((h) => h.enabled)).toBe(true);
+    } finally {
+      finish(sim);
+    }
+  });
+
+  it('a host that never comes back stops the run in a stated, recoverable position', async () => {
+    const sim = simFor(await demoDescription((d) => (d.pool.haEnabled = true)));
+    configureUpgradeSim(sim.db, {});
+    upgradeSimState(sim.db).faults.neverBack.add('xs-demo-2');
+    try {
+      const before = runningGuests(sim);
+      const { engine, workflow } = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR'], hostBootTimeoutSeconds: 1 });
+      const end = await engine.wait(workflow.id);
+      expect(end.state).toBe('failed');
+      expect(end.error).toMatch(/HOST_BOOT_TIMEOUT: xs-demo-2 has not come back/);
+      const snap = snapshotFromRecords(records(sim));
+      const byName = new Map(snap.hosts.map((h) => [h.name, h]));
+      // Master upgraded and enabled; the lost host disabled and down; the last one untouched.
+      expect(byName.get('xs-demo-1')).toMatchObject({ productVersion: '7.1.1', enabled: true, live: true });
+      expect(byName.get('xs-demo-2')).toMatchObject({ enabled: false, live: false });
+      expect(byName.get('xs-demo-3')).toMatchObject({ productVersion: '7.1.0', enabled: true, live: true });
+      // No VM was on the lost host when it went down.
+      expect([...runningGuests(sim).keys()].sort()).toEqual([...before.keys()].sort());
+      // Compensations ran: re-enabling the lost host and HA failed (it is offline), and say so.
+      const comp = engine.store.compensations(workflow.id);
+      expect(comp.find((c) => c.name.startsWith('enable-host:') && c.args['host'] === 'xs-demo-2')?.status).toBe('failed');
+      expect(comp.filter((c) => c.name.startsWith('enable-host:') && c.args['host'] !== 'xs-demo-2').every((c) => c.status === 'released')).toBe(true);
+      expect(comp.find((c) => c.name === 'restore-ha')?.status).toBe('failed');
+      expect(String(comp.find((c) => c.name === 'restore-ha')?.args['error'])).toMatch(/HOST_OFFLINE/);
+    } finally {
+      finish(sim);
+    }
+  });
+
+  it('a migration that fails stops the run; the host is enabled again', async () => {
+    const sim = simFor(await demoDescription());
+    upgradeSimState(sim.db).faults.failMigration.add('app-1');
+    try {
+      const { engine, workflow } = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR'], maxParallel: 1 });
+      const end = await engine.wait(workflow.id);
+      expect(end.state).toBe('failed');
+      expect(end.error).toMatch(/VM_MIGRATE_FAILED/);
+      const snap = snapshotFromRecords(records(sim));
+      expect(snap.hosts.every((h) => h.enabled && h.live)).toBe(true);
+      expect(runningGuests(sim).size).toBe(9);
+    } finally {
+      finish(sim);
+    }
+  });
+
+  it('a full destination host stops the run with XAPI\'s error', async () => {
+    const sim = simFor(await demoDescription());
+    upgradeSimState(sim.db).faults.fullHost.add('xs-demo-3');
+    try {
+      const { engine, workflow } = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR'] });
+      const end = await engine.wait(workflow.id);
+      expect(end.state).toBe('failed');
+      expect(end.error).toMatch(/HOST_NOT_ENOUGH_FREE_MEMORY/);
+      expect(snapshotFromRecords(records(sim)).hosts.every((h) => h.enabled)).toBe(true);
+    } finally {
+      finish(sim);
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createChannel, createClient, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
+import { createLogger } from '@xsctl/common/log/create-logger';
+import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import type { TlsMaterial } from '@xsctl/common/pki/index';
+import type { TestPki } from '@xsctl/common/testing/make-test-pki';
+import { SandboxRoot } from '@xsctl/agent/fs/sandbox-root';
+import type { AgentContext } from '@xsctl/agent/server/agent-context';
+import { startAgentServer, type RunningAgentServer } from '@xsctl/agent/server/create-agent-server';
+import { drbdSimRunnerOptions } from '@xsctl/agent/drbd/sim/drbd-sim-runner';
+import type { Fleet, FleetHost } from './fleet.js';
+
+/**
+ * A storage node of a two-node pool: a fleet host (network namespace) with its own agent, served
+ * over mTLS on loopback. The agent's files live under `root`; DRBD is the simulator (the kernel
+ * module cannot load here), everything else (tgtd, arping, ip) is real and runs in the namespace.
+ */
+export interface StorageNode {
+  name: string;
+  host: FleetHost;
+  root: string;
+  ctx: AgentContext;
+  agent: RunningAgentServer;
+  /** Debug-level agent log, for checks that secrets never reach it. */
+  logFile: string;
+  /** The backing disk DRBD sits on, as the agent sees it (under root). */
+  backingDisk: string;
+  client<S extends CompatServiceDefinition>(definition: S): Client<S>;
+  close(): Promise<void>;
+}
+
+export interface StorageNodeOptions {
+  fleet: Fleet;
+  name: string;
+  /** Shared by the nodes of one pool. */
+  simDir: string;
+  kernelVersion: string;
+  pki: TestPki;
+  controllerTls: TlsMaterial;
+  base: string;
+}
+
+export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNode> {
+  const host = o.fleet.host(o.name);
+  const root = join(o.base, o.name);
+  const backingDisk = '/dev/xsvg/drbd1';
+  await mkdir(join(root, 'etc'), { recursive: true });
+  await mkdir(join(root, 'var/log'), { recursive: true });
+  await mkdir(join(root, 'var/lib/xsctl-agent'), { recursive: true });
+  await mkdir(join(root, 'dev/xsvg'), { recursive: true });
+  await writeFile(join(root, backingDisk), Buffer.alloc(8 * 1024 * 1024));
+  // A freshly installed drbd-utils ships a drbd.conf; drbdadm refuses to run without one.
+  await writeFile(join(root, 'etc/drbd.conf'), '# drbd-utils default: no resources yet\nglobal { usage-count no; }\n');
+  const logFile = join(root, 'agent.log');
+  const fh = await open(logFile, 'a');
+  const logger = createLogger(`agent-${o.name}`, { level: 'debug', destination: fh.fd });
+  const runner = host.runner(logger, drbdSimRunnerOptions({ node: o.name, kernelVersion: o.kernelVersion, root, simDir: o.simDir }));
+  const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent' };
+  const agent = await startAgentServer({
+    ctx,
+    tls: await o.pki.issue({ kind: 'agent', name: o.name, ipAddresses: ['127.0.0.1'] }),
+    listen: '127.0.0.1:0',
+    logger,
+  });
+  const channel: Channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(o.controllerTls));
+  return {
+    name: o.name,
+    host,
+    root,
+    ctx,
+    agent,
+    logFile,
+    backingDisk,
+    client: (definition) => createClient(definition, channel),
+    async close() {
+      channel.close();
+      await agent.shutdown(500);
+      logger.flush();
+      await fh.close();
+    },
+  };
+}
