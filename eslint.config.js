@@ -21,6 +21,14 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'xen-api', message: 'go through controller/src/xapi (the typed adapter)' }, { name: 'child_process', message: 'use the agent CommandRunner (execa, no shell)' }, { name: 'node:child_process', message: 'use the agent CommandRunner (execa, no shell)' }] }] },
   },
   {
+    // The multipath -t namespace helper is a separate program that `unshare` execs (the agent runs
+    // it through its CommandRunner). It cannot use the async CommandRunner itself: it runs mount
+    // and then multipath synchronously with argument arrays (execFileSync/spawnSync, no shell) and
+    // passes multipath's stdout/stderr/exit code through. Only this one file may import child_process.
+    files: ['agent/src/multipath/namespace/multipath-t-in-namespace.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'xen-api', message: 'go through controller/src/xapi (the typed adapter)' }] }] },
+  },
+  {
     files: ['scripts/**', 'bench/**', '**/*.mjs'],
     rules: { 'no-restricted-imports': 'off' },
   },

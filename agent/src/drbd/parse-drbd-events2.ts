@@ -1,3 +1,4 @@
+import { stripAnsi } from './strip-ansi.js';
 /**
  * `drbdsetup events2 --now [--statistics]` of DRBD 9: one object per line,
  *
@@ -21,8 +22,6 @@ export interface Events2Resource {
   helpers: string[];
 }
 
-const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
-
 function fieldsOf(tokens: readonly string[]): Record<string, string> {
   const f: Record<string, string> = {};
   for (const t of tokens) {
@@ -42,7 +41,7 @@ export function parseEvents2(text: string): Events2Resource[] {
     }
     return r;
   };
-  for (const raw of text.replace(ansi, '').replace(/\r/g, '').split('\n')) {
+  for (const raw of stripAnsi(text).replace(/\r/g, '').split('\n')) {
     let parts = raw.trim().split(/\s+/).filter((t) => t !== '');
     if (parts.length > 0 && /^\d{4}-\d{2}-\d{2}T/.test(parts[0] ?? '')) parts = parts.slice(1);
     const [verb, object, ...rest] = parts;

@@ -1,3 +1,4 @@
+import { stripAnsi } from './strip-ansi.js';
 /**
  * `drbdadm status` / `drbdsetup status` text of DRBD 9, indented by object:
  *
@@ -28,8 +29,6 @@ export interface DrbdStatusResource {
   peers: DrbdStatusPeer[];
 }
 
-const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
-
 function tokens(text: string): { bare: string[]; fields: Record<string, string> } {
   const bare: string[] = [];
   const fields: Record<string, string> = {};
@@ -53,7 +52,7 @@ export function parseDrbdStatus(text: string): DrbdStatusResource[] {
   let res: DrbdStatusResource | null = null;
   let peer: DrbdStatusPeer | null = null;
   let lastVolume: DrbdStatusVolume | null = null;
-  for (const raw of text.replace(ansi, '').replace(/\r/g, '').split('\n')) {
+  for (const raw of stripAnsi(text).replace(/\r/g, '').split('\n')) {
     if (raw.trim() === '' || raw.trim().startsWith('#')) continue;
     const indent = raw.length - raw.trimStart().length;
     const { bare, fields } = tokens(raw);

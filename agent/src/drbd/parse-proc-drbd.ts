@@ -1,3 +1,4 @@
+import { stripAnsi } from './strip-ansi.js';
 /**
  * /proc/drbd of DRBD 8.0-8.4 (9 keeps only the version header). One record per minor:
  *
@@ -49,8 +50,6 @@ export interface ProcDrbd {
   resources: ProcDrbdResource[];
 }
 
-const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
-
 function toNumber(v: string): number {
   return Number(v.replace(/,/g, ''));
 }
@@ -63,7 +62,7 @@ function hms(v: string): number | null {
 export function parseProcDrbd(text: string): ProcDrbd {
   const out: ProcDrbd = { version: null, api: null, proto: null, build: null, resources: [] };
   let current: ProcDrbdResource | null = null;
-  for (const raw of text.replace(ansi, '').replace(/\r/g, '').split('\n')) {
+  for (const raw of stripAnsi(text).replace(/\r/g, '').split('\n')) {
     const line = raw.replace(/[\u2018\u2019\u2032`]/g, "'").replace(/\u2026/g, '...');
     if (line.trim() === '') continue;
     const version = /^\s*version:\s*([0-9][0-9.]*[0-9])\s*(?:\(api:([0-9]+)\/proto:([0-9-]+))?/.exec(line);

@@ -2,6 +2,7 @@ import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@xsctl/common/errors/index';
+import { CommandNotFoundError } from '../exec/command-errors.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
 
@@ -44,8 +45,12 @@ export function newIssues(before: readonly string[], after: readonly string[]): 
   return out;
 }
 
-/** The fixed helper that bind-mounts a sandbox's files over /etc inside a private mount namespace. */
-export const namespaceHelper = fileURLToPath(new URL('../../src/multipath/libexec/multipath-t-in-namespace.sh', import.meta.url));
+/**
+ * The fixed Node program (compiled, in dist) that bind-mounts a sandbox's files over /etc inside a
+ * private mount namespace and runs `multipath -t`. Resolved against dist both from the compiled
+ * module (agent/dist/multipath/) and from the source under vitest (agent/src/multipath/).
+ */
+export const namespaceHelper = fileURLToPath(new URL('../../dist/multipath/namespace/multipath-t-in-namespace.js', import.meta.url));
 
 const safePath = /^\/[A-Za-z0-9_.+/-]+$/;
 
@@ -88,6 +93,8 @@ export async function runMultipathT(ctx: ValidateContext): Promise<MultipathTRes
   const scratch = join(scratchBase, 'overlay');
   await mkdir(scratch, { recursive: true });
   for (const p of [conf, confd, scratch]) if (!safePath.test(p)) throw new ValidationError('root', `path ${p} has characters the mount helper does not take`);
-  const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', namespaceHelper, conf, confd, scratch], opts);
+  for (const p of [process.execPath, namespaceHelper]) if (!safePath.test(p)) throw new ValidationError('root', `program path ${p} has characters the agent does not run`);
+  if (!(await present(namespaceHelper))) throw new CommandNotFoundError(namespaceHelper);
+  const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, namespaceHelper, conf, confd, scratch], opts);
   return { issues: multipathTIssues(r.stderr), mode: 'namespace' };
 }

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +25,11 @@ async function image(name: string, sizeBytes: number, script: string): Promise<s
   const file = join(dir, name);
   await writeFile(file, '');
   await truncate(file, sizeBytes);
-  execFileSync('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', file], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
+  await runner.run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', file], { input: script });
   return file;
 }
+
+const sfdisk = async (...args: string[]): Promise<string> => (await runner.run('sfdisk', args)).stdout;
 
 async function sandbox(): Promise<SandboxRoot> {
   return new SandboxRoot(await mkdtemp(join(dir, 'root-')));
@@ -66,7 +67,7 @@ afterAll(async () => {
 describe('Dell utility partition', () => {
   it('blocks on a five-sector type-de partition at sector 63 (the field report\'s sda1)', async () => {
     const disk = await image('dell-63.img', 60 * GiB, `label: dos\nstart=63, size=5, type=de\nstart=2048, size=${sectors(4 * GiB)}, type=83, bootable\nstart=${2048 + sectors(4 * GiB)}, size=${sectors(4 * GiB)}, type=83\nstart=${2048 + sectors(8 * GiB)}, type=8e\n`);
-    const json = parseSfdiskJson(execFileSync('sfdisk', ['-J', disk], { encoding: 'utf8' }));
+    const json = parseSfdiskJson(await sfdisk('-J', disk));
     expect(json.partitions[0]).toMatchObject({ number: 1, start: 63, size: 5, type: 'de' });
 
     const f = await diskFindings(disk);
@@ -133,8 +134,8 @@ describe('partition layout', () => {
 
   it('reads the same table from `sfdisk -d` (the fallback for sfdisk without -J)', async () => {
     const disk = await image('xs7-dump.img', 146163105792, xs7Layout);
-    const dump = parseSfdiskDump(execFileSync('sfdisk', ['-d', disk], { encoding: 'utf8' }));
-    const json = parseSfdiskJson(execFileSync('sfdisk', ['-J', disk], { encoding: 'utf8' }));
+    const dump = parseSfdiskDump(await sfdisk('-d', disk));
+    const json = parseSfdiskJson(await sfdisk('-J', disk));
     expect(dump.label).toBe('gpt');
     expect(dump.partitions.map((p) => [p.number, p.start, p.size, p.type])).toEqual(json.partitions.map((p) => [p.number, p.start, p.size, p.type]));
     expect(classifyLayout(dump, 146163105792).layout).toBe('xs7-gpt');
@@ -188,7 +189,7 @@ describe('partition layout', () => {
     const disk = join(root.root, 'dev/sda');
     await writeFile(disk, '');
     await truncate(disk, 60 * GiB);
-    execFileSync('sfdisk', ['-q', disk], { input: 'label: dos\nstart=63, size=5, type=de\nstart=2048, type=83\n', stdio: ['pipe', 'ignore', 'pipe'] });
+    await runner.run('sfdisk', ['-q', disk], { input: 'label: dos\nstart=63, size=5, type=de\nstart=2048, type=83\n' });
     const dell = (await diskFindings('', root))['dell-utility-partition']!;
     expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER);
     expect(dell.evidence[0]).toContain('boot disk /dev/sda (/ is mounted from /dev/sda1 (/proc/mounts))');

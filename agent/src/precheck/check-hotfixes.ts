@@ -9,6 +9,8 @@ export const legacyPatchAppliedDir = '/var/patch/applied';
 export interface AppliedHotfixes {
   hotfixes: PrecheckAppliedHotfix[];
   ignored: string[];
+  /** UUID-named records that could not be read: XAPI fails on these too. */
+  unreadable: number;
   /** Directories that exist. */
   dirs: string[];
 }
@@ -28,6 +30,7 @@ export async function readAppliedHotfixes(ctx: PrecheckContext): Promise<Applied
   const hotfixes: PrecheckAppliedHotfix[] = [];
   const ignored: string[] = [];
   const dirs: string[] = [];
+  let unreadable = 0;
   for (const [dir, legacy] of [[updateAppliedDir, false], [legacyPatchAppliedDir, true]] as const) {
     const names = await listDir(ctx.root.resolve(dir));
     if (names === null) continue;
@@ -44,6 +47,7 @@ export async function readAppliedHotfixes(ctx: PrecheckContext): Promise<Applied
       const st = await stat(full);
       if (!st.isFile()) {
         ignored.push(`${hostPath}: not a regular file`);
+        unreadable++;
         continue;
       }
       try {
@@ -61,26 +65,27 @@ export async function readAppliedHotfixes(ctx: PrecheckContext): Promise<Applied
       } catch (err) {
         if (!(err instanceof AppliedUpdateParseError)) throw err;
         ignored.push(`${hostPath}: ${err.message}`);
+        unreadable++;
       }
     }
   }
   hotfixes.sort((a, b) => a.nameLabel.localeCompare(b.nameLabel) || a.uuid.localeCompare(b.uuid));
-  return { hotfixes, ignored, dirs };
+  return { hotfixes, ignored, unreadable, dirs };
 }
 
 export async function checkHotfixes(ctx: PrecheckContext): Promise<PrecheckFinding> {
-  const { hotfixes, ignored, dirs } = await readAppliedHotfixes(ctx);
+  const { hotfixes, ignored, unreadable, dirs } = await readAppliedHotfixes(ctx);
   const evidence = hotfixes.map((h) => `${h.nameLabel} ${h.uuid}${h.afterApplyGuidance.length > 0 ? ` (${h.afterApplyGuidance.join(', ')})` : ''}${h.legacy ? ' [legacy /var/patch]' : ''}`);
   evidence.push(...ignored.map((i) => `ignored ${i}`));
   const details = { $case: 'hotfixes' as const, value: { hotfixes, ignored } };
   if (dirs.length === 0) {
     return finding('hotfixes', INFO, `no hotfix records (${updateAppliedDir} absent): no hotfixes applied`, evidence, '', details);
   }
-  if (ignored.length > 0) {
+  if (unreadable > 0) {
     return finding(
       'hotfixes',
       WARNING,
-      `${hotfixes.length} hotfix(es) applied; ${ignored.length} record(s) could not be read`,
+      `${hotfixes.length} hotfix(es) applied; ${unreadable} record(s) could not be read`,
       evidence,
       `XAPI reads ${updateAppliedDir} to decide which updates a host has; remove or repair the unreadable entries, then compare with \`xe update-list\` on the master`,
       details,

@@ -76,6 +76,33 @@ export async function resolveDevice(root: SandboxRoot, device: string, signal?: 
   return { devs: slaves, dm: dmName, mapName: mapper ?? (await readText(root.resolve(`/sys/block/${dmName}/dm/name`), signal)) };
 }
 
+export interface SysfsMultipathMap {
+  dm: string;
+  /** /sys/block/dm-N/dm/name (the map name multipath gave it). */
+  name: string;
+  /** From dm/uuid `mpath-WWID`. */
+  wwid: string;
+  devs: string[];
+}
+
+/**
+ * Multipath maps as the kernel shows them: dm devices whose dm/uuid is `mpath-WWID`, with their
+ * sdX slaves. No path groups or priorities (those only multipathd knows); used when the maps
+ * cannot be listed by the tools (a sandbox root, or multipathd and multipath -ll both failed).
+ */
+export async function listSysfsMultipathMaps(root: SandboxRoot, signal?: AbortSignal): Promise<SysfsMultipathMap[]> {
+  const out: SysfsMultipathMap[] = [];
+  for (const name of await listDir(root.resolve('/sys/block'))) {
+    if (!/^dm-[0-9]+$/.test(name)) continue;
+    const uuid = await readText(root.resolve(`/sys/block/${name}/dm/uuid`), signal);
+    const wwid = /^mpath-(\S+)$/.exec(uuid ?? '')?.[1];
+    if (wwid === undefined) continue;
+    const resolved = await resolveDevice(root, `/dev/${name}`, signal);
+    out.push({ dm: name, name: resolved.mapName ?? wwid, wwid, devs: resolved.devs });
+  }
+  return out;
+}
+
 /** Arrays the rdac handler drives (scsi_dh_rdac's device list), by INQUIRY vendor/product. */
 export function isRdacArray(inq: Pick<InquiryInfo, 'vendor' | 'product'> | null, dhState: string | null): boolean {
   if (dhState === 'rdac') return true;

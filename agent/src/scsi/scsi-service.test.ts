@@ -121,6 +121,26 @@ describe('ScsiService (sandbox sysfs, simulated tool outputs)', () => {
     }
   });
 
+  it('GetAluaReport without tools (sandbox root): maps found in sysfs by dm/uuid mpath-*, states from sysfs access_state', async () => {
+    const root = await sandbox();
+    await writeFile(join(root, 'sys/block/dm-2/dm/uuid'), 'mpath-36f01faf000da360b0000033c528fea6d\n');
+    // Another dm device that is not a multipath map (LVM) is not a LUN.
+    await mkdir(join(root, 'sys/block/dm-0/dm'), { recursive: true });
+    await writeFile(join(root, 'sys/block/dm-0/dm/uuid'), 'LVM-abc\n');
+    for (const [dev, p] of Object.entries(paths)) await writeFile(join(root, 'sys/block', dev, 'device/access_state'), p.owned ? 'active/optimized\n' : 'active/non-optimized\n');
+    const calls: Call[] = [];
+    const ctx: AgentContext = { root: new SandboxRoot(root), runner: stubRunner(calls), logger: pino({ level: 'silent' }), stateDir: '/var/lib/xsctl-agent' };
+    const r = await scsiService(ctx).getAluaReport({ device: '' }, call);
+    expect(calls).toEqual([]);
+    expect(r.warnings).toEqual(['sandbox root: no multipath maps and no sg3_utils, sysfs only', 'maps from sysfs (dm/uuid mpath-*): mpathg; no path groups to check']);
+    expect(r.luns).toHaveLength(1);
+    expect(r.luns?.[0]).toMatchObject({ name: 'mpathg', wwid: '36f01faf000da360b0000033c528fea6d', mode: 'IOSHIP', aluaInUse: true, tpgs: 0, groupsMatch: true });
+    expect(r.luns?.[0]?.map).toBeUndefined();
+    expect(r.luns?.[0]?.optimizedPaths).toEqual(['sdc', 'sdi', 'sdo', 'sdv']);
+    expect(r.luns?.[0]?.nonOptimizedPaths).toEqual(['sdf', 'sdl', 'sdr', 'sdx']);
+    expect(r.luns?.[0]?.paths?.find((p) => p.device === '/dev/sdf')).toMatchObject({ aluaState: 'active/non-optimized', aluaStateSource: 'sysfs', accessState: 'active/non-optimized' });
+  });
+
   it('Inspect one path', async () => {
     const svc = await service([]);
     const r = await svc.inspect({ device: '/dev/sdf' }, call);

@@ -7,7 +7,7 @@ import { readPlatform } from '../multipath/platform.js';
 import { devicePath } from '../validate/validators.js';
 import { aluaVerdict, pathAluaState, type LunVerdict, type PathFacts } from './alua-verdict.js';
 import { parseRdacLog } from './parse-rdac-log.js';
-import { readKernelLog, readPathFacts, resolveDevice, type ScsiReadContext } from './read-path-facts.js';
+import { listSysfsMultipathMaps, readKernelLog, readPathFacts, resolveDevice, type ScsiReadContext } from './read-path-facts.js';
 
 const undef = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
@@ -135,7 +135,16 @@ export function scsiService(ctx: AgentContext, options: ScsiServiceOptions = {})
 
       const luns: ScsiLunVerdict[] = [];
       if (request.device === '') {
-        if (maps.length === 0) warnings.push('no multipath maps');
+        if (maps.length === 0) {
+          const fromSysfs = await listSysfsMultipathMaps(ctx.root, signal);
+          if (fromSysfs.length === 0) warnings.push('no multipath maps');
+          else warnings.push(`maps from sysfs (dm/uuid mpath-*): ${fromSysfs.map((m) => m.name).join(', ')}; no path groups to check`);
+          for (const m of fromSysfs) {
+            const paths = await facts(r, m.devs);
+            const v = aluaVerdict(null, paths, m.name);
+            luns.push(verdictToProto({ ...v, wwid: m.wwid }, null, paths));
+          }
+        }
         for (const m of maps) {
           const paths = await facts(r, mapDevs(m));
           luns.push(verdictToProto(aluaVerdict(m, paths), m, paths));

@@ -1,3 +1,4 @@
+import { stripAnsi } from '../drbd/strip-ansi.js';
 /**
  * `tgtadm --lld iscsi --op show --mode target`:
  *
@@ -69,7 +70,7 @@ export function parseTgtadmShow(text: string): TgtTarget[] {
   let nexus: TgtNexus | null = null;
   let conn: TgtConnection | null = null;
   let lun: TgtLun | null = null;
-  for (const raw of text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '').split('\n')) {
+  for (const raw of stripAnsi(text).replace(/\r/g, '').split('\n')) {
     const line = raw.trim();
     if (line === '') continue;
     const head = /^Target (\d+): (\S+)/.exec(line);

@@ -13,7 +13,8 @@ import { applyTarget, deleteTarget, offlineTarget, showTargets, startTgtd, stopT
 export const targetsConfPath = '/etc/tgt/targets.conf';
 
 export function tgtdOf(instance: TgtdInstance | undefined): Tgtd {
-  return { controlPort: integerInRange('instance.controlPort', instance?.controlPort ?? 0, 0, 65535) };
+  // tgtd takes control ports 0-32767 ("-C argument value '32768' out of range").
+  return { controlPort: integerInRange('instance.controlPort', instance?.controlPort ?? 0, 0, 32767) };
 }
 
 export function targetStateOf(t: TgtTarget): TargetState {

@@ -5,6 +5,7 @@ import { registerPki } from './pki/pki.js';
 import { registerMultipath } from './multipath/multipath.js';
 import { registerScsi } from './scsi/scsi.js';
 import { registerUpgrade } from './upgrade/upgrade.js';
+import { registerStorageCommands } from './storage/storage.js';
 
 /** One line per top-level command (or command group). */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerMultipath(program);
   registerScsi(program);
   registerUpgrade(program);
+  registerStorageCommands(program);
 }

@@ -7,6 +7,10 @@ import { PoolScsiServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/
 import { poolScsiService } from '../services/scsi/pool-scsi-service.js';
 import { UpgradeServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import { upgradeService } from '../services/upgrade/upgrade-service.js';
+import { PoolStorageServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
+import { poolStorageService } from '../services/storage/pool-storage-service.js';
+import { PoolPrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
+import { poolPrecheckService } from '../services/precheck/pool-precheck-service.js';
 import type { ControllerContext } from './controller-context.js';
 import type { Registration } from './registration.js';
 
@@ -20,6 +24,8 @@ export function serviceRegistrations(ctx: ControllerContext): Registration[] {
     { definition: PoolMultipathServiceDefinition, impl: poolMultipathService(ctx), operatorMethods: ['apply', 'enableDaemon'] },
     { definition: PoolScsiServiceDefinition, impl: poolScsiService(ctx), operatorMethods: [] },
     { definition: UpgradeServiceDefinition, impl: upgradeService(ctx), operatorMethods: ['startRollingUpgrade', 'pause', 'resume', 'abort'] },
+    { definition: PoolStorageServiceDefinition, impl: poolStorageService(ctx), operatorMethods: ['promotePoolDrbd', 'demotePoolDrbd', 'resolvePoolDrbdSplitBrain', 'assertPoolStorageRole'] },
+    { definition: PoolPrecheckServiceDefinition, impl: poolPrecheckService(ctx), operatorMethods: ['cleanBlobs', 'restoreBlobs', 'takeMetadataBackup'] },
   ];
 }
 

@@ -53,6 +53,8 @@ interface Operations {
   'host.evacuate': Method<[host: Ref<'host'>], void>;
   'host.get_vms_which_prevent_evacuation': Method<[self: Ref<'host'>], Record<Ref<'VM'>, string[]>>;
   'host.assert_can_evacuate': Method<[host: Ref<'host'>], void>;
+  /** The pool database replicas on shared SRs (disaster recovery metadata VDIs). */
+  'pool.get_metadata_VDIs': Method<[self: Ref<'pool'>], Ref<'VDI'>[]>;
   'host.call_plugin': Method<[host: Ref<'host'>, plugin: string, fn: string, args: Record<string, string>], string>;
   /** XCP-ng 8.2+ / XenServer 8 update mechanism: returns [[message, ...], ...] of pending guidance. */
   'host.apply_updates': Method<[self: Ref<'host'>, hash: string], string[][]>;

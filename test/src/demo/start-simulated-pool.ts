@@ -41,6 +41,11 @@ export interface StartOptions {
   /** Hosts (by hostname) whose agent is not started, to show an unreachable agent. */
   withoutAgents?: string[];
   http?: boolean;
+  /**
+   * Adds to a host's sandbox root after the standard files are laid out and before its agent
+   * starts (e.g. multipath.conf, sysfs trees). Called for every host, with or without an agent.
+   */
+  prepareRoot?: (hostname: string, rootDir: string) => Promise<void> | void;
 }
 
 const password = 'demo-password';
@@ -91,6 +96,7 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
         poolConf: ref === master ? 'master' : { slaveOf: masterAddress },
         uptimeSeconds: 3600 * (hosts.length + 2) + 17,
       });
+      await options.prepareRoot?.(h.hostname, root);
       hosts.push({ nameLabel: h.name_label, hostname: h.hostname, address: h.address, root, isMaster: ref === master });
       if (options.withoutAgents?.includes(h.hostname)) continue;
       const tls = await issueCertificate(pkiDir, { kind: 'agent', name: h.hostname, ipAddresses: [h.address] });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { buildPoolFromDescription } from './build-pool-from-description.js';
 import type { Clock } from './clock.js';
 import { handleJsonRpc } from './jsonrpc-endpoint.js';
+import { handlePoolXmlDbDump, poolXmlDbDumpPath } from './methods/precheck/index.js';
 import { loadPoolDumpFile } from './load-pool-dump.js';
 import { MethodRegistry, type Credentials, type ServerInfo } from './method-registry.js';
 import { registerCoreMethods } from './methods/index.js';
@@ -74,6 +75,10 @@ export async function startXapiSimulator(options: StartXapiSimulatorOptions): Pr
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (req.method === 'POST' && path === '/jsonrpc') {
         void handleJsonRpc(req, res, env);
+        return;
+      }
+      if (path === poolXmlDbDumpPath) {
+        handlePoolXmlDbDump(req, res, { db, credentials });
         return;
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import type { UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import { withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';

@@ -10,5 +10,6 @@ export function registerUpgradePause(upgrade: Command): void {
     .option('--id <workflow>', 'the upgrade by id')
     .option('--watch', 'follow the progress until it pauses')
     .option('--json', 'print JSON')
-    .action((flags: ControlFlags, cmd: Command) => runControl('pause', flags, cmd.optsWithGlobals<GlobalFlags>()));
+    // --pool and --json are also options of `upgrade` itself: read them merged.
+    .action((_flags: ControlFlags, cmd: Command) => runControl('pause', cmd.optsWithGlobals<ControlFlags>(), cmd.optsWithGlobals<GlobalFlags>()));
 }

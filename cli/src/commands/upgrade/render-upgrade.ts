@@ -162,7 +162,7 @@ interface RunResult {
   moves?: Array<{ step: number; vm: string; from: string; to: string; bytes: number }>;
   pinned?: Array<{ vm: string; host: string }>;
   excluded?: string[];
-  totals?: { migratedBytes: number; migrations: number; plannedBytes: number; lowerBoundBytes: number };
+  totals?: { migratedBytes: number; migrations: number; plannedBytes: number; lowerBoundBytes: number; masterTwiceBoundBytes?: number };
   uniformity?: { uniform: boolean; hosts: Record<string, string>; differences: string[] };
 }
 
@@ -181,7 +181,8 @@ export function renderSummary(w: UpgradeWorkflow): string {
   }
   for (const p of r.pinned ?? []) out.push(`${p.vm} was shut down while ${p.host} rebooted and started again`);
   if (r.totals !== undefined) {
-    out.push('', `Migrated ${gib(r.totals.migratedBytes)} GiB in ${r.totals.migrations} migrations (planned ${gib(r.totals.plannedBytes)} GiB; lower bound ${gib(r.totals.lowerBoundBytes)} GiB).`);
+    const twice = r.totals.masterTwiceBoundBytes === undefined ? '' : `, ${gib(r.totals.masterTwiceBoundBytes)} GiB with the master's VMs moving twice, which no order avoids`;
+    out.push('', `Migrated ${gib(r.totals.migratedBytes)} GiB in ${r.totals.migrations} migrations (planned ${gib(r.totals.plannedBytes)} GiB; bound: ${gib(r.totals.lowerBoundBytes)} GiB with every VM moved once${twice}).`);
   }
   if (r.uniformity !== undefined) out.push(r.uniformity.uniform ? `Uniform: every host runs ${Object.values(r.uniformity.hosts)[0] ?? ''}` : `NOT uniform: ${r.uniformity.differences.join('; ')}`);
   const comps = w.compensations.filter((c) => c.status !== 'released');

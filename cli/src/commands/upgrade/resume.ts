@@ -10,5 +10,6 @@ export function registerUpgradeResume(upgrade: Command): void {
     .option('--id <workflow>', 'the upgrade by id')
     .option('--no-watch', 'return at once instead of following the progress')
     .option('--json', 'print JSON (one event per line while following)')
-    .action((flags: ControlFlags, cmd: Command) => runControl('resume', flags, cmd.optsWithGlobals<GlobalFlags>()));
+    // --pool and --json are also options of `upgrade` itself: read them merged.
+    .action((_flags: ControlFlags, cmd: Command) => runControl('resume', cmd.optsWithGlobals<ControlFlags>(), cmd.optsWithGlobals<GlobalFlags>()));
 }

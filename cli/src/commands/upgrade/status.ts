@@ -12,7 +12,9 @@ export function registerUpgradeStatus(upgrade: Command): void {
     .option('--pool <name>', 'only this pool')
     .option('--id <workflow>', 'one workflow')
     .option('--json', 'print JSON')
-    .action(async (flags: { pool?: string; id?: string; json?: boolean }, cmd: Command) => {
+    .action(async (_flags: unknown, cmd: Command) => {
+      // --pool and --json are also options of `upgrade` itself: read them merged.
+      const flags = cmd.optsWithGlobals<{ pool?: string; id?: string; json?: boolean }>();
       const res = await withController(cmd.optsWithGlobals<GlobalFlags>(), async ({ channel }) => upgradeClient(channel).status({ pool: flags.pool ?? '', workflowId: flags.id ?? '' }));
       if (flags.json === true) {
         printJson(res);

@@ -173,7 +173,7 @@ export class WorkflowEngine {
       // Back to active: refused by the database if another workflow started on the pool meanwhile.
       try {
         this.store.setState(id, 'running', { request: '', error: '' });
-      } catch (err) {
+      } catch {
         const active = this.store.activeFor(row.pool);
         throw new WorkflowStateError(id, `failed, and pool ${row.pool} has another active workflow ${active?.id ?? ''}`, 'resume');
       }
@@ -368,6 +368,8 @@ export class WorkflowEngine {
 
   private context(row: WorkflowRow, controller: AbortController): WorkflowContext {
     const id = row.id;
+    // The context's methods are plain functions handed to workflow code; they reach the engine here.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const engine = this;
     const checkRequests = (): void => {
       engine.assertAlive();

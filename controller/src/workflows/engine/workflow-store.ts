@@ -120,7 +120,10 @@ export class WorkflowStore {
       where.push('w.kind = ?');
       args.push(filter.kind);
     }
-    if (filter.activeOnly === true) where.push(`w.state IN (${activeStates.map(() => '?').join(', ')})`), args.push(...activeStates);
+    if (filter.activeOnly === true) {
+      where.push(`w.state IN (${activeStates.map(() => '?').join(', ')})`);
+      args.push(...activeStates);
+    }
     const rows = this.db
       .prepare(
         `SELECT w.id, w.pool, w.kind, w.state, w.params, w.started_by, w.created_at, w.updated_at, c.request, c.error, c.result

@@ -488,6 +488,7 @@ async function runRollingUpgrade(ctx: WorkflowContext, deps: RollingUpgradeDeps)
         migrations: moves.length,
         plannedBytes: plan.totals.migratedBytes,
         lowerBoundBytes: plan.totals.lowerBoundBytes,
+        masterTwiceBoundBytes: plan.totals.achievableLowerBoundBytes,
       },
       uniformity,
     };

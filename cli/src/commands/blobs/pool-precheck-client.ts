@@ -1,0 +1,8 @@
+import { createClientFactory, type Channel } from 'nice-grpc';
+import { PoolPrecheckServiceDefinition, type PoolPrecheckServiceClient } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
+import { clientDeadlineMiddleware, clientErrorMiddleware, type DeadlineOptions } from '@xsctl/common/grpc/index';
+
+/** Prechecks wait for every agent (each may walk a large blobs tree): allow minutes, not seconds. */
+export function poolPrecheckClient(channel: Channel, deadlineMs = 300_000): PoolPrecheckServiceClient<DeadlineOptions> {
+  return createClientFactory().use(clientErrorMiddleware).use(clientDeadlineMiddleware(deadlineMs)).create(PoolPrecheckServiceDefinition, channel);
+}

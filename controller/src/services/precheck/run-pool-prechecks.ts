@@ -1,0 +1,95 @@
+import { PrecheckServiceDefinition, PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
+import type { PoolPrecheckHostReport, PoolPrecheckServiceRunResponse } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
+import { XsctlError } from '@xsctl/common/errors/index';
+import { agentEndpoint } from '../../agents/agent-endpoint.js';
+import { backupDir, latestMetadataBackup } from '../../prechecks/metadata-backup.js';
+import { poolPrecheckFindings } from '../../prechecks/pool-checks.js';
+import { readEvacuationBlockers, readMetadataVdis, readPoolRecords } from '../../prechecks/read-pool-state.js';
+import type { ControllerContext } from '../../server/controller-context.js';
+import type { PoolConfig } from '../../config/inventory.js';
+
+export interface RunPoolPrechecksOptions {
+  maxBackupAgeHours?: number;
+  now?: Date;
+}
+
+interface HostRow {
+  ref: string;
+  uuid: string;
+  name: string;
+  hostname: string;
+  address: string;
+  isMaster: boolean;
+}
+
+function hotfixNames(findings: readonly PrecheckFinding[]): string[] | undefined {
+  const f = findings.find((x) => x.id === 'hotfixes');
+  if (f?.details?.$case !== 'hotfixes') return undefined;
+  return f.details.value.hotfixes.map((h) => h.nameLabel);
+}
+
+async function askAgent(ctx: ControllerContext, pool: PoolConfig, host: HostRow, signal: AbortSignal): Promise<PoolPrecheckHostReport> {
+  const base = { host: host.name, uuid: host.uuid, address: host.address, isMaster: host.isMaster };
+  try {
+    const client = ctx.agents.get(agentEndpoint(pool, host)).client(PrecheckServiceDefinition);
+    const res = await client.run({ checks: [], bootDisk: '' }, { signal });
+    return { ...base, agentOk: true, agentErrorCode: '', agentError: '', findings: res.findings };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return { ...base, agentOk: false, agentErrorCode: err instanceof XsctlError ? err.code : 'AGENT_ERROR', agentError: err instanceof Error ? err.message : String(err), findings: [] };
+  }
+}
+
+/** Every pool and host check of one pool, as one report. Read-only: XAPI through a read-only session, agents' Run only. */
+export async function runPoolPrechecks(ctx: ControllerContext, poolName: string, options: RunPoolPrechecksOptions, signal: AbortSignal): Promise<PoolPrecheckServiceRunResponse> {
+  const pool = ctx.pool(poolName);
+  const now = options.now ?? new Date();
+  const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
+  let records;
+  let evacuation;
+  let metadataVdis: string[];
+  try {
+    records = await readPoolRecords(xapi, signal);
+    evacuation = await readEvacuationBlockers(xapi, Object.keys(records.host ?? {}), signal);
+    metadataVdis = await readMetadataVdis(xapi, Object.keys(records.pool ?? {})[0] ?? '', signal);
+  } finally {
+    await xapi.close();
+  }
+  const master = String(Object.values(records.pool ?? {})[0]?.['master'] ?? '');
+  const hosts: HostRow[] = Object.entries(records.host ?? {})
+    .map(([ref, h]) => ({ ref, uuid: String(h['uuid'] ?? ''), name: String(h['name_label'] ?? ''), hostname: String(h['hostname'] ?? ''), address: String(h['address'] ?? ''), isMaster: ref === master }))
+    // Master first, then by name: the order an admin reads and an upgrade walks.
+    .sort((a, b) => Number(b.isMaster) - Number(a.isMaster) || a.name.localeCompare(b.name));
+
+  const reports = await Promise.all(hosts.map((h) => askAgent(ctx, pool, h, signal)));
+  const agentHotfixes = new Map<string, string[]>();
+  const agentErrors = new Map<string, string>();
+  hosts.forEach((h, i) => {
+    const r = reports[i]!;
+    if (!r.agentOk) agentErrors.set(h.ref, `${r.agentErrorCode}: ${r.agentError}`);
+    const names = r.agentOk ? hotfixNames(r.findings) : undefined;
+    if (names !== undefined) agentHotfixes.set(h.ref, names);
+  });
+
+  const poolFindings = poolPrecheckFindings(
+    {
+      records,
+      evacuation,
+      agentHotfixes,
+      agentErrors,
+      metadata: { latest: await latestMetadataBackup(backupDir(ctx.config.journal, pool.name)), metadataVdis },
+      now,
+      maxBackupAgeHours: options.maxBackupAgeHours ?? 24,
+    },
+    pool.name,
+  );
+  const all = [...poolFindings.map((f) => f.severity), ...reports.flatMap((r) => r.findings.map((f) => f.severity))];
+  return {
+    pool: pool.name,
+    poolFindings,
+    hosts: reports,
+    blockers: all.filter((s) => s === PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER).length,
+    warnings: all.filter((s) => s === PrecheckSeverity.PRECHECK_SEVERITY_WARNING).length,
+    checkedAt: now.toISOString(),
+  };
+}
