@@ -28,7 +28,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
   const controlPort = 10_000 + Math.floor(Math.random() * 9_000);
   const call = { signal: new AbortController().signal } as never;
 
-  const spec = (node: StorageNode): StorageSpec => ({
+  const spec = (): StorageSpec => ({
     drbdResources: ['iscsi1'],
     target: {
       tid: 1,
@@ -39,7 +39,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
       incomingUser: undefined,
     },
     floatingIp: { address: fleet.address(200), prefixLength: 24, interface: 'eth0', garpCount: 1 },
-    tgtd: { controlPort: controlPort + nodes.indexOf(node) },
+    tgtd: undefined, // tgtd's default port, as on a real host (the lab gives each host its own, see storage-node)
     peerSafety: undefined,
     stopGraceMs: 2_000,
   });
@@ -51,7 +51,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
     const pki = await makeTestPki();
     const controllerTls = await pki.issue({ kind: 'controller', name: 'ctl' });
     const common = { fleet, simDir: join(base, 'drbd-sim'), kernelVersion: '9.1.0', pki, controllerTls, base };
-    nodes = [await startStorageNode({ ...common, name: 'xs1' }), await startStorageNode({ ...common, name: 'xs2' })];
+    nodes = [await startStorageNode({ ...common, name: 'xs1', tgtdControlPort: controlPort }), await startStorageNode({ ...common, name: 'xs2', tgtdControlPort: controlPort + 1 })];
     hosts = nodes.map(
       (n, i): ResolvedHost => ({
         pool: { name: 'lab', xapi: { url: 'https://xapi.invalid', user: 'root', password: '', allowUnauthorized: false }, agentPort: n.agent.port },
@@ -100,7 +100,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
 
   afterAll(async () => {
     for (const n of nodes ?? []) {
-      await n.client(TargetServiceDefinition).stopTgtd({ instance: spec(n).tgtd, graceMs: 1_000 }).catch(() => undefined);
+      await n.client(TargetServiceDefinition).stopTgtd({ instance: spec().tgtd, graceMs: 1_000 }).catch(() => undefined);
       await n.close();
     }
     for (const h of hosts ?? []) h.agent.close();
@@ -110,9 +110,9 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
 
   it('puts the pool master in the storage master role and shows both hosts side by side', async () => {
     const svc = poolStorageService(ctx);
-    const r = await svc.assertPoolStorageRole({ pool: 'lab', host: 'xs1', role: StorageRole.STORAGE_ROLE_MASTER, spec: spec(nodes[0]!), dryRun: false }, call);
+    const r = await svc.assertPoolStorageRole({ pool: 'lab', host: 'xs1', role: StorageRole.STORAGE_ROLE_MASTER, spec: spec(), dryRun: false }, call);
     expect(r.result).toMatchObject({ ok: true });
-    const status = await svc.getPoolStorageStatus({ pool: 'lab', spec: spec(nodes[0]!) }, call);
+    const status = await svc.getPoolStorageStatus({ pool: 'lab', spec: spec() }, call);
     expect(status.hosts.map((h) => [h.host, h.status?.apparentRole, h.status?.drbd[0]?.role, h.status?.drbdVersion?.syntax])).toEqual([
       ['xs1', 'master', 'Primary', DrbdSyntax.DRBD_SYNTAX_V9],
       ['xs2', 'slave', 'Secondary', DrbdSyntax.DRBD_SYNTAX_V9],
@@ -142,7 +142,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
     expect(plan).toMatchObject({ victim: 'xs2', survivor: 'xs1', victimResult: { dryRun: true, commands: ['drbdadm connect --discard-my-data iscsi1'] }, survivorResult: { dryRun: true, commands: ['drbdadm connect iscsi1'] } });
     const done = await svc.resolvePoolDrbdSplitBrain({ pool: 'lab', resource: 'iscsi1', victim: 'xs2', confirm: true }, call);
     expect(done.survivorResult?.state).toMatchObject({ role: 'Primary', connection: 'Connected', peerDisk: 'UpToDate', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE });
-    const after = await svc.getPoolStorageStatus({ pool: 'lab', spec: spec(nodes[0]!) }, call);
+    const after = await svc.getPoolStorageStatus({ pool: 'lab', spec: spec() }, call);
     expect(after.problems).toEqual([]);
   }, 60_000);
 });

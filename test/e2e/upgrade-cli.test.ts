@@ -89,7 +89,9 @@ describe('xsctl upgrade', () => {
   it('pause at a host boundary, a second run refused meanwhile, resume to the end', { timeout: 120_000 }, async () => {
     await simSpeed(20);
     const run = await startUntil('7.1.1', (e) => e['kind'] === 'host-started' && e['host'] === 'xs-demo-1');
+    console.log('matched', new Date().toISOString());
     const paused = await xsctl(['upgrade', 'pause', '--pool', 'demo']);
+    console.log('paused', new Date().toISOString(), paused.stdout, paused.stderr);
     expect(paused.exitCode, `${paused.stderr} ${JSON.stringify(await status())}`).toBe(0);
     const r = await run;
     expect(r.exitCode, r.stderr).toBe(0);

@@ -1,14 +1,5 @@
 import { XsctlError, type XsctlErrorOptions } from '@xsctl/common/errors/index';
 
-/** A destructive DRBD action was asked for without `confirm: true` (CLI `--yes`). Nothing ran. */
-export class ConfirmationRequiredError extends XsctlError {
-  readonly code = 'CONFIRMATION_REQUIRED';
-
-  constructor(readonly action: string) {
-    super(`${action} changes data on disk: repeat with confirm (xsctl --yes) after reviewing the plan`);
-  }
-}
-
 /** Rule 1: promotion needs UpToDate local data. */
 export class DrbdNotUpToDateError extends XsctlError {
   readonly code = 'DRBD_NOT_UP_TO_DATE';

@@ -14,7 +14,9 @@ export interface Tgtd {
   controlPort: number;
 }
 
-const base = (t: Tgtd) => ['-C', String(t.controlPort), '--lld', 'iscsi'];
+/** `-C N` only for a non-default port: port 0 is what tgtd and tgtadm use without it. */
+const port = (t: Tgtd) => (t.controlPort === 0 ? [] : ['-C', String(t.controlPort)]);
+const base = (t: Tgtd) => [...port(t), '--lld', 'iscsi'];
 
 async function tgtadm(ctx: AgentContext, t: Tgtd, args: readonly string[], operation: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<CommandResult> {
   try {
@@ -46,7 +48,7 @@ async function tgtadmSecret(ctx: AgentContext, t: Tgtd, args: readonly string[],
 
 /** Whether a tgtd answers on the control port. A hung daemon (no answer in 3 s) counts as not answering. */
 export async function tgtdRunning(ctx: AgentContext, t: Tgtd, signal?: AbortSignal): Promise<boolean> {
-  const r = await ctx.runner.run('tgtadm', ['-C', String(t.controlPort), '--op', 'show', '--mode', 'sys'], { signal, timeoutMs: 3_000, okExitCodes: [1, 22, 107] }).catch(() => null);
+  const r = await ctx.runner.run('tgtadm', [...port(t), '--op', 'show', '--mode', 'sys'], { signal, timeoutMs: 3_000, okExitCodes: [1, 22, 107] }).catch(() => null);
   return r !== null && r.exitCode === 0;
 }
 
@@ -212,7 +214,7 @@ export async function startTgtd(ctx: AgentContext, t: Tgtd, signal?: AbortSignal
   await mkdir(dirname(file), { recursive: true });
   await rm(file, { force: true });
   try {
-    await ctx.runner.run('tgtd', ['-C', String(t.controlPort), '-p', file], { signal, timeoutMs: 15_000 });
+    await ctx.runner.run('tgtd', [...port(t), '-p', file], { signal, timeoutMs: 15_000 });
   } catch (err) {
     throw new TgtdControlError('start', err instanceof CommandFailedError ? err.stderr.trim() || `exit ${err.exitCode}` : String(err), { cause: err });
   }
@@ -235,7 +237,7 @@ export async function stopTgtd(ctx: AgentContext, t: Tgtd, graceMs: number, sign
     try {
       const shown = await showTargets(ctx, t, signal);
       for (const target of shown.targets) await deleteTarget(ctx, t, target.tid, true, signal, graceMs);
-      await ctx.runner.run('tgtadm', ['-C', String(t.controlPort), '--op', 'delete', '--mode', 'system'], { signal, timeoutMs: Math.max(graceMs, 1_000) });
+      await ctx.runner.run('tgtadm', [...port(t), '--op', 'delete', '--mode', 'system'], { signal, timeoutMs: Math.max(graceMs, 1_000) });
     } catch (err) {
       ctx.logger.warn({ err: err instanceof Error ? err.message : String(err), controlPort: t.controlPort }, 'tgtd did not stop on request; escalating');
     }

@@ -6,6 +6,8 @@ import { registerMultipath } from './multipath/multipath.js';
 import { registerScsi } from './scsi/scsi.js';
 import { registerUpgrade } from './upgrade/upgrade.js';
 import { registerStorageCommands } from './storage/storage.js';
+import { registerPrecheck } from './precheck.js';
+import { registerBlobs } from './blobs/blobs.js';
 
 /** One line per top-level command (or command group). */
 export function registerCommands(program: Command): void {
@@ -16,4 +18,6 @@ export function registerCommands(program: Command): void {
   registerScsi(program);
   registerUpgrade(program);
   registerStorageCommands(program);
+  registerPrecheck(program);
+  registerBlobs(program);
 }

@@ -6,8 +6,8 @@ import { plannerClasses, type PoolRecords, type RecordsByRef, type XapiRecordLik
 
 /**
  * What the pool prechecks read from XAPI, all through a read-only session: the records the
- * rolling-upgrade planner reads, host.get_vms_which_prevent_evacuation for every host, and
- * pool.metadata_VDIs.
+ * rolling-upgrade planner reads, host.get_vms_which_prevent_evacuation for every host,
+ * pool.metadata_VDIs and pool.wlb_url.
  */
 
 const unknownMethod = (err: unknown): boolean => err instanceof XapiError && err.code === 'MESSAGE_METHOD_UNKNOWN';
@@ -43,6 +43,17 @@ export async function readEvacuationBlockers(xapi: XapiClient, hostRefs: readonl
     }),
   );
   return out;
+}
+
+/** Adds pool.wlb_url, which the typed pool record leaves out, to the pool record. */
+export async function readWlbUrl(xapi: XapiClient, records: PoolRecords, signal?: AbortSignal): Promise<void> {
+  for (const [ref, pool] of Object.entries(records.pool ?? {})) {
+    try {
+      pool['wlb_url'] = await xapi.call('pool.get_wlb_url', [ref as Ref<'pool'>], { signal });
+    } catch (err) {
+      if (!unknownMethod(err)) throw err;
+    }
+  }
 }
 
 export async function readMetadataVdis(xapi: XapiClient, poolRef: string, signal?: AbortSignal): Promise<string[]> {

@@ -55,6 +55,8 @@ interface Operations {
   'host.assert_can_evacuate': Method<[host: Ref<'host'>], void>;
   /** The pool database replicas on shared SRs (disaster recovery metadata VDIs). */
   'pool.get_metadata_VDIs': Method<[self: Ref<'pool'>], Ref<'VDI'>[]>;
+  /** Where WLB is (or was) configured; '' when never. */
+  'pool.get_wlb_url': Method<[self: Ref<'pool'>], string>;
   'host.call_plugin': Method<[host: Ref<'host'>, plugin: string, fn: string, args: Record<string, string>], string>;
   /** XCP-ng 8.2+ / XenServer 8 update mechanism: returns [[message, ...], ...] of pending guidance. */
   'host.apply_updates': Method<[self: Ref<'host'>, hash: string], string[][]>;

@@ -39,6 +39,11 @@ export interface StorageNodeOptions {
   pki: TestPki;
   controllerTls: TlsMaterial;
   base: string;
+  /**
+   * tgtd's control socket is a file (/var/run/tgtd/socket.N), shared by every namespace: each lab
+   * host gets its own port, so `tgtadm` without -C (port 0, as on a real host) reaches its own tgtd.
+   */
+  tgtdControlPort?: number;
 }
 
 export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNode> {
@@ -55,7 +60,9 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   const logFile = join(root, 'agent.log');
   const fh = await open(logFile, 'a');
   const logger = createLogger(`agent-${o.name}`, { level: 'debug', destination: fh.fd });
-  const runner = host.runner(logger, drbdSimRunnerOptions({ node: o.name, kernelVersion: o.kernelVersion, root, simDir: o.simDir }));
+  const sim = drbdSimRunnerOptions({ node: o.name, kernelVersion: o.kernelVersion, root, simDir: o.simDir });
+  const tgtPort = o.tgtdControlPort === undefined ? {} : { tgtd: ['-C', String(o.tgtdControlPort)], tgtadm: ['-C', String(o.tgtdControlPort)] };
+  const runner = host.runner(logger, { ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } });
   const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent' };
   const agent = await startAgentServer({
     ctx,

@@ -99,13 +99,14 @@ beforeEach(async () => {
   await symlink('../../../../../../outside/1000000001.00000', join(blobs, 'refs/external-rel'));
   await symlink(outsideOfRoot, join(blobs, 'messages/VM/evil-dir'));
   await symlink('../refs/../../../../../etc/xensource/important.conf', join(blobs, 'messages/sneaky'));
-});
+}, 120_000);
 
 afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-describe('blobs scan', () => {
+// Thousands of files and links per test: generous limits for a loaded CI machine.
+describe('blobs scan', { timeout: 120_000 }, () => {
   it('counts files, bytes, ages and problem links without following links out of the tree', async () => {
     const scan = await scanBlobs(ctx());
     expect(scan.exists).toBe(true);
@@ -141,7 +142,7 @@ describe('blobs scan', () => {
   });
 });
 
-describe('blobs clean and undo', () => {
+describe('blobs clean and undo', { timeout: 120_000 }, () => {
   it('is a dry run by default and moves nothing', async () => {
     const before = await snapshot(blobs);
     const r = await cleanBlobs({ root, stateDir, olderThanDays: 90, confirm: false, now });

@@ -1,10 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import { PrecheckServiceDefinition, PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { PoolPrecheckHostReport, PoolPrecheckServiceRunResponse } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
 import { XsctlError } from '@xsctl/common/errors/index';
 import { agentEndpoint } from '../../agents/agent-endpoint.js';
 import { backupDir, latestMetadataBackup } from '../../prechecks/metadata-backup.js';
 import { poolPrecheckFindings } from '../../prechecks/pool-checks.js';
-import { readEvacuationBlockers, readMetadataVdis, readPoolRecords } from '../../prechecks/read-pool-state.js';
+import { readEvacuationBlockers, readMetadataVdis, readPoolRecords, readWlbUrl } from '../../prechecks/read-pool-state.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { PoolConfig } from '../../config/inventory.js';
 
@@ -43,6 +44,8 @@ async function askAgent(ctx: ControllerContext, pool: PoolConfig, host: HostRow,
 /** Every pool and host check of one pool, as one report. Read-only: XAPI through a read-only session, agents' Run only. */
 export async function runPoolPrechecks(ctx: ControllerContext, poolName: string, options: RunPoolPrechecksOptions, signal: AbortSignal): Promise<PoolPrecheckServiceRunResponse> {
   const pool = ctx.pool(poolName);
+  // One read per class and one evacuation query per host run at once, all on this call's signal.
+  setMaxListeners(256, signal);
   const now = options.now ?? new Date();
   const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
   let records;
@@ -50,6 +53,7 @@ export async function runPoolPrechecks(ctx: ControllerContext, poolName: string,
   let metadataVdis: string[];
   try {
     records = await readPoolRecords(xapi, signal);
+    await readWlbUrl(xapi, records, signal);
     evacuation = await readEvacuationBlockers(xapi, Object.keys(records.host ?? {}), signal);
     metadataVdis = await readMetadataVdis(xapi, Object.keys(records.pool ?? {})[0] ?? '', signal);
   } finally {
