@@ -10,6 +10,7 @@ import { poolStorageService } from '@xsctl/controller/services/storage/pool-stor
 import { DrbdServiceDefinition, DrbdSyntax, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
+import { GetPoolStorageStatusResponse } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
 import { renderPoolStorage } from '../../cli/src/commands/storage/storage.js';
 import { Fleet, isRoot } from '../src/fleet/fleet.js';
 import { startStorageNode, type StorageNode } from '../src/fleet/storage-node.js';
@@ -112,7 +113,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
     const svc = poolStorageService(ctx);
     const r = await svc.assertPoolStorageRole({ pool: 'lab', host: 'xs1', role: StorageRole.STORAGE_ROLE_MASTER, spec: spec(), dryRun: false }, call);
     expect(r.result).toMatchObject({ ok: true });
-    const status = await svc.getPoolStorageStatus({ pool: 'lab', spec: spec() }, call);
+    const status = GetPoolStorageStatusResponse.fromPartial(await svc.getPoolStorageStatus({ pool: 'lab', spec: spec() }, call));
     expect(status.hosts.map((h) => [h.host, h.status?.apparentRole, h.status?.drbd[0]?.role, h.status?.drbdVersion?.syntax])).toEqual([
       ['xs1', 'master', 'Primary', DrbdSyntax.DRBD_SYNTAX_V9],
       ['xs2', 'slave', 'Secondary', DrbdSyntax.DRBD_SYNTAX_V9],
@@ -135,7 +136,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
     await xs2.client(DrbdServiceDefinition).demoteDrbd({ resource: 'iscsi1' });
     await xs1.client(DrbdServiceDefinition).connectDrbd({ resource: 'iscsi1' });
     const svc = poolStorageService(ctx);
-    const status = await svc.getPoolStorageStatus({ pool: 'lab', spec: undefined }, call);
+    const status = GetPoolStorageStatusResponse.fromPartial(await svc.getPoolStorageStatus({ pool: 'lab', spec: undefined }, call));
     expect(status.hosts.every((h) => h.status?.drbd[0]?.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED)).toBe(true);
     expect(status.problems.filter((p) => p.startsWith('SPLIT BRAIN'))).toHaveLength(2);
     const plan = await svc.resolvePoolDrbdSplitBrain({ pool: 'lab', resource: 'iscsi1', victim: 'xs2', confirm: false }, call);

@@ -16,8 +16,8 @@ let xapi: XapiClient;
 const xsctl = (args: string[], env: Record<string, string> = pool.operatorEnv) => execa(process.execPath, [xsctlBin, ...args], { env, reject: false });
 const runArgs = (version: string) => ['upgrade', '--rolling', '--pool', 'demo', '--action', 'simulated', '--action-option', `version=${version}`, '--override', 'VM_REQUIRES_SR', '--poll-interval', '50', '--yes', '--json'];
 
-/** Starts a run in the background and resolves when an event matches. */
-async function startUntil(version: string, match: (e: Record<string, unknown>) => boolean): Promise<ResultPromise> {
+/** Starts a run in the background and resolves when an event matches (the process is wrapped: it is a thenable). */
+async function startUntil(version: string, match: (e: Record<string, unknown>) => boolean): Promise<{ proc: ResultPromise }> {
   const proc = execa(process.execPath, [xsctlBin, ...runArgs(version)], { env: pool.operatorEnv, reject: false });
   await new Promise<void>((resolve, reject) => {
     const rl = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
@@ -30,7 +30,7 @@ async function startUntil(version: string, match: (e: Record<string, unknown>) =
     });
     void proc.then((r) => reject(new Error(`the run ended before the expected event: ${r.stderr}`)));
   });
-  return proc;
+  return { proc };
 }
 
 /** The simulator's own knob (not XAPI): slows its operations down so a CLI call lands mid-run. */
@@ -88,10 +88,8 @@ describe('xsctl upgrade', () => {
 
   it('pause at a host boundary, a second run refused meanwhile, resume to the end', { timeout: 120_000 }, async () => {
     await simSpeed(20);
-    const run = await startUntil('7.1.1', (e) => e['kind'] === 'host-started' && e['host'] === 'xs-demo-1');
-    console.log('matched', new Date().toISOString());
+    const { proc: run } = await startUntil('7.1.1', (e) => e['kind'] === 'host-started' && e['host'] === 'xs-demo-1');
     const paused = await xsctl(['upgrade', 'pause', '--pool', 'demo']);
-    console.log('paused', new Date().toISOString(), paused.stdout, paused.stderr);
     expect(paused.exitCode, `${paused.stderr} ${JSON.stringify(await status())}`).toBe(0);
     const r = await run;
     expect(r.exitCode, r.stderr).toBe(0);
@@ -112,7 +110,7 @@ describe('xsctl upgrade', () => {
 
   it('abort: the run stops, the disabled host is enabled again', { timeout: 120_000 }, async () => {
     await simSpeed(20);
-    const run = await startUntil('7.1.2', (e) => e['kind'] === 'step-done' && String(e['step']).endsWith(':disable'));
+    const { proc: run } = await startUntil('7.1.2', (e) => e['kind'] === 'step-done' && String(e['step']).endsWith(':disable'));
     const aborted = await xsctl(['upgrade', 'abort', '--pool', 'demo']);
     expect(aborted.exitCode).toBe(1);
     expect(aborted.stdout).toMatch(/ABORTED/);

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { generatePoolRecords } from '@xsctl/controller/workflows/rolling-upgrade/generate-pool';
 import { checkPlanInvariants } from '@xsctl/controller/workflows/rolling-upgrade/plan-invariants';
@@ -55,6 +57,19 @@ describe('rolling-upgrade plans on the shared dumps', () => {
       }
     });
   }
+});
+
+describe('xsctl upgrade --rolling --plan --from-dump (no controller)', () => {
+  it('prints the rehearsal JSON with the documented names', async () => {
+    const xsctl = join(import.meta.dirname, '..', '..', 'cli', 'bin', 'xsctl.js');
+    const r = await execa(process.execPath, [xsctl, 'upgrade', '--rolling', '--plan', '--from-dump', sharedDumpFile('boston-db.xml'), '--json'], { reject: false, env: { XSCTL_CONFIG: '/nonexistent' } });
+    expect(r.exitCode, r.stderr).toBe(1); // not runnable: a VM on local storage
+    const out = JSON.parse(r.stdout) as { hosts: Array<Record<string, unknown>>; blockers: Array<Record<string, unknown>>; migrations: Array<Record<string, unknown>>; totals: Record<string, number> };
+    expect(out.hosts.map((h) => [h['name'], h['role'], h['order']])).toEqual([['inflames', 'master', 1], ['incubus', 'slave', 2]]);
+    expect(out.blockers).toEqual([expect.objectContaining({ vm: 'Demo', code: 'VM_REQUIRES_SR', host: 'inflames' })]);
+    expect(out.migrations).toEqual([expect.objectContaining({ step: 2, vm: 'Demo Linux', from: 'incubus', to: 'inflames', memoryBytes: 268435456 })]);
+    expect(out.totals).toMatchObject({ migratedBytes: 268435456, lowerBoundBytes: 268435456 });
+  });
 });
 
 describe('rolling-upgrade runs on generated pools', () => {

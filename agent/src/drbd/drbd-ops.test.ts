@@ -1,8 +1,8 @@
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { DrbdSyntax, SplitBrainSide, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { CommandRunner } from '../exec/command-runner.js';
@@ -41,9 +41,15 @@ interface Cluster {
   peer(args: readonly string[]): Promise<{ exitCode: number | undefined; stderr: string; stdout: string }>;
 }
 
+const bases: string[] = [];
+afterAll(async () => {
+  for (const b of bases) await rm(b, { recursive: true, force: true });
+});
+
 async function cluster(kernelVersion: string, syntax: DrbdSyntax): Promise<Cluster> {
   await chmod(drbdSimPath(), 0o755);
   const base = await mkdtemp(join(tmpdir(), 'xsctl-drbdsim-'));
+  bases.push(base);
   const root = join(base, 'xcp1');
   const peerRoot = join(base, 'xcp2');
   const simDir = join(base, 'sim');

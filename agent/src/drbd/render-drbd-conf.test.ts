@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
 import { DrbdSyntax, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { normalizeDrbdSpec } from './drbd-spec.js';
@@ -37,6 +37,9 @@ const syntaxes = [
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'xsctl-drbdconf-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 /** The installed drbdadm, pretending to run on `node` with a kernel of the given syntax. */

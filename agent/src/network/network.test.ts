@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -91,14 +91,17 @@ describe.skipIf(!root)('floating IP with iproute2 and iputils arping (two namesp
   let a: AgentContext;
   let b: AgentContext;
   const spec = { address: '10.216.0.100', prefixLength: 24, interface: 'eth0', garpCount: 2 };
+  const dirs: string[] = [];
   const ctxIn = async (ns: string): Promise<AgentContext> => {
+    const dir = await mkdtemp(join(tmpdir(), 'xsctl-fip-'));
+    dirs.push(dir);
     const paths: Partial<Record<AllowedCommand, string>> = {};
     const prefixArgs: Partial<Record<AllowedCommand, readonly string[]>> = {};
     for (const cmd of allowedCommands) {
       paths[cmd] = 'ip';
       prefixArgs[cmd] = ['netns', 'exec', ns, cmd];
     }
-    return { root: new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-fip-'))), runner: new CommandRunner({ logger, paths, prefixArgs }), logger, stateDir: '/s' };
+    return { root: new SandboxRoot(dir), runner: new CommandRunner({ logger, paths, prefixArgs }), logger, stateDir: '/s' };
   };
   const mac = async (ns: string) => {
     const out = String((await execa('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])).stdout);
@@ -126,6 +129,7 @@ describe.skipIf(!root)('floating IP with iproute2 and iputils arping (two namesp
 
   afterAll(async () => {
     for (const ns of [nsA, nsB]) await execa('ip', ['netns', 'del', ns], { reject: false });
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
   it('adds once, refuses a duplicate that still answers (arping -D), moves, and repoints a neighbour with a GARP (arping -U)', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -83,6 +83,7 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
       }
       await execa('ip', ['netns', 'del', ns], { reject: false });
     }
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   const url = (lun = 10) => `iscsi://xsinit%${secret}@10.214.0.1/${spec.iqn}/${lun}`;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { SplitBrainSide, SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { GetPoolStorageStatusResponse } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
 import type { ControllerContext, ResolvedHost } from '../../server/controller-context.js';
 import { poolProblems, poolStorageService } from './pool-storage-service.js';
 
@@ -93,7 +94,7 @@ describe('PoolStorageService', () => {
   it('shows every host side by side, with an unreachable one as an error', async () => {
     const xs1 = fakeHost('xs1', true, status({ drbd: [drbd('iscsi1', { role: 'Primary' })], apparentRole: 'master' }));
     const xs2 = fakeHost('xs2', false, new RemoteError('AGENT_UNREACHABLE', Status.UNAVAILABLE, 'no route'));
-    const r = await poolStorageService(ctxOf([xs1, xs2])).getPoolStorageStatus({ pool: 'lab', spec: undefined }, call);
+    const r = GetPoolStorageStatusResponse.fromPartial(await poolStorageService(ctxOf([xs1, xs2])).getPoolStorageStatus({ pool: 'lab', spec: undefined }, call));
     expect(r.hosts.map((h) => [h.host, h.isMaster, h.status?.apparentRole, h.errorCode])).toEqual([
       ['xs1', true, 'master', ''],
       ['xs2', false, undefined, 'AGENT_UNREACHABLE'],

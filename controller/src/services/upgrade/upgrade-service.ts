@@ -1,4 +1,5 @@
 import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { UpgradeOptions, UpgradePlan, UpgradeServiceImplementation, UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import { NotFoundError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { peerIdentity } from '@xsctl/common/grpc/index';
@@ -11,7 +12,9 @@ import { planReport, planRollingUpgrade, PlanInputError, type RollingPlan } from
 import { snapshotFromRecords } from '../../workflows/rolling-upgrade/pool-records.js';
 import { normalizeParams, rollingUpgradeKind, ROLLING_UPGRADE, type RollingUpgradeParams } from '../../workflows/rolling-upgrade/rolling-upgrade-workflow.js';
 import { upgradeActionNames, type UpgradeActionName } from '../../workflows/rolling-upgrade/upgrade-actions.js';
-import type { RollingUpgradeDeps } from '../../workflows/rolling-upgrade/upgrade-ports.js';
+import { precheckIdsHandledByTheWorkflow, type PrecheckFinding, type RollingUpgradeDeps } from '../../workflows/rolling-upgrade/upgrade-ports.js';
+import { backupDir, takeMetadataBackup } from '../../prechecks/metadata-backup.js';
+import { runPoolPrechecks } from '../precheck/run-pool-prechecks.js';
 import { xapiClientPort } from '../../workflows/rolling-upgrade/xapi-client-port.js';
 import { toWorkflowView, workflowEvents } from './upgrade-events.js';
 
@@ -32,6 +35,22 @@ export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
     openXapi: async (pool, signal) => {
       const open = (): Promise<XapiClient> => ctx.openXapi(ctx.pool(pool), { readOnly: false, signal });
       return xapiClientPort(await open(), open);
+    },
+    runPrechecks: async (pool, signal) => {
+      const report = await runPoolPrechecks(ctx, pool, {}, signal);
+      const severity = (s: PrecheckSeverity): PrecheckFinding['severity'] => (s === PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER ? 'blocker' : 'warning');
+      return [
+        ...report.poolFindings.filter((f) => f.severity >= PrecheckSeverity.PRECHECK_SEVERITY_WARNING).map((f) => ({ check: f.id, host: f.host, severity: severity(f.severity), message: f.summary })),
+        ...report.hosts.flatMap((h) => h.findings.filter((f) => f.severity >= PrecheckSeverity.PRECHECK_SEVERITY_WARNING).map((f) => ({ check: f.id, host: h.host, severity: severity(f.severity), message: f.summary }))),
+      ];
+    },
+    takeMetadataBackup: async (poolName, signal) => {
+      const pool = ctx.pool(poolName);
+      const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
+      const url = xapi.url;
+      await xapi.close();
+      const taken = await takeMetadataBackup({ url, user: pool.xapi.user, password: pool.xapi.password, allowUnauthorized: pool.xapi.allowUnauthorized, signal }, pool.name, backupDir(ctx.config.journal, pool.name));
+      return { file: taken.file, sha256: taken.sha256, bytes: taken.bytes };
     },
     probeAgent: async (pool, host, signal) => {
       const hosts = await ctx.poolHosts(ctx.pool(pool), signal);
@@ -96,6 +115,7 @@ export function toPlanMessage(plan: RollingPlan): UpgradePlan {
 
 export function upgradeService(ctx: ControllerContext): UpgradeServiceImplementation {
   const engine = workflowEngineFor(ctx);
+  const deps = upgradeDeps(ctx);
 
   const resolve = (pool: string, id: string, want: 'active' | 'latest'): WorkflowRow => {
     if (id !== '') return engine.get(id);
@@ -114,7 +134,17 @@ export function upgradeService(ctx: ControllerContext): UpgradeServiceImplementa
       const client = await ctx.openXapi(pool, { readOnly: true, signal });
       try {
         const records = await xapiClientPort(client).readRecords(signal);
-        return { plan: toPlanMessage(planRollingUpgrade(snapshotFromRecords(records), { exclude: params.exclude, overrides: params.overrides })) };
+        const plan = toPlanMessage(planRollingUpgrade(snapshotFromRecords(records), { exclude: params.exclude, overrides: params.overrides }));
+        // The prechecks' blockers stop a run too (unless overridden by name): show them with the plan.
+        const findings = await deps.runPrechecks!(pool.name, signal).catch((err: unknown) => [{ check: 'prechecks', host: '', severity: 'warning' as const, message: `the prechecks did not run: ${err instanceof Error ? err.message : String(err)}` }]);
+        for (const f of findings) {
+          // The run takes a metadata backup before its prechecks, so a missing one does not block it.
+          if (f.severity !== 'blocker' || precheckIdsHandledByTheWorkflow.has(f.check) || f.check === 'metadata-backup') continue;
+          const overridden = params.overrides.includes(f.check);
+          plan.blockers.push({ vm: f.vm ?? '', code: f.check, host: f.host, overridden, message: f.message });
+          if (!overridden) plan.runnable = false;
+        }
+        return { plan };
       } catch (err) {
         if (err instanceof PlanInputError) throw new PlanRefusedError(err.message);
         throw err;

@@ -4,7 +4,7 @@ import { planReport, planRollingUpgrade, PlacementState, placeEvacuation, type R
 import { snapshotFromRecords, type PoolRecords, type XapiRecordLike } from './pool-records.js';
 import { ConfirmationRequired, upgradeActionNames, upgradeActions, type ActionContext, type UpgradeActionName } from './upgrade-actions.js';
 import { CannotEvacuateError, HostBootTimeoutError, StorageNotBackError, UpgradeBlockedError, UpgradeNotUniformError } from './upgrade-errors.js';
-import { isTransient, realSleep, xapiCode, type RollingUpgradeDeps, type UpgradeXapi } from './upgrade-ports.js';
+import { isTransient, precheckIdsHandledByTheWorkflow, realSleep, xapiCode, type RollingUpgradeDeps, type UpgradeXapi } from './upgrade-ports.js';
 
 export const ROLLING_UPGRADE = 'rolling-upgrade';
 
@@ -139,11 +139,23 @@ async function runRollingUpgrade(ctx: WorkflowContext, deps: RollingUpgradeDeps)
   const xapi = await retrying(() => deps.openXapi(ctx.pool, signal), signal, sleep);
   const call = (method: string, args: readonly unknown[]): Promise<unknown> => retrying(() => xapi.call(method, args, signal), signal, sleep);
   try {
-    // ---------------------------------------------------------------- prechecks and plan
+    // ---------------------------------------------------------------- backup, prechecks and plan
+    if (deps.takeMetadataBackup !== undefined) {
+      const backup = await ctx.step('metadata-backup', {
+        run: async () => {
+          try {
+            return { ok: true, ...(await deps.takeMetadataBackup!(ctx.pool, signal)) };
+          } catch (err) {
+            return { ok: false, error: err instanceof Error ? err.message : String(err) };
+          }
+        },
+      });
+      if (!backup.ok) ctx.emit('warning', { message: `no metadata backup: ${'error' in backup ? backup.error : ''}` });
+    }
     const prechecks = await ctx.step('prechecks', {
       run: async () => ({ ran: deps.runPrechecks !== undefined, findings: deps.runPrechecks === undefined ? [] : await deps.runPrechecks(ctx.pool, signal) }),
     });
-    const precheckBlockers = prechecks.findings.filter((f) => f.severity === 'blocker' && !params.overrides.includes(f.check));
+    const precheckBlockers = prechecks.findings.filter((f) => f.severity === 'blocker' && !params.overrides.includes(f.check) && !precheckIdsHandledByTheWorkflow.has(f.check));
     if (precheckBlockers.length > 0) throw new UpgradeBlockedError(precheckBlockers.map((f) => ({ check: f.check, host: f.host, vm: f.vm ?? '', message: f.message })));
 
     const freshPlan = ctx.outcome('plan') === undefined;

@@ -45,10 +45,16 @@ export interface PrecheckFinding {
 /** The prechecks (controller/src/prechecks) as the workflow consumes them. */
 export type PrecheckRunner = (pool: string, signal: AbortSignal) => Promise<PrecheckFinding[]>;
 
+/** Precheck findings the workflow handles itself: HA/WLB are switched off and back on; evacuation
+ * and capacity are what the plan decides, with finer-grained overrides (VM_REQUIRES_SR, ...). */
+export const precheckIdsHandledByTheWorkflow: ReadonlySet<string> = new Set(['ha', 'wlb', 'evacuation', 'capacity']);
+
 export interface RollingUpgradeDeps {
   openXapi(pool: string, signal: AbortSignal): Promise<UpgradeXapi>;
   probeAgent?: AgentProbe;
   runPrechecks?: PrecheckRunner;
+  /** Saves the pool database on the controller (as `xe pool-dump-database`) before anything changes. */
+  takeMetadataBackup?: (pool: string, signal: AbortSignal) => Promise<{ file: string; sha256: string; bytes: number }>;
   /** Wall-clock sleep used by waits; tests pass a faster one. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }

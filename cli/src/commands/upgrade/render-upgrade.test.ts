@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import type { UpgradeEvent } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
+import { ProgressDisplay, renderPlan } from './render-upgrade.js';
+import { optionsFrom } from './rolling.js';
+
+const event = (kind: string, data: Record<string, unknown>, extra: Partial<UpgradeEvent> = {}): UpgradeEvent => ({
+  id: 1, workflowId: 'w', at: '', kind, host: String(data['host'] ?? ''), step: String(data['step'] ?? ''), phase: '', fraction: 0, message: '', dataJson: JSON.stringify(data), state: 'running', ...extra,
+});
+
+describe('upgrade rendering', () => {
+  it('shows one line per host with its step and a bar for its migrations', () => {
+    const out: string[] = [];
+    const d = new ProgressDisplay(false, (s) => out.push(s));
+    d.handle(event('plan', { pool: 'demo', hosts: [{ name: 'a', order: 1, role: 'master', action: 'upgrade' }, { name: 'b', order: 2, role: 'slave', action: 'upgrade' }], migrations: [{ step: 1 }, { step: 1 }] }));
+    d.handle(event('step-started', { host: 'a', step: 'host:u:migrate:v1', intent: { vm: 'v1', to: 'b' } }, { phase: 'migrate' }));
+    d.handle(event('progress', { host: 'a', step: 'host:u:migrate:v1', vm: 'v1', to: 'b' }, { phase: 'migrate', fraction: 0.5 }));
+    d.handle(event('step-done', { host: 'a', step: 'host:u:migrate:v1', outcome: { vm: 'v1' } }, { phase: 'migrate' }));
+    const last = out.filter((l) => l.includes(' a ')).pop() ?? '';
+    expect(last).toMatch(/1\/2 a\s+master migrate\s+\[#{10}-{10}\] 1\/2 VMs/);
+    d.handle(event('host-done', { host: 'a', version: '8.3.0' }));
+    expect(out.filter((l) => l.includes(' a ')).pop()).toMatch(/done .* 8\.3\.0/);
+  });
+
+  it('renders the plan and parses the flags', () => {
+    const text = renderPlan({ pool: 'p', runnable: true, hosts: [{ name: 'a', uuid: 'u', role: 'master', order: 1, action: 'upgrade', version: '8.2' }], blockers: [], pinned: [], migrations: [{ step: 1, vm: 'v', from: 'a', to: 'b', memoryBytes: 2 ** 31, final: false }], totals: { migratedBytes: 2 ** 31, lowerBoundBytes: 2 ** 31, achievableLowerBoundBytes: 2 ** 31, migrations: 1, vmsMovedMoreThanOnce: 0 } });
+    expect(text).toMatch(/1\s+v\s+a\s+b\s+2\.0\s+moves again/);
+    expect(optionsFrom({ pool: 'p', exclude: ['h'], override: ['VM_REQUIRES_SR'], maxParallel: '3', actionOption: ['version=8.3.0'] })).toMatchObject({ pool: 'p', exclude: ['h'], overrides: ['VM_REQUIRES_SR'], maxParallel: 3, actionOptions: { version: '8.3.0' } });
+    expect(() => optionsFrom({ pool: 'p', maxParallel: '0' })).toThrow(/positive integer/);
+  });
+});
