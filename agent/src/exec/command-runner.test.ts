@@ -52,3 +52,20 @@ describe('CommandRunner', () => {
     expect(env.stdout).toMatch(/^LC_ALL=C$/m);
   });
 });
+
+describe('CommandRunner secrets', () => {
+  it('keeps secret arguments out of the log line and the error', async () => {
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const capture = pino({ level: 'debug' }, { write: (l: string) => lines.push(l) });
+    const r = new CommandRunner({ logger: capture, paths: { dmesg: '/bin/echo', ntpq: '/bin/ls' } });
+    await r.run('dmesg', ['--password', 'chap-s3cret'], { secrets: ['chap-s3cret'] });
+    const err = await r.run('ntpq', ['/nonexistent-chap-s3cret'], { secrets: ['chap-s3cret'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandFailedError);
+    expect(JSON.stringify((err as CommandFailedError).args)).not.toContain('chap-s3cret');
+    expect((err as CommandFailedError).message).not.toContain('chap-s3cret');
+    expect((err as Error).cause).toBeUndefined();
+    expect(lines.join('')).toContain('[redacted]');
+    expect(lines.join('')).not.toContain('chap-s3cret');
+  });
+});

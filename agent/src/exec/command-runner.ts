@@ -12,6 +12,8 @@ export interface RunOptions {
   /** Exit codes that are not failures for this call (e.g. multipath -t is 0 even on errors). */
   okExitCodes?: readonly number[];
   cwd?: string;
+  /** Values that must never reach a log or an error (e.g. a CHAP password tgtadm only takes as argv). */
+  secrets?: readonly string[];
 }
 
 export interface CommandResult {
@@ -72,15 +74,20 @@ export class CommandRunner {
       maxBuffer: 64 * 1024 * 1024,
     });
     const durationMs = Math.round(performance.now() - start);
-    this.#logger.debug({ command, args: fullArgs, exitCode: result.exitCode, durationMs }, 'command');
-    if (result.isCanceled) throw new CommandCancelledError(command, { cause: result });
-    if (result.timedOut) throw new CommandTimeoutError(command, timeoutMs, { cause: result });
-    if ((result as { code?: string }).code === 'ENOENT') throw new CommandNotFoundError(command, { cause: result });
+    const secrets = (options.secrets ?? []).filter((x) => x !== '');
+    const shownArgs = secrets.length === 0 ? fullArgs : fullArgs.map((a) => secrets.reduce((acc, x) => acc.split(x).join('[redacted]'), a));
+    this.#logger.debug({ command, args: shownArgs, exitCode: result.exitCode, durationMs }, 'command');
+    // execa's result repeats the argv; keep it as the cause only when nothing secret is in it.
+    const cause = secrets.length === 0 ? { cause: result } : undefined;
+    if (result.isCanceled) throw new CommandCancelledError(command, cause);
+    if (result.timedOut) throw new CommandTimeoutError(command, timeoutMs, cause);
+    if ((result as { code?: string }).code === 'ENOENT') throw new CommandNotFoundError(command, cause);
     const exitCode = result.exitCode ?? -1;
     const stdout = String(result.stdout ?? '');
     const stderr = String(result.stderr ?? '');
     if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {
-      throw new CommandFailedError(command, fullArgs, result.exitCode, stderr);
+      const redact = (t: string) => secrets.reduce((acc, x) => acc.split(x).join('[redacted]'), t);
+      throw new CommandFailedError(command, shownArgs, result.exitCode, redact(stderr));
     }
     return { command, args: fullArgs, exitCode, stdout, stderr, durationMs };
   }

@@ -1,9 +1,8 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
 import { CommandFailedError } from '../exec/command-errors.js';
-import { CommandRunner, type CommandResult } from '../exec/command-runner.js';
+import type { CommandResult } from '../exec/command-runner.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { TargetIdentityMismatchError, TgtadmFailedError, TgtdControlError, TgtdNotRunningError } from './target-errors.js';
 import type { TargetConfig } from './target-spec.js';
@@ -28,21 +27,15 @@ async function tgtadm(ctx: AgentContext, t: Tgtd, args: readonly string[], opera
 }
 
 /**
- * CHAP account calls carry the password on tgtadm's command line (it has no other input). They go
- * through a runner whose log level never includes the per-command debug line, and a failure is
- * reported without the arguments, so the secret reaches neither the agent log nor the caller.
+ * CHAP account calls carry the password on tgtadm's command line (it has no other input): the
+ * runner redacts it from its log line and from the error.
  */
-function quietRunner(logger: Logger): CommandRunner {
-  const level = logger.levelVal >= 30 ? logger.level : 'info';
-  return new CommandRunner({ logger: logger.child({ component: 'tgtadm-account' }, { level }) });
-}
-
-async function tgtadmSecret(ctx: AgentContext, t: Tgtd, args: readonly string[], operation: string, signal?: AbortSignal): Promise<void> {
+async function tgtadmSecret(ctx: AgentContext, t: Tgtd, args: readonly string[], operation: string, secret: string, signal?: AbortSignal): Promise<void> {
   try {
-    await quietRunner(ctx.logger).run('tgtadm', [...base(t), ...args], { signal, timeoutMs: 30_000 });
+    await ctx.runner.run('tgtadm', [...base(t), ...args], { signal, timeoutMs: 30_000, secrets: [secret] });
   } catch (err) {
-    const reason = err instanceof CommandFailedError ? err.stderr.trim().replace(/^tgtadm:\s*/, '') : err instanceof Error ? err.message.split('\n')[0] ?? '' : 'failed';
-    throw new TgtadmFailedError(operation, err instanceof CommandFailedError ? err.exitCode : undefined, reason);
+    if (err instanceof CommandFailedError) throw new TgtadmFailedError(operation, err.exitCode, err.stderr.trim().replace(/^tgtadm:\s*/, ''));
+    throw err;
   }
 }
 
@@ -112,7 +105,7 @@ export async function applyTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig,
   if (cfg.chap !== null) {
     if (!(await accountExists(ctx, t, cfg.chap.user, signal))) {
       commands.push(`tgtadm ${base(t).join(' ')} --op new --mode account --user ${cfg.chap.user} --password [redacted]`);
-      await tgtadmSecret(ctx, t, ['--op', 'new', '--mode', 'account', '--user', cfg.chap.user, '--password', cfg.chap.password], 'new account', signal);
+      await tgtadmSecret(ctx, t, ['--op', 'new', '--mode', 'account', '--user', cfg.chap.user, '--password', cfg.chap.password], 'new account', cfg.chap.password, signal);
     }
     if (!current?.accounts.includes(cfg.chap.user)) await run(['--op', 'bind', '--mode', 'account', '--tid', tid, '--user', cfg.chap.user], 'bind account');
   }
