@@ -1,19 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { hostname as osHostname, uptime as osUptime } from 'node:os';
 import { PoolRole, type HostFacts } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
 import { agentVersion } from '../version.js';
 import { parseInventory } from './parse-inventory.js';
 import { parsePoolConf } from './parse-pool-conf.js';
-
-async function readOptional(path: string, signal?: AbortSignal): Promise<string | null> {
-  try {
-    return await readFile(path, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
+import { readOptionalFile as readOptional } from '../fs/read-optional-file.js';
 
 /** Facts from the files under the root; a sandbox without /proc or /etc/hostname falls back to this machine. */
 export async function readHostFacts(root: SandboxRoot, signal?: AbortSignal): Promise<HostFacts> {

@@ -1,22 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
 import { parseInventory } from '../host/parse-inventory.js';
 import { detectFlavor, parseMultipathVersion, type MultipathFlavor } from './flavors.js';
+import { readOptionalFile as readOptional } from '../fs/read-optional-file.js';
 
 export interface MultipathPlatformInfo {
   productBrand: string;
   productVersion: string;
   flavor: MultipathFlavor;
-}
-
-async function readOptional(path: string, signal?: AbortSignal): Promise<string | null> {
-  try {
-    return await readFile(path, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 /**

@@ -1,6 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
 import { ConfSyntaxError, deviceSections, entryList, entryMap, parseMultipathConf, sameDevice } from './multipath-conf.js';
+import { readOptionalFile } from '../fs/read-optional-file.js';
+export { readOptionalFile } from '../fs/read-optional-file.js';
 
 export const mainConfPath = '/etc/multipath.conf';
 export const confDirPath = '/etc/multipath/conf.d';
@@ -23,15 +25,6 @@ export interface MultipathConfigView {
   files: ConfigFile[];
   devices: DeviceEntry[];
   warnings: string[];
-}
-
-export async function readOptionalFile(path: string, signal?: AbortSignal): Promise<string | null> {
-  try {
-    return await readFile(path, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 /** Drop-ins multipath-tools reads: the 0.4.9 fork takes every name containing ".conf". */

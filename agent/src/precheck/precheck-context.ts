@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
+export { readOptionalFile as readOptional } from '../fs/read-optional-file.js';
 
 /** What every host check gets. */
 export interface PrecheckContext {
@@ -47,16 +47,6 @@ export function finding(
 export function failedFinding(id: string, summary: string, err: unknown, fix: string): PrecheckFinding {
   const message = err instanceof Error ? err.message : String(err);
   return { id, severity: WARNING, summary, evidence: [], fix, error: message, details: undefined };
-}
-
-export async function readOptional(path: string, signal?: AbortSignal): Promise<string | null> {
-  try {
-    return await readFile(path, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw err;
-  }
 }
 
 export function worst(severities: readonly PrecheckSeverity[]): PrecheckSeverity {

@@ -1,4 +1,4 @@
-import { createChannel, createClientFactory, type Channel } from 'nice-grpc';
+import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { ControllerServiceDefinition, type ControllerServiceClient } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
 import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannelCredentials, type DeadlineOptions } from '@xsctl/common/grpc/index';
 import { loadTlsMaterial } from '@xsctl/common/pki/index';
@@ -11,16 +11,28 @@ export interface ControllerConnection {
   close(): void;
 }
 
+/**
+ * A client for any controller service on the CLI's channel: typed errors and a deadline on every
+ * call (`limits` for methods that run longer, like workflow event streams).
+ */
+export function serviceClient<Service extends CompatServiceDefinition>(
+  channel: Channel,
+  definition: Service,
+  deadlineMs: number,
+  limits: Readonly<Record<string, number>> = {},
+): Client<Service, DeadlineOptions> {
+  return createClientFactory().use(clientErrorMiddleware).use(clientDeadlineMiddleware(deadlineMs, limits)).create(definition, channel);
+}
+
 export async function connectController(flags: GlobalFlags): Promise<ControllerConnection> {
   const config = await loadCliConfig(flags);
   const credentials = mtlsChannelCredentials(await loadTlsMaterial(config.tls));
   const channel = createChannel(config.controller, credentials, {
     ...(config.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': config.serverName, 'grpc.default_authority': config.serverName }),
   });
-  const factory = createClientFactory().use(clientErrorMiddleware).use(clientDeadlineMiddleware(30_000));
   return {
     address: config.controller,
-    controller: factory.create(ControllerServiceDefinition, channel),
+    controller: serviceClient(channel, ControllerServiceDefinition, 30_000),
     channel,
     close: () => channel.close(),
   };
