@@ -7,7 +7,7 @@ import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { AgentConnection } from '@xsctl/controller/agents/agent-connection';
 import type { ControllerContext, ResolvedHost } from '@xsctl/controller/server/controller-context';
 import { poolStorageService } from '@xsctl/controller/services/storage/pool-storage-service';
-import { DrbdServiceDefinition, DrbdSyntax, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { DrbdServiceDefinition, DrbdSyntax, FailoverReason, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import { GetPoolStorageStatusResponse } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
@@ -132,7 +132,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
     const [xs1, xs2] = nodes as [StorageNode, StorageNode];
     // The replication link drops; xs2 is fenced-promoted by mistake and writes; the link returns.
     await xs1.client(DrbdServiceDefinition).disconnectDrbd({ resource: 'iscsi1' });
-    await xs2.client(DrbdServiceDefinition).promoteDrbd({ resource: 'iscsi1', peerSafety: { peerFenced: true, witnessAddress: '', witnessInterface: '' } });
+    await xs2.client(DrbdServiceDefinition).promoteDrbd({ resource: 'iscsi1', peerSafety: { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED } });
     await xs2.client(DrbdServiceDefinition).demoteDrbd({ resource: 'iscsi1' });
     await xs1.client(DrbdServiceDefinition).connectDrbd({ resource: 'iscsi1' });
     const svc = poolStorageService(ctx);

@@ -52,7 +52,7 @@ async function hostsState(): Promise<{ versions: string[]; enabled: boolean[] }>
 beforeAll(async () => {
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '300';
   const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-upgrade-cli-'));
-  pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 17943 });
+  pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 20000 + ((process.pid + 7) % 20000) });
   xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password: 'demo-password' });
 }, 120_000);
 
@@ -92,7 +92,7 @@ describe('xsctl upgrade', () => {
     const paused = await xsctl(['upgrade', 'pause', '--pool', 'demo']);
     expect(paused.exitCode, `${paused.stderr} ${JSON.stringify(await status())}`).toBe(0);
     const r = await run;
-    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
     const [w] = await status();
     expect(w?.state).toBe('paused');
     expect((await hostsState()).versions.filter((v) => v === '7.1.1')).toHaveLength(1);

@@ -50,6 +50,52 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
     }
   });
 
+  for (const action of ['xcp-ng-update', 'apply-updates'] as const) {
+    it(`${action}: the action's XAPI calls install the release on every host`, async () => {
+      const sim = simFor(await demoDescription());
+      try {
+        const { engine, workflow } = startUpgrade(sim, { action, overrides: ['VM_REQUIRES_SR'] });
+        const end = await engine.wait(workflow.id);
+        expect(end.error).toBe('');
+        expect(end.state).toBe('done');
+        expect(new Set(snapshotFromRecords(records(sim)).hosts.map((h) => h.productVersion))).toEqual(new Set(['7.1.1']));
+        const actions = engine.steps(workflow.id).filter((st) => st.name.endsWith(':action'));
+        expect(actions.map((st) => st.intent['action'])).toEqual([action, action, action]);
+      } finally {
+        finish(sim);
+      }
+    });
+  }
+
+  it('iso: pauses for the admin at each host, who boots the installer and resumes', async () => {
+    const sim = simFor(await demoDescription());
+    try {
+      const { engine, workflow } = startUpgrade(sim, { action: 'iso', overrides: ['VM_REQUIRES_SR'] });
+      const admin = await sim.connect();
+      for (let i = 0; i < 3; i++) {
+        const paused = await engine.wait(workflow.id);
+        expect(paused.state).toBe('paused');
+        const ask = engine.events(workflow.id).filter((e) => e.kind === 'confirmation-required').pop();
+        const hostName = String(ask?.data['host']);
+        expect(hostName).toBe(['xs-demo-1', 'xs-demo-2', 'xs-demo-3'][i]);
+        // The admin boots the installer ISO: it installs the new release and reboots the (disabled, empty) host.
+        const hostRef = sim.db.refByName('host', hostName);
+        expect(sim.db.getRecord('host', hostRef)['enabled']).toBe(false);
+        await admin.callAsync('host.call_plugin', [hostRef, 'xsctl_simulated_upgrade.py', 'upgrade', {}]);
+        await admin.call('host.reboot', [hostRef]);
+        engine.resume(workflow.id);
+      }
+      const end = await engine.wait(workflow.id);
+      expect(end.error).toBe('');
+      expect(end.state).toBe('done');
+      expect(new Set(snapshotFromRecords(records(sim)).hosts.map((h) => h.productVersion))).toEqual(new Set(['7.1.1']));
+      expect(upgradeSimState(sim.db).stats.reboots).toBe(3);
+      await admin.close();
+    } finally {
+      finish(sim);
+    }
+  });
+
   it('refuses to start while a VM sits on a local SR, and changes nothing', async () => {
     const sim = simFor(await demoDescription());
     try {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   // The simulator reads this: a 180 s reboot takes 0.3 s.
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '600';
   dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-sigkill-'));
-  pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 17843 });
+  pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 20000 + (process.pid % 20000) });
   xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password });
 }, 120_000);
 

@@ -5,6 +5,7 @@ import { loadAgentConfig } from '../config/agent-config.js';
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { startAgentServer } from '../server/create-agent-server.js';
+import { assertStorageRoleOnBoot } from '../storage/boot-role.js';
 
 interface ServeFlags {
   config?: string;
@@ -50,6 +51,7 @@ export function registerServe(program: Command): void {
       logger.info({ listen: config.listen, port: running.port, root: config.root }, 'agent listening');
       // A machine-readable ready line for supervisors and tests.
       process.stdout.write(`${JSON.stringify({ ready: true, port: running.port })}\n`);
+      void assertStorageRoleOnBoot({ root, runner, logger, stateDir: config.stateDir }, { signal: running.signal });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -34,6 +34,19 @@ export class DrbdPeerUnverifiedError extends XsctlError {
   }
 }
 
+/** Rule 3: a failover promotion while the replication link is Connected: the peer is alive. */
+export class DrbdPeerAliveError extends XsctlError {
+  readonly code = 'DRBD_PEER_ALIVE';
+
+  constructor(
+    readonly resource: string,
+    readonly connection: string,
+    readonly reason: string,
+  ) {
+    super(`refusing failover promotion of ${resource} (${reason}): the replication link is ${connection}, so the peer is alive; switch over instead (demote the peer first)`);
+  }
+}
+
 /** drbdsetup refused the state change (drbdadm exit 11 or 17, "State change failed: (-N) ..."). */
 export class DrbdStateChangeFailedError extends XsctlError {
   readonly code = 'DRBD_STATE_CHANGE_FAILED';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
-import { DrbdSyntax, SplitBrainSide, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { DrbdSyntax, FailoverReason, SplitBrainSide, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -180,11 +180,26 @@ describe.each([
     expect((await demote(c.ctx, 'iscsi1')).changed).toBe(true);
   });
 
+  it('rule 3: a failover promotion is refused while the replication link is Connected (the peer is alive)', async () => {
+    const failover = (failoverReason: FailoverReason) => ({ peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason });
+    expect((await readStatus(c.ctx, 'iscsi1')).resources[0]).toMatchObject({ role: 'Secondary', peerRole: 'Secondary', connection: 'Connected', disk: 'UpToDate' });
+    // Even with the peer claimed fenced: a Connected link proves it is not.
+    const err = await promote(c.ctx, 'iscsi1', failover(FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DRBD_PEER_ALIVE', connection: 'Connected', reason: 'management-link-lost' });
+    expect(await codeOf(promote(c.ctx, 'iscsi1', failover(FailoverReason.FAILOVER_REASON_PEER_HOST_NOT_LIVE)))).toBe('DRBD_PEER_ALIVE');
+    expect(await codeOf(promote(c.ctx, 'iscsi1', failover(99 as FailoverReason)))).toBe('DRBD_PEER_ALIVE');
+    // Nothing ran: still Secondary. The dry run refuses too.
+    expect((await readStatus(c.ctx, 'iscsi1')).resources[0]?.role).toBe('Secondary');
+    expect(await codeOf(promote(c.ctx, 'iscsi1', failover(FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST), undefined, true))).toBe('DRBD_PEER_ALIVE');
+  });
+
   it('a disconnected peer must be fenced (or outvoted) before we promote', async () => {
     expect((await disconnect(c.ctx, 'iscsi1')).state).toMatchObject({ connection: 'StandAlone', peerRole: 'Unknown' });
     expect(await codeOf(promote(c.ctx, 'iscsi1', undefined))).toBe('DRBD_PEER_UNVERIFIED');
-    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: false, witnessAddress: '', witnessInterface: '' }))).toBe('DRBD_PEER_UNVERIFIED');
-    const up = await promote(c.ctx, 'iscsi1', { peerFenced: true, witnessAddress: '', witnessInterface: '' });
+    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED }))).toBe('DRBD_PEER_UNVERIFIED');
+    // The link is down: a failover for a lost management link is possible, once the peer is fenced.
+    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST }))).toBe('DRBD_PEER_UNVERIFIED');
+    const up = await promote(c.ctx, 'iscsi1', { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST });
     expect(up.state).toMatchObject({ role: 'Primary', connection: 'StandAlone' });
   });
 
@@ -237,7 +252,7 @@ describe('DRBD 8.3 through drbdadm-83 and the simulator', () => {
     expect(s.source).toBe('proc-drbd');
     expect(s.resources[0]).toMatchObject({ role: 'Secondary', disk: 'Inconsistent', connection: 'WFConnection' });
     expect(await readFile(join(c.root, 'proc/drbd'), 'utf8')).toMatch(/^version: 8\.3\.16 \(api:88/);
-    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: true, witnessAddress: '', witnessInterface: '' }))).toBe('DRBD_NOT_UP_TO_DATE');
+    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED }))).toBe('DRBD_NOT_UP_TO_DATE');
     await disconnect(c.ctx, 'iscsi1');
     const plan = await resolveSplitBrain(c.ctx, 'iscsi1', SplitBrainSide.SPLIT_BRAIN_SIDE_VICTIM, false);
     expect(plan.commands).toEqual(['drbdadm -- --discard-my-data connect iscsi1']);

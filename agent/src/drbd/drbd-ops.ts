@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { NotFoundError } from '@xsctl/common/errors/index';
-import { DrbdSyntax, SplitBrainSide, SplitBrainState, type DrbdOperationResult, type DrbdResourceState, type DrbdVersion, type PeerSafety } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { DrbdSyntax, FailoverReason, SplitBrainSide, SplitBrainState, type DrbdOperationResult, type DrbdResourceState, type DrbdVersion, type PeerSafety } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { CommandFailedError } from '../exec/command-errors.js';
 import type { CommandResult } from '../exec/command-runner.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -9,6 +9,7 @@ import {
   DrbdDiskHasSignatureError,
   DrbdInitialSyncRefusedError,
   DrbdNotUpToDateError,
+  DrbdPeerAliveError,
   DrbdPeerPrimaryError,
   DrbdPeerUnverifiedError,
   DrbdSplitBrainRefusedError,
@@ -204,13 +205,23 @@ async function peerIsSafe(ctx: AgentContext, safety: PeerSafety | undefined, sig
   return { ok: false, reason: 'it is neither fenced nor outvoted by a witness' };
 }
 
+/** The failover reason as a short name (`management-link-lost`), or null when this is no failover. */
+export function failoverReasonName(reason: FailoverReason | undefined): string | null {
+  if (reason === undefined || reason === FailoverReason.FAILOVER_REASON_UNSPECIFIED) return null;
+  const name = FailoverReason[reason] as string | undefined;
+  return name === undefined ? `failover reason ${String(reason)}` : name.replace('FAILOVER_REASON_', '').toLowerCase().replaceAll('_', '-');
+}
+
 /**
- * Rules 1, 2 and 4: UpToDate local data, a peer that is not Primary, and a peer that is either
- * connected (so we see its role) or fenced/outvoted. Never --force.
+ * Rules 1, 2, 3 and 4: UpToDate local data, a peer that is not Primary, a peer that is either
+ * connected (so we see its role) or fenced/outvoted, and no failover while the replication link
+ * is Connected (the peer is alive: management-link loss alone is no reason). Never --force.
  */
 export async function promote(ctx: AgentContext, resource: string, safety: PeerSafety | undefined, signal?: AbortSignal, dryRun = false): Promise<DrbdOperationResult> {
   const { version, state } = await resourceState(ctx, resource, signal);
   if (state.role === 'Primary') return unchanged(state);
+  const failover = failoverReasonName(safety?.failoverReason);
+  if (failover !== null && isConnected(state)) throw new DrbdPeerAliveError(resource, state.connection, failover);
   if (state.disk !== 'UpToDate') throw new DrbdNotUpToDateError(resource, state.disk);
   if (state.peerRole === 'Primary') throw new DrbdPeerPrimaryError(resource);
   if (!isConnected(state)) {

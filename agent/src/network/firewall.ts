@@ -2,6 +2,7 @@ import type { StorageFirewallSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floati
 import type { AgentContext } from '../server/agent-context.js';
 import { ipv4Cidr, port } from '../validate/validators.js';
 import { ValidationError } from '@xsctl/common/errors/index';
+import { FirewallChainNotFoundError } from './network-errors.js';
 
 export interface FirewallConfig {
   subnet: string;
@@ -35,20 +36,55 @@ export function renderFirewallRules(fw: FirewallConfig): string[] {
   return firewallRuleSpecs(fw).map((r) => `-A ${fw.chain} ${r.join(' ')}`);
 }
 
+/**
+ * The chain must exist: `iptables -C` on a missing chain exits 1 like a missing rule (nf_tables
+ * backend: "Bad rule"), and the insert would then fail with a less helpful message.
+ */
+async function requireChain(ctx: AgentContext, fw: FirewallConfig, signal?: AbortSignal): Promise<void> {
+  // `-n -L` (not -S): old dom0 iptables (1.3.x) have no -S.
+  const r = await ctx.runner.run('iptables', ['-n', '-L', fw.chain], { signal, timeoutMs: 10_000, okExitCodes: [1, 2] });
+  if (r.exitCode !== 0) throw new FirewallChainNotFoundError(fw.chain, r.stderr.trim().split('\n')[0] ?? '');
+}
+
+/** Whether one rule is in the chain (`iptables -C`: 0 present, 1 absent). */
+async function rulePresent(ctx: AgentContext, fw: FirewallConfig, rule: readonly string[], signal?: AbortSignal): Promise<boolean> {
+  const check = await ctx.runner.run('iptables', ['-C', fw.chain, ...rule], { signal, timeoutMs: 10_000, okExitCodes: [1] });
+  return check.exitCode === 0;
+}
+
 /** Inserts missing rules at the top of the chain (above its REJECT), checking each with `iptables -C`. */
 export async function applyFirewall(ctx: AgentContext, fw: FirewallConfig, confirm: boolean, signal?: AbortSignal): Promise<{ added: string[]; present: string[] }> {
+  await requireChain(ctx, fw, signal);
   const added: string[] = [];
   const present: string[] = [];
-  for (const rule of firewallRuleSpecs(fw)) {
+  // Inserted at position 1 in reverse, so the chain lists them in the rendered order.
+  for (const rule of [...firewallRuleSpecs(fw)].reverse()) {
     const line = `-A ${fw.chain} ${rule.join(' ')}`;
-    const check = await ctx.runner.run('iptables', ['-C', fw.chain, ...rule], { signal, timeoutMs: 10_000, okExitCodes: [1] });
-    if (check.exitCode === 0) {
-      present.push(line);
+    if (await rulePresent(ctx, fw, rule, signal)) {
+      present.unshift(line);
       continue;
     }
     if (confirm) await ctx.runner.run('iptables', ['-I', fw.chain, '1', ...rule], { signal, timeoutMs: 10_000 });
-    added.push(line);
+    added.unshift(line);
   }
   if (confirm && added.length > 0) ctx.logger.info({ chain: fw.chain, added }, 'firewall rules inserted');
   return { added, present };
+}
+
+/** Deletes the storage rules that are present (each with `iptables -D`); other rules stay. */
+export async function removeFirewall(ctx: AgentContext, fw: FirewallConfig, confirm: boolean, signal?: AbortSignal): Promise<{ removed: string[]; absent: string[] }> {
+  await requireChain(ctx, fw, signal);
+  const removed: string[] = [];
+  const absent: string[] = [];
+  for (const rule of firewallRuleSpecs(fw)) {
+    const line = `-A ${fw.chain} ${rule.join(' ')}`;
+    if (!(await rulePresent(ctx, fw, rule, signal))) {
+      absent.push(line);
+      continue;
+    }
+    if (confirm) await ctx.runner.run('iptables', ['-D', fw.chain, ...rule], { signal, timeoutMs: 10_000 });
+    removed.push(line);
+  }
+  if (confirm && removed.length > 0) ctx.logger.info({ chain: fw.chain, removed }, 'firewall rules removed');
+  return { removed, absent };
 }

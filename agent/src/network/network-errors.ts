@@ -20,3 +20,16 @@ export class InterfaceNotFoundError extends XsctlError {
     super(`network interface ${iface} does not exist on this host`);
   }
 }
+
+/** The firewall chain the storage rules go into does not exist (XenServer's is RH-Firewall-1-INPUT). */
+export class FirewallChainNotFoundError extends XsctlError {
+  readonly code = 'FIREWALL_CHAIN_NOT_FOUND';
+
+  constructor(
+    readonly chain: string,
+    /** What iptables said (nf_tables builds word a missing chain oddly: "is incompatible"). */
+    readonly stderr: string,
+  ) {
+    super(`iptables chain ${chain} does not exist in the filter table: name the chain the host's INPUT rules live in`);
+  }
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { ValidationError } from '@xsctl/common/errors/index';
@@ -10,7 +10,7 @@ import { allowedCommands, type AllowedCommand } from '../exec/command-table.js';
 import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
-import { applyFirewall, normalizeFirewall, renderFirewallRules } from './firewall.js';
+import { applyFirewall, normalizeFirewall, removeFirewall, renderFirewallRules } from './firewall.js';
 import { addFloatingIp, announceFloatingIp, floatingIpState, normalizeFloatingIp, parseIpAddrJson, removeFloatingIp } from './floating-ip.js';
 
 const logger = createLogger('test', { level: 'silent' });
@@ -75,11 +75,91 @@ describe('storage firewall', () => {
     expect(dry.added).toHaveLength(2);
     expect(runner.calls.filter((c) => c.includes(' -I '))).toEqual([]);
     await applyFirewall(ctx, fw, true);
+    // Inserted at the top in reverse, so the chain lists them in the rendered order.
     expect(runner.calls.filter((c) => c.includes(' -I '))).toEqual([
-      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7790 -j ACCEPT',
       'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
+      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7790 -j ACCEPT',
     ]);
   });
+});
+
+const nsFw = `xsctl-fw${randomBytes(3).toString('hex')}`;
+const iptablesFound = (() => {
+  try {
+    execaSync('iptables', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * The real iptables (CI installs it: scripts/install-system-deps.sh), inside a fresh network
+ * namespace: its filter table is the namespace's own, so the host's rules are never touched.
+ */
+describe.skipIf(process.getuid?.() !== 0)('storage firewall with the real iptables (fresh network namespace)', () => {
+  let ctx: AgentContext;
+  const hostRules = () => execa('iptables', ['-S']).then((r) => String(r.stdout));
+  const nsRules = () => execa('ip', ['netns', 'exec', nsFw, 'iptables', '-S']).then((r) => String(r.stdout).split('\n'));
+  let hostBefore: string;
+  const fw = normalizeFirewall({ subnet: '10.10.10.0/24', drbdPorts: [7789, 7790], iscsiPort: 0, chain: '' });
+  const ours = renderFirewallRules(fw);
+
+  beforeAll(async () => {
+    expect(iptablesFound, 'iptables is missing: run scripts/install-system-deps.sh').toBe(true);
+    hostBefore = await hostRules();
+    await execa('ip', ['netns', 'add', nsFw]);
+    const paths: Partial<Record<AllowedCommand, string>> = {};
+    const prefixArgs: Partial<Record<AllowedCommand, readonly string[]>> = {};
+    for (const cmd of allowedCommands) {
+      paths[cmd] = 'ip';
+      prefixArgs[cmd] = ['netns', 'exec', nsFw, cmd];
+    }
+    ctx = { root: new SandboxRoot('/'), runner: new CommandRunner({ logger, paths, prefixArgs }), logger, stateDir: '/s' };
+  });
+
+  afterAll(async () => {
+    await execa('ip', ['netns', 'del', nsFw], { reject: false });
+  });
+
+  it('names a missing chain instead of failing on the insert', async () => {
+    await expect(applyFirewall(ctx, fw, true)).rejects.toMatchObject({ code: 'FIREWALL_CHAIN_NOT_FOUND', chain: 'RH-Firewall-1-INPUT' });
+    expect((await nsRules()).filter((l) => l.includes('RH-Firewall'))).toEqual([]);
+  });
+
+  it('inserts the rules above the chain\'s REJECT, once; removes only its own; the host is untouched', async () => {
+    // XenServer's dom0 chain: an unrelated ACCEPT, then REJECT everything else.
+    const exec = (args: string[]) => execa('ip', ['netns', 'exec', nsFw, 'iptables', ...args]);
+    await exec(['-N', 'RH-Firewall-1-INPUT']);
+    await exec(['-A', 'INPUT', '-j', 'RH-Firewall-1-INPUT']);
+    await exec(['-A', 'RH-Firewall-1-INPUT', '-p', 'tcp', '-m', 'tcp', '--dport', '22', '-j', 'ACCEPT']);
+    await exec(['-A', 'RH-Firewall-1-INPUT', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']);
+    const base = await nsRules();
+
+    const dry = await applyFirewall(ctx, fw, false);
+    expect(dry).toEqual({ added: ours, present: [] });
+    expect(await nsRules()).toEqual(base);
+
+    expect(await applyFirewall(ctx, fw, true)).toEqual({ added: ours, present: [] });
+    const chain = (await nsRules()).filter((l) => l.startsWith('-A RH-Firewall-1-INPUT'));
+    expect(chain).toEqual([...ours, '-A RH-Firewall-1-INPUT -p tcp -m tcp --dport 22 -j ACCEPT', '-A RH-Firewall-1-INPUT -j REJECT --reject-with icmp-host-prohibited']);
+
+    // Idempotent: nothing added twice.
+    expect(await applyFirewall(ctx, fw, true)).toEqual({ added: [], present: ours });
+    expect((await nsRules()).filter((l) => l.startsWith('-A RH-Firewall-1-INPUT'))).toEqual(chain);
+
+    // Half removed by hand: apply restores the missing one only, in its place above the REJECT.
+    await exec(['-D', 'RH-Firewall-1-INPUT', '-s', '10.10.10.0/24', '-p', 'tcp', '-m', 'tcp', '--dport', '7790', '-j', 'ACCEPT']);
+    expect(await applyFirewall(ctx, fw, true)).toEqual({ added: [ours[1]], present: [ours[0], ours[2]] });
+    expect((await nsRules()).filter((l) => l.startsWith('-A RH-Firewall-1-INPUT')).at(-1)).toBe('-A RH-Firewall-1-INPUT -j REJECT --reject-with icmp-host-prohibited');
+
+    expect(await removeFirewall(ctx, fw, false)).toEqual({ removed: ours, absent: [] });
+    expect(await removeFirewall(ctx, fw, true)).toEqual({ removed: ours, absent: [] });
+    expect(await nsRules()).toEqual(base);
+    expect(await removeFirewall(ctx, fw, true)).toEqual({ removed: [], absent: ours });
+
+    expect(await hostRules()).toBe(hostBefore);
+  }, 30_000);
 });
 
 const root = process.getuid?.() === 0;

@@ -26,9 +26,9 @@ describe('PrecheckService', () => {
     const res = await svc.run({ checks: [], bootDisk: '' }, call);
     expect(res.hostname).toBe('xs71-a');
     expect(res.root).toBe(root.root);
-    expect(res.findings.map((f) => f.id)).toEqual([...precheckIds]);
+    expect((res.findings ?? []).map((f) => f.id)).toEqual([...precheckIds]);
     // No boot disk in an empty sandbox: a warning with the reason, never a thrown error.
-    expect(res.findings.find((f) => f.id === 'partition-layout')?.error).toMatch(/boot disk not found/);
+    expect((res.findings ?? []).find((f) => f.id === 'partition-layout')?.error).toMatch(/boot disk not found/);
   });
 
   it('validates every request field', async () => {

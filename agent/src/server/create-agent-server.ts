@@ -17,6 +17,8 @@ export interface AgentServerOptions {
 export interface RunningAgentServer {
   server: Server;
   port: number;
+  /** Aborted when shutdown begins: background work started beside the server stops with it. */
+  signal: AbortSignal;
   /** Stops accepting calls and aborts the ones in flight after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   return {
     server,
     port,
+    signal: stopping.signal,
     async shutdown(graceMs = 5_000) {
       stopping.abort();
       const timer = setTimeout(() => server.forceShutdown(), graceMs);

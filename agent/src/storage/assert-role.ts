@@ -100,12 +100,14 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
       },
     },
     {
+      // The address may have been added by an earlier call whose GARP failed: announce it every
+      // time. A GARP changes nothing here (so it counts as ALREADY when the address was here).
       name: 'garp',
       async run(dryRun) {
-        if (!ipAdded) return already('address was already here; neighbours know it');
-        if (dryRun) return planned(`arping -U -c ${c.ip.garpCount} -I ${c.ip.iface} ${c.ip.address}`);
+        const arping = `arping -U -c ${c.ip.garpCount} -I ${c.ip.iface} ${c.ip.address}`;
+        if (dryRun) return ipAdded ? planned(arping) : already(`address already here; would re-announce (${arping})`);
         const sent = await announceFloatingIp(ctx, c.ip, signal);
-        return done(`${sent} gratuitous ARPs`);
+        return ipAdded ? done(`${sent} gratuitous ARPs`) : already(`address already here; re-announced with ${sent} gratuitous ARPs`);
       },
     },
   ];

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { normalizeDrbdSpecs } from '@xsctl/agent/drbd/drbd-spec';
 import { syntaxFromName, syntaxName } from '@xsctl/agent/drbd/drbd-version';
 import { renderDrbdConf } from '@xsctl/agent/drbd/render-drbd-conf';
-import { DrbdSyntax, type DrbdNode, type DrbdOperationResult, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { DrbdSyntax, FailoverReason, type DrbdNode, type DrbdOperationResult, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { GetPoolStorageStatusResponse } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
 import { withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
@@ -156,7 +156,7 @@ export function registerDrbd(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: { pool: string; host: string; resource: string; peerFenced?: boolean; witness?: string; witnessInterface?: string; json?: boolean }, cmd: Command) => {
       if ((flags.witness === undefined) !== (flags.witnessInterface === undefined)) throw new CliError('BAD_FLAG', '--witness needs --witness-interface', 'give both, e.g. --witness 192.168.1.253 --witness-interface xenbr0');
-      const peerSafety = { peerFenced: flags.peerFenced === true, witnessAddress: flags.witness ?? '', witnessInterface: flags.witnessInterface ?? '' };
+      const peerSafety = { peerFenced: flags.peerFenced === true, witnessAddress: flags.witness ?? '', witnessInterface: flags.witnessInterface ?? '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED };
       const res = await withController(cmd.optsWithGlobals<GlobalFlags>(), ({ channel }) => poolStorageClient(channel).promotePoolDrbd({ pool: flags.pool, host: flags.host, resource: flags.resource, peerSafety }));
       if (flags.json === true) printJson(res);
       else process.stdout.write(renderOperation(flags.host, `promote ${flags.resource}`, res.result));

@@ -75,13 +75,13 @@ async function planFromDump(file: string, flags: RollingFlags): Promise<void> {
     if (err instanceof PlanInputError) throw new CliError('PLAN_REFUSED', err.message, 'nothing to upgrade in this dump with these flags');
     throw err;
   }
+  if (!report.runnable) process.exitCode = 1;
   if (flags.json === true) {
     printJson(report);
     return;
   }
   process.stdout.write(renderPlan({ ...report, totals: report.totals } as UpgradePlan));
   for (const p of report.problems) process.stderr.write(`plan check: ${p}\n`);
-  if (!report.runnable) process.exitCode = 1;
 }
 
 export async function runRolling(flags: RollingFlags, global: GlobalFlags): Promise<void> {

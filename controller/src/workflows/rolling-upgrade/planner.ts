@@ -141,18 +141,6 @@ export class PlacementState {
     }
   }
 
-  clone(): PlacementState {
-    const c = Object.create(PlacementState.prototype) as PlacementState;
-    Object.assign(c, {
-      snapshot: this.snapshot,
-      hostsByRef: this.hostsByRef,
-      vmsByRef: this.vmsByRef,
-      used: new Map(this.used),
-      residence: new Map(this.residence),
-    });
-    return c;
-  }
-
   free(hostRef: string): number {
     return (this.hostsByRef.get(hostRef)?.guestMemoryBytes ?? 0) - (this.used.get(hostRef) ?? 0);
   }
@@ -232,13 +220,15 @@ export function placeEvacuation(
     const usable: SnapshotHost[] = [];
     for (const h of candidates) {
       const isUpgraded = roles.upgraded.has(h.ref);
-      // A host waiting for its turn must be up and enabled to take VMs; an upgraded one is enabled again by the run.
-      if (!h.live && !isUpgraded) continue;
-      if (!h.enabled && !isUpgraded) continue;
-      if (!isUpgraded && !roles.laterPosition.has(h.ref) && !roles.excluded.has(h.ref)) continue;
-      // Never back to an older host: an upgraded host is the newest; a waiting one must not be older than the source.
-      if (!isUpgraded && !roles.upgraded.has(hostRef) && compareVersions(versionOf(h), versionOf(source)) < 0) continue;
-      if (!isUpgraded && roles.upgraded.has(hostRef)) continue;
+      if (!isUpgraded) {
+        // A host still waiting for its turn (or excluded) must be up and enabled to take VMs; an
+        // upgraded one is enabled again by the run before the next host is evacuated.
+        if (!h.live || !h.enabled) continue;
+        if (!roles.laterPosition.has(h.ref) && !roles.excluded.has(h.ref)) continue;
+        // Never back to an older host: from an upgraded host only to upgraded ones, and a waiting
+        // host must not be older than the source.
+        if (roles.upgraded.has(hostRef) || compareVersions(versionOf(h), versionOf(source)) < 0) continue;
+      }
       const reason = storageOrStateReason(vm, h);
       if (reason !== undefined) {
         storageReason ??= reason;

@@ -250,6 +250,12 @@ async function runRollingUpgrade(ctx: WorkflowContext, deps: RollingUpgradeDeps)
           };
         },
       });
+      if (ctx.outcome(`${key}:disable`) === undefined) {
+        // XAPI's own evacuation check, for the admin: reasons other than memory that we did not plan for.
+        const pinnedRefs = new Set(recheck.pinned.map((p) => p.vmRef));
+        const surprises = Object.entries(recheck.xapiView).filter(([vm, why]) => !pinnedRefs.has(vm) && !['HOST_NOT_ENOUGH_FREE_MEMORY', 'NO_HOSTS_AVAILABLE'].includes(why[0] ?? ''));
+        if (surprises.length > 0) ctx.emit('warning', { host: host.name, message: `XAPI reports ${surprises.map(([vm, why]) => `${vm}: ${why.join(',')}`).join('; ')}` });
+      }
       const deviating = recheck.migrations.filter((m) => plan.migrations.some((p) => p.vmRef === m.vmRef && p.step === host.order && p.toRef !== m.toRef));
       if (deviating.length > 0 && ctx.outcome(`${key}:disable`) === undefined) ctx.emit('plan-adjusted', { host: host.name, moves: deviating.map((m) => `${m.vm} -> ${m.to}`) });
 

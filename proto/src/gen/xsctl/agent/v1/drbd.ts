@@ -101,6 +101,53 @@ export function splitBrainStateToJSON(object: SplitBrainState): string {
   }
 }
 
+/**
+ * Why a caller promotes a node when it believes the peer is lost (a failover). Storage rule 3:
+ * while the DRBD replication link is Connected the peer is alive, so a failover promotion is
+ * refused (DRBD_PEER_ALIVE) whatever else was observed. A planned switchover leaves it unspecified.
+ */
+export enum FailoverReason {
+  /** FAILOVER_REASON_UNSPECIFIED - Not a failover (switchover, admin action): the usual promotion checks apply. */
+  FAILOVER_REASON_UNSPECIFIED = 0,
+  /** FAILOVER_REASON_MANAGEMENT_LINK_LOST - The pool master's management network stopped answering. */
+  FAILOVER_REASON_MANAGEMENT_LINK_LOST = 1,
+  /** FAILOVER_REASON_PEER_HOST_NOT_LIVE - XAPI (or HA) reports the peer host as not live. */
+  FAILOVER_REASON_PEER_HOST_NOT_LIVE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function failoverReasonFromJSON(object: any): FailoverReason {
+  switch (object) {
+    case 0:
+    case "FAILOVER_REASON_UNSPECIFIED":
+      return FailoverReason.FAILOVER_REASON_UNSPECIFIED;
+    case 1:
+    case "FAILOVER_REASON_MANAGEMENT_LINK_LOST":
+      return FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST;
+    case 2:
+    case "FAILOVER_REASON_PEER_HOST_NOT_LIVE":
+      return FailoverReason.FAILOVER_REASON_PEER_HOST_NOT_LIVE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return FailoverReason.UNRECOGNIZED;
+  }
+}
+
+export function failoverReasonToJSON(object: FailoverReason): string {
+  switch (object) {
+    case FailoverReason.FAILOVER_REASON_UNSPECIFIED:
+      return "FAILOVER_REASON_UNSPECIFIED";
+    case FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST:
+      return "FAILOVER_REASON_MANAGEMENT_LINK_LOST";
+    case FailoverReason.FAILOVER_REASON_PEER_HOST_NOT_LIVE:
+      return "FAILOVER_REASON_PEER_HOST_NOT_LIVE";
+    case FailoverReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum SplitBrainSide {
   SPLIT_BRAIN_SIDE_UNSPECIFIED = 0,
   /** SPLIT_BRAIN_SIDE_VICTIM - This node discards its changes and resyncs from the peer. */
@@ -295,13 +342,18 @@ export interface DisconnectDrbdResponse {
   result: DrbdOperationResult | undefined;
 }
 
-/** Proof the peer cannot be Primary when it is not connected (storage rule 2). */
+/**
+ * Proof the peer cannot be Primary when it is not connected (storage rule 2), and why the caller
+ * takes over (rule 3).
+ */
 export interface PeerSafety {
   /** The caller fenced the peer (powered off / removed from the pool). */
   peerFenced: boolean;
   /** Quorum proven: this witness answers ARP on `witness_interface`. */
   witnessAddress: string;
   witnessInterface: string;
+  /** Set when this promotion is a failover; refused while the replication link is Connected. */
+  failoverReason: FailoverReason;
 }
 
 export interface PromoteDrbdRequest {
@@ -2459,7 +2511,7 @@ export const DisconnectDrbdResponse: MessageFns<DisconnectDrbdResponse> = {
 };
 
 function createBasePeerSafety(): PeerSafety {
-  return { peerFenced: false, witnessAddress: "", witnessInterface: "" };
+  return { peerFenced: false, witnessAddress: "", witnessInterface: "", failoverReason: 0 };
 }
 
 export const PeerSafety: MessageFns<PeerSafety> = {
@@ -2472,6 +2524,9 @@ export const PeerSafety: MessageFns<PeerSafety> = {
     }
     if (message.witnessInterface !== "") {
       writer.uint32(26).string(message.witnessInterface);
+    }
+    if (message.failoverReason !== 0) {
+      writer.uint32(32).int32(message.failoverReason);
     }
     return writer;
   },
@@ -2513,6 +2568,14 @@ export const PeerSafety: MessageFns<PeerSafety> = {
             message.witnessInterface = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.failoverReason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2542,6 +2605,11 @@ export const PeerSafety: MessageFns<PeerSafety> = {
         : isSet(object.witness_interface)
         ? globalThis.String(object.witness_interface)
         : "",
+      failoverReason: isSet(object.failoverReason)
+        ? failoverReasonFromJSON(object.failoverReason)
+        : isSet(object.failover_reason)
+        ? failoverReasonFromJSON(object.failover_reason)
+        : 0,
     };
   },
 
@@ -2556,6 +2624,9 @@ export const PeerSafety: MessageFns<PeerSafety> = {
     if (message.witnessInterface !== "") {
       obj.witnessInterface = message.witnessInterface;
     }
+    if (message.failoverReason !== 0) {
+      obj.failoverReason = failoverReasonToJSON(message.failoverReason);
+    }
     return obj;
   },
 
@@ -2567,6 +2638,7 @@ export const PeerSafety: MessageFns<PeerSafety> = {
     message.peerFenced = object.peerFenced ?? false;
     message.witnessAddress = object.witnessAddress ?? "";
     message.witnessInterface = object.witnessInterface ?? "";
+    message.failoverReason = object.failoverReason ?? 0;
     return message;
   },
 };

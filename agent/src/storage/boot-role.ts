@@ -1,0 +1,258 @@
+import { dirname, isAbsolute, posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'yaml';
+import { ConfigError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
+import { FailoverReason } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { StepOutcome, StorageRole, StorageSpec, type AssertStorageRoleResponse } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { isConnected } from '../drbd/drbd-state.js';
+import { attach, connect, resourceState } from '../drbd/drbd-ops.js';
+import { readOptionalFile } from '../fs/read-optional-file.js';
+import { parsePoolConf } from '../host/parse-pool-conf.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { integerInRange } from '../validate/validators.js';
+import { assertRole, normalizeStorageSpec } from './assert-role.js';
+
+/**
+ * Rules 9 and 11: roles do not survive a reboot, so the agent re-asserts them when it starts,
+ * after a hysteresis wait. The role comes from /etc/xensource/pool.conf (the pool master serves
+ * the storage); what to serve comes from this file, the same keys as the CLI's storage spec
+ * (`xsctl storage assert-role --spec`), plus the timing below:
+ *
+ *   hysteresisMs: 60000        # rule 11: wait this long after start before acting
+ *   connectWaitMs: 60000       # master: wait up to this long for the DRBD peer before promoting
+ *   retryInitialMs: 5000       # a failed assertion is retried, doubling up to retryMaxMs
+ *   retryMaxMs: 300000
+ *   drbdResources: [iscsi1]
+ *   target: { tid: 1, iqn: ..., luns: [...], initiatorAddresses: [...], incomingUser: { user: xsinit, passwordFile: chap-secret } }
+ *   floatingIp: { address: 10.10.10.3, prefixLength: 24, interface: xapi1 }
+ *   peerSafety: { witnessAddress: 192.168.1.253, witnessInterface: xenbr0 }
+ *
+ * A relative passwordFile is relative to this file's directory. `peerSafety.peerFenced` and a
+ * failover reason are refused here: they are claims about one moment, stale at the next boot.
+ */
+export const storageRoleConfigPath = '/etc/xsctl/storage.yaml';
+
+export interface StorageRoleConfig {
+  spec: StorageSpec;
+  hysteresisMs: number;
+  connectWaitMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export const storageRoleDefaults = { hysteresisMs: 60_000, connectWaitMs: 60_000, retryInitialMs: 5_000, retryMaxMs: 300_000 } as const;
+
+const timingKeys = ['hysteresisMs', 'connectWaitMs', 'retryInitialMs', 'retryMaxMs'] as const;
+const specKeys = ['drbdResources', 'target', 'floatingIp', 'tgtd', 'peerSafety', 'stopGraceMs'] as const;
+/** `drbd:` (resource definitions for `xsctl drbd config`) may sit in the same file; only its names are used. */
+const allowedKeys = new Set<string>([...timingKeys, ...specKeys, 'drbd']);
+
+/** The storage role config under the agent's root, validated; null when the file does not exist. */
+export async function loadStorageRoleConfig(ctx: AgentContext, signal?: AbortSignal): Promise<StorageRoleConfig | null> {
+  const file = storageRoleConfigPath;
+  const text = await readOptionalFile(ctx.root.resolve(file), signal);
+  if (text === null) return null;
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    throw new ConfigError(file, 'not valid YAML', { cause: err });
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, 'expected a mapping');
+  const o = raw as Record<string, unknown>;
+  for (const key of Object.keys(o)) if (!allowedKeys.has(key)) throw new ConfigError(file, `unknown key "${key}"`);
+  const user = (o['target'] as Record<string, unknown> | undefined)?.['incomingUser'] as Record<string, unknown> | undefined;
+  if (user !== undefined && 'password' in user) throw new ConfigError(file, 'target.incomingUser.password: put the CHAP secret in a file and name it with passwordFile');
+  if (user?.['passwordFile'] !== undefined) {
+    const name = user['passwordFile'];
+    if (typeof name !== 'string' || name === '') throw new ConfigError(file, 'target.incomingUser.passwordFile: expected a file name');
+    const path = isAbsolute(name) ? name : posix.join(dirname(file), name);
+    const secret = await readOptionalFile(ctx.root.resolve(path), signal);
+    if (secret === null) throw new ConfigError(file, `target.incomingUser.passwordFile: ${path} does not exist`);
+    user['password'] = secret.replace(/\r?\n$/, '');
+  }
+  const safety = o['peerSafety'] as Record<string, unknown> | undefined;
+  if (safety?.['peerFenced'] === true) throw new ConfigError(file, 'peerSafety.peerFenced: a fence claim written in a file is stale at the next boot; use a witness (witnessAddress, witnessInterface)');
+  const spec = StorageSpec.fromJSON(o);
+  if (spec.peerSafety !== undefined && spec.peerSafety.failoverReason !== FailoverReason.FAILOVER_REASON_UNSPECIFIED) {
+    throw new ConfigError(file, 'peerSafety.failoverReason: a boot-time assertion is no failover');
+  }
+  if (spec.drbdResources.length === 0 && Array.isArray(o['drbd'])) {
+    spec.drbdResources = (o['drbd'] as unknown[]).map((r) => String((r as Record<string, unknown> | null)?.['name'] ?? ''));
+  }
+  try {
+    normalizeStorageSpec(spec);
+    const ms = (key: (typeof timingKeys)[number], min: number, max: number) => {
+      const v = o[key] ?? storageRoleDefaults[key];
+      return integerInRange(key, typeof v === 'number' ? v : Number.NaN, min, max);
+    };
+    return {
+      spec,
+      hysteresisMs: ms('hysteresisMs', 0, 3_600_000),
+      connectWaitMs: ms('connectWaitMs', 0, 3_600_000),
+      retryInitialMs: ms('retryInitialMs', 10, 3_600_000),
+      retryMaxMs: ms('retryMaxMs', 10, 3_600_000),
+    };
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ConfigError(file, err.message, { cause: err });
+    throw err;
+  }
+}
+
+export type BootRoleOutcome =
+  | { status: 'no-config' }
+  | { status: 'invalid-config'; error: string }
+  | { status: 'asserted'; role: 'master' | 'slave'; attempts: number; result: AssertStorageRoleResponse }
+  | { status: 'aborted'; attempts: number };
+
+export interface BootRoleOptions {
+  /** The agent's shutdown: aborts the waits and the commands in flight. */
+  signal: AbortSignal;
+  /** The role assertion; StorageService.AssertStorageRole's code path unless a test replaces it. */
+  assert?: typeof assertRole;
+}
+
+const message = (err: unknown) => (err instanceof XsctlError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err));
+
+/** Sleeps; false when the agent shuts down first. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  if (ms === 0) return true;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * DRBD does not start at boot (rule 8): attach and connect each resource as Secondary, the state
+ * both roles start from. Never promotes; a split brain refuses the connect (rule 10).
+ */
+async function bringDrbdUp(ctx: AgentContext, resources: readonly string[], signal: AbortSignal): Promise<string[]> {
+  const failed: string[] = [];
+  for (const r of resources) {
+    try {
+      const a = await attach(ctx, r, signal);
+      const c = await connect(ctx, r, signal);
+      const commands = [...a.commands, ...c.commands];
+      const state = c.state ?? a.state;
+      ctx.logger.info({ resource: r, commands, role: state?.role, disk: state?.disk, connection: state?.connection }, commands.length > 0 ? 'boot storage role: drbd resource brought up (Secondary)' : 'boot storage role: drbd resource already up');
+    } catch (err) {
+      signal.throwIfAborted();
+      failed.push(r);
+      ctx.logger.error({ resource: r, err: message(err) }, 'boot storage role: DRBD RESOURCE NOT UP');
+    }
+  }
+  return failed;
+}
+
+/** Before a promotion: give the replication link time to connect, so a Primary peer is seen (rule 4). */
+async function waitForPeer(ctx: AgentContext, resources: readonly string[], waitMs: number, signal: AbortSignal): Promise<void> {
+  const deadline = performance.now() + waitMs;
+  let logged = false;
+  for (;;) {
+    const apart: string[] = [];
+    for (const r of resources) {
+      const { state } = await resourceState(ctx, r, signal).catch(() => ({ state: null }));
+      if (state === null || !isConnected(state)) apart.push(`${r} (${state?.connection ?? 'unknown'})`);
+    }
+    if (apart.length === 0) return;
+    const left = Math.round(deadline - performance.now());
+    if (left <= 0) {
+      ctx.logger.warn({ resources: apart, waitedMs: waitMs }, 'boot storage role: DRBD peer not connected; promotion now needs the peer fenced or the witness answering (rule 2)');
+      return;
+    }
+    if (!logged) ctx.logger.info({ resources: apart, waitMs: left }, 'boot storage role: waiting for the DRBD peer before promoting');
+    logged = true;
+    if (!(await pause(Math.min(500, left), signal))) return;
+  }
+}
+
+function logSteps(ctx: AgentContext, r: AssertStorageRoleResponse): void {
+  for (const s of r.steps) {
+    const fields = { step: s.name, outcome: StepOutcome[s.outcome].replace('STEP_OUTCOME_', '').toLowerCase(), detail: s.detail, durationMs: s.durationMs, ...(s.errorCode === '' ? {} : { errorCode: s.errorCode }) };
+    if (s.outcome === StepOutcome.STEP_OUTCOME_FAILED) ctx.logger.error(fields, 'boot storage role: step FAILED');
+    else ctx.logger.info(fields, 'boot storage role: step');
+  }
+}
+
+/**
+ * The boot-time storage role: if the role config exists, wait the hysteresis delay, read the pool
+ * role from pool.conf (re-read on every attempt), bring DRBD up as Secondary, and assert the role
+ * through the same code as StorageService.AssertStorageRole (its checks: UpToDate data, no
+ * Primary peer, rule 2 for a disconnected peer; never --force). A failure is logged loudly and
+ * retried with backoff until it succeeds or the agent shuts down. Never rejects.
+ */
+export async function assertStorageRoleOnBoot(ctx: AgentContext, options: BootRoleOptions): Promise<BootRoleOutcome> {
+  const { signal } = options;
+  const progress = { attempts: 0, done: false };
+  // Logged from the abort itself: the agent may exit right after its shutdown aborts us.
+  const onAbort = () => {
+    if (!progress.done) ctx.logger.warn({ attempts: progress.attempts }, 'boot storage role: aborted (agent shutting down)');
+  };
+  if (signal.aborted) {
+    onAbort();
+    return { status: 'aborted', attempts: 0 };
+  }
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await bootRole(ctx, options.assert ?? assertRole, signal, progress);
+  } finally {
+    progress.done = true;
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function bootRole(ctx: AgentContext, assert: typeof assertRole, signal: AbortSignal, progress: { attempts: number }): Promise<BootRoleOutcome> {
+  const aborted = () => ({ status: 'aborted' as const, attempts: progress.attempts });
+  let cfg: StorageRoleConfig | null;
+  try {
+    cfg = await loadStorageRoleConfig(ctx, signal);
+  } catch (err) {
+    if (signal.aborted) return aborted();
+    ctx.logger.error({ file: storageRoleConfigPath, err: message(err) }, 'boot storage role: CONFIG INVALID, no storage role asserted; fix it and restart the agent');
+    return { status: 'invalid-config', error: message(err) };
+  }
+  if (cfg === null) {
+    ctx.logger.debug({ file: storageRoleConfigPath }, 'boot storage role: no storage role config');
+    return { status: 'no-config' };
+  }
+  ctx.logger.info({ file: storageRoleConfigPath, resources: cfg.spec.drbdResources, floatingIp: cfg.spec.floatingIp?.address, hysteresisMs: cfg.hysteresisMs }, 'boot storage role: waiting (hysteresis, rule 11) before asserting the storage role');
+  if (!(await pause(cfg.hysteresisMs, signal))) return aborted();
+  let backoff = cfg.retryInitialMs;
+  for (;;) {
+    const attempts = ++progress.attempts;
+    let failure: Record<string, unknown>;
+    try {
+      const text = await readOptionalFile(ctx.root.resolve('/etc/xensource/pool.conf'), signal);
+      const pool = parsePoolConf(text ?? '');
+      if (pool.role === 'unknown') {
+        failure = { reason: text === null ? '/etc/xensource/pool.conf does not exist' : `/etc/xensource/pool.conf holds "${pool.raw}"`, failedStep: 'pool-role' };
+      } else {
+        const role = pool.role === 'master' ? StorageRole.STORAGE_ROLE_MASTER : StorageRole.STORAGE_ROLE_SLAVE;
+        ctx.logger.info({ attempt: attempts, poolConf: pool.role, role: pool.role }, `boot storage role: pool.conf says ${pool.role}; asserting the ${pool.role} storage role`);
+        const notUp = await bringDrbdUp(ctx, cfg.spec.drbdResources, signal);
+        if (role === StorageRole.STORAGE_ROLE_MASTER) await waitForPeer(ctx, cfg.spec.drbdResources, cfg.connectWaitMs, signal);
+        signal.throwIfAborted();
+        const result = await assert(ctx, role, cfg.spec, false, signal);
+        logSteps(ctx, result);
+        if (result.ok && notUp.length === 0) {
+          ctx.logger.info({ role: pool.role, attempts, unchanged: result.unchanged }, `boot storage role: ${pool.role} storage role asserted`);
+          return { status: 'asserted', role: pool.role, attempts, result };
+        }
+        const failed = result.steps.find((s) => s.outcome === StepOutcome.STEP_OUTCOME_FAILED);
+        failure = result.ok
+          ? { role: pool.role, failedStep: `drbd-up:${notUp.join(',')}` }
+          : { role: pool.role, failedStep: result.failedStep, errorCode: failed?.errorCode, reason: failed?.detail };
+      }
+    } catch (err) {
+      if (signal.aborted) return aborted();
+      failure = { reason: message(err) };
+    }
+    ctx.logger.error({ attempt: attempts, retryInMs: backoff, ...failure }, 'boot storage role: STORAGE ROLE NOT ASSERTED; retrying (never forced)');
+    if (!(await pause(backoff, signal))) return aborted();
+    backoff = Math.min(backoff * 2, cfg.retryMaxMs);
+  }
+}
