@@ -18,6 +18,22 @@ export interface MultipathProfileDef {
   remarks: readonly string[];
 }
 
+
+/** XenServer 6.5's stock MD36xx entry; the ALUA variant adds to it rather than repeating it. */
+const md36xxStock: Stanza = [
+      ['vendor', 'DELL'],
+      ['product', 'MD36xx(i|f)'],
+      ['features', '2 pg_init_retries 50'],
+      ['hardware_handler', '1 rdac'],
+      ['path_selector', 'round-robin 0'],
+      ['path_grouping_policy', 'group_by_prio'],
+      ['failback', 'immediate'],
+      ['rr_min_io', '100'],
+      ['path_checker', 'rdac'],
+      ['prio', 'rdac'],
+      ['no_path_retry', '30'],
+];
+
 export const multipathProfiles: readonly MultipathProfileDef[] = [
   {
     name: 'euronas-essm',
@@ -104,17 +120,7 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
     pathStates: 'rdac',
     suits: { min: '0.4.9', max: null },
     shipped: [
-      ['vendor', 'DELL'],
-      ['product', 'MD36xx(i|f)'],
-      ['features', '2 pg_init_retries 50'],
-      ['hardware_handler', '1 rdac'],
-      ['path_selector', 'round-robin 0'],
-      ['path_grouping_policy', 'group_by_prio'],
-      ['failback', 'immediate'],
-      ['rr_min_io', '100'],
-      ['path_checker', 'rdac'],
-      ['prio', 'rdac'],
-      ['no_path_retry', '30'],
+      ...md36xxStock,
     ],
     remarks: [
       'The MD36xx reports TPGS=0 in INQUIRY even when it runs ALUA (IOSHIP): check `xsctl scsi alua`, which reads VPD 0xc9 and the rdac kernel lines instead.',
@@ -127,17 +133,7 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
     pathStates: 'rdac',
     suits: { min: '0.4.9', max: null },
     shipped: [
-      ['vendor', 'DELL'],
-      ['product', 'MD36xx(i|f)'],
-      ['features', '2 pg_init_retries 50'],
-      ['hardware_handler', '1 rdac'],
-      ['path_selector', 'round-robin 0'],
-      ['path_grouping_policy', 'group_by_prio'],
-      ['failback', 'immediate'],
-      ['rr_min_io', '100'],
-      ['path_checker', 'rdac'],
-      ['prio', 'rdac'],
-      ['no_path_retry', '30'],
+      ...md36xxStock,
       ['detect_prio', 'yes'],
       ['retain_attached_hw_handler', 'yes'],
     ],
