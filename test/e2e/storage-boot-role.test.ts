@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import type { AgentContext } from '@xsctl/agent/server/agent-context';
 import { assertRole } from '@xsctl/agent/storage/assert-role';
 import { assertStorageRoleOnBoot, type BootRoleOutcome } from '@xsctl/agent/storage/boot-role';
 import { tgtdRunning } from '@xsctl/agent/target/tgt-ops';
-import { DrbdServiceDefinition, DrbdSyntax, FailoverReason, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { DrbdServiceDefinition, DrbdSyntax, FailoverReason, SplitBrainSide, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { FloatingIpServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
 import { StepOutcome, StorageRole, StorageServiceDefinition, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { Fleet, isRoot } from '../src/fleet/fleet.js';
@@ -288,6 +288,59 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
     expect(retry.steps.find((s) => s.name === 'floating-ip')?.outcome).toBe(StepOutcome.STEP_OUTCOME_ALREADY);
     expect(retry.steps.at(-1)?.detail).toMatch(/re-announced with 2 gratuitous ARPs/);
     expect((await fleet.host('ini').neighbour(floating))?.mac).toBe(await xs2.host.mac());
+  }, 60_000);
+  it("after a split brain the rebooted pool master still serves its own data (the how-to), and the split brain stays reported", async () => {
+    // xs2 serves (master); the replication link drops; xs1 is made Primary apart (a second master)
+    // and both wrote: the next connect is a split brain.
+    const d1 = xs1.client(DrbdServiceDefinition);
+    const d2 = xs2.client(DrbdServiceDefinition);
+    await d2.promoteDrbd({ resource: 'iscsi1' });
+    await d2.disconnectDrbd({ resource: 'iscsi1' });
+    await d1.disconnectDrbd({ resource: 'iscsi1' });
+    await d1.promoteDrbd({ resource: 'iscsi1', peerSafety: { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED } });
+    await d1.demoteDrbd({ resource: 'iscsi1' });
+    await d1.connectDrbd({ resource: 'iscsi1' });
+    await d2.connectDrbd({ resource: 'iscsi1' });
+    expect(await drbdState(xs2)).toMatchObject({ connection: 'StandAlone', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_DETECTED });
+
+    // "Certain reboot scenarios ... can cause DRBD to detect split brain" (the how-to): both hosts
+    // reboot; the slave comes back first and waits for its peer; the master's bring-up then meets
+    // it, and the handshake finds the split brain (both drop to StandAlone).
+    await reboot(xs2);
+    await reboot(xs1);
+    await poolConf(xs1, `slave:${xs2.host.address}`);
+    expect(await assertStorageRoleOnBoot(tapped(xs1).ctx, { signal: new AbortController().signal })).toMatchObject({ status: 'asserted', role: 'slave' });
+    expect(await drbdState(xs1)).toMatchObject({ role: 'Secondary', connection: 'WFConnection' });
+    // With the peer StandAlone, rule 2 needs a witness: the how-to's FENCE_HEURISTICS_IPS (a
+    // reliable address on the management network); here the initiator host.
+    const yaml = await readFile(join(xs2.root, 'etc/xsctl/storage.yaml'), 'utf8');
+    await writeFile(join(xs2.root, 'etc/xsctl/storage.yaml'), `${yaml}peerSafety: { witnessAddress: ${fleet.host('ini').address}, witnessInterface: eth0 }\n`);
+    await poolConf(xs2, 'master');
+    const t = tapped(xs2);
+    const stop = new AbortController();
+    const guard = setTimeout(() => stop.abort(), 20_000);
+    const out = await assertStorageRoleOnBoot(t.ctx, { signal: stop.signal });
+    clearTimeout(guard);
+    expect(out).toMatchObject({ status: 'asserted', role: 'master', attempts: 1 });
+    const steps = (out as Extract<BootRoleOutcome, { status: 'asserted' }>).result.steps;
+    expect(steps.map((s) => `${s.name}=${StepOutcome[s.outcome]}`)).toEqual(['drbd-primary:iscsi1=STEP_OUTCOME_DONE', 'tgtd=STEP_OUTCOME_DONE', 'target=STEP_OUTCOME_DONE', 'floating-ip=STEP_OUTCOME_DONE', 'garp=STEP_OUTCOME_DONE']);
+    expect(steps[0]?.detail).toMatch(/SPLIT BRAIN unresolved/);
+    expect(t.tap.calls.some((c) => c.line.includes('--force') || c.line.includes('discard-my-data'))).toBe(false);
+    expect(await drbdState(xs2)).toMatchObject({ role: 'Primary', connection: 'StandAlone', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_DETECTED });
+    expect(t.lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(expect.arrayContaining([expect.stringMatching(/DRBD SPLIT BRAIN/)]));
+    const sn = await fleet.host('ini').exec('iscsi-inq', ['-e', '1', '-c', '128', lunUrl()]);
+    expect(/Unit Serial Number:\[\s*(.*?)\]/.exec(String(sn.stdout))?.[1]).toBe(identity.scsiSn);
+
+    // Re-asserted while Primary (an agent restart, the controller's next check): still serving.
+    const again = await xs2.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_MASTER, spec: spec(), dryRun: false });
+    expect(again).toMatchObject({ ok: true, unchanged: true });
+    expect(again.steps[0]).toMatchObject({ outcome: StepOutcome.STEP_OUTCOME_ALREADY, detail: expect.stringMatching(/^Primary; SPLIT BRAIN unresolved/) });
+
+    // The admin names the victim (xs1) and the survivor reconnects: the pair heals.
+    await d1.resolveDrbdSplitBrain({ resource: 'iscsi1', side: SplitBrainSide.SPLIT_BRAIN_SIDE_VICTIM, confirm: true });
+    await d2.resolveDrbdSplitBrain({ resource: 'iscsi1', side: SplitBrainSide.SPLIT_BRAIN_SIDE_SURVIVOR, confirm: true });
+    expect(await drbdState(xs2)).toMatchObject({ role: 'Primary', connection: 'Connected', peerDisk: 'UpToDate' });
+    await writeFile(join(xs2.root, 'etc/xsctl/storage.yaml'), yaml);
   }, 60_000);
 });
 

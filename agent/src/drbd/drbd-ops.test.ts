@@ -8,7 +8,7 @@ import { DrbdSyntax, FailoverReason, SplitBrainSide, SplitBrainState, type DrbdR
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
-import { drbdadm, attach, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
+import { drbdadm, attach, bringUp, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
 import { normalizeDrbdSpec } from './drbd-spec.js';
 import { drbdService } from './drbd-service.js';
 import { renderDrbdConf } from './render-drbd-conf.js';
@@ -242,11 +242,35 @@ describe.each([
 });
 
 describe('DRBD 8.3 through drbdadm-83 and the simulator', () => {
+  it("brings a resource up in the how-to's order (attach, syncer, connect) with its 100M resync rate", async () => {
+    const c = await cluster('8.3.16', DrbdSyntax.DRBD_SYNTAX_V83);
+    await createMetadata(c.ctx, 'iscsi1', true, false);
+    const up = await bringUp(c.ctx, 'iscsi1');
+    expect(up.commands).toEqual(['drbdadm attach iscsi1', 'drbdadm syncer iscsi1', 'drbdadm connect iscsi1']);
+    expect(up.state).toMatchObject({ role: 'Secondary', disk: 'Inconsistent', connection: 'WFConnection' });
+    // What the (simulated) kernel holds: the rate the how-to sets, not 8.3's 250 KB/s default.
+    expect((await c.ctx.runner.run('drbdsetup', ['1', 'show'])).stdout).toMatch(/rate\s+100M;/);
+    expect((await bringUp(c.ctx, 'iscsi1')).commands).toEqual([]);
+    // A connect after a plain attach (by hand, or an older agent) loads the syncer first.
+    await disconnect(c.ctx, 'iscsi1');
+    expect((await connect(c.ctx, 'iscsi1')).commands).toEqual(['drbdadm syncer iscsi1', 'drbdadm connect iscsi1']);
+  });
+
+  it('the simulator refuses a connect whose syncer settings were never loaded (attach, connect as before)', async () => {
+    const c = await cluster('8.3.16', DrbdSyntax.DRBD_SYNTAX_V83);
+    await createMetadata(c.ctx, 'iscsi1', true, false);
+    await drbdadm(c.ctx, 'iscsi1', ['attach', 'iscsi1']);
+    const err = await drbdadm(c.ctx, 'iscsi1', ['connect', 'iscsi1']).catch((e: unknown) => e);
+    expect(err).toMatchObject({ exitCode: 20 });
+    expect((err as Error).message).toMatch(/net before syncer/);
+    expect((await readStatus(c.ctx, 'iscsi1')).resources[0]?.connection).toBe('StandAlone');
+  });
+
   it('up, refused promotion, and the 8.3 split-brain syntax', async () => {
     const c = await cluster('8.3.16', DrbdSyntax.DRBD_SYNTAX_V83);
     await createMetadata(c.ctx, 'iscsi1', true, false);
     const up = await attach(c.ctx, 'iscsi1');
-    expect(up.commands).toEqual(['drbdadm attach iscsi1']);
+    expect(up.commands).toEqual(['drbdadm attach iscsi1', 'drbdadm syncer iscsi1']);
     await connect(c.ctx, 'iscsi1');
     const s = await readStatus(c.ctx, 'iscsi1');
     expect(s.source).toBe('proc-drbd');

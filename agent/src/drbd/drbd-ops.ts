@@ -170,21 +170,57 @@ async function perform(ctx: AgentContext, resource: string, version: DrbdVersion
 
 const unchanged = (state: DrbdResourceState): DrbdOperationResult => ({ commands: [], state, changed: false, dryRun: false });
 
+const is83 = (version: DrbdVersion) => version.syntax === DrbdSyntax.DRBD_SYNTAX_V83;
+
+function attachCalls(resource: string, version: DrbdVersion, state: DrbdResourceState): string[][] {
+  if (state.role !== 'Unconfigured' && state.disk !== 'Diskless') return [];
+  // 8.4/9 have no minor until `up` creates it (and connects); 8.3's attach creates the device.
+  if (!is83(version)) return [state.role === 'Unconfigured' ? drbdadmArgs.up(resource) : drbdadmArgs.attach(resource)];
+  // 8.3: the how-to's order is attach, syncer, connect. Without `syncer` the `syncer {}` section
+  // (the resync rate) never reaches the kernel, which then resyncs at its 250 KB/s default.
+  return [drbdadmArgs.attach(resource), drbdadmArgs.syncer(resource)];
+}
+
+function connectCalls(resource: string, version: DrbdVersion, state: DrbdResourceState, syncerLoaded: boolean): string[][] {
+  if (state.connection !== 'StandAlone') return [];
+  // `syncer` is idempotent; repeating it makes a connect after any attach (ours or by hand) safe.
+  return is83(version) && !syncerLoaded ? [drbdadmArgs.syncer(resource), drbdadmArgs.connect(resource)] : [drbdadmArgs.connect(resource)];
+}
+
+function refuseSplitBrain(resource: string, state: DrbdResourceState): void {
+  if (state.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) {
+    throw new DrbdSplitBrainRefusedError(resource, 'split brain detected: a plain connect would split again; run resolve-split-brain naming the victim');
+  }
+}
+
 export async function attach(ctx: AgentContext, resource: string, signal?: AbortSignal): Promise<DrbdOperationResult> {
   const { version, state } = await resourceState(ctx, resource, signal);
-  if (state.role !== 'Unconfigured' && state.disk !== 'Diskless') return unchanged(state);
-  // 8.4/9 have no minor until `up` creates it (and connects); 8.3's attach creates the device.
-  const call = state.role === 'Unconfigured' && version.syntax !== DrbdSyntax.DRBD_SYNTAX_V83 ? drbdadmArgs.up(resource) : drbdadmArgs.attach(resource);
-  return perform(ctx, resource, version, [call], false, signal);
+  const calls = attachCalls(resource, version, state);
+  return calls.length === 0 ? unchanged(state) : perform(ctx, resource, version, calls, false, signal);
 }
 
 export async function connect(ctx: AgentContext, resource: string, signal?: AbortSignal): Promise<DrbdOperationResult> {
   const { version, state } = await resourceState(ctx, resource, signal);
-  if (state.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) {
-    throw new DrbdSplitBrainRefusedError(resource, 'split brain detected: a plain connect would split again; run resolve-split-brain naming the victim');
-  }
-  if (state.connection !== 'StandAlone') return unchanged(state);
-  return perform(ctx, resource, version, [drbdadmArgs.connect(resource)], false, signal);
+  refuseSplitBrain(resource, state);
+  const calls = connectCalls(resource, version, state, false);
+  return calls.length === 0 ? unchanged(state) : perform(ctx, resource, version, calls, false, signal);
+}
+
+/**
+ * Brings a resource up as Secondary: attach (8.3: attach, syncer, connect, the how-to's order;
+ * 8.4/9: `up`, which attaches, loads the options and connects). Never promotes. A split brain
+ * refuses the connect (rule 10) after the disk is attached.
+ */
+export async function bringUp(ctx: AgentContext, resource: string, signal?: AbortSignal): Promise<DrbdOperationResult> {
+  const { version, state } = await resourceState(ctx, resource, signal);
+  const attaching = attachCalls(resource, version, state);
+  const first = attaching.length === 0 ? unchanged(state) : await perform(ctx, resource, version, attaching, false, signal);
+  const now = first.state ?? state;
+  refuseSplitBrain(resource, now);
+  const connecting = connectCalls(resource, version, now, attaching.some((a) => a[0] === 'syncer'));
+  if (connecting.length === 0) return first;
+  const second = await perform(ctx, resource, version, connecting, false, signal);
+  return { ...second, commands: [...first.commands, ...second.commands] };
 }
 
 export async function disconnect(ctx: AgentContext, resource: string, signal?: AbortSignal): Promise<DrbdOperationResult> {

@@ -41,6 +41,8 @@ describe('normalizeDrbdSpec', () => {
       cramHmacAlg: 'sha1',
       quorum: 'off',
       onNoQuorum: '',
+      // The how-to's `common { syncer { rate 100M; } }`: without it 8.3 resyncs at 250 KB/s.
+      resyncRate: '100M',
       nodes: [expect.objectContaining({ port: 7789, nodeId: 0 }), expect.objectContaining({ port: 7789, nodeId: 1 })],
     });
   });

@@ -12,6 +12,11 @@ import { backingDevicePath, drbdSharedSecret, hostname, integerInRange, ipAddres
 export const afterSb0priPolicies = ['disconnect', 'discard-zero-changes'] as const;
 export const afterSb1priPolicies = ['disconnect', 'consensus', 'call-pri-lost-after-sb'] as const;
 export const afterSb2priPolicies = ['disconnect', 'call-pri-lost-after-sb'] as const;
+/**
+ * The how-to's `common { syncer { rate 100M; } }`. Without a rate DRBD 8.3 resyncs at its
+ * 250 KB/s default (a 1 TB initial sync would take about 46 days).
+ */
+export const howtoResyncRate = '100M';
 export const cramHmacAlgs = ['sha1', 'sha256', 'sha512', 'md5'] as const;
 
 export interface DrbdNodeConfig {
@@ -34,6 +39,7 @@ export interface DrbdResourceConfig {
   /** Empty: no peer authentication. */
   sharedSecret: string;
   cramHmacAlg: string;
+  /** Always set: the spec's, else the how-to's 100M. */
   resyncRate: string;
   quorum: 'off' | 'majority' | 'all';
   onNoQuorum: 'io-error' | 'suspend-io' | '';
@@ -70,7 +76,7 @@ export function normalizeDrbdSpec(spec: DrbdResourceSpec, index = 0): DrbdResour
     afterSb2pri: oneOf(f('afterSb2pri'), spec.afterSb2pri || 'disconnect', afterSb2priPolicies),
     sharedSecret: spec.sharedSecret === '' ? '' : drbdSharedSecret(f('sharedSecret'), spec.sharedSecret),
     cramHmacAlg: oneOf(f('cramHmacAlg'), spec.cramHmacAlg || 'sha1', cramHmacAlgs),
-    resyncRate: spec.resyncRate === '' ? '' : sizeWithUnit(f('resyncRate'), spec.resyncRate),
+    resyncRate: sizeWithUnit(f('resyncRate'), spec.resyncRate === '' ? howtoResyncRate : spec.resyncRate),
     quorum,
     onNoQuorum: spec.onNoQuorum === '' ? (quorum === 'off' ? '' : 'io-error') : oneOf(f('onNoQuorum'), spec.onNoQuorum, ['io-error', 'suspend-io'] as const),
   };

@@ -28,6 +28,10 @@ export const drbdadmArgs = {
   attach(resource: string): string[] {
     return ['attach', resource];
   },
+  /** 8.3 only: loads the `syncer {}` section (resync rate) into the kernel; 8.4 moved it into `disk {}`. */
+  syncer(resource: string): string[] {
+    return ['syncer', resource];
+  },
   up(resource: string): string[] {
     return ['up', resource];
   },

@@ -41,10 +41,8 @@ function renderResource(r: DrbdResourceConfig, syntax: DrbdSyntax): string[] {
   out.push(`    after-sb-0pri ${r.afterSb0pri};`, `    after-sb-1pri ${r.afterSb1pri};`, `    after-sb-2pri ${r.afterSb2pri};`);
   if (r.sharedSecret !== '') out.push(`    cram-hmac-alg ${r.cramHmacAlg};`, `    shared-secret "${r.sharedSecret}";`);
   out.push('  }');
-  if (r.resyncRate !== '') {
-    if (syntax === DrbdSyntax.DRBD_SYNTAX_V83) out.push('  syncer {', `    rate ${r.resyncRate};`, '  }');
-    else out.push('  disk {', `    resync-rate ${r.resyncRate};`, '  }');
-  }
+  if (syntax === DrbdSyntax.DRBD_SYNTAX_V83) out.push('  syncer {', `    rate ${r.resyncRate};`, '  }');
+  else out.push('  disk {', `    resync-rate ${r.resyncRate};`, '  }');
   for (const n of r.nodes) {
     out.push(`  on ${n.hostname} {`);
     if (syntax === DrbdSyntax.DRBD_SYNTAX_V9) out.push(`    node-id   ${n.nodeId};`);

@@ -1,7 +1,6 @@
 import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { SplitBrainState, type PeerSafety } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StepOutcome, StorageRole, type AssertStorageRoleResponse, type RoleStep, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
-import { DrbdSplitBrainRefusedError } from '../drbd/drbd-errors.js';
 import { demote, promote, resourceState } from '../drbd/drbd-ops.js';
 import { addFloatingIp, addressAnswers, announceFloatingIp, floatingIpState, normalizeFloatingIp, removeFloatingIp, type FloatingIpConfig } from '../network/floating-ip.js';
 import { FloatingIpInUseError } from '../network/network-errors.js';
@@ -53,12 +52,18 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
         name: `drbd-primary:${r}`,
         async run(dryRun) {
           const { state } = await resourceState(ctx, r, signal);
-          if (state.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) {
-            throw new DrbdSplitBrainRefusedError(r, `split brain (${state.splitBrainEvidence}); resolve it naming the victim before asserting a role`);
-          }
-          if (state.role === 'Primary') return already('Primary');
+          // The how-to ("Dealing with DRBD Split Brain"): a split brain "will likely not impact the
+          // operation of the pool since the Master node will still manage DRBD locally and ensure
+          // it is in the Primary state". So the master keeps (or takes) Primary on its own data,
+          // through promote()'s usual checks (UpToDate, peer not Primary, rule 2 for the
+          // disconnected peer), and the split brain stays reported until an admin names the victim
+          // (rule 10). Only the resync is refused, by connect().
+          const split = state.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED;
+          const note = split ? `; SPLIT BRAIN unresolved (${state.splitBrainEvidence}): resolve it naming the victim` : '';
+          if (split) ctx.logger.error({ resource: r, evidence: state.splitBrainEvidence }, 'storage role: DRBD SPLIT BRAIN; the pool master keeps serving its own data until an admin resolves it');
+          if (state.role === 'Primary') return already(`Primary${note}`);
           const res = await promote(ctx, r, c.peerSafety, signal, dryRun);
-          return dryRun ? planned(res.commands.join('; ')) : done(`Primary (${res.state?.disk}/${res.state?.peerDisk}, ${res.state?.connection})`);
+          return dryRun ? planned(`${res.commands.join('; ')}${note}`) : done(`Primary (${res.state?.disk}/${res.state?.peerDisk}, ${res.state?.connection})${note}`);
         },
       }),
     ),

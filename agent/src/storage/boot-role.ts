@@ -2,10 +2,11 @@ import { dirname, isAbsolute, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { ConfigError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
-import { FailoverReason } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StepOutcome, StorageRole, StorageSpec, type AssertStorageRoleResponse } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { DrbdSplitBrainRefusedError } from '../drbd/drbd-errors.js';
 import { isConnected } from '../drbd/drbd-state.js';
-import { attach, connect, resourceState } from '../drbd/drbd-ops.js';
+import { bringUp, resourceState } from '../drbd/drbd-ops.js';
 import { readOptionalFile } from '../fs/read-optional-file.js';
 import { parsePoolConf } from '../host/parse-pool-conf.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -127,20 +128,24 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /**
- * DRBD does not start at boot (rule 8): attach and connect each resource as Secondary, the state
- * both roles start from. Never promotes; a split brain refuses the connect (rule 10).
+ * DRBD does not start at boot (rule 8): bring each resource up as Secondary (8.3: attach, syncer,
+ * connect, the how-to's order), the state both roles start from. Never promotes; a split brain refuses the connect (rule 10).
  */
 async function bringDrbdUp(ctx: AgentContext, resources: readonly string[], signal: AbortSignal): Promise<string[]> {
   const failed: string[] = [];
   for (const r of resources) {
     try {
-      const a = await attach(ctx, r, signal);
-      const c = await connect(ctx, r, signal);
-      const commands = [...a.commands, ...c.commands];
-      const state = c.state ?? a.state;
+      const up = await bringUp(ctx, r, signal);
+      const { commands, state } = up;
       ctx.logger.info({ resource: r, commands, role: state?.role, disk: state?.disk, connection: state?.connection }, commands.length > 0 ? 'boot storage role: drbd resource brought up (Secondary)' : 'boot storage role: drbd resource already up');
     } catch (err) {
       signal.throwIfAborted();
+      if (err instanceof DrbdSplitBrainRefusedError) {
+        // Attached, not connected: the role assertion still runs (the how-to keeps the pool master
+        // serving through a split brain); the resync waits for an admin naming the victim (rule 10).
+        ctx.logger.error({ resource: r, err: message(err) }, 'boot storage role: DRBD SPLIT BRAIN, resource attached but not connected; resolve it naming the victim');
+        continue;
+      }
       failed.push(r);
       ctx.logger.error({ resource: r, err: message(err) }, 'boot storage role: DRBD RESOURCE NOT UP');
     }
@@ -156,6 +161,8 @@ async function waitForPeer(ctx: AgentContext, resources: readonly string[], wait
     const apart: string[] = [];
     for (const r of resources) {
       const { state } = await resourceState(ctx, r, signal).catch(() => ({ state: null }));
+      // A split brain never connects on its own: waiting for it only delays the master.
+      if (state?.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) continue;
       if (state === null || !isConnected(state)) apart.push(`${r} (${state?.connection ?? 'unknown'})`);
     }
     if (apart.length === 0) return;

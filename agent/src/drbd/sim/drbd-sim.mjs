@@ -8,6 +8,10 @@
 //   - secondary while the device is held open ($DIR/NODE/RES.holders exists): exit 11, "(-12) Device is held open by someone"
 //   - attach without meta data: exit 10, "(119) No valid meta-data signature found."
 //   - connect --discard-my-data while Primary: exit 10, "(123) --discard-my-data not allowed when primary."
+// One refusal is the simulator's own, stricter than the kernel, so a test can catch a skipped step:
+//   - 8.3 `net` (drbdadm connect) on a minor whose `syncer` settings were never loaded: exit 20.
+//     The 8.3 kernel would connect and resync at its 250 KB/s default; the how-to brings resources
+//     up as attach, syncer, connect so that `syncer { rate 100M; }` applies.
 // A connection forms when both nodes have asked for it. The handshake decides like DRBD does,
 // reduced to what failover needs: Inconsistent syncs from UpToDate (instantly), equal data
 // generations connect, a generation changed on one side only resyncs the other side
@@ -359,6 +363,7 @@ function disconnect(s) {
 function down(s) {
   dropConnection(node, s);
   s.configured = false;
+  s.syncerRate = '';
   s.attached = false;
   s.wantConnect = false;
   s.role = 'Secondary';
@@ -366,7 +371,7 @@ function down(s) {
 }
 
 function fresh(name, minor) {
-  return { name, minor: Number(minor), configured: true, role: 'Secondary', attached: false, wantConnect: false, connectedWith: '', discardMyData: false, localAddr: '', peerAddr: '', peerName: '', peerNodeId: '' };
+  return { name, minor: Number(minor), configured: true, role: 'Secondary', attached: false, wantConnect: false, connectedWith: '', discardMyData: false, syncerRate: '', localAddr: '', peerAddr: '', peerName: '', peerNodeId: '' };
 }
 
 const addr = (a) => a.replace(/^ipv[46]:/, '');
@@ -423,6 +428,8 @@ function drbdsetup83(a) {
       process.stdout.write(s?.configured ? `${view(node, s).disk}/${view(node, s).peerDisk}\n` : 'Unconfigured\n');
       return;
     case 'show':
+      // The part of 8.3's `drbdsetup MINOR show` a test needs: the loaded resync rate.
+      if (s?.syncerRate) process.stdout.write(`syncer {\n\trate\t\t${s.syncerRate};\n}\n`);
       return;
     case 'disk': {
       const resource = process.env.DRBD_RESOURCE || name;
@@ -432,10 +439,21 @@ function drbdsetup83(a) {
       saveRes(node, s);
       return attach(s, rest[0]);
     }
-    case 'syncer':
+    case 'syncer': {
+      // drbdadm-83 passes --create-device: the minor exists after this even without a disk.
+      const resource = process.env.DRBD_RESOURCE || name;
+      s = s ?? loadRes(node, resource) ?? fresh(resource, minor);
+      s.configured = true;
+      s.minor = Number(minor);
+      s.syncerRate = (rest.find((x) => x.startsWith('--rate=')) ?? '--rate=250K').slice('--rate='.length);
+      saveRes(node, s);
       return;
+    }
     case 'net': {
       if (!s) die(10, `${minor}: Failure: (127) Device minor not allocated`);
+      if (!s.syncerRate) {
+        die(20, `drbd-sim: ${minor}: net before syncer: the syncer settings (resync rate) of ${s.name} were never loaded; run drbdadm syncer ${s.name} between attach and connect (the 8.3 kernel would resync at 250 KB/s)`);
+      }
       s.localAddr = addr(rest[0]);
       s.peerAddr = addr(rest[1]);
       return connect(s, rest.includes('--discard-my-data'));
@@ -546,6 +564,13 @@ function drbdsetup(a) {
     }
     case 'show':
       return;
+    case 'peer-device-options':
+    case 'disk-options': {
+      // 9 (and an 8.4 adjust) load resync-rate here; nothing the state machine needs.
+      const s = major === '9' ? mustRes(pos[0]) : byMinor(pos[0]);
+      if (!s?.configured) die(10, `${pos[0]}: Failure: (127) Device minor not allocated`);
+      return;
+    }
     case 'status':
       process.stdout.write(status9(node, pos[0]));
       return;
