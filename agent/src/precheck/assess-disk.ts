@@ -40,7 +40,10 @@ export interface DiskPartitionView {
 export interface DellUtilityAssessment {
   present: boolean;
   partition: DiskPartitionView | undefined;
+  /** The utility partition starts before every other partition on the disk. */
+  first: boolean;
   embeddingAreaBytes: number;
+  /** The field report's failure: a utility partition first on the boot disk, whatever the label or boot mode. */
   blocksBootloader: boolean;
 }
 
@@ -72,26 +75,22 @@ export function isDellUtility(table: PartitionTable, p: PartitionEntry): boolean
 }
 
 /**
- * GRUB 2 on a BIOS/MBR disk embeds core.img in the sectors between the MBR and the first
- * partition; with a partition at sector 63 that is 62 sectors (31 KiB), too small for the
- * XenServer 7 core.img, and grub-install refuses blocklists ("will not proceed with blocklists"),
- * which is the field report's failure at the very end of the upgrade. Partitions aligned at 1 MiB
- * (sector 2048) leave room.
+ * The field report ("The (In)famous Dell Utility Partition"): with Dell's utility partition at the
+ * beginning of the boot disk the XenServer 7 upgrade runs to the very end and then fails to install
+ * the bootloader ("Embedding is not possible ... will not process with blocklists"); "this is the
+ * case for both UEFI and Legacy/BIOS boots", and the fix is to delete that first partition before
+ * upgrading. So a utility partition first on the disk blocks, MBR or GPT, however much room GRUB
+ * would have in front of it. The embedding area (sectors before the first partition on MBR disks)
+ * is kept as evidence: at sector 63 it is 62 sectors, too small for core.img.
  */
-const minEmbeddingBytes = MiB - 512;
-
 export function assessDellUtility(table: PartitionTable): DellUtilityAssessment {
   const sorted = [...table.partitions].sort((a, b) => a.start - b.start);
-  const first = sorted[0];
-  const embeddingAreaBytes = table.label === 'gpt' ? 0 : Math.max(0, ((first?.start ?? 2048) - 1) * table.sectorSize);
-  const utility = table.partitions.find((p) => isDellUtility(table, p));
-  if (utility === undefined) return { present: false, partition: undefined, embeddingAreaBytes, blocksBootloader: false };
-  return {
-    present: true,
-    partition: view(table, utility, 'dell-utility'),
-    embeddingAreaBytes,
-    blocksBootloader: table.label !== 'gpt' && embeddingAreaBytes < minEmbeddingBytes,
-  };
+  const firstPartition = sorted[0];
+  const embeddingAreaBytes = table.label === 'gpt' ? 0 : Math.max(0, ((firstPartition?.start ?? 2048) - 1) * table.sectorSize);
+  const utility = sorted.find((p) => isDellUtility(table, p));
+  if (utility === undefined) return { present: false, partition: undefined, first: false, embeddingAreaBytes, blocksBootloader: false };
+  const first = utility === firstPartition;
+  return { present: true, partition: view(table, utility, 'dell-utility'), first, embeddingAreaBytes, blocksBootloader: first };
 }
 
 /** Within 3% (alignment, GiB vs GB rounding) of the installer's size in MiB. */

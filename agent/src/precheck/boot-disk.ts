@@ -47,3 +47,15 @@ export function diskOfPartition(device: string): string | undefined {
   if (plain !== null) return plain[1];
   return undefined;
 }
+
+/**
+ * The device of partition `n` of `disk`, by the kernel's naming rule (block/partitions/core.c:
+ * a "p" goes between a disk name that ends in a digit and the partition number):
+ * /dev/sda + 1 -> /dev/sda1, /dev/cciss/c0d0 + 1 -> /dev/cciss/c0d0p1, /dev/nvme0n1 + 1 ->
+ * /dev/nvme0n1p1, /dev/mmcblk0 + 2 -> /dev/mmcblk0p2; udev's by-id/by-path links add "-partN".
+ * The inverse of diskOfPartition.
+ */
+export function partitionDevice(disk: string, n: number): string {
+  if (/^\/dev\/disk\/by-(?:id|path)\//.test(disk)) return `${disk}-part${n}`;
+  return /\d$/.test(disk) ? `${disk}p${n}` : `${disk}${n}`;
+}

@@ -7,6 +7,7 @@ import { PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/a
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { classifyLayout } from './assess-disk.js';
+import { diskOfPartition, partitionDevice } from './boot-disk.js';
 import { parseSfdiskDump, parseSfdiskJson } from './parse-sfdisk.js';
 import { runPrechecks } from './run-prechecks.js';
 
@@ -85,16 +86,17 @@ describe('Dell utility partition', () => {
     expect(layout.details?.$case === 'partitionLayout' && layout.details.value.layout).toBe('legacy-4g');
   });
 
-  it('finds an aligned type-de first partition but does not call it a bootloader blocker', async () => {
+  it('blocks on an aligned type-de first partition too: the report blames the partition being first, not its alignment', async () => {
     const disk = await image('dell-aligned.img', 60 * GiB, `label: dos\nstart=2048, size=${sectors(32 * MiB)}, type=de\nstart=${2048 + sectors(32 * MiB)}, size=${sectors(4 * GiB)}, type=83, bootable\n`);
     const dell = (await diskFindings(disk))['dell-utility-partition']!;
-    expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_WARNING);
+    expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER);
     const d = dell.details?.$case === 'dellUtility' ? dell.details.value : undefined;
-    expect(d).toMatchObject({ present: true, blocksBootloader: false, embeddingAreaBytes: 2047 * 512 });
+    expect(d).toMatchObject({ present: true, firstOnDisk: true, blocksBootloader: true, embeddingAreaBytes: 2047 * 512, partitionDevice: `${disk}1` });
     expect(d?.partition).toMatchObject({ number: 1, sizeBytes: 32 * MiB });
+    expect(dell.summary).toContain(`delete ${disk}1 first`);
   });
 
-  it('finds a GPT partition named DELLUTILITY', async () => {
+  it('blocks on a GPT partition named DELLUTILITY first on the disk (UEFI boots fail the same way)', async () => {
     const disk = await image(
       'dell-gpt.img',
       60 * GiB,
@@ -102,12 +104,41 @@ describe('Dell utility partition', () => {
     );
     const f = await diskFindings(disk);
     const dell = f['dell-utility-partition']!;
-    expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_WARNING);
+    expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER);
     const d = dell.details?.$case === 'dellUtility' ? dell.details.value : undefined;
-    expect(d).toMatchObject({ present: true, label: 'gpt', blocksBootloader: false });
+    expect(d).toMatchObject({ present: true, label: 'gpt', firstOnDisk: true, blocksBootloader: true });
     expect(d?.partition).toMatchObject({ number: 1, name: 'DELLUTILITY', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', sizeBytes: 32 * MiB });
     const layout = f['partition-layout']!.details;
     expect(layout?.$case === 'partitionLayout' && layout.value.partitions.map((p) => p.role)).toEqual(['dell-utility', 'root', 'backup', 'sr']);
+  });
+
+  it('warns (no blocker) when the utility partition is on the disk but not first: not the case the report describes', async () => {
+    // Numbered 1 but placed after the root partition: "first" is where it sits, not its number.
+    const disk = await image('dell-late.img', 60 * GiB, `label: dos\nstart=${2048 + sectors(4 * GiB)}, size=${sectors(32 * MiB)}, type=de\nstart=2048, size=${sectors(4 * GiB)}, type=83, bootable\n`);
+    const dell = (await diskFindings(disk))['dell-utility-partition']!;
+    expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_WARNING);
+    expect(dell.details?.$case === 'dellUtility' && dell.details.value).toMatchObject({ present: true, firstOnDisk: false, blocksBootloader: false, partitionDevice: `${disk}1` });
+  });
+
+  it.each([
+    ['/dev/cciss/c0d0', '/dev/cciss/c0d0p2', '/dev/cciss/c0d0p1'],
+    ['/dev/nvme0n1', '/dev/nvme0n1p2', '/dev/nvme0n1p1'],
+    ['/dev/sda', '/dev/sda2', '/dev/sda1'],
+  ])('names the partition to delete on %s the way the kernel does (%s is /)', async (bootDisk, rootPartition, utility) => {
+    const root = await sandbox();
+    await mkdir(join(root.root, 'proc'), { recursive: true });
+    await mkdir(join(root.root, bootDisk.slice(1, bootDisk.lastIndexOf('/'))), { recursive: true });
+    await writeFile(join(root.root, 'proc/mounts'), `${rootPartition} / ext3 rw,relatime 0 0\n`);
+    const file = join(root.root, bootDisk.slice(1));
+    await writeFile(file, '');
+    await truncate(file, 60 * GiB);
+    await runner.run('sfdisk', ['-q', file], { input: 'label: dos\nstart=63, size=5, type=de\nstart=2048, type=83\n' });
+    const dell = (await diskFindings('', root))['dell-utility-partition']!;
+    expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER);
+    expect(dell.details?.$case === 'dellUtility' && dell.details.value.partitionDevice).toBe(utility);
+    expect(dell.summary).toContain(`delete ${utility} first`);
+    expect(dell.fix).toContain(`dd if=${utility} of=`);
+    expect(dell.fix).toContain(`\`fdisk ${bootDisk}\``);
   });
 
   it('reports no utility partition on the XenServer 7 layout', async () => {
@@ -115,6 +146,20 @@ describe('Dell utility partition', () => {
     const f = await diskFindings(disk);
     expect(f['dell-utility-partition']!.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_INFO);
     expect(f['dell-utility-partition']!.summary).toMatch(/no Dell utility partition/);
+  });
+});
+
+describe('partition device names (kernel rule: "p" after a name ending in a digit)', () => {
+  it.each([
+    ['/dev/sda', 1, '/dev/sda1'],
+    ['/dev/cciss/c0d0', 1, '/dev/cciss/c0d0p1'],
+    ['/dev/nvme0n1', 1, '/dev/nvme0n1p1'],
+    ['/dev/mmcblk0', 2, '/dev/mmcblk0p2'],
+    ['/dev/xvda', 3, '/dev/xvda3'],
+    ['/dev/disk/by-id/scsi-36001405abc', 1, '/dev/disk/by-id/scsi-36001405abc-part1'],
+  ])('%s partition %d is %s, and back', (disk, n, device) => {
+    expect(partitionDevice(disk, n)).toBe(device);
+    expect(diskOfPartition(device)).toBe(disk);
   });
 });
 

@@ -4,7 +4,7 @@ import type { PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import { CommandFailedError, CommandNotFoundError } from '../exec/command-errors.js';
 import { parseInventory } from '../host/parse-inventory.js';
 import { assessDellUtility, classifyLayout, formatBytes, recommendedDiskBytes } from './assess-disk.js';
-import { deviceMountedAt, diskOfPartition, parseProcMounts } from './boot-disk.js';
+import { deviceMountedAt, diskOfPartition, parseProcMounts, partitionDevice } from './boot-disk.js';
 import { PartitionTableParseError, parseSfdiskDump, parseSfdiskJson, type PartitionTable } from './parse-sfdisk.js';
 import { BLOCKER, INFO, WARNING, failedFinding, finding, readOptional, type PrecheckContext } from './precheck-context.js';
 
@@ -90,29 +90,41 @@ export async function probeBootDisk(ctx: PrecheckContext): Promise<BootDiskProbe
   return { source, disk, table, readWith, sizeBytes: await sizeOf(ctx, localPath, table) };
 }
 
-const fdiskFix = (disk: string, n: number): string =>
-  `delete it before installing, as the field report did: back it up (\`dd if=${disk}${n} of=/root/dell-utility-p${n}.img\`), then \`fdisk ${disk}\`, \`d\`, \`${n}\`, \`w\` (possible live, before the upgrade). xsctl never does this for you.`;
+const fdiskFix = (disk: string, n: number): string => {
+  const part = partitionDevice(disk, n);
+  return `delete ${part} before upgrading, as the field report did: back it up (\`dd if=${part} of=/root/dell-utility-p${n}.img\`), then \`fdisk ${disk}\`, \`d\`, \`${n}\`, \`w\` (possible live, before the upgrade). xsctl never does this for you.`;
+};
 
 export function dellUtilityFinding(probe: BootDiskProbe): PrecheckFinding {
   const a = assessDellUtility(probe.table);
   const evidence = [`boot disk ${probe.disk} (${probe.source}), ${probe.table.label} label, read with ${probe.readWith}`];
   if (probe.table.label !== 'gpt') evidence.push(`${formatBytes(a.embeddingAreaBytes)} free before the first partition (GRUB's embedding area)`);
+  const part = a.partition === undefined ? '' : partitionDevice(probe.disk, a.partition.number);
   const details = {
     $case: 'dellUtility' as const,
-    value: { bootDisk: probe.disk, label: probe.table.label, present: a.present, partition: a.partition, embeddingAreaBytes: a.embeddingAreaBytes, blocksBootloader: a.blocksBootloader },
+    value: {
+      bootDisk: probe.disk,
+      label: probe.table.label,
+      present: a.present,
+      partition: a.partition,
+      embeddingAreaBytes: a.embeddingAreaBytes,
+      blocksBootloader: a.blocksBootloader,
+      partitionDevice: part,
+      firstOnDisk: a.first,
+    },
   };
   if (!a.present || a.partition === undefined) {
     return finding('dell-utility-partition', INFO, `no Dell utility partition on ${probe.disk}`, evidence, '', details);
   }
   const p = a.partition;
   evidence.push(
-    `partition ${p.number}: ${probe.table.label === 'gpt' ? `GPT name "${p.name}", type ${p.type}` : `MBR type 0x${p.type}`}, sectors ${p.startSector}-${p.startSector + p.sizeSectors - 1} (${p.sizeSectors} sectors, ${formatBytes(p.sizeBytes)})`,
+    `partition ${p.number} (${part}): ${probe.table.label === 'gpt' ? `GPT name "${p.name}", type ${p.type}` : `MBR type 0x${p.type}`}, sectors ${p.startSector}-${p.startSector + p.sizeSectors - 1} (${p.sizeSectors} sectors, ${formatBytes(p.sizeBytes)})${a.first ? ', the first partition on the disk' : ''}`,
   );
   if (a.blocksBootloader) {
     return finding(
       'dell-utility-partition',
       BLOCKER,
-      `Dell utility partition ${probe.disk}${p.number} leaves only ${formatBytes(a.embeddingAreaBytes)} for GRUB: the XenServer 7 bootloader install fails at the very end ("Embedding is not possible")`,
+      `Dell utility partition ${part} is the first partition on the boot disk: the XenServer 7 upgrade fails to install the bootloader at the very end (UEFI and legacy boots alike, field report); delete ${part} first`,
       evidence,
       fdiskFix(probe.disk, p.number),
       details,
@@ -121,7 +133,7 @@ export function dellUtilityFinding(probe: BootDiskProbe): PrecheckFinding {
   return finding(
     'dell-utility-partition',
     WARNING,
-    `Dell utility partition ${probe.disk}${p.number} (${formatBytes(p.sizeBytes)}): the installer keeps it and lays XenServer 7 out around it`,
+    `Dell utility partition ${part} (${formatBytes(p.sizeBytes)}) is on the boot disk but not first: not the field report's failure; the installer keeps it`,
     evidence,
     fdiskFix(probe.disk, p.number),
     details,

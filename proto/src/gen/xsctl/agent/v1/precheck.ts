@@ -131,8 +131,16 @@ export interface PrecheckDellUtility {
     | undefined;
   /** Free sectors between the partition table and the first partition, in bytes: GRUB's embedding area on MBR disks. */
   embeddingAreaBytes: number;
-  /** True when GRUB's core.img cannot be embedded (the field report's bootloader failure). */
+  /**
+   * True when the utility partition is the first partition on the boot disk: the field report's
+   * case, where the XenServer 7 installer fails to install the bootloader at the very end of the
+   * upgrade, for UEFI and legacy boots alike.
+   */
   blocksBootloader: boolean;
+  /** The partition to delete as the host names it: /dev/sda1, /dev/cciss/c0d0p1, /dev/nvme0n1p1. */
+  partitionDevice: string;
+  /** The utility partition starts before every other partition. */
+  firstOnDisk: boolean;
 }
 
 export interface PrecheckPartitionLayout {
@@ -1130,6 +1138,8 @@ function createBasePrecheckDellUtility(): PrecheckDellUtility {
     partition: undefined,
     embeddingAreaBytes: 0,
     blocksBootloader: false,
+    partitionDevice: "",
+    firstOnDisk: false,
   };
 }
 
@@ -1152,6 +1162,12 @@ export const PrecheckDellUtility: MessageFns<PrecheckDellUtility> = {
     }
     if (message.blocksBootloader !== false) {
       writer.uint32(48).bool(message.blocksBootloader);
+    }
+    if (message.partitionDevice !== "") {
+      writer.uint32(58).string(message.partitionDevice);
+    }
+    if (message.firstOnDisk !== false) {
+      writer.uint32(64).bool(message.firstOnDisk);
     }
     return writer;
   },
@@ -1217,6 +1233,22 @@ export const PrecheckDellUtility: MessageFns<PrecheckDellUtility> = {
             message.blocksBootloader = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.partitionDevice = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.firstOnDisk = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1249,6 +1281,16 @@ export const PrecheckDellUtility: MessageFns<PrecheckDellUtility> = {
         : isSet(object.blocks_bootloader)
         ? globalThis.Boolean(object.blocks_bootloader)
         : false,
+      partitionDevice: isSet(object.partitionDevice)
+        ? globalThis.String(object.partitionDevice)
+        : isSet(object.partition_device)
+        ? globalThis.String(object.partition_device)
+        : "",
+      firstOnDisk: isSet(object.firstOnDisk)
+        ? globalThis.Boolean(object.firstOnDisk)
+        : isSet(object.first_on_disk)
+        ? globalThis.Boolean(object.first_on_disk)
+        : false,
     };
   },
 
@@ -1272,6 +1314,12 @@ export const PrecheckDellUtility: MessageFns<PrecheckDellUtility> = {
     if (message.blocksBootloader !== false) {
       obj.blocksBootloader = message.blocksBootloader;
     }
+    if (message.partitionDevice !== "") {
+      obj.partitionDevice = message.partitionDevice;
+    }
+    if (message.firstOnDisk !== false) {
+      obj.firstOnDisk = message.firstOnDisk;
+    }
     return obj;
   },
 
@@ -1288,6 +1336,8 @@ export const PrecheckDellUtility: MessageFns<PrecheckDellUtility> = {
       : undefined;
     message.embeddingAreaBytes = object.embeddingAreaBytes ?? 0;
     message.blocksBootloader = object.blocksBootloader ?? false;
+    message.partitionDevice = object.partitionDevice ?? "";
+    message.firstOnDisk = object.firstOnDisk ?? false;
     return message;
   },
 };
