@@ -32,7 +32,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     // The agent serves only the controller: agent and CLI certificates are refused.
     .use(authMiddleware({ kinds: ['controller'] }))
     .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000));
-  registerServices(server, options.ctx);
+  registerServices(server, options.ctx, stopping.signal);
   server.add(HealthDefinition, HealthServiceImpl());
   const port = await server.listen(options.listen, mtlsServerCredentials(options.tls));
   return {

@@ -10,11 +10,14 @@ import { PrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/prech
 import { precheckService } from '../precheck/precheck-service.js';
 import type { AgentContext } from './agent-context.js';
 
-/** The one place services are added to the agent. Keep one line per service. */
-export function registerServices(server: Server, ctx: AgentContext): void {
+/**
+ * The one place services are added to the agent. Keep one line per service. `lifetime` aborts when
+ * the server shuts down: background work a service starts (the storage peer watch) stops with it.
+ */
+export function registerServices(server: Server, ctx: AgentContext, lifetime?: AbortSignal): void {
   server.add(HostServiceDefinition, hostService(ctx));
   server.add(MultipathServiceDefinition, multipathService(ctx));
   server.add(ScsiServiceDefinition, scsiService(ctx));
-  registerStorageServices(server, ctx);
+  registerStorageServices(server, ctx, lifetime);
   server.add(PrecheckServiceDefinition, precheckService(ctx));
 }

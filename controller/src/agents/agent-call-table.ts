@@ -47,6 +47,9 @@ export const agentCallTable: Readonly<Record<string, AgentCallEntry>> = {
   '/xsctl.agent.v1.FloatingIpService/ApplyStorageFirewall': { deadlineMs: 60_000, idempotent: false },
   '/xsctl.agent.v1.StorageService/GetStorageStatus': { deadlineMs: 45_000, idempotent: true },
   '/xsctl.agent.v1.StorageService/AssertStorageRole': { deadlineMs: 600_000, idempotent: false },
+  // The witness heartbeat: answered from the agent's background observation, so it is quick; a
+  // slow answer is a lost heartbeat.
+  '/xsctl.agent.v1.PeerViewService/GetPeerView': { deadlineMs: 1_500, idempotent: true },
   '/xsctl.agent.v1.MultipathService/ListProfiles': { deadlineMs: 15_000, idempotent: true },
   '/xsctl.agent.v1.MultipathService/Get': { deadlineMs: 20_000, idempotent: true },
   '/xsctl.agent.v1.MultipathService/Apply': { deadlineMs: 90_000, idempotent: false },

@@ -44,6 +44,8 @@ export interface StorageNodeOptions {
    * host gets its own port, so `tgtadm` without -C (port 0, as on a real host) reaches its own tgtd.
    */
   tgtdControlPort?: number;
+  /** Extra environment for the DRBD simulator (network mode, ping timers). */
+  simEnv?: Record<string, string>;
 }
 
 export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNode> {
@@ -60,7 +62,8 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   const logFile = join(root, 'agent.log');
   const fh = await open(logFile, 'a');
   const logger = createLogger(`agent-${o.name}`, { level: 'debug', destination: fh.fd });
-  const sim = drbdSimRunnerOptions({ node: o.name, kernelVersion: o.kernelVersion, root, simDir: o.simDir });
+  const base = drbdSimRunnerOptions({ node: o.name, kernelVersion: o.kernelVersion, root, simDir: o.simDir });
+  const sim = { ...base, env: { ...base.env, ...o.simEnv } };
   const tgtPort = o.tgtdControlPort === undefined ? {} : { tgtd: ['-C', String(o.tgtdControlPort)], tgtadm: ['-C', String(o.tgtdControlPort)] };
   const runner = host.runner(logger, { ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } });
   const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent' };
@@ -83,6 +86,8 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
     async close() {
       channel.close();
       await agent.shutdown(500);
+      // Background work stopped by the shutdown (the peer watch) may log one last line.
+      await new Promise((r) => setTimeout(r, 300));
       logger.flush();
       await fh.close();
     },

@@ -19,20 +19,38 @@
 // "Split-Brain detected but unresolved, dropping connection!" goes to each node's kernel log,
 // until one side connects with --discard-my-data. A node that becomes Primary while disconnected
 // starts a new data generation.
+// Network mode (XSCTL_DRBD_SIM_NETWORK=1): the connection is a real TCP session between the two
+// nodes' replication addresses, held by one link process per node and resource (started by
+// `connect`, as the kernel starts its receiver thread), pinging every ping-int and dropping the
+// connection when no answer comes within ping-timeout, as DRBD's PingAck does. Cutting the link (a
+// veth down, a host gone) is seen by each side on its own: conn( Connected -> NetworkFailure ),
+// then WFConnection, and a Primary starts a new data generation; when the link returns the
+// handshake runs again (resync or split brain). ping-int/ping-timeout come from drbdadm's
+// --ping-int/--ping-timeout when drbd.conf sets them, else XSCTL_DRBD_SIM_PING_INT_MS (default 10 s,
+// DRBD's default) and XSCTL_DRBD_SIM_PING_TIMEOUT_MS (default 500 ms).
 // Environment: XSCTL_DRBD_SIM_DIR (shared state), __DRBD_NODE__ (this node),
 // DRBD_DRIVER_VERSION_OVERRIDE (8.3.x / 8.4.x / 9.x: the output dialect),
 // XSCTL_DRBD_SIM_PROC (where this node's /proc/drbd is written), XSCTL_DRBD_SIM_KERNLOG (kernel log).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+/* global setInterval */
+import { spawn } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const dir = process.env.XSCTL_DRBD_SIM_DIR;
 const node = process.env.__DRBD_NODE__;
 const version = process.env.DRBD_DRIVER_VERSION_OVERRIDE || '9.1.0';
 const major = version.startsWith('8.3') ? '8.3' : version.startsWith('8.') ? '8.4' : '9';
 const args = process.argv.slice(2);
+const network = process.env.XSCTL_DRBD_SIM_NETWORK === '1';
+
+let holdingLock = false;
 
 function die(code, message) {
   process.stderr.write(`${message}\n`);
+  // process.exit skips `finally`: release the lock here.
+  if (holdingLock) rmSync(join(dir, '.lock'), { force: true });
   process.exit(code);
 }
 
@@ -60,6 +78,50 @@ const allRes = (n) =>
         .map((f) => readJson(join(nodeDir(n), f), null))
         .filter(Boolean)
     : [];
+
+/**
+ * One writer at a time: every invocation and every link process changes the shared JSON files
+ * under this lock (a file created exclusively; a lock left by a dead process is taken over).
+ */
+function withLock(fn) {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, '.lock');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      holdingLock = true;
+      break;
+    } catch {
+      const holder = Number(existsSync(lock) ? readFileSync(lock, 'utf8') : '');
+      if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) rmSync(lock, { force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    holdingLock = false;
+    rmSync(lock, { force: true });
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const linkFile = (n, r) => join(nodeDir(n), `link-${r}.json`);
+const linkPidFile = (n, r) => join(nodeDir(n), `link-${r}.pid`);
+/** Outside network mode the replication link is always there (the tests that need no namespaces). */
+const linkUp = (n, r) => !network || readJson(linkFile(n, r), { up: false }).up === true;
 
 // Register this node: where its /proc/drbd and kernel log live, so a peer's change can update them.
 writeJson(join(nodeDir(node), 'node.json'), {
@@ -105,7 +167,10 @@ function diskState(n, s) {
 function isConnected(n, s) {
   if (!s.configured || !s.wantConnect) return false;
   const p = peerOf(n, s);
-  return p !== null && p.res.configured && p.res.wantConnect && p.res.connectedWith === n && s.connectedWith === p.node;
+  if (p === null || !p.res.configured || s.connectedWith !== p.node) return false;
+  // In network mode each side knows only its own end of the link: it detects a loss on its own.
+  if (network) return linkUp(n, s.name);
+  return p.res.wantConnect && p.res.connectedWith === n;
 }
 
 /** Runs the handshake for every resource pair where both sides want to connect. */
@@ -115,6 +180,8 @@ function settle() {
       if (!s.configured || !s.wantConnect || s.connectedWith) continue;
       const p = peerOf(n, s);
       if (p === null || !p.res.configured || !p.res.wantConnect) continue;
+      // Network mode: the handshake needs the TCP session up on both ends.
+      if (!linkUp(n, s.name) || !linkUp(p.node, s.name)) continue;
       handshake(n, s, p.node, p.res);
     }
   }
@@ -346,12 +413,34 @@ function attach(s, disk) {
   saveRes(node, s);
 }
 
-function connect(s, discard) {
+function connect(s, discard, opts = []) {
   if (discard && s.role === 'Primary') die(10, `${s.name}: Failure: (123) --discard-my-data not allowed when primary.`);
-  if (s.wantConnect && !discard) return;
+  const ms = (name, unit) => {
+    const v = opts.find((o) => o.startsWith(`--${name}=`));
+    return v === undefined ? undefined : Number(v.slice(name.length + 3)) * unit;
+  };
+  // drbd.conf's net { ping-int (s); ping-timeout (0.1 s) } reach drbdsetup as options.
+  s.pingIntMs = ms('ping-int', 1000) ?? s.pingIntMs;
+  s.pingTimeoutMs = ms('ping-timeout', 100) ?? s.pingTimeoutMs;
+  if (s.wantConnect && !discard) {
+    saveRes(node, s);
+    startLinkProcess(node, s);
+    return;
+  }
   s.wantConnect = true;
   s.discardMyData = discard;
   saveRes(node, s);
+  startLinkProcess(node, s);
+}
+
+/** Network mode: the link process for this node and resource, unless one runs already. */
+function startLinkProcess(n, s) {
+  if (!network) return;
+  const pid = Number(existsSync(linkPidFile(n, s.name)) ? readFileSync(linkPidFile(n, s.name), 'utf8') : '');
+  if (Number.isInteger(pid) && pid > 0 && alive(pid)) return;
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--link', n, s.name], { detached: true, stdio: 'ignore', env: process.env });
+  writeFileSync(linkPidFile(n, s.name), String(child.pid));
+  child.unref();
 }
 
 function disconnect(s) {
@@ -456,7 +545,7 @@ function drbdsetup83(a) {
       }
       s.localAddr = addr(rest[0]);
       s.peerAddr = addr(rest[1]);
-      return connect(s, rest.includes('--discard-my-data'));
+      return connect(s, rest.includes('--discard-my-data'), rest);
     }
     case 'disconnect':
       if (s) disconnect(s);
@@ -536,7 +625,7 @@ function drbdsetup(a) {
         s.localAddr = addr(pos[1]);
         s.peerAddr = addr(pos[2]);
       }
-      return connect(s, opts.includes('--discard-my-data'));
+      return connect(s, opts.includes('--discard-my-data'), opts);
     }
     case 'disconnect': {
       // 8.4: disconnect LOCAL PEER; 9: disconnect RES PEER_ID
@@ -582,11 +671,153 @@ function drbdsetup(a) {
   }
 }
 
-try {
-  if (args.length >= 5 && /^\d+$/.test(args[0]) && /^v0[789]$/.test(args[1])) drbdmeta(args);
-  else if (args.length >= 2 && (/^\d+$/.test(args[0]) || args[0].startsWith('/dev/drbd'))) drbdsetup83(args);
-  else if (args.length >= 1) drbdsetup(args);
-  else die(20, `usage: ${basename(process.argv[1])} (drbdsetup|drbdmeta arguments)`);
-} finally {
-  settle();
+// ------------------------------------------------------------------ the link process (network mode)
+
+/** host and port of an `ADDR:PORT` replication address. */
+function hostPort(a) {
+  const i = a.lastIndexOf(':');
+  return { host: a.slice(0, i), port: Number(a.slice(i + 1)) };
+}
+
+/**
+ * Holds the replication connection of one resource on this node, as the kernel's receiver and
+ * asender do: listens on the local address, dials the peer (the side with the lower address
+ * dials, so one TCP session forms), answers pings, and drops the connection when the peer is
+ * silent for longer than ping-int + ping-timeout. Exits when the resource no longer wants a
+ * connection (disconnect, down, split brain).
+ */
+function runLink(n, r) {
+  const start = loadRes(n, r);
+  if (start === null || !start.localAddr || !start.peerAddr) process.exit(0);
+  const local = hostPort(start.localAddr);
+  const peer = hostPort(start.peerAddr);
+  const dials = start.localAddr < start.peerAddr;
+  const pingInt = () => loadRes(n, r)?.pingIntMs ?? Number(process.env.XSCTL_DRBD_SIM_PING_INT_MS || 10_000);
+  const pingTimeout = () => loadRes(n, r)?.pingTimeoutMs ?? Number(process.env.XSCTL_DRBD_SIM_PING_TIMEOUT_MS || 500);
+  let session = null;
+  let nextDial = 0;
+
+  const setLink = (up, why) =>
+    withLock(() => {
+      const s = loadRes(n, r);
+      writeJson(linkFile(n, r), { up, since: new Date().toISOString() });
+      if (s !== null && !up && s.connectedWith) {
+        const label = devLabel(n, s);
+        if (why) kernelLog(n, `${label} ${why}`);
+        kernelLog(n, `${label} conn( Connected -> NetworkFailure )`);
+        kernelLog(n, `${label} conn( NetworkFailure -> WFConnection )`);
+        s.connectedWith = '';
+        saveRes(n, s);
+        newGenerationIfPrimary(n, s);
+      }
+      settle();
+    });
+
+  const drop = (why) => {
+    if (session === null) return;
+    const sock = session.sock;
+    session = null;
+    sock.destroy();
+    nextDial = Date.now() + 200;
+    setLink(false, why);
+  };
+
+  const attachSession = (sock) => {
+    if (session !== null) {
+      sock.destroy();
+      return;
+    }
+    session = { sock, lastRx: Date.now(), lastTx: Date.now() };
+    setLink(true);
+  };
+
+  const wire = (sock, inbound) => {
+    sock.setNoDelay(true);
+    let buf = '';
+    let hello = false;
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('latin1');
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!hello && line.startsWith('H ')) {
+          hello = true;
+          if (inbound) sock.write(`H ${n}\n`);
+          attachSession(sock);
+        }
+        if (session?.sock === sock) session.lastRx = Date.now();
+        if (line === 'P' && session?.sock === sock) sock.write('A\n');
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      if (session?.sock === sock) drop('sock was shut down by peer');
+    });
+  };
+
+  const server = createServer((sock) => wire(sock, true));
+  server.on('error', () => undefined);
+  let listening = false;
+  const listen = () => {
+    if (listening) return;
+    server.once('listening', () => {
+      listening = true;
+    });
+    server.listen(local.port, local.host);
+  };
+  listen();
+
+  setInterval(() => {
+    const s = loadRes(n, r);
+    if (s === null || !s.configured || !s.wantConnect) {
+      if (session !== null) {
+        session.sock.destroy();
+        session = null;
+      }
+      withLock(() => {
+        writeJson(linkFile(n, r), { up: false, since: new Date().toISOString() });
+        rmSync(linkPidFile(n, r), { force: true });
+      });
+      process.exit(0);
+    }
+    if (!listening) listen();
+    const now = Date.now();
+    if (session !== null) {
+      if (now - session.lastRx > pingInt() + pingTimeout()) {
+        drop('PingAck did not arrive in time.');
+        return;
+      }
+      if (now - session.lastTx >= pingInt() / 2) {
+        session.lastTx = now;
+        session.sock.write('P\n');
+      }
+      return;
+    }
+    if (dials && now >= nextDial) {
+      nextDial = now + 500;
+      const sock = createConnection({ host: peer.host, port: peer.port, localAddress: local.host });
+      sock.setTimeout(1000, () => sock.destroy());
+      sock.once('connect', () => {
+        sock.setTimeout(0);
+        sock.write(`H ${n}\n`);
+      });
+      wire(sock, false);
+    }
+  }, 50);
+}
+
+if (args[0] === '--link') {
+  runLink(args[1], args[2]);
+} else {
+  withLock(() => {
+    try {
+      if (args.length >= 5 && /^\d+$/.test(args[0]) && /^v0[789]$/.test(args[1])) drbdmeta(args);
+      else if (args.length >= 2 && (/^\d+$/.test(args[0]) || args[0].startsWith('/dev/drbd'))) drbdsetup83(args);
+      else if (args.length >= 1) drbdsetup(args);
+      else die(20, `usage: ${basename(process.argv[1])} (drbdsetup|drbdmeta arguments)`);
+    } finally {
+      settle();
+    }
+  });
 }

@@ -1,0 +1,195 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
+import type { DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import type { PeerView, PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
+import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { isConnected } from '../drbd/drbd-state.js';
+import { readStatus } from '../drbd/drbd-ops.js';
+import { floatingIpState } from '../network/floating-ip.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { integerInRange, interfaceName, ipv4Address } from '../validate/validators.js';
+import { assertRole, normalizeStorageSpec, type StorageConfig } from './assert-role.js';
+
+interface WatchConfig {
+  spec: PeerWatchSpec;
+  storage: StorageConfig;
+  peerManagement: { address: string; iface: string } | null;
+  peerReplication: { address: string; iface: string } | null;
+  selfFenceAfterMs: number;
+  intervalMs: number;
+}
+
+export function normalizeWatchSpec(spec: PeerWatchSpec | undefined): WatchConfig {
+  if (spec === undefined) throw new ValidationError('watch', 'required');
+  const storage = normalizeStorageSpec(spec.storage);
+  const pair = (field: string, address: string, iface: string) => (address === '' ? null : { address: ipv4Address(`${field}Address`, address), iface: interfaceName(`${field}Interface`, iface) });
+  return {
+    spec,
+    storage,
+    peerManagement: pair('watch.peerManagement', spec.peerManagementAddress, spec.managementInterface),
+    peerReplication: pair('watch.peerReplication', spec.peerReplicationAddress, spec.replicationInterface),
+    selfFenceAfterMs: spec.selfFenceAfterMs === 0 ? 0 : integerInRange('watch.selfFenceAfterMs', spec.selfFenceAfterMs, 200, 600_000),
+    intervalMs: spec.probeIntervalMs === 0 ? 500 : integerInRange('watch.probeIntervalMs', spec.probeIntervalMs, 50, 60_000),
+  };
+}
+
+interface Observation {
+  at: number;
+  drbd: DrbdResourceState[];
+  replicationConnected: boolean;
+  replicationReachable: boolean;
+  managementReachable: boolean;
+  ipPresent: boolean;
+  warnings: string[];
+}
+
+const message = (err: unknown) => (err instanceof XsctlError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err));
+
+/** One ARP request, one second at most (iputils arping: exit 0 when a reply came). */
+async function arpAnswers(ctx: AgentContext, target: { address: string; iface: string }, signal: AbortSignal): Promise<boolean> {
+  const r = await ctx.runner.run('arping', ['-q', '-c', '1', '-w', '1', '-I', target.iface, target.address], { signal, timeoutMs: 3_000, okExitCodes: [1, 2] }).catch(() => null);
+  return r !== null && r.exitCode === 0;
+}
+
+/**
+ * The agent's side of the witness protocol. Started by the first GetPeerView; from then on a
+ * background loop looks at DRBD (the kernel's view of the replication link), the floating IP and
+ * the peer's addresses, so a call answers from the latest observation without waiting. The loop
+ * also enforces the self-fence bound: a node that serves (Primary or floating IP) and has neither
+ * a Connected replication link nor a witness call within selfFenceAfterMs tears its role down
+ * (floating IP, target, tgtd, DRBD Secondary: rule 5's reverse order), so the peer, promoted by
+ * the controller only after the longer failover delay, never meets a live master.
+ */
+export class PeerWatch {
+  #config: WatchConfig | null = null;
+  #last: Observation | null = null;
+  #lastWitness = 0;
+  #selfFencedAt = '';
+  #fencing = false;
+  #loop: Promise<void> | null = null;
+  readonly #stop = new AbortController();
+
+  constructor(private readonly ctx: AgentContext) {}
+
+  /** A witness call: records the heartbeat, (re)arms the watch and returns the latest view. */
+  async heartbeat(spec: PeerWatchSpec | undefined, signal?: AbortSignal): Promise<PeerView> {
+    const config = normalizeWatchSpec(spec);
+    const now = performance.now();
+    const silence = this.#lastWitness === 0 ? 0 : Math.round(now - this.#lastWitness);
+    this.#lastWitness = now;
+    const changed = JSON.stringify(this.#config?.spec) !== JSON.stringify(config.spec);
+    this.#config = config;
+    if (changed) this.#last = null;
+    this.#loop ??= this.#run();
+    // The first call (or a new spec) waits for one fresh observation.
+    for (let i = 0; this.#last === null && i < 100; i++) await sleep(20, undefined, { signal });
+    const o = this.#last;
+    const held = o === null ? 'unknown' : heldRole(o.drbd, o.ipPresent);
+    return {
+      hostname: hostname(),
+      drbd: o?.drbd ?? [],
+      replicationConnected: o?.replicationConnected ?? false,
+      replicationReachable: o?.replicationReachable ?? false,
+      managementReachable: o?.managementReachable ?? false,
+      heldRole: held,
+      witnessSilenceMs: silence,
+      selfFenced: this.#selfFencedAt !== '',
+      selfFencedAt: this.#selfFencedAt,
+      observedAgeMs: o === null ? 0 : Math.round(performance.now() - o.at),
+      warnings: o?.warnings ?? ['no observation yet'],
+      floatingIpPresent: o?.ipPresent ?? false,
+    };
+  }
+
+  /** Stops the background loop (agent shutdown). */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop?.catch(() => undefined);
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      const config = this.#config;
+      if (config === null) break;
+      const started = performance.now();
+      try {
+        this.#last = await this.#observe(config, signal);
+        await this.#enforceSelfFence(config, this.#last, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        this.ctx.logger.warn({ err: message(err) }, 'peer watch: observation failed');
+      }
+      const wait = Math.max(0, config.intervalMs - (performance.now() - started));
+      try {
+        await sleep(wait, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+  }
+
+  async #observe(c: WatchConfig, signal: AbortSignal): Promise<Observation> {
+    const warnings: string[] = [];
+    const [drbd, ip, rep, mgmt] = await Promise.all([
+      readStatus(this.ctx, c.storage.resources.length === 1 ? (c.storage.resources[0] ?? null) : null, signal).then(
+        (s) => s.resources.filter((r) => c.storage.resources.includes(r.name)),
+        (err: unknown) => {
+          warnings.push(`drbd: ${message(err)}`);
+          return [] as DrbdResourceState[];
+        },
+      ),
+      floatingIpState(this.ctx, c.storage.ip, signal).then(
+        (s) => s.present,
+        (err: unknown) => {
+          warnings.push(`floating IP: ${message(err)}`);
+          return false;
+        },
+      ),
+      c.peerReplication === null ? Promise.resolve(false) : arpAnswers(this.ctx, c.peerReplication, signal),
+      c.peerManagement === null ? Promise.resolve(false) : arpAnswers(this.ctx, c.peerManagement, signal),
+    ]);
+    return {
+      at: performance.now(),
+      drbd,
+      replicationConnected: drbd.length > 0 && drbd.every(isConnected),
+      replicationReachable: rep,
+      managementReachable: mgmt,
+      ipPresent: ip,
+      warnings,
+    };
+  }
+
+  async #enforceSelfFence(c: WatchConfig, o: Observation, signal: AbortSignal): Promise<void> {
+    if (c.selfFenceAfterMs === 0 || this.#fencing || this.#lastWitness === 0) return;
+    const serving = o.ipPresent || o.drbd.some((r) => r.role === 'Primary');
+    if (!serving) {
+      return;
+    }
+    const silence = performance.now() - this.#lastWitness;
+    // Rule 3: a Connected replication link means a live peer, which no controller will promote.
+    if (o.replicationConnected || silence < c.selfFenceAfterMs) return;
+    this.#fencing = true;
+    try {
+      this.ctx.logger.error(
+        { witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, replication: o.drbd.map((r) => `${r.name}:${r.connection}`) },
+        'SELF-FENCE: replication link and witness lost while serving; stopping the storage master role',
+      );
+      const r = await assertRole(this.ctx, StorageRole.STORAGE_ROLE_SLAVE, c.spec.storage, false, signal);
+      this.#selfFencedAt = new Date().toISOString();
+      this.ctx.logger.error({ ok: r.ok, failedStep: r.failedStep || undefined, steps: r.steps.map((s) => `${s.name}:${s.durationMs}ms`) }, r.ok ? 'SELF-FENCE: stopped serving' : 'SELF-FENCE: TEAR-DOWN FAILED');
+    } finally {
+      this.#fencing = false;
+    }
+  }
+}
+
+/** master: every resource Primary and the floating IP here; slave: none of it; mixed otherwise. */
+export function heldRole(drbd: readonly DrbdResourceState[], ipPresent: boolean): string {
+  if (drbd.length === 0) return 'unknown';
+  const primaries = drbd.filter((r) => r.role === 'Primary').length;
+  if (primaries === drbd.length && ipPresent) return 'master';
+  if (primaries === 0 && !ipPresent) return 'slave';
+  return 'mixed';
+}

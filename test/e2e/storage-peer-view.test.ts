@@ -1,0 +1,176 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
+import { DrbdServiceDefinition, DrbdSyntax, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { FloatingIpServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
+import { PeerViewServiceDefinition, type PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
+import { StorageRole, StorageServiceDefinition, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
+import { Fleet, isRoot } from '../src/fleet/fleet.js';
+import { startStorageNode, type StorageNode } from '../src/fleet/storage-node.js';
+
+/**
+ * The replication link as the kernel sees it, and the agent's peer view. Two hosts with a
+ * management and a storage network (namespaces, veths, a switch); DRBD 8.4 is the simulator in
+ * network mode: each node's link process holds a real TCP session between the storage addresses
+ * and pings it, so pulling a cable changes both sides' connection state on its own, as DRBD's
+ * PingAck does. Real: tgtd, ip, arping.
+ */
+const pingIntMs = 1_000;
+const pingTimeoutMs = 500;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return { value, ms: performance.now() - start };
+    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(!isRoot())('replication link and peer view (namespaces, DRBD simulator in network mode)', () => {
+  let fleet: Fleet;
+  let base: string;
+  let xs1: StorageNode;
+  let xs2: StorageNode;
+  const controlPort = 20_000 + Math.floor(Math.random() * 10_000);
+
+  const spec = (n: StorageNode): StorageSpec => ({
+    drbdResources: ['r0'],
+    target: {
+      tid: 1,
+      iqn: 'iqn.2013-05.com.example:xsctl.peerview',
+      luns: [{ lun: 10, backingStore: join(base, 'lun.img'), bsType: 'rdwr', scsiId: 'XSCTL-PV1', scsiSn: 'XSPV00000001', vendorId: 'XSCTL', productId: 'DRBD-HA-LUN' }],
+      initiatorAddresses: ['ALL'],
+      initiatorNames: [],
+      incomingUser: undefined,
+    },
+    floatingIp: { address: fleet.storageAddress(100), prefixLength: 24, interface: 'eth1', garpCount: 1 },
+    tgtd: { controlPort: n === xs1 ? controlPort : controlPort + 1 },
+    peerSafety: undefined,
+    stopGraceMs: 1_000,
+  });
+
+  const watch = (n: StorageNode, selfFenceAfterMs = 0): PeerWatchSpec => {
+    const peer = n === xs1 ? xs2 : xs1;
+    return {
+      storage: spec(n),
+      peerManagementAddress: peer.host.address,
+      managementInterface: 'eth0',
+      peerReplicationAddress: peer.host.storageAddress ?? '',
+      replicationInterface: 'eth1',
+      selfFenceAfterMs,
+      probeIntervalMs: 200,
+    };
+  };
+
+  const connection = async (n: StorageNode) => (await n.client(DrbdServiceDefinition).getDrbdStatus({ resource: 'r0' })).resources[0]?.connection;
+
+  beforeAll(async () => {
+    fleet = await Fleet.create({ hosts: ['xs1', 'xs2'], storageNetwork: true });
+    base = await mkdtemp(join(tmpdir(), 'xsctl-e2e-peerview-'));
+    await writeFile(join(base, 'lun.img'), Buffer.alloc(8 * 1024 * 1024));
+    const pki = await makeTestPki();
+    const controllerTls = await pki.issue({ kind: 'controller', name: 'ctl' });
+    const simEnv = { XSCTL_DRBD_SIM_NETWORK: '1', XSCTL_DRBD_SIM_PING_INT_MS: String(pingIntMs), XSCTL_DRBD_SIM_PING_TIMEOUT_MS: String(pingTimeoutMs) };
+    const common = { fleet, simDir: join(base, 'drbd-sim'), kernelVersion: '8.4.11', pki, controllerTls, base, simEnv };
+    xs1 = await startStorageNode({ ...common, name: 'xs1' });
+    xs2 = await startStorageNode({ ...common, name: 'xs2' });
+    const drbdSpec: DrbdResourceSpec = {
+      name: 'r0',
+      minor: 1,
+      nodes: [xs1, xs2].map((n) => ({ hostname: n.name, disk: n.backingDisk, address: n.host.storageAddress ?? '', port: 7789 })),
+      protocol: 'C',
+      afterSb0pri: '',
+      afterSb1pri: '',
+      afterSb2pri: '',
+      sharedSecret: '',
+      cramHmacAlg: '',
+      resyncRate: '',
+      quorum: '',
+      onNoQuorum: '',
+    };
+    for (const n of [xs1, xs2]) {
+      const drbd = n.client(DrbdServiceDefinition);
+      await drbd.writeDrbdConfig({ resources: [drbdSpec], syntax: DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED, confirm: true });
+      await drbd.createDrbdMetadata({ resource: 'r0', confirm: true, wipe: false });
+      await drbd.attachDrbd({ resource: 'r0' });
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const n of [xs1, xs2]) {
+      if (n === undefined) continue;
+      await n.client(TargetServiceDefinition).stopTgtd({ instance: spec(n).tgtd, graceMs: 500 }).catch(() => undefined);
+      await n.client(DrbdServiceDefinition).disconnectDrbd({ resource: 'r0' }).catch(() => undefined);
+      await n.close();
+    }
+    await fleet?.destroy();
+    if (base !== undefined) await rm(base, { recursive: true, force: true });
+  }, 60_000);
+
+  it('connects over a real TCP session between the storage addresses', async () => {
+    await until('both Connected', async () => ((await connection(xs1)) === 'Connected' && (await connection(xs2)) === 'Connected' ? true : undefined), 10_000);
+    await xs1.client(DrbdServiceDefinition).startDrbdInitialSync({ resource: 'r0', confirm: true });
+    const r = await xs1.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_MASTER, spec: spec(xs1), dryRun: false });
+    expect(r.ok).toBe(true);
+    const v1 = (await xs1.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs1) })).view;
+    const v2 = (await xs2.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs2) })).view;
+    expect(v1).toMatchObject({ heldRole: 'master', replicationConnected: true, replicationReachable: true, managementReachable: true, floatingIpPresent: true });
+    expect(v2).toMatchObject({ heldRole: 'slave', replicationConnected: true, replicationReachable: true, managementReachable: true, floatingIpPresent: false });
+    expect(v2?.drbd[0]).toMatchObject({ role: 'Secondary', peerRole: 'Primary', disk: 'UpToDate', peerDisk: 'UpToDate' });
+  }, 60_000);
+
+  it('pulling the storage cable changes both sides to WFConnection within ping-int + ping-timeout; the management link stays', async () => {
+    await fleet.cutLink('xs1', 'eth1');
+    // ping-int + ping-timeout, plus the status calls that look (each spawns drbdadm in a namespace).
+    const bound = pingIntMs + pingTimeoutMs + 2_500;
+    const a = await until('xs1 sees the link gone', async () => ((await connection(xs1)) === 'WFConnection' ? true : undefined), bound + 2_000);
+    const b = await until('xs2 sees the link gone', async () => ((await connection(xs2)) === 'WFConnection' ? true : undefined), bound + 2_000);
+    expect(Math.max(a.ms, b.ms)).toBeLessThan(bound);
+    const kern = await readFile(join(xs2.root, 'var/log/kern.log'), 'utf8');
+    expect(kern).toMatch(/block drbd1: PingAck did not arrive in time\./);
+    expect(kern).toMatch(/conn\( Connected -> NetworkFailure \)/);
+    const v2 = (await until('xs2 peer view', async () => {
+      const v = (await xs2.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs2) })).view;
+      return v !== undefined && !v.replicationReachable && !v.replicationConnected ? v : undefined;
+    }, 5_000)).value;
+    expect(v2).toMatchObject({ replicationConnected: false, replicationReachable: false, managementReachable: true, heldRole: 'slave' });
+    expect(v2.drbd[0]).toMatchObject({ connection: 'WFConnection', peerRole: 'Unknown', disk: 'UpToDate' });
+  }, 30_000);
+
+  it('the cable back: the link process reconnects and the handshake resyncs the Secondary from the Primary', async () => {
+    await fleet.restoreLink('xs1', 'eth1');
+    await until('both Connected again', async () => ((await connection(xs1)) === 'Connected' && (await connection(xs2)) === 'Connected' ? true : undefined), 10_000);
+    const s2 = (await xs2.client(DrbdServiceDefinition).getDrbdStatus({ resource: 'r0' })).resources[0];
+    expect(s2).toMatchObject({ role: 'Secondary', peerRole: 'Primary', disk: 'UpToDate', peerDisk: 'UpToDate', splitBrain: 1 });
+  }, 30_000);
+
+  it('a master that loses the replication link and the witness stops serving within its self-fence bound', async () => {
+    const selfFenceAfterMs = 1_500;
+    const v = (await xs1.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs1, selfFenceAfterMs) })).view;
+    expect(v).toMatchObject({ heldRole: 'master', selfFenced: false });
+    const witnessLast = performance.now();
+    await fleet.cutLink('xs1', 'eth1');
+    // No witness call from now on: the controller is gone for xs1. The floating IP goes first
+    // (rule 5's reverse order): from then on no initiator reaches this node.
+    const ipGone = await until('xs1 drops the floating IP', async () => (!(await xs1.client(FloatingIpServiceDefinition).getFloatingIp({ ip: spec(xs1).floatingIp })).present ? performance.now() : undefined), 20_000);
+    const secondary = await until('xs1 demotes DRBD', async () => ((await xs1.client(DrbdServiceDefinition).getDrbdStatus({ resource: 'r0' })).resources[0]?.role === 'Secondary' ? performance.now() : undefined), 20_000);
+    const tookIp = ipGone.value - witnessLast;
+    const tookAll = secondary.value - witnessLast;
+    expect(tookIp).toBeGreaterThanOrEqual(selfFenceAfterMs);
+    // The bounds the controller's failover delay must exceed: silence + one probe + the tear-down
+    // (generous: this machine's 2 cores are shared, and each step spawns processes in a namespace).
+    expect(tookIp).toBeLessThan(selfFenceAfterMs + 4_000);
+    expect(tookAll).toBeLessThan(selfFenceAfterMs + 12_000);
+    expect((await xs1.client(TargetServiceDefinition).showTargets({ instance: spec(xs1).tgtd })).running).toBe(false);
+    const log = await readFile(xs1.logFile, 'utf8');
+    expect(log).toMatch(/SELF-FENCE: replication link and witness lost while serving/);
+    await fleet.restoreLink('xs1', 'eth1');
+    const back = (await xs1.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs1, 0) })).view;
+    expect(back).toMatchObject({ selfFenced: true, heldRole: 'slave' });
+  }, 40_000);
+});
