@@ -21,10 +21,40 @@ export interface VpdC9Info {
   pageId: string | null;
   /** sg_vpd's "Path priority": byte 15 when byte 8 bit 3 is set, else byte 9 (1 preferred, 2 secondary). */
   pathPriority: number | null;
-  /** Bytes 10 and 12 (IOSHIP): the ALUA state of this and of the alternate controller's ports. */
+  /**
+   * Bytes 10 and 12: the ALUA state of this and of the alternate controller's ports. Decoded when
+   * byte 8 bit 7 is set, as sg_vpd does ("Target Port Group Data"); real IOSHIP arrays set bits 7-5.
+   */
   thisControllerState: string | null;
   alternateControllerState: string | null;
+  /** Bytes 11 and 13 with the TPG data: the controller's condition in sg_vpd's words ("Operating normally"). */
+  thisControllerStatus: string | null;
+  alternateControllerStatus: string | null;
+  /** AVT enabled (sg_vpd's reading): byte 8 bit 6, "Allow reads on sector 0". */
+  avtAllowReadsOnSector0: boolean | null;
+  /** Byte 8 bit 3 set: byte 14's "Preferred Path Auto Changeable" and "Implicit Failback", in sg_vpd's words. */
+  preferredPathAutoChangeable: string | null;
+  implicitFailback: string | null;
 }
+
+/** scsi_dh_rdac / sg_vpd controller condition codes (byte 11 and 13), in sg_vpd's words. */
+const controllerStatus: Readonly<Record<number, string>> = {
+  0x01: 'Operating normally',
+  0x02: 'Non-responsive to queries',
+  0x03: 'Controller being held in reset',
+  0x04: 'Performing controller firmware download (1st controller)',
+  0x05: 'Performing controller firmware download (2nd controller)',
+  0x06: 'Quiesced as a result of an administrative request',
+  0x07: 'Service mode as a result of an administrative request',
+  0xff: 'Details are not available',
+};
+const autoChangeable: Readonly<Record<number, string>> = {
+  0x14: 'No (User Disabled and Host Type Restricted)',
+  0x18: 'No (User Disabled)',
+  0x24: 'No (Host Type Restricted)',
+  0x28: 'Yes',
+};
+const failback: Readonly<Record<number, string>> = { 0x1: 'Disabled', 0x2: 'Enabled' };
 
 export function kernelRdacMode(avteCvp: number): RdacMode {
   if ((avteCvp >> 5) & 0x1) return 'IOSHIP';
@@ -47,7 +77,9 @@ export function decodeVpdC9(b: Uint8Array): VpdC9Info {
   const mode = kernelRdacMode(b8);
   const sg = sgVpdRdacMode(b8);
   const prioByte = b8 & 0x08 ? b[15] : b[9];
-  const ioship = mode === 'IOSHIP';
+  const tpgData = (b8 & 0x80) !== 0;
+  const at = (i: number) => b[i] ?? 0;
+  const extended = (b8 & 0x08) !== 0;
   return {
     mode,
     owned: (b8 & 0x01) !== 0,
@@ -57,8 +89,73 @@ export function decodeVpdC9(b: Uint8Array): VpdC9Info {
     divergent: mode !== sg,
     pageId,
     pathPriority: prioByte === undefined ? null : prioByte & 0x0f,
-    thisControllerState: ioship && b.length > 10 ? aluaStateName((b[10] as number) & 0x0f) : null,
-    alternateControllerState: ioship && b.length > 12 ? aluaStateName((b[12] as number) & 0x0f) : null,
+    thisControllerState: tpgData ? aluaStateName(at(10) & 0x0f) : null,
+    alternateControllerState: tpgData ? aluaStateName(at(12) & 0x0f) : null,
+    thisControllerStatus: tpgData ? (controllerStatus[at(11)] ?? '(unknown)') : null,
+    alternateControllerStatus: tpgData ? (controllerStatus[at(13)] ?? '(unknown)') : null,
+    avtAllowReadsOnSector0: sg === 'AVT' ? (b8 & 0x40) !== 0 : null,
+    preferredPathAutoChangeable: extended ? (autoChangeable[at(14) & 0x3c] ?? '(Unknown)') : null,
+    implicitFailback: extended ? (failback[at(14) & 0x03] ?? '(Unknown)') : null,
+  };
+}
+
+export interface SgVpdC9Parse {
+  info: VpdC9Info;
+  /** Lines sg_vpd printed that no field accounts for. */
+  unrecognised: string[];
+}
+
+/**
+ * The decoded text of `sg_vpd -p 0xc9` ("IOShipping (ALUA): Enabled", "AVT: Disabled",
+ * "Volume Access via: primary controller", "Path priority: 1 (preferred path)").
+ * Without byte 8 the kernel mode is only known when sg_vpd says IOShipping.
+ */
+export function parseSgVpdC9TextStrict(text: string): SgVpdC9Parse {
+  let sg: RdacMode | null = null;
+  let sector0: boolean | null = null;
+  let owned: boolean | null = null;
+  let prio: number | null = null;
+  let autoChange: string | null = null;
+  let implicit: string | null = null;
+  const states: (string | null)[] = [];
+  const statuses: string[] = [];
+  const unrecognised: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || /^Volume access control \(RDAC\) VPD Page:?$/i.test(line) || /^Target Port Group Data \((This|Alternate) controller\):$/i.test(line)) continue;
+    let m: RegExpExecArray | null;
+    if (/^IOShipping \(ALUA\):\s*Enabled$/i.test(line)) sg = 'IOSHIP';
+    else if ((m = /^AVT:\s*(Enabled|Disabled)( \(Allow reads on sector 0\))?$/i.exec(line)) !== null) {
+      sg = /enabled/i.test(m[1] ?? '') ? 'AVT' : 'RDAC';
+      sector0 = sg === 'AVT' ? m[2] !== undefined : null;
+    } else if ((m = /^Volume Access via:\s*(primary|alternate) controller$/i.exec(line)) !== null) owned = (m[1] ?? '').toLowerCase() === 'primary';
+    else if ((m = /^Path priority:\s*(\d+)\b/i.exec(line)) !== null) prio = Number.parseInt(m[1] ?? '', 10);
+    else if ((m = /^Preferred Path Auto Changeable:\s*(.+)$/i.exec(line)) !== null) autoChange = m[1] ?? '';
+    else if ((m = /^Implicit Failback:\s*(.+)$/i.exec(line)) !== null) implicit = m[1] ?? '';
+    else if ((m = /^Asymmetric Access State:\s*(.+)$/i.exec(line)) !== null) states.push(normalizeAluaState(m[1] ?? ''));
+    else if ((m = /^Vendor Specific Field:\s*(.+)$/i.exec(line)) !== null) statuses.push(m[1] ?? '');
+    else unrecognised.push(line);
+  }
+  if (sg === null) throw new ScsiDecodeError('sg_vpd 0xc9 output', 'no "IOShipping (ALUA):" or "AVT:" line');
+  return {
+    info: {
+      mode: sg,
+      owned,
+      preferred: prio === null ? null : prio === 1,
+      avteCvp: null,
+      sgVpdMode: sg,
+      divergent: sg === 'IOSHIP' ? false : null,
+      pageId: /\bvac\d\b/.exec(text)?.[0] ?? null,
+      pathPriority: prio,
+      thisControllerState: states[0] ?? null,
+      alternateControllerState: states[1] ?? null,
+      thisControllerStatus: statuses[0] ?? null,
+      alternateControllerStatus: statuses[1] ?? null,
+      avtAllowReadsOnSector0: sector0,
+      preferredPathAutoChangeable: autoChange,
+      implicitFailback: implicit,
+    },
+    unrecognised,
   };
 }
 
@@ -68,24 +165,5 @@ export function decodeVpdC9(b: Uint8Array): VpdC9Info {
  * Without byte 8 the kernel mode is only known when sg_vpd says IOShipping.
  */
 export function parseSgVpdC9Text(text: string): VpdC9Info {
-  let sg: RdacMode | null = null;
-  if (/IOShipping \(ALUA\):\s*Enabled/i.test(text)) sg = 'IOSHIP';
-  else if (/AVT:\s*Enabled/i.test(text)) sg = 'AVT';
-  else if (/AVT:\s*Disabled/i.test(text)) sg = 'RDAC';
-  if (sg === null) throw new ScsiDecodeError('sg_vpd 0xc9 output', 'no "IOShipping (ALUA):" or "AVT:" line');
-  const via = /Volume Access via:\s*(primary|alternate)/i.exec(text)?.[1]?.toLowerCase();
-  const prio = /Path priority:\s*(\d+)/i.exec(text)?.[1];
-  const states = [...text.matchAll(/Asymmetric Access State:\s*([^\n]+)/gi)].map((m) => normalizeAluaState(m[1] ?? ''));
-  return {
-    mode: sg,
-    owned: via === undefined ? null : via === 'primary',
-    preferred: prio === undefined ? null : prio === '1',
-    avteCvp: null,
-    sgVpdMode: sg,
-    divergent: sg === 'IOSHIP' ? false : null,
-    pageId: /\bvac\d\b/.exec(text)?.[0] ?? null,
-    pathPriority: prio === undefined ? null : Number.parseInt(prio, 10),
-    thisControllerState: states[0] ?? null,
-    alternateControllerState: states[1] ?? null,
-  };
+  return parseSgVpdC9TextStrict(text).info;
 }

@@ -1,19 +1,53 @@
+import { deviceTypeNames } from './decode-inquiry.js';
 import { ScsiDecodeError } from './scsi-errors.js';
+
+/** T10 vendor identification (designator type 1, SPC-4 7.8.6.4): an 8-byte vendor id, then the vendor's identifier. */
+export interface T10VendorId {
+  /** Bytes 0-7, trailing blanks removed (e.g. "LIO-ORG", "NETAPP"). */
+  vendorId: string;
+  /** The rest: the vendor-specific identifier. */
+  vendorSpecific: string;
+}
+
+/** NAA designator (type 3) parts, as `sg_vpd -l` prints them; hex values are "0x..." without leading zeros. */
+export interface NaaParts {
+  /** 5 (IEEE registered) or 6 (IEEE registered extended). */
+  format: number;
+  companyId: string;
+  vendorSpecific: string;
+  /** NAA 6 only: the 8-byte vendor specific identifier extension. */
+  extension?: string;
+}
+
+/** EUI-64 designator (type 2) of 8 bytes: the IEEE company id and the vendor extension. */
+export interface Eui64Parts {
+  companyId: string;
+  extension: string;
+}
 
 /** Device Identification VPD page (0x83), SPC-4 7.8.6: designation descriptors. */
 export interface Designator {
   association: 'logical-unit' | 'target-port' | 'target-device' | 'reserved';
   type: string;
   codeSet: 'binary' | 'ascii' | 'utf-8' | string;
-  /** Hex (lowercase) for binary designators, text for ASCII/UTF-8 ones. */
+  /** Hex (lowercase) for binary designators, text for ASCII/UTF-8 ones (T10: vendor id padded to 8, then the rest). */
   value: string;
   /** Protocol identifier when PIV is set ("iscsi", "fcp", "sas", ...), else null. */
   protocol: string | null;
+  t10?: T10VendorId;
+  naa?: NaaParts;
+  eui64?: Eui64Parts;
+  /** Relative target port, target port group, logical unit group. */
+  number?: number;
+  /** Type 10, locally assigned UUID, as 8-4-4-4-12 hex. */
+  uuid?: string;
 }
 
 export interface Vpd83Info {
+  peripheralQualifier: number | null;
+  deviceType: number | null;
   designators: Designator[];
-  t10Vendor: string | null;
+  t10Vendor: T10VendorId | null;
   naa: string | null;
   relativeTargetPort: number | null;
   targetPortGroup: number | null;
@@ -44,6 +78,76 @@ const text = (b: Uint8Array) =>
     .replace(/\0+$/g, '')
     .replace(/\0/g, ' ')
     .trimEnd();
+/** A bit field as sg_vpd prints it: 0x, lowercase, no leading zeros. */
+const hexNumber = (n: bigint) => `0x${n.toString(16)}`;
+const bits = (h: string, from: number, count: number): bigint => (BigInt(`0x${h}`) >> BigInt(h.length * 4 - from - count)) & ((1n << BigInt(count)) - 1n);
+
+/** NAA 5/6 fields (SPC-4 7.8.6.6): 4-bit NAA, 24-bit company id, 36-bit vendor id, NAA 6: 64-bit extension. */
+export function naaParts(h: string): NaaParts | undefined {
+  const format = Number.parseInt(h[0] ?? '', 16);
+  if (format === 5 && h.length === 16) return { format, companyId: hexNumber(bits(h, 4, 24)), vendorSpecific: hexNumber(bits(h, 28, 36)) };
+  if (format === 6 && h.length === 32) {
+    return { format, companyId: hexNumber(bits(h, 4, 24)), vendorSpecific: hexNumber(bits(h, 28, 36)), extension: hexNumber(bits(h, 64, 64)) };
+  }
+  return undefined;
+}
+
+export function eui64Parts(h: string): Eui64Parts | undefined {
+  return h.length === 16 ? { companyId: hexNumber(bits(h, 0, 24)), extension: hexNumber(bits(h, 24, 40)) } : undefined;
+}
+
+function decodeDesignator(b: Uint8Array, off: number, data: Uint8Array): Designator {
+  const codeSetN = (b[off] as number) & 0x0f;
+  const piv = ((b[off + 1] as number) & 0x80) !== 0;
+  const assoc = ((b[off + 1] as number) >> 4) & 0x3;
+  const typeN = (b[off + 1] as number) & 0x0f;
+  const codeSet = codeSets[codeSetN] ?? `reserved-${codeSetN}`;
+  const d: Designator = {
+    association: associations[assoc] ?? 'reserved',
+    type: designatorTypes[typeN] ?? `reserved-${typeN}`,
+    codeSet,
+    value: codeSet === 'binary' ? hex(data) : text(data),
+    protocol: piv && (assoc === 1 || assoc === 2) ? (protocols[(b[off] as number) >> 4] ?? `protocol-${(b[off] as number) >> 4}`) : null,
+  };
+  if (typeN === 1 && data.length >= 8) {
+    // The vendor id is exactly 8 bytes, blank-padded (SPC-4 table 473); the rest is the vendor's.
+    d.t10 = { vendorId: Buffer.from(data.subarray(0, 8)).toString('latin1').trimEnd(), vendorSpecific: text(data.subarray(8)) };
+  }
+  if (typeN === 3 && codeSet === 'binary') {
+    const parts = naaParts(d.value);
+    if (parts !== undefined) d.naa = parts;
+  }
+  if (typeN === 2 && codeSet === 'binary') {
+    const parts = eui64Parts(d.value);
+    if (parts !== undefined) d.eui64 = parts;
+  }
+  if ((typeN === 4 || typeN === 5 || typeN === 6) && data.length >= 4) d.number = ((data[2] as number) << 8) | (data[3] as number);
+  if (typeN === 10 && data.length === 18) {
+    const u = hex(data.subarray(2));
+    d.uuid = `${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20)}`;
+  }
+  return d;
+}
+
+function summarise(designators: Designator[], peripheralQualifier: number | null, deviceType: number | null): Vpd83Info {
+  const first = (type: string, prefer: readonly Designator['association'][] = ['logical-unit', 'target-device', 'target-port']) => {
+    for (const a of prefer) {
+      const d = designators.find((x) => x.type === type && x.association === a);
+      if (d !== undefined) return d;
+    }
+    return designators.find((x) => x.type === type);
+  };
+  return {
+    peripheralQualifier,
+    deviceType,
+    designators,
+    t10Vendor: first('t10-vendor-id')?.t10 ?? null,
+    naa: first('naa')?.value ?? null,
+    relativeTargetPort: first('relative-target-port')?.number ?? null,
+    targetPortGroup: first('target-port-group')?.number ?? null,
+    scsiName: first('scsi-name-string')?.value ?? null,
+  };
+}
 
 export function decodeVpd83(b: Uint8Array): Vpd83Info {
   if (b.length < 4) throw new ScsiDecodeError('VPD page 0x83', `${b.length} bytes, need at least 4`);
@@ -52,121 +156,203 @@ export function decodeVpd83(b: Uint8Array): Vpd83Info {
   const designators: Designator[] = [];
   let off = 4;
   while (off + 4 <= end) {
-    const codeSetN = (b[off] as number) & 0x0f;
-    const piv = ((b[off + 1] as number) & 0x80) !== 0;
-    const assoc = ((b[off + 1] as number) >> 4) & 0x3;
-    const typeN = (b[off + 1] as number) & 0x0f;
     const len = b[off + 3] as number;
     if (off + 4 + len > end) throw new ScsiDecodeError('VPD page 0x83', `descriptor at offset ${off} runs past the page (${len} bytes)`);
-    const data = b.subarray(off + 4, off + 4 + len);
-    const codeSet = codeSets[codeSetN] ?? `reserved-${codeSetN}`;
-    designators.push({
-      association: associations[assoc] ?? 'reserved',
-      type: designatorTypes[typeN] ?? `reserved-${typeN}`,
-      codeSet,
-      value: codeSet === 'binary' ? hex(data) : text(data),
-      protocol: piv && (assoc === 1 || assoc === 2) ? (protocols[(b[off] as number) >> 4] ?? `protocol-${(b[off] as number) >> 4}`) : null,
-    });
+    designators.push(decodeDesignator(b, off, b.subarray(off + 4, off + 4 + len)));
     off += 4 + len;
   }
-  const first = (type: string, prefer: readonly Designator['association'][] = ['logical-unit', 'target-device', 'target-port']) => {
-    for (const a of prefer) {
-      const d = designators.find((x) => x.type === type && x.association === a);
-      if (d !== undefined) return d;
-    }
-    return designators.find((x) => x.type === type);
-  };
-  const port16 = (d: Designator | undefined) => (d === undefined || d.codeSet !== 'binary' || d.value.length < 8 ? null : Number.parseInt(d.value.slice(4, 8), 16));
-  return {
-    designators,
-    t10Vendor: first('t10-vendor-id')?.value ?? null,
-    naa: first('naa')?.value ?? null,
-    relativeTargetPort: port16(first('relative-target-port')),
-    targetPortGroup: port16(first('target-port-group')),
-    scsiName: first('scsi-name-string')?.value ?? null,
-  };
+  return summarise(designators, ((b[0] as number) >> 5) & 0x7, (b[0] as number) & 0x1f);
 }
 
+export interface SgVpd83Parse {
+  info: Vpd83Info;
+  /** Lines sg_vpd printed that no field accounts for: a field we do not decode, or a new format. */
+  unrecognised: string[];
+}
+
+const protocolOf = (t: string): string => {
+  if (/iSCSI/i.test(t)) return 'iscsi';
+  if (/Fibre Channel/i.test(t)) return 'fcp';
+  if (/Serial Attached/i.test(t)) return 'sas';
+  if (/SCSI RDMA/i.test(t)) return 'srp';
+  if (/Parallel SCSI/i.test(t)) return 'spi';
+  if (/USB Attached/i.test(t)) return 'uas';
+  if (/PCIe/i.test(t)) return 'pcie';
+  return t.toLowerCase();
+};
+
+const typeOf = (t: string): string => {
+  const s = t.toLowerCase();
+  if (s.startsWith('naa')) return 'naa';
+  if (s.startsWith('t10')) return 't10-vendor-id';
+  if (s.startsWith('eui')) return 'eui-64';
+  if (s.startsWith('relative target port')) return 'relative-target-port';
+  if (s.startsWith('target port group')) return 'target-port-group';
+  if (s.startsWith('logical unit group')) return 'logical-unit-group';
+  if (s.startsWith('scsi name')) return 'scsi-name-string';
+  if (s.startsWith('md5')) return 'md5-logical-unit-id';
+  if (s.startsWith('uuid')) return 'uuid';
+  if (s.startsWith('protocol specific')) return 'protocol-specific-port-id';
+  return 'vendor-specific';
+};
+
 /**
- * The text `sg_vpd -p 0x83` (1.3x-1.4x) prints: "  Addressed logical unit:" / "  Target port:" blocks,
- * "designator type: NAA,  code set: Binary" lines, then the value ("0x6000...", "Relative target port: 0x1").
+ * The text `sg_vpd -p 0x83` prints, with or without `-l` (1.3x-1.6x): "  Addressed logical unit:" /
+ * "  Target port:" blocks, "designator type: NAA,  code set: Binary" lines, then the value
+ * ("0x6000...", "Relative target port: 0x1", "vendor id:" + "vendor specific:", -l's NAA and EUI-64
+ * breakdowns, hex dumps of binary vendor-specific and MD5 designators). Every line is accounted for
+ * or returned in `unrecognised`.
  */
-export function parseSgVpd83Text(input: string): Vpd83Info {
+export function parseSgVpd83TextStrict(input: string): SgVpd83Parse {
   const designators: Designator[] = [];
+  const unrecognised: string[] = [];
   let association: Designator['association'] = 'logical-unit';
-  let pending: { type: string; codeSet: string } | null = null;
-  let vendorId: string | null = null;
-  let protocol: string | null = null;
-  const protocolOf = (t: string): string => {
-    if (/iSCSI/i.test(t)) return 'iscsi';
-    if (/Fibre Channel/i.test(t)) return 'fcp';
-    if (/Serial Attached/i.test(t)) return 'sas';
-    if (/SCSI RDMA/i.test(t)) return 'srp';
-    if (/Parallel SCSI/i.test(t)) return 'spi';
-    if (/USB Attached/i.test(t)) return 'uas';
-    if (/PCIe/i.test(t)) return 'pcie';
-    return t.toLowerCase();
-  };
-  const typeOf = (t: string): string => {
-    const s = t.toLowerCase();
-    if (s.startsWith('naa')) return 'naa';
-    if (s.startsWith('t10')) return 't10-vendor-id';
-    if (s.startsWith('eui')) return 'eui-64';
-    if (s.startsWith('relative target port')) return 'relative-target-port';
-    if (s.startsWith('target port group')) return 'target-port-group';
-    if (s.startsWith('logical unit group')) return 'logical-unit-group';
-    if (s.startsWith('scsi name')) return 'scsi-name-string';
-    if (s.startsWith('md5')) return 'md5-logical-unit-id';
-    if (s.startsWith('uuid')) return 'uuid';
-    if (s.startsWith('protocol specific')) return 'protocol-specific-port-id';
-    return 'vendor-specific';
+  let cur: Designator | null = null;
+  let hexDump: string[] | null = null;
+  let pq: number | null = null;
+  let pdt: number | null = null;
+  const flushHex = () => {
+    if (cur !== null && hexDump !== null) cur.value = hexDump.join('');
+    hexDump = null;
   };
   for (const raw of input.split(/\r?\n/)) {
     const line = raw.trim();
-    if (/^Addressed logical unit:?$/i.test(line)) association = 'logical-unit';
-    else if (/^Target port:?$/i.test(line)) association = 'target-port';
-    else if (/^Target device that contains addressed lu:?$/i.test(line)) association = 'target-device';
-    const m = /designator type:\s*([^,]+),\s*code set:\s*(\S+)/i.exec(line);
-    if (m !== null) {
-      protocol = null;
-      pending = { type: typeOf(m[1] ?? ''), codeSet: (m[2] ?? '').toLowerCase() === 'binary' ? 'binary' : (m[2] ?? '').toLowerCase() === 'utf-8' ? 'utf-8' : 'ascii' };
+    if (line === '') continue;
+    if (hexDump !== null) {
+      // sg3_utils' hex dump starts in column 0: up to 16 bytes in the first 49 columns, then the
+      // ASCII column (which may itself look like hex, so it is cut off by position).
+      const bytes = /^[0-9a-f]{2}(?: |$)/i.test(raw) ? raw.slice(0, 49).trim().split(/\s+/) : [];
+      if (bytes.length > 0 && bytes.every((x) => /^[0-9a-f]{2}$/i.test(x))) {
+        hexDump.push(...bytes.map((x) => x.toLowerCase()));
+        continue;
+      }
+      flushHex();
+    }
+    if (/^Device Identification VPD page:?$/i.test(line)) continue;
+    const pqLine = /^\[PQual=(\d+)\s+Peripheral device type:\s*(.+)\]$/.exec(line);
+    if (pqLine !== null) {
+      pq = Number(pqLine[1]);
+      const idx = deviceTypeNames.indexOf((pqLine[2] ?? '').trim());
+      pdt = idx < 0 ? null : idx;
+      if (idx < 0) unrecognised.push(line);
       continue;
     }
-    if (pending === null || line === '') continue;
+    if (/^Addressed logical unit:?$/i.test(line)) {
+      association = 'logical-unit';
+      continue;
+    }
+    if (/^Target port:?$/i.test(line)) {
+      association = 'target-port';
+      continue;
+    }
+    if (/^Target device that contains addressed lu:?$/i.test(line)) {
+      association = 'target-device';
+      continue;
+    }
+    const m = /designator type:\s*([^,]+?)(?:\s*\[0x[0-9a-f]+\])?,\s*code set:\s*(\S+)/i.exec(line);
+    if (m !== null) {
+      const cs = (m[2] ?? '').toLowerCase();
+      cur = { association, type: typeOf(m[1] ?? ''), codeSet: cs === 'binary' ? 'binary' : cs === 'utf-8' ? 'utf-8' : 'ascii', value: '', protocol: null };
+      designators.push(cur);
+      continue;
+    }
+    if (cur === null) {
+      unrecognised.push(line);
+      continue;
+    }
+    const d: Designator = cur;
     const transport = /^transport:\s*(.*)$/i.exec(line);
     if (transport !== null) {
-      protocol = protocolOf(transport[1] ?? '');
+      d.protocol = protocolOf(transport[1] ?? '');
       continue;
     }
-    let value: string | null = null;
-    const portLine = /^(?:Relative target port|Target port group|Logical unit group):\s*0x([0-9a-fA-F]+)/i.exec(line);
-    if (portLine?.[1] !== undefined) value = portLine[1].padStart(8, '0');
-    else if (/^0x[0-9a-fA-F]+$/.test(line)) value = line.slice(2).toLowerCase();
-    else if (/^\[0x[0-9a-fA-F]+\]$/.test(line)) value = line.slice(3, -1).toLowerCase();
-    else if (/^vendor id:/i.test(line)) {
-      vendorId = line.replace(/^vendor id:\s*/i, '');
+    const numbered = /^(?:Relative target port|Target port group|Logical unit group):\s*0x([0-9a-fA-F]+)$/i.exec(line);
+    if (numbered?.[1] !== undefined) {
+      d.number = Number.parseInt(numbered[1], 16);
+      d.value = numbered[1].padStart(8, '0').toLowerCase();
       continue;
-    } else if (/^SCSI name string:\s*$/i.test(line)) continue;
-    else if (/^vendor specific:/i.test(line) && vendorId !== null) {
-      value = `${vendorId.padEnd(8)}${line.replace(/^vendor specific:\s*/i, '')}`;
-      vendorId = null;
-    } else if (pending.codeSet !== 'binary') value = line.replace(/^(vendor specific|SCSI name string):\s*/i, '');
-    if (value === null) continue;
-    designators.push({ association, type: pending.type, codeSet: pending.codeSet, value, protocol });
-    pending = null;
+    }
+    if (/^0x[0-9a-fA-F]+$/.test(line) || /^\[0x[0-9a-fA-F]+\]$/.test(line)) {
+      // -l repeats a UUID's 16 bytes in brackets; the value keeps the descriptor's 18 bytes.
+      if (d.type === 'uuid' && d.uuid !== undefined && line.replace(/^\[0x|\]$/g, '').toLowerCase() === d.uuid.replaceAll('-', '')) continue;
+      d.value = line.replace(/^\[?0x|\]$/g, '').toLowerCase();
+      if (d.type === 'naa') {
+        const parts = naaParts(d.value);
+        // Without -l only the hex is printed: the parts follow from it. With -l they were read above.
+        if (parts !== undefined && d.naa === undefined) d.naa = parts;
+      }
+      if (d.type === 'eui-64' && d.eui64 === undefined) {
+        const parts = eui64Parts(d.value);
+        if (parts !== undefined) d.eui64 = parts;
+      }
+      continue;
+    }
+    const naaHead = /^NAA (\d), IEEE Company_id:\s*(0x[0-9a-f]+)$/i.exec(line);
+    if (naaHead !== null) {
+      d.naa = { format: Number(naaHead[1]), companyId: (naaHead[2] ?? '').toLowerCase(), vendorSpecific: '' };
+      continue;
+    }
+    const vsi = /^Vendor Specific Identifier( Extension)?:\s*(0x[0-9a-f]+)$/i.exec(line);
+    if (vsi !== null && d.naa !== undefined) {
+      if (vsi[1] === undefined) d.naa.vendorSpecific = (vsi[2] ?? '').toLowerCase();
+      else d.naa.extension = (vsi[2] ?? '').toLowerCase();
+      continue;
+    }
+    if (/^EUI-64 based 8 byte identifier$/i.test(line)) {
+      d.eui64 = { companyId: '', extension: '' };
+      continue;
+    }
+    const euiField = /^(IEEE Company_id|Vendor Specific Extension Identifier):\s*(0x[0-9a-f]+)$/i.exec(line);
+    if (euiField !== null && d.eui64 !== undefined) {
+      if (/company/i.test(euiField[1] ?? '')) d.eui64.companyId = (euiField[2] ?? '').toLowerCase();
+      else d.eui64.extension = (euiField[2] ?? '').toLowerCase();
+      if (d.eui64.companyId !== '' && d.eui64.extension !== '') d.value = `${BigInt(d.eui64.companyId).toString(16).padStart(6, '0')}${BigInt(d.eui64.extension).toString(16).padStart(10, '0')}`;
+      continue;
+    }
+    const vendorId = /^vendor id:\s?(.*)$/i.exec(raw.replace(/^\s+/, ''));
+    if (vendorId !== null) {
+      // sg_vpd prints the 8 bytes as they are (blank padded) and the rest on the next line.
+      const id = (vendorId[1] ?? '').replace(/\s+$/, '');
+      d.t10 = { vendorId: id, vendorSpecific: '' };
+      d.value = (vendorId[1] ?? '').padEnd(8);
+      continue;
+    }
+    const vs = /^vendor specific:\s*(.*)$/i.exec(line);
+    if (vs !== null) {
+      if (d.t10 !== undefined) {
+        d.t10.vendorSpecific = vs[1] ?? '';
+        d.value = `${d.value.padEnd(8)}${vs[1] ?? ''}`;
+      } else if ((vs[1] ?? '') === '' && d.codeSet === 'binary') hexDump = [];
+      else d.value = vs[1] ?? '';
+      continue;
+    }
+    if (/^MD5 logical unit identifier:$/i.test(line)) {
+      hexDump = [];
+      continue;
+    }
+    const uuid = /^Locally assigned UUID:\s*([0-9a-f-]{36})$/i.exec(line);
+    if (uuid !== null) {
+      d.uuid = (uuid[1] ?? '').toLowerCase();
+      d.value = `1000${d.uuid.replaceAll('-', '')}`;
+      continue;
+    }
+    if (/^SCSI name string:$/i.test(line)) continue;
+    if (d.type === 'scsi-name-string' && d.value === '') {
+      d.value = line;
+      continue;
+    }
+    if (d.codeSet !== 'binary' && d.value === '' && d.type === 'vendor-specific') {
+      d.value = line;
+      continue;
+    }
+    unrecognised.push(line);
   }
+  flushHex();
   if (designators.length === 0) throw new ScsiDecodeError('sg_vpd 0x83 output', 'no "designator type:" lines');
-  const bytesFor = designators.find((d) => d.type === 'naa' && d.association === 'logical-unit') ?? designators.find((d) => d.type === 'naa');
-  const num = (type: string) => {
-    const d = designators.find((x) => x.type === type);
-    return d === undefined ? null : Number.parseInt(d.value, 16);
-  };
-  return {
-    designators,
-    t10Vendor: designators.find((d) => d.type === 't10-vendor-id')?.value ?? null,
-    naa: bytesFor?.value ?? null,
-    relativeTargetPort: num('relative-target-port'),
-    targetPortGroup: num('target-port-group'),
-    scsiName: designators.find((d) => d.type === 'scsi-name-string')?.value ?? null,
-  };
+  // A text paste has no page header byte: the -l "[PQual=..." line is the only source of these.
+  return { info: summarise(designators, pq, pdt), unrecognised };
+}
+
+export function parseSgVpd83Text(input: string): Vpd83Info {
+  return parseSgVpd83TextStrict(input).info;
 }

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CommandRunner } from '../exec/command-runner.js';
-import { decodeInquiry, parseSgInqText } from './decode-inquiry.js';
+import { decodeInquiry, deviceTypeNames, parseSgInqText, parseSgInqTextStrict } from './decode-inquiry.js';
 import { decodeRtpg, parseSgRtpgText } from './decode-rtpg.js';
-import { decodeVpdC9, kernelRdacMode, parseSgVpdC9Text, sgVpdRdacMode } from './decode-vpd-c9.js';
-import { decodeVpd83, parseSgVpd83Text } from './decode-vpd83.js';
+import { decodeVpdC9, kernelRdacMode, parseSgVpdC9Text, parseSgVpdC9TextStrict, sgVpdRdacMode } from './decode-vpd-c9.js';
+import { decodeVpd83, parseSgVpd83Text, parseSgVpd83TextStrict, type Vpd83Info } from './decode-vpd83.js';
 import { HexInputError, parseHexDump, toSpacedHex } from './hex-input.js';
 import { parseRdacLog } from './parse-rdac-log.js';
 
@@ -31,6 +31,9 @@ function page83(descs: { codeSet: number; piv: number; proto: number; assoc: num
   const body = Buffer.concat(descs.map((d) => Buffer.concat([Buffer.from([(d.proto << 4) | d.codeSet, (d.piv << 7) | (d.assoc << 4) | d.type, 0, d.data.length]), d.data])));
   return Buffer.concat([Buffer.from([0, 0x83, body.length >> 8, body.length & 0xff]), body]);
 }
+
+/** Plain `sg_vpd -p 0x83` (no -l) does not print the page's first byte: PQual and PDT are unknown there. */
+const withoutHeader = (v: Vpd83Info): Vpd83Info => ({ ...v, peripheralQualifier: null, deviceType: null });
 
 function c9(avteCvp: number, pathPrio = 0x01): Buffer {
   const b = Buffer.alloc(48);
@@ -87,10 +90,20 @@ describe('VPD 0x83', () => {
     const bytes = parseHexDump(fixture('vpd83-infinidat.hex'));
     const ours = decodeVpd83(bytes);
     expect(ours).toEqual({
+      peripheralQualifier: 0,
+      deviceType: 0,
       designators: [
-        { association: 'logical-unit', type: 'naa', codeSet: 'binary', value: '6000402001f45eb566d41cd100000000', protocol: null },
-        { association: 'target-port', type: 'relative-target-port', codeSet: 'binary', value: '00000001', protocol: null },
-        { association: 'target-port', type: 'target-port-group', codeSet: 'binary', value: '00000001', protocol: null },
+        {
+          association: 'logical-unit',
+          type: 'naa',
+          codeSet: 'binary',
+          value: '6000402001f45eb566d41cd100000000',
+          protocol: null,
+          // By hand: 6 | 000402 (24 bits) | 001f45eb5 (36 bits) | 66d41cd100000000 (64 bits).
+          naa: { format: 6, companyId: '0x402', vendorSpecific: '0x1f45eb5', extension: '0x66d41cd100000000' },
+        },
+        { association: 'target-port', type: 'relative-target-port', codeSet: 'binary', value: '00000001', protocol: null, number: 1 },
+        { association: 'target-port', type: 'target-port-group', codeSet: 'binary', value: '00000001', protocol: null, number: 1 },
       ],
       t10Vendor: null,
       naa: '6000402001f45eb566d41cd100000000',
@@ -98,7 +111,7 @@ describe('VPD 0x83', () => {
       targetPortGroup: 1,
       scsiName: null,
     });
-    expect(parseSgVpd83Text(await sg('sg_vpd', bytes, ['-p', '0x83']))).toEqual(ours);
+    expect(parseSgVpd83Text(await sg('sg_vpd', bytes, ['-p', '0x83']))).toEqual(withoutHeader(ours));
   });
 
   it('decodes a LIO iSCSI page (T10 vendor id, NAA, SCSI name with PIV, port 2, TPG 1) the same as sg_vpd, plain and -l', async () => {
@@ -113,14 +126,15 @@ describe('VPD 0x83', () => {
     ]);
     const ours = decodeVpd83(bytes);
     expect(ours).toMatchObject({
-      t10Vendor: 'LIO-ORG 5a1c9b6e-4c1f-4f5e-9c1d-1c2b3a4d5e6f',
+      // Two parts, as sg_vpd shows them: "vendor id: LIO-ORG " and "vendor specific: 5a1c...".
+      t10Vendor: { vendorId: 'LIO-ORG', vendorSpecific: '5a1c9b6e-4c1f-4f5e-9c1d-1c2b3a4d5e6f' },
       naa: '6001405a1c9b6e4c1f4f5e9c1d1c2b3a',
       relativeTargetPort: 2,
       targetPortGroup: 1,
       scsiName: 'iqn.2003-01.org.linux-iscsi.xs-a:sn.1234,t,0x0001',
     });
     expect(ours.designators[2]).toMatchObject({ association: 'target-port', type: 'scsi-name-string', codeSet: 'utf-8', protocol: 'iscsi' });
-    expect(parseSgVpd83Text(await sg('sg_vpd', bytes, ['-p', '0x83']))).toEqual(ours);
+    expect(parseSgVpd83Text(await sg('sg_vpd', bytes, ['-p', '0x83']))).toEqual(withoutHeader(ours));
     expect(parseSgVpd83Text(await sg('sg_vpd', bytes, ['-p', '0x83', '-l']))).toEqual(ours);
   });
 
@@ -144,6 +158,12 @@ describe('VPD 0xc9 (RDAC)', () => {
       pathPriority: 1,
       thisControllerState: 'active/optimized',
       alternateControllerState: 'active/non-optimized',
+      // Bytes 11 and 13 of the blog's dump are 01 and 01.
+      thisControllerStatus: 'Operating normally',
+      alternateControllerStatus: 'Operating normally',
+      avtAllowReadsOnSector0: null,
+      preferredPathAutoChangeable: null,
+      implicitFailback: null,
     });
   });
 
@@ -261,5 +281,124 @@ describe('rdac kernel lines', () => {
       ['7:0:0:0', 'AVT', true],
     ]);
     expect(parseRdacLog('sd 3:0:0:2: rdac: LUN 2 (RDAC) (unowned)\nsd 3:0:0:2: rdac: LUN 2 (unowned)')[0]).toMatchObject({ mode: 'RDAC', owned: false });
+  });
+});
+
+/**
+ * Field by field against the real sg3_utils (`--inhex`): the strict text parsers account for every
+ * line sg_inq/sg_vpd prints (anything else lands in `unrecognised`), and what they read must equal
+ * what our decoders read from the same bytes. A field sg3_utils shows that we do not decode fails here.
+ */
+describe('every decoder against sg3_utils, field by field', () => {
+  const inquiryBase = (): Buffer => {
+    const b = Buffer.alloc(74);
+    b.set([0x00, 0x00, 0x05, 0x32, 0x45, 0x08, 0x50, 0x32]);
+    b.write('DELL    MD36xxi         0784', 8, 'latin1');
+    return b;
+  };
+
+  it('standard INQUIRY: every bit of bytes 0-7 and byte 56, one at a time, reads the same in sg_inq', async () => {
+    const variants: Buffer[] = [inquiryBase()];
+    for (let byte = 0; byte < 8; byte++) {
+      if (byte === 2 || byte === 4) continue; // version (sg_inq decodes a VPD page for 0-2) and the length
+      for (let bit = 0; bit < 8; bit++) {
+        const b = inquiryBase();
+        b[byte] = (b[byte] as number) ^ (1 << bit);
+        variants.push(b);
+      }
+    }
+    const spi = inquiryBase();
+    spi[56] = 0x0f;
+    variants.push(spi);
+    const short = inquiryBase().subarray(0, 36);
+    short[4] = 31;
+    variants.push(short);
+    for (const bytes of variants) {
+      const text = await sg('sg_inq', bytes, []);
+      const theirs = parseSgInqTextStrict(text);
+      const ours = decodeInquiry(bytes);
+      expect(theirs.unrecognised, text).toEqual([]);
+      expect(theirs.info.flags, text).toEqual(ours.flags);
+      expect(theirs.info, text).toEqual(ours);
+    }
+  });
+
+  it("standard INQUIRY: sg3_utils' name for every peripheral device type", async () => {
+    for (let pdt = 0; pdt < 32; pdt++) {
+      const b = inquiryBase();
+      b[0] = pdt;
+      const theirs = parseSgInqTextStrict(await sg('sg_inq', b, []));
+      expect(theirs.info.deviceTypeName, `PDT ${pdt}`).toBe(deviceTypeNames[pdt]);
+      expect(decodeInquiry(b).deviceTypeName).toBe(deviceTypeNames[pdt]);
+    }
+  });
+
+  it('VPD 0x83 with every designator type we decode: T10 parts, NAA 5/6, EUI-64, UUID, groups, MD5, vendor specific (plain and -l)', async () => {
+    let name = Buffer.from('iqn.2003-01.org.linux-iscsi.xs-a:sn.1234,t,0x0001', 'utf8');
+    name = Buffer.concat([name, Buffer.alloc(4 - (name.length % 4))]);
+    const bytes = page83([
+      { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 0, data: Buffer.from('0102030405', 'hex') },
+      { codeSet: 2, piv: 0, proto: 0, assoc: 0, type: 0, data: Buffer.from('ABCDEF', 'latin1') },
+      { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 2, data: Buffer.from('0011223344556677', 'hex') },
+      { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 3, data: Buffer.from('5006016012345678', 'hex') },
+      { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 3, data: Buffer.from('6001405a1c9b6e4c1f4f5e9c1d1c2b3a', 'hex') },
+      { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 6, data: Buffer.from([0, 0, 0, 7]) },
+      { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 7, data: Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex') },
+      { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 10, data: Buffer.from('1000000102030405060708090a0b0c0d0e0f', 'hex') },
+      // NetApp's T10 designator: "NETAPP  " then the LUN serial.
+      { codeSet: 2, piv: 0, proto: 0, assoc: 0, type: 1, data: Buffer.from('NETAPP  LUN C4bHn$Eq5mLs', 'latin1') },
+      { codeSet: 3, piv: 1, proto: 5, assoc: 1, type: 8, data: name },
+      { codeSet: 1, piv: 1, proto: 6, assoc: 1, type: 3, data: Buffer.from('5000c50012345678', 'hex') },
+      { codeSet: 1, piv: 1, proto: 5, assoc: 1, type: 4, data: Buffer.from([0, 0, 0, 2]) },
+      { codeSet: 1, piv: 1, proto: 5, assoc: 1, type: 5, data: Buffer.from([0, 0, 0, 1]) },
+      { codeSet: 1, piv: 0, proto: 0, assoc: 2, type: 3, data: Buffer.from('5000c50012345670', 'hex') },
+    ]);
+    const ours = decodeVpd83(bytes);
+    // By hand from the bytes above.
+    expect(ours.t10Vendor).toEqual({ vendorId: 'NETAPP', vendorSpecific: 'LUN C4bHn$Eq5mLs' });
+    expect(ours.designators.map((d) => d.naa ?? d.eui64 ?? d.uuid ?? d.number ?? null).filter((x) => x !== null)).toEqual([
+      { companyId: '0x1122', extension: '0x3344556677' },
+      { format: 5, companyId: '0x6016', vendorSpecific: '0x12345678' },
+      { format: 6, companyId: '0x1405', vendorSpecific: '0xa1c9b6e4c', extension: '0x1f4f5e9c1d1c2b3a' },
+      7,
+      '00010203-0405-0607-0809-0a0b0c0d0e0f',
+      { format: 5, companyId: '0xc50', vendorSpecific: '0x12345678' },
+      2,
+      1,
+      { format: 5, companyId: '0xc50', vendorSpecific: '0x12345670' },
+    ]);
+    for (const args of [['-p', '0x83'], ['-p', '0x83', '-l']]) {
+      const text = await sg('sg_vpd', bytes, args);
+      const theirs = parseSgVpd83TextStrict(text);
+      expect(theirs.unrecognised, text).toEqual([]);
+      expect(theirs.info, text).toEqual(args.includes('-l') ? ours : withoutHeader(ours));
+    }
+  });
+
+  it('VPD 0xc9: byte 8 modes and flags, TPG data, controller conditions, the extended priority bytes', async () => {
+    const pages: Buffer[] = [];
+    for (const b8 of [0x00, 0x01, 0x21, 0x41, 0x81, 0xc1, 0xe0, 0xf1, 0x89, 0xe9]) {
+      for (const [b10, b11, b12, b13] of [
+        [0x00, 0x01, 0x01, 0x01],
+        [0x01, 0x02, 0x00, 0x05],
+        [0x0e, 0x07, 0x0f, 0xff],
+        [0x02, 0x09, 0x03, 0x03],
+      ] as const) {
+        const b = c9(b8, 0x02);
+        b.set([b10, b11, b12, b13, 0x28 | 0x02, 0x01], 10);
+        pages.push(b);
+        const other = Buffer.from(b);
+        other[14] = 0x14 | 0x01;
+        pages.push(other);
+      }
+    }
+    for (const bytes of pages) {
+      const text = await sg('sg_vpd', bytes, ['-p', 'vac1']);
+      const theirs = parseSgVpdC9TextStrict(text);
+      const ours = decodeVpdC9(bytes);
+      expect(theirs.unrecognised, text).toEqual([]);
+      // The text has no byte 8 or page id, and names the mode the way sg_vpd reads byte 8.
+      expect(theirs.info, text).toEqual({ ...ours, mode: ours.sgVpdMode, avteCvp: null, pageId: null, divergent: ours.sgVpdMode === 'IOSHIP' ? false : null, preferred: ours.pathPriority === 1 });
+    }
   });
 });

@@ -5,11 +5,26 @@ import { mapToProto } from '../multipath/multipath-service.js';
 import type { MultipathMapInfo } from '../multipath/parse-multipath-ll.js';
 import { readPlatform } from '../multipath/platform.js';
 import { devicePath } from '../validate/validators.js';
+import type { Designator } from './decode-vpd83.js';
 import { aluaVerdict, pathAluaState, type LunVerdict, type PathFacts } from './alua-verdict.js';
 import { parseRdacLog } from './parse-rdac-log.js';
 import { listSysfsMultipathMaps, readKernelLog, readPathFacts, resolveDevice, type ScsiReadContext } from './read-path-facts.js';
 
 const undef = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+/** A designator's decoded parts as the proto's string map (see ScsiDesignator.parts). */
+export function designatorParts(d: Designator): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (d.t10 !== undefined) Object.assign(out, { vendor_id: d.t10.vendorId, vendor_specific: d.t10.vendorSpecific });
+  if (d.naa !== undefined) {
+    Object.assign(out, { naa_format: String(d.naa.format), company_id: d.naa.companyId, vendor_specific: d.naa.vendorSpecific });
+    if (d.naa.extension !== undefined) out['extension'] = d.naa.extension;
+  }
+  if (d.eui64 !== undefined) Object.assign(out, { company_id: d.eui64.companyId, extension: d.eui64.extension });
+  if (d.number !== undefined) out['number'] = String(d.number);
+  if (d.uuid !== undefined) out['uuid'] = d.uuid;
+  return out;
+}
 
 export function pathReportToProto(p: PathFacts, verdict: Pick<LunVerdict, 'mode' | 'pathStates'>): ScsiPathReport {
   const st = verdict.pathStates[p.dev] ?? pathAluaState(p, verdict.mode);
@@ -35,8 +50,8 @@ export function pathReportToProto(p: PathFacts, verdict: Pick<LunVerdict, 'mode'
       p.vpd83 === null
         ? undefined
         : {
-            designators: p.vpd83.designators.map((d) => ({ association: d.association, type: d.type, codeSet: d.codeSet, value: d.value })),
-            t10Vendor: undef(p.vpd83.t10Vendor),
+            designators: p.vpd83.designators.map((d) => ({ association: d.association, type: d.type, codeSet: d.codeSet, value: d.value, parts: designatorParts(d) })),
+            t10VendorId: p.vpd83.t10Vendor ?? undefined,
             naa: undef(p.vpd83.naa),
             relativeTargetPort: undef(p.vpd83.relativeTargetPort),
             targetPortGroup: undef(p.vpd83.targetPortGroup),

@@ -30,6 +30,14 @@ describe('xsctl decode sg-rtpg / rtpg-raw / vpd-83 / vpd-c9 / inquiry', () => {
     expect((v['designators'] as object[])[0]).toMatchObject({ association: 'logical-unit', type: 'naa', codeSet: 'binary', value: '6000402001f45eb566d41cd100000000' });
   });
 
+  it('vpd-83: a pasted T10 vendor identification keeps its two parts (8-byte vendor id, vendor specific)', () => {
+    // sg_vpd 1.63 text for a NetApp-style T10 designator (the vendor id keeps its blank padding).
+    const text = 'Device Identification VPD page:\n  Addressed logical unit:\n    designator type: T10 vendor identification,  code set: ASCII\n      vendor id: NETAPP  \n      vendor specific: LUN C4bHn$Eq5mLs\n';
+    expect(decode('vpd-83', text)).toMatchObject({ t10Vendor: { vendorId: 'NETAPP', vendorSpecific: 'LUN C4bHn$Eq5mLs' } });
+    const d = getDecoder('vpd-83');
+    expect(d?.render?.(decode('vpd-83', text))).toContain('t10 vendor id="NETAPP" vendor specific="LUN C4bHn$Eq5mLs"');
+  });
+
   it('vpd-c9: the MD3600i dump (sg_vpd --hex with its header and prompt) and the bit-5-only divergence', () => {
     expect(decode('vpd-c9', fixture('sg_vpd-c9-hex-md3600i-blog.txt'))).toMatchObject({ mode: 'IOSHIP', owned: true, preferred: true, avteCvp: 0xf1 });
     expect(decode('vpd-c9', '00 c9 00 2c 76 61 63 31 21 00')).toMatchObject({ mode: 'IOSHIP', owned: true, preferred: false, avteCvp: 0x21, sgVpdMode: 'RDAC', divergent: true });

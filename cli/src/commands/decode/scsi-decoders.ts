@@ -47,7 +47,8 @@ registerDecoder('vpd-83', {
       ['ASSOCIATION', 'TYPE', 'CODE SET', 'VALUE'],
       v.designators.map((x) => [x.association, x.type, x.codeSet, x.value]),
     );
-    return `${table}naa=${v.naa ?? '-'} relative-target-port=${v.relativeTargetPort ?? '-'} target-port-group=${v.targetPortGroup ?? '-'}\n`;
+    const t10 = v.t10Vendor === null ? '' : `t10 vendor id="${v.t10Vendor.vendorId}" vendor specific="${v.t10Vendor.vendorSpecific}"\n`;
+    return `${table}${t10}naa=${v.naa ?? '-'} relative-target-port=${v.relativeTargetPort ?? '-'} target-port-group=${v.targetPortGroup ?? '-'}\n`;
   },
 });
 

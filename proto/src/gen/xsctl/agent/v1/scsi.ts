@@ -37,11 +37,28 @@ export interface ScsiDesignator {
   codeSet: string;
   /** Hex for binary designators, text otherwise. */
   value: string;
+  /**
+   * The decoded parts, as `sg_vpd -l` shows them: T10 "vendor_id"/"vendor_specific"; NAA
+   * "naa_format"/"company_id"/"vendor_specific"/"extension"; EUI-64 "company_id"/"extension";
+   * "number" for ports, port groups and LU groups; "uuid".
+   */
+  parts: { [key: string]: string };
+}
+
+export interface ScsiDesignator_PartsEntry {
+  key: string;
+  value: string;
+}
+
+/** A T10 vendor identification designator: the 8-byte vendor id, then the vendor's identifier. */
+export interface ScsiT10VendorId {
+  vendorId: string;
+  vendorSpecific: string;
 }
 
 export interface ScsiVpd83 {
   designators: ScsiDesignator[];
-  t10Vendor?: string | undefined;
+  t10VendorId: ScsiT10VendorId | undefined;
   naa?: string | undefined;
   relativeTargetPort?: number | undefined;
   targetPortGroup?: number | undefined;
@@ -386,7 +403,7 @@ export const ScsiInquiry: MessageFns<ScsiInquiry> = {
 };
 
 function createBaseScsiDesignator(): ScsiDesignator {
-  return { association: "", type: "", codeSet: "", value: "" };
+  return { association: "", type: "", codeSet: "", value: "", parts: {} };
 }
 
 export const ScsiDesignator: MessageFns<ScsiDesignator> = {
@@ -403,6 +420,9 @@ export const ScsiDesignator: MessageFns<ScsiDesignator> = {
     if (message.value !== "") {
       writer.uint32(34).string(message.value);
     }
+    globalThis.Object.entries(message.parts).forEach(([key, value]: [string, string]) => {
+      ScsiDesignator_PartsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
     return writer;
   },
 
@@ -451,6 +471,17 @@ export const ScsiDesignator: MessageFns<ScsiDesignator> = {
             message.value = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = ScsiDesignator_PartsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.parts[entry5.key] = entry5.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -473,6 +504,20 @@ export const ScsiDesignator: MessageFns<ScsiDesignator> = {
         ? globalThis.String(object.code_set)
         : "",
       value: isSet(object.value) ? globalThis.String(object.value) : "",
+      parts: isObject(object.parts)
+        ? (globalThis.Object.entries(object.parts) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -490,6 +535,15 @@ export const ScsiDesignator: MessageFns<ScsiDesignator> = {
     if (message.value !== "") {
       obj.value = message.value;
     }
+    if (message.parts) {
+      const entries = globalThis.Object.entries(message.parts) as [string, string][];
+      if (entries.length > 0) {
+        obj.parts = {};
+        entries.forEach(([k, v]) => {
+          obj.parts[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -502,6 +556,193 @@ export const ScsiDesignator: MessageFns<ScsiDesignator> = {
     message.type = object.type ?? "";
     message.codeSet = object.codeSet ?? "";
     message.value = object.value ?? "";
+    message.parts = (globalThis.Object.entries(object.parts ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseScsiDesignator_PartsEntry(): ScsiDesignator_PartsEntry {
+  return { key: "", value: "" };
+}
+
+export const ScsiDesignator_PartsEntry: MessageFns<ScsiDesignator_PartsEntry> = {
+  encode(message: ScsiDesignator_PartsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScsiDesignator_PartsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScsiDesignator_PartsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScsiDesignator_PartsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ScsiDesignator_PartsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScsiDesignator_PartsEntry>): ScsiDesignator_PartsEntry {
+    return ScsiDesignator_PartsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScsiDesignator_PartsEntry>): ScsiDesignator_PartsEntry {
+    const message = createBaseScsiDesignator_PartsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseScsiT10VendorId(): ScsiT10VendorId {
+  return { vendorId: "", vendorSpecific: "" };
+}
+
+export const ScsiT10VendorId: MessageFns<ScsiT10VendorId> = {
+  encode(message: ScsiT10VendorId, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vendorId !== "") {
+      writer.uint32(10).string(message.vendorId);
+    }
+    if (message.vendorSpecific !== "") {
+      writer.uint32(18).string(message.vendorSpecific);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScsiT10VendorId {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScsiT10VendorId();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.vendorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vendorSpecific = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScsiT10VendorId {
+    return {
+      vendorId: isSet(object.vendorId)
+        ? globalThis.String(object.vendorId)
+        : isSet(object.vendor_id)
+        ? globalThis.String(object.vendor_id)
+        : "",
+      vendorSpecific: isSet(object.vendorSpecific)
+        ? globalThis.String(object.vendorSpecific)
+        : isSet(object.vendor_specific)
+        ? globalThis.String(object.vendor_specific)
+        : "",
+    };
+  },
+
+  toJSON(message: ScsiT10VendorId): unknown {
+    const obj: any = {};
+    if (message.vendorId !== "") {
+      obj.vendorId = message.vendorId;
+    }
+    if (message.vendorSpecific !== "") {
+      obj.vendorSpecific = message.vendorSpecific;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ScsiT10VendorId>): ScsiT10VendorId {
+    return ScsiT10VendorId.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ScsiT10VendorId>): ScsiT10VendorId {
+    const message = createBaseScsiT10VendorId();
+    message.vendorId = object.vendorId ?? "";
+    message.vendorSpecific = object.vendorSpecific ?? "";
     return message;
   },
 };
@@ -509,7 +750,7 @@ export const ScsiDesignator: MessageFns<ScsiDesignator> = {
 function createBaseScsiVpd83(): ScsiVpd83 {
   return {
     designators: [],
-    t10Vendor: undefined,
+    t10VendorId: undefined,
     naa: undefined,
     relativeTargetPort: undefined,
     targetPortGroup: undefined,
@@ -522,8 +763,8 @@ export const ScsiVpd83: MessageFns<ScsiVpd83> = {
     for (const v of message.designators) {
       ScsiDesignator.encode(v!, writer.uint32(10).fork()).join();
     }
-    if (message.t10Vendor !== undefined) {
-      writer.uint32(18).string(message.t10Vendor);
+    if (message.t10VendorId !== undefined) {
+      ScsiT10VendorId.encode(message.t10VendorId, writer.uint32(58).fork()).join();
     }
     if (message.naa !== undefined) {
       writer.uint32(26).string(message.naa);
@@ -561,12 +802,12 @@ export const ScsiVpd83: MessageFns<ScsiVpd83> = {
             message.designators.push(ScsiDesignator.decode(reader, reader.uint32()));
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
+          case 7: {
+            if (tag !== 58) {
               break;
             }
 
-            message.t10Vendor = reader.string();
+            message.t10VendorId = ScsiT10VendorId.decode(reader, reader.uint32());
             continue;
           }
           case 3: {
@@ -618,10 +859,10 @@ export const ScsiVpd83: MessageFns<ScsiVpd83> = {
       designators: globalThis.Array.isArray(object?.designators)
         ? object.designators.map((e: any) => ScsiDesignator.fromJSON(e))
         : [],
-      t10Vendor: isSet(object.t10Vendor)
-        ? globalThis.String(object.t10Vendor)
-        : isSet(object.t10_vendor)
-        ? globalThis.String(object.t10_vendor)
+      t10VendorId: isSet(object.t10VendorId)
+        ? ScsiT10VendorId.fromJSON(object.t10VendorId)
+        : isSet(object.t10_vendor_id)
+        ? ScsiT10VendorId.fromJSON(object.t10_vendor_id)
         : undefined,
       naa: isSet(object.naa) ? globalThis.String(object.naa) : undefined,
       relativeTargetPort: isSet(object.relativeTargetPort)
@@ -647,8 +888,8 @@ export const ScsiVpd83: MessageFns<ScsiVpd83> = {
     if (message.designators?.length) {
       obj.designators = message.designators.map((e) => ScsiDesignator.toJSON(e));
     }
-    if (message.t10Vendor !== undefined) {
-      obj.t10Vendor = message.t10Vendor;
+    if (message.t10VendorId !== undefined) {
+      obj.t10VendorId = ScsiT10VendorId.toJSON(message.t10VendorId);
     }
     if (message.naa !== undefined) {
       obj.naa = message.naa;
@@ -671,7 +912,9 @@ export const ScsiVpd83: MessageFns<ScsiVpd83> = {
   fromPartial(object: DeepPartial<ScsiVpd83>): ScsiVpd83 {
     const message = createBaseScsiVpd83();
     message.designators = object.designators?.map((e) => ScsiDesignator.fromPartial(e)) || [];
-    message.t10Vendor = object.t10Vendor ?? undefined;
+    message.t10VendorId = (object.t10VendorId !== undefined && object.t10VendorId !== null)
+      ? ScsiT10VendorId.fromPartial(object.t10VendorId)
+      : undefined;
     message.naa = object.naa ?? undefined;
     message.relativeTargetPort = object.relativeTargetPort ?? undefined;
     message.targetPortGroup = object.targetPortGroup ?? undefined;
@@ -2244,6 +2487,10 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
