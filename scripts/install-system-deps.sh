@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System tools the tests run for real. Idempotent; needs root (CI runs as root).
 set -euo pipefail
-pkgs=(drbd-utils tgt libiscsi-bin iputils-arping iproute2 iptables multipath-tools sg3-utils fdisk util-linux e2fsprogs rpm kmod)
+pkgs=(drbd-utils tgt libiscsi-bin iputils-arping iproute2 iptables multipath-tools sg3-utils fdisk util-linux e2fsprogs rpm kmod openipmi ipmitool)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -18,5 +18,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packages may start daemons; tests start their own in namespaces.
-systemctl stop tgt multipathd 2>/dev/null || true
+systemctl stop tgt multipathd openipmi 2>/dev/null || true
 echo "installed: ${missing[*]}"

@@ -157,20 +157,20 @@ describe.skipIf(!isRoot())('replication link and peer view (namespaces, DRBD sim
     await fleet.cutLink('xs1', 'eth1');
     // No witness call from now on: the controller is gone for xs1. The floating IP goes first
     // (rule 5's reverse order): from then on no initiator reaches this node.
-    const ipGone = await until('xs1 drops the floating IP', async () => (!(await xs1.client(FloatingIpServiceDefinition).getFloatingIp({ ip: spec(xs1).floatingIp })).present ? performance.now() : undefined), 20_000);
-    const secondary = await until('xs1 demotes DRBD', async () => ((await xs1.client(DrbdServiceDefinition).getDrbdStatus({ resource: 'r0' })).resources[0]?.role === 'Secondary' ? performance.now() : undefined), 20_000);
+    const ipGone = await until('xs1 drops the floating IP', async () => (!(await xs1.client(FloatingIpServiceDefinition).getFloatingIp({ ip: spec(xs1).floatingIp })).present ? performance.now() : undefined), 30_000);
+    const secondary = await until('xs1 demotes DRBD', async () => ((await xs1.client(DrbdServiceDefinition).getDrbdStatus({ resource: 'r0' })).resources[0]?.role === 'Secondary' ? performance.now() : undefined), 40_000);
     const tookIp = ipGone.value - witnessLast;
     const tookAll = secondary.value - witnessLast;
     expect(tookIp).toBeGreaterThanOrEqual(selfFenceAfterMs);
     // The bounds the controller's failover delay must exceed: silence + one probe + the tear-down
     // (generous: this machine's 2 cores are shared, and each step spawns processes in a namespace).
     expect(tookIp).toBeLessThan(selfFenceAfterMs + 4_000);
-    expect(tookAll).toBeLessThan(selfFenceAfterMs + 12_000);
+    expect(tookAll).toBeLessThan(selfFenceAfterMs + 30_000);
     expect((await xs1.client(TargetServiceDefinition).showTargets({ instance: spec(xs1).tgtd })).running).toBe(false);
     const log = await readFile(xs1.logFile, 'utf8');
     expect(log).toMatch(/SELF-FENCE: replication link and witness lost while serving/);
     await fleet.restoreLink('xs1', 'eth1');
     const back = (await xs1.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs1, 0) })).view;
     expect(back).toMatchObject({ selfFenced: true, heldRole: 'slave' });
-  }, 40_000);
+  }, 90_000);
 });

@@ -42,6 +42,8 @@ const table: Readonly<Record<string, Status>> = {
   STORAGE_PRIMARY_ELSEWHERE: Status.FAILED_PRECONDITION,
   STORAGE_SPLIT_BRAIN_PAIR: Status.FAILED_PRECONDITION,
   STORAGE_NO_SPLIT_BRAIN: Status.FAILED_PRECONDITION,
+  // storage failover and switchover (controller/src/workflows/storage, controller/src/fencing)
+  FENCING_FAILED: Status.FAILED_PRECONDITION,
   UPGRADE_BLOCKED: Status.FAILED_PRECONDITION,
   HOST_BOOT_TIMEOUT: Status.DEADLINE_EXCEEDED,
   STORAGE_NOT_BACK: Status.FAILED_PRECONDITION,

@@ -39,4 +39,33 @@ describe('controller inventory', () => {
     const err = (await loadControllerConfig(file).catch((e: unknown) => e)) as Error;
     expect(err.message).not.toContain('hunter2');
   });
+
+  describe('pool storage (two-node failover)', () => {
+    const storage = (extra: string) =>
+      `tls: {ca: a, cert: b, key: c}\npools:\n  - name: lab\n    xapi: {url: "http://x", password: y}\n    storage:\n      spec: {drbdResources: [iscsi1], target: {tid: 1, iqn: "iqn.2013-05.com.example:x", luns: [{lun: 10, backingStore: /dev/drbd1}], incomingUser: {user: xsinit, passwordFile: chap.pw}}, floatingIp: {address: 10.10.10.3, prefixLength: 24, interface: xapi1}}\n      hosts:\n        xcp1: {replicationAddress: 10.10.10.1, replicationInterface: xapi1, managementInterface: xenbr0}\n        xcp2: {replicationAddress: 10.10.10.2, replicationInterface: xapi1, managementInterface: xenbr0}\n${extra}`;
+
+    it('reads the spec, the links, the timers and the BMC passwords from files', async () => {
+      const file = await configFile(storage('      failover: {automatic: true, detectAfterMs: 2500, selfFenceAfterMs: 1500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: 10.0.0.21, user: fence, passwordFile: xapi.pw}, xcp2: {address: 10.0.0.22, user: fence, passwordFile: xapi.pw}}}\n'));
+      await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
+      const s = (await loadControllerConfig(file)).pools[0]?.storage;
+      expect(s?.spec.target?.incomingUser).toEqual({ user: 'xsinit', password: 'chap-secret' });
+      expect(s?.spec.floatingIp).toMatchObject({ address: '10.10.10.3', interface: 'xapi1' });
+      expect(s?.failover).toEqual({ automatic: true, detectAfterMs: 2500, selfFenceAfterMs: 1500, holdDownMs: 60000, pollIntervalMs: 500 });
+      expect(s?.fencing).toMatchObject({ method: 'ipmi', hosts: { xcp1: { address: '10.0.0.21', port: 623, password: 'p@ss word', interface: 'lanplus', cipherSuite: 3, privilege: 'OPERATOR' } } });
+    });
+
+    it.each([
+      ['a self-fence bound not shorter than the failover delay', '      failover: {detectAfterMs: 2000, selfFenceAfterMs: 2000}\n', /selfFenceAfterMs must be shorter than detectAfterMs/],
+      ['an inline BMC password', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, password: hunter2}}}\n', /passwordFile/],
+      ['a host without a BMC', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}}}\n', /xcp2 is missing/],
+      ['an unknown fencing method', '      fencing: {method: hope}\n', /method must be ipmi or self/],
+    ])('rejects %s', async (_name, extra, re) => {
+      const file = await configFile(storage(extra));
+      await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
+      const err = (await loadControllerConfig(file).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toMatch(re);
+      expect(err.message).not.toContain('hunter2');
+    });
+  });
 });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from '@xsctl/common/errors/index';
+import { parsePoolStorageConfig, type PoolStorageConfig } from './pool-storage-config.js';
 
 export interface PoolConfig {
   name: string;
@@ -13,6 +14,8 @@ export interface PoolConfig {
     allowUnauthorized: boolean;
   };
   agentPort: number;
+  /** Two-node hyperconverged storage served by the pool's own hosts (switchover, failover). */
+  storage?: PoolStorageConfig | undefined;
 }
 
 export interface ControllerConfig {
@@ -72,10 +75,12 @@ export async function loadControllerConfig(file: string): Promise<ControllerConf
     }
     const agentPort = pool['agentPort'] ?? 7443;
     if (typeof agentPort !== 'number' || !Number.isInteger(agentPort) || agentPort < 1 || agentPort > 65535) fail(file, `pools[${i}].agentPort must be a port`);
+    const storage = parsePoolStorageConfig(pool['storage'], `pools[${i}]`, file, base);
     pools.push({
       name,
       xapi: { url: x['url'], user: typeof x['user'] === 'string' ? x['user'] : 'root', password, allowUnauthorized: x['allowUnauthorized'] === true },
       agentPort,
+      ...(storage === undefined ? {} : { storage }),
     });
   }
   const http = (c['http'] ?? {}) as Record<string, unknown>;
