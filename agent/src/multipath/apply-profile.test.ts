@@ -122,7 +122,11 @@ describe.skipIf(!isRoot)('Apply against a sandbox root, validated by the real mu
     expect(r).toMatchObject({ targetPath: '/etc/multipath/conf.d/xsctl-starwind.conf', dryRun: true, changed: true });
     const listed = await svc.listProfiles({}, call);
     expect(listed.platform?.flavor).toBe('xs7-0.4.9');
-    expect(listed.profiles?.find((p) => p?.name === 'dell-md36xx-rdac')?.suitsHost).toBe(true);
+    expect(listed.profiles?.find((p) => p?.name === 'hp-p4000-alua')?.suitsHost).toBe(true);
+    // The stock MD36xx entry sets rr_min_io, which request-based multipath ignores: it is translated.
+    const md = listed.profiles?.find((p) => p?.name === 'dell-md36xx-rdac');
+    expect(md?.suitsHost).toBe(false);
+    expect(md?.notes?.find((n) => n.key === 'rr_min_io')).toMatchObject({ action: 'translated' });
     expect(listed.profiles?.find((p) => p?.name === 'euronas-essm')?.suitsHost).toBe(false);
     const shown = await svc.get({}, call);
     expect(shown.appliedProfiles).toEqual(['dell-md36xx-rdac', 'dell-md36xx-alua']);

@@ -22,6 +22,13 @@ export interface MultipathFlavor {
   detectPrio: boolean;
   /** `features "1 queue_if_no_path"` is deprecated in favour of `no_path_retry queue`. */
   queueFeatureDeprecated: boolean;
+  /**
+   * The kernel's dm-multipath is request-based (2.6.31+) and this multipath-tools has
+   * `rr_min_io_rq`, the repeat count request-based maps take; `rr_min_io` only applies to
+   * bio-based maps (RHEL 6 DM Multipath guide, multipath.conf.annotated). False for 0.4.7, whose
+   * `rr_min_io` is the only repeat count it knows.
+   */
+  requestBasedMinIo: boolean;
   /** Arguments that make multipathd re-read its configuration. */
   reconfigureArgs: readonly string[];
 }
@@ -48,6 +55,7 @@ const xsFlavors: Record<Exclude<FlavorId, 'upstream'>, MultipathFlavor> = {
     prioCallout: true,
     detectPrio: false,
     queueFeatureDeprecated: false,
+    requestBasedMinIo: false,
     reconfigureArgs: ['-kreconfigure'],
   },
   'xs65-0.4.9': {
@@ -60,6 +68,7 @@ const xsFlavors: Record<Exclude<FlavorId, 'upstream'>, MultipathFlavor> = {
     prioCallout: false,
     detectPrio: true,
     queueFeatureDeprecated: false,
+    requestBasedMinIo: true,
     reconfigureArgs: ['-kreconfigure'],
   },
   'xs7-0.4.9': {
@@ -72,6 +81,7 @@ const xsFlavors: Record<Exclude<FlavorId, 'upstream'>, MultipathFlavor> = {
     prioCallout: false,
     detectPrio: true,
     queueFeatureDeprecated: false,
+    requestBasedMinIo: true,
     reconfigureArgs: ['-kreconfigure'],
   },
   'xcpng8-0.4.9': {
@@ -84,6 +94,7 @@ const xsFlavors: Record<Exclude<FlavorId, 'upstream'>, MultipathFlavor> = {
     prioCallout: false,
     detectPrio: true,
     queueFeatureDeprecated: false,
+    requestBasedMinIo: true,
     reconfigureArgs: ['-kreconfigure'],
   },
 };
@@ -104,6 +115,7 @@ export function upstreamFlavor(version: string): MultipathFlavor {
     prioCallout: !atLeast('0.4.8'),
     detectPrio: atLeast('0.5.0'),
     queueFeatureDeprecated: atLeast('0.7.0'),
+    requestBasedMinIo: atLeast('0.5.0'),
     reconfigureArgs: atLeast('0.5.0') ? ['reconfigure'] : ['-kreconfigure'],
   };
 }

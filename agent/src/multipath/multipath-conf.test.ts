@@ -74,11 +74,14 @@ describe('translateStanza', () => {
       ['path_grouping_policy', 'group_by_prio'],
       ['failback', 'immediate'],
       ['rr_weight', 'uniform'],
-      ['rr_min_io', '100'],
+      // Request-based multipath (XCP-ng 8's 4.19 kernel) ignores rr_min_io.
+      ['rr_min_io_rq', '100'],
       ['path_checker', 'tur'],
       ['no_path_retry', 'queue'],
       ['prio', 'alua'],
     ]);
+    expect(t.notes.find((n) => n.key === 'rr_min_io')?.action).toBe('translated');
+    expect(t.remove.get('rr_min_io')).toMatch(/rr_min_io_rq applies/);
     expect(t.notes.find((n) => n.key === 'getuid_callout')?.action).toBe('dropped');
     expect(t.notes.find((n) => n.key === 'features')?.action).toBe('flagged');
     expect(t.notes.find((n) => n.key === 'product')?.action).toBe('added');
@@ -121,8 +124,24 @@ describe('translateStanza', () => {
     const t = translateStanza(profile('dell-md36xx-alua').shipped, flavorById('xs6-0.4.7'));
     expect(t.stanza).toContainEqual(['prio_callout', '/sbin/mpath_prio_rdac /dev/%n']);
     expect(t.stanza.some(([k]) => k === 'prio' || k === 'detect_prio' || k === 'retain_attached_hw_handler')).toBe(false);
-    // Unchanged where the stanza was written for: XenServer 6.5.
-    expect(translateStanza(profile('dell-md36xx-alua').shipped, flavorById('xs65-0.4.9')).stanza).toEqual(profile('dell-md36xx-alua').shipped);
+    // 0.4.7 knows only rr_min_io: it stays.
+    expect(t.stanza).toContainEqual(['rr_min_io', '100']);
+    // XenServer 6.5, the stanza's own platform: only rr_min_io changes, for request-based multipath.
+    expect(translateStanza(profile('dell-md36xx-alua').shipped, flavorById('xs65-0.4.9')).stanza).toEqual(
+      profile('dell-md36xx-alua').shipped.map(([k, v]) => (k === 'rr_min_io' ? ['rr_min_io_rq', v] : [k, v])),
+    );
+  });
+
+  it('rr_min_io -> rr_min_io_rq for request-based multipath (0.4.9 forks, upstream 0.5+); a stanza with its own rr_min_io_rq keeps it', () => {
+    for (const f of [flavorById('xs65-0.4.9'), flavorById('xs7-0.4.9'), flavorById('xcpng8-0.4.9'), upstreamFlavor('0.9.4')]) {
+      const t = translateStanza(profile('netapp').shipped, f);
+      expect(t.stanza, f.id).toContainEqual(['rr_min_io_rq', '128']);
+      expect(t.stanza.some(([k]) => k === 'rr_min_io'), f.id).toBe(false);
+    }
+    expect(translateStanza(profile('netapp').shipped, flavorById('xs6-0.4.7')).stanza).toContainEqual(['rr_min_io', '128']);
+    const own = translateStanza([['vendor', 'X'], ['product', 'Y'], ['rr_min_io', '1000'], ['rr_min_io_rq', '1']], flavorById('xs7-0.4.9'));
+    expect(own.stanza).toEqual([['vendor', 'X'], ['product', 'Y'], ['rr_min_io_rq', '1']]);
+    expect(own.notes.find((n) => n.key === 'rr_min_io')?.action).toBe('dropped');
   });
 
   it('every profile translates to a stanza with vendor and product for every flavor', () => {
@@ -151,8 +170,13 @@ describe('mergeDeviceStanza', () => {
     const r = mergeDeviceStanza(before, dellAlua.stanza, { remove: dellAlua.remove });
     expect(r.action).toBe('updated');
     const added = r.content.split('\n').filter((l) => !before.split('\n').includes(l));
-    expect(added).toEqual(['                detect_prio "yes"'.replace('"yes"', 'yes'), '                retain_attached_hw_handler yes']);
-    expect(r.content.replace(/^ {16}(detect_prio|retain_attached_hw_handler) yes\n/gm, '')).toBe(before);
+    // The two ALUA keys, and rr_min_io replaced by rr_min_io_rq (XenServer 7's request-based multipath ignores it).
+    expect(added).toEqual([
+      '                # rr_min_io               100  # xsctl: ignored by request-based multipath; rr_min_io_rq applies',
+      '                rr_min_io_rq 100',
+      '                detect_prio yes',
+      '                retain_attached_hw_handler yes',
+    ]);
     // Idempotent: the second merge changes nothing.
     const again = mergeDeviceStanza(r.content, dellAlua.stanza, { remove: dellAlua.remove });
     expect(again).toMatchObject({ changed: false, action: 'unchanged' });
@@ -176,7 +200,7 @@ describe('mergeDeviceStanza', () => {
     const st = translateStanza(profile('starwind').shipped, flavorById('xs7-0.4.9')).stanza;
     const r = mergeDeviceStanza('defaults {\n\tuser_friendly_names no\n}', st);
     expect(r.content).toBe(
-      'defaults {\n\tuser_friendly_names no\n}\n\ndevices {\n\tdevice {\n\t\tvendor "STARWIND"\n\t\tproduct "STARWIND*"\n\t\tpath_grouping_policy multibus\n\t\tpath_checker tur\n\t\tfailback immediate\n\t\tpath_selector "round-robin 0"\n\t\trr_min_io 3\n\t\trr_weight uniform\n\t\thardware_handler "1 alua"\n\t}\n}\n',
+      'defaults {\n\tuser_friendly_names no\n}\n\ndevices {\n\tdevice {\n\t\tvendor "STARWIND"\n\t\tproduct "STARWIND*"\n\t\tpath_grouping_policy multibus\n\t\tpath_checker tur\n\t\tfailback immediate\n\t\tpath_selector "round-robin 0"\n\t\trr_min_io_rq 3\n\t\trr_weight uniform\n\t\thardware_handler "1 alua"\n\t}\n}\n',
     );
     const empty = mergeDeviceStanza('', st);
     expect(empty.content.startsWith('devices {\n\tdevice {\n')).toBe(true);

@@ -54,7 +54,8 @@ function withoutQueueIfNoPath(features: string): string | null {
 
 /**
  * Rewrites a vendor stanza for one multipath-tools: keys the host does not read are translated
- * (prio_callout <-> prio, features queue_if_no_path -> no_path_retry queue) or dropped
+ * (prio_callout <-> prio, features queue_if_no_path -> no_path_retry queue, rr_min_io ->
+ * rr_min_io_rq for request-based multipath) or dropped
  * (getuid_callout, detect_prio on 0.4.7) with a note each, and a missing or "*" product becomes
  * ".*" (0.7+ ignore an entry without product; "*" alone is not a usable regex).
  */
@@ -142,6 +143,21 @@ export function translateStanza(shipped: Stanza, flavor: MultipathFlavor): Trans
         else {
           remove.set(key, `${key} is not a keyword here`);
           notes.push({ key, action: 'dropped', message: `${key} is not a keyword of ${target}` });
+        }
+        break;
+      case 'rr_min_io':
+        if (!flavor.requestBasedMinIo) {
+          out.push([key, value]);
+          break;
+        }
+        // Request-based dm-multipath (every XenServer 6.5+ dom0 kernel) ignores rr_min_io: it
+        // reads rr_min_io_rq. The vendor's count is kept, now counted in requests.
+        remove.set(key, 'ignored by request-based multipath; rr_min_io_rq applies');
+        if (has('rr_min_io_rq')) {
+          notes.push({ key, action: 'dropped', message: `rr_min_io ${value} dropped: request-based multipath ignores it, and the stanza sets rr_min_io_rq` });
+        } else {
+          out.push(['rr_min_io_rq', value]);
+          notes.push({ key, action: 'translated', message: `rr_min_io ${value} -> rr_min_io_rq ${value}: request-based multipath (kernel 2.6.31+) ignores rr_min_io and reads rr_min_io_rq (counted in requests, not bios)` });
         }
         break;
       case 'selector':
