@@ -14,19 +14,17 @@
 import { parseArgs } from 'node:util';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowEngine } from '@xsctl/controller/workflows/engine/workflow-engine';
-import { generatePoolRecords } from '@xsctl/controller/workflows/rolling-upgrade/generate-pool';
+import { generatePoolRecords } from '@xsctl/test/pools/generate-pool';
 import { planRollingUpgrade } from '@xsctl/controller/workflows/rolling-upgrade/planner';
 import { snapshotFromRecords, isRunningGuest } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
 import { recordsFrom } from '@xsctl/controller/workflows/rolling-upgrade/rehearse';
 import { rollingUpgradeKind, ROLLING_UPGRADE } from '@xsctl/controller/workflows/rolling-upgrade/rolling-upgrade-workflow';
 import { realSleep } from '@xsctl/controller/workflows/rolling-upgrade/upgrade-ports';
 import { createLogger } from '@xsctl/common/log/create-logger';
-import { XapiDb } from '@xsctl/test/xapi-sim/xapi-db';
-import { loadPoolDumpFile } from '@xsctl/test/xapi-sim/load-pool-dump';
-import { sharedDumpFile } from '@xsctl/test/xapi-sim/fixture-paths';
+import { loadPoolDumpFile, sharedDumpFile, XapiDb } from '@xsctl/test/xapi-sim/index';
 import { configureUpgradeSim, stopUpgradeSim, upgradeSimState } from '@xsctl/test/xapi-sim/methods/upgrade/index';
-import { inProcessSim } from '@xsctl/test/xapi-sim/methods/upgrade/in-process-xapi';
-import { createVirtualClock } from '@xsctl/test/xapi-sim/methods/upgrade/virtual-clock';
+import { inProcessSim } from '@xsctl/test/sim-harness/in-process-xapi';
+import { createVirtualClock } from '@xsctl/test/sim-harness/virtual-clock';
 
 const { values } = parseArgs({
   options: {

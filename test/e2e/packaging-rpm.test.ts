@@ -62,6 +62,6 @@ describe('agent RPM (real rpmbuild)', () => {
     expect(facts?.productBrand).toBe('XCP-ng');
     expect(facts?.poolRole).toBe(PoolRole.POOL_ROLE_SLAVE);
     expect(facts?.masterAddress).toBe('10.0.0.1');
-    expect(facts?.agentVersion).toBe((await import('../../agent/package.json', { with: { type: 'json' } })).default.version);
+    expect(facts?.agentVersion).toBe((await import('@xsctl/agent/package.json', { with: { type: 'json' } })).default.version);
   });
 });

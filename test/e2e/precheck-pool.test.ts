@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { PoolPrecheckFinding, PoolPrecheckServiceRunResponse } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
 import { createLogger } from '@xsctl/common/log/create-logger';
-import { XapiClient } from '@xsctl/controller/xapi/xapi-client';
+import { XapiClient } from '@xsctl/controller/xapi/index';
 import type { ControllerContext } from '@xsctl/controller/server/controller-context';
 import type { PoolConfig } from '@xsctl/controller/config/inventory';
 import { runPoolPrechecks } from '@xsctl/controller/services/precheck/run-pool-prechecks';

@@ -11,7 +11,7 @@ import { DrbdServiceDefinition, DrbdSyntax, FailoverReason, SplitBrainState, typ
 import { StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import { GetPoolStorageStatusResponse } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
-import { renderPoolStorage } from '../../cli/src/commands/storage/storage.js';
+import { renderPoolStorage } from 'xsctl/commands/storage/storage';
 import { Fleet, isRoot } from '../src/fleet/fleet.js';
 import { startStorageNode, type StorageNode } from '../src/fleet/storage-node.js';
 

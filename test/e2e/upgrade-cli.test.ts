@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { XapiClient } from '@xsctl/controller/xapi/xapi-client';
+import { XapiClient } from '@xsctl/controller/xapi/index';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
 
 /** `xsctl upgrade` through the controller's UpgradeService, against the simulated pool. */

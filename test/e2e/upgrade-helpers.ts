@@ -9,7 +9,7 @@ import { buildPoolFromDescription } from '../src/xapi-sim/build-pool-from-descri
 import { demoPoolFile } from '../src/xapi-sim/fixture-paths.js';
 import { readPoolDescriptionFile, type PoolDescription } from '../src/xapi-sim/pool-description.js';
 import { XapiDb } from '../src/xapi-sim/xapi-db.js';
-import { inProcessSim, type InProcessSim } from '../src/xapi-sim/methods/upgrade/in-process-xapi.js';
+import { inProcessSim, type InProcessSim } from '../src/sim-harness/in-process-xapi.js';
 import { configureUpgradeSim, stopUpgradeSim } from '../src/xapi-sim/methods/upgrade/index.js';
 import type { Clock } from '../src/xapi-sim/clock.js';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { generatePoolRecords } from '@xsctl/controller/workflows/rolling-upgrade/generate-pool';
+import { generatePoolRecords } from '../src/pools/generate-pool.js';
 import { checkPlanInvariants } from '@xsctl/controller/workflows/rolling-upgrade/plan-invariants';
 import { planRollingUpgrade } from '@xsctl/controller/workflows/rolling-upgrade/planner';
 import { snapshotFromRecords, isRunningGuest } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
@@ -9,7 +9,7 @@ import { recordsFrom, rehearse } from '@xsctl/controller/workflows/rolling-upgra
 import { sharedDumpFile } from '../src/xapi-sim/fixture-paths.js';
 import { loadPoolDumpFile } from '../src/xapi-sim/load-pool-dump.js';
 import { configureUpgradeSim, upgradeSimState } from '../src/xapi-sim/methods/upgrade/index.js';
-import { inProcessSim } from '../src/xapi-sim/methods/upgrade/in-process-xapi.js';
+import { inProcessSim } from '../src/sim-harness/in-process-xapi.js';
 import { dbFromRecords, FAST, finish, records, runningGuests, startUpgrade } from './upgrade-helpers.js';
 
 /** Plans and full runs on real pools' dumps (xenadmin's test databases) and on generated pools. */

@@ -6,8 +6,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowStore, type WorkflowRow } from '@xsctl/controller/workflows/engine/workflow-store';
-import { XapiClient } from '@xsctl/controller/xapi/xapi-client';
-import { asRef } from '@xsctl/controller/xapi/ref';
+import { asRef, XapiClient } from '@xsctl/controller/xapi/index';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
 import { spawnReady, type ReadyProcess } from '../src/demo/spawn-ready.js';
 

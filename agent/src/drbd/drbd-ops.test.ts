@@ -12,7 +12,7 @@ import { drbdadm, attach, bringUp, connect, createMetadata, demote, disconnect, 
 import { normalizeDrbdSpec } from './drbd-spec.js';
 import { drbdService } from './drbd-service.js';
 import { renderDrbdConf } from './render-drbd-conf.js';
-import { drbdSimPath, drbdSimRunnerOptions } from './sim/drbd-sim-runner.js';
+import { drbdSimPath, drbdSimRunnerOptions } from '@xsctl/test/drbd-sim/drbd-sim-runner';
 
 const logger = createLogger('test', { level: 'silent' });
 const disk = '/dev/xsvg/drbd1';

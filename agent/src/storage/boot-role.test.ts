@@ -10,7 +10,7 @@ import { StepOutcome, StorageRole, type AssertStorageRoleResponse, type StorageS
 import { readStatus, createMetadata } from '../drbd/drbd-ops.js';
 import { normalizeDrbdSpec } from '../drbd/drbd-spec.js';
 import { renderDrbdConf } from '../drbd/render-drbd-conf.js';
-import { drbdSimPath, drbdSimRunnerOptions } from '../drbd/sim/drbd-sim-runner.js';
+import { drbdSimPath, drbdSimRunnerOptions } from '@xsctl/test/drbd-sim/drbd-sim-runner';
 import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';

@@ -33,7 +33,7 @@ const program = new Command('xsctl-controller')
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      Promise.allSettled([grpc.shutdown(), http?.close()]).finally(() => {
+      void Promise.allSettled([grpc.shutdown(), http?.close()]).finally(() => {
         ctx.close();
         journal.close();
         process.exit(0);

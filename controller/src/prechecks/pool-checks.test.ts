@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
-import { generatePoolRecords } from '../workflows/rolling-upgrade/generate-pool.js';
+import { generatePoolRecords } from '@xsctl/test/pools/generate-pool';
 import { snapshotFromRecords, type PoolRecords } from '../workflows/rolling-upgrade/pool-records.js';
 import { evacuationFindings, explainEvacuationReason, metadataBackupFinding, poolPrecheckFindings } from './pool-checks.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generatePoolRecords } from '../workflows/rolling-upgrade/generate-pool.js';
+import { generatePoolRecords } from '@xsctl/test/pools/generate-pool';
 import { snapshotFromRecords, type PoolRecords, type RecordsByRef } from '../workflows/rolling-upgrade/pool-records.js';
 import { simulateRollingCapacity } from './sequence-capacity.js';
 

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Status } from 'nice-grpc';
 import { XsctlError } from '@xsctl/common/errors/index';
-// The simulator lives in the test package, which depends on the controller; tests import its
-// sources directly to avoid a build cycle.
-import { DEFAULT_SIM_CREDENTIALS, startXapiSimulator, XapiFailure, type XapiSimulator } from '../../../test/src/xapi-sim/index.js';
-import { demoPoolFile } from '../../../test/src/xapi-sim/fixture-paths.js';
+// The simulator is a test double in the test package (a devDependency: it depends on the controller).
+import { DEFAULT_SIM_CREDENTIALS, demoPoolFile, startXapiSimulator, XapiFailure, type XapiSimulator } from '@xsctl/test/xapi-sim/index';
 import { asRef, NULL_REF } from './ref.js';
 import { callPolicy, callTable } from './xapi-call-table.js';
 import { XapiCancelledError } from './xapi-cancelled-error.js';

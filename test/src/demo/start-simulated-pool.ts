@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { initCa, issueCertificate, type IssuedFiles } from '@xsctl/common/pki/index';
-import { XapiClient } from '@xsctl/controller/xapi/xapi-client';
+import { XapiClient } from '@xsctl/controller/xapi/index';
 import { makeHostRoot } from './make-host-root.js';
 import { spawnReady, type ReadyProcess } from './spawn-ready.js';
 

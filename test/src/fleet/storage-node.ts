@@ -8,7 +8,7 @@ import type { TestPki } from '@xsctl/common/testing/make-test-pki';
 import { SandboxRoot } from '@xsctl/agent/fs/sandbox-root';
 import type { AgentContext } from '@xsctl/agent/server/agent-context';
 import { startAgentServer, type RunningAgentServer } from '@xsctl/agent/server/create-agent-server';
-import { drbdSimRunnerOptions } from '@xsctl/agent/drbd/sim/drbd-sim-runner';
+import { drbdSimRunnerOptions } from '../drbd-sim/drbd-sim-runner.js';
 import type { Fleet, FleetHost } from './fleet.js';
 
 /**

@@ -33,3 +33,4 @@ export {
   type VmDescription,
 } from './pool-description.js';
 export { relations, type Relation } from './relations.js';
+export { demoPoolFile, sharedDumpFile } from './fixture-paths.js';

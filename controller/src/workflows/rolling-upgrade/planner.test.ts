@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generatePoolRecords } from './generate-pool.js';
+import { generatePoolRecords } from '@xsctl/test/pools/generate-pool';
 import { checkPlanInvariants } from './plan-invariants.js';
 import { planReport, planRollingUpgrade, PlanInputError } from './planner.js';
 import { snapshotFromRecords, type PoolRecords, type XapiRecordLike } from './pool-records.js';

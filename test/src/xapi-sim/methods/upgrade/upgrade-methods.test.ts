@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { XapiClient } from '@xsctl/controller/xapi/xapi-client';
-import { asRef } from '@xsctl/controller/xapi/ref';
+import { asRef, XapiClient } from '@xsctl/controller/xapi/index';
 import { isTransient } from '@xsctl/controller/workflows/rolling-upgrade/upgrade-ports';
 import { xapiClientPort } from '@xsctl/controller/workflows/rolling-upgrade/xapi-client-port';
 import { buildPoolFromDescription } from '../../build-pool-from-description.js';
@@ -11,7 +10,7 @@ import { startXapiSimulator, type XapiSimulator } from '../../start-xapi-simulat
 import { XapiFailure } from '../../xapi-failure.js';
 import type { XapiDb } from '../../xapi-db.js';
 import { configureUpgradeSim, stopUpgradeSim, upgradeSimState } from './index.js';
-import { inProcessSim, type InProcessSim } from './in-process-xapi.js';
+import { inProcessSim, type InProcessSim } from '../../../sim-harness/in-process-xapi.js';
 
 /** The upgrade operations answer with XAPI's codes, in XAPI's situations. */
 

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CommandRunnerOptions } from '../../exec/command-runner.js';
+import type { CommandRunnerOptions } from '@xsctl/agent/exec/command-runner';
 
 /** The simulator program (a Node script with a shebang; drbdadm execs it as drbdsetup and drbdmeta). */
 export function drbdSimPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const beside = join(here, 'drbd-sim.mjs');
-  // From dist/drbd/sim the script still lives in src/drbd/sim.
-  return existsSync(beside) ? beside : join(here, '..', '..', '..', 'src', 'drbd', 'sim', 'drbd-sim.mjs');
+  // From dist/drbd-sim the script still lives in src/drbd-sim.
+  return existsSync(beside) ? beside : join(here, '..', '..', 'src', 'drbd-sim', 'drbd-sim.mjs');
 }
 
 export interface DrbdSimOptions {

@@ -1,13 +1,12 @@
-import { XapiError } from '@xsctl/controller/xapi/xapi-error';
-import { parseTaskResult } from '@xsctl/controller/xapi/parse-task-result';
+import { parseTaskResult, XapiError } from '@xsctl/controller/xapi/index';
 import { plannerClasses, type PoolRecords, type RecordsByRef } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
 import type { AsyncCallOptions, UpgradeXapi } from '@xsctl/controller/workflows/rolling-upgrade/upgrade-ports';
-import { dispatch, type DispatchEnv } from '../../dispatch.js';
-import { MethodRegistry, type Credentials } from '../../method-registry.js';
-import { TaskRunner } from '../../task-runner.js';
-import type { XapiDb } from '../../xapi-db.js';
-import { XapiFailure } from '../../xapi-failure.js';
-import { registerCoreMethods } from '../index.js';
+import { dispatch, type DispatchEnv } from '../xapi-sim/dispatch.js';
+import { MethodRegistry, type Credentials } from '../xapi-sim/method-registry.js';
+import { TaskRunner } from '../xapi-sim/task-runner.js';
+import type { XapiDb } from '../xapi-sim/xapi-db.js';
+import { XapiFailure } from '../xapi-sim/xapi-failure.js';
+import { registerCoreMethods } from '../xapi-sim/methods/index.js';
 
 /**
  * The simulator without HTTP: the same dispatch (sessions, slave check, argument counts, tasks)

@@ -1,4 +1,4 @@
-import type { PoolRecords, RecordsByRef, XapiRecordLike } from './pool-records.js';
+import type { PoolRecords, RecordsByRef, XapiRecordLike } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
 
 /**
  * Generated pools for tests and benchmarks: XAPI-shaped records (the fields the planner, the
