@@ -59,7 +59,7 @@ export async function applyProfile(ctx: AgentContext, platform: MultipathPlatfor
   const stanza = translation.stanza;
   const vendor = stanza.find(([k]) => k === 'vendor')?.[1] ?? '';
   const product = stanza.find(([k]) => k === 'product')?.[1] ?? '';
-  const warnings: string[] = [...req.profile.remarks];
+  const warnings: string[] = [...(req.profile.verification.verified ? [] : [`profile ${req.profile.name}: ${req.profile.verification.note}`]), ...req.profile.remarks];
 
   let targetPath: string;
   let oldContent: string | null;

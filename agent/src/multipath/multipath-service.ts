@@ -48,6 +48,8 @@ export function profileToProto(def: MultipathProfileDef, platform: MultipathPlat
     translated: kv(t.stanza),
     notes: t.notes,
     suitsHost: JSON.stringify(t.stanza) === JSON.stringify(def.shipped),
+    verified: def.verification.verified,
+    verification: def.verification.note,
   };
 }
 

@@ -16,6 +16,12 @@ export interface MultipathProfileDef {
   shipped: Stanza;
   /** Things an admin should know that the translation cannot fix. */
   remarks: readonly string[];
+  /**
+   * Whether every value of `shipped` was checked against a document or a real tool output. A
+   * verified profile's test compares its stanza with that source key by key; an unverified one
+   * says why, and `xsctl multipath profiles` and apply say so too.
+   */
+  verification: { verified: boolean; note: string };
 }
 
 
@@ -56,6 +62,7 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
       ['prio', 'alua'],
     ],
     remarks: ['euroNAS warns of data loss when multipath is not configured before the SAN cluster is used: apply on every host before creating the SR.'],
+    verification: { verified: true, note: 'every key and value as printed in the seed FAQ (checked by profiles.test.ts)' },
   },
   {
     name: 'starwind',
@@ -76,11 +83,15 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
       ['hardware_handler', '1 alua'],
     ],
     remarks: ['multibus uses every path round robin: ALUA states are ignored for path grouping by design (both StarWind nodes serve I/O).'],
+    verification: {
+      verified: false,
+      note: 'UNVERIFIED: the StarWind guide shows its step 46 block only as a screenshot (the seed text has no values), and no stored StarWind document gives them; check every value with StarWind before use',
+    },
   },
   {
     name: 'hp-p4000',
     title: 'HP LeftHand P4000 (SAN/iQ 9.x, active/active, no ALUA)',
-    source: 'HP LeftHand P4000 DM-multipath settings for RHEL 5 based hosts (XenServer 5.6-6.x dom0); see seeds/hp-p4000-xenserver-best-practices.txt for the iSCSI side',
+    source: 'no vendor document found (seeds/hp-p4000-xenserver-best-practices.txt has no multipath settings); a generic active/active stanza for RHEL 5 based dom0s (XenServer 5.6-6.x)',
     pathStates: 'none',
     suits: { min: '0.4.7', max: '0.4.9' },
     shipped: [
@@ -96,6 +107,10 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
       ['no_path_retry', 'queue'],
     ],
     remarks: ['LeftHand OS 12 and later report ALUA: use hp-p4000-alua there.'],
+    verification: {
+      verified: false,
+      note: 'UNVERIFIED: the HP P4000 best-practice paper (seed) covers bonding, volumes and NTP but gives no multipath settings, and no stored HP or LeftHand document gives these values',
+    },
   },
   {
     name: 'hp-p4000-alua',
@@ -112,6 +127,7 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
       ['no_path_retry', '18'],
     ],
     remarks: [],
+    verification: { verified: true, note: 'the LEFTHAND entry of the multipath-tools 0.9.4 hardware table, as `multipath -t` prints it (checked by profiles.test.ts against the real tool)' },
   },
   {
     name: 'dell-md36xx-rdac',
@@ -125,6 +141,7 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
     remarks: [
       'The MD36xx reports TPGS=0 in INQUIRY even when it runs ALUA (IOSHIP): check `xsctl scsi alua`, which reads VPD 0xc9 and the rdac kernel lines instead.',
     ],
+    verification: { verified: true, note: 'the XenServer 6.5 stock entry as quoted in the seed blog (checked by profiles.test.ts)' },
   },
   {
     name: 'dell-md36xx-alua',
@@ -138,6 +155,7 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
       ['retain_attached_hw_handler', 'yes'],
     ],
     remarks: ['Needs RAID controller firmware/NVSRAM N26X0-784890-904 or later for IOSHIP (ALUA).'],
+    verification: { verified: true, note: 'the ALUA-capable entry as quoted in the seed blog (checked by profiles.test.ts)' },
   },
   {
     name: 'emc-dgc',
@@ -159,11 +177,13 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
     remarks: [
       'The entry pairs hardware_handler "1 alua" with the EMC priority program; arrays in ALUA failover mode (4) get their priorities from `prio alua` in the multipath-tools hardware table.',
     ],
+    verification: { verified: true, note: 'CTX132976 as quoted in the seed blog (checked by profiles.test.ts)' },
   },
   {
     name: 'netapp',
     title: 'NetApp FAS / ONTAP LUNs, ALUA',
-    source: 'NetApp Host Utilities sample multipath.conf for Citrix XenServer 6 with ALUA (device section)',
+    source:
+      'NetApp Host Utilities "Sample Configuration for Citrix XenServer" (XenServer 6.0 with ALUA), https://library.netapp.com/ecmdocs/ECMP1654943/html/GUID-8C6D750A-210F-406E-85FE-A9C5C77E1FAA.html',
     pathStates: 'alua',
     suits: { min: '0.4.7', max: '0.4.7' },
     shipped: [
@@ -179,7 +199,14 @@ export const multipathProfiles: readonly MultipathProfileDef[] = [
       ['rr_min_io', '128'],
       ['path_checker', 'tur'],
     ],
-    remarks: ['NetApp recommends user_friendly_names no (defaults section), which XenServer already sets.'],
+    remarks: [
+      'NetApp recommends user_friendly_names no (defaults section), which XenServer already sets.',
+      'For Citrix XenServer 7 and Citrix Hypervisor 8 NetApp says the built-in settings manage ONTAP LUNs and no device entry is needed (https://docs.netapp.com/us-en/ontap-sanhost/hu_citrix_8x.html).',
+    ],
+    verification: {
+      verified: false,
+      note: "UNVERIFIED: NetApp's XenServer 6.0 sample is the source named, but the stored copy of that page ends before its device section, so no value here was checked against it",
+    },
   },
 ];
 

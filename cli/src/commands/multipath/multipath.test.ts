@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MultipathLayout } from '@xsctl/proto/gen/xsctl/agent/v1/multipath';
 import { CliError } from '../../output/cli-error.js';
 import { renderVerdict } from '../scsi/scsi.js';
-import { renderApply, targetOf } from './multipath.js';
+import { renderApply, renderOfflineProfiles, renderProfiles, targetOf } from './multipath.js';
 
 const platform = { productBrand: 'XenServer', productVersion: '7.1.0', flavor: 'xs7-0.4.9', flavorLabel: 'XenServer 7.x', multipathVersion: '0.4.9', layout: MultipathLayout.MULTIPATH_LAYOUT_MAIN_FILE, initSystem: 'systemd' };
 
@@ -30,6 +30,22 @@ describe('xsctl multipath / scsi output', () => {
     expect(done).toContain('multipath -t (direct): ok');
     expect(done).toContain('note: getuid_callout dropped: not read');
     expect(renderApply('xs1', { ...base, changed: false, dryRun: false, diff: '' })).toContain('no change');
+  });
+
+  it('marks the StarWind, HP P4000 and NetApp profiles UNVERIFIED, with the reason, offline and per host', () => {
+    const text = renderOfflineProfiles();
+    for (const name of ['starwind', 'hp-p4000', 'netapp']) expect(text).toMatch(new RegExp(`^${name} .*UNVERIFIED`, 'm'));
+    expect(text).toMatch(/^euronas-essm .* yes /m);
+    expect(text).toContain('Unverified profiles (values not traceable to a vendor document):');
+    expect(text).toMatch(/^ {2}starwind: UNVERIFIED: the StarWind guide shows its step 46 block only as a screenshot/m);
+    const one = { name: 'netapp', title: 'NetApp', source: '', vendor: 'NETAPP', product: 'LUN', pathStates: 'alua', suitsMinVersion: '0.4.7', suitsMaxVersion: '0.4.7', shipped: [], translated: [], notes: [], suitsHost: false };
+    const host = renderProfiles([
+      { ...one, verified: false, verification: 'UNVERIFIED: not checked' },
+      { ...one, name: 'emc-dgc', verified: true, verification: 'CTX132976' },
+    ]);
+    expect(host).toMatch(/^netapp .*UNVERIFIED/m);
+    expect(host).toContain('  netapp: UNVERIFIED: not checked');
+    expect(host).not.toContain('emc-dgc: CTX132976');
   });
 
   it('prints a LUN verdict with its problems and evidence', () => {

@@ -27,13 +27,29 @@ function layoutOf(s: string | undefined): MultipathLayout {
   throw new CliError('BAD_FLAG', `unknown layout "${s}"`, 'one of: main-file, conf-d');
 }
 
+/** The unverified profiles and why, under a profile table: an admin must not take those values on trust. */
+function unverifiedLines(profiles: readonly { name: string; verified: boolean; verification: string }[]): string {
+  const lines = profiles.filter((p) => !p.verified).map((p) => `  ${p.name}: ${p.verification}`);
+  return lines.length > 0 ? `\nUnverified profiles (values not traceable to a vendor document):\n${lines.join('\n')}\n` : '';
+}
+
 export function renderProfiles(profiles: readonly MultipathProfile[]): string {
   const table = formatTable(
-    ['PROFILE', 'VENDOR', 'PRODUCT', 'PATH STATES', 'SUITS', 'AS SHIPPED HERE', 'TITLE'],
-    profiles.map((p) => [p.name, p.vendor, p.product || '(none)', p.pathStates, `${p.suitsMinVersion}-${p.suitsMaxVersion || ''}`, p.suitsHost ? 'yes' : 'translated', p.title]),
+    ['PROFILE', 'VENDOR', 'PRODUCT', 'PATH STATES', 'SUITS', 'AS SHIPPED HERE', 'VERIFIED', 'TITLE'],
+    profiles.map((p) => [p.name, p.vendor, p.product || '(none)', p.pathStates, `${p.suitsMinVersion}-${p.suitsMaxVersion || ''}`, p.suitsHost ? 'yes' : 'translated', p.verified ? 'yes' : 'UNVERIFIED', p.title]),
   );
   const notes = profiles.flatMap((p) => p.notes.filter((n) => n.action !== 'kept').map((n) => `  ${p.name}: ${n.key} ${n.action}: ${n.message}`));
-  return notes.length > 0 ? `${table}\nTranslations for this host:\n${notes.join('\n')}\n` : table;
+  return `${table}${unverifiedLines(profiles)}${notes.length > 0 ? `\nTranslations for this host:\n${notes.join('\n')}\n` : ''}`;
+}
+
+/** The profile table without a host (no translation): from the CLI's own copy of the profiles. */
+export function renderOfflineProfiles(): string {
+  const rows = multipathProfiles.map((p) => ({ ...p, verified: p.verification.verified, verification: p.verification.note }));
+  const table = formatTable(
+    ['PROFILE', 'PATH STATES', 'SUITS', 'VERIFIED', 'TITLE'],
+    rows.map((p) => [p.name, p.pathStates, `${p.suits.min}-${p.suits.max ?? ''}`, p.verified ? 'yes' : 'UNVERIFIED', p.title]),
+  );
+  return `${table}${unverifiedLines(rows)}`;
 }
 
 export function renderApply(host: string, r: MultipathServiceApplyResponse): string {
@@ -60,15 +76,19 @@ export function registerMultipath(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: TargetFlags, cmd: Command) => {
       if (flags.host === undefined && flags.pool === undefined) {
-        const offline = multipathProfiles.map((p) => ({ name: p.name, title: p.title, source: p.source, pathStates: p.pathStates, suits: p.suits, shipped: p.shipped, remarks: p.remarks }));
+        const offline = multipathProfiles.map((p) => ({
+          name: p.name,
+          title: p.title,
+          source: p.source,
+          pathStates: p.pathStates,
+          suits: p.suits,
+          shipped: p.shipped,
+          remarks: p.remarks,
+          verified: p.verification.verified,
+          verification: p.verification.note,
+        }));
         if (flags.json === true) printJson({ profiles: offline });
-        else
-          process.stdout.write(
-            formatTable(
-              ['PROFILE', 'PATH STATES', 'SUITS', 'TITLE'],
-              offline.map((p) => [p.name, p.pathStates, `${p.suits.min}-${p.suits.max ?? ''}`, p.title]),
-            ),
-          );
+        else process.stdout.write(renderOfflineProfiles());
         return;
       }
       const target = targetOf(flags);

@@ -101,6 +101,10 @@ export interface MultipathProfile {
   notes: MultipathNote[];
   /** The shipped stanza suits this host's multipath-tools without translation. */
   suitsHost: boolean;
+  /** Every value was checked against a document or a real tool output (see verification). */
+  verified: boolean;
+  /** What the values were checked against, or why they could not be (an UNVERIFIED profile). */
+  verification: string;
 }
 
 export interface MultipathServiceListProfilesRequest {
@@ -654,6 +658,8 @@ function createBaseMultipathProfile(): MultipathProfile {
     translated: [],
     notes: [],
     suitsHost: false,
+    verified: false,
+    verification: "",
   };
 }
 
@@ -694,6 +700,12 @@ export const MultipathProfile: MessageFns<MultipathProfile> = {
     }
     if (message.suitsHost !== false) {
       writer.uint32(96).bool(message.suitsHost);
+    }
+    if (message.verified !== false) {
+      writer.uint32(104).bool(message.verified);
+    }
+    if (message.verification !== "") {
+      writer.uint32(114).string(message.verification);
     }
     return writer;
   },
@@ -807,6 +819,22 @@ export const MultipathProfile: MessageFns<MultipathProfile> = {
             message.suitsHost = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.verified = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.verification = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -855,6 +883,8 @@ export const MultipathProfile: MessageFns<MultipathProfile> = {
         : isSet(object.suits_host)
         ? globalThis.Boolean(object.suits_host)
         : false,
+      verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
+      verification: isSet(object.verification) ? globalThis.String(object.verification) : "",
     };
   },
 
@@ -896,6 +926,12 @@ export const MultipathProfile: MessageFns<MultipathProfile> = {
     if (message.suitsHost !== false) {
       obj.suitsHost = message.suitsHost;
     }
+    if (message.verified !== false) {
+      obj.verified = message.verified;
+    }
+    if (message.verification !== "") {
+      obj.verification = message.verification;
+    }
     return obj;
   },
 
@@ -916,6 +952,8 @@ export const MultipathProfile: MessageFns<MultipathProfile> = {
     message.translated = object.translated?.map((e) => MultipathKeyValue.fromPartial(e)) || [];
     message.notes = object.notes?.map((e) => MultipathNote.fromPartial(e)) || [];
     message.suitsHost = object.suitsHost ?? false;
+    message.verified = object.verified ?? false;
+    message.verification = object.verification ?? "";
     return message;
   },
 };
