@@ -13,10 +13,23 @@ function decodeEventBatch(raw: unknown): XapiEventBatch {
 }
 
 /**
+ * Methods the table types as void. XAPI marshals a void result as the empty string (gen_server.ml:
+ * `Rpc.String ""`), both as a call's result and as an Async task's result (`<value></value>`).
+ */
+const voidMethods: ReadonlySet<string> = new Set([
+  'host.disable', 'host.enable', 'host.reboot', 'host.evacuate', 'host.assert_can_evacuate',
+  'host.add_to_other_config', 'host.remove_from_other_config', 'VM.pool_migrate', 'VM.clean_shutdown',
+  'VM.start_on', 'pool.disable_ha', 'pool.enable_ha', 'pool.set_wlb_enabled', 'pool.designate_new_master',
+  'pool.add_to_other_config', 'pool.remove_from_other_config', 'task.cancel', 'task.destroy',
+]);
+
+/**
  * Turns a raw XAPI result into the type the method table promises: records normalised, numbers
- * that XML-RPC sent as strings made numbers. Methods without a rule pass through.
+ * that XML-RPC sent as strings made numbers, void results undefined. Methods without a rule pass
+ * through.
  */
 export function decodeResult(method: string, raw: unknown): unknown {
+  if (voidMethods.has(method)) return undefined;
   if (method === 'event.from') return decodeEventBatch(raw);
   if (method === 'host.get_vms_which_prevent_evacuation') {
     const out: Record<string, string[]> = {};

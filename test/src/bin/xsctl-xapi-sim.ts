@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SIM_CREDENTIALS, startXapiSimulator, type SimulatorSource } from '../xapi-sim/index.js';
+import { datamodel, DEFAULT_SIM_CREDENTIALS, startXapiSimulator, type SimulatorSource, type XapiRelease } from '../xapi-sim/index.js';
 
-const usage = `usage: xsctl-xapi-sim (--dump FILE | --pool FILE) [--port N] [--listen ADDR] [--user NAME] [--password-file FILE] [--host-listeners]
+const usage = `usage: xsctl-xapi-sim (--dump FILE | --pool FILE) [--port N] [--listen ADDR] [--user NAME] [--password-file FILE]
+                      [--host-listeners] [--release NAME|VERSION] [--protocol xmlrpc|jsonrpc-v1|jsonrpc-v2-code0|jsonrpc-v2]
 
-Serves XAPI JSON-RPC at http://ADDR:PORT/jsonrpc over a simulated pool, loaded from an
-\`xe pool-dump-database\` XML file (--dump) or a YAML/JSON pool description (--pool).
+Serves XAPI over a simulated pool, loaded from an \`xe pool-dump-database\` XML file (--dump) or a
+YAML/JSON pool description (--pool): XML-RPC at http://ADDR:PORT/ (and /RPC2), JSON-RPC at /jsonrpc
+where the pool's release has it. The release follows the master's product version unless --release
+names one (a datamodel code name such as ely or stockholm, or a xapi version such as 24.39.0).
 Prints one JSON line when ready, then runs until SIGTERM or SIGINT.
+
+examples:
+  xsctl-xapi-sim --pool test/fixtures/demo-pool.yaml --port 8080
+  xsctl-xapi-sim --dump state1.xml --release stockholm
 `;
 
 function fail(message: string): never {
@@ -27,6 +34,8 @@ async function main(): Promise<void> {
         user: { type: 'string' },
         'password-file': { type: 'string' },
         'host-listeners': { type: 'boolean', default: false },
+        release: { type: 'string' },
+        protocol: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -41,6 +50,15 @@ async function main(): Promise<void> {
   if ((values.dump === undefined) === (values.pool === undefined)) fail('give exactly one of --dump and --pool');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad --port ${values.port}`);
+  const protocols = ['xmlrpc', 'jsonrpc-v1', 'jsonrpc-v2-code0', 'jsonrpc-v2'] as const;
+  const protocol = values.protocol as (typeof protocols)[number] | undefined;
+  if (protocol !== undefined && !protocols.includes(protocol)) fail(`bad --protocol ${values.protocol}`);
+  let release: XapiRelease | undefined;
+  if (values.release !== undefined) {
+    if (/^\d+(\.\d+)+$/.test(values.release)) release = { kind: 'numbered', version: values.release };
+    else if (datamodel().releases.some((r) => r.code === values.release)) release = { kind: 'named', code: values.release };
+    else fail(`unknown --release ${values.release}`);
+  }
   const source: SimulatorSource = values.dump !== undefined ? { dumpFile: values.dump } : { descriptionFile: values.pool! };
 
   let password = DEFAULT_SIM_CREDENTIALS.password;
@@ -55,6 +73,8 @@ async function main(): Promise<void> {
     port,
     credentials: { user: values.user ?? DEFAULT_SIM_CREDENTIALS.user, password },
     hostListeners: values['host-listeners'],
+    ...(release === undefined ? {} : { release }),
+    ...(protocol === undefined ? {} : { protocol }),
   });
   const pool = sim.db.getRecord('pool', sim.db.poolRef());
   process.stdout.write(`${JSON.stringify({ url: sim.url, pool: pool['name_label'], hosts: sim.db.count('host') })}\n`);

@@ -1,3 +1,6 @@
+import { dmClass } from './datamodel.js';
+import { parseType, type DmType } from './wire-value.js';
+
 /**
  * What XAPI's datamodel says about field types, for the fields whose type cannot be told from the
  * dump text alone: `'0'` is a string in VBD.userdevice but an int in VM.domid, `()` is an empty map
@@ -96,8 +99,41 @@ const hiddenFields: Readonly<Record<string, ReadonlySet<string>>> = {
   task: new Set(['session', 'stunnelpid', 'forwarded', 'forwarded_to', 'externalpid', 'locked']),
 };
 
+/**
+ * The kind of a field: from xapi's datamodel when it has the field (every public field), else
+ * from the lists above (internal columns a dump carries, e.g. host.boot_free_mem).
+ */
 export function knownFieldKind(cls: string, field: string): FieldKind | undefined {
+  const def = dmClass(cls)?.fields[field];
+  if (def !== undefined) {
+    const kind = kindOfType(parseType(def.type));
+    if (kind !== undefined) return kind;
+  }
   return classFields[cls]?.[field] ?? (mapFields.has(field) ? 'map' : undefined);
+}
+
+function kindOfType(t: DmType): FieldKind | undefined {
+  switch (t.k) {
+    case 'string':
+    case 'enum':
+      return 'string';
+    case 'int':
+    case 'float':
+    case 'bool':
+    case 'datetime':
+    case 'ref':
+      return t.k;
+    case 'set':
+      return t.of.k === 'int' ? 'int_set' : 'set';
+    case 'map':
+      if (t.key.k === 'int' && t.value.k === 'float') return 'map_int_float';
+      if (t.key.k === 'int' && t.value.k === 'int') return 'map_int_int';
+      if (t.key.k === 'int' && t.value.k === 'set') return 'map_int_string_set';
+      if (t.value.k === 'int') return 'map_string_int';
+      return 'map';
+    default:
+      return undefined;
+  }
 }
 
 export function isHiddenField(cls: string, field: string): boolean {

@@ -20,7 +20,14 @@ export {
   type ServerInfo,
 } from './method-registry.js';
 export { registerCoreMethods, coreMethodModules } from './methods/index.js';
-export { TaskRunner, type TaskHandle } from './task-runner.js';
+export { TaskRunner, type TaskHandle, type TaskOptions } from './task-runner.js';
+export { dispatch, dispatchCall, SimConnectionRefused, type DispatchEnv, type DispatchResult } from './dispatch.js';
+export { datamodel, resolveMessage, releaseAtOrBefore, fieldsIn, type XapiRelease, type ResolvedMessage } from './datamodel.js';
+export { releaseOfProduct, releaseOfSoftwareVersion, protocolOffer, type ProtocolOffer } from './xapi-release.js';
+export { currentRelease, currentProtocol, pinRelease } from './pool-release.js';
+export { xapiState, setXapiState, onXapiStateChange, type XapiProcessState } from './xapi-process.js';
+export { shapeRecord } from './record-shape.js';
+export { apiRecord, apiRecords } from './methods/implicit-methods.js';
 export { loadPoolDump, loadPoolDumpFile, PoolDumpError } from './load-pool-dump.js';
 export { buildPoolFromDescription } from './build-pool-from-description.js';
 export {

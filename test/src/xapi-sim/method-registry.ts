@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { XapiRelease } from './datamodel.js';
 import type { TaskHandle, TaskRunner } from './task-runner.js';
 import type { XapiDb } from './xapi-db.js';
 
@@ -29,20 +30,32 @@ export interface MethodContext {
   /** Aborted when the client goes away, the simulator closes, or (for tasks) task.cancel is called. */
   readonly signal: AbortSignal;
   readonly server: ServerInfo;
-  /** Present when the method runs as `Async.<method>`: lets it report progress. */
+  /**
+   * The call's database task: present when the message has an async mode (xapi gives those a
+   * task even when called synchronously); lets the method report progress and start subtasks.
+   */
   readonly task: TaskHandle | undefined;
+  /** The xapi release the pool answers as (datamodel_types.ml release, or a numbered xapi). */
+  readonly release: XapiRelease;
 }
 
-/** Receives the wire arguments after the session ref; returns the JSON-RPC result (undefined for void). */
+/**
+ * Receives the arguments after the session ref, unmarshalled by the datamodel's parameter types
+ * (int64 as numbers whatever the wire sent) with defaulted trailing parameters filled in; returns
+ * the result (undefined for void).
+ */
 export type MethodHandler = (ctx: MethodContext, args: readonly unknown[]) => unknown;
 
 export interface MethodSpec {
   readonly handler: MethodHandler;
   /** Whether the first wire argument is a session ref. Default true. */
   readonly session?: boolean;
-  /** Accepted argument counts after the session ref; checked before the handler runs. */
+  /**
+   * Accepted argument counts after the session ref. Only for methods xapi's datamodel does not
+   * have (simulator controls): for the others the datamodel decides, as xapi's generated server.
+   */
   readonly arity?: number | readonly [min: number, max: number];
-  /** Whether `Async.<name>` exists and runs this as a task. Default false. */
+  /** Whether `Async.<name>` exists. Only for methods the datamodel does not have, like `arity`. */
   readonly async?: boolean;
 }
 

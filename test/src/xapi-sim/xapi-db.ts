@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from './clock.js';
+import { datamodel } from './datamodel.js';
 import { handleInvalid, XapiFailure } from './xapi-failure.js';
 import { cloneValue, isLiveRef, newRef, NULL_REF, type XapiRecord, type XapiValue } from './xapi-value.js';
 import { isDerivedField, relationsForRefClass, relationsForSetClass, type Relation } from './relations.js';
@@ -34,8 +35,8 @@ export interface XapiDbOptions {
   generation?: number;
 }
 
-/** Classes whose changes never produce events (XAPI's gen_events=false). */
-const silentClasses = new Set(['session', 'event', 'auth', 'data_source', 'user']);
+/** Classes whose changes never produce events (created with ~gen_events:false in xapi's datamodel). */
+const silentClasses = new Set([...datamodel().silentClasses, 'event']);
 
 /** How many deletions are remembered for `event.from` callers that are behind. */
 const maxTombstones = 10_000;
@@ -110,6 +111,11 @@ export class XapiDb {
     return record;
   }
 
+  /** The stored fields of a row, not copied and without computed sets: for cheap lookups only. */
+  peek(cls: string, ref: string): Readonly<XapiRecord> | undefined {
+    return this.tables.get(cls)?.get(ref)?.fields;
+  }
+
   tryGetRecord(cls: string, ref: string): XapiRecord | undefined {
     const row = this.tables.get(cls)?.get(ref);
     if (row === undefined) return undefined;
@@ -164,7 +170,7 @@ export class XapiDb {
   }
 
   masterRef(): string {
-    const master = this.getRecord('pool', this.poolRef())['master'];
+    const master = this.peek('pool', this.poolRef())?.['master'];
     return typeof master === 'string' ? master : NULL_REF;
   }
 
@@ -240,35 +246,40 @@ export class XapiDb {
   // ---------------------------------------------------------------- events
 
   /**
-   * Everything that changed after generation `from` in the objects `matches` selects, in XAPI's
-   * order: creations, then modifications (a new object yields both), then deletions.
+   * Everything that changed after generation `from` in the objects `matches` selects, as
+   * xapi_event.ml's collect_events/from_inner build it: an object created after `from` is one
+   * `add` (never also a `mod`), one changed since is a `mod`, one deleted since is a `del` unless
+   * it was also created since (then nothing); the id is the generation of that change and the
+   * timestamp "0.0". `last` is the newest generation among the matching changes, or `from` if
+   * none: the token event.from hands back, also when it times out.
    */
-  eventsSince(from: number, matches: (lowerClass: string, ref: string) => boolean): { events: XapiEvent[]; token: string } {
+  eventsSince(from: number, matches: (lowerClass: string, ref: string) => boolean): { events: XapiEvent[]; last: number; token: string } {
     const adds: Array<[number, XapiEvent]> = [];
     const mods: Array<[number, XapiEvent]> = [];
     const dels: Array<[number, XapiEvent]> = [];
-    const timestamp = (this.clock.now() / 1000).toFixed(3);
+    let last = from;
     for (const [cls, table] of this.tables) {
       if (this.isSilentClass(cls)) continue;
       const lower = cls.toLowerCase();
       for (const [ref, row] of table) {
         if (row.modified <= from && row.created <= from) continue;
         if (!matches(lower, ref)) continue;
+        last = Math.max(last, row.modified, row.created);
         const snapshot = this.tryGetRecord(cls, ref)!;
-        if (row.created > from) {
-          adds.push([row.created, { id: String(row.created), timestamp, class: lower, operation: 'add', ref, snapshot }]);
-        }
-        mods.push([row.modified, { id: String(row.modified), timestamp, class: lower, operation: 'mod', ref, snapshot }]);
+        if (row.created > from) adds.push([row.created, { id: String(row.created), timestamp: '0.0', class: lower, operation: 'add', ref, snapshot }]);
+        else mods.push([row.modified, { id: String(row.modified), timestamp: '0.0', class: lower, operation: 'mod', ref, snapshot }]);
       }
     }
     for (const t of this.tombstones) {
-      if (t.deleted <= from || t.created > from) continue;
+      if (t.deleted <= from) continue;
       const lower = t.cls.toLowerCase();
       if (this.isSilentClass(t.cls) || !matches(lower, t.ref)) continue;
-      dels.push([t.deleted, { id: String(t.deleted), timestamp, class: lower, operation: 'del', ref: t.ref }]);
+      last = Math.max(last, t.deleted);
+      if (t.created > from) continue;
+      dels.push([t.deleted, { id: String(t.deleted), timestamp: '0.0', class: lower, operation: 'del', ref: t.ref }]);
     }
     const ordered = (list: Array<[number, XapiEvent]>): XapiEvent[] => list.sort((a, b) => a[0] - b[0]).map(([, e]) => e);
-    return { events: [...ordered(adds), ...ordered(mods), ...ordered(dels)], token: formatEventToken(this.generation) };
+    return { events: [...ordered(adds), ...ordered(mods), ...ordered(dels)], last, token: formatEventToken(last) };
   }
 
   /** Row count per class, lower-cased, as `event.from` reports in `valid_ref_counts`. */

@@ -1,8 +1,13 @@
+import { rpcToString } from '../wire-value.js';
 import { XapiFailure } from '../xapi-failure.js';
 
-/** XAPI's reply to an argument of the wrong wire type. */
+/**
+ * Argument readers for handlers. Methods in xapi's datamodel get arguments already unmarshalled
+ * by the dispatcher, so these only fail for simulator-only methods; they fail as xapi's
+ * unmarshallers do (rpc.ml `failwith "Expected ..."`, which becomes INTERNAL_ERROR).
+ */
 function typeError(expected: string, value: unknown): XapiFailure {
-  return new XapiFailure('FIELD_TYPE_ERROR', [expected, JSON.stringify(value) ?? String(value)]);
+  return new XapiFailure('INTERNAL_ERROR', [`Failure(${JSON.stringify(`Expected ${expected}, got '${rpcToString(value)}'`)})`]);
 }
 
 export function stringArg(args: readonly unknown[], index: number): string {

@@ -1,7 +1,6 @@
 import type { MethodRegistry } from '../method-registry.js';
 import { registerEventMethods } from './event-methods.js';
-import { registerGenericGetters } from './generic-getters.js';
-import { registerObjectSetters } from './object-setters.js';
+import { registerImplicitMethods } from './implicit-methods.js';
 import { registerSessionMethods } from './session-methods.js';
 import { registerSystemMethods } from './system-methods.js';
 import { registerTaskMethods } from './task-methods.js';
@@ -9,15 +8,17 @@ import { registerUpgradeMethods } from './upgrade/index.js';
 
 /**
  * Every method family the simulator ships with. An operation (host.disable, VM.pool_migrate, ...)
- * is added as its own file exporting a `register…(registry)` function, listed here.
+ * is added as its own file exporting a `register…(registry)` function, listed here. Its
+ * parameter count, types, Async form and task come from xapi's datamodel (dispatch.ts); the
+ * handler gets the unmarshalled arguments. Getters, setters, get_record and the other generated
+ * messages of every class exist already (implicit-methods.ts).
  */
 export const coreMethodModules: ReadonlyArray<(registry: MethodRegistry) => void> = [
   registerSessionMethods,
   registerSystemMethods,
   registerEventMethods,
   registerTaskMethods,
-  registerGenericGetters,
-  registerObjectSetters,
+  registerImplicitMethods,
   registerUpgradeMethods,
 ];
 

@@ -16,10 +16,10 @@ export function checkCredentials(expected: Credentials, user: string, password: 
 }
 
 export function registerSessionMethods(registry: MethodRegistry): void {
-  // XAPI's signature is (uname, pwd, version, originator); xen-api sends only the first two.
+  // (uname, pwd, version, originator): the last two have defaults in the datamodel, so clients
+  // may send 2 to 4 arguments (more are ignored by the generated server).
   registry.register('session.login_with_password', {
     session: false,
-    arity: [2, 4],
     handler: (ctx, args) => {
       const user = stringArg(args, 0);
       const password = stringArg(args, 1);
@@ -55,7 +55,6 @@ export function registerSessionMethods(registry: MethodRegistry): void {
   });
 
   registry.register('session.logout', {
-    arity: 0,
     handler: (ctx) => {
       ctx.db.destroy('session', ctx.sessionRef);
     },
