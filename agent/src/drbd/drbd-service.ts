@@ -6,7 +6,7 @@ import { DrbdSyntax, type DrbdServiceImplementation, type DrbdVersion } from '@x
 import { CommandFailedError } from '../exec/command-errors.js';
 import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import type { AgentContext } from '../server/agent-context.js';
-import { backingDevicePath, resourceName } from '../validate/validators.js';
+import { backingDevicePath, drbdResourceName } from '../validate/validators.js';
 import { DrbdConfigRejectedError } from './drbd-errors.js';
 import { attach, backingDiskOf, configuredResources, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
 import { normalizeDrbdSpecs } from './drbd-spec.js';
@@ -83,48 +83,48 @@ export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
     },
 
     async getDrbdStatus(request, { signal }) {
-      const snap = await readStatus(ctx, request.resource === '' ? null : resourceName('resource', request.resource), signal);
+      const snap = await readStatus(ctx, request.resource === '' ? null : drbdResourceName('resource', request.resource), signal);
       return { version: snap.version, resources: snap.resources, source: snap.source };
     },
 
     async attachDrbd(request, { signal }) {
-      return { result: await attach(ctx, resourceName('resource', request.resource), signal) };
+      return { result: await attach(ctx, drbdResourceName('resource', request.resource), signal) };
     },
 
     async connectDrbd(request, { signal }) {
-      return { result: await connect(ctx, resourceName('resource', request.resource), signal) };
+      return { result: await connect(ctx, drbdResourceName('resource', request.resource), signal) };
     },
 
     async disconnectDrbd(request, { signal }) {
-      return { result: await disconnect(ctx, resourceName('resource', request.resource), signal) };
+      return { result: await disconnect(ctx, drbdResourceName('resource', request.resource), signal) };
     },
 
     async promoteDrbd(request, { signal }) {
-      const result = await promote(ctx, resourceName('resource', request.resource), request.peerSafety, signal);
+      const result = await promote(ctx, drbdResourceName('resource', request.resource), request.peerSafety, signal);
       ctx.logger.info({ resource: request.resource, changed: result.changed }, 'drbd promote');
       return { result };
     },
 
     async demoteDrbd(request, { signal }) {
-      const result = await demote(ctx, resourceName('resource', request.resource), signal);
+      const result = await demote(ctx, drbdResourceName('resource', request.resource), signal);
       ctx.logger.info({ resource: request.resource, changed: result.changed }, 'drbd demote');
       return { result };
     },
 
     async createDrbdMetadata(request, { signal }) {
-      const r = await createMetadata(ctx, resourceName('resource', request.resource), request.confirm, request.wipe, signal);
+      const r = await createMetadata(ctx, drbdResourceName('resource', request.resource), request.confirm, request.wipe, signal);
       if (r.result.changed) ctx.logger.warn({ resource: request.resource, disk: r.backingDisk, wiped: request.wipe && r.signatures.length > 0 }, 'drbd create-md');
       return { result: r.result, signatures: r.signatures, backingDisk: r.backingDisk };
     },
 
     async startDrbdInitialSync(request, { signal }) {
-      const result = await initialSync(ctx, resourceName('resource', request.resource), request.confirm, signal);
+      const result = await initialSync(ctx, drbdResourceName('resource', request.resource), request.confirm, signal);
       if (result.changed) ctx.logger.warn({ resource: request.resource }, 'drbd initial sync: forced primary');
       return { result };
     },
 
     async resolveDrbdSplitBrain(request, { signal }) {
-      const result = await resolveSplitBrain(ctx, resourceName('resource', request.resource), request.side, request.confirm, signal);
+      const result = await resolveSplitBrain(ctx, drbdResourceName('resource', request.resource), request.side, request.confirm, signal);
       if (result.changed) ctx.logger.warn({ resource: request.resource, side: request.side }, 'drbd split-brain recovery step');
       return { result };
     },

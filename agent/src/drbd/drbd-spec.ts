@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { ValidationError } from '@xsctl/common/errors/index';
 import type { DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
-import { backingDevicePath, drbdSharedSecret, hostname, integerInRange, ipAddress, oneOf, port, resourceName, sizeWithUnit } from '../validate/validators.js';
+import { drbdBackingDisk, drbdHostname, drbdPeerAddress, drbdResourceName, drbdSharedSecret, integerInRange, oneOf, port, sizeWithUnit } from '../validate/validators.js';
 
 /**
  * After-split-brain policies we allow. Rule 10: a split brain is resolved only by an admin naming
@@ -48,14 +48,14 @@ export interface DrbdResourceConfig {
 /** Validates every field through the allow-lists and fills the how-to's defaults. */
 export function normalizeDrbdSpec(spec: DrbdResourceSpec, index = 0): DrbdResourceConfig {
   const f = (name: string) => `resources[${index}].${name}`;
-  const name = resourceName(f('name'), spec.name);
+  const name = drbdResourceName(f('name'), spec.name);
   const minor = integerInRange(f('minor'), spec.minor, 0, 1_048_575);
   if (spec.nodes.length < 2) throw new ValidationError(f('nodes'), 'a replicated resource needs at least two nodes');
   if (spec.nodes.length > 16) throw new ValidationError(f('nodes'), 'at most 16 nodes');
   const nodes = spec.nodes.map((n, i): DrbdNodeConfig => ({
-    hostname: hostname(f(`nodes[${i}].hostname`), n.hostname),
-    disk: backingDevicePath(f(`nodes[${i}].disk`), n.disk),
-    address: ipAddress(f(`nodes[${i}].address`), n.address),
+    hostname: drbdHostname(f(`nodes[${i}].hostname`), n.hostname),
+    disk: drbdBackingDisk(f(`nodes[${i}].disk`), n.disk),
+    address: drbdPeerAddress(f(`nodes[${i}].address`), n.address),
     port: port(f(`nodes[${i}].port`), n.port === 0 ? 7789 : n.port),
     nodeId: integerInRange(f(`nodes[${i}].nodeId`), n.nodeId ?? i, 0, 31),
   }));

@@ -53,10 +53,10 @@ describe('editLvmConf', () => {
     expect(twice.text).toBe(once.text);
   });
 
-  it('rewrites a multi-line filter and escapes regex characters in the disk path', () => {
+  it('rewrites a multi-line filter and writes regex characters of the disk path as classes', () => {
     const text = 'devices {\n  filter = [ "a|^/dev/sda|",\n             "a|.*|" ]  # accept everything\n  write_cache_state=1\n}\n';
     const r = editLvmConf(text, ['/dev/disk/by-id/scsi-3600.a+b']);
-    expect(r.text).toBe('devices {\n  filter = [ "r|^/dev/drbd.*|", "r|^/dev/disk/by-id/scsi-3600\\.a\\+b|", "a|^/dev/sda|", "a|.*|" ]\n  write_cache_state=0\n}\n');
+    expect(r.text).toBe('devices {\n  filter = [ "r|^/dev/drbd.*|", "r|^/dev/disk/by-id/scsi-3600[.]a[+]b|", "a|^/dev/sda|", "a|.*|" ]\n  write_cache_state=0\n}\n');
     expect(rejectPatternFor('/dev/sdb')).toBe('r|^/dev/sdb|');
   });
 

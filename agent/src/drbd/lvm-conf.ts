@@ -1,3 +1,5 @@
+import { ValidationError } from '@xsctl/common/errors/index';
+
 /**
  * The lvm.conf edits the iSCSI-HA how-to asks for on both nodes, done as a text edit that keeps
  * every comment and unrelated setting:
@@ -16,13 +18,19 @@ export interface LvmEditResult {
 
 export const drbdRejectPattern = 'r|^/dev/drbd.*|';
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()[\]\\]/g, '\\$&');
+/**
+ * Regex metacharacters as one-character classes (`.` -> `[.]`), not backslash escapes: LVM's
+ * config parser turns `\\` into `\` inside strings and keeps other backslashes, so a backslash
+ * would not read back as written. The disk paths are allow-listed (no `]`, `^`, `|` or `"`).
+ */
+function literalRegex(s: string): string {
+  return s.replace(/[.*+?${}()[\]\\]/g, '[$&]');
 }
 
 /** `r|^/dev/sdb|`: the disk and its partitions (LVM matches the pattern anywhere in the name). */
 export function rejectPatternFor(disk: string): string {
-  return `r|^${escapeRegex(disk)}|`;
+  if (/[|"\\\]^\n]/.test(disk)) throw new ValidationError('backingDisks', `${JSON.stringify(disk)} cannot sit in an LVM filter pattern`);
+  return `r|^${literalRegex(disk)}|`;
 }
 
 interface Span {

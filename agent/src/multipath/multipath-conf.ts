@@ -1,3 +1,5 @@
+import { ValidationError } from '@xsctl/common/errors/index';
+
 /**
  * multipath.conf as multipath-tools reads it (multipath.conf(5), libmultipath/parser.c):
  * `section {` with the brace on the same line, `}` alone on its line, `key value` where a value is
@@ -193,7 +195,14 @@ export function quoteValue(key: string, value: string): string {
   return needs ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+/**
+ * What xsctl writes into multipath.conf: a keyword of letters, digits and `_`, and a value of
+ * printable ASCII without `"` or `\\` (multipath-tools 0.4.9's tokenizer has no escape inside a
+ * quoted string, and a newline would start a new statement).
+ */
 export function renderKeyValue(indent: string, key: string, value: string): string {
+  if (!/^[a-z][a-z0-9_]*$/.test(key)) throw new ValidationError('stanza', `${JSON.stringify(key)} is not a multipath.conf keyword`);
+  if (!/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(value)) throw new ValidationError(`stanza.${key}`, `${JSON.stringify(value)} cannot sit in multipath.conf (quote, backslash or control character)`);
   return `${indent}${key} ${quoteValue(key, value)}`;
 }
 

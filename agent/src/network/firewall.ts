@@ -1,6 +1,6 @@
 import type { StorageFirewallSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
 import type { AgentContext } from '../server/agent-context.js';
-import { ipv4Cidr, port } from '../validate/validators.js';
+import { port, storageSubnet } from '../validate/validators.js';
 import { ValidationError } from '@xsctl/common/errors/index';
 import { FirewallChainNotFoundError } from './network-errors.js';
 
@@ -17,7 +17,7 @@ export function normalizeFirewall(spec: StorageFirewallSpec | undefined): Firewa
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,28}$/.test(chain)) throw new ValidationError('firewall.chain', 'expected an iptables chain name');
   if (spec.drbdPorts.length === 0) throw new ValidationError('firewall.drbdPorts', 'at least one DRBD port');
   return {
-    subnet: ipv4Cidr('firewall.subnet', spec.subnet),
+    subnet: storageSubnet('firewall.subnet', spec.subnet),
     drbdPorts: [...new Set(spec.drbdPorts.map((p, i) => port(`firewall.drbdPorts[${i}]`, p)))],
     iscsiPort: port('firewall.iscsiPort', spec.iscsiPort === 0 ? 3260 : spec.iscsiPort),
     chain,

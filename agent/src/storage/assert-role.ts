@@ -8,7 +8,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { tgtdOf } from '../target/target-service.js';
 import { normalizeTargetSpec, type TargetConfig } from '../target/target-spec.js';
 import { applyTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
-import { integerInRange, resourceName } from '../validate/validators.js';
+import { drbdResourceName, integerInRange } from '../validate/validators.js';
 
 export interface StorageConfig {
   resources: string[];
@@ -24,7 +24,7 @@ export function normalizeStorageSpec(spec: StorageSpec | undefined): StorageConf
   if (spec.drbdResources.length === 0) throw new ValidationError('spec.drbdResources', 'at least one DRBD resource');
   if (spec.target === undefined) throw new ValidationError('spec.target', 'required');
   return {
-    resources: spec.drbdResources.map((r, i) => resourceName(`spec.drbdResources[${i}]`, r)),
+    resources: spec.drbdResources.map((r, i) => drbdResourceName(`spec.drbdResources[${i}]`, r)),
     target: normalizeTargetSpec(spec.target, 'spec.target'),
     ip: normalizeFloatingIp(spec.floatingIp, 'spec.floatingIp'),
     tgtd: tgtdOf(spec.tgtd),

@@ -60,6 +60,12 @@ describe('renderTargetsConf', () => {
     expect(fieldOf(() => normalizeTargetSpec({ ...howtoTarget, ...patch }))).toBe(field);
   });
 
+  it('refuses a targets.conf target restricted by initiator name alone (tgt-admin would bind ALL addresses)', () => {
+    const byName = { ...howtoTarget, initiatorAddresses: [], initiatorNames: ['iqn.1994-05.com.redhat:xs1'] };
+    expect(fieldOf(() => normalizeTargetSpec(byName))).toBe('(accepted)');
+    expect(fieldOf(() => normalizeTargetSpecs([byName]))).toBe('targets[0].initiatorAddresses');
+  });
+
   it('refuses duplicate tids and IQNs across targets', () => {
     expect(fieldOf(() => normalizeTargetSpecs([howtoTarget, { ...howtoTarget, iqn: 'iqn.2013-05.com.yourdomain:other' }]))).toBe('targets');
     expect(fieldOf(() => normalizeTargetSpecs([howtoTarget, { ...howtoTarget, tid: 2 }]))).toBe('targets');

@@ -56,9 +56,20 @@ export function normalizeTargetSpec(spec: TargetSpec, field = 'target'): TargetC
   return { tid: integerInRange(f('tid'), spec.tid, 1, 65535), iqn: iqn(f('iqn'), spec.iqn), luns, initiatorAddresses: addresses, initiatorNames: names, chap };
 }
 
+/**
+ * The targets of a targets.conf. tgt-admin binds `-I ALL` to every target without an
+ * `initiator-address` line, and tgtd admits an initiator whose address OR name matches
+ * (usr/iscsi/iscsid.c: rejected only when ip_acl and iqn_acl both fail): a target restricted by
+ * initiator name alone would be open to everyone once tgt-admin loads the file.
+ */
 export function normalizeTargetSpecs(specs: readonly TargetSpec[]): TargetConfig[] {
   if (specs.length === 0) throw new ValidationError('targets', 'at least one target');
   const out = specs.map((s, i) => normalizeTargetSpec(s, `targets[${i}]`));
+  out.forEach((t, i) => {
+    if (t.initiatorAddresses.length === 0) {
+      throw new ValidationError(`targets[${i}].initiatorAddresses`, 'targets.conf needs initiator addresses too: with names alone tgt-admin binds ALL addresses, and tgtd admits an address or a name');
+    }
+  });
   if (new Set(out.map((t) => t.tid)).size !== out.length) throw new ValidationError('targets', 'tids must be unique');
   if (new Set(out.map((t) => t.iqn)).size !== out.length) throw new ValidationError('targets', 'IQNs must be unique');
   return out;
