@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
 import { DrbdSyntax, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
-import { accepts, acceptedProbes } from '../testing/value-probes.js';
+import { accepts, acceptedProbes } from '@xsctl/test/probes/value-probes';
 import { drbdKeywords } from '../validate/validators.js';
 import { normalizeDrbdSpecs, type DrbdResourceConfig } from './drbd-spec.js';
 import { representativeVersion } from './drbdadm-args.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptedProbes } from '../testing/value-probes.js';
+import { acceptedProbes } from '@xsctl/test/probes/value-probes';
 import { backingDevicePath } from '../validate/validators.js';
 import { editLvmConf, rejectPatternFor } from './lvm-conf.js';
 

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
-import { acceptedProbes } from '../testing/value-probes.js';
+import { acceptedProbes } from '@xsctl/test/probes/value-probes';
 import { normalizeFirewall, renderFirewallRules } from './firewall.js';
 
 /**

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
 import type { TargetSpec } from '@xsctl/proto/gen/xsctl/agent/v1/target';
-import { acceptedProbes } from '../testing/value-probes.js';
+import { acceptedProbes } from '@xsctl/test/probes/value-probes';
 import { initiatorAddress, scsiIdentity, tgtBackingStore, tgtParamText } from '../validate/validators.js';
 import { renderTargetsConf } from './render-targets-conf.js';
 import { normalizeTargetSpecs, type TargetConfig } from './target-spec.js';
