@@ -76,6 +76,7 @@ export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
       const res = await writeFileAtomic(target, text, {
         mode: 0o600,
         backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')),
+        confineTo: ctx.root.root,
         signal,
       });
       ctx.logger.info({ path: drbdConfPath, resources: resources.map((r) => r.name), syntax: syntaxName[syntax] }, 'drbd.conf written');
@@ -140,6 +141,7 @@ export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
       if (!request.confirm || !edit.changed) return { path: lvmConfPath, changed: edit.changed, written: false, filter: edit.filter, newText: edit.text, backup: '' };
       const res = await writeFileAtomic(target, edit.text, {
         backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')),
+        confineTo: ctx.root.root,
         signal,
       });
       ctx.logger.info({ path: lvmConfPath, filter: edit.filter }, 'lvm.conf edited for drbd');

@@ -131,12 +131,13 @@ export async function applyProfile(ctx: AgentContext, platform: MultipathPlatfor
   const full = ctx.root.resolve(targetPath);
   const written = await writeFileAtomic(full, newContent, {
     backupDir: ctx.root.resolve(`${ctx.stateDir}/backups/multipath`),
+    confineTo: ctx.root.root,
     ...(signal === undefined ? {} : { signal }),
   });
   outcome.backupPath = written.backup === null ? '' : ctx.root.hostPath(written.backup);
   const rollback = async () => {
     if (oldContent === null) await unlink(full).catch(() => undefined);
-    else await writeFileAtomic(full, oldContent);
+    else await writeFileAtomic(full, oldContent, { confineTo: ctx.root.root });
   };
   let after;
   try {

@@ -52,7 +52,7 @@ export function targetService(ctx: AgentContext): TargetServiceImplementation {
       const before = await readFile(target, 'utf8').catch(() => null);
       const changed = before !== text;
       if (!request.confirm || !changed) return { path: targetsConfPath, changed, written: false, backup: '' };
-      const res = await writeFileAtomic(target, text, { mode: 0o600, backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')), signal });
+      const res = await writeFileAtomic(target, text, { mode: 0o600, backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')), confineTo: ctx.root.root, signal });
       ctx.logger.info({ path: targetsConfPath, targets: request.targets.map((t) => t.iqn) }, 'targets.conf written');
       return { path: targetsConfPath, changed, written: true, backup: res.backup === null ? '' : ctx.root.hostPath(res.backup) };
     },

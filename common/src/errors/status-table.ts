@@ -22,6 +22,9 @@ const table: Readonly<Record<string, Status>> = {
   XAPI_UNREACHABLE: Status.UNAVAILABLE,
   XAPI_TIMEOUT: Status.DEADLINE_EXCEEDED,
   METADATA_BACKUP_FAILED: Status.UNAVAILABLE,
+  // agent files (agent/src/fs)
+  PATH_ESCAPES_ROOT: Status.FAILED_PRECONDITION,
+  SYMLINK_LOOP: Status.FAILED_PRECONDITION,
   // storage: DRBD, tgtd, floating IP (agent/src/drbd, target, network)
   DRBD_NOT_UP_TO_DATE: Status.FAILED_PRECONDITION,
   DRBD_PEER_PRIMARY: Status.FAILED_PRECONDITION,

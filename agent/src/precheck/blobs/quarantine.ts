@@ -174,7 +174,7 @@ export async function cleanBlobs(options: CleanOptions): Promise<PrecheckService
   await mkdir(join(qdir, 'tree'), { recursive: true, mode: 0o700 });
   const manifest: Manifest = { version: 1, id, createdAt: options.now.toISOString(), olderThanDays: options.olderThanDays, blobsDir, entries: plan.entries };
   // The manifest lands before the first move, so an interrupted clean can still be undone.
-  await writeFileAtomic(join(qdir, manifestName), `${JSON.stringify(manifest, null, 1)}\n`, { mode: 0o600, stagingDir: join(qdir, '.staging'), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  await writeFileAtomic(join(qdir, manifestName), `${JSON.stringify(manifest, null, 1)}\n`, { mode: 0o600, stagingDir: join(qdir, '.staging'), confineTo: options.root.root, ...(options.signal === undefined ? {} : { signal: options.signal }) });
   const made: MadeDirs = new Map();
   const treeDir = tree.dir;
   await forEachLimited(plan.entries, 32, options.signal, async (entry) => {
