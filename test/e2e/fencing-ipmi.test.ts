@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IpmiTarget } from '@xsctl/controller/config/pool-storage-config';
 import { FencingFailedError } from '@xsctl/controller/fencing/fencing-errors';
@@ -39,7 +38,7 @@ describe('IPMI fencing (ipmitool against ipmi_sim)', () => {
     expect(out.detail).toMatch(/chassis power off confirmed by 127\.0\.0\.1/);
     // The chassis itself recorded the power-off, and ipmitool (not our code) reads it as off.
     expect((await readFile(bmc.stateFile, 'utf8')).trim()).toBe('0');
-    const { stdout } = await promisify(execFile)('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(bmc.port), '-U', bmc.user, '-E', '-L', 'OPERATOR', 'chassis', 'power', 'status'], { env: { ...process.env, IPMI_PASSWORD: bmc.password } });
+    const { stdout } = await execa('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(bmc.port), '-U', bmc.user, '-E', '-L', 'OPERATOR', 'chassis', 'power', 'status'], { env: { ...process.env, IPMI_PASSWORD: bmc.password } });
     expect(stdout.trim()).toBe('Chassis Power is off');
   });
 

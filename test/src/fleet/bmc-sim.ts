@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execa, type ResultPromise } from 'execa';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,9 +66,13 @@ export async function startBmcSim(o: { dir: string; name: string; port?: number;
   await writeFile(join(o.dir, 'lan.conf'), lan, { mode: 0o600 });
   // mc_setbmc before mc_add: ipmi_sim 1.0.13 crashes adding an MC before it knows the BMC.
   await writeFile(join(o.dir, 'bmc.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 0x09 0x08 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n');
-  const child: ChildProcess = spawn('ipmi_sim', ['-c', join(o.dir, 'lan.conf'), '-f', join(o.dir, 'bmc.emu'), '-s', join(o.dir, 'state'), '-n'], { stdio: 'ignore', env: { ...process.env, XSCTL_NODE: process.execPath } });
+  const child: ResultPromise = execa('ipmi_sim', ['-c', join(o.dir, 'lan.conf'), '-f', join(o.dir, 'bmc.emu'), '-s', join(o.dir, 'state'), '-n'], { stdio: 'ignore', env: { XSCTL_NODE: process.execPath }, reject: false });
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
   await new Promise((r) => setTimeout(r, 300));
-  if (child.exitCode !== null) throw new Error(`ipmi_sim exited with ${child.exitCode}`);
+  if (exited) throw new Error('ipmi_sim exited at start');
   return {
     address: '127.0.0.1',
     port,
@@ -77,10 +81,8 @@ export async function startBmcSim(o: { dir: string; name: string; port?: number;
     passwordFile,
     stateFile,
     async close() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      if (!exited) child.kill('SIGTERM');
+      await child;
     },
   };
 }
