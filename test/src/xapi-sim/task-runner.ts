@@ -34,20 +34,26 @@ export interface TaskOptions {
  */
 export class TaskRunner {
   private readonly running = new Map<string, AbortController>();
+  private readonly settled = new Map<string, Promise<void>>();
 
   constructor(private readonly db: XapiDb) {
     db.addClass('task');
   }
 
   /** task.create: a pending task nobody runs (clients use it to track their own HTTP transfers). */
-  create(nameLabel: string, nameDescription = '', session = ''): string {
-    return this.db.create('task', this.pendingTask(nameLabel, nameDescription, { session }));
+  create(nameLabel: string, nameDescription = '', session = '', subtaskOf?: string): string {
+    return this.db.create('task', this.pendingTask(nameLabel, nameDescription, { session, ...(subtaskOf === undefined ? {} : { subtaskOf }) }));
+  }
+
+  /** Resolves when the task started by `start` has finished (whatever its outcome). */
+  whenSettled(ref: string): Promise<void> {
+    return this.settled.get(ref) ?? Promise.resolve();
   }
 
   /** Starts `run` in a new task and returns the task's ref at once. */
   start(nameLabel: string, parentSignal: AbortSignal, run: (task: TaskHandle, signal: AbortSignal) => Promise<unknown>, options: TaskOptions = {}): string {
     const { ref, controller, done } = this.begin(nameLabel, parentSignal, options);
-    void (async () => {
+    const settled = (async () => {
       try {
         const result = await run(this.handle(ref), controller.signal);
         if (controller.signal.aborted) throw controller.signal.reason;
@@ -56,8 +62,10 @@ export class TaskRunner {
         this.fail(ref, controller, error);
       } finally {
         done();
+        this.settled.delete(ref);
       }
     })();
+    this.settled.set(ref, settled);
     return ref;
   }
 

@@ -50,11 +50,11 @@ export function resolveImplicit(name: string, _db: XapiDb): MethodSpec | undefin
   const modelled = model?.messages[message];
   if (model === undefined || modelled === undefined) return undefined;
   if (!modelled.implicit) {
-    // A hand-written setter of an RW field (VM.set_ha_restart_priority, VM.set_VCPUs_max, ...):
+    // A hand-written setter of a field (VM.set_ha_restart_priority, VM.set_VCPUs_max, ...):
     // until the simulator models its checks, it stores the value as the generated one would.
     const field = message.startsWith('set_') ? message.slice(4) : undefined;
     const def = field === undefined ? undefined : model.fields[field];
-    if (field === undefined || def?.q !== 'RW' || modelled.params.length !== 2) return undefined;
+    if (field === undefined || def === undefined || modelled.params.length !== 2) return undefined;
     return { handler: (ctx, args) => void ctx.db.update(cls, str(args, 0), { [field]: args[1] as XapiValue }) };
   }
   switch (message) {

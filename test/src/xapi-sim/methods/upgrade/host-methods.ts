@@ -8,8 +8,9 @@ import {
   assertHostLive,
   bootHereError,
   currentOperations,
+  vmOperationError,
+  versionsNotDecreasing,
   hostFreeMemory,
-  hostIsLive,
   hostRecord,
   invalidateSessions,
   matches,
@@ -25,57 +26,58 @@ import {
   type Release,
 } from './upgrade-sim-state.js';
 import { migrateVm } from './vm-methods.js';
-import { compareVersions } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { setXapiState, xapiState } from '../../xapi-process.js';
 
 /**
  * host.* operations of a rolling upgrade, with XAPI's semantics and error codes:
- * disable/enable (HOST_OFFLINE, HOST_DISABLED_UNTIL_REBOOT), evacuate and its planning
- * (compute_evacuation_plan: enabled hosts of the same or newer version, storage visibility, a
- * memory bin-pack; CANNOT_EVACUATE_HOST, HOST_NOT_ENOUGH_FREE_MEMORY, VM_REQUIRES_SR,
- * NO_HOSTS_AVAILABLE), reboot (HOST_NOT_DISABLED; the host goes down after XAPI's 10 s delay, the
- * master's sessions end and logins answer HOST_STILL_BOOTING until it is back; boot_time and
- * agent_start_time change; PBDs replug; xapi re-enables the host), and the update actions
- * (updater.py, apply_updates, a simulated upgrade) that stage a release applied at boot.
+ * disable/enable (HOST_OFFLINE, HOST_STILL_BOOTING, HOST_DISABLED_UNTIL_REBOOT, auto_enable),
+ * evacuate and its planning (xapi_host.ml compute_evacuation_plan_no_wlb: every other enabled
+ * host of the same or newer version is a target, dead or alive; per-VM errors; a memory bin-pack;
+ * one Async.VM.pool_migrate subtask per VM, in batches), reboot (xapi_host.ml
+ * shutdown_and_reboot_common: HOST_NOT_DISABLED; 10 s later prepare_for_poweroff shuts down what
+ * cannot move and evacuates the rest, sets host_disabled_until_reboot, and the host goes down:
+ * its xapi stops, so its socket refuses connections; boot_time and agent_start_time change; xapi
+ * listens again before its startup completes; PBDs replug; consider_enabling_host), and the
+ * update actions (updater.py, apply_updates, a simulated upgrade) that stage a release applied at
+ * boot.
  */
 
 type EvacuationPlan = Map<string, { host: string } | { error: XapiFailure }>;
 
-/** XAPI's compute_evacuation_plan_no_wlb, with a worst-fit-decreasing memory bin-pack. */
+/**
+ * xapi_host.ml compute_evacuation_plan_no_wlb, with a worst-fit-decreasing memory bin-pack:
+ * targets are the other enabled hosts whose versions are not older (Checks.Migration), live or
+ * not, so a dead but enabled host makes every VM fail assert_can_boot_here with HOST_NOT_LIVE;
+ * then each VM's pool_migrate operation error replaces whatever it had (OPERATION_BLOCKED,
+ * OTHER_OPERATION_IN_PROGRESS, ...); VMs that do not fit get HOST_NOT_ENOUGH_FREE_MEMORY [vm];
+ * placed VMs are checked again on their host.
+ */
 export function computeEvacuationPlan(db: XapiDb, hostRef: string): EvacuationPlan {
   const plan: EvacuationPlan = new Map();
-  const source = hostRecord(db, hostRef);
+  hostRecord(db, hostRef);
   const targets = db
     .refs('host')
-    .filter((h) => h !== hostRef && hostRecord(db, h)['enabled'] === true && hostIsLive(db, h))
-    // PR-1007: during a rolling upgrade VMs only go to hosts of the same or a newer version.
-    .filter((h) => compareVersions(platformVersion(hostRecord(db, h)), platformVersion(source)) >= 0);
-  const guests = runningGuests(db, hostRef);
+    .filter((h) => h !== hostRef && hostRecord(db, h)['enabled'] === true)
+    // PR-1007: VMs only go to hosts of the same or a newer version.
+    .filter((h) => versionsNotDecreasing(db, hostRef, h));
+  const guests = db.find('VM', (v) => v['resident_on'] === hostRef && v['is_control_domain'] !== true);
   if (targets.length === 0) {
     for (const [vm] of guests) plan.set(vm, { error: new XapiFailure('NO_HOSTS_AVAILABLE', [vm]) });
     return plan;
   }
-  const free = new Map(targets.map((h) => [h, hostFreeMemory(db, h)]));
   const migratable: Array<[string, XapiRecord]> = [];
   for (const [vm, record] of guests) {
-    const blocked = (record['blocked_operations'] ?? {}) as Record<string, string>;
-    if ('pool_migrate' in blocked) {
-      plan.set(vm, { error: new XapiFailure('OPERATION_BLOCKED', [vm, blocked['pool_migrate'] ?? '']) });
-      continue;
-    }
-    if (Object.keys(currentOperations(record)).length > 0) {
-      plan.set(vm, { error: new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['VM', vm]) });
-      continue;
-    }
-    // A VM must be able to boot on every target (storage), as XAPI checks before bin-packing.
-    const storage = targets.map((t) => bootHereError(db, vm, t)).find((e) => e !== undefined);
-    if (storage !== undefined) {
-      plan.set(vm, { error: storage });
-      continue;
-    }
-    migratable.push([vm, record]);
+    const cannot = targets.map((t) => bootHereError(db, vm, t)).find((e) => e !== undefined);
+    if (cannot !== undefined) plan.set(vm, { error: cannot });
+    else migratable.push([vm, record]);
   }
-  migratable.sort((a, b) => vmRequiredBytes(b[1]) - vmRequiredBytes(a[1]) || a[0].localeCompare(b[0]));
-  for (const [vm, record] of migratable) {
+  for (const [vm] of guests) {
+    const opError = vmOperationError(db, vm, 'pool_migrate');
+    if (opError !== undefined) plan.set(vm, { error: opError });
+  }
+  const free = new Map(targets.map((h) => [h, hostFreeMemory(db, h)]));
+  const toPlace = migratable.filter(([vm]) => !plan.has(vm)).sort((a, b) => vmRequiredBytes(b[1]) - vmRequiredBytes(a[1]) || a[0].localeCompare(b[0]));
+  for (const [vm, record] of toPlace) {
     const need = vmRequiredBytes(record);
     const best = [...free.entries()].filter(([, f]) => f >= need).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
     if (best === undefined) {
@@ -83,7 +85,8 @@ export function computeEvacuationPlan(db: XapiDb, hostRef: string): EvacuationPl
       continue;
     }
     free.set(best[0], best[1] - need);
-    plan.set(vm, { host: best[0] });
+    const cannot = bootHereError(db, vm, best[0]);
+    plan.set(vm, cannot === undefined ? { host: best[0] } : { error: cannot });
   }
   return plan;
 }
@@ -91,7 +94,9 @@ export function computeEvacuationPlan(db: XapiDb, hostRef: string): EvacuationPl
 function withHostOperation<T>(ctx: MethodContext, hostRef: string, op: string, run: () => Promise<T> | T): Promise<T> {
   const host = hostRecord(ctx.db, hostRef);
   const ops = currentOperations(host);
-  if (Object.keys(ops).length > 0) throw new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['host', hostRef, Object.values(ops)[0] ?? '']);
+  // xapi_host_helpers.ml valid_operations: ["host"; ref; op in progress; its task].
+  const busy = Object.entries(ops)[0];
+  if (busy !== undefined) throw new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['host', hostRef, busy[1], busy[0]]);
   const key = ctx.task?.ref ?? `OpaqueRef:op-${op}-${Date.now()}`;
   ctx.db.update('host', hostRef, { current_operations: { ...ops, [key]: op } });
   const clear = (): void => {
@@ -199,30 +204,75 @@ function setPbdsAttached(db: XapiDb, hostRef: string, attached: boolean, missing
   }
 }
 
-/** The host goes down now: guests still on it die, its storage detaches, the master's xapi stops. */
+/**
+ * The host stops (vm_evacuation.ml ensure_no_vms has run): anything still running dies, its
+ * storage detaches, host_disabled_until_reboot is set (xapi_host.ml prepare_for_poweroff writes
+ * it now, not when host.reboot was called), and its xapi is gone: the simulator closes that
+ * host's listeners, so connections are refused; on the master every session ends.
+ */
 function goDown(db: XapiDb, hostRef: string): void {
   const host = hostRecord(db, hostRef);
+  const state = upgradeSimState(db);
+  state.disabledUntilReboot.add(hostRef);
   const metrics = host['metrics'];
   if (isLiveRef(metrics) && db.has('host_metrics', metrics)) db.update('host_metrics', metrics, { live: false });
   for (const [vm] of runningGuests(db, hostRef)) {
-    // A guest left on a host that reboots is gone: XAPI resets it to Halted.
     db.update('VM', vm, { power_state: 'Halted', resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, current_operations: {} });
-    simLog(db, `VM ${vm} halted: its host rebooted`);
+    simLog(db, `VM ${vm} halted: its host went down`);
   }
   setPbdsAttached(db, hostRef, false, false);
   if (hostRef === db.masterRef()) {
-    const state = upgradeSimState(db);
     state.masterDown = true;
     invalidateSessions(db);
   }
+  setXapiState(db, hostRef, 'down');
 }
 
-async function rebootInBackground(db: XapiDb, hostRef: string): Promise<void> {
+/**
+ * vm_evacuation.ml ensure_no_vms, run by prepare_for_poweroff: the VMs that prevent evacuation are
+ * shut down (clean, then hard for those still live), the host is evacuated (Async.host.evacuate),
+ * and what still runs is shut down; failures are logged and ignored. VMs with
+ * other_config:auto_poweroff manage their own power-off and are left alone.
+ */
+async function ensureNoVms(ctx: MethodContext, hostRef: string): Promise<void> {
+  const { db } = ctx;
+  const selfManaged = (vm: string): boolean => 'auto_poweroff' in ((db.getRecord('VM', vm)['other_config'] ?? {}) as Record<string, string>);
+  const shutDown = async (vms: string[]): Promise<void> => {
+    for (const vm of vms) {
+      if (!db.has('VM', vm) || db.getRecord('VM', vm)['power_state'] !== 'Running') continue;
+      const cannot = vmOperationError(db, vm, 'clean_shutdown');
+      if (cannot === undefined) await simSleep(db, cleanShutdownMs, ctx.signal);
+      if (!db.has('VM', vm)) continue;
+      const host = String(db.getRecord('VM', vm)['resident_on']);
+      db.update('VM', vm, { power_state: 'Halted', resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, current_operations: {} });
+      if (isLiveRef(host)) refreshMemoryFree(db, host);
+      simLog(db, `VM ${vm} ${cannot === undefined ? 'cleanly' : 'hard'} shut down: its host reboots`);
+    }
+  };
+  const blockers = [...computeEvacuationPlan(db, hostRef).entries()].filter(([vm, p]) => 'error' in p && !selfManaged(vm)).map(([vm]) => vm);
+  await shutDown(blockers).catch(() => undefined);
+  await evacuate(ctx, hostRef, 0).catch((e: unknown) => simLog(db, `evacuation before reboot failed: ${String(e)}`));
+  await shutDown(runningGuests(db, hostRef).map(([vm]) => vm).filter((vm) => !selfManaged(vm))).catch(() => undefined);
+}
+
+const cleanShutdownMs = 20_000;
+
+/**
+ * Runs a host's reboot after host.reboot returned: xapi waits 10 s, prepare_for_poweroff empties
+ * the host, the host goes down and boots. Its xapi then listens again (state `starting`:
+ * xapi.ml brings the management interface up early) with boot_time, agent_start_time, live and
+ * current_operations reset and host_disabled_until_reboot cleared (xapi.ml at start); its PBDs
+ * plug; then startup completes and consider_enabling_host enables it unless
+ * host.disable(auto_enable=false) asked to keep it disabled.
+ */
+async function rebootInBackground(ctx: MethodContext, hostRef: string): Promise<void> {
+  const { db } = ctx;
   const state = upgradeSimState(db);
   const cfg = state.config;
   const name = String(hostRecord(db, hostRef)['name_label']);
   try {
     await simSleep(db, cfg.shutdownDelayMs);
+    await ensureNoVms(ctx, hostRef);
     goDown(db, hostRef);
     simLog(db, `${name} down`);
     if (matches(db, 'host', hostRef, state.faults.neverBack)) {
@@ -240,19 +290,21 @@ async function rebootInBackground(db: XapiDb, hostRef: string): Promise<void> {
     db.update('host', hostRef, { other_config: { ...((host['other_config'] ?? {}) as Record<string, string>), boot_time: `${bootSeconds}.` }, current_operations: {} });
     await simSleep(db, cfg.agentStartMs);
     const agentStart = Math.floor(db.clock.now() / 1000);
+    state.disabledUntilReboot.delete(hostRef);
+    state.rebooting.delete(hostRef);
+    if (hostRef === db.masterRef()) state.masterDown = false;
     const metrics = hostRecord(db, hostRef)['metrics'];
     if (isLiveRef(metrics) && db.has('host_metrics', metrics)) db.update('host_metrics', metrics, { live: true, last_updated: formatXapiDate(db.clock.now()) });
     db.update('host', hostRef, { other_config: { ...((hostRecord(db, hostRef)['other_config'] ?? {}) as Record<string, string>), agent_start_time: `${agentStart}.` } });
-    if (hostRef === db.masterRef()) state.masterDown = false;
-    state.disabledUntilReboot.delete(hostRef);
-    state.rebooting.delete(hostRef);
+    setXapiState(db, hostRef, 'starting');
     syncRollingUpgradeFlag(db);
     await simSleep(db, cfg.storageMs);
     setPbdsAttached(db, hostRef, true, matches(db, 'host', hostRef, state.faults.missingPaths));
     refreshMemoryFree(db, hostRef);
     autoPowerOn(db, hostRef);
-    // xapi enables the host once its storage is plugged (consider_enabling_host).
-    db.update('host', hostRef, { enabled: true });
+    setXapiState(db, hostRef, 'up');
+    // xapi_host_helpers.ml consider_enabling_host: enabled unless auto_enable was turned off.
+    if (state.autoEnable.get(hostRef) !== false) db.update('host', hostRef, { enabled: true });
     simLog(db, `${name} back (${platformVersion(hostRecord(db, hostRef))})`);
   } catch {
     // Simulator stopped.
@@ -270,37 +322,84 @@ function autoPowerOn(db: XapiDb, hostRef: string): void {
   }
 }
 
+
+/**
+ * xapi_host.ml evacuate: the plan must have no errors (the first one is raised); then one
+ * Async.VM.pool_migrate per VM, `batch` at a time (evacuate_batch_size, else xapi.conf's
+ * evacuation-batch-size), a new one started as soon as one finishes; each is a subtask of the
+ * evacuation's task, so VM.current_operations is keyed by it; a VM_BAD_POWER_STATE failure is
+ * ignored (the VM stopped meanwhile), any other ends the evacuation; finished subtasks are
+ * destroyed; progress counts finished migrations.
+ */
+async function evacuate(ctx: MethodContext, host: string, batchSize: number): Promise<void> {
+  const { db } = ctx;
+  const plan = computeEvacuationPlan(db, host);
+  for (const p of plan.values()) if ('error' in p) throw p.error;
+  const moves = [...plan.entries()].flatMap(([vm, p]) => ('host' in p ? [[vm, p.host] as const] : []));
+  const batch = Math.max(1, Math.abs(batchSize > 0 ? batchSize : upgradeSimState(db).config.evacuateBatchSize));
+  const tasks = ctx.server.tasks;
+  let next = 0;
+  let done = 0;
+  const migrateOne = async (vm: string, to: string): Promise<void> => {
+    const ref = tasks.start(
+      'Async.VM.pool_migrate',
+      ctx.signal,
+      (task, signal) => migrateVm({ ...ctx, signal, task, method: 'VM.pool_migrate' }, vm, to),
+      { subtaskOf: ctx.task?.ref, release: ctx.release, session: ctx.sessionRef },
+    );
+    await tasks.whenSettled(ref);
+    const record = db.tryGetRecord('task', ref);
+    if (db.has('task', ref)) db.destroy('task', ref);
+    if (record?.['status'] === 'failure') {
+      const [code = 'INTERNAL_ERROR', ...params] = (record['error_info'] ?? []) as string[];
+      if (code !== 'VM_BAD_POWER_STATE') throw new XapiFailure(code, params);
+    } else if (record?.['status'] === 'cancelled') {
+      throw new XapiFailure('TASK_CANCELLED', [ctx.task?.ref ?? ref]);
+    }
+    done++;
+    ctx.task?.setProgress(done / plan.size);
+  };
+  const worker = async (): Promise<void> => {
+    while (next < moves.length) {
+      const [vm, to] = moves[next++]!;
+      await migrateOne(vm, to);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(batch, moves.length) }, worker));
+  ctx.task?.setProgress(1);
+}
+
 export function registerHostUpgradeMethods(registry: MethodRegistry): void {
+  // (host, auto_enable=true): auto_enable exists from xapi 25.31.0; the datamodel's default fills it in.
   registry.register('host.disable', {
-    arity: 1,
-    async: true,
     handler: (ctx, args) => {
       const host = stringArg(args, 0);
       assertHostLive(ctx.db, host);
-      if (hostRecord(ctx.db, host)['enabled'] === true) ctx.db.update('host', host, { enabled: false });
+      // xapi_host.ml disable: only an enabled host is changed, and only then is auto_enable kept.
+      if (hostRecord(ctx.db, host)['enabled'] !== true) return;
+      ctx.db.update('host', host, { enabled: false });
+      if (args[1] === false) upgradeSimState(ctx.db).autoEnable.set(host, false);
     },
   });
 
   registry.register('host.enable', {
-    arity: 1,
-    async: true,
     handler: (ctx, args) => {
       const host = stringArg(args, 0);
       assertHostLive(ctx.db, host);
       if (hostRecord(ctx.db, host)['enabled'] === true) return;
+      // xapi_host.ml assert_safe_to_reenable: startup complete, then host_disabled_until_reboot.
+      if (xapiState(ctx.db, host) === 'starting') throw new XapiFailure('HOST_STILL_BOOTING', []);
       if (upgradeSimState(ctx.db).disabledUntilReboot.has(host)) throw new XapiFailure('HOST_DISABLED_UNTIL_REBOOT', [host]);
+      upgradeSimState(ctx.db).autoEnable.delete(host);
       ctx.db.update('host', host, { enabled: true });
     },
   });
 
   registry.register('host.compute_free_memory', {
-    arity: 1,
     handler: (ctx, args) => hostFreeMemory(ctx.db, stringArg(args, 0)),
   });
 
   registry.register('host.get_vms_which_prevent_evacuation', {
-    arity: 1,
-    async: true,
     handler: (ctx, args) => {
       const out: Record<string, string[]> = {};
       for (const [vm, p] of computeEvacuationPlan(ctx.db, stringArg(args, 0))) if ('error' in p) out[vm] = [p.error.code, ...p.error.params];
@@ -309,58 +408,44 @@ export function registerHostUpgradeMethods(registry: MethodRegistry): void {
   });
 
   registry.register('host.assert_can_evacuate', {
-    arity: 1,
-    async: true,
     handler: (ctx, args) => {
       const errors = [...computeEvacuationPlan(ctx.db, stringArg(args, 0)).values()].flatMap((p) => ('error' in p ? [[p.error.code, ...p.error.params].join(',')] : []));
       if (errors.length > 0) throw new XapiFailure('CANNOT_EVACUATE_HOST', [errors.join('|')]);
     },
   });
 
+  // (host, network=NULL, evacuate_batch_size=0): the later two from xapi 1.297.0 / 23.27.0.
   registry.register('host.evacuate', {
-    arity: 1,
-    async: true,
     handler: async (ctx, args) => {
       const host = stringArg(args, 0);
       assertHostLive(ctx.db, host);
-      await withHostOperation(ctx, host, 'evacuate', async () => {
-        const plan = computeEvacuationPlan(ctx.db, host);
-        for (const p of plan.values()) if ('error' in p) throw p.error;
-        const moves = [...plan.entries()].flatMap(([vm, p]) => ('host' in p ? [[vm, p.host] as const] : []));
-        const batch = Math.max(1, upgradeSimState(ctx.db).config.evacuateBatchSize);
-        let done = 0;
-        for (let i = 0; i < moves.length; i += batch) {
-          await Promise.all(
-            moves.slice(i, i + batch).map(async ([vm, to]) => {
-              await migrateVm(ctx, vm, to);
-              done++;
-              ctx.task?.setProgress(done / moves.length);
-            }),
-          );
-        }
-        const left = runningGuests(ctx.db, host).length;
-        if (left > 0) throw new XapiFailure('INTERNAL_ERROR', [`evacuate: ${left} VMs are still resident on ${host}`]);
-      });
+      await withHostOperation(ctx, host, 'evacuate', () => evacuate(ctx, host, typeof args[2] === 'number' ? args[2] : 0));
     },
   });
 
   registry.register('host.reboot', {
-    arity: 1,
-    async: true,
     handler: (ctx, args) => {
       const host = stringArg(args, 0);
       assertHostLive(ctx.db, host);
       const state = upgradeSimState(ctx.db);
-      if (state.rebooting.has(host)) throw new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['host', host, 'shutdown']);
+      // xapi_host_helpers.ml valid_operations: a reboot or shutdown in progress blocks another.
+      const busy = Object.entries(currentOperations(hostRecord(ctx.db, host))).find(([, op]) => op === 'shutdown' || op === 'reboot' || op === 'apply_updates');
+      if (busy !== undefined) throw new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['host', host, busy[1], busy[0]]);
       if (hostRecord(ctx.db, host)['enabled'] === true) throw new XapiFailure('HOST_NOT_DISABLED', []);
       state.rebooting.add(host);
-      state.disabledUntilReboot.add(host);
       state.stats.reboots++;
-      ctx.db.update('host', host, { current_operations: { ...currentOperations(hostRecord(ctx.db, host)), [ctx.task?.ref ?? 'OpaqueRef:reboot']: 'shutdown' } });
+      // shutdown_and_reboot_common: a subtask "Host is rebooting" keys the host's
+      // current_operations (operation `shutdown`, also for a reboot) until xapi restarts; the
+      // subtask itself ends with the call (exec_with_new_task destroys its context).
+      const sub = ctx.server.tasks.create('Host is rebooting', 'Host is rebooting', ctx.sessionRef, ctx.task?.ref);
+      ctx.db.destroy('task', sub);
+      ctx.db.update('host', host, { current_operations: { ...currentOperations(hostRecord(ctx.db, host)), [sub]: 'shutdown' } });
       simLog(ctx.db, `${String(hostRecord(ctx.db, host)['name_label'])} rebooting`);
-      void rebootInBackground(ctx.db, host);
+      const background: MethodContext = { ...ctx, signal: state.background.signal, task: undefined };
+      void rebootInBackground(background, host);
     },
   });
+
 
   // XCP-ng: yum through the updater.py plugin. XenServer 8: host.apply_updates after pool.sync_updates.
   registry.register('host.call_plugin', {

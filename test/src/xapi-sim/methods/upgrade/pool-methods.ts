@@ -1,4 +1,4 @@
-import type { MethodRegistry, MethodSpec } from '../../method-registry.js';
+import type { MethodRegistry } from '../../method-registry.js';
 import type { XapiDb } from '../../xapi-db.js';
 import { XapiFailure } from '../../xapi-failure.js';
 import { stringArg, stringListArg, stringMapArg } from '../args.js';
@@ -8,8 +8,8 @@ import { assertHostLive, hostIsLive, invalidateSessions, simLog, upgradeSimState
  * pool.* operations a rolling upgrade touches: HA off and on again (HA_NOT_ENABLED,
  * HA_IS_ENABLED, a statefile VDI on a shared SR), WLB (WLB_NOT_INITIALIZED), designate_new_master
  * (HA_IS_ENABLED, HOST_OFFLINE; every session ends, so clients of the old master see
- * SESSION_INVALID and, on its address, HOST_IS_SLAVE), and the login answer while the master's
- * xapi restarts (HOST_STILL_BOOTING). `simulator.configure_upgrade` is not XAPI: it lets a test in
+ * SESSION_INVALID and, on its address, HOST_IS_SLAVE). While the master reboots its socket
+ * refuses connections (host-methods.ts). `simulator.configure_upgrade` is not XAPI: it lets a test in
  * another process set durations and inject faults.
  */
 
@@ -78,20 +78,6 @@ export function registerPoolUpgradeMethods(registry: MethodRegistry): void {
       simLog(ctx.db, `new master ${host}`);
     },
   });
-
-  // While the master's xapi is down (it reboots), a login cannot succeed. The simulator keeps its
-  // socket open, so what a client sees is the answer of a xapi that is starting.
-  const login = registry.resolve('session.login_with_password', undefined as unknown as XapiDb);
-  if (login !== undefined) {
-    const wrapped: MethodSpec = {
-      ...login,
-      handler: (ctx, args) => {
-        if (upgradeSimState(ctx.db).masterDown) throw new XapiFailure('HOST_STILL_BOOTING', []);
-        return login.handler(ctx, args);
-      },
-    };
-    registry.register('session.login_with_password', wrapped);
-  }
 
   registry.register('simulator.configure_upgrade', {
     arity: 1,

@@ -1,4 +1,4 @@
-import { estimateOverheadBytes, compareVersions } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { estimateOverheadBytes } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
 import type { XapiDb } from '../../xapi-db.js';
 import { XapiFailure } from '../../xapi-failure.js';
 import { isLiveRef, NULL_REF, type XapiRecord } from '../../xapi-value.js';
@@ -65,8 +65,10 @@ export interface UpgradeSimState {
   stats: UpgradeSimStats;
   /** Hosts going through a reboot, by ref. */
   rebooting: Set<string>;
-  /** Hosts told to reboot whose enable is refused until they do (XAPI: host_disabled_until_reboot). */
+  /** Hosts gone down for a reboot: enable is refused until they boot (xapi's host_disabled_until_reboot). */
   disabledUntilReboot: Set<string>;
+  /** host.disable(host, auto_enable=false): the host stays disabled across reboots (xapi's host_auto_enable). */
+  autoEnable: Map<string, boolean>;
   /** Release staged on a host, applied when it boots. */
   staged: Map<string, Release>;
   /** The master's xapi is down: logins fail with HOST_STILL_BOOTING. */
@@ -103,6 +105,7 @@ export function upgradeSimState(db: XapiDb): UpgradeSimState {
       stats: { migrations: 0, migratedBytes: 0, reboots: 0, movesByVm: new Map(), log: [] },
       rebooting: new Set(),
       disabledUntilReboot: new Set(),
+      autoEnable: new Map(),
       staged: new Map(),
       masterDown: false,
       background: new AbortController(),
@@ -231,33 +234,118 @@ export function hostSeesSr(db: XapiDb, hostRef: string, srRef: string): boolean 
   return db.find('PBD', (p) => p['host'] === hostRef && p['SR'] === srRef && p['currently_attached'] === true).length > 0;
 }
 
-/** Why `vm` may not run on `host` (storage, state), XAPI's assert_can_boot_here minus memory. */
+/**
+ * Why `vm` may not run on `host`, in the order of xapi_vm_helpers.ml assert_can_boot_here (memory
+ * left to the caller): the host must be live (HOST_NOT_LIVE with no parameters), enabled unless
+ * the VM is a control domain or already runs there (HOST_DISABLED [host]), and see every SR the
+ * VM's disks are on (VM_REQUIRES_SR [vm; sr]).
+ */
 export function bootHereError(db: XapiDb, vmRef: string, hostRef: string): XapiFailure | undefined {
-  if (!hostIsLive(db, hostRef)) return new XapiFailure('HOST_OFFLINE', [hostRef]);
-  if (hostRecord(db, hostRef)['enabled'] !== true) return new XapiFailure('HOST_DISABLED', [hostRef]);
+  if (!hostIsLive(db, hostRef)) return new XapiFailure('HOST_NOT_LIVE', []);
+  const vm = db.getRecord('VM', vmRef);
+  const localLive = vm['power_state'] === 'Running' && vm['resident_on'] === hostRef;
+  if (vm['is_control_domain'] !== true && !localLive && hostRecord(db, hostRef)['enabled'] !== true) return new XapiFailure('HOST_DISABLED', [hostRef]);
   for (const sr of vmSrs(db, vmRef)) if (!hostSeesSr(db, hostRef, sr)) return new XapiFailure('VM_REQUIRES_SR', [vmRef, sr]);
   return undefined;
 }
 
-export function versionsNotDecreasing(db: XapiDb, from: string, to: string): boolean {
-  return compareVersions(platformVersion(hostRecord(db, to)), platformVersion(hostRecord(db, from))) >= 0;
+/**
+ * helpers.ml version_numbers_of_string: "4.13.5-9.40" -> [4; 13; 5; 9; 40] (the part after the
+ * first '-' is a further list; non-numbers are dropped); a missing key counts as "0.0.0".
+ */
+export function versionNumbers(text: string | undefined): number[] {
+  const parts = (text ?? '0.0.0').split('-');
+  const pieces = parts.length >= 2 ? [...(parts[0] ?? '').split('.'), ...(parts[1] ?? '').split('.')] : (parts[0] ?? '').split('.');
+  return pieces.filter((p) => /^-?\d+$/.test(p)).map(Number);
 }
 
-/** XAPI's detect_rolling_upgrade: pool.other_config:rolling_upgrade_in_progress while versions differ. */
+/** helpers.ml compare_int_lists: element by element, a shorter list is smaller. */
+export function compareIntLists(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; ; i++) {
+    if (i >= a.length && i >= b.length) return 0;
+    if (i >= a.length) return -1;
+    if (i >= b.length) return 1;
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+}
+
+/** helpers.ml Checks.Migration.version_keys: what "not migrating to an older host" compares. */
+export const migrationVersionKeys = ['platform_version', 'xapi_build', 'xen'] as const;
+/** helpers.ml Checks.RPU.version_keys: what "hosts differ, a rolling upgrade is on" compares. */
+export const rpuVersionKeys = ['platform_version', 'xapi'] as const;
+
+/** compare_all_versions: every key of `a` at least that of `b`. */
+export function versionsAtLeast(a: XapiRecord, b: XapiRecord, keys: readonly string[]): boolean {
+  const sa = softwareVersion(a);
+  const sb = softwareVersion(b);
+  return keys.every((k) => compareIntLists(versionNumbers(sa[k]), versionNumbers(sb[k])) >= 0);
+}
+
+/** Checks.Migration.host_versions_not_decreasing, from `from` to `to`. */
+export function versionsNotDecreasing(db: XapiDb, from: string, to: string): boolean {
+  return versionsAtLeast(hostRecord(db, to), hostRecord(db, from), migrationVersionKeys);
+}
+
+/** Checks.RPU.host_has_highest_version_in_pool. */
+export function hostHasHighestVersion(db: XapiDb, hostRef: string): boolean {
+  const host = hostRecord(db, hostRef);
+  return db.refs('host').every((h) => versionsAtLeast(host, hostRecord(db, h), rpuVersionKeys));
+}
+
+/**
+ * db_gc.ml detect_rolling_upgrade: pool.other_config:rolling_upgrade_in_progress while some host's
+ * platform_version or xapi version differs from the master's
+ * (Checks.RPU.pool_has_different_host_platform_versions).
+ */
 export function syncRollingUpgradeFlag(db: XapiDb): void {
-  const versions = new Set(db.refs('host').map((h) => platformVersion(hostRecord(db, h))));
+  const master = hostRecord(db, db.masterRef());
+  const sm = softwareVersion(master);
+  const inProgress = db.refs('host').some((h) => {
+    const sh = softwareVersion(hostRecord(db, h));
+    return rpuVersionKeys.some((k) => compareIntLists(versionNumbers(sm[k]), versionNumbers(sh[k])) !== 0);
+  });
   const poolRef = db.poolRef();
   const other = { ...((db.getRecord('pool', poolRef)['other_config'] ?? {}) as Record<string, string>) };
-  const inProgress = versions.size > 1;
   if (inProgress === 'rolling_upgrade_in_progress' in other) return;
   if (inProgress) other['rolling_upgrade_in_progress'] = 'true';
   else delete other['rolling_upgrade_in_progress'];
   db.update('pool', poolRef, { other_config: other });
 }
 
+/** helpers.ml rolling_upgrade_in_progress: the pool flag is there (whatever the hosts say). */
 export function rollingUpgradeInProgress(db: XapiDb): boolean {
   const other = (db.getRecord('pool', db.poolRef())['other_config'] ?? {}) as Record<string, string>;
   return 'rolling_upgrade_in_progress' in other;
+}
+
+/** xapi_vm_lifecycle.ml allowed_power_states, for the operations the simulator runs. */
+const allowedPowerStates: Readonly<Record<string, readonly string[]>> = {
+  pool_migrate: ['Running'],
+  clean_shutdown: ['Running'],
+  hard_shutdown: ['Paused', 'Suspended', 'Running'],
+  start: ['Halted'],
+  start_on: ['Halted'],
+};
+
+/**
+ * xapi_vm_lifecycle.ml check_operation_error for `op`, in its order: blocked_operations first
+ * (OPERATION_BLOCKED [vm; reason]), then the power state (VM_BAD_POWER_STATE [vm; expected;
+ * actual], lower case, comma-separated), then operations in progress (OTHER_OPERATION_IN_PROGRESS
+ * ["VM"; vm; op; op's task], report_concurrent_operations_error). The operations modelled here
+ * are all in Xapi_globs.rpu_allowed_vm_operations, so a rolling upgrade does not block them.
+ */
+export function vmOperationError(db: XapiDb, vmRef: string, op: keyof typeof allowedPowerStates): XapiFailure | undefined {
+  const vm = db.getRecord('VM', vmRef);
+  const blocked = (vm['blocked_operations'] ?? {}) as Record<string, string>;
+  if (Object.hasOwn(blocked, op)) return new XapiFailure('OPERATION_BLOCKED', [vmRef, blocked[op] ?? '']);
+  const states = allowedPowerStates[op] ?? [];
+  const power = String(vm['power_state']);
+  if (!states.includes(power)) return new XapiFailure('VM_BAD_POWER_STATE', [vmRef, states.map((p) => p.toLowerCase()).join(', '), power.toLowerCase()]);
+  const ops = Object.entries(currentOperations(vm));
+  if (ops.length === 1) return new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['VM', vmRef, ops[0]![1], ops[0]![0]]);
+  if (ops.length > 1) return new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['VM', vmRef, `{${ops.map(([, o]) => o).join(',')}}`, `{${ops.map(([r]) => r).join(',')}}`]);
+  return undefined;
 }
 
 /** Every session ends, as when xapi restarts on the master. */

@@ -1,10 +1,11 @@
 import type { MethodContext, MethodRegistry } from '../../method-registry.js';
 import { XapiFailure } from '../../xapi-failure.js';
 import { NULL_REF } from '../../xapi-value.js';
-import { stringArg, stringMapArg } from '../args.js';
+import { stringArg } from '../args.js';
 import {
   bootHereError,
   currentOperations,
+  hostHasHighestVersion,
   hostFreeMemory,
   matches,
   refreshMemoryFree,
@@ -14,30 +15,32 @@ import {
   upgradeSimState,
   versionsNotDecreasing,
   vmCopiedBytes,
+  vmOperationError,
   vmRequiredBytes,
 } from './upgrade-sim-state.js';
 
 /**
- * VM.pool_migrate with XAPI's checks in XAPI's order (power state, other operations, blocked
- * operations, destination up and enabled, NOT_SUPPORTED_DURING_UPGRADE towards an older host,
- * storage visibility, memory), the destination's memory reserved while the VM moves
- * (scheduled_to_be_resident_on), and time: setup + dynamic_max / bandwidth. Plus the two power
- * operations a rolling upgrade needs for VMs that cannot move (clean_shutdown, start_on).
+ * VM.pool_migrate with xapi's checks in xapi's order (message_forwarding.ml VM.pool_migrate):
+ * with_vm_operation's check_operation_error (OPERATION_BLOCKED first, then VM_BAD_POWER_STATE,
+ * then OTHER_OPERATION_IN_PROGRESS with its four parameters), then NOT_SUPPORTED_DURING_UPGRADE
+ * only while pool.other_config:rolling_upgrade_in_progress is set and the destination's
+ * platform_version, xapi_build or xen is older (Checks.Migration), then reserve_memory_for_vm's
+ * assert_can_boot_here (HOST_NOT_LIVE, HOST_DISABLED, VM_REQUIRES_SR, memory). The destination's
+ * memory is reserved while the VM moves (scheduled_to_be_resident_on), current_operations is
+ * keyed by the call's task, and it takes setup + dynamic_max / bandwidth of simulated time. Plus
+ * the power operations a rolling upgrade needs for VMs that cannot move (clean_shutdown,
+ * start_on, start).
  */
 export async function migrateVm(ctx: MethodContext, vm: string, host: string): Promise<void> {
   const { db } = ctx;
   const record = db.getRecord('VM', vm);
   db.getRecord('host', host);
-  if (record['power_state'] !== 'Running') throw new XapiFailure('VM_BAD_POWER_STATE', [vm, 'running', String(record['power_state']).toLowerCase()]);
-  const ops = currentOperations(record);
-  if (Object.keys(ops).length > 0) throw new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['VM', vm, Object.values(ops)[0] ?? '']);
-  const blocked = (record['blocked_operations'] ?? {}) as Record<string, string>;
-  if ('pool_migrate' in blocked) throw new XapiFailure('OPERATION_BLOCKED', [vm, blocked['pool_migrate'] ?? '']);
+  const opError = vmOperationError(db, vm, 'pool_migrate');
+  if (opError !== undefined) throw opError;
   const from = String(record['resident_on']);
+  if (rollingUpgradeInProgress(db) && !versionsNotDecreasing(db, from, host)) throw new XapiFailure('NOT_SUPPORTED_DURING_UPGRADE', []);
   if (from === host) return;
   const cannotBoot = bootHereError(db, vm, host);
-  if (cannotBoot?.code === 'HOST_OFFLINE' || cannotBoot?.code === 'HOST_DISABLED') throw cannotBoot;
-  if (!versionsNotDecreasing(db, from, host)) throw new XapiFailure('NOT_SUPPORTED_DURING_UPGRADE', []);
   if (cannotBoot !== undefined) throw cannotBoot;
   const need = vmRequiredBytes(record);
   const free = hostFreeMemory(db, host, vm);
@@ -74,48 +77,94 @@ export async function migrateVm(ctx: MethodContext, vm: string, host: string): P
   }
 }
 
+/** Marks the VM busy with `op` under the call's task while `run` runs (with_vm_operation). */
+async function withVmOperation<T>(ctx: MethodContext, vm: string, op: string, run: () => Promise<T>): Promise<T> {
+  const key = ctx.task?.ref ?? `OpaqueRef:${op}-${vm}`;
+  ctx.db.update('VM', vm, { current_operations: { ...currentOperations(ctx.db.getRecord('VM', vm)), [key]: op } });
+  try {
+    return await run();
+  } finally {
+    if (ctx.db.has('VM', vm)) {
+      const ops = { ...currentOperations(ctx.db.getRecord('VM', vm)) };
+      delete ops[key];
+      ctx.db.update('VM', vm, { current_operations: ops });
+    }
+  }
+}
+
+/** Why `vm` cannot start on `host` now: assert_can_boot_here and the memory reservation. */
+function startError(ctx: MethodContext, vm: string, host: string): XapiFailure | undefined {
+  const cannot = bootHereError(ctx.db, vm, host);
+  if (cannot !== undefined) return cannot;
+  const need = vmRequiredBytes(ctx.db.getRecord('VM', vm));
+  const free = hostFreeMemory(ctx.db, host, vm);
+  return free < need ? new XapiFailure('HOST_NOT_ENOUGH_FREE_MEMORY', [String(need), String(free)]) : undefined;
+}
+
+async function boot(ctx: MethodContext, vm: string, host: string, paused: boolean): Promise<void> {
+  await withVmOperation(ctx, vm, 'start', async () => {
+    ctx.db.update('VM', vm, { scheduled_to_be_resident_on: host });
+    try {
+      await simSleep(ctx.db, 30_000, ctx.signal);
+    } finally {
+      ctx.db.update('VM', vm, { scheduled_to_be_resident_on: NULL_REF });
+    }
+  });
+  ctx.db.update('VM', vm, { power_state: paused ? 'Paused' : 'Running', resident_on: host });
+  refreshMemoryFree(ctx.db, host);
+}
+
 export function registerVmUpgradeMethods(registry: MethodRegistry): void {
   registry.register('VM.pool_migrate', {
-    arity: 3,
-    async: true,
     handler: async (ctx, args) => {
-      stringMapArg(args, 2);
       await migrateVm(ctx, stringArg(args, 0), stringArg(args, 1));
     },
   });
 
   registry.register('VM.clean_shutdown', {
-    arity: 1,
-    async: true,
     handler: async (ctx, args) => {
       const vm = stringArg(args, 0);
-      const record = ctx.db.getRecord('VM', vm);
-      if (record['power_state'] === 'Halted') throw new XapiFailure('VM_BAD_POWER_STATE', [vm, 'running', 'halted']);
-      if (Object.keys(currentOperations(record)).length > 0) throw new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['VM', vm]);
-      await simSleep(ctx.db, 20_000, ctx.signal);
-      const host = String(record['resident_on']);
+      const opError = vmOperationError(ctx.db, vm, 'clean_shutdown');
+      if (opError !== undefined) throw opError;
+      await withVmOperation(ctx, vm, 'clean_shutdown', () => simSleep(ctx.db, 20_000, ctx.signal));
+      const host = String(ctx.db.getRecord('VM', vm)['resident_on']);
       ctx.db.update('VM', vm, { power_state: 'Halted', resident_on: NULL_REF });
       if (host !== NULL_REF) refreshMemoryFree(ctx.db, host);
     },
   });
 
+  // message_forwarding.ml VM.start_on: during a rolling upgrade only on a host of the highest
+  // version (Checks.RPU), never on a host being evacuated, then with_vm_operation, then
+  // reserve_memory_for_vm.
   registry.register('VM.start_on', {
-    arity: 4,
-    async: true,
     handler: async (ctx, args) => {
       const vm = stringArg(args, 0);
       const host = stringArg(args, 1);
-      const record = ctx.db.getRecord('VM', vm);
-      if (record['power_state'] !== 'Halted') throw new XapiFailure('VM_BAD_POWER_STATE', [vm, 'halted', String(record['power_state']).toLowerCase()]);
-      const cannot = bootHereError(ctx.db, vm, host);
+      ctx.db.getRecord('VM', vm);
+      ctx.db.getRecord('host', host);
+      if (rollingUpgradeInProgress(ctx.db) && !hostHasHighestVersion(ctx.db, host)) throw new XapiFailure('NOT_SUPPORTED_DURING_UPGRADE', []);
+      if (Object.values(currentOperations(ctx.db.getRecord('host', host))).includes('evacuate')) throw new XapiFailure('HOST_EVACUATE_IN_PROGRESS', [host]);
+      const opError = vmOperationError(ctx.db, vm, 'start_on');
+      if (opError !== undefined) throw opError;
+      const cannot = startError(ctx, vm, host);
       if (cannot !== undefined) throw cannot;
-      if (rollingUpgradeInProgress(ctx.db) && !versionsNotDecreasing(ctx.db, ctx.db.masterRef(), host)) throw new XapiFailure('NOT_SUPPORTED_DURING_UPGRADE', []);
-      const need = vmRequiredBytes(record);
-      const free = hostFreeMemory(ctx.db, host, vm);
-      if (free < need) throw new XapiFailure('HOST_NOT_ENOUGH_FREE_MEMORY', [String(need), String(free)]);
-      await simSleep(ctx.db, 30_000, ctx.signal);
-      ctx.db.update('VM', vm, { power_state: 'Running', resident_on: host });
-      refreshMemoryFree(ctx.db, host);
+      await boot(ctx, vm, host, args[2] === true);
+    },
+  });
+
+  // message_forwarding.ml VM.start: with_vm_operation, then forward_to_suitable_host, which
+  // prefers the VM's affinity host (xapi_vm_helpers.ml choose_host_for_vm) and answers
+  // NO_HOSTS_AVAILABLE when no host can take it.
+  registry.register('VM.start', {
+    handler: async (ctx, args) => {
+      const vm = stringArg(args, 0);
+      const opError = vmOperationError(ctx.db, vm, 'start');
+      if (opError !== undefined) throw opError;
+      const affinity = String(ctx.db.getRecord('VM', vm)['affinity'] ?? NULL_REF);
+      const candidates = [affinity, ...ctx.db.refs('host').filter((h) => h !== affinity)].filter((h) => ctx.db.has('host', h));
+      const host = candidates.find((h) => startError(ctx, vm, h) === undefined);
+      if (host === undefined) throw new XapiFailure('NO_HOSTS_AVAILABLE', []);
+      await boot(ctx, vm, host, args[1] === true);
     },
   });
 }
