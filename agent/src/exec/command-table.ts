@@ -16,6 +16,7 @@ export const allowedCommands = [
   'ip',
   'arping',
   'iptables',
+  'iptables-restore',
   'sfdisk',
   'blkid',
   'wipefs',

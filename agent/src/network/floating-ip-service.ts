@@ -1,6 +1,7 @@
 import type { FloatingIpServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
 import type { AgentContext } from '../server/agent-context.js';
 import { applyFirewall, normalizeFirewall, renderFirewallRules } from './firewall.js';
+import { persistFirewall } from './persist-firewall.js';
 import { addFloatingIp, announceFloatingIp, floatingIpState, normalizeFloatingIp, removeFloatingIp } from './floating-ip.js';
 
 export function floatingIpService(ctx: AgentContext): FloatingIpServiceImplementation {
@@ -21,7 +22,12 @@ export function floatingIpService(ctx: AgentContext): FloatingIpServiceImplement
       return { rules: renderFirewallRules(normalizeFirewall(request.firewall)) };
     },
     async applyStorageFirewall(request, { signal }) {
-      return applyFirewall(ctx, normalizeFirewall(request.firewall), request.confirm, signal);
+      const fw = normalizeFirewall(request.firewall);
+      // The file first: a rejected edit fails the call before the runtime changes.
+      const kept = await persistFirewall(ctx, fw, false, signal);
+      const runtime = await applyFirewall(ctx, fw, request.confirm, signal);
+      const persisted = request.confirm ? await persistFirewall(ctx, fw, true, signal) : kept;
+      return { ...runtime, persistedPath: persisted.path, persistedAdded: persisted.added, persistedBackup: persisted.backup };
     },
   };
 }

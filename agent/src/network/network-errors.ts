@@ -33,3 +33,16 @@ export class FirewallChainNotFoundError extends XsctlError {
     super(`iptables chain ${chain} does not exist in the filter table: name the chain the host's INPUT rules live in`);
   }
 }
+
+/** /etc/sysconfig/iptables is missing, has no filter table, or iptables-restore --test rejects the edit. */
+export class FirewallFileInvalidError extends XsctlError {
+  readonly code = 'FIREWALL_FILE_INVALID';
+
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${reason}; the runtime rules are in place but would not survive a reboot or \`service iptables restart\``, options);
+  }
+}

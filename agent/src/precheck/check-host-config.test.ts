@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -156,6 +156,38 @@ none        /sys      sysfs  defaults   0  0
       rcLocalCommands: ['ethtool -K eth0 gro off'],
       iscsiInitiatorName: 'iqn.2017-06.com.example:xs71-a',
       iscsiNodes: [{ target: 'iqn.2008-08.com.starwindsoftware:sw1-target1', portal: '10.10.10.1,3260,1' }],
+      editedFiles: [],
     });
+  });
+
+  it("finds the files the seeds edit by hand, with the how-to's own edits marked customised and secrets redacted", async () => {
+    const howtoTargets = await readFile(new URL('../target/__fixtures__/howto-targets.conf', import.meta.url), 'utf8');
+    const howtoDrbd = await readFile(new URL('../drbd/__fixtures__/howto-drbd.conf', import.meta.url), 'utf8');
+    const ctx = await host({
+      // The how-to's step 2 rule inserted above the REJECT line of the dom0 firewall.
+      'etc/sysconfig/iptables':
+        '*filter\n:INPUT ACCEPT [0:0]\n:RH-Firewall-1-INPUT - [0:0]\n-A INPUT -j RH-Firewall-1-INPUT\n-A RH-Firewall-1-INPUT -i lo -j ACCEPT\n-A RH-Firewall-1-INPUT -s 10.10.10.0/24 -j ACCEPT\n-A RH-Firewall-1-INPUT -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n',
+      // The how-to's lvm.conf lines, as printed there.
+      'etc/lvm/lvm.conf': 'devices {\n    filter = [ "r|/dev/xvd.|", "r|/dev/VG_Xen.*/*|", "r|/dev/cciss/c0d1|", "r|/dev/drbd*|"]\n    write_cache_state = 0\n}\n',
+      'etc/drbd.conf': howtoDrbd,
+      'etc/tgt/targets.conf': howtoTargets,
+      'etc/iscsi/iscsid.conf': '# iscsid.conf\nnode.startup = automatic\nnode.session.auth.authmethod = CHAP\nnode.session.auth.password = Xs-CHAP-secret-42\n',
+      'etc/multipath.conf': 'defaults {\n\tuser_friendly_names no\n}\ndevices {\n\tdevice {\n\t\tvendor "DELL"\n\t\tproduct "MD36xx(i|f)"\n\t}\n}\n',
+      'etc/multipath/conf.d/xsctl-starwind.conf': 'devices {\n\tdevice {\n\t\tvendor "STARWIND"\n\t\tproduct "STARWIND*"\n\t}\n}\n',
+    });
+    const f = await checkCustomisations(ctx);
+    expect(f.severity).toBe(WARNING);
+    const d = f.details?.$case === 'customisations' ? f.details.value : undefined;
+    const byPath = Object.fromEntries((d?.editedFiles ?? []).map((e) => [e.path, e]));
+    expect(Object.keys(byPath)).toEqual(['/etc/multipath.conf', '/etc/multipath/conf.d/xsctl-starwind.conf', '/etc/iscsi/iscsid.conf', '/etc/lvm/lvm.conf', '/etc/drbd.conf', '/etc/tgt/targets.conf', '/etc/sysconfig/iptables']);
+    expect(Object.values(byPath).filter((e) => e.customised).map((e) => e.path)).toEqual(['/etc/multipath/conf.d/xsctl-starwind.conf', '/etc/lvm/lvm.conf', '/etc/drbd.conf', '/etc/tgt/targets.conf', '/etc/sysconfig/iptables']);
+    expect(byPath['/etc/drbd.conf']?.lines).toEqual(['resource iscsi1 {']);
+    expect(byPath['/etc/tgt/targets.conf']?.lines).toEqual(expect.arrayContaining(['<target iqn.2013-05.com.yourdomain:yourhost>', 'backing-store /dev/drbd1', 'scsi_id 0000000000']));
+    expect(byPath['/etc/sysconfig/iptables']?.why).toMatch(/^1 rule\(s\)/);
+    expect(byPath['/etc/lvm/lvm.conf']?.lines).toEqual(['filter = [ "r|/dev/xvd.|", "r|/dev/VG_Xen.*/*|", "r|/dev/cciss/c0d1|", "r|/dev/drbd*|"]', 'write_cache_state = 0']);
+    expect(byPath['/etc/multipath.conf']?.lines).toEqual(['device DELL/MD36xx(i|f)']);
+    expect(byPath['/etc/iscsi/iscsid.conf']?.lines).toContain('node.session.auth.password = [redacted]');
+    expect(JSON.stringify(f)).not.toContain('Xs-CHAP-secret-42');
+    expect(f.fix).toContain('keep copies of /etc/multipath/conf.d/xsctl-starwind.conf, /etc/lvm/lvm.conf, /etc/drbd.conf, /etc/tgt/targets.conf, /etc/sysconfig/iptables');
   });
 });

@@ -2,6 +2,7 @@ import { readdir, stat, statfs } from 'node:fs/promises';
 import type { PrecheckFilesystemSpace, PrecheckFinding, PrecheckIscsiNode } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import { CommandFailedError } from '../exec/command-errors.js';
 import { formatBytes } from './assess-disk.js';
+import { editedConfigFiles } from './edited-config-files.js';
 import { parseChronyTracking, parseNtpqPeers, parseTimeServers, selectedNtpPeer } from './parse-time-sync.js';
 import { BLOCKER, INFO, WARNING, finding, readOptional, worst, type PrecheckContext } from './precheck-context.js';
 
@@ -209,22 +210,25 @@ export async function checkCustomisations(ctx: PrecheckContext): Promise<Prechec
   for (const target of (await listOptional(ctx.root.resolve('/var/lib/iscsi/nodes'))).sort()) {
     for (const portal of (await listOptional(ctx.root.resolve(`/var/lib/iscsi/nodes/${target}`))).sort()) iscsiNodes.push({ target, portal });
   }
+  const editedFiles = await editedConfigFiles(ctx);
+  const customisedFiles = editedFiles.filter((f) => f.customised);
   const evidence = [
     ...fstabEntries.map((l) => `fstab: ${l}`),
     ...cronEntries,
     ...rcLocal.map((l) => `rc.local: ${l}`),
     ...(initiator !== '' ? [`iSCSI initiator: ${initiator}`] : []),
     ...iscsiNodes.map((n) => `iSCSI node: ${n.target} ${n.portal}`),
+    ...editedFiles.map((f) => `${f.path}${f.customised ? ' (customised)' : ''}: ${f.why}${f.lines.length > 0 ? `: ${f.lines.slice(0, 8).join('; ')}${f.lines.length > 8 ? `; ... ${f.lines.length - 8} more` : ''}` : ''}`),
   ];
-  const count = fstabEntries.length + cronEntries.length + rcLocal.length + iscsiNodes.length;
+  const count = fstabEntries.length + cronEntries.length + rcLocal.length + iscsiNodes.length + customisedFiles.length;
   return finding(
     'customisations',
     count > 0 ? WARNING : INFO,
     count > 0 ? `${count} local customisation(s) to carry over by hand` : 'no local customisations found',
     evidence,
     count > 0
-      ? 'record these before upgrading (the report: copy /etc/fstab, cron jobs, rc.local; note iSCSI connections): an eject, clean install or layout change drops them, and the pool metadata does not hold them'
+      ? `record these before upgrading (the report: copy /etc/fstab, cron jobs, rc.local; note iSCSI connections)${customisedFiles.length > 0 ? `; keep copies of ${customisedFiles.map((f) => f.path).join(', ')}` : ''}: an eject, clean install or layout change drops them, and the pool metadata does not hold them`
       : '',
-    { $case: 'customisations', value: { fstabEntries, cronEntries, rcLocalCommands: rcLocal, iscsiInitiatorName: initiator, iscsiNodes } },
+    { $case: 'customisations', value: { fstabEntries, cronEntries, rcLocalCommands: rcLocal, iscsiInitiatorName: initiator, iscsiNodes, editedFiles } },
   );
 }

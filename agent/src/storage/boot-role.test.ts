@@ -63,8 +63,16 @@ class Tap extends CommandRunner {
   ) {
     super({ logger: pino({ level: 'silent' }) });
   }
+  /** Rules "in the chain" for a simulated iptables: never the real one, which is the host's. */
+  readonly iptablesRules = new Set<string>();
   override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     this.calls.push({ at: performance.now() - this.t0(), line: `${command} ${args.join(' ')}` });
+    if (command === 'iptables') {
+      const rule = args.slice(args[0] === '-I' ? 3 : 2).join(' ');
+      if (args[0] === '-I') this.iptablesRules.add(rule);
+      const exitCode = args[0] === '-C' && !this.iptablesRules.has(rule) ? 1 : 0;
+      return { command: 'iptables', args, exitCode, stdout: '', stderr: '', durationMs: 0 };
+    }
     if (this.inner === null) throw new Error(`unexpected command ${command}`);
     return this.inner.run(command, args, options);
   }
@@ -252,8 +260,9 @@ describe('boot-time storage role (real drbdadm, DRBD simulator, sandbox root)', 
     const rec = recorder(() => t0, [false, false, false]);
     t0 = performance.now();
     const run = assertStorageRoleOnBoot(n.ctx, { signal: new AbortController().signal, assert: rec.assert });
-    // No pool.conf yet: not acting, retrying.
-    await new Promise((r) => setTimeout(r, 120));
+    // No pool.conf yet: not acting, retrying. (Waits for that first failure rather than a fixed
+    // time: on a loaded machine the first attempt can come later than the hysteresis.)
+    for (let i = 0; i < 400 && !n.lines.some((l) => l['failedStep'] === 'pool-role'); i++) await new Promise((r) => setTimeout(r, 10));
     await n.poolConf('master');
     const out = await run;
     expect(out).toMatchObject({ status: 'asserted', role: 'master', attempts: 5 });
@@ -269,6 +278,27 @@ describe('boot-time storage role (real drbdadm, DRBD simulator, sandbox root)', 
     expect(gaps[0]).toBeGreaterThanOrEqual(300);
     expect(gaps[1]).toBeGreaterThanOrEqual(400);
   }, 30_000);
+
+  it('re-inserts the storage firewall rules at start, before DRBD comes up, and only the missing ones', async () => {
+    const n = await node(true);
+    await n.writeConfig(`${yaml('hysteresisMs: 0\nconnectWaitMs: 0')}firewall: { subnet: 10.10.10.0/24, drbdPorts: [7789] }\n`);
+    await n.poolConf('slave:10.10.10.1');
+    n.start();
+    const rec = recorder(() => 0);
+    expect(await assertStorageRoleOnBoot(n.ctx, { signal: new AbortController().signal, assert: rec.assert })).toMatchObject({ status: 'asserted', role: 'slave' });
+    const lines = n.tap.calls.map((c) => c.line);
+    const inserts = lines.filter((l) => l.startsWith('iptables -I RH-Firewall-1-INPUT 1 '));
+    expect(inserts).toEqual([
+      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
+      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7789 -j ACCEPT',
+    ]);
+    expect(lines.findIndex((l) => l.startsWith('iptables -I'))).toBeLessThan(lines.indexOf('drbdadm up iscsi1'));
+    expect(n.lines.map((l) => l.msg)).toContain('boot storage role: firewall rules re-applied');
+    // A second start finds them in place and inserts nothing.
+    n.tap.calls.length = 0;
+    await assertStorageRoleOnBoot(n.ctx, { signal: new AbortController().signal, assert: rec.assert });
+    expect(n.tap.calls.filter((c) => c.line.startsWith('iptables -I'))).toEqual([]);
+  });
 
   it('the agent shutdown aborts the retries', async () => {
     const n = await node(true);

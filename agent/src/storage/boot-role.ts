@@ -3,11 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { ConfigError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { StorageFirewallSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
 import { StepOutcome, StorageRole, StorageSpec, type AssertStorageRoleResponse } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { DrbdSplitBrainRefusedError } from '../drbd/drbd-errors.js';
 import { isConnected } from '../drbd/drbd-state.js';
 import { bringUp, resourceState } from '../drbd/drbd-ops.js';
 import { readOptionalFile } from '../fs/read-optional-file.js';
+import { applyFirewall, normalizeFirewall, type FirewallConfig } from '../network/firewall.js';
 import { parsePoolConf } from '../host/parse-pool-conf.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { integerInRange } from '../validate/validators.js';
@@ -27,6 +29,7 @@ import { assertRole, normalizeStorageSpec } from './assert-role.js';
  *   target: { tid: 1, iqn: ..., luns: [...], initiatorAddresses: [...], incomingUser: { user: xsinit, passwordFile: chap-secret } }
  *   floatingIp: { address: 10.10.10.3, prefixLength: 24, interface: xapi1 }
  *   peerSafety: { witnessAddress: 192.168.1.253, witnessInterface: xenbr0 }
+ *   firewall: { subnet: 10.10.10.0/24, drbdPorts: [7789] }   # optional: re-applied before DRBD
  *
  * A relative passwordFile is relative to this file's directory. `peerSafety.peerFenced` and a
  * failover reason are refused here: they are claims about one moment, stale at the next boot.
@@ -35,6 +38,12 @@ export const storageRoleConfigPath = '/etc/xsctl/storage.yaml';
 
 export interface StorageRoleConfig {
   spec: StorageSpec;
+  /**
+   * The storage firewall rules, re-inserted at every start before DRBD comes up (its peer must get
+   * through). /etc/sysconfig/iptables keeps them too (ApplyStorageFirewall writes both), but an
+   * update or an admin's `service iptables restart` with an older file would drop them silently.
+   */
+  firewall: FirewallConfig | null;
   hysteresisMs: number;
   connectWaitMs: number;
   retryInitialMs: number;
@@ -46,7 +55,7 @@ export const storageRoleDefaults = { hysteresisMs: 60_000, connectWaitMs: 60_000
 const timingKeys = ['hysteresisMs', 'connectWaitMs', 'retryInitialMs', 'retryMaxMs'] as const;
 const specKeys = ['drbdResources', 'target', 'floatingIp', 'tgtd', 'peerSafety', 'stopGraceMs'] as const;
 /** `drbd:` (resource definitions for `xsctl drbd config`) may sit in the same file; only its names are used. */
-const allowedKeys = new Set<string>([...timingKeys, ...specKeys, 'drbd']);
+const allowedKeys = new Set<string>([...timingKeys, ...specKeys, 'drbd', 'firewall']);
 
 /** The storage role config under the agent's root, validated; null when the file does not exist. */
 export async function loadStorageRoleConfig(ctx: AgentContext, signal?: AbortSignal): Promise<StorageRoleConfig | null> {
@@ -87,8 +96,10 @@ export async function loadStorageRoleConfig(ctx: AgentContext, signal?: AbortSig
       const v = o[key] ?? storageRoleDefaults[key];
       return integerInRange(key, typeof v === 'number' ? v : Number.NaN, min, max);
     };
+    const fw = o['firewall'];
     return {
       spec,
+      firewall: fw === undefined ? null : normalizeFirewall(StorageFirewallSpec.fromJSON(fw)),
       hysteresisMs: ms('hysteresisMs', 0, 3_600_000),
       connectWaitMs: ms('connectWaitMs', 0, 3_600_000),
       retryInitialMs: ms('retryInitialMs', 10, 3_600_000),
@@ -151,6 +162,12 @@ async function bringDrbdUp(ctx: AgentContext, resources: readonly string[], sign
     }
   }
   return failed;
+}
+
+/** The storage firewall rules (iptables -C, then -I for the missing ones); a failure fails the attempt. */
+async function reapplyFirewall(ctx: AgentContext, fw: FirewallConfig, signal: AbortSignal): Promise<void> {
+  const r = await applyFirewall(ctx, fw, true, signal);
+  ctx.logger.info({ chain: fw.chain, added: r.added, present: r.present.length }, r.added.length > 0 ? 'boot storage role: firewall rules re-applied' : 'boot storage role: firewall rules in place');
 }
 
 /** Before a promotion: give the replication link time to connect, so a Primary peer is seen (rule 4). */
@@ -240,6 +257,7 @@ async function bootRole(ctx: AgentContext, assert: typeof assertRole, signal: Ab
       } else {
         const role = pool.role === 'master' ? StorageRole.STORAGE_ROLE_MASTER : StorageRole.STORAGE_ROLE_SLAVE;
         ctx.logger.info({ attempt: attempts, poolConf: pool.role, role: pool.role }, `boot storage role: pool.conf says ${pool.role}; asserting the ${pool.role} storage role`);
+        if (cfg.firewall !== null) await reapplyFirewall(ctx, cfg.firewall, signal);
         const notUp = await bringDrbdUp(ctx, cfg.spec.drbdResources, signal);
         if (role === StorageRole.STORAGE_ROLE_MASTER) await waitForPeer(ctx, cfg.spec.drbdResources, cfg.connectWaitMs, signal);
         signal.throwIfAborted();

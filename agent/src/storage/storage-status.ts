@@ -29,6 +29,28 @@ export async function bootEnabledUnits(ctx: AgentContext, signal?: AbortSignal):
   return enabled;
 }
 
+/**
+ * The HA services of the how-to ("service ha-lizard start", "service iscsi-ha start"): they promote,
+ * demote and restart DRBD on their own, so the how-to stops "all HA processes" before a split-brain
+ * recovery. systemd (their SysV scripts appear as units) or `service NAME status` (exit 0 = running).
+ */
+export const haServices = ['ha-lizard', 'iscsi-ha'] as const;
+
+export async function runningHaServices(ctx: AgentContext, signal?: AbortSignal): Promise<string[]> {
+  const running: string[] = [];
+  for (const unit of haServices) {
+    try {
+      const r = await ctx.runner.run('systemctl', ['is-active', `${unit}.service`], { signal, timeoutMs: 10_000, okExitCodes: [1, 3, 4] });
+      if (r.stdout.trim() === 'active') running.push(unit);
+    } catch (err) {
+      if (!(err instanceof CommandNotFoundError)) continue;
+      const r = await ctx.runner.run('service', [unit, 'status'], { signal, timeoutMs: 10_000, okExitCodes: [1, 2, 3, 4] }).catch(() => null);
+      if (r !== null && r.exitCode === 0) running.push(unit);
+    }
+  }
+  return running;
+}
+
 /** What the node looks like: master (Primary, target, IP), slave (none of them), mixed, unknown. */
 export function apparentRole(drbd: readonly DrbdResourceState[], targetUp: boolean, ipPresent: boolean | null): string {
   if (drbd.length === 0) return 'unknown';
@@ -43,7 +65,7 @@ const message = (err: unknown) => (err instanceof XsctlError ? `${err.code}: ${e
 
 export async function storageStatus(ctx: AgentContext, spec: StorageSpec | undefined, signal?: AbortSignal): Promise<StorageStatus> {
   const warnings: string[] = [];
-  const status: StorageStatus = { hostname: hostname(), drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'unknown', bootEnabled: [], warnings };
+  const status: StorageStatus = { hostname: hostname(), drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'unknown', bootEnabled: [], warnings, haProcessesRunning: [] };
   const only = spec !== undefined && spec.drbdResources.length === 1 ? resourceName('spec.drbdResources[0]', spec.drbdResources[0] ?? '') : null;
   try {
     const snap = await readStatus(ctx, only, signal);
@@ -75,6 +97,7 @@ export async function storageStatus(ctx: AgentContext, spec: StorageSpec | undef
   }
   status.bootEnabled = await bootEnabledUnits(ctx, signal).catch(() => []);
   for (const u of status.bootEnabled) warnings.push(`${u} is enabled at boot: disable it, the storage role starts it (rule 8)`);
+  status.haProcessesRunning = await runningHaServices(ctx, signal).catch(() => []);
   const wanted = spec?.target?.tid;
   const targetUp = status.targets.some((t) => (wanted === undefined || wanted === 0 || t.tid === wanted) && t.state === 'ready');
   status.apparentRole = apparentRole(status.drbd, targetUp, ipPresent);

@@ -3,7 +3,12 @@ import { ValidationError } from '@xsctl/common/errors/index';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { normalizeStorageSpec } from './assert-role.js';
-import { apparentRole } from './storage-status.js';
+import { pino } from 'pino';
+import { CommandNotFoundError } from '../exec/command-errors.js';
+import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { SandboxRoot } from '../fs/sandbox-root.js';
+import { apparentRole, runningHaServices } from './storage-status.js';
 
 const d = (role: string): DrbdResourceState => ({ name: 'r', minor: 1, role, peerRole: '', disk: 'UpToDate', peerDisk: '', connection: 'Connected', replication: '', peer: '', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '' });
 
@@ -32,5 +37,32 @@ describe('storage role', () => {
     expect(() => normalizeStorageSpec({ ...spec, drbdResources: ['r0 --force'] })).toThrow(ValidationError);
     expect(() => normalizeStorageSpec({ ...spec, floatingIp: undefined })).toThrow(ValidationError);
     expect(() => normalizeStorageSpec({ ...spec, stopGraceMs: 10 })).toThrow(ValidationError);
+  });
+});
+
+/** systemd answers `is-active` per unit; without systemd (XenServer 6 dom0) `service NAME status` answers by exit code. */
+class Units extends CommandRunner {
+  constructor(
+    private readonly systemd: Record<string, string> | null,
+    private readonly sysv: Record<string, number>,
+  ) {
+    super({ logger: pino({ level: 'silent' }) });
+  }
+  override async run(command: string, args: readonly string[], _o: RunOptions = {}): Promise<CommandResult> {
+    if (command === 'systemctl') {
+      if (this.systemd === null) throw new CommandNotFoundError('systemctl');
+      const state = this.systemd[(args[1] ?? '').replace(/\.service$/, '')] ?? 'inactive';
+      return { command: 'systemctl', args, exitCode: state === 'active' ? 0 : 3, stdout: `${state}\n`, stderr: '', durationMs: 0 };
+    }
+    return { command: 'service', args, exitCode: this.sysv[args[0] ?? ''] ?? 3, stdout: '', stderr: '', durationMs: 0 };
+  }
+}
+
+describe('HA processes (the how-to stops them before a split-brain recovery)', () => {
+  const ctx = (runner: CommandRunner): AgentContext => ({ root: new SandboxRoot('/nonexistent'), runner, logger: pino({ level: 'silent' }), stateDir: '/s' });
+  it('finds ha-lizard and iscsi-ha running through systemd, or through their init scripts', async () => {
+    expect(await runningHaServices(ctx(new Units({ 'ha-lizard': 'active', 'iscsi-ha': 'inactive' }, {})))).toEqual(['ha-lizard']);
+    expect(await runningHaServices(ctx(new Units(null, { 'ha-lizard': 0, 'iscsi-ha': 0 })))).toEqual(['ha-lizard', 'iscsi-ha']);
+    expect(await runningHaServices(ctx(new Units(null, { 'ha-lizard': 3 })))).toEqual([]);
   });
 });

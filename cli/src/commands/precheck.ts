@@ -100,7 +100,8 @@ export function registerPrecheck(program: Command): void {
     .option('--json', 'print JSON')
     .option('--backup-metadata', 'take a pool metadata backup (GET /pool/xmldbdump) before checking (operator)')
     .option('--max-backup-age <age>', 'a metadata backup older than this is reported (e.g. 24h, 7d)', '24h')
-    .action(async (flags: { pool: string; json?: boolean; backupMetadata?: boolean; maxBackupAge?: string }, cmd: Command) => {
+    .option('--accept-local-sr-loss <host>', 'this host may lose the local SR on its boot disk to /var/preserve/safe2upgrade (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (flags: { pool: string; json?: boolean; backupMetadata?: boolean; maxBackupAge?: string; acceptLocalSrLoss: string[] }, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalFlags>();
       const maxAge = hoursOf(flags.maxBackupAge);
       const res = await withController(global, async ({ channel, address }) => {
@@ -111,7 +112,7 @@ export function registerPrecheck(program: Command): void {
           progress(`saved ${b.bytes} bytes to ${b.file} (sha256 ${b.sha256})`);
         }
         progress(`checking pool ${flags.pool} through the controller at ${address} ...`);
-        return client.run({ pool: flags.pool, metadataBackupMaxAgeHours: maxAge });
+        return client.run({ pool: flags.pool, metadataBackupMaxAgeHours: maxAge, acceptLocalSrLoss: flags.acceptLocalSrLoss });
       });
       if (flags.json === true) printJson(reportJson(res));
       else process.stdout.write(renderReport(res));

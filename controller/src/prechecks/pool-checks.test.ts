@@ -76,3 +76,43 @@ describe('poolPrecheckFindings', () => {
     expect(findings.every((f) => f.severity === INFO)).toBe(true);
   });
 });
+
+describe('safe2upgrade with a local SR on the boot disk', () => {
+  // A host's local LVM SR on partition 3 of its boot disk (the legacy layout), holding two VDIs.
+  function pool(device: string, vdis: number): PoolRecords {
+    const records = generatePoolRecords({ hosts: 2, vms: 2, seed: 4 });
+    const host = Object.keys(records.host ?? {})[0]!;
+    records.SR = { ...records.SR, 'OpaqueRef:sr-local': { uuid: 'sr-local', name_label: 'Local storage', type: 'lvm', shared: false, content_type: 'user', other_config: {} } };
+    records.PBD = { ...records.PBD, 'OpaqueRef:pbd-local': { uuid: 'pbd-local', host, SR: 'OpaqueRef:sr-local', device_config: { device }, currently_attached: true } };
+    for (let i = 0; i < vdis; i++) records.VDI = { ...records.VDI, [`OpaqueRef:vdi-l${i}`]: { uuid: `vdi-l${i}`, name_label: `disk ${i}`, SR: 'OpaqueRef:sr-local', is_a_snapshot: false } };
+    return records;
+  }
+  const run = (records: PoolRecords, layout: { bootDisk: string; safe2upgrade: boolean; localSrOnBootDisk: boolean }, accept: string[] = []) => {
+    const host = Object.keys(records.host ?? {})[0]!;
+    const findings = poolPrecheckFindings(
+      { records, evacuation: new Map(), agentHotfixes: new Map(), agentErrors: new Map(), agentLayouts: new Map([[host, layout]]), acceptLocalSrLoss: new Set(accept), metadata: { metadataVdis: ['OpaqueRef:x'] }, now: new Date(), maxBackupAgeHours: 24 },
+      'gen',
+    );
+    return { name: String(records.host?.[host]?.['name_label']), f: findings.filter((x) => x.id === 'safe2upgrade-local-sr') };
+  };
+
+  it('blocks when the marker is set and the SR on the boot disk holds VDIs; the admin can accept the loss per host', () => {
+    const records = pool('/dev/sda3', 2);
+    const { name, f } = run(records, { bootDisk: '/dev/sda', safe2upgrade: true, localSrOnBootDisk: true });
+    expect(f).toEqual([expect.objectContaining({ severity: BLOCKER, host: name })]);
+    expect(f[0]!.summary).toContain('would destroy 2 VDI(s)');
+    expect(f[0]!.evidence).toContain('SR Local storage (device /dev/sda3): 2 VDI(s): disk 0, disk 1');
+    expect(f[0]!.fix).toContain(`--accept-local-sr-loss ${name}`);
+    const accepted = run(records, { bootDisk: '/dev/sda', safe2upgrade: true, localSrOnBootDisk: true }, [name]).f;
+    expect(accepted).toEqual([expect.objectContaining({ severity: WARNING })]);
+    expect(accepted[0]!.summary).toContain('accepted with --accept-local-sr-loss');
+  });
+
+  it('says nothing without the marker, with an empty SR, or with the SR on another disk; warns when the disk cannot be told', () => {
+    expect(run(pool('/dev/sda3', 2), { bootDisk: '/dev/sda', safe2upgrade: false, localSrOnBootDisk: true }).f).toEqual([]);
+    expect(run(pool('/dev/sda3', 0), { bootDisk: '/dev/sda', safe2upgrade: true, localSrOnBootDisk: true }).f).toEqual([]);
+    expect(run(pool('/dev/sdb1', 2), { bootDisk: '/dev/sda', safe2upgrade: true, localSrOnBootDisk: true }).f).toEqual([]);
+    expect(run(pool('/dev/cciss/c0d0p3', 1), { bootDisk: '/dev/cciss/c0d0', safe2upgrade: true, localSrOnBootDisk: true }).f[0]?.severity).toBe(BLOCKER);
+    expect(run(pool('', 1), { bootDisk: '/dev/sda', safe2upgrade: true, localSrOnBootDisk: true }).f[0]?.severity).toBe(WARNING);
+  });
+});

@@ -35,6 +35,10 @@ export interface PoolPrecheckInput {
   /** host ref -> why the agent could not be asked. */
   agentErrors: ReadonlyMap<string, string>;
   metadata: MetadataBackupInfo;
+  /** host ref -> the agent's partition-layout reading of its boot disk (absent when the agent did not answer). */
+  agentLayouts?: ReadonlyMap<string, BootDiskLayout>;
+  /** Host names whose local SR on the boot disk the admin accepts to lose (`--accept-local-sr-loss`). */
+  acceptLocalSrLoss?: ReadonlySet<string>;
   now: Date;
   /** A metadata backup older than this is not recent. */
   maxBackupAgeHours: number;
@@ -306,6 +310,72 @@ export function localStorageFinding(records: PoolRecords, snapshot: PoolSnapshot
   );
 }
 
+export interface BootDiskLayout {
+  bootDisk: string;
+  safe2upgrade: boolean;
+  localSrOnBootDisk: boolean;
+}
+
+/** The whole disk of a partition device (sda3 -> sda, nvme0n1p3 -> nvme0n1, by-id ...-part3 -> by-id ...). */
+function diskOf(device: string): string {
+  const byId = /^(.*)-part\d+$/.exec(device);
+  if (byId !== null) return byId[1] ?? device;
+  const p = /^(.*\d)p\d+$/.exec(device);
+  if (p !== null) return p[1] ?? device;
+  return device.replace(/(\D)\d+$/, '$1');
+}
+
+/**
+ * The field report: "Any local partition on or partly contained on the system disk to be upgraded
+ * is going to get destroyed" when /var/preserve/safe2upgrade asks for the new layout. A host with
+ * the marker and a local SR on its boot disk that still holds VDIs would lose them: a blocker,
+ * unless the admin names the host in --accept-local-sr-loss. Which SR sits on the boot disk comes
+ * from its PBD's device-config:device; one whose disk cannot be told is reported as a warning.
+ */
+export function safe2upgradeFindings(records: PoolRecords, snapshot: PoolSnapshot, layouts: ReadonlyMap<string, BootDiskLayout>, accept: ReadonlySet<string>): PoolPrecheckFinding[] {
+  const out: PoolPrecheckFinding[] = [];
+  for (const h of snapshot.hosts) {
+    const layout = layouts.get(h.ref);
+    if (layout === undefined || !layout.safe2upgrade || !layout.localSrOnBootDisk) continue;
+    const local = Object.values(records.PBD ?? {})
+      .filter((pbd) => pbd['host'] === h.ref)
+      .flatMap((pbd) => {
+        const srRef = str(pbd['SR']);
+        const sr = record(records, 'SR', srRef);
+        if (sr === undefined || bool(sr['shared']) || !['lvm', 'ext', 'lvhd', 'ext4', 'xfs'].includes(str(sr['type']))) return [];
+        const device = strMap(pbd['device_config'])['device'] ?? '';
+        // Snapshots and base copies are data too: every VDI on the SR is lost.
+        const vdis = Object.values(records.VDI ?? {}).filter((v) => v['SR'] === srRef);
+        const onBoot = device === '' ? null : device.split(',').some((d) => diskOf(d.trim()) === layout.bootDisk);
+        return [{ name: str(sr['name_label']) || srRef, device, vdis: vdis.map((v) => str(v['name_label']) || str(v['uuid'])), onBoot }];
+      })
+      .filter((x) => x.vdis.length > 0 && x.onBoot !== false);
+    if (local.length === 0) continue;
+    const sure = local.filter((x) => x.onBoot === true);
+    const accepted = accept.has(h.name);
+    const total = local.reduce((n, x) => n + x.vdis.length, 0);
+    const evidence = [
+      `/var/preserve/safe2upgrade present on ${h.name}; local SR on boot disk ${layout.bootDisk} (agent)`,
+      ...local.map((x) => `SR ${x.name} (device ${x.device || 'unknown'}${x.onBoot === null ? ', disk unknown' : ''}): ${x.vdis.length} VDI(s): ${x.vdis.slice(0, 10).join(', ')}${x.vdis.length > 10 ? ', ...' : ''}`),
+      ...(accepted ? [`accepted by the admin: --accept-local-sr-loss ${h.name}`] : []),
+    ];
+    const severity = accepted || sure.length === 0 ? WARNING : BLOCKER;
+    out.push(
+      poolFinding(
+        'safe2upgrade-local-sr',
+        severity,
+        accepted
+          ? `${h.name}: safe2upgrade will destroy the local SR with ${total} VDI(s) (accepted with --accept-local-sr-loss)`
+          : `${h.name}: /var/preserve/safe2upgrade would destroy ${total} VDI(s) on the local SR of the boot disk (field report: "any local partition on ... the system disk ... is going to get destroyed")`,
+        evidence,
+        `move or export every VDI on ${local.map((x) => x.name).join(', ')} first (Storage XenMotion or export), or \`rm /var/preserve/safe2upgrade\` on ${h.name} to keep the old layout and the SR; to upgrade anyway and lose them: --accept-local-sr-loss ${h.name}`,
+        h.name,
+      ),
+    );
+  }
+  return out;
+}
+
 export function cdFinding(records: PoolRecords, snapshot: PoolSnapshot): PoolPrecheckFinding {
   const hostName = new Map(snapshot.hosts.map((h) => [h.ref, h.name]));
   const drives: PoolPrecheckCdInDrive[] = [];
@@ -426,6 +496,7 @@ export function poolPrecheckFindings(input: PoolPrecheckInput, poolName: string)
     hotfixFinding(snapshot, input.agentHotfixes),
     ...evacuationFindings(input.records, snapshot, input.evacuation),
     localStorageFinding(input.records, snapshot),
+    ...safe2upgradeFindings(input.records, snapshot, input.agentLayouts ?? new Map(), input.acceptLocalSrLoss ?? new Set()),
     cdFinding(input.records, snapshot),
     capacityFinding(snapshot),
     metadataBackupFinding(input.metadata, input.now, input.maxBackupAgeHours, poolName),

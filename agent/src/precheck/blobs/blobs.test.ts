@@ -135,10 +135,18 @@ describe('blobs scan', { timeout: 120_000 }, () => {
     expect(f.summary).toMatch(/4 links leaving the blobs tree/);
   });
 
-  it('warns about the 72% hang above ten thousand files', async () => {
-    const f = blobsFinding({ ...(await scanBlobs(ctx())), files: 12_000, danglingLinks: 0, loopingLinks: 0, externalLinks: 0 });
+  it("cites the field report's words, not a file count it never gives: old messages warn whatever their number", async () => {
+    const scan = { ...(await scanBlobs(ctx())), danglingLinks: 0, loopingLinks: 0, externalLinks: 0 };
+    const f = blobsFinding(scan);
     expect(f.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_WARNING);
-    expect(f.summary).toMatch(/72%/);
+    expect(f.summary).toContain(`${oldCount + 50 + 1} of ${scan.files} files are 90 days old or older`);
+    expect(f.summary).toContain('"an exceedingly large number of message files"');
+    expect(f.summary).toContain('"about five minutes to over an hour"');
+    expect(f.summary).not.toMatch(/10[,.]?000|ten thousand/);
+    // Many files, all recent: reported as evidence, no invented threshold.
+    const young = blobsFinding({ ...scan, files: 50_000, ageHistogram: scan.ageHistogram.map((b) => ({ ...b, files: b.minAgeDays === 0 ? 50_000 : 0 })) });
+    expect(young.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_INFO);
+    expect(young.evidence[0]).toMatch(/^50000 files/);
   });
 });
 

@@ -16,7 +16,12 @@ export function poolPrecheckService(ctx: ControllerContext): PoolPrecheckService
   return {
     async run(request, { signal }) {
       if (request.pool === '') throw new ValidationError('pool', 'name the pool to check');
-      return runPoolPrechecks(ctx, request.pool, { maxBackupAgeHours: request.metadataBackupMaxAgeHours || 24 }, signal);
+      // Host name labels, only compared with XAPI's: any text, but not empty or unbounded.
+      const accept = request.acceptLocalSrLoss.map((h, i) => {
+        if (h === '' || h.length > 255) throw new ValidationError(`acceptLocalSrLoss[${i}]`, 'a host name label of 1-255 characters');
+        return h;
+      });
+      return runPoolPrechecks(ctx, request.pool, { maxBackupAgeHours: request.metadataBackupMaxAgeHours || 24, acceptLocalSrLoss: accept }, signal);
     },
 
     async scanBlobs(request, { signal }) {

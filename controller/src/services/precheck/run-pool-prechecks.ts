@@ -4,7 +4,7 @@ import type { PoolPrecheckHostReport, PoolPrecheckServiceRunResponse } from '@xs
 import { XsctlError } from '@xsctl/common/errors/index';
 import { agentEndpoint } from '../../agents/agent-endpoint.js';
 import { backupDir, latestMetadataBackup } from '../../prechecks/metadata-backup.js';
-import { poolPrecheckFindings } from '../../prechecks/pool-checks.js';
+import { poolPrecheckFindings, type BootDiskLayout } from '../../prechecks/pool-checks.js';
 import { readEvacuationBlockers, readMetadataVdis, readPoolRecords, readWlbUrl } from '../../prechecks/read-pool-state.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { PoolConfig } from '../../config/inventory.js';
@@ -12,6 +12,16 @@ import type { PoolConfig } from '../../config/inventory.js';
 export interface RunPoolPrechecksOptions {
   maxBackupAgeHours?: number;
   now?: Date;
+  /** Host names whose local SR the admin accepts to lose to safe2upgrade. */
+  acceptLocalSrLoss?: readonly string[];
+}
+
+/** The agent's partition-layout finding, as the safe2upgrade pool check needs it. */
+function bootDiskLayout(findings: readonly PrecheckFinding[]): BootDiskLayout | undefined {
+  const f = findings.find((x) => x.id === 'partition-layout');
+  if (f?.details?.$case !== 'partitionLayout') return undefined;
+  const v = f.details.value;
+  return { bootDisk: v.bootDisk, safe2upgrade: v.safe2upgrade, localSrOnBootDisk: v.localSrOnBootDisk };
 }
 
 interface HostRow {
@@ -68,9 +78,12 @@ export async function runPoolPrechecks(ctx: ControllerContext, poolName: string,
   const reports = await Promise.all(hosts.map((h) => askAgent(ctx, pool, h, signal)));
   const agentHotfixes = new Map<string, string[]>();
   const agentErrors = new Map<string, string>();
+  const agentLayouts = new Map<string, BootDiskLayout>();
   hosts.forEach((h, i) => {
     const r = reports[i]!;
     if (!r.agentOk) agentErrors.set(h.ref, `${r.agentErrorCode}: ${r.agentError}`);
+    const layout = r.agentOk ? bootDiskLayout(r.findings) : undefined;
+    if (layout !== undefined) agentLayouts.set(h.ref, layout);
     const names = r.agentOk ? hotfixNames(r.findings) : undefined;
     if (names !== undefined) agentHotfixes.set(h.ref, names);
   });
@@ -81,6 +94,8 @@ export async function runPoolPrechecks(ctx: ControllerContext, poolName: string,
       evacuation,
       agentHotfixes,
       agentErrors,
+      agentLayouts,
+      acceptLocalSrLoss: new Set(options.acceptLocalSrLoss ?? []),
       metadata: { latest: await latestMetadataBackup(backupDir(ctx.config.journal, pool.name)), metadataVdis },
       now,
       maxBackupAgeHours: options.maxBackupAgeHours ?? 24,

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { SplitBrainSide, SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import type { StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { GetPoolStorageStatusResponse } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
 import type { ControllerContext, ResolvedHost } from '../../server/controller-context.js';
@@ -14,7 +15,7 @@ function drbd(name: string, patch: Partial<DrbdResourceState>): DrbdResourceStat
 }
 
 function status(patch: Partial<StorageStatus>): StorageStatus {
-  return { hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'slave', bootEnabled: [], warnings: [], ...patch };
+  return { hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'slave', bootEnabled: [], warnings: [], haProcessesRunning: [], ...patch };
 }
 
 interface FakeHost {
@@ -22,9 +23,11 @@ interface FakeHost {
   calls: string[];
 }
 
-function fakeHost(name: string, isMaster: boolean, st: StorageStatus | Error): FakeHost {
+function fakeHost(name: string, isMaster: boolean, st: StorageStatus | Error, poolConf: PoolRole = isMaster ? PoolRole.POOL_ROLE_MASTER : PoolRole.POOL_ROLE_SLAVE): FakeHost {
   const calls: string[] = [];
   const client = {
+    // What the agent reads from its /etc/xensource/pool.conf.
+    getFacts: async () => ({ facts: { poolRole: poolConf } }),
     getStorageStatus: async () => {
       if (st instanceof Error) throw st;
       return { status: st };
@@ -42,9 +45,11 @@ function fakeHost(name: string, isMaster: boolean, st: StorageStatus | Error): F
   return { host, calls };
 }
 
-function ctxOf(hosts: FakeHost[]): ControllerContext {
+function ctxOf(hosts: FakeHost[], xapiHa = false): ControllerContext {
   return {
     logger: pino({ level: 'silent' }),
+    // The pool record as XAPI returns it: only ha_enabled matters here.
+    openXapi: async () => ({ getAllRecords: async () => new Map([['OpaqueRef:pool', { ha_enabled: xapiHa }]]), close: async () => undefined }),
     pool: (name: string) => ({ name }),
     poolHosts: async () => hosts.map((h) => h.host),
     resolveHost: async (name: string) => {
@@ -126,6 +131,32 @@ describe('PoolStorageService', () => {
     const healthy = [fakeHost('xs1', true, status({ drbd: [drbd('iscsi1', { role: 'Primary' })] })), fakeHost('xs2', false, status({ drbd: [drbd('iscsi1', {})] }))];
     await expect(poolStorageService(ctxOf(healthy)).resolvePoolDrbdSplitBrain({ pool: 'lab', resource: 'iscsi1', victim: 'xs2', confirm: true }, call)).rejects.toMatchObject({ code: 'STORAGE_NO_SPLIT_BRAIN' });
     expect(healthy.flatMap((h) => h.calls)).toEqual([]);
+  });
+});
+
+describe("split-brain recovery checks the how-to's prerequisites first", () => {
+  const split = drbd('iscsi1', { connection: 'StandAlone', peerRole: 'Unknown', peerDisk: 'DUnknown', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_DETECTED, splitBrainEvidence: 'x' });
+  const req = (confirm: boolean) => ({ pool: 'lab', resource: 'iscsi1', victim: 'xs2', confirm });
+
+  it('refuses while the pool is split into two masters (each pool.conf says master), dry run included', async () => {
+    const xs1 = fakeHost('xs1', true, status({ drbd: [{ ...split, role: 'Primary' }] }));
+    const xs2 = fakeHost('xs2', false, status({ drbd: [split] }), PoolRole.POOL_ROLE_MASTER);
+    for (const confirm of [false, true]) {
+      await expect(poolStorageService(ctxOf([xs1, xs2])).resolvePoolDrbdSplitBrain(req(confirm), call)).rejects.toMatchObject({ code: 'STORAGE_POOL_SPLIT', masters: ['xs2', 'xs1'] });
+    }
+    expect([...xs1.calls, ...xs2.calls]).toEqual([]);
+  });
+
+  it('refuses while HA runs: XAPI HA, or the ha-lizard / iscsi-ha services on either host', async () => {
+    const xs1 = fakeHost('xs1', true, status({ drbd: [{ ...split, role: 'Primary' }], haProcessesRunning: ['ha-lizard', 'iscsi-ha'] }));
+    const xs2 = fakeHost('xs2', false, status({ drbd: [split] }));
+    const err = await poolStorageService(ctxOf([xs1, xs2])).resolvePoolDrbdSplitBrain(req(true), call).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'STORAGE_HA_RUNNING', running: ['ha-lizard on xs1', 'iscsi-ha on xs1'] });
+    const quiet = [fakeHost('xs1', true, status({ drbd: [{ ...split, role: 'Primary' }] })), fakeHost('xs2', false, status({ drbd: [split] }))];
+    await expect(poolStorageService(ctxOf(quiet, true)).resolvePoolDrbdSplitBrain(req(true), call)).rejects.toMatchObject({ code: 'STORAGE_HA_RUNNING', running: ['XAPI HA (pool.ha_enabled)'] });
+    expect([...xs1.calls, ...xs2.calls, ...quiet.flatMap((h) => h.calls)]).toEqual([]);
+    await poolStorageService(ctxOf(quiet)).resolvePoolDrbdSplitBrain(req(true), call);
+    expect(quiet.flatMap((h) => h.calls)).toHaveLength(2);
   });
 });
 

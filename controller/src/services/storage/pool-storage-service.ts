@@ -1,10 +1,11 @@
 import { RemoteError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { DrbdServiceDefinition, SplitBrainSide, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { HostServiceDefinition, PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { StorageServiceDefinition, type StorageSpec, type StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import type { HostStorageStatus, PoolStorageServiceImplementation } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
 import type { ControllerContext, ResolvedHost } from '../../server/controller-context.js';
-import { NoSplitBrainError, PrimaryElsewhereError, SplitBrainPairError } from './storage-errors.js';
+import { HaRunningError, NoSplitBrainError, PoolSplitError, PrimaryElsewhereError, SplitBrainPairError } from './storage-errors.js';
 
 const hostName = (h: ResolvedHost) => h.nameLabel || h.hostname || h.address;
 
@@ -66,6 +67,33 @@ export function poolStorageService(ctx: ControllerContext): PoolStorageServiceIm
     );
   }
 
+  /**
+   * The how-to's prerequisites of a split-brain recovery, checked before either side is touched
+   * (dry runs included): the pool is not split into two masters (each host's own pool.conf, as
+   * its agent reads it: a split pool's XAPI answers for one side only), and no HA process runs
+   * (XAPI's pool.ha_enabled, and the how-to's ha-lizard/iscsi-ha services on each host).
+   */
+  async function requireRecoveryPrerequisites(pair: readonly ResolvedHost[], pairStatus: readonly (HostStorageStatus | undefined)[], signal: AbortSignal): Promise<void> {
+    const masters: string[] = [];
+    for (const h of pair) {
+      const facts = await h.agent.client(HostServiceDefinition).getFacts({}, { signal });
+      if (facts.facts?.poolRole === PoolRole.POOL_ROLE_MASTER) masters.push(hostName(h));
+    }
+    if (masters.length > 1) throw new PoolSplitError(masters);
+    const running = pairStatus.flatMap((s) => (s?.status?.haProcessesRunning ?? []).map((p) => `${p} on ${s?.host ?? '?'}`));
+    const pool = pair[0]?.pool;
+    if (pool !== undefined) {
+      const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
+      try {
+        const pools = await xapi.getAllRecords('pool', { signal });
+        if ([...pools.values()].some((p) => p.ha_enabled)) running.unshift('XAPI HA (pool.ha_enabled)');
+      } finally {
+        await xapi.close();
+      }
+    }
+    if (running.length > 0) throw new HaRunningError(running);
+  }
+
   return {
     async getPoolStorageStatus(request, { signal }) {
       const hosts = await statuses(await hostsOf(request.pool, signal), request.spec, signal);
@@ -116,6 +144,7 @@ export function poolStorageService(ctx: ControllerContext): PoolStorageServiceIm
       const [victimStatus] = await statuses([victim], spec, signal);
       const detected = [victimStatus, others[0]].some((s) => s?.status?.drbd.some((d) => d.name === resource && d.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED));
       if (!detected) throw new NoSplitBrainError(resource);
+      await requireRecoveryPrerequisites([victim, survivor], [victimStatus, others[0]], signal);
       const v = await victim.agent.client(DrbdServiceDefinition).resolveDrbdSplitBrain({ resource, side: SplitBrainSide.SPLIT_BRAIN_SIDE_VICTIM, confirm: request.confirm }, { signal });
       const s = await survivor.agent.client(DrbdServiceDefinition).resolveDrbdSplitBrain({ resource, side: SplitBrainSide.SPLIT_BRAIN_SIDE_SURVIVOR, confirm: request.confirm }, { signal });
       ctx.logger.warn({ pool: victim.pool.name, resource, victim: hostName(victim), survivor: hostName(survivor), confirm: request.confirm }, 'drbd split-brain recovery');

@@ -32,3 +32,25 @@ export class NoSplitBrainError extends XsctlError {
     super(`no split brain reported for ${resource} on either host; refusing to discard data`);
   }
 }
+
+/**
+ * The how-to's first prerequisite of a split-brain recovery: "ensure that the XenServer pool is not
+ * split ... both hosts have entered into the Master role". Then the good logical volumes of both
+ * masters are merged by hand first; discarding one side now would lose what only it holds.
+ */
+export class PoolSplitError extends XsctlError {
+  readonly code = 'STORAGE_POOL_SPLIT';
+
+  constructor(readonly masters: readonly string[]) {
+    super(`the pool is split: ${masters.join(' and ')} each say they are pool master (/etc/xensource/pool.conf); merge the good logical volumes onto one master and rejoin the other first (the how-to), then resolve the split brain`);
+  }
+}
+
+/** The how-to's second prerequisite: "All HA processes should be stopped during this operation." */
+export class HaRunningError extends XsctlError {
+  readonly code = 'STORAGE_HA_RUNNING';
+
+  constructor(readonly running: readonly string[]) {
+    super(`HA is running (${running.join('; ')}): stop every HA process before a split-brain recovery (the how-to), e.g. \`service ha-lizard stop\`, \`service iscsi-ha stop\`, \`xe pool-ha-disable\``);
+  }
+}

@@ -80,8 +80,17 @@ export interface ApplyStorageFirewallRequest {
 }
 
 export interface ApplyStorageFirewallResponse {
+  /** Runtime rules (iptables -C / -I). */
   added: string[];
   present: string[];
+  /**
+   * The same rules kept the dom0 way in /etc/sysconfig/iptables (restored by the iptables
+   * service at boot), checked by iptables-restore --test before the file is replaced.
+   */
+  persistedPath: string;
+  persistedAdded: string[];
+  /** Host path of the previous file when it was rewritten. */
+  persistedBackup: string;
 }
 
 function createBaseFloatingIpSpec(): FloatingIpSpec {
@@ -1126,7 +1135,7 @@ export const ApplyStorageFirewallRequest: MessageFns<ApplyStorageFirewallRequest
 };
 
 function createBaseApplyStorageFirewallResponse(): ApplyStorageFirewallResponse {
-  return { added: [], present: [] };
+  return { added: [], present: [], persistedPath: "", persistedAdded: [], persistedBackup: "" };
 }
 
 export const ApplyStorageFirewallResponse: MessageFns<ApplyStorageFirewallResponse> = {
@@ -1136,6 +1145,15 @@ export const ApplyStorageFirewallResponse: MessageFns<ApplyStorageFirewallRespon
     }
     for (const v of message.present) {
       writer.uint32(18).string(v!);
+    }
+    if (message.persistedPath !== "") {
+      writer.uint32(26).string(message.persistedPath);
+    }
+    for (const v of message.persistedAdded) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.persistedBackup !== "") {
+      writer.uint32(42).string(message.persistedBackup);
     }
     return writer;
   },
@@ -1169,6 +1187,30 @@ export const ApplyStorageFirewallResponse: MessageFns<ApplyStorageFirewallRespon
             message.present.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.persistedPath = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.persistedAdded.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.persistedBackup = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1185,6 +1227,21 @@ export const ApplyStorageFirewallResponse: MessageFns<ApplyStorageFirewallRespon
     return {
       added: globalThis.Array.isArray(object?.added) ? object.added.map((e: any) => globalThis.String(e)) : [],
       present: globalThis.Array.isArray(object?.present) ? object.present.map((e: any) => globalThis.String(e)) : [],
+      persistedPath: isSet(object.persistedPath)
+        ? globalThis.String(object.persistedPath)
+        : isSet(object.persisted_path)
+        ? globalThis.String(object.persisted_path)
+        : "",
+      persistedAdded: globalThis.Array.isArray(object?.persistedAdded)
+        ? object.persistedAdded.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.persisted_added)
+        ? object.persisted_added.map((e: any) => globalThis.String(e))
+        : [],
+      persistedBackup: isSet(object.persistedBackup)
+        ? globalThis.String(object.persistedBackup)
+        : isSet(object.persisted_backup)
+        ? globalThis.String(object.persisted_backup)
+        : "",
     };
   },
 
@@ -1196,6 +1253,15 @@ export const ApplyStorageFirewallResponse: MessageFns<ApplyStorageFirewallRespon
     if (message.present?.length) {
       obj.present = message.present;
     }
+    if (message.persistedPath !== "") {
+      obj.persistedPath = message.persistedPath;
+    }
+    if (message.persistedAdded?.length) {
+      obj.persistedAdded = message.persistedAdded;
+    }
+    if (message.persistedBackup !== "") {
+      obj.persistedBackup = message.persistedBackup;
+    }
     return obj;
   },
 
@@ -1206,6 +1272,9 @@ export const ApplyStorageFirewallResponse: MessageFns<ApplyStorageFirewallRespon
     const message = createBaseApplyStorageFirewallResponse();
     message.added = object.added?.map((e) => e) || [];
     message.present = object.present?.map((e) => e) || [];
+    message.persistedPath = object.persistedPath ?? "";
+    message.persistedAdded = object.persistedAdded?.map((e) => e) || [];
+    message.persistedBackup = object.persistedBackup ?? "";
     return message;
   },
 };

@@ -261,6 +261,21 @@ export interface PrecheckCustomisations {
   rcLocalCommands: string[];
   iscsiInitiatorName: string;
   iscsiNodes: PrecheckIscsiNode[];
+  /**
+   * The files the seeds' procedures edit (multipath.conf, iscsid.conf, lvm.conf, drbd.conf,
+   * targets.conf, /etc/sysconfig/iptables): what an upgrade or reinstall replaces.
+   */
+  editedFiles: PrecheckEditedFile[];
+}
+
+export interface PrecheckEditedFile {
+  path: string;
+  /** The file holds settings a stock dom0 does not have (and must be carried over by hand). */
+  customised: boolean;
+  /** Why, or what to compare by hand when it cannot be told from stock. */
+  why: string;
+  /** The lines that matter, secrets redacted. */
+  lines: string[];
 }
 
 export interface PrecheckServiceRunRequest {
@@ -3011,7 +3026,14 @@ export const PrecheckIscsiNode: MessageFns<PrecheckIscsiNode> = {
 };
 
 function createBasePrecheckCustomisations(): PrecheckCustomisations {
-  return { fstabEntries: [], cronEntries: [], rcLocalCommands: [], iscsiInitiatorName: "", iscsiNodes: [] };
+  return {
+    fstabEntries: [],
+    cronEntries: [],
+    rcLocalCommands: [],
+    iscsiInitiatorName: "",
+    iscsiNodes: [],
+    editedFiles: [],
+  };
 }
 
 export const PrecheckCustomisations: MessageFns<PrecheckCustomisations> = {
@@ -3030,6 +3052,9 @@ export const PrecheckCustomisations: MessageFns<PrecheckCustomisations> = {
     }
     for (const v of message.iscsiNodes) {
       PrecheckIscsiNode.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.editedFiles) {
+      PrecheckEditedFile.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3087,6 +3112,14 @@ export const PrecheckCustomisations: MessageFns<PrecheckCustomisations> = {
             message.iscsiNodes.push(PrecheckIscsiNode.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.editedFiles.push(PrecheckEditedFile.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3126,6 +3159,11 @@ export const PrecheckCustomisations: MessageFns<PrecheckCustomisations> = {
         : globalThis.Array.isArray(object?.iscsi_nodes)
         ? object.iscsi_nodes.map((e: any) => PrecheckIscsiNode.fromJSON(e))
         : [],
+      editedFiles: globalThis.Array.isArray(object?.editedFiles)
+        ? object.editedFiles.map((e: any) => PrecheckEditedFile.fromJSON(e))
+        : globalThis.Array.isArray(object?.edited_files)
+        ? object.edited_files.map((e: any) => PrecheckEditedFile.fromJSON(e))
+        : [],
     };
   },
 
@@ -3146,6 +3184,9 @@ export const PrecheckCustomisations: MessageFns<PrecheckCustomisations> = {
     if (message.iscsiNodes?.length) {
       obj.iscsiNodes = message.iscsiNodes.map((e) => PrecheckIscsiNode.toJSON(e));
     }
+    if (message.editedFiles?.length) {
+      obj.editedFiles = message.editedFiles.map((e) => PrecheckEditedFile.toJSON(e));
+    }
     return obj;
   },
 
@@ -3159,6 +3200,124 @@ export const PrecheckCustomisations: MessageFns<PrecheckCustomisations> = {
     message.rcLocalCommands = object.rcLocalCommands?.map((e) => e) || [];
     message.iscsiInitiatorName = object.iscsiInitiatorName ?? "";
     message.iscsiNodes = object.iscsiNodes?.map((e) => PrecheckIscsiNode.fromPartial(e)) || [];
+    message.editedFiles = object.editedFiles?.map((e) => PrecheckEditedFile.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePrecheckEditedFile(): PrecheckEditedFile {
+  return { path: "", customised: false, why: "", lines: [] };
+}
+
+export const PrecheckEditedFile: MessageFns<PrecheckEditedFile> = {
+  encode(message: PrecheckEditedFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.customised !== false) {
+      writer.uint32(16).bool(message.customised);
+    }
+    if (message.why !== "") {
+      writer.uint32(26).string(message.why);
+    }
+    for (const v of message.lines) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrecheckEditedFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrecheckEditedFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.customised = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.why = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lines.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrecheckEditedFile {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      customised: isSet(object.customised) ? globalThis.Boolean(object.customised) : false,
+      why: isSet(object.why) ? globalThis.String(object.why) : "",
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: PrecheckEditedFile): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.customised !== false) {
+      obj.customised = message.customised;
+    }
+    if (message.why !== "") {
+      obj.why = message.why;
+    }
+    if (message.lines?.length) {
+      obj.lines = message.lines;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PrecheckEditedFile>): PrecheckEditedFile {
+    return PrecheckEditedFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PrecheckEditedFile>): PrecheckEditedFile {
+    const message = createBasePrecheckEditedFile();
+    message.path = object.path ?? "";
+    message.customised = object.customised ?? false;
+    message.why = object.why ?? "";
+    message.lines = object.lines?.map((e) => e) || [];
     return message;
   },
 };

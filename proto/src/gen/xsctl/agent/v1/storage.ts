@@ -179,6 +179,11 @@ export interface StorageStatus {
   /** Units enabled at boot that must not be (tgtd, drbd): rule 8. */
   bootEnabled: string[];
   warnings: string[];
+  /**
+   * HA services running here (the how-to's ha-lizard and iscsi-ha): the how-to stops every HA
+   * process before a split-brain recovery.
+   */
+  haProcessesRunning: string[];
 }
 
 export interface GetStorageStatusResponse {
@@ -831,6 +836,7 @@ function createBaseStorageStatus(): StorageStatus {
     apparentRole: "",
     bootEnabled: [],
     warnings: [],
+    haProcessesRunning: [],
   };
 }
 
@@ -865,6 +871,9 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     }
     for (const v of message.warnings) {
       writer.uint32(82).string(v!);
+    }
+    for (const v of message.haProcessesRunning) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -962,6 +971,14 @@ export const StorageStatus: MessageFns<StorageStatus> = {
             message.warnings.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.haProcessesRunning.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1010,6 +1027,11 @@ export const StorageStatus: MessageFns<StorageStatus> = {
         ? object.boot_enabled.map((e: any) => globalThis.String(e))
         : [],
       warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+      haProcessesRunning: globalThis.Array.isArray(object?.haProcessesRunning)
+        ? object.haProcessesRunning.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ha_processes_running)
+        ? object.ha_processes_running.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1045,6 +1067,9 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     if (message.warnings?.length) {
       obj.warnings = message.warnings;
     }
+    if (message.haProcessesRunning?.length) {
+      obj.haProcessesRunning = message.haProcessesRunning;
+    }
     return obj;
   },
 
@@ -1065,6 +1090,7 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     message.apparentRole = object.apparentRole ?? "";
     message.bootEnabled = object.bootEnabled?.map((e) => e) || [];
     message.warnings = object.warnings?.map((e) => e) || [];
+    message.haProcessesRunning = object.haProcessesRunning?.map((e) => e) || [];
     return message;
   },
 };

@@ -159,6 +159,11 @@ export interface PoolPrecheckServiceRunRequest {
   pool: string;
   /** A metadata backup older than this is reported; 0 means 24 hours. */
   metadataBackupMaxAgeHours: number;
+  /**
+   * Host names whose local SR on the boot disk may be destroyed by /var/preserve/safe2upgrade:
+   * the blocker becomes a warning for these hosts only.
+   */
+  acceptLocalSrLoss: string[];
 }
 
 export interface PoolPrecheckServiceRunResponse {
@@ -2264,7 +2269,7 @@ export const PoolPrecheckHostReport: MessageFns<PoolPrecheckHostReport> = {
 };
 
 function createBasePoolPrecheckServiceRunRequest(): PoolPrecheckServiceRunRequest {
-  return { pool: "", metadataBackupMaxAgeHours: 0 };
+  return { pool: "", metadataBackupMaxAgeHours: 0, acceptLocalSrLoss: [] };
 }
 
 export const PoolPrecheckServiceRunRequest: MessageFns<PoolPrecheckServiceRunRequest> = {
@@ -2274,6 +2279,9 @@ export const PoolPrecheckServiceRunRequest: MessageFns<PoolPrecheckServiceRunReq
     }
     if (message.metadataBackupMaxAgeHours !== 0) {
       writer.uint32(16).uint32(message.metadataBackupMaxAgeHours);
+    }
+    for (const v of message.acceptLocalSrLoss) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -2307,6 +2315,14 @@ export const PoolPrecheckServiceRunRequest: MessageFns<PoolPrecheckServiceRunReq
             message.metadataBackupMaxAgeHours = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.acceptLocalSrLoss.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2327,6 +2343,11 @@ export const PoolPrecheckServiceRunRequest: MessageFns<PoolPrecheckServiceRunReq
         : isSet(object.metadata_backup_max_age_hours)
         ? globalThis.Number(object.metadata_backup_max_age_hours)
         : 0,
+      acceptLocalSrLoss: globalThis.Array.isArray(object?.acceptLocalSrLoss)
+        ? object.acceptLocalSrLoss.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.accept_local_sr_loss)
+        ? object.accept_local_sr_loss.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2338,6 +2359,9 @@ export const PoolPrecheckServiceRunRequest: MessageFns<PoolPrecheckServiceRunReq
     if (message.metadataBackupMaxAgeHours !== 0) {
       obj.metadataBackupMaxAgeHours = Math.round(message.metadataBackupMaxAgeHours);
     }
+    if (message.acceptLocalSrLoss?.length) {
+      obj.acceptLocalSrLoss = message.acceptLocalSrLoss;
+    }
     return obj;
   },
 
@@ -2348,6 +2372,7 @@ export const PoolPrecheckServiceRunRequest: MessageFns<PoolPrecheckServiceRunReq
     const message = createBasePoolPrecheckServiceRunRequest();
     message.pool = object.pool ?? "";
     message.metadataBackupMaxAgeHours = object.metadataBackupMaxAgeHours ?? 0;
+    message.acceptLocalSrLoss = object.acceptLocalSrLoss?.map((e) => e) || [];
     return message;
   },
 };
