@@ -119,7 +119,7 @@ describe('xsctl precheck', () => {
     expect(r.stdout).toMatch(/^SCOPE\s+CHECK\s+SEVERITY\s+SUMMARY/);
     expect(r.stdout).toMatch(/incubus\s+dell-utility-partition\s+BLOCKER/);
     expect(r.stdout).toMatch(/pool\/inflames\s+evacuation\s+BLOCKER/);
-    expect(r.stdout).toContain('fix: delete it before installing');
+    expect(r.stdout).toMatch(/fix: delete \S+1 before upgrading, as the field report did/);
     expect(r.stdout).toMatch(/blocker\(s\).*do not upgrade yet/);
     const denied = await xsctl(['precheck', '--pool', 'boston', '--backup-metadata'], pool.viewerEnv);
     expect(denied.exitCode).toBe(2);

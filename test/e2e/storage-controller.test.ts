@@ -69,6 +69,8 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
       logger: pino({ level: 'silent' }),
       pool: () => hosts[0]!.pool,
       poolHosts: async () => hosts,
+      // No XAPI here: the pool record a split-brain recovery reads, with XAPI's HA off.
+      openXapi: async () => ({ getAllRecords: async () => new Map([['OpaqueRef:pool', { ha_enabled: false }]]), close: async () => undefined }),
       resolveHost: async (name: string) => {
         const h = hosts.find((x) => x.nameLabel === name);
         if (h === undefined) throw new Error(`no host ${name}`);
