@@ -3,6 +3,7 @@ import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
 import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
+import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
 import type { AgentContext } from './agent-context.js';
 import { registerServices } from './register-services.js';
 
@@ -29,9 +30,11 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
     .use(shutdownMiddleware(stopping.signal))
-    // The agent serves only the controller: agent and CLI certificates are refused.
-    .use(authMiddleware({ kinds: ['controller'] }))
-    .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000));
+    // The agent serves only the controller: agent and CLI certificates are refused, and so is any
+    // method missing from the shared call table (default deny).
+    .use(authMiddleware({ kinds: ['controller'], methods: agentMethodAccess() }))
+    // Per method: the controller's deadline plus a margin, never a flat value shorter than it.
+    .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000, agentServerCeilings()));
   registerServices(server, options.ctx, stopping.signal);
   server.add(HealthDefinition, HealthServiceImpl());
   const port = await server.listen(options.listen, mtlsServerCredentials(options.tls));

@@ -4,11 +4,17 @@ import type { PeerKind, Role } from '../pki/identity.js';
 import { toServerError } from './error-codec.js';
 import { peerIdentity } from './peer-identity.js';
 
+/** `read` methods change nothing; `write` methods need the operator role when a CLI user calls. */
+export type MethodAccess = 'read' | 'write';
+
 export interface AuthPolicy {
   /** Certificate kinds allowed to call at all. */
   kinds: readonly PeerKind[];
-  /** Method paths that need the operator role; every other method needs viewer. Unlisted writes are a bug. */
-  operatorMethods?: ReadonlySet<string>;
+  /**
+   * Every callable method path and what it needs. Default deny: a path missing here is refused to
+   * everyone, so a method added to a proto without being classified cannot be called by a viewer.
+   */
+  methods: ReadonlyMap<string, MethodAccess>;
 }
 
 export function authMiddleware(policy: AuthPolicy) {
@@ -18,7 +24,11 @@ export function authMiddleware(policy: AuthPolicy) {
     if (!policy.kinds.includes(peer.kind)) {
       throw toServerError(new PermissionDeniedError(`${peer.kind} ${peer.name}`, `a ${policy.kinds.join(' or ')} certificate`));
     }
-    const needed: Role = policy.operatorMethods?.has(call.method.path) === true ? 'operator' : 'viewer';
+    const access = policy.methods.get(call.method.path);
+    if (access === undefined) {
+      throw toServerError(new PermissionDeniedError(`${peer.kind} ${peer.name}`, `${call.method.path} to be classified read or write (unclassified methods are refused)`));
+    }
+    const needed: Role = access === 'write' ? 'operator' : 'viewer';
     if (needed === 'operator' && peer.kind === 'cli' && peer.role !== 'operator') {
       throw toServerError(new PermissionDeniedError(`${peer.name} (${peer.role ?? 'no role'})`, 'the operator role'));
     }

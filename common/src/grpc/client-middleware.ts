@@ -1,5 +1,6 @@
 import { isAbortError } from 'abort-controller-x';
-import { ClientError, Status as StatusValue, type CallOptions, type ClientMiddlewareCall, type Status } from 'nice-grpc-common';
+import { ClientError, Metadata, Status as StatusValue, type CallOptions, type ClientMiddlewareCall, type Status } from 'nice-grpc-common';
+import { callTimeoutKey } from './deadline-middleware.js';
 import { fromClientError } from './error-codec.js';
 
 export interface DeadlineOptions {
@@ -7,22 +8,32 @@ export interface DeadlineOptions {
   timeoutMs?: number;
 }
 
-/** Every call gets a deadline, even when the caller forgot one: per-method from `limits`, else `defaultMs`. */
+/**
+ * Every call gets a deadline, even when the caller forgot one: per-method from `limits`, else
+ * `defaultMs`. The budget also travels to the server (`callTimeoutKey`) so it stops the work there.
+ */
 export function clientDeadlineMiddleware(defaultMs: number, limits: Readonly<Record<string, number>> = {}) {
   return async function* <Request, Response>(
     call: ClientMiddlewareCall<Request, Response, DeadlineOptions>,
     options: CallOptions & DeadlineOptions,
   ) {
     const ms = options.timeoutMs ?? limits[call.method.path] ?? defaultMs;
-    const timeout = AbortSignal.timeout(ms);
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    // A timer held until the call ends: an AbortSignal.timeout() inside AbortSignal.any() is only
+    // weakly referenced and may be garbage-collected before it fires.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), ms);
+    const signal = options.signal === undefined ? timeout.signal : AbortSignal.any([options.signal, timeout.signal]);
+    const metadata = Metadata(options.metadata);
+    metadata.set(callTimeoutKey, String(ms));
     try {
-      return yield* call.next(call.request, { ...options, signal });
+      return yield* call.next(call.request, { ...options, metadata, signal });
     } catch (err) {
-      if (timeout.aborted && isAbortError(err)) {
+      if (timeout.signal.aborted && isAbortError(err)) {
         throw new ClientError(call.method.path, StatusValue.DEADLINE_EXCEEDED, `deadline of ${ms} ms exceeded`);
       }
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   };
 }

@@ -1,13 +1,64 @@
-import type { CallContext, ServerMiddlewareCall } from 'nice-grpc-common';
+import { isAbortError } from 'abort-controller-x';
+import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc-common';
+
+/**
+ * The caller's remaining budget in ms, sent by `clientDeadlineMiddleware`. nice-grpc clients
+ * enforce deadlines with an abort signal and send no grpc-timeout, so without this the server
+ * would learn of a deadline only from a cancel that a broken connection may never deliver.
+ * Relative, like grpc-timeout, so clock skew between hosts does not matter.
+ */
+export const callTimeoutKey = 'x-xsctl-timeout-ms';
 
 /**
  * Bounds every call on the server side too: a client without a deadline must not pin a root
- * process forever. `limits` holds per-method ceilings; `defaultMs` covers the rest.
+ * process forever. `limits` holds per-method ceilings; `defaultMs` covers the rest. A shorter
+ * deadline sent by the client (`callTimeoutKey`) wins over the ceiling.
+ *
+ * The timer is a plain setTimeout held until the call ends. `AbortSignal.timeout()` passed into
+ * `AbortSignal.any()` is only weakly referenced and is garbage-collected before it fires, which
+ * let a call with a 3 s ceiling run to OK at 8.3 s.
  */
 export function deadlineMiddleware(defaultMs: number, limits: Readonly<Record<string, number>> = {}) {
   return async function* <Request, Response>(call: ServerMiddlewareCall<Request, Response>, context: CallContext) {
-    const ms = limits[call.method.path] ?? defaultMs;
-    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(ms)]);
-    return yield* call.next(call.request, { ...context, signal });
+    const ceiling = limits[call.method.path] ?? defaultMs;
+    // A client may ask for less time than the ceiling, never for more.
+    const asked = Number(context.metadata.get(callTimeoutKey) ?? Number.NaN);
+    const ms = Number.isFinite(asked) && asked >= 0 ? Math.min(ceiling, asked) : ceiling;
+    const exceeded = new ServerError(
+      Status.DEADLINE_EXCEEDED,
+      ms === ceiling ? `DEADLINE_EXCEEDED: ${call.method.path} ran past the server's ${ceiling} ms limit` : `DEADLINE_EXCEEDED: the caller's deadline passed`,
+    );
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    // Rejects when the limit passes, so a handler that ignores its signal still cannot outlive it.
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        deadline.abort(exceeded);
+        reject(exceeded);
+      }, ms);
+    });
+    expired.catch(() => undefined);
+    const inner = call.next(call.request, { ...context, signal: AbortSignal.any([context.signal, deadline.signal]) });
+    let done = false;
+    try {
+      for (;;) {
+        const step = inner.next();
+        // If the deadline wins the race, the handler's later failure must not become an unhandled rejection.
+        step.catch(() => undefined);
+        const r = await Promise.race([step, expired]);
+        if (r.done === true) {
+          done = true;
+          return r.value;
+        }
+        yield r.value;
+      }
+    } catch (err) {
+      if (deadline.signal.aborted && !context.signal.aborted && (err === exceeded || isAbortError(err))) throw exceeded;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      // Let the handler's own finally blocks run when the call ends early (deadline, client gone).
+      if (!done) void inner.return(undefined as never).catch(() => undefined);
+    }
   };
 }

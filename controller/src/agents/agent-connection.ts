@@ -2,7 +2,7 @@ import { createChannel, createClientFactory, type Channel, type Client, type Com
 import { Status } from 'nice-grpc-common';
 import { clientDeadlineMiddleware, clientErrorMiddleware, clientRetryMiddleware, mtlsChannelCredentials, type DeadlineOptions } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
-import { agentCallTable, defaultAgentDeadlineMs } from './agent-call-table.js';
+import { agentCallTable, defaultAgentDeadlineMs } from '@xsctl/common/calls/agent-call-table';
 
 export interface AgentEndpoint {
   /** host:port the agent listens on (the XAPI host address and the pool's agent port). */

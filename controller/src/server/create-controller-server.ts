@@ -4,7 +4,7 @@ import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware,
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { ControllerContext } from './controller-context.js';
 import { registerServices, serviceRegistrations } from './register-services.js';
-import { operatorPaths } from './registration.js';
+import { methodAccess } from './registration.js';
 
 export interface RunningControllerServer {
   server: Server;
@@ -19,8 +19,8 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
     .use(shutdownMiddleware(stopping.signal))
-    // The controller serves CLI users; writes need the operator role.
-    .use(authMiddleware({ kinds: ['cli'], operatorMethods: operatorPaths(registrations) }))
+    // The controller serves CLI users; writes need the operator role; unclassified methods are refused.
+    .use(authMiddleware({ kinds: ['cli'], methods: methodAccess(registrations) }))
     // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
     .use(deadlineMiddleware(6 * 3600_000));
   registerServices(server, registrations);

@@ -15,17 +15,18 @@ import type { ControllerContext } from './controller-context.js';
 import type { Registration } from './registration.js';
 
 /**
- * The one place services are added to the controller: one entry per service, with the methods
- * that change something (operator only). Everything else is readable by viewers.
+ * The one place services are added to the controller: one entry per service, each method listed
+ * once, as a read (any CLI role) or an operator method (changes something). Default deny: an
+ * unlisted method stops the controller from starting (registration.ts).
  */
 export function serviceRegistrations(ctx: ControllerContext): Registration[] {
   return [
-    { definition: ControllerServiceDefinition, impl: controllerService(ctx), operatorMethods: ['reloadInventory'] },
-    { definition: PoolMultipathServiceDefinition, impl: poolMultipathService(ctx), operatorMethods: ['apply', 'enableDaemon'] },
-    { definition: PoolScsiServiceDefinition, impl: poolScsiService(ctx), operatorMethods: [] },
-    { definition: UpgradeServiceDefinition, impl: upgradeService(ctx), operatorMethods: ['startRollingUpgrade', 'pause', 'resume', 'abort'] },
-    { definition: PoolStorageServiceDefinition, impl: poolStorageService(ctx), operatorMethods: ['promotePoolDrbd', 'demotePoolDrbd', 'resolvePoolDrbdSplitBrain', 'assertPoolStorageRole'] },
-    { definition: PoolPrecheckServiceDefinition, impl: poolPrecheckService(ctx), operatorMethods: ['cleanBlobs', 'restoreBlobs', 'takeMetadataBackup'] },
+    { definition: ControllerServiceDefinition, impl: controllerService(ctx), readMethods: ['listPools', 'listHosts', 'whoAmI'], operatorMethods: ['reloadInventory'] },
+    { definition: PoolMultipathServiceDefinition, impl: poolMultipathService(ctx), readMethods: ['listProfiles', 'show', 'listMaps'], operatorMethods: ['apply', 'enableDaemon'] },
+    { definition: PoolScsiServiceDefinition, impl: poolScsiService(ctx), readMethods: ['getAluaReport', 'inspect'], operatorMethods: [] },
+    { definition: UpgradeServiceDefinition, impl: upgradeService(ctx), readMethods: ['plan', 'status', 'watch'], operatorMethods: ['startRollingUpgrade', 'pause', 'resume', 'abort'] },
+    { definition: PoolStorageServiceDefinition, impl: poolStorageService(ctx), readMethods: ['getPoolStorageStatus', 'renderPoolDrbdConfig', 'showPoolTargets'], operatorMethods: ['promotePoolDrbd', 'demotePoolDrbd', 'resolvePoolDrbdSplitBrain', 'assertPoolStorageRole'] },
+    { definition: PoolPrecheckServiceDefinition, impl: poolPrecheckService(ctx), readMethods: ['run', 'scanBlobs'], operatorMethods: ['cleanBlobs', 'restoreBlobs', 'takeMetadataBackup'] },
   ];
 }
 

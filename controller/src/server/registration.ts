@@ -1,9 +1,12 @@
 import type { CompatServiceDefinition } from 'nice-grpc';
+import type { MethodAccess } from '@xsctl/common/grpc/index';
 
 export interface Registration {
   definition: CompatServiceDefinition;
   impl: object;
-  /** Method keys of the generated definition (e.g. `apply`) that need the operator role. */
+  /** Method keys of the generated definition (e.g. `show`) that change nothing: any CLI role may call them. */
+  readMethods: readonly string[];
+  /** Method keys (e.g. `apply`) that change something: operator only. */
   operatorMethods: readonly string[];
 }
 
@@ -12,16 +15,38 @@ interface GenericDefinition {
   methods: Record<string, { name: string }>;
 }
 
-/** Full gRPC paths of operator-only methods, for the auth middleware. */
-export function operatorPaths(registrations: readonly Registration[]): Set<string> {
-  const paths = new Set<string>();
+/** Thrown at startup when a service's methods are not each classified exactly once. */
+export class UnclassifiedMethodError extends Error {
+  constructor(readonly service: string, readonly method: string, reason: string) {
+    super(`${service}.${method}: ${reason}`);
+    this.name = 'UnclassifiedMethodError';
+  }
+}
+
+/**
+ * The authorisation table for the auth middleware: every method of every registered service,
+ * read or write. A method that is in neither list (or in both, or not in the definition) stops
+ * the controller from starting, and the middleware refuses any path missing here.
+ */
+export function methodAccess(registrations: readonly Registration[]): Map<string, MethodAccess> {
+  const table = new Map<string, MethodAccess>();
   for (const r of registrations) {
     const def = r.definition as unknown as GenericDefinition;
-    for (const key of r.operatorMethods) {
-      const m = def.methods[key];
-      if (m === undefined) throw new Error(`operator method ${key} is not in ${def.fullName}`);
-      paths.add(`/${def.fullName}/${m.name}`);
+    for (const key of [...r.readMethods, ...r.operatorMethods]) {
+      if (def.methods[key] === undefined) throw new UnclassifiedMethodError(def.fullName, key, 'classified but not in the definition');
+    }
+    for (const [key, m] of Object.entries(def.methods)) {
+      const read = r.readMethods.includes(key);
+      const write = r.operatorMethods.includes(key);
+      if (read && write) throw new UnclassifiedMethodError(def.fullName, key, 'listed as both read and operator');
+      if (!read && !write) throw new UnclassifiedMethodError(def.fullName, key, 'not classified: add it to readMethods or operatorMethods');
+      table.set(`/${def.fullName}/${m.name}`, write ? 'write' : 'read');
     }
   }
-  return paths;
+  return table;
+}
+
+/** Full gRPC paths of operator-only methods. */
+export function operatorPaths(registrations: readonly Registration[]): Set<string> {
+  return new Set([...methodAccess(registrations)].filter(([, a]) => a === 'write').map(([path]) => path));
 }

@@ -10,7 +10,7 @@ import { PoolMultipathServiceDefinition } from '@xsctl/proto/gen/xsctl/controlle
 import { PoolScsiServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/scsi';
 import type { ControllerContext, ResolvedHost } from '../../server/controller-context.js';
 import { serviceRegistrations } from '../../server/register-services.js';
-import { operatorPaths } from '../../server/registration.js';
+import { methodAccess, operatorPaths } from '../../server/registration.js';
 import { poolScsiService } from '../scsi/pool-scsi-service.js';
 import { poolMultipathService } from './pool-multipath-service.js';
 
@@ -127,7 +127,7 @@ describe('registration: Apply and EnableDaemon are operator only', () => {
     const serverTls = await pki.issue({ kind: 'controller', name: 'ctl', ipAddresses: ['127.0.0.1'] });
     const server = createServer({ interceptors: [peerIdentityInterceptor] })
       .use(errorMiddleware(pino({ level: 'silent' })))
-      .use(authMiddleware({ kinds: ['cli'], operatorMethods: paths }));
+      .use(authMiddleware({ kinds: ['cli'], methods: methodAccess(mine) }));
     for (const r of mine) server.add(r.definition, r.impl as never);
     const port = await server.listen('127.0.0.1:0', mtlsServerCredentials(serverTls));
     servers.push({ shutdown: () => server.shutdown() });

@@ -164,17 +164,7 @@ describe('registration', () => {
   it('makes every storage write operator-only', async () => {
     const { serviceRegistrations } = await import('../../server/register-services.js');
     const { operatorPaths } = await import('../../server/registration.js');
-    // Other services may touch ctx when built: a callable, iterable object whose every property is itself.
-    const anything: unknown = new Proxy(function () {} as unknown as object, {
-      get: (_t, key) => {
-        if (key === Symbol.iterator) return () => [][Symbol.iterator]();
-        if (key === Symbol.asyncIterator) return async function* () {};
-        if (key === Symbol.toPrimitive) return () => 0;
-        return key === 'then' || typeof key === 'symbol' ? undefined : anything;
-      },
-      apply: () => anything,
-      construct: () => anything as object,
-    });
+    const { anything } = await import('@xsctl/test/registration/anything');
     const paths = [...operatorPaths(serviceRegistrations(anything as ControllerContext))].filter((p) => p.startsWith('/xsctl.controller.v1.PoolStorageService/'));
     expect(paths.sort()).toEqual([
       '/xsctl.controller.v1.PoolStorageService/AssertPoolStorageRole',

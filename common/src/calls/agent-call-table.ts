@@ -1,6 +1,10 @@
+import type { MethodAccess } from '../grpc/auth-middleware.js';
+
 /**
- * Deadline and idempotency per agent method. Reads are idempotent and retried on UNAVAILABLE;
- * anything with a side effect is not retried here: the workflow re-checks state instead.
+ * Deadline and idempotency per agent method: the contract between the controller (client
+ * deadlines, retries) and the agent (server ceilings, default-deny authorisation). Reads are
+ * idempotent and retried on UNAVAILABLE; anything with a side effect is not retried here: the
+ * workflow re-checks state instead. A method missing here is refused by the agent.
  */
 export interface AgentCallEntry {
   deadlineMs: number;
@@ -12,6 +16,8 @@ export const defaultAgentDeadlineMs = 15_000;
 export const agentCallTable: Readonly<Record<string, AgentCallEntry>> = {
   '/xsctl.agent.v1.HostService/GetFacts': { deadlineMs: 5_000, idempotent: true },
   '/grpc.health.v1.Health/Check': { deadlineMs: 3_000, idempotent: true },
+  // A stream that lasts until the agent stops; nothing in xsctl watches it, monitoring may.
+  '/grpc.health.v1.Health/Watch': { deadlineMs: 600_000, idempotent: true },
   // Host prechecks read a whole blobs tree (tens of thousands of files) and the boot disk.
   '/xsctl.agent.v1.PrecheckService/Run': { deadlineMs: 120_000, idempotent: true },
   '/xsctl.agent.v1.PrecheckService/ScanBlobs': { deadlineMs: 120_000, idempotent: true },
@@ -58,3 +64,19 @@ export const agentCallTable: Readonly<Record<string, AgentCallEntry>> = {
   '/xsctl.agent.v1.ScsiService/Inspect': { deadlineMs: 60_000, idempotent: true },
   '/xsctl.agent.v1.ScsiService/GetAluaReport': { deadlineMs: 180_000, idempotent: true },
 };
+
+/**
+ * How long the agent lets a method run when the client sent no deadline (or a longer one): the
+ * controller's own deadline plus a margin, so the agent never cuts a call the controller still
+ * waits for. grpc-js enforces a shorter client deadline by itself (grpc-timeout).
+ */
+export const agentServerMarginMs = 30_000;
+
+export function agentServerCeilings(): Record<string, number> {
+  return Object.fromEntries(Object.entries(agentCallTable).map(([path, e]) => [path, e.deadlineMs + agentServerMarginMs]));
+}
+
+/** The agent's authorisation table: reads change nothing, everything else is a write. */
+export function agentMethodAccess(): Map<string, MethodAccess> {
+  return new Map(Object.entries(agentCallTable).map(([path, e]) => [path, e.idempotent ? 'read' : 'write']));
+}

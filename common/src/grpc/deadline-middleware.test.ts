@@ -1,0 +1,152 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { ClientError, Metadata, Status, createChannel, createClient, createClientFactory, createServer, type CallContext, type MethodDefinition, type Server } from 'nice-grpc';
+import { clientDeadlineMiddleware } from './client-middleware.js';
+import { callTimeoutKey, deadlineMiddleware } from './deadline-middleware.js';
+
+// Forced collections: the bug was a timeout signal collected before it fired.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+interface Msg {
+  ms: number;
+}
+const serialize = (v: Msg): Buffer => Buffer.from(JSON.stringify(v));
+const deserialize = (b: Buffer): Msg => JSON.parse(b.toString()) as Msg;
+function method<S extends boolean>(path: string, responseStream: S): MethodDefinition<Msg, Msg, Msg, Msg, false, S> {
+  return { path, requestStream: false, responseStream, requestSerialize: serialize, requestDeserialize: deserialize, responseSerialize: serialize, responseDeserialize: deserialize, options: {} };
+}
+const SlowDefinition = {
+  honest: method('/test.Slow/Honest', false),
+  deaf: method('/test.Slow/Deaf', false),
+  patient: method('/test.Slow/Patient', false),
+  stream: method('/test.Slow/Stream', true),
+};
+
+let server: Server;
+let port: number;
+let collector: NodeJS.Timeout;
+/** When each handler saw its signal abort, ms after it started. */
+const abortedAfter: number[] = [];
+
+beforeAll(async () => {
+  collector = setInterval(gc, 20);
+  server = createServer().use(deadlineMiddleware(1_000, { '/test.Slow/Stream': 1_200, '/test.Slow/Patient': 10_000 }));
+  // Waits as long as it is asked to, unless its signal aborts.
+  const honest = async (req: Msg, { signal }: CallContext) => {
+    const start = performance.now();
+    signal.addEventListener('abort', () => abortedAfter.push(performance.now() - start));
+    await delay(req.ms, undefined, { signal });
+    return { ms: req.ms };
+  };
+  server.add(SlowDefinition, {
+    honest,
+    patient: honest,
+    // Ignores its signal: the middleware must still answer at the deadline.
+    async deaf(req: Msg) {
+      await delay(req.ms);
+      return { ms: req.ms };
+    },
+    async *stream(req: Msg, { signal }: CallContext) {
+      yield { ms: 0 };
+      await delay(req.ms, undefined, { signal });
+      yield { ms: req.ms };
+    },
+  });
+  port = await server.listen('127.0.0.1:0', ServerCredentials.createInsecure());
+});
+
+afterAll(async () => {
+  clearInterval(collector);
+  await server.shutdown();
+});
+
+function client() {
+  const channel = createChannel(`127.0.0.1:${port}`, ChannelCredentials.createInsecure());
+  return { c: createClient(SlowDefinition, channel), close: () => channel.close() };
+}
+
+async function outcome(p: Promise<unknown>): Promise<{ status: string; ms: number }> {
+  const start = performance.now();
+  try {
+    await p;
+    return { status: 'OK', ms: performance.now() - start };
+  } catch (err) {
+    if (!(err instanceof ClientError)) throw err;
+    return { status: Status[err.code] ?? String(err.code), ms: performance.now() - start };
+  }
+}
+
+describe('server deadline middleware', () => {
+  it('fires its ceiling under garbage collection: a 1 s limit stops a 4 s call', async () => {
+    const { c, close } = client();
+    const r = await outcome(c.honest({ ms: 4_000 }));
+    close();
+    expect(r.status).toBe('DEADLINE_EXCEEDED');
+    expect(r.ms).toBeGreaterThanOrEqual(950);
+    expect(r.ms).toBeLessThan(2_500);
+    expect(abortedAfter.at(-1)).toBeGreaterThanOrEqual(950);
+  });
+
+  it('answers at the ceiling even when the handler ignores its signal', async () => {
+    const { c, close } = client();
+    const r = await outcome(c.deaf({ ms: 4_000 }));
+    close();
+    expect(r.status).toBe('DEADLINE_EXCEEDED');
+    expect(r.ms).toBeLessThan(2_500);
+  });
+
+  it("aborts the handler at the client's shorter deadline", async () => {
+    const channel = createChannel(`127.0.0.1:${port}`, ChannelCredentials.createInsecure());
+    const c = createClientFactory().use(clientDeadlineMiddleware(300)).create(SlowDefinition, channel);
+    const before = abortedAfter.length;
+    const r = await outcome(c.patient({ ms: 4_000 }));
+    channel.close();
+    expect(r.status).toBe('DEADLINE_EXCEEDED');
+    await delay(200);
+    expect(abortedAfter.length).toBe(before + 1);
+    // Far below the 4 s the handler would run and the 10 s ceiling.
+    expect(abortedAfter.at(-1)).toBeLessThan(2_500);
+  });
+
+  it('stops the handler at the budget the client sent, without any cancel from the client', async () => {
+    const { c, close } = client();
+    const before = abortedAfter.length;
+    const r = await outcome(c.patient({ ms: 4_000 }, { metadata: Metadata({ [callTimeoutKey]: '300' }) }));
+    close();
+    expect(r.status).toBe('DEADLINE_EXCEEDED');
+    expect(r.ms).toBeLessThan(2_500);
+    expect(abortedAfter.length).toBe(before + 1);
+    expect(abortedAfter.at(-1)).toBeLessThan(2_500);
+  });
+
+  it('never lets a client ask for more than the ceiling', async () => {
+    const { c, close } = client();
+    const r = await outcome(c.honest({ ms: 4_000 }, { metadata: Metadata({ [callTimeoutKey]: '60000' }) }));
+    close();
+    expect(r.status).toBe('DEADLINE_EXCEEDED');
+    expect(r.ms).toBeLessThan(2_500);
+  });
+
+  it('ends a stream at its per-method ceiling', async () => {
+    const { c, close } = client();
+    const seen: number[] = [];
+    const r = await outcome((async () => {
+      for await (const m of c.stream({ ms: 4_000 })) seen.push(m.ms);
+    })());
+    close();
+    expect(seen).toEqual([0]);
+    expect(r.status).toBe('DEADLINE_EXCEEDED');
+    expect(r.ms).toBeGreaterThanOrEqual(1_150);
+    expect(r.ms).toBeLessThan(2_700);
+  });
+
+  it('lets a call that finishes in time through', async () => {
+    const { c, close } = client();
+    expect(await c.honest({ ms: 50 })).toEqual({ ms: 50 });
+    close();
+  });
+});
