@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Xapi } from 'xen-api';
+import { asRef, XapiClient } from '@xsctl/controller/xapi/index';
 import { demoPoolFile, sharedDumpFile } from '../src/xapi-sim/fixture-paths.js';
 import { DEFAULT_SIM_CREDENTIALS, startXapiSimulator, type StartXapiSimulatorOptions, type XapiSimulator } from '../src/xapi-sim/index.js';
 import { configureUpgradeSim } from '../src/xapi-sim/methods/upgrade/index.js';
@@ -492,5 +493,29 @@ describe('reboots and dead hosts', () => {
       expect(r['resident_on']).not.toBe(h3);
     }
     expect(s.db.getRecord('VM', s.db.refByName('VM', 'ci-scratch-1'))['power_state']).toBe('Halted');
+  });
+});
+
+describe("the controller's XapiClient over XML-RPC (a XenServer 6.0 pool)", () => {
+  it('reads typed records and follows an Async call to its end through event.from', async () => {
+    const s = await sim({ source: { dumpFile: sharedDumpFile('state1.xml') } });
+    configureUpgradeSim(s.db, { timeFactor: 1000 });
+    const client = await XapiClient.connect({ url: s.url, user, password });
+    try {
+      const master = asRef<'host'>(s.db.masterRef());
+      const host = await client.getRecord('host', master);
+      // XML-RPC brought these as untyped strings; the adapter's records are numbers.
+      expect(host.API_version_major).toBe(2);
+      expect(typeof host.memory_overhead).toBe('number');
+      const metrics = await client.getRecord('host_metrics', host.metrics);
+      expect(metrics.memory_total).toBeGreaterThan(0);
+      const other = [...(await client.getAllRecords('host')).keys()].find((h) => h !== master)!;
+      await client.call('host.disable', [other]);
+      // An Async call followed with event.from on task/<ref> over XML-RPC; void result.
+      await expect(client.callAsync('host.disable', [other])).resolves.toBeUndefined();
+      await client.call('host.enable', [other]);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -180,13 +180,18 @@ export function resolveMessage(cls: string, name: string, release: XapiRelease):
 }
 
 /** Every `class.message` wire name of `release`, as system.listMethods lists them (sync names only). */
+const wireNameCache = new Map<string, string[]>();
 export function wireNames(release: XapiRelease): string[] {
+  const key = releaseName(release);
+  const hit = wireNameCache.get(key);
+  if (hit !== undefined) return [...hit];
   const out: string[] = [];
   for (const [cls, c] of Object.entries(datamodel().classes)) {
     if (!availableIn(c, release)) continue;
     for (const [name, m] of Object.entries(c.messages)) if (availableIn(m, release)) out.push(`${cls}.${name}`);
   }
-  return out;
+  wireNameCache.set(key, out);
+  return [...out];
 }
 
 export function enumValues(name: string): readonly string[] | undefined {
