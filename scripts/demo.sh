@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build >/dev/null
-node test/dist/bin/xsctl-demo.js
+exec node test/dist/bin/xsctl-demo.js "$@"

@@ -21,7 +21,8 @@ export function serviceClient<Service extends CompatServiceDefinition>(
   deadlineMs: number,
   limits: Readonly<Record<string, number>> = {},
 ): Client<Service, DeadlineOptions> {
-  return createClientFactory().use(clientErrorMiddleware).use(clientDeadlineMiddleware(deadlineMs, limits)).create(definition, channel);
+  // Last attached runs first (nice-grpc): a deadline that passes reaches the caller as RemoteError too.
+  return createClientFactory().use(clientDeadlineMiddleware(deadlineMs, limits)).use(clientErrorMiddleware).create(definition, channel);
 }
 
 export async function connectController(flags: GlobalFlags): Promise<ControllerConnection> {

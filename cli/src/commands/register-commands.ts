@@ -8,6 +8,7 @@ import { registerUpgrade } from './upgrade/upgrade.js';
 import { registerStorageCommands } from './storage/storage.js';
 import { registerPrecheck } from './precheck.js';
 import { registerBlobs } from './blobs/blobs.js';
+import { registerDashboard } from './dashboard/dashboard.js';
 
 /** One line per top-level command (or command group). */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerStorageCommands(program);
   registerPrecheck(program);
   registerBlobs(program);
+  registerDashboard(program);
 }

@@ -1,5 +1,6 @@
 import { isAbortError } from 'abort-controller-x';
-import { ClientError, Metadata, Status as StatusValue, type CallOptions, type ClientMiddlewareCall, type Status } from 'nice-grpc-common';
+import { ClientError, composeClientMiddleware, Metadata, Status as StatusValue, type CallOptions, type ClientMiddleware, type ClientMiddlewareCall, type Status } from 'nice-grpc-common';
+import { retryMiddleware, type RetryOptions } from 'nice-grpc-client-middleware-retry';
 import { callTimeoutKey } from './deadline-middleware.js';
 import { fromClientError } from './error-codec.js';
 
@@ -41,27 +42,30 @@ export function clientDeadlineMiddleware(defaultMs: number, limits: Readonly<Rec
 export interface RetryPolicy {
   /** Only these statuses are retried, and only for methods marked idempotent. */
   retryable: readonly Status[];
+  /** Attempts in all, the first included. */
   attempts: number;
   baseDelayMs: number;
   idempotent: (path: string) => boolean;
 }
 
-/** Retries unary idempotent calls on the listed statuses, with exponential backoff. */
-export function clientRetryMiddleware(policy: RetryPolicy) {
-  return async function* <Request, Response>(call: ClientMiddlewareCall<Request, Response>, options: CallOptions) {
-    if (call.requestStream || call.responseStream || !policy.idempotent(call.method.path)) {
-      return yield* call.next(call.request, options);
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return yield* call.next(call.request, options);
-      } catch (err) {
-        if (!(err instanceof ClientError) || !policy.retryable.includes(err.code) || attempt >= policy.attempts) throw err;
-        if (options.signal?.aborted === true) throw err;
-        await new Promise((resolve) => setTimeout(resolve, policy.baseDelayMs * 2 ** (attempt - 1)));
-      }
-    }
+/**
+ * Retries unary idempotent calls on the listed statuses with exponential backoff and jitter, using
+ * nice-grpc's retry middleware; the policy (from a call table keyed by method path) supplies its
+ * per-call options, which a caller may still override per call. Aborts are never retried.
+ */
+export function clientRetryMiddleware(policy: RetryPolicy): ClientMiddleware<RetryOptions> {
+  const defaults: ClientMiddleware<RetryOptions, RetryOptions> = async function* <Request, Response>(call: ClientMiddlewareCall<Request, Response, RetryOptions>, options: CallOptions & RetryOptions) {
+    return yield* call.next(call.request, {
+      retry: policy.idempotent(call.method.path),
+      retryMaxAttempts: policy.attempts - 1,
+      retryBaseDelayMs: policy.baseDelayMs,
+      retryMaxDelayMs: policy.baseDelayMs * 2 ** Math.max(0, policy.attempts - 2),
+      retryableStatuses: [...policy.retryable],
+      ...options,
+    });
   };
+  // composeClientMiddleware(inner, outer): the defaults run first and hand their options to the retrier.
+  return composeClientMiddleware(retryMiddleware, defaults);
 }
 
 /** Converts ClientError into RemoteError carrying the server's stable code. */

@@ -3,6 +3,7 @@ import { Status } from 'nice-grpc-common';
 import { clientDeadlineMiddleware, clientErrorMiddleware, clientRetryMiddleware, mtlsChannelCredentials, type DeadlineOptions } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import { agentCallTable, defaultAgentDeadlineMs } from '@xsctl/common/calls/agent-call-table';
+import { agentCallMetricsMiddleware, type AgentCallObserver } from './agent-call-metrics.js';
 
 export interface AgentEndpoint {
   /** host:port the agent listens on (the XAPI host address and the pool's agent port). */
@@ -24,7 +25,7 @@ export class AgentConnection {
   readonly #factory;
   readonly #clients = new Map<unknown, unknown>();
 
-  constructor(endpoint: AgentEndpoint, tls: TlsMaterial) {
+  constructor(endpoint: AgentEndpoint, tls: TlsMaterial, observe?: AgentCallObserver) {
     this.endpoint = endpoint;
     this.#channel = createChannel(endpoint.address, mtlsChannelCredentials(tls), {
       'grpc.ssl_target_name_override': endpoint.serverName,
@@ -37,8 +38,12 @@ export class AgentConnection {
       'grpc.max_reconnect_backoff_ms': 5_000,
     });
     const deadlines = Object.fromEntries(Object.entries(agentCallTable).map(([path, e]) => [path, e.deadlineMs]));
+    // nice-grpc runs client middleware in reverse order of attachment (the last one attached is
+    // the outermost): each attempt gets its own deadline and is timed, the retrier sees gRPC's
+    // ClientError, and callers get RemoteError with the agent's stable code.
     this.#factory = createClientFactory()
-      .use(clientErrorMiddleware)
+      .use(clientDeadlineMiddleware(defaultAgentDeadlineMs, deadlines))
+      .use(agentCallMetricsMiddleware(endpoint.serverName, observe ?? (() => undefined)))
       .use(
         clientRetryMiddleware({
           retryable: agentRetryableStatuses,
@@ -47,7 +52,7 @@ export class AgentConnection {
           idempotent: (path) => agentCallTable[path]?.idempotent ?? false,
         }),
       )
-      .use(clientDeadlineMiddleware(defaultAgentDeadlineMs, deadlines));
+      .use(clientErrorMiddleware);
   }
 
   client<Service extends CompatServiceDefinition>(definition: Service): Client<Service, DeadlineOptions> {

@@ -67,5 +67,22 @@ describe('controller inventory', () => {
       expect(err.message).toMatch(re);
       expect(err.message).not.toContain('hunter2');
     });
+  it.each([
+    ['a misspelt pool key', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", pasword: y, password: z}}\n', 'pools[0].xapi.pasword: unknown key'],
+    ['an unknown top-level key', 'tls: {ca: a, cert: b, key: c}\nlisten_on: 1.2.3.4:5\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n', 'listen_on: unknown key'],
+    ['an unknown http key', 'tls: {ca: a, cert: b, key: c}\nhttp: {listen: "127.0.0.1:8443", port: 8443}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n', 'http.port: unknown key'],
+    ['an unknown key in the second pool', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n  - {name: q, agentport: 1, xapi: {url: "http://x", password: y}}\n', 'pools[1].agentport: unknown key'],
+    ['a wrongly typed value', 'tls: {ca: a, cert: b, key: c}\nwatch: {agentProbeSeconds: "often"}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n', 'watch.agentProbeSeconds:'],
+  ])('names the path of %s', async (_name, text, expected) => {
+    const err = (await loadControllerConfig(await configFile(text)).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain(expected);
+  });
+
+  it('fills defaults for the sections it owns', async () => {
+    const c = await loadControllerConfig(await configFile('tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n'));
+    expect(c.http).toEqual({ listen: null, sessionMinutes: 60 });
+    expect(c.watch).toEqual({ xapiEvents: true, agentProbeSeconds: 30 });
+    expect(c.logLevel).toBe('info');
   });
 });

@@ -4,6 +4,7 @@ import type { AgentConnection } from '../agents/agent-connection.js';
 import type { ControllerConfig, PoolConfig } from '../config/inventory.js';
 import type { Journal } from '../journal/journal.js';
 import type { XapiClient } from '../xapi/xapi-client.js';
+import type { ControllerMetrics } from '../metrics/controller-metrics.js';
 
 /** A host as the controller resolves it: XAPI's record plus the agent that serves it. */
 export interface ResolvedHost {
@@ -23,6 +24,8 @@ export interface ControllerContext {
   logger: Logger;
   agents: AgentRegistry;
   journal: Journal;
+  /** The one Prometheus registry (GET /metrics). */
+  metrics: ControllerMetrics;
   pool(name: string): PoolConfig;
   /** A XAPI session to the pool master; read-only sessions refuse every write. Close it when done. */
   openXapi(pool: PoolConfig, options: { readOnly: boolean; signal?: AbortSignal }): Promise<XapiClient>;

@@ -8,6 +8,9 @@ import type { Journal } from '../journal/journal.js';
 import { readPoolHosts } from '../pools/read-pool-hosts.js';
 import { XapiClient } from '../xapi/xapi-client.js';
 import type { ControllerContext, ResolvedHost } from './controller-context.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.js';
+import { methodLabel } from '../agents/agent-call-metrics.js';
+import { watchJournalSize } from '../metrics/journal-size.js';
 
 export interface ContextOptions {
   configFile: string;
@@ -15,11 +18,20 @@ export interface ContextOptions {
   tls: TlsMaterial;
   journal: Journal;
   logger: Logger;
+  metrics?: ControllerMetrics;
 }
 
 export function createControllerContext(options: ContextOptions): ControllerContext & { close(): void } {
   let config = options.config;
-  const agents = new AgentRegistry(options.tls);
+  const metrics = options.metrics ?? new ControllerMetrics();
+  const agents = new AgentRegistry(options.tls, ({ path, host, seconds, status }) => {
+    const method = methodLabel(path);
+    metrics.agentCallDuration.observe({ method, host, outcome: status === 'OK' ? 'ok' : 'error' }, seconds);
+    if (status !== 'OK') metrics.agentCallErrors.inc({ method, host, status });
+  });
+  metrics.recordCertificate({ role: 'ca', name: 'ca', pem: options.tls.ca });
+  metrics.recordCertificate({ role: 'controller', name: 'controller', pem: options.tls.cert });
+  watchJournalSize(metrics, options.journal);
 
   const ctx: ControllerContext & { close(): void } = {
     get config() {
@@ -28,6 +40,7 @@ export function createControllerContext(options: ContextOptions): ControllerCont
     logger: options.logger,
     agents,
     journal: options.journal,
+    metrics,
 
     pool(name) {
       const p = config.pools.find((q) => q.name === name);
@@ -42,6 +55,10 @@ export function createControllerContext(options: ContextOptions): ControllerCont
         password: pool.xapi.password,
         readOnly,
         allowUnauthorized: pool.xapi.allowUnauthorized,
+        observe: ({ method, seconds, code }) => {
+          metrics.xapiCallDuration.observe({ pool: pool.name, method, outcome: code === '' ? 'ok' : 'error' }, seconds);
+          if (code !== '') metrics.xapiCallErrors.inc({ pool: pool.name, method, code });
+        },
         ...(signal === undefined ? {} : { signal }),
       });
     },

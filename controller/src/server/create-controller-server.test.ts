@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, createClientFactory } from 'nice-grpc';
 import { Status } from 'nice-grpc-common';
 import { ControllerServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
+import { HealthDefinition } from 'nice-grpc-server-health';
 import { clientErrorMiddleware, mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
@@ -88,5 +89,18 @@ describe('controller mTLS and roles', () => {
     expect(res.poolErrors[0]?.pool).toBe('lab');
     expect(res.poolErrors[0]?.code).toBe('XAPI_UNREACHABLE');
     close();
+  });
+});
+
+describe('controller health (grpc.health.v1)', () => {
+  it('serves SERVING for the whole server and each registered service, NOT_FOUND for others', async () => {
+    const channel = createChannel(`127.0.0.1:${server.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'probe' })));
+    const health = createClientFactory().create(HealthDefinition, channel);
+    // 1 = SERVING in grpc.health.v1.
+    expect(await health.check({ service: '' })).toEqual({ status: 1 });
+    expect(await health.check({ service: 'xsctl.controller.v1.UpgradeService' })).toEqual({ status: 1 });
+    expect(await health.check({ service: 'xsctl.controller.v1.DashboardService' })).toEqual({ status: 1 });
+    await expect(health.check({ service: 'no.such.Service' })).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    channel.close();
   });
 });

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
 import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
@@ -24,11 +25,18 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
     // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
     .use(deadlineMiddleware(6 * 3600_000));
   registerServices(server, registrations);
+  // grpc.health.v1: "" is the whole controller; each service by its full name (grpc_health_probe -service).
+  const health = HealthState();
+  server.add(HealthDefinition, HealthServiceImpl(health));
+  for (const r of registrations) health.setStatus('healthy', (r.definition as unknown as { fullName: string }).fullName);
   const port = await server.listen(options.listen, mtlsServerCredentials(options.tls));
   return {
     server,
     port,
     async shutdown(graceMs = 5_000) {
+      // Probes see NOT_SERVING while in-flight calls drain.
+      health.setStatus('unhealthy');
+      for (const r of registrations) health.setStatus('unhealthy', (r.definition as unknown as { fullName: string }).fullName);
       stopping.abort();
       const timer = setTimeout(() => server.forceShutdown(), graceMs);
       try {

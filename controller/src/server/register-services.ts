@@ -11,6 +11,8 @@ import { PoolStorageServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/
 import { poolStorageService } from '../services/storage/pool-storage-service.js';
 import { PoolPrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
 import { poolPrecheckService } from '../services/precheck/pool-precheck-service.js';
+import { DashboardServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/dashboard';
+import { dashboardService } from '../services/dashboard/dashboard-service.js';
 import type { ControllerContext } from './controller-context.js';
 import type { Registration } from './registration.js';
 
@@ -27,6 +29,7 @@ export function serviceRegistrations(ctx: ControllerContext): Registration[] {
     { definition: UpgradeServiceDefinition, impl: upgradeService(ctx), readMethods: ['plan', 'status', 'watch'], operatorMethods: ['startRollingUpgrade', 'pause', 'resume', 'abort'] },
     { definition: PoolStorageServiceDefinition, impl: poolStorageService(ctx), readMethods: ['getPoolStorageStatus', 'renderPoolDrbdConfig', 'showPoolTargets'], operatorMethods: ['promotePoolDrbd', 'demotePoolDrbd', 'resolvePoolDrbdSplitBrain', 'assertPoolStorageRole'] },
     { definition: PoolPrecheckServiceDefinition, impl: poolPrecheckService(ctx), readMethods: ['run', 'scanBlobs'], operatorMethods: ['cleanBlobs', 'restoreBlobs', 'takeMetadataBackup'] },
+    { definition: DashboardServiceDefinition, impl: dashboardService(ctx), readMethods: ['createLoginLink'], operatorMethods: [] },
   ];
 }
 

@@ -1,3 +1,4 @@
+import pRetry from 'p-retry';
 import { createClient, type Xapi } from 'xen-api';
 import { ValidationError } from '@xsctl/common/errors/index';
 import type { Logger } from '@xsctl/common/log/create-logger';
@@ -28,6 +29,8 @@ export interface XapiConnectOptions {
   /** Replaces entries of the call table for this client (slow sites, tests). */
   callTable?: CallTable;
   logger?: Pick<Logger, 'debug'>;
+  /** Told about every XAPI request sent (each attempt): for metrics. `code` is '' on success. */
+  observe?: (call: { method: string; seconds: number; code: string }) => void;
 }
 
 export interface XapiCallOptions {
@@ -36,8 +39,8 @@ export interface XapiCallOptions {
   timeoutMs?: number;
 }
 
-/** How long to wait before retry n (0-based) of an idempotent call. */
-const retryDelayMs = (attempt: number): number => Math.min(5000, 250 * 2 ** attempt);
+/** Backoff between attempts of an idempotent call: 250 ms, 500 ms, 1 s, ... at most 5 s. */
+const retryBackoff = { factor: 2, minTimeout: 250, maxTimeout: 5000, randomize: false } as const;
 
 /** Each event.from wait while watching a task, in seconds; short enough to notice aborts and deadlines. */
 const taskWatchSliceSeconds = 30;
@@ -174,20 +177,26 @@ export class XapiClient {
     if (this.readOnly && !policy.readOnly) throw new XapiReadOnlyError(method);
   }
 
-  /** Sends with the policy's retries: only idempotent calls, only after unreachable or HOST_IS_SLAVE. */
+  /** Sends with the policy's retries (p-retry): only idempotent calls, only after unreachable or HOST_IS_SLAVE. */
   private async invoke(method: string, args: readonly unknown[], policy: CallPolicy, signal: AbortSignal | undefined): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.send(method, args, policy.timeoutMs, signal);
-      } catch (error) {
-        const slave = error instanceof XapiError && error.code === 'HOST_IS_SLAVE';
-        // The master moved (designate_new_master, HA): every later call must go to the new one.
-        if (slave) await this.followMaster(error.params[0] ?? '', signal);
-        const retry = policy.idempotent && attempt < policy.retries && (slave || error instanceof XapiUnreachableError);
-        if (!retry) throw error;
-        this.options.logger?.debug({ method, attempt: attempt + 1, code: (error as { code?: string }).code }, 'retrying XAPI call');
-        await sleep(retryDelayMs(attempt), signal, method);
-      }
+    const isSlave = (error: unknown): error is XapiError => error instanceof XapiError && error.code === 'HOST_IS_SLAVE';
+    try {
+      return await pRetry(() => this.send(method, args, policy.timeoutMs, signal), {
+        ...retryBackoff,
+        retries: policy.idempotent ? policy.retries : 0,
+        ...(signal === undefined ? {} : { signal }),
+        shouldRetry: (error) => isSlave(error) || error instanceof XapiUnreachableError,
+        onFailedAttempt: async (error) => {
+          // The master moved (designate_new_master, HA): every later call must go to the new one,
+          // whether or not this one is sent again.
+          if (isSlave(error)) await this.followMaster(error.params[0] ?? '', signal);
+          if (error.retriesLeft > 0) this.options.logger?.debug({ method, attempt: error.attemptNumber, code: (error as { code?: string }).code }, 'retrying XAPI call');
+        },
+      });
+    } catch (error) {
+      // p-retry rejects with the signal's reason when aborted between attempts.
+      if (signal?.aborted === true && error === signal.reason) throw new XapiCancelledError(method, { cause: signal.reason });
+      throw error;
     }
   }
 
@@ -199,9 +208,12 @@ export class XapiClient {
     try {
       const result = await this.guard(method, this.xapi!.call(method, ...args), timeoutMs, signal);
       this.options.logger?.debug({ method, ms: Date.now() - started }, 'XAPI call');
+      this.options.observe?.({ method, seconds: (Date.now() - started) / 1000, code: '' });
       return result;
     } catch (error) {
-      this.options.logger?.debug({ method, ms: Date.now() - started, code: (error as { code?: string }).code }, 'XAPI call failed');
+      const code = (error as { code?: unknown }).code;
+      this.options.logger?.debug({ method, ms: Date.now() - started, code }, 'XAPI call failed');
+      this.options.observe?.({ method, seconds: (Date.now() - started) / 1000, code: typeof code === 'string' ? code : 'UNKNOWN' });
       throw error;
     }
   }

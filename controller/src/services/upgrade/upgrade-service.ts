@@ -17,6 +17,7 @@ import { backupDir, takeMetadataBackup } from '../../prechecks/metadata-backup.j
 import { runPoolPrechecks } from '../precheck/run-pool-prechecks.js';
 import { xapiClientPort } from '../../workflows/rolling-upgrade/xapi-client-port.js';
 import { toWorkflowView, workflowEvents } from './upgrade-events.js';
+import { observeWorkflowMetrics } from '../../metrics/workflow-metrics.js';
 
 /** A destructive call without `confirm: true`. */
 class ConfirmationRequiredError extends XsctlError {
@@ -71,6 +72,7 @@ export function workflowEngineFor(ctx: ControllerContext): WorkflowEngine {
     const hook = killHookFromEnv();
     engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx))], ...(hook === undefined ? {} : { onStepWrite: hook }) });
     engines.set(ctx, engine);
+    observeWorkflowMetrics(engine, ctx.metrics);
     const e = engine;
     setImmediate(() => {
       const resumed = e.resumeAll();

@@ -247,6 +247,12 @@ export class WorkflowEngine {
     return () => this.bus.off('event', live);
   }
 
+  /** Every event of every workflow as it happens (journaled and ephemeral); returns the unsubscribe function. */
+  onEvent(listener: (e: WorkflowEvent) => void): () => void {
+    this.bus.on('event', listener);
+    return () => this.bus.off('event', listener);
+  }
+
   events(id: string, afterId = 0): EventRow[] {
     return this.store.events(id, afterId);
   }

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/** A name that is safe in a URL path, a label and a file name. */
+const simpleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a simple name (letters, digits, dot, dash, underscore)');
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT');
+const path = z.string().min(1, 'must be a path');
+const port = z.number().int().min(1).max(65535);
+
+const xapiSchema = z
+  .strictObject({
+    url: z.string().regex(/^https?:\/\//, 'must be an http(s) URL'),
+    user: z.string().min(1).default('root'),
+    passwordFile: path.optional(),
+    /** For labs only: prefer passwordFile. */
+    password: z.string().optional(),
+    allowUnauthorized: z.boolean().default(false),
+  })
+  .refine((x) => x.passwordFile !== undefined || x.password !== undefined, { message: 'needs passwordFile (or password)', path: ['passwordFile'] });
+
+const poolSchema = z.strictObject({
+  name: simpleName,
+  xapi: xapiSchema,
+  agentPort: port.default(7443),
+  /** Two-node storage and failover: checked by its own parser (pool-storage-config.ts). */
+  storage: z.unknown().optional(),
+});
+
+/**
+ * The controller config and inventory. Strict everywhere: an unknown key (a typo such as
+ * `pasword`) is an error naming its path, never silently ignored.
+ */
+export const controllerConfigSchema = z.strictObject({
+  listen: hostPort.default('127.0.0.1:7444'),
+  http: z
+    .strictObject({
+      listen: hostPort.nullable().default(null),
+      /** Lifetime of a dashboard session cookie made from a one-time login link. */
+      sessionMinutes: z.number().int().min(1).max(24 * 60).default(60),
+      /** Where login links point (the address a browser reaches), when not the listen address. */
+      publicUrl: z.string().regex(/^https:\/\/[^/]+$/, 'must be https://HOST[:PORT] without a path').optional(),
+    })
+    .prefault({}),
+  tls: z.strictObject({ ca: path, cert: path, key: path }),
+  journal: path.default('xsctl-journal.sqlite'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How the controller follows pools for the dashboard and metrics. */
+  watch: z
+    .strictObject({
+      /** Follow each pool through XAPI event.from. */
+      xapiEvents: z.boolean().default(true),
+      /** Seconds between agent probes (GetFacts) per host; 0 turns probing off. */
+      agentProbeSeconds: z.number().int().min(0).max(3600).default(30),
+    })
+    .prefault({}),
+  pools: z
+    .array(poolSchema)
+    .min(1, 'must be a non-empty list')
+    .superRefine((pools, ctx) => {
+      const seen = new Set<string>();
+      for (const [i, p] of pools.entries()) {
+        if (seen.has(p.name)) ctx.addIssue({ code: 'custom', message: `pool ${p.name} is listed twice`, path: [i, 'name'] });
+        seen.add(p.name);
+      }
+    }),
+});
+
+export type ControllerConfigInput = z.input<typeof controllerConfigSchema>;
+export type ParsedControllerConfig = z.output<typeof controllerConfigSchema>;
+
+/** `pools[0].xapi.url` from zod's path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out === '' ? '' : '.'}${String(p)}`;
+  return out === '' ? '(top level)' : out;
+}
+
+/** One line per problem, each starting with the path of the bad key; never the bad value (it may be a password). */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${formatPath([...i.path, k])}: unknown key`).join('; ');
+      return `${formatPath(i.path)}: ${i.message}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,37 @@
+import type { TLSSocket } from 'node:tls';
+import type { FastifyRequest } from 'fastify';
+import { identityFromCertificate, type Role } from '@xsctl/common/pki/index';
+import type { DashboardSessions } from './dashboard-sessions.js';
+
+export const sessionCookie = 'xsctl_session';
+
+export interface HttpIdentity {
+  name: string;
+  role: Role;
+  via: 'certificate' | 'session';
+}
+
+/** `a=b; c=d` -> value of `name`. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * Who is asking: a CLI certificate from the project CA (verified by TLS, kind and role from its
+ * SAN URIs), else a session cookie opened by a one-time login link. Anything else is nobody.
+ */
+export function httpIdentity(req: FastifyRequest, sessions: DashboardSessions): HttpIdentity | undefined {
+  const socket = req.raw.socket as TLSSocket;
+  if (socket.authorized === true) {
+    const cert = socket.getPeerCertificate();
+    const cn = cert.subject?.CN;
+    const id = identityFromCertificate(Array.isArray(cn) ? cn[0] : cn, cert.subjectaltname);
+    if (id !== null && id.kind === 'cli') return { name: id.name, role: id.role ?? 'viewer', via: 'certificate' };
+  }
+  const s = sessions.session(cookieValue(req.headers.cookie, sessionCookie));
+  return s === undefined ? undefined : { name: s.name, role: s.role, via: 'session' };
+}
