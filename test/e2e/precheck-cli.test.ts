@@ -122,7 +122,8 @@ describe('xsctl precheck', () => {
     expect(r.stdout).toMatch(/fix: delete \S+1 before upgrading, as the field report did/);
     expect(r.stdout).toMatch(/blocker\(s\).*do not upgrade yet/);
     const denied = await xsctl(['precheck', '--pool', 'boston', '--backup-metadata'], pool.viewerEnv);
-    expect(denied.exitCode).toBe(2);
+    // 3: refused (docs/CLI.md exit codes).
+    expect(denied.exitCode).toBe(3);
     expect(denied.stderr).toMatch(/PERMISSION_DENIED/);
   });
 
@@ -151,7 +152,7 @@ describe('xsctl blobs', () => {
     expect((await lstat(join(root('inflames'), 'var/lib/xcp/blobs/messages/uuid/m-0'))).isSymbolicLink()).toBe(true);
 
     const denied = await xsctl(['blobs', 'clean', '--host', 'inflames', '--yes'], pool.viewerEnv);
-    expect(denied.exitCode).toBe(2);
+    expect(denied.exitCode).toBe(3);
 
     const done = await xsctl(['blobs', 'clean', '--host', 'inflames', '--older-than', '90d', '--yes', '--json'], pool.operatorEnv);
     expect(done.exitCode, done.stderr).toBe(0);

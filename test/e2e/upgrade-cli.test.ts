@@ -81,7 +81,8 @@ describe('xsctl upgrade', () => {
     expect(dry.stderr).toMatch(/add --yes/);
     expect(await status()).toEqual([]);
     const viewer = await xsctl(runArgs('9.9.9'), pool.viewerEnv);
-    expect(viewer.exitCode).toBe(2);
+    // 3: refused (docs/CLI.md exit codes).
+    expect(viewer.exitCode).toBe(3);
     expect(viewer.stderr).toMatch(/PERMISSION_DENIED|operator/);
     expect(await status()).toEqual([]);
   });
@@ -92,13 +93,15 @@ describe('xsctl upgrade', () => {
     const paused = await xsctl(['upgrade', 'pause', '--pool', 'demo']);
     expect(paused.exitCode, `${paused.stderr} ${JSON.stringify(await status())}`).toBe(0);
     const r = await run;
-    expect(r.exitCode, String(r.stderr)).toBe(0);
+    // 6: the workflow paused.
+    expect(r.exitCode, String(r.stderr)).toBe(6);
     const [w] = await status();
     expect(w?.state).toBe('paused');
     expect((await hostsState()).versions.filter((v) => v === '7.1.1')).toHaveLength(1);
     await simSpeed(300);
     const second = await xsctl(runArgs('7.1.9'));
-    expect(second.exitCode).toBe(2);
+    // 5: conflict, another workflow is active on the pool.
+    expect(second.exitCode).toBe(5);
     expect(second.stderr).toMatch(/WORKFLOW_CONFLICT|already has an active workflow/);
     const resumed = await xsctl(['upgrade', 'resume', '--pool', 'demo']);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
@@ -112,7 +115,8 @@ describe('xsctl upgrade', () => {
     await simSpeed(20);
     const { proc: run } = await startUntil('7.1.2', (e) => e['kind'] === 'step-done' && String(e['step']).endsWith(':disable'));
     const aborted = await xsctl(['upgrade', 'abort', '--pool', 'demo']);
-    expect(aborted.exitCode).toBe(1);
+    // 4: the workflow ended failed or aborted.
+    expect(aborted.exitCode).toBe(4);
     expect(aborted.stdout).toMatch(/ABORTED/);
     await run;
     await simSpeed(300);

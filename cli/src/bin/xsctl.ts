@@ -1,25 +1,20 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { registerCommands } from '../commands/register-commands.js';
+import { CommanderError } from 'commander';
+import { buildProgram } from '../program.js';
 import { describeFailure } from '../client/describe-failure.js';
-import { cliVersion } from '../version.js';
 import { Status } from 'nice-grpc-common';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
 import { probeTls, type ProbeResult } from '../client/probe-tls.js';
+import { ExitCode, exitCodeFor } from '../output/exit-codes.js';
 
-const program = new Command('xsctl')
-  .version(cliVersion)
-  .description('keep XenServer / XCP-ng pools and their storage healthy while you change them')
-  .option('--config <file>', 'CLI config (default ~/.config/xsctl/cli.yaml or $XSCTL_CONFIG)')
-  .option('--controller <host:port>', 'controller address ($XSCTL_CONTROLLER)')
-  .option('--server-name <name>', 'name in the controller certificate, if not the address')
-  .option('--ca <file>', 'CA certificate ($XSCTL_CA)')
-  .option('--cert <file>', 'client certificate ($XSCTL_CERT)')
-  .option('--key <file>', 'client key ($XSCTL_KEY)');
-registerCommands(program);
+const program = buildProgram();
 
 program.parseAsync(process.argv).catch(async (err: unknown) => {
+  if (err instanceof CommanderError) {
+    // Commander printed the message (or the help) already.
+    process.exit(err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? ExitCode.OK : ExitCode.USAGE);
+  }
   const flags = program.opts<GlobalFlags>();
   const controller = flags.controller ?? process.env['XSCTL_CONTROLLER'];
   let probe: ProbeResult | undefined;
@@ -27,5 +22,5 @@ program.parseAsync(process.argv).catch(async (err: unknown) => {
     probe = await loadCliConfig(flags).then(probeTls, () => undefined);
   }
   process.stderr.write(`xsctl: ${describeFailure(err, controller, probe)}\n`);
-  process.exit(2);
+  process.exit(exitCodeFor(err));
 });

@@ -6,6 +6,8 @@ import type { GlobalFlags } from '../config/cli-config.js';
 import { CliError } from '../output/cli-error.js';
 import { formatTable, printJson, progress } from '../output/output.js';
 import { poolPrecheckClient } from './blobs/pool-precheck-client.js';
+import { painter, stdoutPaint, type Painter } from '../output/colour.js';
+import { ExitCode } from '../output/exit-codes.js';
 
 const severityName: Readonly<Record<number, string>> = {
   [PrecheckSeverity.PRECHECK_SEVERITY_INFO]: 'info',
@@ -72,7 +74,8 @@ export function reportJson(res: PoolPrecheckServiceRunResponse): Record<string, 
   };
 }
 
-export function renderReport(res: PoolPrecheckServiceRunResponse): string {
+/** `paint` colours the verdict and the blocker/warning headings (only on a terminal, see colour.ts). */
+export function renderReport(res: PoolPrecheckServiceRunResponse, paint: Painter = painter(false)): string {
   const rows = reportRows(res);
   const table = formatTable(
     ['SCOPE', 'CHECK', 'SEVERITY', 'SUMMARY'],
@@ -80,8 +83,8 @@ export function renderReport(res: PoolPrecheckServiceRunResponse): string {
   );
   const fixes = rows
     .filter((r) => r.severity !== 'info' && (r.fix !== '' || r.error !== undefined))
-    .map((r) => `${r.severity.toUpperCase()} ${r.scope === 'pool' ? (r.host || 'pool') : r.host} ${r.id}:\n${r.evidence.map((e) => `    ${e}`).join('\n')}${r.evidence.length ? '\n' : ''}${r.error ? `    error: ${r.error}\n` : ''}${r.fix ? `  fix: ${r.fix}\n` : ''}`);
-  const verdict = res.blockers === 0 ? `no blockers (${res.warnings} warning(s)): the pool may be upgraded` : `${res.blockers} blocker(s), ${res.warnings} warning(s): do not upgrade yet`;
+    .map((r) => `${paint.paint(r.severity === 'blocker' ? 'red' : 'yellow', r.severity.toUpperCase())} ${r.scope === 'pool' ? (r.host || 'pool') : r.host} ${r.id}:\n${r.evidence.map((e) => `    ${e}`).join('\n')}${r.evidence.length ? '\n' : ''}${r.error ? `    error: ${r.error}\n` : ''}${r.fix ? `  fix: ${r.fix}\n` : ''}`);
+  const verdict = res.blockers === 0 ? paint.paint('green', `no blockers (${res.warnings} warning(s)): the pool may be upgraded`) : paint.paint('red', `${res.blockers} blocker(s), ${res.warnings} warning(s): do not upgrade yet`);
   return `${table}${fixes.length > 0 ? `\n${fixes.join('\n')}` : ''}\n${verdict}\n`;
 }
 
@@ -115,7 +118,7 @@ export function registerPrecheck(program: Command): void {
         return client.run({ pool: flags.pool, metadataBackupMaxAgeHours: maxAge, acceptLocalSrLoss: flags.acceptLocalSrLoss });
       });
       if (flags.json === true) printJson(reportJson(res));
-      else process.stdout.write(renderReport(res));
-      process.exitCode = res.blockers > 0 ? 1 : 0;
+      else process.stdout.write(renderReport(res, stdoutPaint()));
+      process.exitCode = res.blockers > 0 ? ExitCode.FINDINGS : ExitCode.OK;
     });
 }

@@ -9,6 +9,7 @@ import { registerStorageCommands } from './storage/storage.js';
 import { registerPrecheck } from './precheck.js';
 import { registerBlobs } from './blobs/blobs.js';
 import { registerDashboard } from './dashboard/dashboard.js';
+import { registerCompletion } from './completion/completion.js';
 
 /** One line per top-level command (or command group). */
 export function registerCommands(program: Command): void {
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerPrecheck(program);
   registerBlobs(program);
   registerDashboard(program);
+  registerCompletion(program);
 }

@@ -4,6 +4,8 @@ import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
 import { printJson, progress } from '../../output/output.js';
 import { ProgressDisplay, renderSummary } from './render-upgrade.js';
+import { stderrPaint } from '../../output/colour.js';
+import { exitCodeForWorkflowState } from '../../output/exit-codes.js';
 import { upgradeClient } from './upgrade-client.js';
 
 export interface ControlFlags {
@@ -29,7 +31,7 @@ export async function runControl(verb: ControlVerb, flags: ControlFlags, global:
     }
     progress(`${verb}: workflow ${w.id} on pool ${w.pool} is ${w.state}${w.request === '' ? '' : ` (${w.request} requested)`}`);
     if (flags.watch !== true) return;
-    const display = new ProgressDisplay(process.stderr.isTTY === true, (s) => process.stderr.write(s));
+    const display = new ProgressDisplay(process.stderr.isTTY === true, (s) => process.stderr.write(s), stderrPaint());
     for await (const { event } of client.watch({ pool: '', workflowId: w.id, afterEventId: w.lastEventId })) {
       if (event === undefined) continue;
       if (flags.json === true) process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -40,6 +42,6 @@ export async function runControl(verb: ControlVerb, flags: ControlFlags, global:
       for (const n of display.notes) process.stderr.write(`${n}\n`);
       process.stdout.write(renderSummary(end));
     }
-    if (end?.state === 'failed' || end?.state === 'aborted') process.exitCode = 1;
+    if (end !== undefined) process.exitCode = exitCodeForWorkflowState(end.state);
   });
 }

@@ -21,6 +21,29 @@ describe('upgrade rendering', () => {
     expect(out.filter((l) => l.includes(' a ')).pop()).toMatch(/done .* 8\.3\.0/);
   });
 
+  it('on a pipe prints one line per step change, none per progress tick; a replay prints nothing', () => {
+    const out: string[] = [];
+    const d = new ProgressDisplay(false, (s) => out.push(s));
+    const plan = event('plan', { pool: 'demo', hosts: [{ name: 'a', order: 1, role: 'master', action: 'upgrade' }], migrations: [{ step: 1 }] });
+    d.handle(plan);
+    const afterPlan = out.length;
+    d.handle(event('step-started', { host: 'a', step: 'host:u:disable' }, { phase: 'disable' }));
+    d.handle(event('step-done', { host: 'a', step: 'host:u:disable' }, { phase: 'disable' }));
+    d.handle(event('step-started', { host: 'a', step: 'host:u:migrate:v1', intent: { vm: 'v1', to: 'b' } }, { phase: 'migrate' }));
+    for (const f of [0.1, 0.2, 0.3, 0.5, 0.8, 0.9]) d.handle(event('progress', { host: 'a', step: 'host:u:migrate:v1', vm: 'v1', to: 'b' }, { phase: 'migrate', fraction: f }));
+    d.handle(event('step-done', { host: 'a', step: 'host:u:migrate:v1', outcome: { vm: 'v1' } }, { phase: 'migrate' }));
+    // disable started, migrate started, migration done: three changes, three lines; no ANSI codes.
+    expect(out.slice(afterPlan)).toHaveLength(3);
+    expect(out.join('')).not.toContain('\x1b');
+    const replayed: string[] = [];
+    const r = new ProgressDisplay(false, (s) => replayed.push(s));
+    r.handle(plan, { draw: false });
+    r.handle(event('step-started', { host: 'a', step: 'host:u:disable' }, { phase: 'disable' }), { draw: false });
+    expect(replayed).toEqual([]);
+    r.render();
+    expect(replayed.join('')).toMatch(/1\/1 a\s+master disable/);
+  });
+
   it('renders the plan and parses the flags', () => {
     const text = renderPlan({ pool: 'p', runnable: true, hosts: [{ name: 'a', uuid: 'u', role: 'master', order: 1, action: 'upgrade', version: '8.2' }], blockers: [], pinned: [], migrations: [{ step: 1, vm: 'v', from: 'a', to: 'b', memoryBytes: 2 ** 31, final: false }], totals: { migratedBytes: 2 ** 31, lowerBoundBytes: 2 ** 31, achievableLowerBoundBytes: 2 ** 31, migrations: 1, vmsMovedMoreThanOnce: 0 } });
     expect(text).toMatch(/1\s+v\s+a\s+b\s+2\.0\s+moves again/);

@@ -1,5 +1,6 @@
 import type { UpgradeEvent, UpgradePlan, UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import { formatTable } from '../../output/output.js';
+import { painter, type Painter } from '../../output/colour.js';
 
 const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
 
@@ -72,9 +73,15 @@ export class ProgressDisplay {
   private lastPrinted = new Map<string, string>();
   readonly notes: string[] = [];
 
-  constructor(private readonly tty: boolean, private readonly write: (s: string) => void) {}
+  /** `paint` colours the state words; pass one only when the stream is a TTY and NO_COLOR is unset. */
+  constructor(
+    private readonly tty: boolean,
+    private readonly write: (s: string) => void,
+    private readonly paint: Painter = painter(false),
+  ) {}
 
-  handle(e: UpgradeEvent): void {
+  /** Updates the display from one event; `draw: false` replays history without output (re-attach). */
+  handle(e: UpgradeEvent, options: { draw?: boolean } = {}): void {
     const d = parse(e.dataJson);
     if (e.kind === 'plan') {
       const hosts = (d['hosts'] ?? []) as Array<{ name: string; order: number; role: string; action: string }>;
@@ -124,7 +131,7 @@ export class ProgressDisplay {
     if (e.kind === 'plan-adjusted') this.notes.push(`plan adjusted for ${e.host}: ${((d['moves'] ?? []) as string[]).join(', ')}`);
     if (e.kind === 'compensation-done' || e.kind === 'compensation-failed') this.notes.push(`${e.kind === 'compensation-done' ? 'restored' : 'COULD NOT restore'}: ${String(d['name'] ?? '')}${e.message === '' ? '' : ` (${e.message})`}`);
     if (e.kind === 'warning') this.notes.push(`warning: ${e.message}`);
-    this.render(e.kind === 'workflow-finished' || e.kind === 'paused');
+    if (options.draw !== false) this.render(e.kind === 'workflow-finished' || e.kind === 'paused');
   }
 
   private line(h: HostLine): string {
@@ -134,7 +141,8 @@ export class ProgressDisplay {
     const migrations = h.migTotal === 0 ? 'no VMs to move' : `${bar(frac)} ${h.migDone}/${h.migTotal} VMs`;
     const now = inflight.map(([vm, v]) => `${vm} -> ${v.to} ${Math.round(v.fraction * 100)}%`).join(', ');
     const status = h.state === 'done' ? 'done' : h.state === 'failed' ? 'FAILED' : h.phase;
-    return `${h.order}/${total} ${h.name.padEnd(14)} ${h.role === 'master' ? 'master' : '      '} ${status.padEnd(10)} ${migrations}${now === '' ? '' : `  ${now}`}${h.message === '' ? '' : `  ${h.message}`}`;
+    const painted = h.state === 'done' ? this.paint.paint('green', status.padEnd(10)) : h.state === 'failed' ? this.paint.paint('red', status.padEnd(10)) : status.padEnd(10);
+    return `${h.order}/${total} ${h.name.padEnd(14)} ${h.role === 'master' ? 'master' : '      '} ${painted} ${migrations}${now === '' ? '' : `  ${now}`}${h.message === '' ? '' : `  ${h.message}`}`;
   }
 
   render(final = false): void {

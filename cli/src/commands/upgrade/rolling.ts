@@ -7,6 +7,8 @@ import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
 import { printJson, progress } from '../../output/output.js';
 import { ProgressDisplay, renderPlan, renderSummary } from './render-upgrade.js';
+import { stderrPaint } from '../../output/colour.js';
+import { ExitCode, exitCodeForWorkflowState } from '../../output/exit-codes.js';
 import { upgradeClient } from './upgrade-client.js';
 
 export interface RollingFlags {
@@ -75,7 +77,7 @@ async function planFromDump(file: string, flags: RollingFlags): Promise<void> {
     if (err instanceof PlanInputError) throw new CliError('PLAN_REFUSED', err.message, 'nothing to upgrade in this dump with these flags');
     throw err;
   }
-  if (!report.runnable) process.exitCode = 1;
+  if (!report.runnable) process.exitCode = ExitCode.FINDINGS;
   if (flags.json === true) {
     printJson(report);
     return;
@@ -103,14 +105,14 @@ export async function runRolling(flags: RollingFlags, global: GlobalFlags): Prom
       else process.stdout.write(renderPlan(plan));
       if (flags.plan !== true) {
         progress(plan.runnable ? 'nothing changed: add --yes to run this rolling upgrade' : 'nothing changed: the plan is blocked');
-        process.exitCode = 1;
+        process.exitCode = ExitCode.FINDINGS;
       } else if (!plan.runnable) {
-        process.exitCode = 1;
+        process.exitCode = ExitCode.FINDINGS;
       }
       return;
     }
 
-    const display = new ProgressDisplay(process.stderr.isTTY === true, (s) => process.stderr.write(s));
+    const display = new ProgressDisplay(process.stderr.isTTY === true, (s) => process.stderr.write(s), stderrPaint());
     let workflowId = '';
     let lastState = '';
     for await (const { event } of client.startRollingUpgrade({ options, confirm: true })) {
@@ -127,9 +129,9 @@ export async function runRolling(flags: RollingFlags, global: GlobalFlags): Prom
       for (const n of display.notes) process.stderr.write(`${n}\n`);
       process.stdout.write(renderSummary(w));
       if (w.state === 'paused') progress(`paused: \`xsctl upgrade resume --id ${w.id}\` continues`);
-      if (w.state === 'running') progress(`still running (${lastState}): \`xsctl upgrade status --id ${w.id}\``);
+      if (w.state === 'running') progress(`still running (${lastState}): \`xsctl upgrade watch --id ${w.id}\` re-attaches`);
     }
-    if (w.state === 'failed' || w.state === 'aborted') process.exitCode = 1;
+    process.exitCode = exitCodeForWorkflowState(w.state);
   });
 }
 

@@ -61,21 +61,25 @@ export async function runPoolPrechecks(ctx: ControllerContext, poolName: string,
   let records;
   let evacuation;
   let metadataVdis: string[];
+  let hosts: HostRow[];
+  let asking: Promise<PoolPrecheckHostReport[]>;
   try {
     records = await readPoolRecords(xapi, signal);
+    const master = String(Object.values(records.pool ?? {})[0]?.['master'] ?? '');
+    hosts = Object.entries(records.host ?? {})
+      .map(([ref, h]) => ({ ref, uuid: String(h['uuid'] ?? ''), name: String(h['name_label'] ?? ''), hostname: String(h['hostname'] ?? ''), address: String(h['address'] ?? ''), isMaster: ref === master }))
+      // Master first, then by name: the order an admin reads and an upgrade walks.
+      .sort((a, b) => Number(b.isMaster) - Number(a.isMaster) || a.name.localeCompare(b.name));
+    // The agents need only the host list: ask them all now, while the pool-level reads go on.
+    asking = Promise.all(hosts.map((h) => askAgent(ctx, pool, h, signal)));
+    asking.catch(() => undefined);
     await readWlbUrl(xapi, records, signal);
     evacuation = await readEvacuationBlockers(xapi, Object.keys(records.host ?? {}), signal);
     metadataVdis = await readMetadataVdis(xapi, Object.keys(records.pool ?? {})[0] ?? '', signal);
   } finally {
     await xapi.close();
   }
-  const master = String(Object.values(records.pool ?? {})[0]?.['master'] ?? '');
-  const hosts: HostRow[] = Object.entries(records.host ?? {})
-    .map(([ref, h]) => ({ ref, uuid: String(h['uuid'] ?? ''), name: String(h['name_label'] ?? ''), hostname: String(h['hostname'] ?? ''), address: String(h['address'] ?? ''), isMaster: ref === master }))
-    // Master first, then by name: the order an admin reads and an upgrade walks.
-    .sort((a, b) => Number(b.isMaster) - Number(a.isMaster) || a.name.localeCompare(b.name));
-
-  const reports = await Promise.all(hosts.map((h) => askAgent(ctx, pool, h, signal)));
+  const reports = await asking;
   const agentHotfixes = new Map<string, string[]>();
   const agentErrors = new Map<string, string>();
   const agentLayouts = new Map<string, BootDiskLayout>();

@@ -1,0 +1,60 @@
+// Shared by the benchmarks: a CA, certificates, a controller process, and small statistics.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { createChannel, createClientFactory } from 'nice-grpc';
+import { initCa, issueCertificate, loadTlsMaterial } from '@xsctl/common/pki/index';
+import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { spawnReady } from '@xsctl/test/demo/spawn-ready';
+
+const require = createRequire(import.meta.url);
+export const bin = (pkg, file) => join(require.resolve(`${pkg}/package.json`), '..', 'dist', 'bin', file);
+
+export async function benchDir(name) {
+  const dir = await mkdtemp(join(tmpdir(), `xsctl-bench-${name}-`));
+  const pkiDir = join(dir, 'pki');
+  await initCa(pkiDir, { name: `xsctl bench ${name} CA` });
+  return { dir, pkiDir };
+}
+
+/** Starts xsctl-controller with `config` (tls filled in); resolves with its ports and pid. */
+export async function startController(dir, pkiDir, config) {
+  const tls = await issueCertificate(pkiDir, { kind: 'controller', name: 'xsctl-controller', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const file = join(dir, 'controller.json');
+  await writeFile(file, JSON.stringify({ listen: '127.0.0.1:0', tls: { ca: tls.ca, cert: tls.cert, key: tls.key }, journal: join(dir, 'journal.sqlite'), logLevel: 'warn', ...config }, null, 2));
+  const proc = await spawnReady(bin('@xsctl/controller', 'xsctl-controller.js'), ['--config', file], { logFile: join(dir, 'controller.log'), timeoutMs: 120_000 });
+  return { proc, pid: proc.child.pid, port: Number(proc.ready.port), http: proc.ready.http };
+}
+
+/** A gRPC client of a controller service as a CLI user. */
+export async function cliClient(pkiDir, port, definition, role = 'viewer') {
+  const files = await issueCertificate(pkiDir, { kind: 'cli', name: `bench-${role}`, role });
+  const tls = await loadTlsMaterial(files);
+  const channel = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(tls), { 'grpc.ssl_target_name_override': 'xsctl-controller', 'grpc.default_authority': 'xsctl-controller' });
+  const client = createClientFactory().use(clientDeadlineMiddleware(600_000)).use(clientErrorMiddleware).create(definition, channel);
+  return { client, tls, files, close: () => channel.close() };
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+export const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+export const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+export async function inBatches(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  }));
+  return out;
+}
