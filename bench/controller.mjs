@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { startXapiSimulator } from '@xsctl/test/xapi-sim/index';
-import { XapiClient } from '@xsctl/controller/xapi/xapi-client';
+import { XapiClient } from '@xsctl/controller/xapi/index';
 import { issueCertificate, loadTlsMaterial } from '@xsctl/common/pki/index';
 import { benchDir, inBatches, percentile, median, round, startController } from './lib/harness.mjs';
 

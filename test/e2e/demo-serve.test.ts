@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { XapiClient } from '@xsctl/controller/xapi/xapi-client';
+import { XapiClient } from '@xsctl/controller/xapi/index';
 
 /**
  * `npm run demo -- --serve`: the demo's pool, agents and controller stay up; the login link is

@@ -67,6 +67,8 @@ describe('controller inventory', () => {
       expect(err.message).toMatch(re);
       expect(err.message).not.toContain('hunter2');
     });
+  });
+
   it.each([
     ['a misspelt pool key', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", pasword: y, password: z}}\n', 'pools[0].xapi.pasword: unknown key'],
     ['an unknown top-level key', 'tls: {ca: a, cert: b, key: c}\nlisten_on: 1.2.3.4:5\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n', 'listen_on: unknown key'],
