@@ -24,7 +24,7 @@ export function workflowSummary(e: WorkflowEvent): Record<string, unknown> {
 
 /**
  * Server-sent events for the dashboard: `pool` when a pool's XAPI objects or agents change,
- * `workflow` for every journaled workflow event (progress ticks are left out: the timeline shows
+ * `workflow` for every journaled workflow event; every pool's current state is sent on connect (progress ticks are left out: the timeline shows
  * steps). A comment line every 15 s keeps proxies from closing an idle stream.
  */
 export function openEventStream(res: ServerResponse, sources: { hub: PoolHub; engine: WorkflowEngine }, onClose: (fn: () => void) => void): void {
@@ -38,6 +38,9 @@ export function openEventStream(res: ServerResponse, sources: { hub: PoolHub; en
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
   res.write('retry: 2000\n\n');
+  // The current state of every pool first: a client that connects (or reconnects) later than a
+  // change still starts from the truth.
+  for (const v of sources.hub.views()) send('pool', poolSummary(v));
   const onPool = (v: PoolView): void => send('pool', poolSummary(v));
   sources.hub.on('pool', onPool);
   const offWorkflow = sources.engine.onEvent((e) => {
