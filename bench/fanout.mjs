@@ -47,7 +47,7 @@ async function main() {
   try {
     const sims = [await startXapiSimulator({ source: { description: description('fan', big, 'f') }, credentials }), await startXapiSimulator({ source: { description: description('solo', one, 's') }, credentials })];
     // Each agent: its own sandbox root (a dom0's files), certificate and process.
-    await inBatches([...big, ...one], 8, async (h) => {
+    await inBatches([...big, ...one], 4, async (h) => {
       const root = join(dir, 'hosts', h.name, 'root');
       await makeHostRoot(root, { hostname: h.name, productBrand: 'XCP-ng', productVersion: '8.2.1', buildNumber: 'release/yangtze/master/58', installationUuid: `00000000-0000-4000-8000-${h.address.split('.').map((x) => x.padStart(3, '0')).join('')}`.slice(0, 36), controlDomainUuid: '', poolConf: 'master', uptimeSeconds: 86_400 });
       await mkdir(join(root, 'var/update/applied'), { recursive: true });
@@ -55,7 +55,7 @@ async function main() {
         await writeFile(join(root, 'var/update/applied', `0000000${k}-0000-4000-8000-000000000000`), `<?xml version="1.0" ?><update name-label="${hf}" name-description="" after-apply-guidance="restartHost" uuid="0000000${k}-0000-4000-8000-000000000000"/>\n`);
       }
       const tls = await issueCertificate(pkiDir, { kind: 'agent', name: h.name, ipAddresses: [h.address] });
-      const p = await spawnReady(bin('@xsctl/agent', 'xsctl-agent.js'), ['serve', '--listen', `${h.address}:${agentPort}`, '--root', root, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key], { logFile: join(dir, `agent-${h.name}.log`), timeoutMs: 120_000 });
+      const p = await spawnReady(bin('@xsctl/agent', 'xsctl-agent.js'), ['serve', '--listen', `${h.address}:${agentPort}`, '--root', root, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key], { logFile: join(dir, `agent-${h.name}.log`), timeoutMs: 600_000 });
       started.push(p);
     });
     const ctl = await startController(dir, pkiDir, {

@@ -23,7 +23,7 @@ export async function startController(dir, pkiDir, config) {
   const tls = await issueCertificate(pkiDir, { kind: 'controller', name: 'xsctl-controller', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const file = join(dir, 'controller.json');
   await writeFile(file, JSON.stringify({ listen: '127.0.0.1:0', tls: { ca: tls.ca, cert: tls.cert, key: tls.key }, journal: join(dir, 'journal.sqlite'), logLevel: process.env.XSCTL_BENCH_LOG ?? 'warn', ...config }, null, 2));
-  const proc = await spawnReady(bin('@xsctl/controller', 'xsctl-controller.js'), ['--config', file], { logFile: join(dir, 'controller.log'), timeoutMs: 120_000 });
+  const proc = await spawnReady(bin('@xsctl/controller', 'xsctl-controller.js'), ['--config', file], { logFile: join(dir, 'controller.log'), timeoutMs: 600_000 });
   return { proc, pid: proc.child.pid, port: Number(proc.ready.port), http: proc.ready.http };
 }
 
