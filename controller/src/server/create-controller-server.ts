@@ -13,6 +13,9 @@ export interface RunningControllerServer {
   shutdown(graceMs?: number): Promise<void>;
 }
 
+/** grpc.health.v1 reads only: any CLI certificate may probe the controller. */
+const healthMethods = [['/grpc.health.v1.Health/Check', 'read'], ['/grpc.health.v1.Health/Watch', 'read']] as const;
+
 export async function startControllerServer(options: { ctx: ControllerContext; tls: TlsMaterial; listen: string; logger: Logger }): Promise<RunningControllerServer> {
   const registrations = serviceRegistrations(options.ctx);
   const stopping = new AbortController();
@@ -21,7 +24,7 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
     .use(errorMiddleware(options.logger))
     .use(shutdownMiddleware(stopping.signal))
     // The controller serves CLI users; writes need the operator role; unclassified methods are refused.
-    .use(authMiddleware({ kinds: ['cli'], methods: methodAccess(registrations) }))
+    .use(authMiddleware({ kinds: ['cli'], methods: new Map([...methodAccess(registrations), ...healthMethods]) }))
     // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
     .use(deadlineMiddleware(6 * 3600_000));
   registerServices(server, registrations);
