@@ -5,6 +5,7 @@ import { createLogger } from '@xsctl/common/log/create-logger';
 import { XsctlError } from '@xsctl/common/errors/index';
 import { loadControllerConfig } from '../config/inventory.js';
 import { Journal } from '../journal/journal.js';
+import { acquireJournalLock } from '../journal/journal-lock.js';
 import { createControllerContext } from '../server/create-controller-context.js';
 import { startControllerServer } from '../server/create-controller-server.js';
 import { startHttpServer } from '../http/start-http-server.js';
@@ -21,6 +22,8 @@ const program = new Command('xsctl-controller')
     if (flags.http !== undefined) config.http.listen = flags.http;
     if (flags.journal !== undefined) config.journal = flags.journal;
     const logger = createLogger('xsctl-controller', { level: config.logLevel });
+    // One controller per journal: a second one would resume the same workflows and repeat them.
+    const lock = acquireJournalLock(config.journal);
     const journal = new Journal(config.journal);
     const tls = await loadTlsMaterial(config.tls);
     const ctx = createControllerContext({ configFile: flags.config, config, tls, journal, logger });
@@ -36,6 +39,7 @@ const program = new Command('xsctl-controller')
       void Promise.allSettled([grpc.shutdown(), http?.close()]).finally(() => {
         ctx.close();
         journal.close();
+        lock.release();
         process.exit(0);
       });
     };
