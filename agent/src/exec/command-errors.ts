@@ -48,3 +48,20 @@ export class CommandCancelledError extends XsctlError {
     super(`${command} was cancelled`, options);
   }
 }
+
+/**
+ * A call used an option or subcommand that tool-options.ts does not list, i.e. one not known to
+ * exist in the dom0's version of the tool. A bug in the agent, caught before anything runs.
+ */
+export class CommandOptionNotInTableError extends XsctlError {
+  readonly code = 'COMMAND_OPTION_NOT_IN_TABLE';
+
+  constructor(
+    readonly command: string,
+    readonly arg: string,
+    readonly reason: string,
+    options?: XsctlErrorOptions,
+  ) {
+    super(reason, options);
+  }
+}

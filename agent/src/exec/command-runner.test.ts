@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { CommandRunner } from './command-runner.js';
-import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandTimeoutError } from './command-errors.js';
+import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandOptionNotInTableError, CommandTimeoutError } from './command-errors.js';
 
 const logger = createLogger('test', { level: 'silent' });
 // Allowed names pointed at coreutils so the runner's behaviour is tested on real processes.
-const runner = new CommandRunner({ logger, paths: { dmesg: '/bin/echo', chronyc: '/bin/sleep', ntpq: '/bin/false', journalctl: '/bin/cat', findmnt: '/bin/sh-does-not-exist' } });
+const runner = new CommandRunner({ logger, checkToolOptions: false, paths: { dmesg: '/bin/echo', chronyc: '/bin/sleep', ntpq: '/bin/false', service: '/bin/cat', wipefs: '/bin/sh-does-not-exist' } });
 
 describe('CommandRunner', () => {
   it('passes arguments as an array: shell syntax stays literal', async () => {
@@ -20,7 +20,7 @@ describe('CommandRunner', () => {
   });
 
   it('reports a missing binary as not found', async () => {
-    await expect(runner.run('findmnt', [])).rejects.toBeInstanceOf(CommandNotFoundError);
+    await expect(runner.run('wipefs', [])).rejects.toBeInstanceOf(CommandNotFoundError);
   });
 
   it('turns a non-zero exit into CommandFailedError unless the caller allows it', async () => {
@@ -45,9 +45,9 @@ describe('CommandRunner', () => {
 
   it('passes stdin and does not leak the agent environment', async () => {
     process.env['XSCTL_SECRET_TEST'] = 'do-not-leak';
-    const r = await runner.run('journalctl', [], { input: 'hello\n' });
+    const r = await runner.run('service', [], { input: 'hello\n' });
     expect(r.stdout).toBe('hello\n');
-    const env = await new CommandRunner({ logger, paths: { dmesg: '/usr/bin/env' } }).run('dmesg', []);
+    const env = await new CommandRunner({ logger, checkToolOptions: false, paths: { dmesg: '/usr/bin/env' } }).run('dmesg', []);
     expect(env.stdout).not.toContain('XSCTL_SECRET_TEST');
     expect(env.stdout).toMatch(/^LC_ALL=C$/m);
   });
@@ -58,7 +58,7 @@ describe('CommandRunner secrets', () => {
     const lines: string[] = [];
     const { pino } = await import('pino');
     const capture = pino({ level: 'debug' }, { write: (l: string) => lines.push(l) });
-    const r = new CommandRunner({ logger: capture, paths: { dmesg: '/bin/echo', ntpq: '/bin/ls' } });
+    const r = new CommandRunner({ logger: capture, checkToolOptions: false, paths: { dmesg: '/bin/echo', ntpq: '/bin/ls' } });
     await r.run('dmesg', ['--password', 'chap-s3cret'], { secrets: ['chap-s3cret'] });
     const err = await r.run('ntpq', ['/nonexistent-chap-s3cret'], { secrets: ['chap-s3cret'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandFailedError);
@@ -67,5 +67,28 @@ describe('CommandRunner secrets', () => {
     expect((err as Error).cause).toBeUndefined();
     expect(lines.join('')).toContain('[redacted]');
     expect(lines.join('')).not.toContain('chap-s3cret');
+  });
+});
+
+describe('CommandRunner and the tool-option table', () => {
+  const strict = new CommandRunner({ logger, paths: { ip: '/bin/echo', multipathd: '/bin/echo', unshare: '/bin/echo' } });
+
+  it('refuses an option the dom0 tool lacks before anything runs (ip -j: iproute 4.13, dom0 has 4.11)', async () => {
+    const err = await strict.run('ip', ['-j', 'addr', 'show', 'dev', 'eth0']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandOptionNotInTableError);
+    expect((err as CommandOptionNotInTableError).code).toBe('COMMAND_OPTION_NOT_IN_TABLE');
+    expect((err as CommandOptionNotInTableError).arg).toBe('-j');
+  });
+
+  it('refuses an unknown subcommand and passes the listed ones', async () => {
+    await expect(strict.run('ip', ['link', 'set', 'eth0', 'down'])).rejects.toBeInstanceOf(CommandOptionNotInTableError);
+    expect((await strict.run('ip', ['addr', 'show', 'dev', 'eth0'])).stdout).toBe('addr show dev eth0\n');
+    expect((await strict.run('multipathd', ['show', 'maps', 'json'])).exitCode).toBe(0);
+    await expect(strict.run('multipathd', ['show', 'config'])).rejects.toBeInstanceOf(CommandOptionNotInTableError);
+  });
+
+  it('stops checking after unshare\'s --: what follows is the helper\'s own argv', async () => {
+    expect((await strict.run('unshare', ['--mount', '--', '/bin/x', '--anything'])).exitCode).toBe(0);
+    await expect(strict.run('unshare', ['--fork', '--', '/bin/x'])).rejects.toBeInstanceOf(CommandOptionNotInTableError);
   });
 });

@@ -1,7 +1,8 @@
 import { execa } from 'execa';
 import type { Logger } from 'pino';
-import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandTimeoutError } from './command-errors.js';
+import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandOptionNotInTableError, CommandTimeoutError } from './command-errors.js';
 import { isAllowedCommand, type AllowedCommand } from './command-table.js';
+import { checkToolArgs } from './tool-options.js';
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -33,6 +34,11 @@ export interface CommandRunnerOptions {
   /** Prefix arguments per command, e.g. `drbdadm -s SIM`. */
   prefixArgs?: Partial<Record<AllowedCommand, readonly string[]>>;
   env?: Readonly<Record<string, string>>;
+  /**
+   * Refuse options outside tool-options.ts (default true). Off only where a test uses the runner
+   * as a plain process runner with other programs behind the names, or runs Debian's newer tools as oracles.
+   */
+  checkToolOptions?: boolean;
 }
 
 const basePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -44,6 +50,7 @@ export class CommandRunner {
   readonly #paths: Partial<Record<AllowedCommand, string>>;
   readonly #prefixArgs: Partial<Record<AllowedCommand, readonly string[]>>;
   readonly #env: Readonly<Record<string, string>>;
+  readonly #checkToolOptions: boolean;
 
   constructor(options: CommandRunnerOptions) {
     this.#logger = options.logger;
@@ -51,10 +58,16 @@ export class CommandRunner {
     this.#paths = options.paths ?? {};
     this.#prefixArgs = options.prefixArgs ?? {};
     this.#env = options.env ?? {};
+    this.#checkToolOptions = options.checkToolOptions ?? true;
   }
 
   async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     if (!isAllowedCommand(command)) throw new CommandNotFoundError(command);
+    if (this.#checkToolOptions) {
+      // Only the caller's arguments: prefixArgs belong to the deployment (a simulator in tests).
+      const problem = checkToolArgs(command, args);
+      if (problem !== null) throw new CommandOptionNotInTableError(command, problem.arg, problem.reason);
+    }
     const file = this.#paths[command] ?? command;
     const fullArgs = [...(this.#prefixArgs[command] ?? []), ...args];
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;

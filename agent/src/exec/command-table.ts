@@ -17,10 +17,8 @@ export const allowedCommands = [
   'arping',
   'iptables',
   'iptables-restore',
-  'sfdisk',
   'blkid',
   'wipefs',
-  'findmnt',
   'systemctl',
   'chkconfig',
   'service',
@@ -28,7 +26,6 @@ export const allowedCommands = [
   'chronyc',
   'ntpq',
   'dmesg',
-  'journalctl',
 ] as const;
 
 export type AllowedCommand = (typeof allowedCommands)[number];

@@ -22,27 +22,43 @@ export function normalizeFloatingIp(spec: FloatingIpSpec | undefined, field = 'f
   };
 }
 
-interface IpAddrJson {
-  ifname: string;
-  address?: string;
-  operstate?: string;
-  addr_info?: { family: string; local: string; prefixlen: number }[];
-}
-
-/** `ip -j addr show dev IF`: whether the address is on the interface, and the interface's MAC. */
-export function parseIpAddrJson(text: string, address: string): { present: boolean; mac: string; prefixLength: number | null } {
-  const links = JSON.parse(text === '' ? '[]' : text) as IpAddrJson[];
-  for (const link of links) {
-    const hit = (link.addr_info ?? []).find((a) => a.family === 'inet' && a.local === address);
-    return { present: hit !== undefined, mac: link.address ?? '', prefixLength: hit?.prefixlen ?? null };
+/**
+ * `ip addr show dev IF` as plain text (iproute 4.11 on a dom0 has no `-j`; the text layout is the
+ * same from iproute 3.10 to today's): whether the address is on the interface, and its MAC.
+ *   2: eth0: <BROADCAST,...> mtu 1500 qdisc pfifo_fast state UP qlen 1000
+ *       link/ether 52:54:00:f4:0d:74 brd ff:ff:ff:ff:ff:ff
+ *       inet 1.2.3.4/32 scope global eth0:1
+ *       inet 10.0.0.5 peer 10.0.0.6/32 scope global eth0     (point-to-point: the local side comes first)
+ * Only the first link in the text counts (the command names one device).
+ */
+export function parseIpAddrShow(text: string, address: string): { present: boolean; mac: string; prefixLength: number | null } {
+  let links = 0;
+  let mac = '';
+  let prefix: number | null = null;
+  let present = false;
+  for (const line of text.split('\n')) {
+    if (/^\d+:\s/.test(line)) {
+      if (++links > 1) break;
+      continue;
+    }
+    const t = line.trim().split(/\s+/);
+    if (t[0]?.startsWith('link/') === true && mac === '') mac = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(t[1] ?? '') ? (t[1] ?? '').toLowerCase() : '';
+    if (t[0] !== 'inet' || present) continue;
+    const local = t[1] ?? '';
+    const peerAt = t.indexOf('peer');
+    const [addr, len] = local.includes('/') ? local.split('/') : [local, peerAt === -1 ? '32' : (t[peerAt + 1] ?? '').split('/')[1] ?? '32'];
+    if (addr === address) {
+      present = true;
+      prefix = Number(len);
+    }
   }
-  return { present: false, mac: '', prefixLength: null };
+  return { present, mac, prefixLength: prefix };
 }
 
 export async function floatingIpState(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal): Promise<{ present: boolean; mac: string }> {
   try {
-    const r = await ctx.runner.run('ip', ['-j', 'addr', 'show', 'dev', ip.iface], { signal, timeoutMs: 10_000 });
-    const s = parseIpAddrJson(r.stdout, ip.address);
+    const r = await ctx.runner.run('ip', ['addr', 'show', 'dev', ip.iface], { signal, timeoutMs: 10_000 });
+    const s = parseIpAddrShow(r.stdout, ip.address);
     return { present: s.present, mac: s.mac };
   } catch (err) {
     if (err instanceof CommandFailedError && /does not exist|Cannot find device/i.test(err.stderr)) throw new InterfaceNotFoundError(ip.iface);

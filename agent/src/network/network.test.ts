@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,28 +12,53 @@ import { CommandRunner, type CommandResult, type RunOptions } from '../exec/comm
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { applyFirewall, normalizeFirewall, removeFirewall, renderFirewallRules } from './firewall.js';
-import { addFloatingIp, announceFloatingIp, floatingIpState, normalizeFloatingIp, parseIpAddrJson, removeFloatingIp } from './floating-ip.js';
+import { addFloatingIp, announceFloatingIp, floatingIpState, normalizeFloatingIp, parseIpAddrShow, removeFloatingIp } from './floating-ip.js';
 
 const logger = createLogger('test', { level: 'silent' });
 
-describe('parseIpAddrJson', () => {
-  const text = JSON.stringify([
-    {
-      ifindex: 4,
-      ifname: 'xapi1',
-      address: '00:1b:21:aa:bb:cc',
-      addr_info: [
-        { family: 'inet', local: '10.10.10.1', prefixlen: 24 },
-        { family: 'inet', local: '10.10.10.3', prefixlen: 24 },
-        { family: 'inet6', local: 'fe80::21b:21ff:feaa:bbcc', prefixlen: 64 },
-      ],
-    },
-  ]);
-  it('finds the floating address and the MAC', () => {
-    expect(parseIpAddrJson(text, '10.10.10.3')).toEqual({ present: true, mac: '00:1b:21:aa:bb:cc', prefixLength: 24 });
-    expect(parseIpAddrJson(text, '10.10.10.30')).toEqual({ present: false, mac: '00:1b:21:aa:bb:cc', prefixLength: null });
-    expect(parseIpAddrJson('', '10.10.10.3')).toEqual({ present: false, mac: '', prefixLength: null });
+describe('parseIpAddrShow', () => {
+  const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+  // The command names one device; a whole `ip addr` listing is cut at that device's block.
+  const deviceBlock = (text: string, dev: string) => {
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => new RegExp(`^\\d+: ${dev}:`).test(l));
+    const next = lines.findIndex((l, i) => i > at && /^\d+:\s/.test(l));
+    return lines.slice(at, next === -1 ? undefined : next).join('\n');
+  };
+
+  it('reads CentOS 7 output: the primary address, the MAC, a /32 alias with a label', () => {
+    const centos = deviceBlock(fixture('ip-addr-centos7.txt'), 'eth0');
+    expect(parseIpAddrShow(centos, '10.211.55.171')).toEqual({ present: true, mac: '00:1c:42:fe:5a:b5', prefixLength: 24 });
+    expect(parseIpAddrShow(centos, '10.211.55.17')).toEqual({ present: false, mac: '00:1c:42:fe:5a:b5', prefixLength: null });
+    const alias = deviceBlock(fixture('ip-addr-centos7-alias.txt'), 'eth0');
+    expect(parseIpAddrShow(alias, '1.2.3.4')).toEqual({ present: true, mac: '52:54:00:f4:0d:74', prefixLength: 32 });
+    expect(parseIpAddrShow(alias, '192.168.112.198')).toEqual({ present: true, mac: '52:54:00:f4:0d:74', prefixLength: 24 });
   });
+
+  it('reads only the first link of a listing, and point-to-point addresses', () => {
+    // The listing starts with lo: its (all-zero) MAC, and eth0's address is not lo's.
+    expect(parseIpAddrShow(fixture('ip-addr-centos7.txt'), '10.211.55.171')).toEqual({ present: false, mac: '00:00:00:00:00:00', prefixLength: null });
+    const ptp = '5: tun0: <POINTOPOINT,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UNKNOWN qlen 100\n    link/none \n    inet 10.8.0.1 peer 10.8.0.2/32 scope global tun0\n';
+    expect(parseIpAddrShow(ptp, '10.8.0.1')).toEqual({ present: true, mac: '', prefixLength: 32 });
+    expect(parseIpAddrShow('', '10.10.10.3')).toEqual({ present: false, mac: '', prefixLength: null });
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('reads Debian\'s iproute2 output (group default, noprefixroute) in a fresh namespace', async () => {
+    const ns = `xsctl-ipa${randomBytes(3).toString('hex')}`;
+    await execa('ip', ['netns', 'add', ns]);
+    try {
+      await execa('ip', ['-n', ns, 'link', 'add', 'va', 'address', '02:00:5e:10:20:30', 'type', 'veth', 'peer', 'name', 'vb']);
+      await execa('ip', ['-n', ns, 'addr', 'add', '10.216.9.1/24', 'dev', 'va']);
+      await execa('ip', ['-n', ns, 'addr', 'add', '10.216.9.77/24', 'dev', 'va', 'noprefixroute']);
+      const text = String((await execa('ip', ['-n', ns, 'addr', 'show', 'dev', 'va'])).stdout);
+      expect(text).toMatch(/group default/);
+      expect(parseIpAddrShow(text, '10.216.9.77')).toEqual({ present: true, mac: '02:00:5e:10:20:30', prefixLength: 24 });
+      expect(parseIpAddrShow(text, '10.216.9.7')).toMatchObject({ present: false });
+    } finally {
+      await execa('ip', ['netns', 'del', ns], { reject: false });
+    }
+  });
+
   it('validates the spec', () => {
     expect(normalizeFloatingIp({ address: '10.10.10.3', prefixLength: 0, interface: 'xapi1', garpCount: 0 })).toEqual({ address: '10.10.10.3', prefixLength: 24, iface: 'xapi1', garpCount: 3 });
     expect(() => normalizeFloatingIp({ address: '10.10.10.3', prefixLength: 24, interface: 'eth0; reboot', garpCount: 0 })).toThrow(ValidationError);

@@ -1,4 +1,4 @@
-import type { PartitionEntry, PartitionTable } from './parse-sfdisk.js';
+import type { PartitionEntry, PartitionTable } from './partition-table.js';
 
 /**
  * What the XenServer 7 installer does with the boot disk, judged from its partition table.

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import { CommandRunner } from '../exec/command-runner.js';
@@ -21,16 +22,18 @@ const MiB = 2 ** 20;
 const sectors = (bytes: number) => bytes / 512;
 let dir: string;
 const runner = new CommandRunner({ logger: pino({ level: 'silent' }) });
+// Debian's sfdisk makes the images and serves as the oracle; the agent itself never runs sfdisk.
+const sfdiskRun = async (args: string[], input?: string): Promise<string> => (await execa('sfdisk', args, input === undefined ? {} : { input })).stdout;
 
 async function image(name: string, sizeBytes: number, script: string): Promise<string> {
   const file = join(dir, name);
   await writeFile(file, '');
   await truncate(file, sizeBytes);
-  await runner.run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', file], { input: script });
+  await sfdiskRun(['--no-reread', '--no-tell-kernel', '-q', file], script);
   return file;
 }
 
-const sfdisk = async (...args: string[]): Promise<string> => (await runner.run('sfdisk', args)).stdout;
+const sfdisk = async (...args: string[]): Promise<string> => await sfdiskRun(args);
 
 async function sandbox(): Promise<SandboxRoot> {
   return new SandboxRoot(await mkdtemp(join(dir, 'root-')));
@@ -80,7 +83,7 @@ describe('Dell utility partition', () => {
     expect(d?.partition).toMatchObject({ number: 1, startSector: 63, sizeSectors: 5, sizeBytes: 2560, type: 'de', role: 'dell-utility' });
     expect(dell.fix).toContain(`fdisk ${disk}`);
     expect(dell.fix).toMatch(/never does this for you/);
-    expect(dell.evidence.join('\n')).toContain('read with sfdisk -J');
+    expect(dell.evidence.join('\n')).toContain("read with the agent's own MBR reader");
     // The layout behind it is still recognised: root and backup of 4 GB after the utility partition.
     const layout = f['partition-layout']!;
     expect(layout.details?.$case === 'partitionLayout' && layout.details.value.layout).toBe('legacy-4g');
@@ -234,7 +237,7 @@ describe('partition layout', () => {
     const disk = join(root.root, 'dev/sda');
     await writeFile(disk, '');
     await truncate(disk, 60 * GiB);
-    await runner.run('sfdisk', ['-q', disk], { input: 'label: dos\nstart=63, size=5, type=de\nstart=2048, type=83\n' });
+    await sfdiskRun(['-q', disk], 'label: dos\nstart=63, size=5, type=de\nstart=2048, type=83\n');
     const dell = (await diskFindings('', root))['dell-utility-partition']!;
     expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER);
     expect(dell.evidence[0]).toContain('boot disk /dev/sda (/ is mounted from /dev/sda1 (/proc/mounts))');
@@ -244,7 +247,11 @@ describe('partition layout', () => {
   it('turns an unreadable boot disk into warnings, not a failed run', async () => {
     const f = await diskFindings(join(dir, 'no-such.img'));
     expect(f['dell-utility-partition']!.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_WARNING);
-    expect(f['dell-utility-partition']!.error).toMatch(/sfdisk/);
+    expect(f['dell-utility-partition']!.error).toMatch(/no such file/i);
     expect(f['partition-layout']!.error).not.toBe('');
+    const blank = join(dir, 'blank.img');
+    await writeFile(blank, '');
+    await truncate(blank, MiB);
+    expect((await diskFindings(blank))['dell-utility-partition']!.error).toMatch(/no partition table/);
   });
 });

@@ -1,11 +1,11 @@
 import { readlink, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
-import { CommandFailedError, CommandNotFoundError } from '../exec/command-errors.js';
 import { parseInventory } from '../host/parse-inventory.js';
 import { assessDellUtility, classifyLayout, formatBytes, recommendedDiskBytes } from './assess-disk.js';
 import { deviceMountedAt, diskOfPartition, parseProcMounts, partitionDevice } from './boot-disk.js';
-import { PartitionTableParseError, parseSfdiskDump, parseSfdiskJson, type PartitionTable } from './parse-sfdisk.js';
+import type { PartitionTable } from './partition-table.js';
+import { readPartitionTable } from './read-partition-table.js';
 import { BLOCKER, INFO, WARNING, failedFinding, finding, readOptional, type PrecheckContext } from './precheck-context.js';
 
 export const safe2upgradePath = '/var/preserve/safe2upgrade';
@@ -16,7 +16,7 @@ export interface BootDiskProbe {
   /** The disk as the host names it (/dev/sda), or the override file. */
   disk: string;
   table: PartitionTable;
-  /** How the table was read: "sfdisk -J" or "sfdisk -d". */
+  /** How the table was read, for the evidence. */
   readWith: string;
   sizeBytes: number;
 }
@@ -44,31 +44,28 @@ async function locateBootDisk(ctx: PrecheckContext): Promise<{ disk: string; sou
   );
 }
 
-async function sizeOf(ctx: PrecheckContext, localPath: string, table: PartitionTable): Promise<number> {
+/** Size and logical sector size: an image's file size (512-byte sectors), a device's from sysfs. */
+async function geometryOf(ctx: PrecheckContext, localPath: string): Promise<{ sizeBytes: number | undefined; sectorSize: number }> {
   const st = await stat(localPath);
-  if (st.isFile()) return st.size;
+  if (st.isFile()) return { sizeBytes: st.size, sectorSize: 512 };
   if (st.isBlockDevice()) {
     // /sys/class/block/<name>/size counts 512-byte sectors whatever the logical sector size.
     const name = basename(await realpath(localPath));
     const sectors = Number(((await readOptional(ctx.root.resolve(`/sys/class/block/${name}/size`), ctx.signal)) ?? '').trim());
-    if (Number.isFinite(sectors) && sectors > 0) return sectors * 512;
+    const logical = Number(((await readOptional(ctx.root.resolve(`/sys/class/block/${name}/queue/logical_block_size`), ctx.signal)) ?? '').trim());
+    return { sizeBytes: Number.isFinite(sectors) && sectors > 0 ? sectors * 512 : undefined, sectorSize: logical === 4096 ? 4096 : 512 };
   }
-  // GPT records the last usable LBA; 33 sectors of backup table follow it.
-  return table.lastLba === undefined ? 0 : (table.lastLba + 34) * table.sectorSize;
+  return { sizeBytes: undefined, sectorSize: 512 };
 }
 
-async function readTable(ctx: PrecheckContext, localPath: string): Promise<{ table: PartitionTable; readWith: string }> {
-  const opts = { timeoutMs: 15_000, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) };
-  try {
-    const r = await ctx.runner.run('sfdisk', ['-J', localPath], opts);
-    return { table: parseSfdiskJson(r.stdout), readWith: 'sfdisk -J' };
-  } catch (err) {
-    // sfdisk before util-linux 2.27 (XenServer 7's CentOS 7) has no -J: fall back to the dump format.
-    if (err instanceof CommandNotFoundError) throw err;
-    if (!(err instanceof CommandFailedError) && !(err instanceof PartitionTableParseError)) throw err;
-    const r = await ctx.runner.run('sfdisk', ['-d', localPath], opts);
-    return { table: parseSfdiskDump(r.stdout), readWith: 'sfdisk -d' };
-  }
+/** Read from the disk itself: a dom0's sfdisk (util-linux 2.23) has no -J and no GPT. */
+async function readTable(ctx: PrecheckContext, localPath: string, disk: string): Promise<{ table: PartitionTable; readWith: string; sizeBytes: number }> {
+  const { sizeBytes, sectorSize } = await geometryOf(ctx, localPath);
+  const table = await readPartitionTable(localPath, { device: disk, sectorSize, ...(sizeBytes === undefined ? {} : { sizeBytes }), ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) });
+  const readWith = `the agent's own ${table.label === 'gpt' ? 'GPT' : 'MBR'} reader (no sfdisk)`;
+  // GPT records the last usable LBA; 33 sectors of backup table follow it.
+  const size = sizeBytes ?? (table.lastLba === undefined ? 0 : (table.lastLba + 34) * table.sectorSize);
+  return { table, readWith, sizeBytes: size };
 }
 
 export async function probeBootDisk(ctx: PrecheckContext): Promise<BootDiskProbe> {
@@ -86,8 +83,8 @@ export async function probeBootDisk(ctx: PrecheckContext): Promise<BootDiskProbe
     const link = await readlink(localPath).catch(() => undefined);
     if (link !== undefined && link.startsWith('/')) localPath = ctx.root.resolve(link);
   }
-  const { table, readWith } = await readTable(ctx, localPath);
-  return { source, disk, table, readWith, sizeBytes: await sizeOf(ctx, localPath, table) };
+  const { table, readWith, sizeBytes } = await readTable(ctx, localPath, disk);
+  return { source, disk, table, readWith, sizeBytes };
 }
 
 const fdiskFix = (disk: string, n: number): string => {

@@ -1,43 +1,12 @@
 /**
- * Partition tables as util-linux sfdisk prints them. `sfdisk -J` (util-linux 2.27+) is the
- * preferred form; `sfdisk -d` is the fallback for older sfdisk (XenServer 7's CentOS 7 ships
- * 2.23, which has no -J and prints `Id=de` instead of `type=de`). Pure functions, no I/O.
+ * Partition tables as util-linux sfdisk prints them, for text an admin pastes and as the tests'
+ * oracle. The agent itself reads the table from the disk (read-partition-table.ts): a dom0's
+ * sfdisk (util-linux 2.23) has no -J and prints `Id=de` instead of `type=de`. Pure functions, no I/O.
  */
 
-export interface PartitionEntry {
-  number: number;
-  node: string;
-  start: number;
-  size: number;
-  /** MBR type as lower-case hex without 0x ("de"), or an upper-case GPT type GUID. */
-  type: string;
-  name: string;
-  uuid: string;
-  bootable: boolean;
-}
+import { PartitionTableParseError, partitionNumber, type PartitionEntry, type PartitionTable } from './partition-table.js';
 
-export interface PartitionTable {
-  label: 'dos' | 'gpt' | string;
-  device: string;
-  sectorSize: number;
-  /** GPT only: first and last usable LBA. */
-  firstLba: number | undefined;
-  lastLba: number | undefined;
-  partitions: PartitionEntry[];
-}
-
-export class PartitionTableParseError extends Error {
-  constructor(reason: string) {
-    super(`cannot read the partition table: ${reason}`);
-    this.name = 'PartitionTableParseError';
-  }
-}
-
-/** The partition number from a node name: sda1 -> 1, nvme0n1p3 -> 3, disk.img2 -> 2, by-id/…-part5 -> 5. */
-export function partitionNumber(node: string): number {
-  const m = /(\d+)$/.exec(node);
-  return m === null ? 0 : Number(m[1]);
-}
+export { PartitionTableParseError, partitionNumber, type PartitionEntry, type PartitionTable };
 
 function normaliseType(type: string): string {
   const t = type.trim();

@@ -14,7 +14,7 @@ import { parseRdacLog } from './parse-rdac-log.js';
 
 // Sources of every fixture: __fixtures__/SOURCES.md.
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
-const runner = new CommandRunner({ logger: pino({ level: 'silent' }) });
+const runner = new CommandRunner({ checkToolOptions: false, logger: pino({ level: 'silent' }) });
 let dir = '';
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'xsctl-sg-'));
