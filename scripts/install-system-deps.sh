@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # System tools the tests run for real. Idempotent; needs root (CI runs as root).
 set -euo pipefail
-pkgs=(drbd-utils tgt libiscsi-bin iputils-arping iproute2 iptables multipath-tools sg3-utils fdisk util-linux e2fsprogs rpm kmod openipmi ipmitool lvm2)
-# The dashboard's browser test (Debian's Chromium, driven by playwright-core) and a real zsh for
-# the CLI's zsh completion.
+pkgs=(drbd-utils tgt libiscsi-bin iputils-arping iproute2 iptables multipath-tools sg3-utils fdisk util-linux e2fsprogs rpm cpio rpmlint busybox-static kmod openipmi ipmitool lvm2)
 pkgs+=(chromium zsh)
 missing=()
 for p in "${pkgs[@]}"; do

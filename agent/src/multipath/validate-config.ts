@@ -1,7 +1,7 @@
 import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@xsctl/common/errors/index';
+import { namespaceHelperArgv } from './namespace/helper-command.js';
 import { CommandNotFoundError } from '../exec/command-errors.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
@@ -46,11 +46,10 @@ export function newIssues(before: readonly string[], after: readonly string[]): 
 }
 
 /**
- * The fixed Node program (compiled, in dist) that bind-mounts a sandbox's files over /etc inside a
- * private mount namespace and runs `multipath -t`. Resolved against dist both from the compiled
- * module (agent/dist/multipath/) and from the source under vitest (agent/src/multipath/).
+ * The fixed program that bind-mounts a sandbox's files over /etc inside a private mount namespace
+ * and runs `multipath -t`: the compiled helper file in a dev tree, the agent itself when packaged.
  */
-export const namespaceHelper = fileURLToPath(new URL('../../dist/multipath/namespace/multipath-t-in-namespace.js', import.meta.url));
+export { namespaceHelper } from './namespace/helper-command.js';
 
 const safePath = /^\/[A-Za-z0-9_.+/-]+$/;
 
@@ -93,8 +92,9 @@ export async function runMultipathT(ctx: ValidateContext): Promise<MultipathTRes
   const scratch = join(scratchBase, 'overlay');
   await mkdir(scratch, { recursive: true });
   for (const p of [conf, confd, scratch]) if (!safePath.test(p)) throw new ValidationError('root', `path ${p} has characters the mount helper does not take`);
-  for (const p of [process.execPath, namespaceHelper]) if (!safePath.test(p)) throw new ValidationError('root', `program path ${p} has characters the agent does not run`);
-  if (!(await present(namespaceHelper))) throw new CommandNotFoundError(namespaceHelper);
-  const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, namespaceHelper, conf, confd, scratch], opts);
+  const helper = namespaceHelperArgv();
+  for (const p of helper.slice(0, 2)) if (p.startsWith('/') && !safePath.test(p)) throw new ValidationError('root', `program path ${p} has characters the agent does not run`);
+  if (!(await present(helper[0] ?? ''))) throw new CommandNotFoundError(helper[0] ?? 'multipath-t-in-namespace');
+  const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', ...helper, conf, confd, scratch], opts);
   return { issues: multipathTIssues(r.stderr), mode: 'namespace' };
 }

@@ -13,8 +13,8 @@ import { parseSfdiskDump, parseSfdiskJson } from './parse-sfdisk.js';
 import { runPrechecks } from './run-prechecks.js';
 
 /**
- * Disk images are sparse files partitioned by the real util-linux sfdisk and read back through
- * `sfdisk -J` (and `sfdisk -d`), exactly as the agent reads a dom0's boot disk.
+ * Disk images are sparse files partitioned by the real util-linux sfdisk; the agent reads them
+ * back with its own MBR/GPT reader, and `sfdisk -J`/`-d` serve as the oracle.
  */
 
 const GiB = 2 ** 30;
@@ -135,7 +135,7 @@ describe('Dell utility partition', () => {
     const file = join(root.root, bootDisk.slice(1));
     await writeFile(file, '');
     await truncate(file, 60 * GiB);
-    await runner.run('sfdisk', ['-q', file], { input: 'label: dos\nstart=63, size=5, type=de\nstart=2048, type=83\n' });
+    await sfdiskRun(['-q', file], 'label: dos\nstart=63, size=5, type=de\nstart=2048, type=83\n');
     const dell = (await diskFindings('', root))['dell-utility-partition']!;
     expect(dell.severity).toBe(PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER);
     expect(dell.details?.$case === 'dellUtility' && dell.details.value.partitionDevice).toBe(utility);

@@ -11,8 +11,22 @@ export interface ReadyProcess {
  * Starts a node program that prints one JSON "ready" line on stdout when it listens
  * (agent, controller, simulator), and waits for that line.
  */
-export async function spawnReady(script: string, args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string>; logFile?: string } = {}): Promise<ReadyProcess> {
-  const child = execa(process.execPath, [script, ...args], {
+export interface SpawnReadyOptions {
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  logFile?: string;
+  cwd?: string;
+}
+
+export async function spawnReady(script: string, args: readonly string[], options: SpawnReadyOptions = {}): Promise<ReadyProcess> {
+  return await spawnReadyExecutable(process.execPath, [script, ...args], options, script);
+}
+
+/** The same for a program that is its own executable (the packaged agent). */
+export async function spawnReadyExecutable(file: string, args: readonly string[], options: SpawnReadyOptions = {}, label = file): Promise<ReadyProcess> {
+  const script = label;
+  const child = execa(file, [...args], {
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     reject: false,
     stdout: 'pipe',
     stderr: options.logFile === undefined ? 'ignore' : { file: options.logFile, append: true },

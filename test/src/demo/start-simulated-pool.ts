@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { initCa, issueCertificate, type IssuedFiles } from '@xsctl/common/pki/index';
 import { XapiClient } from '@xsctl/controller/xapi/index';
 import { makeHostRoot } from './make-host-root.js';
-import { spawnReady, type ReadyProcess } from './spawn-ready.js';
+import { spawnReady, spawnReadyExecutable, type ReadyProcess } from './spawn-ready.js';
 
 const require = createRequire(import.meta.url);
 const bin = (pkg: string, file: string) => join(require.resolve(`${pkg}/package.json`), '..', 'dist', 'bin', file);
@@ -46,6 +46,8 @@ export interface StartOptions {
    * starts (e.g. multipath.conf, sysfs trees). Called for every host, with or without an agent.
    */
   prepareRoot?: (hostname: string, rootDir: string) => Promise<void> | void;
+  /** Runs this controller program (e.g. a package's installed bundle) instead of the dev build. */
+  controllerScript?: string;
 }
 
 const password = 'demo-password';
@@ -100,9 +102,14 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
       hosts.push({ nameLabel: h.name_label, hostname: h.hostname, address: h.address, root, isMaster: ref === master });
       if (options.withoutAgents?.includes(h.hostname)) continue;
       const tls = await issueCertificate(pkiDir, { kind: 'agent', name: h.hostname, ipAddresses: [h.address] });
-      const agent = await spawnReady(bin('@xsctl/agent', 'xsctl-agent.js'), ['serve', '--listen', `${h.address}:${agentPort}`, '--root', root, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key], {
-        logFile: join(logDir, `agent-${h.hostname}.log`),
-      });
+      const agentArgs = ['serve', '--listen', `${h.address}:${agentPort}`, '--root', root, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key];
+      const agentLog = { logFile: join(logDir, `agent-${h.hostname}.log`) };
+      // XSCTL_E2E_AGENT_BIN: run the packaged agent (e.g. the RPM's /usr/bin/xsctl-agent) instead of the dev build.
+      const packaged = process.env['XSCTL_E2E_AGENT_BIN'];
+      const agent =
+        packaged === undefined || packaged === ''
+          ? await spawnReady(bin('@xsctl/agent', 'xsctl-agent.js'), agentArgs, agentLog)
+          : await spawnReadyExecutable(packaged, agentArgs, { ...agentLog, timeoutMs: 60_000 });
       started.push(agent);
       agentsByHost.set(h.hostname, agent);
     }
@@ -124,7 +131,7 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
         2,
       ),
     );
-    const controller = await spawnReady(bin('@xsctl/controller', 'xsctl-controller.js'), ['--config', configFile], { logFile: join(logDir, 'controller.log') });
+    const controller = await spawnReady(options.controllerScript ?? bin('@xsctl/controller', 'xsctl-controller.js'), ['--config', configFile], { logFile: join(logDir, 'controller.log') });
     started.push(controller);
     const controllerAddress = `127.0.0.1:${String(controller.ready['port'])}`;
 

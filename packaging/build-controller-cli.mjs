@@ -1,0 +1,144 @@
+// Builds the controller packages (.deb, and an RPM for EL8/EL9) and the CLI's npm tarball.
+//   node packaging/build-controller-cli.mjs [--out DIR] [--release N]
+// The controller is one esbuild bundle plus better-sqlite3 (native, compiled for the Node ABI
+// that runs this build: the packages depend on that Node major). The CLI is one bundle with no
+// dependencies, packed with `npm pack` so `npm install -g ./xsctl-cli-VERSION.tgz` works offline.
+// Prints {"deb", "rpm", "cli", "node"} as JSON on stdout.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({ options: { out: { type: 'string', default: join(repo, 'dist', 'packages') }, release: { type: 'string', default: '1' } } });
+const out = resolve(opts.out);
+const work = mkdtempSync(join(tmpdir(), 'xsctl-ctl-build-'));
+mkdirSync(out, { recursive: true });
+const version = JSON.parse(readFileSync(join(repo, 'controller', 'package.json'), 'utf8')).version;
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+const banner = "import { createRequire as __xsctlCreateRequire } from 'node:module';\nconst require = __xsctlCreateRequire(import.meta.url);";
+
+const versionOf = (ws) => JSON.parse(readFileSync(join(repo, ws, 'package.json'), 'utf8')).version;
+// Bundled modules that read their package.json at run time get the version defined instead.
+const define = { __XSCTL_CLI_VERSION__: JSON.stringify(versionOf('cli')), __XSCTL_AGENT_VERSION__: JSON.stringify(versionOf('agent')) };
+
+/**
+ * `upgrade --plan --from-dump` imports the dump loader by a computed name, so that the CLI of the
+ * source tree runs without the test package; the packaged CLI carries it: make the import literal.
+ */
+const bundleDumpLoader = {
+  name: 'bundle-dump-loader',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]cli[\\/]dist[\\/]commands[\\/]upgrade[\\/]rolling\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('import(loaderModule)')) throw new Error('rolling.js no longer imports the dump loader as import(loaderModule): update packaging/build-controller-cli.mjs');
+      return { contents: text.replace('import(loaderModule)', "import('@xsctl/test/xapi-sim/load-pool-dump')"), loader: 'js', resolveDir: dirname(args.path) };
+    });
+    // The loader reads xapi's datamodel from test/fixtures at run time; the bundle carries it.
+    b.onLoad({ filter: /[\\/]test[\\/]dist[\\/]xapi-sim[\\/]datamodel\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const read = "readFileSync(join(testFixturesDir, 'xapi-datamodel.json'), 'utf8')";
+      if (!text.includes(read)) throw new Error('datamodel.js no longer reads the datamodel as expected: update packaging/build-controller-cli.mjs');
+      const json = readFileSync(join(repo, 'test', 'fixtures', 'xapi-datamodel.json'), 'utf8');
+      return { contents: text.replace(read, JSON.stringify(json)), loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+async function bundle(entry, outfile, external = []) {
+  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'esm', external, define, plugins: [bundleDumpLoader], banner: { js: banner }, logLevel: 'warning' });
+  chmodSync(outfile, 0o755);
+}
+
+/** /usr/lib/xsctl/controller: the bundle and better-sqlite3 with its one runtime dependency. */
+async function controllerTree(root) {
+  const lib = join(root, 'usr', 'lib', 'xsctl', 'controller');
+  mkdirSync(join(lib, 'node_modules'), { recursive: true });
+  await bundle(join(repo, 'controller', 'dist', 'bin', 'xsctl-controller.js'), join(lib, 'xsctl-controller.mjs'), ['better-sqlite3']);
+  const mod = (name) => join(repo, 'node_modules', name);
+  const bs = join(lib, 'node_modules', 'better-sqlite3');
+  mkdirSync(join(bs, 'build', 'Release'), { recursive: true });
+  cpSync(join(mod('better-sqlite3'), 'lib'), join(bs, 'lib'), { recursive: true });
+  for (const f of ['package.json', 'LICENSE']) copyFileSync(join(mod('better-sqlite3'), f), join(bs, f));
+  copyFileSync(join(mod('better-sqlite3'), 'build', 'Release', 'better_sqlite3.node'), join(bs, 'build', 'Release', 'better_sqlite3.node'));
+  for (const dep of ['bindings', 'file-uri-to-path']) cpSync(mod(dep), join(lib, 'node_modules', dep), { recursive: true });
+  writeFileSync(join(lib, 'runtime.json'), `${JSON.stringify({ node: nodeMajor, abi: process.versions.modules, controller: version })}\n`);
+  const put = (from, to, mode) => {
+    mkdirSync(dirname(join(root, to)), { recursive: true });
+    copyFileSync(join(repo, 'packaging', from), join(root, to));
+    chmodSync(join(root, to), mode);
+  };
+  mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
+  writeFileSync(join(root, 'usr', 'bin', 'xsctl-controller'), '#!/bin/sh\nexec node /usr/lib/xsctl/controller/xsctl-controller.mjs "$@"\n', { mode: 0o755 });
+  put('controller/xsctl-controller.service', 'usr/lib/systemd/system/xsctl-controller.service', 0o644);
+  put('controller/controller.yaml', 'etc/xsctl/controller.yaml', 0o640);
+  put('controller/README', 'usr/share/doc/xsctl-controller/README', 0o644);
+  mkdirSync(join(root, 'var', 'lib', 'xsctl'), { recursive: true });
+}
+
+/** Debian/Ubuntu: dpkg-deb over the same tree, maintainer scripts below. */
+function deb(tree) {
+  const dir = join(tree, 'DEBIAN');
+  mkdirSync(dir, { recursive: true });
+  const size = Number(execFileSync('du', ['-sk', '--exclude=DEBIAN', tree], { encoding: 'utf8' }).split('\t')[0]);
+  writeFileSync(join(dir, 'control'), [
+    'Package: xsctl-controller',
+    `Version: ${version}-${opts.release}`,
+    'Architecture: amd64',
+    'Maintainer: xsctl <xsctl@localhost>',
+    `Depends: nodejs (>= ${nodeMajor}), nodejs (<< ${nodeMajor + 1}), adduser`,
+    `Installed-Size: ${size}`,
+    'Section: admin',
+    'Priority: optional',
+    'Description: xsctl controller for XenServer / XCP-ng pools',
+    ' Rolling upgrades, multipath rollout and storage failover, driven through XAPI and the',
+    ' xsctl agents. gRPC 7444 and HTTPS 8443, both with mutual TLS.',
+    '',
+  ].join('\n'));
+  writeFileSync(join(dir, 'conffiles'), '/etc/xsctl/controller.yaml\n');
+  writeFileSync(join(dir, 'postinst'), readFileSync(join(repo, 'packaging', 'controller', 'postinst.sh'), 'utf8'), { mode: 0o755 });
+  writeFileSync(join(dir, 'prerm'), '#!/bin/sh\nset -e\nif [ "$1" = remove ]; then systemctl stop xsctl-controller.service >/dev/null 2>&1 || true; systemctl disable xsctl-controller.service >/dev/null 2>&1 || true; fi\n', { mode: 0o755 });
+  writeFileSync(join(dir, 'postrm'), '#!/bin/sh\nset -e\nsystemctl daemon-reload >/dev/null 2>&1 || true\n', { mode: 0o755 });
+  const file = join(out, `xsctl-controller_${version}-${opts.release}_amd64.deb`);
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '-z1', '--build', tree, file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return file;
+}
+
+function rpm(tree) {
+  const top = join(work, 'rpmbuild');
+  execFileSync('rpmbuild', [
+    '-bb', '--target', 'x86_64',
+    '--define', `_topdir ${top}`,
+    '--define', `_rpmdir ${top}/RPMS`,
+    '--define', `xsctl_version ${version}`,
+    '--define', `xsctl_release ${opts.release}`,
+    '--define', `xsctl_payload ${tree}`,
+    '--define', `xsctl_node_major ${nodeMajor}`,
+    '--define', '_binary_payload w6.gzdio',
+    join(repo, 'packaging', 'rpm', 'xsctl-controller.spec'),
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const name = `xsctl-controller-${version}-${opts.release}.x86_64.rpm`;
+  copyFileSync(join(top, 'RPMS', 'x86_64', name), join(out, name));
+  return join(out, name);
+}
+
+async function cliTarball() {
+  const pkg = join(work, 'cli');
+  mkdirSync(pkg, { recursive: true });
+  await bundle(join(repo, 'cli', 'dist', 'bin', 'xsctl.js'), join(pkg, 'xsctl.mjs'));
+  const cliVersion = JSON.parse(readFileSync(join(repo, 'cli', 'package.json'), 'utf8')).version;
+  writeFileSync(join(pkg, 'package.json'), `${JSON.stringify({ name: 'xsctl-cli', version: cliVersion, description: 'xsctl command line: XenServer / XCP-ng pool operations through the xsctl controller', type: 'module', bin: { xsctl: 'xsctl.mjs' }, engines: { node: '>=20.19' }, files: ['xsctl.mjs', 'README.md'], license: 'UNLICENSED' }, null, 2)}\n`);
+  copyFileSync(join(repo, 'packaging', 'cli', 'README.md'), join(pkg, 'README.md'));
+  const name = execFileSync('npm', ['pack', '--pack-destination', out, pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').at(-1);
+  return join(out, name);
+}
+
+const tree = join(work, 'tree');
+await controllerTree(tree);
+const rpmFile = rpm(tree);
+const debFile = deb(tree);
+const cli = await cliTarball();
+process.stdout.write(`${JSON.stringify({ deb: debFile, rpm: rpmFile, cli, node: nodeMajor, abi: process.versions.modules })}\n`);
