@@ -37,6 +37,8 @@ const spec: DrbdResourceSpec = {
 interface Cluster {
   ctx: AgentContext;
   root: string;
+  /** Reads the simulated kernel state with calls the agent never makes (outside the tool-option table). */
+  inspector: CommandRunner;
   /** XCP2, played by calling the simulator directly (drbdadm would insist on owning 10.77.0.2). */
   peer(args: readonly string[]): Promise<{ exitCode: number | undefined; stderr: string; stdout: string }>;
 }
@@ -63,6 +65,7 @@ async function cluster(kernelVersion: string, syntax: DrbdSyntax): Promise<Clust
   return {
     ctx,
     root,
+    inspector: new CommandRunner({ logger, checkToolOptions: false, ...drbdSimRunnerOptions({ node: 'XCP1', kernelVersion, root, simDir }) }),
     async peer(args) {
       const r = await execa(drbdSimPath(), args, { reject: false, env: { ...peerEnv }, extendEnv: false });
       return { exitCode: r.exitCode, stderr: r.stderr, stdout: r.stdout };
@@ -249,7 +252,7 @@ describe('DRBD 8.3 through drbdadm-83 and the simulator', () => {
     expect(up.commands).toEqual(['drbdadm attach iscsi1', 'drbdadm syncer iscsi1', 'drbdadm connect iscsi1']);
     expect(up.state).toMatchObject({ role: 'Secondary', disk: 'Inconsistent', connection: 'WFConnection' });
     // What the (simulated) kernel holds: the rate the how-to sets, not 8.3's 250 KB/s default.
-    expect((await c.ctx.runner.run('drbdsetup', ['1', 'show'])).stdout).toMatch(/rate\s+100M;/);
+    expect((await c.inspector.run('drbdsetup', ['1', 'show'])).stdout).toMatch(/rate\s+100M;/);
     expect((await bringUp(c.ctx, 'iscsi1')).commands).toEqual([]);
     // A connect after a plain attach (by hand, or an older agent) loads the syncer first.
     await disconnect(c.ctx, 'iscsi1');

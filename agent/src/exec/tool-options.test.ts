@@ -31,7 +31,7 @@ describe('the tool-option table', () => {
     expect(checkToolArgs('tgtadm', ['--op', 'update', '--mode', 'target', '--tid', '1', '--name', 'state', '--value', '-x'])).toBeNull();
     expect(checkToolArgs('drbdadm', ['--', '--discard-my-data', 'connect', 'r0'])).toBeNull();
     expect(checkToolArgs('drbdadm', ['adjust', 'r0'])).toMatchObject({ arg: 'adjust r0' });
-    expect(checkToolArgs('tgtd', ['-C', '3261', '-p', '/run/tgtd.pid'])).toMatchObject({ arg: '-p' });
+    expect(checkToolArgs('tgtd', ['-C', '3261', '-f'])).toMatchObject({ arg: '-f' });
     expect(checkToolArgs('sg_vpd', ['--inhex=/tmp/x'])).toMatchObject({ arg: '--inhex=/tmp/x' });
   });
 });

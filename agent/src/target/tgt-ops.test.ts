@@ -89,12 +89,12 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
   const url = (lun = 10) => `iscsi://xsinit%${secret}@10.214.0.1/${spec.iqn}/${lun}`;
   const inq = (args: string[]) => execa('ip', ['netns', 'exec', initiator, 'iscsi-inq', ...args], { reject: false });
 
-  it('starts tgtd once (found by its control port in /proc, no pid file: tgt < 1.0.79 has no -p) and reports it running', async () => {
+  it('starts tgtd once (pid file, control port) and reports it running', async () => {
     expect(await tgtdRunning(ctx, t)).toBe(false);
     const first = await startTgtd(ctx, t);
     expect(first.changed).toBe(true);
     expect(first.pid).toBeGreaterThan(0);
-    expect((await readFile(`/proc/${first.pid}/cmdline`, 'utf8')).split('\0')).toEqual(['tgtd', '-C', String(t.controlPort), '']);
+    expect(Number(await readFile(join(dir, 'state', `tgtd.${t.controlPort}.pid`), 'utf8'))).toBe(first.pid);
     expect(await startTgtd(ctx, t)).toEqual({ changed: false, pid: first.pid });
   });
 

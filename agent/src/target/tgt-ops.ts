@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailedError } from '../exec/command-errors.js';
 import type { CommandResult } from '../exec/command-runner.js';
@@ -153,6 +154,10 @@ export async function deleteTarget(ctx: AgentContext, t: Tgtd, tid: number, forc
   }
 }
 
+function pidFile(ctx: AgentContext, t: Tgtd): string {
+  return ctx.root.resolve(join(ctx.stateDir, `tgtd.${t.controlPort}.pid`));
+}
+
 /** Alive and not a zombie (a reaped-late daemon stays in /proc as Z). */
 function alive(pid: number): boolean {
   try {
@@ -170,9 +175,11 @@ async function liveProcess(pid: number): Promise<boolean> {
   return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
-/** tgtd processes serving this control port, from a /proc scan of their argv. */
-async function tgtdPids(_ctx: AgentContext, t: Tgtd): Promise<number[]> {
+/** tgtd processes serving this control port: the pid file first, then a /proc scan. */
+async function tgtdPids(ctx: AgentContext, t: Tgtd): Promise<number[]> {
   const pids = new Set<number>();
+  const fromFile = Number((await readFile(pidFile(ctx, t), 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(fromFile) && fromFile > 0 && (await liveProcess(fromFile))) pids.add(fromFile);
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter((a) => a !== '');
@@ -196,9 +203,11 @@ async function waitFor(check: () => Promise<boolean>, ms: number, signal?: Abort
 /** Starts tgtd for this control port unless one answers already. Never enables it at boot. */
 export async function startTgtd(ctx: AgentContext, t: Tgtd, signal?: AbortSignal): Promise<{ changed: boolean; pid: number }> {
   if (await tgtdRunning(ctx, t, signal)) return { changed: false, pid: (await tgtdPids(ctx, t))[0] ?? 0 };
+  const file = pidFile(ctx, t);
+  await mkdir(dirname(file), { recursive: true });
+  await rm(file, { force: true });
   try {
-    // No -p/--pid-file: it arrived in tgt 1.0.79; tgtdPids() finds the daemon by its -C in /proc.
-    await ctx.runner.run('tgtd', [...port(t)], { signal, timeoutMs: 15_000 });
+    await ctx.runner.run('tgtd', [...port(t), '-p', file], { signal, timeoutMs: 15_000 });
   } catch (err) {
     throw new TgtdControlError('start', err instanceof CommandFailedError ? err.stderr.trim() || `exit ${err.exitCode}` : String(err), { cause: err });
   }
@@ -241,6 +250,7 @@ export async function stopTgtd(ctx: AgentContext, t: Tgtd, graceMs: number, sign
   throw new TgtdControlError('stop', `tgtd (pids ${pids.join(', ') || 'unknown'}) still running after SIGKILL`);
 
   async function done(how: 'graceful' | 'sigterm' | 'sigkill') {
+    await rm(pidFile(ctx, t), { force: true });
     ctx.logger.info({ controlPort: t.controlPort, how }, 'tgtd stopped');
     return { changed: true, how };
   }
