@@ -57,7 +57,8 @@ export default tseslint.config(
     // The controller's one door to ipmitool (fencing a host through its BMC). The controller has
     // no CommandRunner (that is the agent's); this file runs one program with argument arrays (no
     // shell), a timeout, an abort signal, and the password in the environment only.
-    files: ['controller/src/fencing/ipmitool.ts'],
+    // Likewise the one door to an iSCSI initiator (libiscsi iscsi-inq) for the switchover's check.
+    files: ['controller/src/fencing/ipmitool.ts', 'controller/src/initiator/iscsi-inq.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'xen-api', message: 'go through controller/src/xapi (the typed adapter)' }] }] },
   },
   {

@@ -13,6 +13,8 @@ import { PoolPrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/controller
 import { poolPrecheckService } from '../services/precheck/pool-precheck-service.js';
 import { DashboardServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/dashboard';
 import { dashboardService } from '../services/dashboard/dashboard-service.js';
+import { StorageFailoverServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/storage_failover';
+import { storageFailoverService } from '../services/storage/storage-failover-service.js';
 import type { ControllerContext } from './controller-context.js';
 import type { Registration } from './registration.js';
 
@@ -28,6 +30,7 @@ export function serviceRegistrations(ctx: ControllerContext): Registration[] {
     { definition: PoolScsiServiceDefinition, impl: poolScsiService(ctx), readMethods: ['getAluaReport', 'inspect'], operatorMethods: [] },
     { definition: UpgradeServiceDefinition, impl: upgradeService(ctx), readMethods: ['plan', 'status', 'watch'], operatorMethods: ['startRollingUpgrade', 'pause', 'resume', 'abort'] },
     { definition: PoolStorageServiceDefinition, impl: poolStorageService(ctx), readMethods: ['getPoolStorageStatus', 'renderPoolDrbdConfig', 'showPoolTargets'], operatorMethods: ['promotePoolDrbd', 'demotePoolDrbd', 'resolvePoolDrbdSplitBrain', 'assertPoolStorageRole'] },
+    { definition: StorageFailoverServiceDefinition, impl: storageFailoverService(ctx), readMethods: ['getWitnessStatus'], operatorMethods: ['switchover', 'failover'] },
     { definition: PoolPrecheckServiceDefinition, impl: poolPrecheckService(ctx), readMethods: ['run', 'scanBlobs'], operatorMethods: ['cleanBlobs', 'restoreBlobs', 'takeMetadataBackup'] },
     { definition: DashboardServiceDefinition, impl: dashboardService(ctx), readMethods: ['createLoginLink'], operatorMethods: [] },
   ];

@@ -10,3 +10,4 @@ export { XapiUnreachableError } from './xapi-unreachable-error.js';
 export { XapiTimeoutError } from './xapi-timeout-error.js';
 export { XapiReadOnlyError } from './xapi-read-only-error.js';
 export { XapiCancelledError } from './xapi-cancelled-error.js';
+export { emergencyTransitionToMaster, type EmergencyOptions } from './emergency-transition.js';

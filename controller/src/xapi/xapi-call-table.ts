@@ -45,6 +45,9 @@ export const callTable: CallTable = {
   'pool.enable_ha': { timeoutMs: 15 * minute },
   'pool.set_wlb_enabled': { timeoutMs: 2 * minute },
   'pool.designate_new_master': { timeoutMs: 10 * minute },
+  // Tries every slave in turn; an unreachable one costs a connection timeout.
+  'pool.recover_slaves': { timeoutMs: 10 * minute },
+  'VM.power_state_reset': { timeoutMs: 2 * minute },
   'task.cancel': { timeoutMs: 30 * second },
   'task.destroy': { timeoutMs: 30 * second },
 };

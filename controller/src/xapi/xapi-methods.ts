@@ -73,6 +73,9 @@ interface Operations {
   'pool.enable_ha': Method<[heartbeat_srs: Ref<'SR'>[], configuration: Record<string, string>], void>;
   'pool.set_wlb_enabled': Method<[self: Ref<'pool'>, value: boolean], void>;
   'pool.designate_new_master': Method<[host: Ref<'host'>], void>;
+  // Storage failover: after the master died and another host took over (emergency transition).
+  'pool.recover_slaves': Method<[], Ref<'host'>[]>;
+  'VM.power_state_reset': Method<[vm: Ref<'VM'>], void>;
   'pool.add_to_other_config': Method<[self: Ref<'pool'>, key: string, value: string], void>;
   'pool.remove_from_other_config': Method<[self: Ref<'pool'>, key: string], void>;
   'event.from': Method<[classes: string[], token: string, timeout: number], XapiEventBatch>;
@@ -104,4 +107,6 @@ export type XapiAsyncMethodName =
   | 'pool.disable_ha'
   | 'pool.enable_ha'
   | 'pool.set_wlb_enabled'
-  | 'pool.designate_new_master';
+  | 'pool.designate_new_master'
+  | 'pool.recover_slaves'
+  | 'VM.power_state_reset';

@@ -63,14 +63,17 @@ const internalAsyncPrefix = 'InternalAsync.';
 export async function dispatchCall(env: DispatchEnv, wireName: string, params: readonly unknown[], signal: AbortSignal): Promise<DispatchResult> {
   const { db, server } = env;
   const master = db.count('pool') > 0 ? db.masterRef() : '';
-  if (master !== '' && xapiState(db, master) === 'down') throw new SimConnectionRefused(String(db.peek('host', master)?.['address'] ?? ''));
-  if (server.listenerHostRef !== undefined && server.listenerHostRef !== db.masterRef()) {
+  const isAsync = wireName.startsWith(asyncPrefix) || wireName.startsWith(internalAsyncPrefix);
+  const name = wireName.startsWith(asyncPrefix) ? wireName.slice(asyncPrefix.length) : wireName.startsWith(internalAsyncPrefix) ? wireName.slice(internalAsyncPrefix.length) : wireName;
+  const onSlave = server.listenerHostRef !== undefined && server.listenerHostRef !== master;
+  // A slave's own xapi answers its slave-local calls whatever the master's state (failover).
+  const slaveLocal = onSlave && server.registry.resolve(name, db)?.slaveLocal === true;
+  if (!slaveLocal && master !== '' && xapiState(db, master) === 'down') throw new SimConnectionRefused(String(db.peek('host', master)?.['address'] ?? ''));
+  if (onSlave && !slaveLocal) {
     // A slave refuses API calls and names the master, which is how clients find it.
     const address = db.getRecord('host', db.masterRef())['address'];
     throw new XapiFailure('HOST_IS_SLAVE', [typeof address === 'string' ? address : '']);
   }
-  const isAsync = wireName.startsWith(asyncPrefix) || wireName.startsWith(internalAsyncPrefix);
-  const name = wireName.startsWith(asyncPrefix) ? wireName.slice(asyncPrefix.length) : wireName.startsWith(internalAsyncPrefix) ? wireName.slice(internalAsyncPrefix.length) : wireName;
   if (name === 'system.listMethods') return { value: listMethods(env), type: parseType('string set'), bare: true };
 
   const release = currentRelease(db);

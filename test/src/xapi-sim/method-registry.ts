@@ -57,6 +57,11 @@ export interface MethodSpec {
   readonly arity?: number | readonly [min: number, max: number];
   /** Whether `Async.<name>` exists. Only for methods the datamodel does not have, like `arity`. */
   readonly async?: boolean;
+  /**
+   * Answered by a slave's own xapi too, even while the master is down (slave-local logins and the
+   * emergency calls, xapi_session.ml / xapi_pool.ml), where every other call answers HOST_IS_SLAVE.
+   */
+  readonly slaveLocal?: boolean;
 }
 
 /** Answers for a whole family of names (e.g. every `<class>.get_<field>`); consulted after exact names. */

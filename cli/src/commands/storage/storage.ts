@@ -10,6 +10,7 @@ import { registerTgt } from '../tgt/tgt.js';
 import { poolStorageClient } from './pool-storage-client.js';
 import { drbdPair, splitBrainText, syncText } from './render-drbd-state.js';
 import { loadSpecFile } from './spec-file.js';
+import { registerSwitchoverFailover, renderWitness, storageFailoverClient } from './switchover-failover.js';
 
 /** Both (all) nodes side by side: one column per host, one row per fact. */
 export function renderPoolStorage(res: GetPoolStorageStatusResponse): string {
@@ -73,10 +74,14 @@ function registerStorage(program: Command): void {
         progress(`asking the controller at ${address} ...`);
         return poolStorageClient(channel).getPoolStorageStatus({ pool: flags.pool, spec });
       });
-      if (flags.json === true) printJson(res);
-      else process.stdout.write(renderPoolStorage(res));
+      // The witness view exists for pools with a storage section in the controller config.
+      const witness = await withController(cmd.optsWithGlobals<GlobalFlags>(), ({ channel }) => storageFailoverClient(channel, 30_000).getWitnessStatus({ pool: flags.pool })).catch(() => null);
+      if (flags.json === true) printJson(witness === null ? res : { ...res, witness });
+      else process.stdout.write(`${renderPoolStorage(res)}${witness === null ? '' : `\n${renderWitness(witness)}`}`);
       if (res.problems.length > 0) process.exitCode = 1;
     });
+
+  registerSwitchoverFailover(storage);
 
   storage
     .command('assert-role')

@@ -18,6 +18,8 @@ import { runPoolPrechecks } from '../precheck/run-pool-prechecks.js';
 import { xapiClientPort } from '../../workflows/rolling-upgrade/xapi-client-port.js';
 import { toWorkflowView, workflowEvents } from './upgrade-events.js';
 import { observeWorkflowMetrics } from '../../metrics/workflow-metrics.js';
+import { failoverKind } from '../../workflows/storage/failover-workflow.js';
+import { switchoverKind } from '../../workflows/storage/switchover-workflow.js';
 
 /** A destructive call without `confirm: true`. */
 class ConfirmationRequiredError extends XsctlError {
@@ -70,7 +72,7 @@ export function workflowEngineFor(ctx: ControllerContext): WorkflowEngine {
   let engine = engines.get(ctx);
   if (engine === undefined) {
     const hook = killHookFromEnv();
-    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx))], ...(hook === undefined ? {} : { onStepWrite: hook }) });
+    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx)), switchoverKind(ctx), failoverKind(ctx)], ...(hook === undefined ? {} : { onStepWrite: hook }) });
     engines.set(ctx, engine);
     observeWorkflowMetrics(engine, ctx.metrics);
     const e = engine;

@@ -5,6 +5,7 @@ import { registerSessionMethods } from './session-methods.js';
 import { registerSystemMethods } from './system-methods.js';
 import { registerTaskMethods } from './task-methods.js';
 import { registerUpgradeMethods } from './upgrade/index.js';
+import { registerFailoverMethods } from './failover/failover-methods.js';
 
 /**
  * Every method family the simulator ships with. An operation (host.disable, VM.pool_migrate, ...)
@@ -20,6 +21,7 @@ export const coreMethodModules: ReadonlyArray<(registry: MethodRegistry) => void
   registerTaskMethods,
   registerImplicitMethods,
   registerUpgradeMethods,
+  registerFailoverMethods,
 ];
 
 export function registerCoreMethods(registry: MethodRegistry): MethodRegistry {

@@ -1,0 +1,89 @@
+import type { StorageFailoverServiceImplementation, StorageWorkflowEvent } from '@xsctl/proto/gen/xsctl/controller/v1/storage_failover';
+import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
+import { peerIdentity } from '@xsctl/common/grpc/index';
+import type { ControllerContext } from '../../server/controller-context.js';
+import { workflowEvents } from '../upgrade/upgrade-events.js';
+import { workflowEngineFor } from '../upgrade/upgrade-service.js';
+import { STORAGE_FAILOVER } from '../../workflows/storage/failover-workflow.js';
+import { checkSwitchover, storageConfigOf } from '../../workflows/storage/storage-pool.js';
+import { StorageRoleChangeRefusedError } from '../../workflows/storage/storage-workflow-errors.js';
+import { STORAGE_SWITCHOVER, type SwitchoverParams } from '../../workflows/storage/switchover-workflow.js';
+import { witnessMonitors } from './witness-monitor.js';
+
+class ConfirmationRequiredError extends XsctlError {
+  readonly code = 'CONFIRMATION_REQUIRED';
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+export function storageFailoverService(ctx: ControllerContext): StorageFailoverServiceImplementation {
+  const engine = workflowEngineFor(ctx);
+  const monitors = witnessMonitors(ctx, engine, process.env['XSCTL_WITNESS'] !== 'off');
+
+  async function* stream(id: string, signal: AbortSignal): AsyncGenerator<{ event: StorageWorkflowEvent }> {
+    for await (const e of workflowEvents(engine, id, 0, signal)) {
+      yield { event: { id: e.id, workflowId: e.workflowId, at: e.at, kind: e.kind, host: e.host, step: e.step, phase: e.phase, message: e.message, dataJson: e.dataJson, state: e.state } };
+    }
+  }
+
+  return {
+    async *switchover(request, context) {
+      const pool = ctx.pool(request.pool);
+      storageConfigOf(pool);
+      // Refusals come back at once, typed, before a workflow exists.
+      await checkSwitchover(ctx, pool, request.to, context.signal);
+      if (!request.confirm) throw new ConfirmationRequiredError('a switchover moves the storage: send confirm (xsctl --yes)');
+      const params: SwitchoverParams = { to: request.to, reason: 'planned switchover' };
+      const row = engine.start(STORAGE_SWITCHOVER, pool.name, params, peerIdentity(context)?.name ?? 'unknown');
+      yield* stream(row.id, context.signal);
+      const done = engine.get(row.id);
+      const to = str((done.result as Record<string, unknown> | undefined)?.['to']);
+      if (done.state === 'done' && to !== '') monitors.get(pool.name)?.noteRoleChange(to);
+    },
+
+    async *failover(request, context) {
+      const pool = ctx.pool(request.pool);
+      storageConfigOf(pool);
+      if (request.reason.trim() === '') throw new ValidationError('reason', 'say why (it is recorded with the failover)');
+      const w = monitors.get(pool.name);
+      await w?.tick();
+      const params = w?.failoverParams(`manual: ${request.reason}`) ?? null;
+      if (params === null) throw new StorageRoleChangeRefusedError('no-storage-master', '', `the witness has not seen a storage master in pool ${pool.name}`);
+      if (!request.confirm) throw new ConfirmationRequiredError(`a failover fences ${params.failed.name} and promotes ${params.survivor.name}: send confirm (xsctl --yes)`);
+      const row = engine.start(STORAGE_FAILOVER, pool.name, params, peerIdentity(context)?.name ?? 'unknown');
+      w?.noteRoleChange(params.survivor.name);
+      yield* stream(row.id, context.signal);
+    },
+
+    async getWitnessStatus(request) {
+      const pool = ctx.pool(request.pool);
+      const storage = storageConfigOf(pool);
+      const w = monitors.get(pool.name);
+      const rows = engine.store.list({ pool: pool.name, limit: 20 }).filter((r) => r.kind === STORAGE_FAILOVER || r.kind === STORAGE_SWITCHOVER);
+      const last = rows[0];
+      const params = (last?.params ?? {}) as Record<string, unknown>;
+      const result = (last?.result ?? {}) as Record<string, unknown>;
+      return {
+        pool: pool.name,
+        automatic: storage.failover.automatic,
+        storageMaster: w?.master ?? '',
+        hosts: [...(w?.hosts.values() ?? [])].map((h) => ({ host: h.host.name, reachable: h.reachable, lastSeen: h.lastSeen === 0 ? '' : new Date(h.lastSeen).toISOString(), view: h.view, error: h.error })),
+        ...(last === undefined
+          ? {}
+          : {
+              last: {
+                workflowId: last.id,
+                kind: last.kind,
+                state: last.state,
+                reason: str(params['reason']) || str(result['reason']),
+                from: str((params['failed'] as Record<string, unknown> | undefined)?.['name']) || str(result['from']),
+                to: str((params['survivor'] as Record<string, unknown> | undefined)?.['name']) || str(result['to']),
+                timelineJson: JSON.stringify(result['timeline'] ?? {}),
+                at: last.createdAt,
+              },
+            }),
+        alerts: [...(w?.alerts ?? [])],
+      };
+    },
+  };
+}

@@ -1,0 +1,148 @@
+import type { PeerView } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
+import type { PoolConfig } from '../../config/inventory.js';
+import type { ControllerContext } from '../../server/controller-context.js';
+import type { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
+import { STORAGE_FAILOVER, type FailoverParams } from '../../workflows/storage/failover-workflow.js';
+import { peerViewOf, storageConfigOf, storageHosts, type StorageHost } from '../../workflows/storage/storage-pool.js';
+
+export interface HostWitness {
+  host: StorageHost;
+  reachable: boolean;
+  lastSeen: number;
+  view: PeerView | undefined;
+  error: string;
+}
+
+/**
+ * The controller as the witness of one two-node pool. Every pollIntervalMs it asks both agents
+ * for their peer view (the heartbeat that keeps a master from fencing itself). It declares the
+ * storage master lost when its agent has not answered for detectAfterMs AND the survivor reports
+ * the replication link down (rule 3: a Connected link means a live peer, whatever the management
+ * network says). Then: with automatic failover, it starts the failover workflow; otherwise it
+ * raises an alert once per incident. After a role change nothing automatic happens for holdDownMs
+ * (rule 11: a flapping link moves the roles at most once per hold-down).
+ */
+export class WitnessMonitor {
+  readonly hosts = new Map<string, HostWitness>();
+  readonly alerts: string[] = [];
+  master = '';
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+  #lostSince = 0;
+  #alerted = false;
+  #lastRoleChange = 0;
+  #resolved: StorageHost[] | null = null;
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly pool: PoolConfig,
+    private readonly engine: WorkflowEngine,
+  ) {}
+
+  start(): void {
+    const interval = storageConfigOf(this.pool).failover.pollIntervalMs;
+    this.#timer = setInterval(() => void this.tick(), interval);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** One round; public so a test can drive it. */
+  async tick(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      await this.#round();
+    } catch (err) {
+      this.ctx.logger.warn({ pool: this.pool.name, err: err instanceof Error ? err.message : String(err) }, 'witness: round failed');
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #round(): Promise<void> {
+    const storage = storageConfigOf(this.pool);
+    // Hosts are read from XAPI once; a dead pool master must not stop the witness.
+    this.#resolved ??= await storageHosts(this.ctx, this.pool);
+    const deadline = Math.min(1_500, storage.failover.pollIntervalMs * 3);
+    await Promise.all(
+      this.#resolved.map(async (h) => {
+        const w = this.hosts.get(h.name) ?? { host: h, reachable: false, lastSeen: 0, view: undefined, error: '' };
+        try {
+          w.view = await peerViewOf(this.ctx, this.pool, h, AbortSignal.timeout(deadline));
+          w.reachable = true;
+          w.lastSeen = Date.now();
+          w.error = '';
+        } catch (err) {
+          w.reachable = false;
+          w.error = err instanceof Error ? err.message : String(err);
+        }
+        this.hosts.set(h.name, w);
+      }),
+    );
+    const all = [...this.hosts.values()];
+    const serving = all.find((w) => w.reachable && w.view?.heldRole === 'master');
+    if (serving !== undefined) this.master = serving.host.name;
+    const master = all.find((w) => w.host.name === this.master);
+    const survivor = all.find((w) => w.host.name !== this.master);
+    if (master === undefined || survivor === undefined) return;
+    const lost = !master.reachable && survivor.reachable && survivor.view?.replicationConnected === false;
+    if (!lost) {
+      this.#lostSince = 0;
+      this.#alerted = false;
+      return;
+    }
+    const now = Date.now();
+    this.#lostSince ||= now - Math.max(0, now - master.lastSeen);
+    if (now - this.#lostSince < storage.failover.detectAfterMs) return;
+    if (this.engine.store.activeFor(this.pool.name) !== undefined) return;
+    if (now - this.#lastRoleChange < storage.failover.holdDownMs) return;
+    const reason = `storage master ${master.host.name} lost: no heartbeat for ${now - master.lastSeen} ms; ${survivor.host.name} sees the replication link ${survivor.view?.drbd.map((d) => d.connection).join(',')}`;
+    if (!storage.failover.automatic) {
+      if (!this.#alerted) {
+        this.#alerted = true;
+        this.alerts.push(`${new Date().toISOString()} ${reason}: automatic failover is off; run xsctl storage failover --pool ${this.pool.name} --reason ...`);
+        this.ctx.logger.error({ pool: this.pool.name, reason }, 'STORAGE MASTER LOST: automatic failover is off, waiting for the admin');
+      }
+      return;
+    }
+    const params: FailoverParams = { failed: master.host, survivor: survivor.host, reason, automatic: true, detectedAt: new Date(this.#lostSince).toISOString() };
+    this.engine.start(STORAGE_FAILOVER, this.pool.name, params, 'witness');
+    this.#lastRoleChange = now;
+    this.master = survivor.host.name;
+    this.ctx.logger.error({ pool: this.pool.name, reason }, 'STORAGE FAILOVER started by the witness');
+  }
+
+  /** The failover an admin asks for: the same decision, without the timers. */
+  failoverParams(reason: string): FailoverParams | null {
+    const master = [...this.hosts.values()].find((w) => w.host.name === this.master);
+    const survivor = [...this.hosts.values()].find((w) => w.host.name !== this.master);
+    if (master === undefined || survivor === undefined) return null;
+    return { failed: master.host, survivor: survivor.host, reason, automatic: false, detectedAt: new Date(this.#lostSince || Date.now()).toISOString() };
+  }
+
+  noteRoleChange(master: string): void {
+    this.#lastRoleChange = Date.now();
+    this.master = master;
+  }
+}
+
+const monitors = new WeakMap<ControllerContext, Map<string, WitnessMonitor>>();
+
+/** One witness per pool that has a storage section; started once per controller context. */
+export function witnessMonitors(ctx: ControllerContext, engine: WorkflowEngine, start = true): Map<string, WitnessMonitor> {
+  let m = monitors.get(ctx);
+  if (m === undefined) {
+    m = new Map();
+    for (const pool of ctx.config.pools) {
+      if (pool.storage === undefined) continue;
+      const w = new WitnessMonitor(ctx, pool, engine);
+      if (start) w.start();
+      m.set(pool.name, w);
+    }
+    monitors.set(ctx, m);
+  }
+  return m;
+}

@@ -1,0 +1,178 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import type { PoolConfig } from '../../config/inventory.js';
+import type { Fencer } from '../../fencing/fencer.js';
+import { FencingFailedError } from '../../fencing/fencing-errors.js';
+import { IpmiFencer } from '../../fencing/ipmi-fencer.js';
+import type { ControllerContext } from '../../server/controller-context.js';
+import { emergencyTransitionToMaster, XapiClient } from '../../xapi/index.js';
+import type { WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
+import { assertRoleOn, peerViewOf, specFor, storageConfigOf, type StorageHost } from './storage-pool.js';
+import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
+import { verifyFromInitiator } from './verify-initiator.js';
+
+export const STORAGE_FAILOVER = 'storage-failover';
+
+export interface FailoverParams {
+  failed: StorageHost;
+  survivor: StorageHost;
+  reason: string;
+  automatic: boolean;
+  /** When the witness first saw the master lost (ISO). */
+  detectedAt: string;
+}
+
+export function fencerFor(pool: PoolConfig): Fencer | null {
+  const f = storageConfigOf(pool).fencing;
+  return f.method === 'ipmi' ? new IpmiFencer(f.hosts) : null;
+}
+
+/** The survivor's own XAPI URL: the pool's URL with the host's address. */
+function hostUrl(pool: PoolConfig, h: StorageHost): string {
+  const u = new URL(pool.xapi.url);
+  u.hostname = h.address.includes(':') ? `[${h.address}]` : h.address;
+  return u.origin;
+}
+
+/**
+ * An unplanned failover, decided by the controller (the witness): assess (rules 1, 3, 10: the
+ * survivor's replication link is down, its data UpToDate, no split brain) -> fence the lost
+ * master (rule 2: IPMI power off confirmed; with self-fencing, wait out its bound) -> promote the
+ * survivor (rule 5) -> verify as an initiator -> recover XAPI in xapi's order:
+ * pool.emergency_transition_to_master on the survivor when the dead host was the pool master,
+ * pool.recover_slaves, VM.power_state_reset only for the proven-fenced host's VMs, then start the
+ * VMs that were running there. A failed fence stops the workflow loudly before any promotion.
+ */
+export function failoverKind(ctx: ControllerContext): WorkflowKind {
+  return {
+    kind: STORAGE_FAILOVER,
+    run: (w) => runFailover(ctx, w),
+    compensate: async () => undefined,
+    describeFailure: (err) => (err instanceof FencingFailedError ? `${err.message} (FENCING_FAILED)` : err instanceof Error ? err.message : String(err)),
+  };
+}
+
+async function runFailover(ctx: ControllerContext, w: WorkflowContext): Promise<unknown> {
+  const p = w.params as FailoverParams;
+  const pool = ctx.pool(w.pool);
+  const storage = storageConfigOf(pool);
+  const signal = w.signal;
+  const stamp = () => new Date().toISOString();
+  const timeline: Record<string, string> = { detected: p.detectedAt };
+
+  await w.step('assess', {
+    host: p.survivor.name,
+    run: async () => {
+      const v = await peerViewOf(ctx, pool, p.survivor, signal);
+      if (v.replicationConnected) throw new StorageRoleChangeRefusedError('peer-alive', p.failed.name, `${p.survivor.name}'s replication link to ${p.failed.name} is Connected: the peer is alive, no failover (rule 3); switch over instead`);
+      for (const d of v.drbd) {
+        if (d.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) throw new StorageRoleChangeRefusedError('split-brain', p.survivor.name, `SPLIT BRAIN on ${p.survivor.name} (${d.name}): no automatic promotion (rule 10)`);
+        if (d.disk !== 'UpToDate') throw new StorageRoleChangeRefusedError('survivor-not-up-to-date', p.survivor.name, `${p.survivor.name}'s copy of ${d.name} is ${d.disk}, not UpToDate: promoting it would serve stale data (rule 1)`);
+      }
+      return { heldRole: v.heldRole, drbd: v.drbd.map((d) => `${d.name}:${d.role}/${d.disk}/${d.connection}`) };
+    },
+  });
+
+  const fencer = fencerFor(pool);
+  const fence = await w.step(`fence:${p.failed.name}`, {
+    host: p.failed.name,
+    check: async () => (fencer !== null && (await fencer.powerState(p.failed.name, signal).catch(() => 'on')) === 'off' ? { method: fencer.method, confirmedOff: true, at: stamp() } : undefined),
+    run: async (io) => {
+      if (fencer === null) {
+        // Quorum, not power: the witness sees the survivor, and the lost master stops serving
+        // after selfFenceAfterMs without the witness; promote only once that bound has passed.
+        const wait = Date.parse(p.detectedAt) + storage.failover.selfFenceAfterMs + storage.failover.detectAfterMs - Date.now();
+        io.progress({ phase: 'fence', message: `waiting ${Math.max(0, wait)} ms for ${p.failed.name}'s self-fence bound` });
+        if (wait > 0) await sleep(wait, undefined, { signal });
+        return { method: 'self', confirmedOff: false, at: stamp() };
+      }
+      io.progress({ phase: 'fence', message: `${fencer.method}: powering ${p.failed.name} off` });
+      try {
+        const out = await fencer.fence(p.failed.name, signal);
+        return { method: out.method, confirmedOff: true, at: stamp(), detail: out.detail, durationMs: out.durationMs };
+      } catch (err) {
+        w.emit('fencing-failed', { host: p.failed.name, message: err instanceof Error ? err.message : String(err) });
+        w.logger.error({ pool: w.pool, host: p.failed.name, err: err instanceof Error ? err.message : String(err) }, 'FENCING FAILED: nothing is promoted');
+        throw err;
+      }
+    },
+  });
+  timeline['fenced'] = fence.at;
+
+  await w.step(`promote:${p.survivor.name}`, {
+    host: p.survivor.name,
+    run: async () => {
+      const spec = specFor(storage, p.survivor.name);
+      const peerSafety = { witnessAddress: '', witnessInterface: '', ...spec.peerSafety, peerFenced: fence.confirmedOff, failoverReason: FailoverReason.FAILOVER_REASON_PEER_HOST_NOT_LIVE };
+      return assertRoleOn(ctx, pool, p.survivor, StorageRole.STORAGE_ROLE_MASTER, signal, { ...spec, peerSafety });
+    },
+  });
+  timeline['promoted'] = stamp();
+  const verified = await w.step('verify', { run: () => verifyFromInitiator(storage, signal) });
+  timeline['served'] = stamp();
+
+  // ---------------------------------------------------------------- XAPI, in xapi's order
+  const open = () => XapiClient.connect({ url: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, allowUnauthorized: pool.xapi.allowUnauthorized, signal });
+  if (p.failed.isMaster) {
+    await w.step('xapi:emergency-transition', {
+      host: p.survivor.name,
+      check: async () => {
+        const x = await open().catch(() => null);
+        if (x === null) return undefined;
+        try {
+          return [...(await x.getAllRecords('pool', { signal })).values()][0]?.master === p.survivor.ref ? { master: p.survivor.name } : undefined;
+        } finally {
+          await x.close();
+        }
+      },
+      run: async () => {
+        await emergencyTransitionToMaster({ hostUrl: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, allowUnauthorized: pool.xapi.allowUnauthorized, signal });
+        return { master: p.survivor.name };
+      },
+    });
+  }
+  const xapi = await retry(open, signal);
+  try {
+    await w.step('xapi:recover-slaves', { run: async () => ({ recovered: await xapi.callAsync('pool.recover_slaves', [], { signal }) }) });
+    const vms = await w.step('xapi:vms', {
+      run: async () =>
+        [...(await xapi.getAllRecords('VM', { signal })).entries()]
+          .filter(([, v]) => v.resident_on === p.failed.ref && !v.is_control_domain && (v.power_state === 'Running' || v.power_state === 'Paused'))
+          .map(([ref, v]) => ({ ref: ref as string, uuid: v.uuid, name: v.name_label })),
+    });
+    // Only a proven-fenced host's VMs may be declared halted: a live domain would run twice.
+    if (fence.confirmedOff) {
+      for (const vm of vms) {
+        await w.step(`xapi:reset:${vm.uuid}`, { host: p.failed.name, intent: { vm: vm.name }, run: async () => (await xapi.callAsync('VM.power_state_reset', [vm.ref as never], { signal }), { reset: vm.name }) });
+      }
+      for (const vm of vms) {
+        await w.step(`xapi:start:${vm.uuid}`, {
+          host: p.survivor.name,
+          intent: { vm: vm.name },
+          check: async () => ((await xapi.getRecord('VM', vm.ref as never, { signal })).power_state === 'Running' ? { started: vm.name } : undefined),
+          run: async () => (await xapi.callAsync('VM.start_on', [vm.ref as never, p.survivor.ref as never, false, false], { signal }), { started: vm.name }),
+        });
+      }
+    } else if (vms.length > 0) {
+      w.emit('warning', { message: `${vms.length} VMs of ${p.failed.name} left as XAPI sees them: ${p.failed.name} was not fenced by power, so VM.power_state_reset is not safe; check the host, then reset them` });
+    }
+  } finally {
+    await xapi.close().catch(() => undefined);
+  }
+  timeline['xapiRecovered'] = stamp();
+  w.emit('failover-timeline', { failed: p.failed.name, survivor: p.survivor.name, reason: p.reason, automatic: p.automatic, timeline });
+  return { pool: w.pool, failed: p.failed.name, survivor: p.survivor.name, reason: p.reason, automatic: p.automatic, fence, timeline, verified };
+}
+
+async function retry<T>(fn: () => Promise<T>, signal: AbortSignal, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > end || signal.aborted) throw err;
+      await sleep(500, undefined, { signal });
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { XsctlError, type XsctlErrorOptions } from '@xsctl/common/errors/index';
+
+/** A switchover or failover refused before anything changed; `reason` names why. */
+export class StorageRoleChangeRefusedError extends XsctlError {
+  readonly code: string;
+
+  constructor(
+    readonly reason: 'peer-not-up-to-date' | 'peer-not-connected' | 'split-brain' | 'no-storage-master' | 'peer-alive' | 'survivor-not-up-to-date' | 'no-storage-config',
+    readonly host: string,
+    message: string,
+    options?: XsctlErrorOptions,
+  ) {
+    super(message, options);
+    this.code = `STORAGE_${reason.toUpperCase().replaceAll('-', '_')}`;
+  }
+}
+
+/** A role assertion on one host stopped at a step (rule 5: stop at the first failure). */
+export class StorageRoleFailedError extends XsctlError {
+  readonly code = 'STORAGE_ROLE_FAILED';
+
+  constructor(
+    readonly host: string,
+    readonly role: string,
+    readonly failedStep: string,
+    readonly stepError: string,
+  ) {
+    super(`${host}: ${role} role failed at ${failedStep}${stepError === '' ? '' : ` (${stepError})`}`);
+  }
+}
+
+/** The initiator did not see the LUN, or saw another identity, on the floating IP (rule 7). */
+export class InitiatorCheckFailedError extends XsctlError {
+  readonly code = 'STORAGE_INITIATOR_CHECK_FAILED';
+
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`the initiator check on ${address} failed: ${reason}`);
+  }
+}
