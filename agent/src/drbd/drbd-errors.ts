@@ -109,3 +109,15 @@ export class DrbdConfigRejectedError extends XsctlError {
     super(`drbdadm rejected the rendered configuration: ${reason}`, options);
   }
 }
+
+/** create-md over existing DRBD metadata: it would reset the data generations the handshake relies on. */
+export class DrbdMetadataPresentError extends XsctlError {
+  readonly code = 'DRBD_METADATA_PRESENT';
+
+  constructor(
+    readonly resource: string,
+    readonly backingDisk: string,
+  ) {
+    super(`${backingDisk} already holds DRBD metadata for ${resource}: create-md would reset its data generations; nothing to create`);
+  }
+}

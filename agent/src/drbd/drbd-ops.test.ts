@@ -139,6 +139,10 @@ describe.each([
     expect(wiped.signatures).toEqual(['LVM2_member']);
     expect(wiped.result).toMatchObject({ changed: true, commands: [`wipefs -a ${disk}`, 'drbdadm create-md iscsi1'] });
     expect((await execa('blkid', ['-p', join(c.root, disk)], { reject: false })).exitCode).toBe(2);
+    // Now the disk holds DRBD metadata (drbdadm dump-md reads it): a second create-md is refused.
+    const again = await createMetadata(c.ctx, 'iscsi1', false, false);
+    expect(again).toMatchObject({ metadataPresent: true, result: { commands: [] } });
+    expect(await codeOf(createMetadata(c.ctx, 'iscsi1', true, false))).toBe('DRBD_METADATA_PRESENT');
   });
 
   it('attach brings the resource up: Secondary, Inconsistent, waiting for the peer', async () => {

@@ -8,6 +8,7 @@ import { interfaceName, ipv4Address, resourceName } from '../validate/validators
 import {
   DrbdDiskHasSignatureError,
   DrbdInitialSyncRefusedError,
+  DrbdMetadataPresentError,
   DrbdNotUpToDateError,
   DrbdPeerAliveError,
   DrbdPeerPrimaryError,
@@ -287,6 +288,18 @@ export interface CreateMdResult {
   result: DrbdOperationResult;
   signatures: string[];
   backingDisk: string;
+  metadataPresent: boolean;
+}
+
+/**
+ * Whether the backing disk already holds DRBD metadata: an attached resource does, otherwise
+ * `drbdadm dump-md` (drbdmeta, read-only) succeeds only on a disk that has it. blkid's "drbd"
+ * signature is not enough: old blkid does not know DRBD 8.4/9 metadata.
+ */
+export async function metadataPresent(ctx: AgentContext, resource: string, state: DrbdResourceState, signal?: AbortSignal): Promise<boolean> {
+  if (state.role !== 'Unconfigured' && state.disk !== 'Diskless') return true;
+  const r = await ctx.runner.run('drbdadm', ['dump-md', resource], { signal, timeoutMs: 60_000, okExitCodes: [1, 10, 20, 255] });
+  return r.exitCode === 0;
 }
 
 /** create-md: confirmed, never over a filesystem/LVM/DRBD signature unless `wipe`. */
@@ -297,13 +310,15 @@ export async function createMetadata(ctx: AgentContext, resource: string, confir
   if (state.role !== 'Unconfigured' && state.disk !== 'Diskless') {
     throw new DrbdInitialSyncRefusedError(resource, `the backing disk is attached (${state.disk}); detach or down the resource first`);
   }
-  const plan = [...(wipe && signatures.length > 0 ? [`wipefs -a ${backingDisk}`] : []), `drbdadm ${drbdadmArgs.createMd(resource).join(' ')}`];
-  if (!confirm) return { result: { commands: plan, state, changed: false, dryRun: true }, signatures, backingDisk };
+  const present = await metadataPresent(ctx, resource, state, signal);
+  const plan = present ? [] : [...(wipe && signatures.length > 0 ? [`wipefs -a ${backingDisk}`] : []), `drbdadm ${drbdadmArgs.createMd(resource).join(' ')}`];
+  if (!confirm) return { result: { commands: plan, state, changed: false, dryRun: true }, signatures, backingDisk, metadataPresent: present };
+  if (present) throw new DrbdMetadataPresentError(resource, backingDisk);
   if (signatures.length > 0 && !wipe) throw new DrbdDiskHasSignatureError(backingDisk, signatures);
   if (signatures.length > 0) await ctx.runner.run('wipefs', ['-a', ctx.root.resolve(backingDisk)], { signal, timeoutMs: 60_000 });
   await drbdadm(ctx, resource, drbdadmArgs.createMd(resource), signal, 300_000);
   const after = await resourceState(ctx, resource, signal, version);
-  return { result: { commands: plan, state: after.state, changed: true, dryRun: false }, signatures, backingDisk };
+  return { result: { commands: plan, state: after.state, changed: true, dryRun: false }, signatures, backingDisk, metadataPresent: false };
 }
 
 /** The one --force: first promotion of a fresh pair, both sides Inconsistent and connected. */

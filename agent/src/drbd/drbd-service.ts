@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { backingDevicePath, drbdResourceName } from '../validate/validators.js';
 import { DrbdConfigRejectedError } from './drbd-errors.js';
-import { attach, backingDiskOf, configuredResources, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
+import { attach, backingDiskOf, bringUp, configuredResources, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
 import { normalizeDrbdSpecs } from './drbd-spec.js';
 import { detectDrbdVersion, syntaxName } from './drbd-version.js';
 import { representativeVersion } from './drbdadm-args.js';
@@ -92,6 +92,12 @@ export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
       return { result: await attach(ctx, drbdResourceName('resource', request.resource), signal) };
     },
 
+    async upDrbd(request, { signal }) {
+      const result = await bringUp(ctx, drbdResourceName('resource', request.resource), signal);
+      if (result.changed) ctx.logger.info({ resource: request.resource, commands: result.commands }, 'drbd resource brought up');
+      return { result };
+    },
+
     async connectDrbd(request, { signal }) {
       return { result: await connect(ctx, drbdResourceName('resource', request.resource), signal) };
     },
@@ -115,7 +121,7 @@ export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
     async createDrbdMetadata(request, { signal }) {
       const r = await createMetadata(ctx, drbdResourceName('resource', request.resource), request.confirm, request.wipe, signal);
       if (r.result.changed) ctx.logger.warn({ resource: request.resource, disk: r.backingDisk, wiped: request.wipe && r.signatures.length > 0 }, 'drbd create-md');
-      return { result: r.result, signatures: r.signatures, backingDisk: r.backingDisk };
+      return { result: r.result, signatures: r.signatures, backingDisk: r.backingDisk, metadataPresent: r.metadataPresent };
     },
 
     async startDrbdInitialSync(request, { signal }) {

@@ -1,17 +1,14 @@
-import { unlink } from 'node:fs/promises';
 import { ConfigError } from '@xsctl/common/errors/index';
-import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import type { AgentContext } from '../server/agent-context.js';
+import { commitMultipathFile } from './commit-multipath-file.js';
 import type { Layout } from './flavors.js';
 import { mergeDeviceStanza, renderDeviceFile } from './merge-stanza.js';
 import { ConfSyntaxError } from './multipath-conf.js';
-import { MultipathConfigRejectedError } from './multipath-errors.js';
 import type { MultipathPlatformInfo } from './platform.js';
 import type { MultipathProfileDef } from './profiles.js';
 import { confDirPath, deviceEntriesOf, listConfDir, mainConfPath, readOptionalFile } from './read-config.js';
 import { translateStanza, type TranslationNote } from './translate-stanza.js';
 import { unifiedDiff } from './unified-diff.js';
-import { newIssues, runMultipathT } from './validate-config.js';
 
 export interface ApplyRequest {
   profile: MultipathProfileDef;
@@ -126,44 +123,11 @@ export async function applyProfile(ctx: AgentContext, platform: MultipathPlatfor
   };
   if (!changed || !req.confirm) return outcome;
 
-  const vctx = { root: ctx.root, runner: ctx.runner, stateDir: ctx.stateDir, ...(signal === undefined ? {} : { signal }) };
-  const baseline = await runMultipathT(vctx);
-  const full = ctx.root.resolve(targetPath);
-  const written = await writeFileAtomic(full, newContent, {
-    backupDir: ctx.root.resolve(`${ctx.stateDir}/backups/multipath`),
-    confineTo: ctx.root.root,
-    ...(signal === undefined ? {} : { signal }),
-  });
-  outcome.backupPath = written.backup === null ? '' : ctx.root.hostPath(written.backup);
-  const rollback = async () => {
-    if (oldContent === null) await unlink(full).catch(() => undefined);
-    else await writeFileAtomic(full, oldContent, { confineTo: ctx.root.root });
-  };
-  let after;
-  try {
-    after = await runMultipathT(vctx);
-  } catch (err) {
-    await rollback();
-    throw err;
-  }
-  const added = newIssues(baseline.issues, after.issues);
-  outcome.validation = { ok: added.length === 0, issues: after.issues, newIssues: added, mode: after.mode };
-  if (added.length > 0) {
-    await rollback();
-    throw new MultipathConfigRejectedError(targetPath, added, true);
-  }
-
-  if (req.skipReconfigure) outcome.reconfigureDetail = 'skipped (request)';
-  else if (ctx.root.root !== '/') outcome.reconfigureDetail = 'skipped: sandbox root (the running multipathd reads the host /etc)';
-  else {
-    try {
-      const r = await ctx.runner.run('multipathd', [...flavor.reconfigureArgs], { timeoutMs: 30_000, ...(signal === undefined ? {} : { signal }) });
-      outcome.reconfigured = true;
-      outcome.reconfigureDetail = r.stdout.trim() || 'ok';
-    } catch (err) {
-      outcome.reconfigureDetail = `multipathd reconfigure failed: ${(err as Error).message}`;
-      warnings.push('the file is written and valid, but multipathd did not reload it: start multipathd (EnableDaemon) or run `multipathd reconfigure`');
-    }
-  }
+  const committed = await commitMultipathFile(ctx, flavor, targetPath, oldContent, newContent, req.skipReconfigure, signal);
+  outcome.backupPath = committed.backupPath;
+  outcome.validation = committed.validation;
+  outcome.reconfigured = committed.reconfigured;
+  outcome.reconfigureDetail = committed.reconfigureDetail;
+  warnings.push(...committed.warnings);
   return outcome;
 }

@@ -16,6 +16,7 @@ import { readPlatform, type MultipathPlatformInfo } from './platform.js';
 import { findProfile, multipathProfiles, type MultipathProfileDef } from './profiles.js';
 import { readMultipathConfig } from './read-config.js';
 import { translateStanza } from './translate-stanza.js';
+import { applyDrbdBlacklist } from './apply-drbd-blacklist.js';
 
 const kv = (entries: readonly (readonly [string, string])[]) => entries.map(([key, value]) => ({ key, value }));
 const undef = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
@@ -159,6 +160,22 @@ export function multipathService(ctx: AgentContext, options: MultipathServiceOpt
       for (const c of plan) await ctx.runner.run(c.command, c.args, { signal, timeoutMs: 60_000 });
       const after = await readDaemonState(ctx.runner, platform.flavor.init, signal);
       return { before, after, commands, changed: true, dryRun: false };
+    },
+
+    async applyDrbdBlacklist(request, { signal }) {
+      const platform = await platformOf(signal);
+      const r = await applyDrbdBlacklist(ctx, platform, request.confirm, signal);
+      return {
+        targetPath: r.targetPath,
+        changed: r.changed,
+        dryRun: r.dryRun,
+        diff: r.diff,
+        alreadyIn: r.alreadyIn,
+        backupPath: r.commit?.backupPath ?? '',
+        validation: r.commit?.validation,
+        reconfigureDetail: r.commit?.reconfigureDetail ?? '',
+        warnings: r.commit?.warnings ?? [],
+      };
     },
 
     async listMaps(_request, { signal }) {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,6 +15,7 @@ import { CommandRunner, type CommandResult, type RunOptions } from '../exec/comm
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { assertStorageRoleOnBoot, loadStorageRoleConfig, storageRoleDefaults } from './boot-role.js';
+import { writeStorageRoleConfig } from './write-role-config.js';
 
 /**
  * The boot-time storage role against a sandbox root, the real drbdadm and the DRBD simulator
@@ -312,4 +313,40 @@ describe('boot-time storage role (real drbdadm, DRBD simulator, sandbox root)', 
     expect(await run).toEqual({ status: 'aborted', attempts: 1 });
     expect(n.lines.at(-1)).toMatchObject({ msg: 'boot storage role: aborted (agent shutting down)' });
   }, 30_000);
+});
+
+describe('WriteStorageRoleConfig writes what the boot-time assertion reads', () => {
+  it('round-trips the spec, the firewall and the timing; the CHAP secret goes to a 0600 file, never into the YAML', async () => {
+    const n = await node(false);
+    const spec: StorageSpec = {
+      drbdResources: ['iscsi1'],
+      target: {
+        tid: 1,
+        iqn: 'iqn.2013-05.com.example:xsctl.iscsi1',
+        luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'XSCTL-ISCSI1', scsiSn: 'XS0000000001', vendorId: 'XSCTL', productId: 'DRBD-HA-LUN', bsType: '' }],
+        initiatorAddresses: ['10.10.10.0/24'],
+        initiatorNames: [],
+        incomingUser: { user: 'xsinit', password: 'Xs-CHAP-secret-42' },
+      },
+      floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1', garpCount: 0 },
+      tgtd: undefined,
+      peerSafety: { peerFenced: true, witnessAddress: '192.168.1.253', witnessInterface: 'xenbr0', failoverReason: 0 },
+      stopGraceMs: 0,
+    };
+    const req = { spec, firewall: { subnet: '10.10.10.0/24', drbdPorts: [7789], iscsiPort: 0, chain: '' }, timing: { hysteresisMs: 2000, connectWaitMs: 0, retryInitialMs: 0, retryMaxMs: 0 } };
+    const dry = await writeStorageRoleConfig(n.ctx, { ...req, confirm: false });
+    expect(dry).toMatchObject({ path: '/etc/xsctl/storage.yaml', changed: true, written: false });
+    expect(dry.content).not.toContain('Xs-CHAP-secret-42');
+    expect(await loadStorageRoleConfig(n.ctx)).toBeNull();
+    const done = await writeStorageRoleConfig(n.ctx, { ...req, confirm: true });
+    expect(done.written).toBe(true);
+    expect((await stat(join(n.root, 'etc/xsctl/chap-secret'))).mode & 0o777).toBe(0o600);
+    const loaded = await loadStorageRoleConfig(n.ctx);
+    expect(loaded).toMatchObject({ hysteresisMs: 2000, connectWaitMs: storageRoleDefaults.connectWaitMs, firewall: { subnet: '10.10.10.0/24', drbdPorts: [7789], iscsiPort: 3260 } });
+    expect(loaded?.spec.target?.incomingUser?.password).toBe('Xs-CHAP-secret-42');
+    expect(loaded?.spec.target?.luns[0]).toMatchObject({ scsiId: 'XSCTL-ISCSI1', scsiSn: 'XS0000000001' });
+    // A fence claim is a statement about one moment: it is not written for the next boot.
+    expect(loaded?.spec.peerSafety).toMatchObject({ peerFenced: false, witnessAddress: '192.168.1.253' });
+    expect((await writeStorageRoleConfig(n.ctx, { ...req, confirm: true })).changed).toBe(false);
+  });
 });

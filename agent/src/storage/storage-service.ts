@@ -10,6 +10,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { targetService } from '../target/target-service.js';
 import { assertRole } from './assert-role.js';
 import { storageStatus } from './storage-status.js';
+import { writeStorageRoleConfig } from './write-role-config.js';
 import { PeerWatch } from './peer-watch.js';
 
 export function storageService(ctx: AgentContext): StorageServiceImplementation {
@@ -19,6 +20,9 @@ export function storageService(ctx: AgentContext): StorageServiceImplementation 
     },
     async getStorageStatus(request, { signal }) {
       return { status: await storageStatus(ctx, request.spec, signal) };
+    },
+    async writeStorageRoleConfig(request, { signal }) {
+      return writeStorageRoleConfig(ctx, request, signal);
     },
   };
 }

@@ -29,6 +29,7 @@ export const agentCallTable: Readonly<Record<string, AgentCallEntry>> = {
   '/xsctl.agent.v1.DrbdService/GetDrbdStatus': { deadlineMs: 20_000, idempotent: true },
   '/xsctl.agent.v1.DrbdService/AttachDrbd': { deadlineMs: 90_000, idempotent: false },
   '/xsctl.agent.v1.DrbdService/ConnectDrbd': { deadlineMs: 60_000, idempotent: false },
+  '/xsctl.agent.v1.DrbdService/UpDrbd': { deadlineMs: 120_000, idempotent: false },
   '/xsctl.agent.v1.DrbdService/DisconnectDrbd': { deadlineMs: 60_000, idempotent: false },
   '/xsctl.agent.v1.DrbdService/PromoteDrbd': { deadlineMs: 60_000, idempotent: false },
   '/xsctl.agent.v1.DrbdService/DemoteDrbd': { deadlineMs: 60_000, idempotent: false },
@@ -53,6 +54,7 @@ export const agentCallTable: Readonly<Record<string, AgentCallEntry>> = {
   '/xsctl.agent.v1.FloatingIpService/ApplyStorageFirewall': { deadlineMs: 60_000, idempotent: false },
   '/xsctl.agent.v1.StorageService/GetStorageStatus': { deadlineMs: 45_000, idempotent: true },
   '/xsctl.agent.v1.StorageService/AssertStorageRole': { deadlineMs: 600_000, idempotent: false },
+  '/xsctl.agent.v1.StorageService/WriteStorageRoleConfig': { deadlineMs: 30_000, idempotent: false },
   // The witness heartbeat: answered from the agent's background observation, so it is quick; a
   // slow answer is a lost heartbeat.
   '/xsctl.agent.v1.PeerViewService/GetPeerView': { deadlineMs: 1_500, idempotent: true },
@@ -60,6 +62,7 @@ export const agentCallTable: Readonly<Record<string, AgentCallEntry>> = {
   '/xsctl.agent.v1.MultipathService/Get': { deadlineMs: 20_000, idempotent: true },
   '/xsctl.agent.v1.MultipathService/Apply': { deadlineMs: 90_000, idempotent: false },
   '/xsctl.agent.v1.MultipathService/EnableDaemon': { deadlineMs: 90_000, idempotent: false },
+  '/xsctl.agent.v1.MultipathService/ApplyDrbdBlacklist': { deadlineMs: 90_000, idempotent: false },
   '/xsctl.agent.v1.MultipathService/ListMaps': { deadlineMs: 45_000, idempotent: true },
   '/xsctl.agent.v1.ScsiService/Inspect': { deadlineMs: 60_000, idempotent: true },
   '/xsctl.agent.v1.ScsiService/GetAluaReport': { deadlineMs: 180_000, idempotent: true },

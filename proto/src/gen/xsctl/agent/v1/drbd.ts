@@ -387,6 +387,19 @@ export interface CreateDrbdMetadataResponse {
   /** Signatures blkid found on the backing disk (TYPE values). */
   signatures: string[];
   backingDisk: string;
+  /**
+   * The backing disk already holds DRBD metadata (`drbdadm dump-md` reads it, or the resource is
+   * attached): create-md would reset its data generations, so it is refused.
+   */
+  metadataPresent: boolean;
+}
+
+export interface UpDrbdRequest {
+  resource: string;
+}
+
+export interface UpDrbdResponse {
+  result: DrbdOperationResult | undefined;
 }
 
 export interface StartDrbdInitialSyncRequest {
@@ -3041,7 +3054,7 @@ export const CreateDrbdMetadataRequest: MessageFns<CreateDrbdMetadataRequest> = 
 };
 
 function createBaseCreateDrbdMetadataResponse(): CreateDrbdMetadataResponse {
-  return { result: undefined, signatures: [], backingDisk: "" };
+  return { result: undefined, signatures: [], backingDisk: "", metadataPresent: false };
 }
 
 export const CreateDrbdMetadataResponse: MessageFns<CreateDrbdMetadataResponse> = {
@@ -3054,6 +3067,9 @@ export const CreateDrbdMetadataResponse: MessageFns<CreateDrbdMetadataResponse> 
     }
     if (message.backingDisk !== "") {
       writer.uint32(26).string(message.backingDisk);
+    }
+    if (message.metadataPresent !== false) {
+      writer.uint32(32).bool(message.metadataPresent);
     }
     return writer;
   },
@@ -3095,6 +3111,14 @@ export const CreateDrbdMetadataResponse: MessageFns<CreateDrbdMetadataResponse> 
             message.backingDisk = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.metadataPresent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3118,6 +3142,11 @@ export const CreateDrbdMetadataResponse: MessageFns<CreateDrbdMetadataResponse> 
         : isSet(object.backing_disk)
         ? globalThis.String(object.backing_disk)
         : "",
+      metadataPresent: isSet(object.metadataPresent)
+        ? globalThis.Boolean(object.metadataPresent)
+        : isSet(object.metadata_present)
+        ? globalThis.Boolean(object.metadata_present)
+        : false,
     };
   },
 
@@ -3132,6 +3161,9 @@ export const CreateDrbdMetadataResponse: MessageFns<CreateDrbdMetadataResponse> 
     if (message.backingDisk !== "") {
       obj.backingDisk = message.backingDisk;
     }
+    if (message.metadataPresent !== false) {
+      obj.metadataPresent = message.metadataPresent;
+    }
     return obj;
   },
 
@@ -3145,6 +3177,143 @@ export const CreateDrbdMetadataResponse: MessageFns<CreateDrbdMetadataResponse> 
       : undefined;
     message.signatures = object.signatures?.map((e) => e) || [];
     message.backingDisk = object.backingDisk ?? "";
+    message.metadataPresent = object.metadataPresent ?? false;
+    return message;
+  },
+};
+
+function createBaseUpDrbdRequest(): UpDrbdRequest {
+  return { resource: "" };
+}
+
+export const UpDrbdRequest: MessageFns<UpDrbdRequest> = {
+  encode(message: UpDrbdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resource !== "") {
+      writer.uint32(10).string(message.resource);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpDrbdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpDrbdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpDrbdRequest {
+    return { resource: isSet(object.resource) ? globalThis.String(object.resource) : "" };
+  },
+
+  toJSON(message: UpDrbdRequest): unknown {
+    const obj: any = {};
+    if (message.resource !== "") {
+      obj.resource = message.resource;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpDrbdRequest>): UpDrbdRequest {
+    return UpDrbdRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpDrbdRequest>): UpDrbdRequest {
+    const message = createBaseUpDrbdRequest();
+    message.resource = object.resource ?? "";
+    return message;
+  },
+};
+
+function createBaseUpDrbdResponse(): UpDrbdResponse {
+  return { result: undefined };
+}
+
+export const UpDrbdResponse: MessageFns<UpDrbdResponse> = {
+  encode(message: UpDrbdResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result !== undefined) {
+      DrbdOperationResult.encode(message.result, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpDrbdResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpDrbdResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = DrbdOperationResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpDrbdResponse {
+    return { result: isSet(object.result) ? DrbdOperationResult.fromJSON(object.result) : undefined };
+  },
+
+  toJSON(message: UpDrbdResponse): unknown {
+    const obj: any = {};
+    if (message.result !== undefined) {
+      obj.result = DrbdOperationResult.toJSON(message.result);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpDrbdResponse>): UpDrbdResponse {
+    return UpDrbdResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpDrbdResponse>): UpDrbdResponse {
+    const message = createBaseUpDrbdResponse();
+    message.result = (object.result !== undefined && object.result !== null)
+      ? DrbdOperationResult.fromPartial(object.result)
+      : undefined;
     return message;
   },
 };
@@ -3889,6 +4058,18 @@ export const DrbdServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Brings a resource up as Secondary: 8.3 attach, syncer, connect (the how-to's order); 8.4/9
+     * `up`. Never promotes; a detected split brain refuses the connect.
+     */
+    upDrbd: {
+      name: "UpDrbd",
+      requestType: UpDrbdRequest as typeof UpDrbdRequest,
+      requestStream: false,
+      responseType: UpDrbdResponse as typeof UpDrbdResponse,
+      responseStream: false,
+      options: {},
+    },
     connectDrbd: {
       name: "ConnectDrbd",
       requestType: ConnectDrbdRequest as typeof ConnectDrbdRequest,
@@ -3998,6 +4179,11 @@ export interface DrbdServiceImplementation<CallContextExt = {}> {
     request: AttachDrbdRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<AttachDrbdResponse>>;
+  /**
+   * Brings a resource up as Secondary: 8.3 attach, syncer, connect (the how-to's order); 8.4/9
+   * `up`. Never promotes; a detected split brain refuses the connect.
+   */
+  upDrbd(request: UpDrbdRequest, context: CallContext & CallContextExt): Promise<DeepPartial<UpDrbdResponse>>;
   connectDrbd(
     request: ConnectDrbdRequest,
     context: CallContext & CallContextExt,
@@ -4070,6 +4256,11 @@ export interface DrbdServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<AttachDrbdRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<AttachDrbdResponse>;
+  /**
+   * Brings a resource up as Secondary: 8.3 attach, syncer, connect (the how-to's order); 8.4/9
+   * `up`. Never promotes; a detected split brain refuses the connect.
+   */
+  upDrbd(request: DeepPartial<UpDrbdRequest>, options?: CallOptions & CallOptionsExt): Promise<UpDrbdResponse>;
   connectDrbd(
     request: DeepPartial<ConnectDrbdRequest>,
     options?: CallOptions & CallOptionsExt,

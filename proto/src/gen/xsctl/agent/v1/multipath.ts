@@ -197,6 +197,23 @@ export interface MultipathServiceApplyResponse {
   stanza: MultipathKeyValue[];
 }
 
+export interface MultipathServiceApplyDrbdBlacklistRequest {
+  confirm: boolean;
+}
+
+export interface MultipathServiceApplyDrbdBlacklistResponse {
+  targetPath: string;
+  changed: boolean;
+  dryRun: boolean;
+  diff: string;
+  /** The file that already blacklists drbd devices, when nothing changed. */
+  alreadyIn: string;
+  backupPath: string;
+  validation: MultipathValidation | undefined;
+  reconfigureDetail: string;
+  warnings: string[];
+}
+
 export interface MultipathServiceEnableDaemonRequest {
   confirm: boolean;
 }
@@ -2175,6 +2192,308 @@ export const MultipathServiceApplyResponse: MessageFns<MultipathServiceApplyResp
   },
 };
 
+function createBaseMultipathServiceApplyDrbdBlacklistRequest(): MultipathServiceApplyDrbdBlacklistRequest {
+  return { confirm: false };
+}
+
+export const MultipathServiceApplyDrbdBlacklistRequest: MessageFns<MultipathServiceApplyDrbdBlacklistRequest> = {
+  encode(message: MultipathServiceApplyDrbdBlacklistRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.confirm !== false) {
+      writer.uint32(8).bool(message.confirm);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MultipathServiceApplyDrbdBlacklistRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMultipathServiceApplyDrbdBlacklistRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.confirm = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MultipathServiceApplyDrbdBlacklistRequest {
+    return { confirm: isSet(object.confirm) ? globalThis.Boolean(object.confirm) : false };
+  },
+
+  toJSON(message: MultipathServiceApplyDrbdBlacklistRequest): unknown {
+    const obj: any = {};
+    if (message.confirm !== false) {
+      obj.confirm = message.confirm;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MultipathServiceApplyDrbdBlacklistRequest>): MultipathServiceApplyDrbdBlacklistRequest {
+    return MultipathServiceApplyDrbdBlacklistRequest.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<MultipathServiceApplyDrbdBlacklistRequest>,
+  ): MultipathServiceApplyDrbdBlacklistRequest {
+    const message = createBaseMultipathServiceApplyDrbdBlacklistRequest();
+    message.confirm = object.confirm ?? false;
+    return message;
+  },
+};
+
+function createBaseMultipathServiceApplyDrbdBlacklistResponse(): MultipathServiceApplyDrbdBlacklistResponse {
+  return {
+    targetPath: "",
+    changed: false,
+    dryRun: false,
+    diff: "",
+    alreadyIn: "",
+    backupPath: "",
+    validation: undefined,
+    reconfigureDetail: "",
+    warnings: [],
+  };
+}
+
+export const MultipathServiceApplyDrbdBlacklistResponse: MessageFns<MultipathServiceApplyDrbdBlacklistResponse> = {
+  encode(message: MultipathServiceApplyDrbdBlacklistResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.targetPath !== "") {
+      writer.uint32(10).string(message.targetPath);
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.diff !== "") {
+      writer.uint32(34).string(message.diff);
+    }
+    if (message.alreadyIn !== "") {
+      writer.uint32(42).string(message.alreadyIn);
+    }
+    if (message.backupPath !== "") {
+      writer.uint32(50).string(message.backupPath);
+    }
+    if (message.validation !== undefined) {
+      MultipathValidation.encode(message.validation, writer.uint32(58).fork()).join();
+    }
+    if (message.reconfigureDetail !== "") {
+      writer.uint32(66).string(message.reconfigureDetail);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(74).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MultipathServiceApplyDrbdBlacklistResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMultipathServiceApplyDrbdBlacklistResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targetPath = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.diff = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.alreadyIn = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.backupPath = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.validation = MultipathValidation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.reconfigureDetail = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MultipathServiceApplyDrbdBlacklistResponse {
+    return {
+      targetPath: isSet(object.targetPath)
+        ? globalThis.String(object.targetPath)
+        : isSet(object.target_path)
+        ? globalThis.String(object.target_path)
+        : "",
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      diff: isSet(object.diff) ? globalThis.String(object.diff) : "",
+      alreadyIn: isSet(object.alreadyIn)
+        ? globalThis.String(object.alreadyIn)
+        : isSet(object.already_in)
+        ? globalThis.String(object.already_in)
+        : "",
+      backupPath: isSet(object.backupPath)
+        ? globalThis.String(object.backupPath)
+        : isSet(object.backup_path)
+        ? globalThis.String(object.backup_path)
+        : "",
+      validation: isSet(object.validation) ? MultipathValidation.fromJSON(object.validation) : undefined,
+      reconfigureDetail: isSet(object.reconfigureDetail)
+        ? globalThis.String(object.reconfigureDetail)
+        : isSet(object.reconfigure_detail)
+        ? globalThis.String(object.reconfigure_detail)
+        : "",
+      warnings: globalThis.Array.isArray(object?.warnings)
+        ? object.warnings.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MultipathServiceApplyDrbdBlacklistResponse): unknown {
+    const obj: any = {};
+    if (message.targetPath !== "") {
+      obj.targetPath = message.targetPath;
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.diff !== "") {
+      obj.diff = message.diff;
+    }
+    if (message.alreadyIn !== "") {
+      obj.alreadyIn = message.alreadyIn;
+    }
+    if (message.backupPath !== "") {
+      obj.backupPath = message.backupPath;
+    }
+    if (message.validation !== undefined) {
+      obj.validation = MultipathValidation.toJSON(message.validation);
+    }
+    if (message.reconfigureDetail !== "") {
+      obj.reconfigureDetail = message.reconfigureDetail;
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MultipathServiceApplyDrbdBlacklistResponse>): MultipathServiceApplyDrbdBlacklistResponse {
+    return MultipathServiceApplyDrbdBlacklistResponse.fromPartial(base ?? {});
+  },
+  fromPartial(
+    object: DeepPartial<MultipathServiceApplyDrbdBlacklistResponse>,
+  ): MultipathServiceApplyDrbdBlacklistResponse {
+    const message = createBaseMultipathServiceApplyDrbdBlacklistResponse();
+    message.targetPath = object.targetPath ?? "";
+    message.changed = object.changed ?? false;
+    message.dryRun = object.dryRun ?? false;
+    message.diff = object.diff ?? "";
+    message.alreadyIn = object.alreadyIn ?? "";
+    message.backupPath = object.backupPath ?? "";
+    message.validation = (object.validation !== undefined && object.validation !== null)
+      ? MultipathValidation.fromPartial(object.validation)
+      : undefined;
+    message.reconfigureDetail = object.reconfigureDetail ?? "";
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseMultipathServiceEnableDaemonRequest(): MultipathServiceEnableDaemonRequest {
   return { confirm: false };
 }
@@ -3123,6 +3442,18 @@ export const MultipathServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Rule 8: blacklists drbd devices (multipath.conf's blacklist, or a conf.d drop-in on XCP-ng 8),
+     * unless a file already does. Dry run unless confirm; validated by multipath -t like Apply.
+     */
+    applyDrbdBlacklist: {
+      name: "ApplyDrbdBlacklist",
+      requestType: MultipathServiceApplyDrbdBlacklistRequest as typeof MultipathServiceApplyDrbdBlacklistRequest,
+      requestStream: false,
+      responseType: MultipathServiceApplyDrbdBlacklistResponse as typeof MultipathServiceApplyDrbdBlacklistResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -3152,6 +3483,14 @@ export interface MultipathServiceImplementation<CallContextExt = {}> {
     request: MultipathServiceListMapsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<MultipathServiceListMapsResponse>>;
+  /**
+   * Rule 8: blacklists drbd devices (multipath.conf's blacklist, or a conf.d drop-in on XCP-ng 8),
+   * unless a file already does. Dry run unless confirm; validated by multipath -t like Apply.
+   */
+  applyDrbdBlacklist(
+    request: MultipathServiceApplyDrbdBlacklistRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<MultipathServiceApplyDrbdBlacklistResponse>>;
 }
 
 export interface MultipathServiceClient<CallOptionsExt = {}> {
@@ -3180,6 +3519,14 @@ export interface MultipathServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<MultipathServiceListMapsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<MultipathServiceListMapsResponse>;
+  /**
+   * Rule 8: blacklists drbd devices (multipath.conf's blacklist, or a conf.d drop-in on XCP-ng 8),
+   * unless a file already does. Dry run unless confirm; validated by multipath -t like Apply.
+   */
+  applyDrbdBlacklist(
+    request: DeepPartial<MultipathServiceApplyDrbdBlacklistRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<MultipathServiceApplyDrbdBlacklistResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

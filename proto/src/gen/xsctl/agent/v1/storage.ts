@@ -8,7 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
 import { DrbdResourceState, DrbdVersion, PeerSafety } from "./drbd.js";
-import { FloatingIpSpec } from "./floating_ip.js";
+import { FloatingIpSpec, StorageFirewallSpec } from "./floating_ip.js";
 import { TargetSpec, TargetState, TgtdInstance } from "./target.js";
 
 export const protobufPackage = "xsctl.agent.v1";
@@ -116,6 +116,34 @@ export function stepOutcomeToJSON(object: StepOutcome): string {
   }
 }
 
+/** The boot-time role assertion's timing; 0 takes the agent's default. */
+export interface StorageRoleTiming {
+  hysteresisMs: number;
+  connectWaitMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export interface WriteStorageRoleConfigRequest {
+  spec:
+    | StorageSpec
+    | undefined;
+  /** Optional: re-inserted at every start before DRBD comes up. */
+  firewall: StorageFirewallSpec | undefined;
+  timing: StorageRoleTiming | undefined;
+  confirm: boolean;
+}
+
+export interface WriteStorageRoleConfigResponse {
+  path: string;
+  changed: boolean;
+  written: boolean;
+  /** Host path of the previous file when it was rewritten. */
+  backup: string;
+  /** The YAML (secrets are in the secret file, never here). */
+  content: string;
+}
+
 /** What the node serves: the DRBD resources, the target over them, the floating IP. */
 export interface StorageSpec {
   drbdResources: string[];
@@ -189,6 +217,395 @@ export interface StorageStatus {
 export interface GetStorageStatusResponse {
   status: StorageStatus | undefined;
 }
+
+function createBaseStorageRoleTiming(): StorageRoleTiming {
+  return { hysteresisMs: 0, connectWaitMs: 0, retryInitialMs: 0, retryMaxMs: 0 };
+}
+
+export const StorageRoleTiming: MessageFns<StorageRoleTiming> = {
+  encode(message: StorageRoleTiming, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hysteresisMs !== 0) {
+      writer.uint32(8).uint32(message.hysteresisMs);
+    }
+    if (message.connectWaitMs !== 0) {
+      writer.uint32(16).uint32(message.connectWaitMs);
+    }
+    if (message.retryInitialMs !== 0) {
+      writer.uint32(24).uint32(message.retryInitialMs);
+    }
+    if (message.retryMaxMs !== 0) {
+      writer.uint32(32).uint32(message.retryMaxMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StorageRoleTiming {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStorageRoleTiming();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hysteresisMs = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.connectWaitMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retryInitialMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.retryMaxMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StorageRoleTiming {
+    return {
+      hysteresisMs: isSet(object.hysteresisMs)
+        ? globalThis.Number(object.hysteresisMs)
+        : isSet(object.hysteresis_ms)
+        ? globalThis.Number(object.hysteresis_ms)
+        : 0,
+      connectWaitMs: isSet(object.connectWaitMs)
+        ? globalThis.Number(object.connectWaitMs)
+        : isSet(object.connect_wait_ms)
+        ? globalThis.Number(object.connect_wait_ms)
+        : 0,
+      retryInitialMs: isSet(object.retryInitialMs)
+        ? globalThis.Number(object.retryInitialMs)
+        : isSet(object.retry_initial_ms)
+        ? globalThis.Number(object.retry_initial_ms)
+        : 0,
+      retryMaxMs: isSet(object.retryMaxMs)
+        ? globalThis.Number(object.retryMaxMs)
+        : isSet(object.retry_max_ms)
+        ? globalThis.Number(object.retry_max_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: StorageRoleTiming): unknown {
+    const obj: any = {};
+    if (message.hysteresisMs !== 0) {
+      obj.hysteresisMs = Math.round(message.hysteresisMs);
+    }
+    if (message.connectWaitMs !== 0) {
+      obj.connectWaitMs = Math.round(message.connectWaitMs);
+    }
+    if (message.retryInitialMs !== 0) {
+      obj.retryInitialMs = Math.round(message.retryInitialMs);
+    }
+    if (message.retryMaxMs !== 0) {
+      obj.retryMaxMs = Math.round(message.retryMaxMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StorageRoleTiming>): StorageRoleTiming {
+    return StorageRoleTiming.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StorageRoleTiming>): StorageRoleTiming {
+    const message = createBaseStorageRoleTiming();
+    message.hysteresisMs = object.hysteresisMs ?? 0;
+    message.connectWaitMs = object.connectWaitMs ?? 0;
+    message.retryInitialMs = object.retryInitialMs ?? 0;
+    message.retryMaxMs = object.retryMaxMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseWriteStorageRoleConfigRequest(): WriteStorageRoleConfigRequest {
+  return { spec: undefined, firewall: undefined, timing: undefined, confirm: false };
+}
+
+export const WriteStorageRoleConfigRequest: MessageFns<WriteStorageRoleConfigRequest> = {
+  encode(message: WriteStorageRoleConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spec !== undefined) {
+      StorageSpec.encode(message.spec, writer.uint32(10).fork()).join();
+    }
+    if (message.firewall !== undefined) {
+      StorageFirewallSpec.encode(message.firewall, writer.uint32(18).fork()).join();
+    }
+    if (message.timing !== undefined) {
+      StorageRoleTiming.encode(message.timing, writer.uint32(26).fork()).join();
+    }
+    if (message.confirm !== false) {
+      writer.uint32(32).bool(message.confirm);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteStorageRoleConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteStorageRoleConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spec = StorageSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.firewall = StorageFirewallSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timing = StorageRoleTiming.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.confirm = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteStorageRoleConfigRequest {
+    return {
+      spec: isSet(object.spec) ? StorageSpec.fromJSON(object.spec) : undefined,
+      firewall: isSet(object.firewall) ? StorageFirewallSpec.fromJSON(object.firewall) : undefined,
+      timing: isSet(object.timing) ? StorageRoleTiming.fromJSON(object.timing) : undefined,
+      confirm: isSet(object.confirm) ? globalThis.Boolean(object.confirm) : false,
+    };
+  },
+
+  toJSON(message: WriteStorageRoleConfigRequest): unknown {
+    const obj: any = {};
+    if (message.spec !== undefined) {
+      obj.spec = StorageSpec.toJSON(message.spec);
+    }
+    if (message.firewall !== undefined) {
+      obj.firewall = StorageFirewallSpec.toJSON(message.firewall);
+    }
+    if (message.timing !== undefined) {
+      obj.timing = StorageRoleTiming.toJSON(message.timing);
+    }
+    if (message.confirm !== false) {
+      obj.confirm = message.confirm;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteStorageRoleConfigRequest>): WriteStorageRoleConfigRequest {
+    return WriteStorageRoleConfigRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteStorageRoleConfigRequest>): WriteStorageRoleConfigRequest {
+    const message = createBaseWriteStorageRoleConfigRequest();
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? StorageSpec.fromPartial(object.spec)
+      : undefined;
+    message.firewall = (object.firewall !== undefined && object.firewall !== null)
+      ? StorageFirewallSpec.fromPartial(object.firewall)
+      : undefined;
+    message.timing = (object.timing !== undefined && object.timing !== null)
+      ? StorageRoleTiming.fromPartial(object.timing)
+      : undefined;
+    message.confirm = object.confirm ?? false;
+    return message;
+  },
+};
+
+function createBaseWriteStorageRoleConfigResponse(): WriteStorageRoleConfigResponse {
+  return { path: "", changed: false, written: false, backup: "", content: "" };
+}
+
+export const WriteStorageRoleConfigResponse: MessageFns<WriteStorageRoleConfigResponse> = {
+  encode(message: WriteStorageRoleConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.changed !== false) {
+      writer.uint32(16).bool(message.changed);
+    }
+    if (message.written !== false) {
+      writer.uint32(24).bool(message.written);
+    }
+    if (message.backup !== "") {
+      writer.uint32(34).string(message.backup);
+    }
+    if (message.content !== "") {
+      writer.uint32(42).string(message.content);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteStorageRoleConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteStorageRoleConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.changed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.written = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.backup = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.content = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteStorageRoleConfigResponse {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
+      written: isSet(object.written) ? globalThis.Boolean(object.written) : false,
+      backup: isSet(object.backup) ? globalThis.String(object.backup) : "",
+      content: isSet(object.content) ? globalThis.String(object.content) : "",
+    };
+  },
+
+  toJSON(message: WriteStorageRoleConfigResponse): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.changed !== false) {
+      obj.changed = message.changed;
+    }
+    if (message.written !== false) {
+      obj.written = message.written;
+    }
+    if (message.backup !== "") {
+      obj.backup = message.backup;
+    }
+    if (message.content !== "") {
+      obj.content = message.content;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteStorageRoleConfigResponse>): WriteStorageRoleConfigResponse {
+    return WriteStorageRoleConfigResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteStorageRoleConfigResponse>): WriteStorageRoleConfigResponse {
+    const message = createBaseWriteStorageRoleConfigResponse();
+    message.path = object.path ?? "";
+    message.changed = object.changed ?? false;
+    message.written = object.written ?? false;
+    message.backup = object.backup ?? "";
+    message.content = object.content ?? "";
+    return message;
+  },
+};
 
 function createBaseStorageSpec(): StorageSpec {
   return {
@@ -1191,6 +1608,18 @@ export const StorageServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * /etc/xsctl/storage.yaml, what the agent re-asserts at every start (rules 9 and 11): the spec,
+     * the firewall rules and the timing; a CHAP secret goes to a 0600 file beside it. Dry run unless confirm.
+     */
+    writeStorageRoleConfig: {
+      name: "WriteStorageRoleConfig",
+      requestType: WriteStorageRoleConfigRequest as typeof WriteStorageRoleConfigRequest,
+      requestStream: false,
+      responseType: WriteStorageRoleConfigResponse as typeof WriteStorageRoleConfigResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -1204,6 +1633,14 @@ export interface StorageServiceImplementation<CallContextExt = {}> {
     request: GetStorageStatusRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<GetStorageStatusResponse>>;
+  /**
+   * /etc/xsctl/storage.yaml, what the agent re-asserts at every start (rules 9 and 11): the spec,
+   * the firewall rules and the timing; a CHAP secret goes to a 0600 file beside it. Dry run unless confirm.
+   */
+  writeStorageRoleConfig(
+    request: WriteStorageRoleConfigRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<WriteStorageRoleConfigResponse>>;
 }
 
 export interface StorageServiceClient<CallOptionsExt = {}> {
@@ -1216,6 +1653,14 @@ export interface StorageServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<GetStorageStatusRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<GetStorageStatusResponse>;
+  /**
+   * /etc/xsctl/storage.yaml, what the agent re-asserts at every start (rules 9 and 11): the spec,
+   * the firewall rules and the timing; a CHAP secret goes to a 0600 file beside it. Dry run unless confirm.
+   */
+  writeStorageRoleConfig(
+    request: DeepPartial<WriteStorageRoleConfigRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<WriteStorageRoleConfigResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -1,0 +1,74 @@
+import { unlink } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/write-file-atomic.js';
+import type { AgentContext } from '../server/agent-context.js';
+import type { MultipathFlavor } from './flavors.js';
+import { MultipathConfigRejectedError } from './multipath-errors.js';
+import { newIssues, runMultipathT } from './validate-config.js';
+
+export interface CommitOutcome {
+  backupPath: string;
+  validation: { ok: boolean; issues: string[]; newIssues: string[]; mode: string };
+  reconfigured: boolean;
+  reconfigureDetail: string;
+  warnings: string[];
+}
+
+/**
+ * The one way a multipath file is changed: multipath -t on the current files (baseline), atomic
+ * write with a backup, multipath -t again; a stderr line the baseline did not have puts the old
+ * content back and fails (multipath -t exits 0 on errors). Then `multipathd reconfigure`.
+ */
+export async function commitMultipathFile(
+  ctx: AgentContext,
+  flavor: MultipathFlavor,
+  targetPath: string,
+  oldContent: string | null,
+  newContent: string,
+  skipReconfigure: boolean,
+  signal?: AbortSignal,
+): Promise<CommitOutcome> {
+  const vctx = { root: ctx.root, runner: ctx.runner, stateDir: ctx.stateDir, ...(signal === undefined ? {} : { signal }) };
+  const baseline = await runMultipathT(vctx);
+  const full = ctx.root.resolve(targetPath);
+  const written = await writeFileAtomic(full, newContent, {
+    backupDir: ctx.root.resolve(`${ctx.stateDir}/backups/multipath`),
+    confineTo: ctx.root.root,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const rollback = async () => {
+    if (oldContent === null) await unlink(full).catch(() => undefined);
+    else await writeFileAtomic(full, oldContent, { confineTo: ctx.root.root });
+  };
+  let after;
+  try {
+    after = await runMultipathT(vctx);
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+  const added = newIssues(baseline.issues, after.issues);
+  const out: CommitOutcome = {
+    backupPath: written.backup === null ? '' : ctx.root.hostPath(written.backup),
+    validation: { ok: added.length === 0, issues: after.issues, newIssues: added, mode: after.mode },
+    reconfigured: false,
+    reconfigureDetail: '',
+    warnings: [],
+  };
+  if (added.length > 0) {
+    await rollback();
+    throw new MultipathConfigRejectedError(targetPath, added, true);
+  }
+  if (skipReconfigure) out.reconfigureDetail = 'skipped (request)';
+  else if (ctx.root.root !== '/') out.reconfigureDetail = 'skipped: sandbox root (the running multipathd reads the host /etc)';
+  else {
+    try {
+      const r = await ctx.runner.run('multipathd', [...flavor.reconfigureArgs], { timeoutMs: 30_000, ...(signal === undefined ? {} : { signal }) });
+      out.reconfigured = true;
+      out.reconfigureDetail = r.stdout.trim() || 'ok';
+    } catch (err) {
+      out.reconfigureDetail = `multipathd reconfigure failed: ${(err as Error).message}`;
+      out.warnings.push('the file is written and valid, but multipathd did not reload it: start multipathd (EnableDaemon) or run `multipathd reconfigure`');
+    }
+  }
+  return out;
+}
