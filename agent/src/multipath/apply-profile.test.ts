@@ -121,7 +121,7 @@ describe.skipIf(!isRoot)('Apply against a sandbox root, validated by the real mu
     const r = await svc.apply({ profile: 'starwind', confirm: false, layout: MultipathLayout.MULTIPATH_LAYOUT_CONF_D, skipReconfigure: false }, call);
     expect(r).toMatchObject({ targetPath: '/etc/multipath/conf.d/xsctl-starwind.conf', dryRun: true, changed: true });
     // An unverified profile says so before anything else the admin reads.
-    expect(r.warnings[0]).toMatch(/^profile starwind: UNVERIFIED: /);
+    expect(r.warnings?.[0]).toMatch(/^profile starwind: UNVERIFIED: /);
     const listed = await svc.listProfiles({}, call);
     expect(listed.platform?.flavor).toBe('xs7-0.4.9');
     expect(listed.profiles?.find((p) => p?.name === 'hp-p4000-alua')?.suitsHost).toBe(true);

@@ -81,7 +81,7 @@ describe.skipIf(!root)('persisted rules survive a restore, as at boot (real ipta
     const done = await svc.applyStorageFirewall({ firewall: { subnet: '10.10.10.0/24', drbdPorts: [7789], iscsiPort: 0, chain: '' }, confirm: true }, call);
     expect(done.persistedAdded).toEqual(ours);
     expect(done.persistedBackup).toMatch(/^\/var\/lib\/xsctl-agent\/backups\/iptables\./);
-    expect(await readFile(join(dir, done.persistedBackup), 'utf8')).toBe(dom0);
+    expect(await readFile(join(dir, done.persistedBackup ?? ''), 'utf8')).toBe(dom0);
     expect((await stat(join(dir, 'etc/sysconfig/iptables'))).mode & 0o777).toBe(0o600);
     const again = await svc.applyStorageFirewall({ firewall: { subnet: '10.10.10.0/24', drbdPorts: [7789], iscsiPort: 0, chain: '' }, confirm: true }, call);
     expect(again).toMatchObject({ added: [], present: ours, persistedAdded: [] });
