@@ -110,6 +110,8 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
       attach: { since: '8.3.0' },
       up: { since: '8.3.0' },
       'create-md': { since: '8.3.0' },
+      // Read-only: drbdadm hands it to drbdmeta, which exits 0 only when the disk holds metadata.
+      'dump-md': { since: '8.3.0' },
       // 8.3 only (8.4 moved the syncer section into disk {}); drbd-ops.ts sends it only to 8.3.
       syncer: { since: '8.3.0' },
       status: { since: '9.0.0', guard: 'drbd-ops.ts runs it only when drbd-version.ts reports a DRBD 9 kernel module; 8.x reads /proc/drbd' },

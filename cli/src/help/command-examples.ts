@@ -64,6 +64,15 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
     ['xsctl storage status --pool hc1 --spec storage.yaml --json', 'also check the spec (IP, target) on every node'],
   ],
   'storage assert-role': [['xsctl storage assert-role --pool hc1 --host xs1 --role master --spec storage.yaml --dry-run', 'what bringing xs1 up as storage master would do']],
+  'storage switchover': [
+    ['xsctl storage switchover --pool hc1', 'only the checks: peer UpToDate and Connected, no VM I/O in flight'],
+    ['xsctl storage switchover --pool hc1 --to xs2 --yes', 'move the storage master role to xs2, journaled and resumable'],
+  ],
+  'storage failover': [
+    ['xsctl storage failover --pool hc1 --reason "xs1 lost power"', 'what an unplanned failover would do (fence, promote, XAPI recovery)'],
+    ['xsctl storage failover --pool hc1 --reason "xs1 lost power" --yes', 'fence the dead master and serve from the survivor'],
+  ],
+  'storage witness': [['xsctl storage witness --pool hc1 --json', 'what the controller sees of each node, and the last failover']],
   drbd: [['xsctl drbd status --pool hc1', 'DRBD as each node sees it']],
   'drbd config': [['xsctl drbd config --spec storage.yaml --drbd-version 8.4', 'render drbd.conf offline for DRBD 8.4']],
   'drbd status': [['xsctl drbd status --pool hc1 --json', 'roles, disk states, sync progress']],

@@ -30,8 +30,8 @@ describe('controller authorisation is default deny', () => {
   it('classifies the methods that change something as writes', () => {
     const writes = [...methodAccess(registrations)].filter(([, a]) => a === 'write').map(([p]) => p.split('/').pop());
     expect(writes.sort()).toEqual([
-      'Abort', 'Apply', 'AssertPoolStorageRole', 'CleanBlobs', 'DemotePoolDrbd', 'EnableDaemon', 'Pause', 'PromotePoolDrbd',
-      'ReloadInventory', 'ResolvePoolDrbdSplitBrain', 'RestoreBlobs', 'Resume', 'StartRollingUpgrade', 'TakeMetadataBackup',
+      'Abort', 'Apply', 'AssertPoolStorageRole', 'CleanBlobs', 'DemotePoolDrbd', 'EnableDaemon', 'Failover', 'Pause', 'PromotePoolDrbd',
+      'ReloadInventory', 'ResolvePoolDrbdSplitBrain', 'RestoreBlobs', 'Resume', 'StartRollingUpgrade', 'Switchover', 'TakeMetadataBackup',
     ]);
   });
 
