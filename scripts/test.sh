@@ -5,4 +5,8 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" -eq 0 ]; then bash scripts/install-system-deps.sh; fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build
+# The crash walks kill the controller at journal-write boundaries: every 4th boundary here (CI's
+# budget), every one of them in `npm run test:crash-walks`.
+export XSCTL_E2E_KILL_STRIDE="${XSCTL_E2E_KILL_STRIDE:-4}"
+export XSCTL_E2E_CRASH_STRIDE="${XSCTL_E2E_CRASH_STRIDE:-2}"
 npx vitest run
