@@ -1,3 +1,7 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { CommandRunner } from './command-runner.js';
@@ -90,5 +94,60 @@ describe('CommandRunner and the tool-option table', () => {
   it('stops checking after unshare\'s --: what follows is the helper\'s own argv', async () => {
     expect((await strict.run('unshare', ['--mount', '--', '/bin/x', '--anything'])).exitCode).toBe(0);
     await expect(strict.run('unshare', ['--fork', '--', '/bin/x'])).rejects.toBeInstanceOf(CommandOptionNotInTableError);
+  });
+});
+
+/** Alive and not a zombie: a killed orphan may linger as Z until its new parent reaps it. */
+async function running(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = /\) (\S)/.exec(stat)?.[1];
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+async function waitForPids(file: string): Promise<number[]> {
+  for (let i = 0; i < 200; i++) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text.endsWith('\n')) return text.trim().split(/\s+/).map(Number);
+    await sleep(25);
+  }
+  throw new Error(`no pid file ${file}`);
+}
+
+describe('CommandRunner stops the whole process group', () => {
+  // An allowed name pointed at sh, which starts grandchildren the way drbdadm or tgt-admin do.
+  const shRunner = new CommandRunner({ logger, paths: { chronyc: '/bin/sh' }, checkToolOptions: false });
+  const spawnTree = (pidFile: string, trap = '') => ['-c', `${trap}sleep 300 & a=$!; sh -c 'sleep 300 & echo $!' > ${pidFile}.b; echo "$$ $a $(cat ${pidFile}.b)" > ${pidFile}; wait`];
+
+  it('a cancel kills the grandchildren too, not only the direct child', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pg-'));
+    const ac = new AbortController();
+    const run = shRunner.run('chronyc', spawnTree(join(dir, 'pids')), { signal: ac.signal, timeoutMs: 60_000 });
+    const pids = await waitForPids(join(dir, 'pids'));
+    expect(pids).toHaveLength(3);
+    for (const p of pids) expect(await running(p)).toBe(true);
+    ac.abort();
+    await expect(run).rejects.toBeInstanceOf(CommandCancelledError);
+    await sleep(200);
+    for (const p of pids) expect({ pid: p, running: await running(p) }).toEqual({ pid: p, running: false });
+  });
+
+  it('a timeout kills the grandchildren, with SIGKILL for those that ignore SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pg-'));
+    const start = performance.now();
+    const run = shRunner.run('chronyc', spawnTree(join(dir, 'pids'), "trap '' TERM; "), { timeoutMs: 700 });
+    const pids = await waitForPids(join(dir, 'pids'));
+    await expect(run).rejects.toBeInstanceOf(CommandTimeoutError);
+    await sleep(300);
+    for (const p of pids) expect({ pid: p, running: await running(p) }).toEqual({ pid: p, running: false });
+    expect(performance.now() - start).toBeLessThan(10_000);
+  });
+
+  it('does not start a program when the signal is already aborted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pg-'));
+    const ac = new AbortController();
+    ac.abort();
+    await expect(shRunner.run('chronyc', ['-c', `touch ${join(dir, 'ran')}`], { signal: ac.signal })).rejects.toBeInstanceOf(CommandCancelledError);
+    await sleep(100);
+    await expect(readFile(join(dir, 'ran'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -43,6 +43,19 @@ export interface CommandRunnerOptions {
 
 const basePath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** How long a cancelled or timed-out program's process group has between SIGTERM and SIGKILL. */
+const forceKillAfterMs = 2_000;
+
+/** Signals a whole process group; a group that is already gone is not an error. */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: every process of the group has exited
+  }
+}
+
 /** The one way the agent runs a program: argument arrays, never a shell, always a timeout and a signal. */
 export class CommandRunner {
   readonly #logger: Logger;
@@ -63,6 +76,7 @@ export class CommandRunner {
 
   async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     if (!isAllowedCommand(command)) throw new CommandNotFoundError(command);
+    if (options.signal?.aborted === true) throw new CommandCancelledError(command);
     if (this.#checkToolOptions) {
       // Only the caller's arguments: prefixArgs belong to the deployment (a simulator in tests).
       const problem = checkToolArgs(command, args);
@@ -72,12 +86,13 @@ export class CommandRunner {
     const fullArgs = [...(this.#prefixArgs[command] ?? []), ...args];
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const start = performance.now();
-    const result = await execa(file, fullArgs, {
+    // Its own process group (detached: setsid), so a cancel or a timeout reaches every process the
+    // program started (drbdadm -> drbdsetup, tgt-admin -> sh -> tgtadm, unshare -> node -> multipath),
+    // not only the direct child: SIGTERM to the group, SIGKILL to what is left 2 s later.
+    const subprocess = execa(file, fullArgs, {
       shell: false,
       reject: false,
-      timeout: timeoutMs,
-      forceKillAfterDelay: 2_000,
-      ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
+      detached: true,
       ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       extendEnv: false,
@@ -86,14 +101,31 @@ export class CommandRunner {
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
+    let stoppedBy: 'cancel' | 'timeout' | null = null;
+    const stop = (why: 'cancel' | 'timeout') => {
+      if (stoppedBy !== null) return;
+      stoppedBy = why;
+      killGroup(subprocess.pid, 'SIGTERM');
+      setTimeout(() => killGroup(subprocess.pid, 'SIGKILL'), forceKillAfterMs).unref();
+    };
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
+    const onAbort = () => stop('cancel');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let result: Awaited<typeof subprocess>;
+    try {
+      result = await subprocess;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
     const durationMs = Math.round(performance.now() - start);
     const secrets = (options.secrets ?? []).filter((x) => x !== '');
     const shownArgs = secrets.length === 0 ? fullArgs : fullArgs.map((a) => secrets.reduce((acc, x) => acc.split(x).join('[redacted]'), a));
     this.#logger.debug({ command, args: shownArgs, exitCode: result.exitCode, durationMs }, 'command');
     // execa's result repeats the argv; keep it as the cause only when nothing secret is in it.
     const cause = secrets.length === 0 ? { cause: result } : undefined;
-    if (result.isCanceled) throw new CommandCancelledError(command, cause);
-    if (result.timedOut) throw new CommandTimeoutError(command, timeoutMs, cause);
+    if (stoppedBy === 'cancel') throw new CommandCancelledError(command, cause);
+    if (stoppedBy === 'timeout') throw new CommandTimeoutError(command, timeoutMs, cause);
     if ((result as { code?: string }).code === 'ENOENT') throw new CommandNotFoundError(command, cause);
     const exitCode = result.exitCode ?? -1;
     const stdout = String(result.stdout ?? '');
