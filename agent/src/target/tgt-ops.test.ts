@@ -3,6 +3,7 @@ import { openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
@@ -170,4 +171,44 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
     expect(await stopTgtd(ctx, t, 500)).toEqual({ changed: true, how: 'sigkill' });
     expect(Date.now() - start).toBeLessThan(10_000);
   }, 30_000);
+
+  it('signals only this tgtd: not an unrelated process, an impostor or another port\'s tgtd that a stale pid file names', async () => {
+    const file = join(dir, 'state', `tgtd.${t.controlPort}.pid`);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // Process groups of their own, so the cleanup reaches their children.
+    const unrelated = execa('sleep', ['300'], { detached: true, reject: false });
+    // argv says "tgtd -C PORT", but the program is sh.
+    const impostor = execa('bash', ['-c', `exec -a tgtd /bin/sh -c 'sleep 300; :' -C ${t.controlPort}`], { detached: true, reject: false });
+    const other: Tgtd = { controlPort: t.controlPort + 1 };
+    const o = await startTgtd(ctx, other);
+    try {
+      await sleep(200);
+      for (const pid of [unrelated.pid!, o.pid]) {
+        await writeFile(file, `${pid}\n`);
+        expect(await stopTgtd(ctx, t, 300)).toEqual({ changed: false, how: 'not-running' });
+        expect({ pid, alive: alive(pid) }).toEqual({ pid, alive: true });
+      }
+      await rm(file, { force: true });
+      expect(await stopTgtd(ctx, t, 300)).toEqual({ changed: false, how: 'not-running' });
+      expect(alive(impostor.pid!)).toBe(true);
+      expect(await tgtdRunning(ctx, other)).toBe(true);
+    } finally {
+      for (const p of [unrelated.pid, impostor.pid]) {
+        try {
+          if (p !== undefined) process.kill(-p, 'SIGKILL');
+        } catch {
+          // already gone (a failing run may have killed it)
+        }
+      }
+      await stopTgtd(ctx, other, 2_000);
+    }
+  }, 30_000);
 });
+

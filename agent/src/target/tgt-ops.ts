@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailedError } from '../exec/command-errors.js';
@@ -158,6 +158,11 @@ function pidFile(ctx: AgentContext, t: Tgtd): string {
   return ctx.root.resolve(join(ctx.stateDir, `tgtd.${t.controlPort}.pid`));
 }
 
+/** Beside the pid file: the start time of the tgtd it names, so a recycled pid is told apart. */
+function identityFile(ctx: AgentContext, t: Tgtd): string {
+  return ctx.root.resolve(join(ctx.stateDir, `tgtd.${t.controlPort}.identity`));
+}
+
 /** Alive and not a zombie (a reaped-late daemon stays in /proc as Z). */
 function alive(pid: number): boolean {
   try {
@@ -168,27 +173,72 @@ function alive(pid: number): boolean {
   return true;
 }
 
-async function liveProcess(pid: number): Promise<boolean> {
-  if (!alive(pid)) return false;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const state = /\) (\S)/.exec(stat)?.[1];
-  return state !== undefined && state !== 'Z' && state !== 'X';
+interface ProcInfo {
+  argv: string[];
+  /** /proc/PID/exe, or null when it cannot be read. */
+  exe: string | null;
+  /** Field 22 of /proc/PID/stat: clock ticks after boot; with the pid, unique until reboot. */
+  startTime: string;
+  state: string;
 }
 
-/** tgtd processes serving this control port: the pid file first, then a /proc scan. */
+async function procInfo(pid: number): Promise<ProcInfo | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // comm may hold spaces and parentheses: the fields start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  if (state === undefined || state === '' || state === 'Z' || state === 'X') return null;
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter((a) => a !== '');
+  const exe = await readlink(`/proc/${pid}/exe`).catch(() => null);
+  return { argv, exe: exe === null ? null : exe.replace(/ \(deleted\)$/, ''), startTime: fields[19] ?? '', state };
+}
+
+async function liveProcess(pid: number): Promise<boolean> {
+  return alive(pid) && (await procInfo(pid)) !== null;
+}
+
+/**
+ * Whether the process is a tgtd serving this control port: its program (/proc/PID/exe) is a
+ * tgtd, its argv names the port (none for port 0), and, when the agent recorded the start time of
+ * the tgtd it started, it is that very process. A stale pid file may name an unrelated process
+ * that got the pid since; signalling it would kill an innocent one.
+ */
+function isOurTgtd(info: ProcInfo, t: Tgtd, recordedStart: string | null): boolean {
+  const isTgtd = (p: string | undefined) => p !== undefined && /(^|\/)tgtd$/.test(p);
+  if (!isTgtd(info.argv[0]) || (info.exe !== null && !isTgtd(info.exe))) return false;
+  const i = info.argv.findIndex((a) => a === '-C' || a === '--control-port');
+  const port = i === -1 ? 0 : Number(info.argv[i + 1]);
+  if (port !== t.controlPort) return false;
+  return recordedStart === null || recordedStart === info.startTime;
+}
+
+/** tgtd processes serving this control port: the pid file first (checked), then a /proc scan. */
 async function tgtdPids(ctx: AgentContext, t: Tgtd): Promise<number[]> {
   const pids = new Set<number>();
   const fromFile = Number((await readFile(pidFile(ctx, t), 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(fromFile) && fromFile > 0 && (await liveProcess(fromFile))) pids.add(fromFile);
+  const recorded = await readFile(identityFile(ctx, t), 'utf8')
+    .then((text) => JSON.parse(text) as { pid?: unknown; startTime?: unknown })
+    .catch(() => null);
+  const recordedStart = recorded !== null && recorded.pid === fromFile && typeof recorded.startTime === 'string' ? recorded.startTime : null;
+  if (Number.isInteger(fromFile) && fromFile > 0 && alive(fromFile)) {
+    const info = await procInfo(fromFile);
+    if (info !== null && isOurTgtd(info, t, recordedStart)) pids.add(fromFile);
+    else if (info !== null) ctx.logger.warn({ pid: fromFile, argv: info.argv.slice(0, 4), exe: info.exe, controlPort: t.controlPort }, 'the tgtd pid file names a process that is not this tgtd; ignoring it');
+  }
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(entry)) continue;
-    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter((a) => a !== '');
-    if (argv.length === 0 || !/(^|\/)tgtd$/.test(argv[0] ?? '')) continue;
-    const i = argv.findIndex((a) => a === '-C' || a === '--control-port');
-    const port = i === -1 ? 0 : Number(argv[i + 1]);
-    if (port === t.controlPort && (await liveProcess(Number(entry)))) pids.add(Number(entry));
+    if (!/^\d+$/.test(entry) || pids.has(Number(entry))) continue;
+    const info = await procInfo(Number(entry));
+    if (info !== null && isOurTgtd(info, t, null)) pids.add(Number(entry));
   }
   return [...pids];
+}
+
+/** After a start: the start time of the tgtd the pid file names, if it is the tgtd for this port. */
+async function recordIdentity(ctx: AgentContext, t: Tgtd): Promise<void> {
+  const pid = Number((await readFile(pidFile(ctx, t), 'utf8').catch(() => '')).trim());
+  const info = Number.isInteger(pid) && pid > 0 ? await procInfo(pid) : null;
+  if (info === null || !isOurTgtd(info, t, null)) return;
+  await writeFile(identityFile(ctx, t), `${JSON.stringify({ pid, startTime: info.startTime })}\n`, { mode: 0o600 });
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number, signal?: AbortSignal): Promise<boolean> {
@@ -206,12 +256,14 @@ export async function startTgtd(ctx: AgentContext, t: Tgtd, signal?: AbortSignal
   const file = pidFile(ctx, t);
   await mkdir(dirname(file), { recursive: true });
   await rm(file, { force: true });
+  await rm(identityFile(ctx, t), { force: true });
   try {
     await ctx.runner.run('tgtd', [...port(t), '-p', file], { signal, timeoutMs: 15_000 });
   } catch (err) {
     throw new TgtdControlError('start', err instanceof CommandFailedError ? err.stderr.trim() || `exit ${err.exitCode}` : String(err), { cause: err });
   }
   if (!(await waitFor(() => tgtdRunning(ctx, t, signal), 10_000, signal))) throw new TgtdControlError('start', `no answer on control port ${t.controlPort} after 10 s`);
+  await recordIdentity(ctx, t);
   ctx.logger.info({ controlPort: t.controlPort }, 'tgtd started');
   return { changed: true, pid: (await tgtdPids(ctx, t))[0] ?? 0 };
 }
@@ -251,6 +303,7 @@ export async function stopTgtd(ctx: AgentContext, t: Tgtd, graceMs: number, sign
 
   async function done(how: 'graceful' | 'sigterm' | 'sigkill') {
     await rm(pidFile(ctx, t), { force: true });
+    await rm(identityFile(ctx, t), { force: true });
     ctx.logger.info({ controlPort: t.controlPort, how }, 'tgtd stopped');
     return { changed: true, how };
   }
