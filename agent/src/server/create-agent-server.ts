@@ -5,7 +5,9 @@ import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware,
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
 import type { AgentContext } from './agent-context.js';
+import { lockMiddleware } from './lock-middleware.js';
 import { registerServices } from './register-services.js';
+import { resourceLocks } from './resource-locks.js';
 
 export interface AgentServerOptions {
   ctx: AgentContext;
@@ -34,7 +36,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     // method missing from the shared call table (default deny).
     .use(authMiddleware({ kinds: ['controller'], methods: agentMethodAccess() }))
     // Per method: the controller's deadline plus a margin, never a flat value shorter than it.
-    .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000, agentServerCeilings()));
+    .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000, agentServerCeilings()))
+    // Calls that change the same resource run one at a time (defect: a rollback undid another call's change).
+    .use(lockMiddleware(resourceLocks(options.ctx.root.root)));
   registerServices(server, options.ctx, stopping.signal);
   server.add(HealthDefinition, HealthServiceImpl());
   const port = await server.listen(options.listen, mtlsServerCredentials(options.tls));

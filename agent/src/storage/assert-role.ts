@@ -5,6 +5,7 @@ import { demote, promote, resourceState } from '../drbd/drbd-ops.js';
 import { addFloatingIp, addressAnswers, announceFloatingIp, floatingIpState, normalizeFloatingIp, removeFloatingIp, type FloatingIpConfig } from '../network/floating-ip.js';
 import { FloatingIpInUseError } from '../network/network-errors.js';
 import type { AgentContext } from '../server/agent-context.js';
+import { resourceLocks } from '../server/resource-locks.js';
 import { tgtdOf } from '../target/target-service.js';
 import { normalizeTargetSpec, type TargetConfig } from '../target/target-spec.js';
 import { applyTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
@@ -162,8 +163,13 @@ function slaveSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): 
   ];
 }
 
-/** One role change at a time per agent: two overlapping calls must not interleave their steps. */
-let queue: Promise<unknown> = Promise.resolve();
+/**
+ * What a role assertion locks (the same keys as the single-resource RPCs): one role change at a
+ * time per agent, and no DRBD, tgtd or floating-IP call on its resources in between its steps.
+ */
+export function storageLockKeys(c: StorageConfig): string[] {
+  return ['storage-role', ...c.resources.map((r) => `drbd:${r}`), `tgtd:${c.tgtd.controlPort}`, `ip:${c.ip.address}`];
+}
 
 /**
  * Rule 5: bring-up DRBD Primary -> target/LUN -> floating IP -> GARP; tear-down the reverse.
@@ -207,7 +213,5 @@ export async function assertRole(ctx: AgentContext, role: StorageRole, spec: Sto
     ctx.logger.info({ role: StorageRole[role], ok: result.ok, failedStep: failed || undefined, dryRun, steps: out.map((s) => `${s.name}=${StepOutcome[s.outcome].replace('STEP_OUTCOME_', '')}`) }, 'storage role asserted');
     return result;
   };
-  const next = queue.then(run, run);
-  queue = next.catch(() => undefined);
-  return next;
+  return resourceLocks(ctx.root.root).with(storageLockKeys(c), `storage role ${StorageRole[role]}`, signal, run);
 }

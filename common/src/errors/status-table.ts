@@ -27,6 +27,7 @@ const table: Readonly<Record<string, Status>> = {
   // agent files (agent/src/fs)
   PATH_ESCAPES_ROOT: Status.FAILED_PRECONDITION,
   SYMLINK_LOOP: Status.FAILED_PRECONDITION,
+  RESOURCE_BUSY: Status.ABORTED,
   // storage: DRBD, tgtd, floating IP (agent/src/drbd, target, network)
   DRBD_NOT_UP_TO_DATE: Status.FAILED_PRECONDITION,
   DRBD_PEER_PRIMARY: Status.FAILED_PRECONDITION,
