@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
+import { createChannel, createClient, Status, type ClientError } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
