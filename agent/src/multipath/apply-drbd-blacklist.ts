@@ -80,7 +80,7 @@ export async function applyDrbdBlacklist(ctx: AgentContext, platform: MultipathP
   const newContent = conf ? renderDrbdMultipathBlacklist() : addDrbdToBlacklist(oldContent ?? '');
   const diff = unifiedDiff(oldContent ?? '', newContent, oldContent === null ? '/dev/null' : targetPath, targetPath);
   if (!confirm) return { targetPath, changed: true, dryRun: true, diff, alreadyIn: '', commit: null };
-  const commit = await commitMultipathFile(ctx, platform.flavor, targetPath, oldContent, newContent, false, signal);
+  const commit = await commitMultipathFile(ctx, platform.flavor, targetPath, oldContent, newContent, false, 'drbd multipath blacklist', signal);
   ctx.logger.info({ path: targetPath }, 'multipath blacklist for drbd devices written');
   return { targetPath, changed: true, dryRun: false, diff, alreadyIn: '', commit };
 }

@@ -93,7 +93,7 @@ describe.skipIf(!isRoot)('Apply against a sandbox root, validated by the real mu
     expect(again.changed).toBe(false);
   });
 
-  it('rolls back a stanza multipath -t rejects (main file restored, drop-in removed)', async () => {
+  it('refuses a stanza multipath -t rejects before it goes live (the candidate is checked in the namespace)', async () => {
     const broken: MultipathProfileDef = {
       ...profile('starwind'),
       name: 'broken-test',
@@ -105,12 +105,15 @@ describe.skipIf(!isRoot)('Apply against a sandbox root, validated by the real mu
     const err = await applyProfile(ctx, platform, { profile: broken, confirm: true, skipReconfigure: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MultipathConfigRejectedError);
     expect((err as MultipathConfigRejectedError).issues.join('\n')).toMatch(/invalid keyword.*path_checker_typo/);
-    expect((err as MultipathConfigRejectedError).rolledBack).toBe(true);
+    // Never written, so nothing to roll back: no backup, no intent record, the file as it was.
+    expect((err as MultipathConfigRejectedError).rolledBack).toBe(false);
     expect(await readFile(ctx.root.resolve('/etc/multipath.conf'), 'utf8')).toBe(before);
+    expect(await readdir(ctx.root.resolve('/var/lib/xsctl-agent/backups/multipath')).catch(() => [])).toEqual([]);
+    expect(await readdir(ctx.root.resolve('/var/lib/xsctl-agent/intents')).catch(() => [])).toEqual([]);
 
     const x = await sandbox('XCP-ng', '8.2.1', false);
     const px = await readPlatform(x.root, x.runner);
-    await expect(applyProfile(x, px, { profile: broken, confirm: true, skipReconfigure: true })).rejects.toThrow(/rolled back/);
+    await expect(applyProfile(x, px, { profile: broken, confirm: true, skipReconfigure: true })).rejects.toMatchObject({ code: 'MULTIPATH_CONFIG_REJECTED', rolledBack: false });
     expect(await readdir(x.root.resolve('/etc/multipath/conf.d'))).toEqual([]);
   });
 

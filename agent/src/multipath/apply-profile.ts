@@ -123,7 +123,7 @@ export async function applyProfile(ctx: AgentContext, platform: MultipathPlatfor
   };
   if (!changed || !req.confirm) return outcome;
 
-  const committed = await commitMultipathFile(ctx, flavor, targetPath, oldContent, newContent, req.skipReconfigure, signal);
+  const committed = await commitMultipathFile(ctx, flavor, targetPath, oldContent, newContent, req.skipReconfigure, `multipath profile ${req.profile.name}`, signal);
   outcome.backupPath = committed.backupPath;
   outcome.validation = committed.validation;
   outcome.reconfigured = committed.reconfigured;

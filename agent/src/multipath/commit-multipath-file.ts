@@ -1,5 +1,6 @@
 import { unlink } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs/write-file-atomic.js';
+import { beginFileWrite } from '../journal/intent-journal.js';
 import type { AgentContext } from '../server/agent-context.js';
 import type { MultipathFlavor } from './flavors.js';
 import { MultipathConfigRejectedError } from './multipath-errors.js';
@@ -14,9 +15,10 @@ export interface CommitOutcome {
 }
 
 /**
- * The one way a multipath file is changed: multipath -t on the current files (baseline), atomic
- * write with a backup, multipath -t again; a stderr line the baseline did not have puts the old
- * content back and fails (multipath -t exits 0 on errors). Then `multipathd reconfigure`.
+ * The one way a multipath file is changed: multipath -t on the current files (baseline), then on
+ * the candidate in a private mount namespace before it goes live (where unshare can), an intent
+ * record, atomic write with a backup, multipath -t again; a stderr line the baseline did not have
+ * puts the old content back and fails (multipath -t exits 0 on errors). Then `multipathd reconfigure`.
  */
 export async function commitMultipathFile(
   ctx: AgentContext,
@@ -25,11 +27,26 @@ export async function commitMultipathFile(
   oldContent: string | null,
   newContent: string,
   skipReconfigure: boolean,
+  /** What the change is, for the intent record (e.g. `multipath profile NAME`). */
+  label: string,
   signal?: AbortSignal,
 ): Promise<CommitOutcome> {
   const vctx = { root: ctx.root, runner: ctx.runner, stateDir: ctx.stateDir, ...(signal === undefined ? {} : { signal }) };
   const baseline = await runMultipathT(vctx);
+  // Checked before it goes live, in a private mount namespace where the candidate stands in for
+  // the file. Where that cannot run (an old unshare), the check after the write still guards.
+  const pre = await runMultipathT(vctx, { path: targetPath, content: newContent }).catch((err: unknown) => {
+    ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'multipath -t on the candidate could not run; validating after the write only');
+    return null;
+  });
+  if (pre !== null) {
+    const rejected = newIssues(baseline.issues, pre.issues);
+    if (rejected.length > 0) throw new MultipathConfigRejectedError(targetPath, rejected, false);
+  }
   const full = ctx.root.resolve(targetPath);
+  // The intent lands (fsynced) before the live file changes: a crash before the check below is
+  // rolled back when the agent starts again (recoverIntents).
+  const intent = await beginFileWrite(ctx, targetPath, oldContent, newContent, label);
   const written = await writeFileAtomic(full, newContent, {
     backupDir: ctx.root.resolve(`${ctx.stateDir}/backups/multipath`),
     confineTo: ctx.root.root,
@@ -38,6 +55,7 @@ export async function commitMultipathFile(
   const rollback = async () => {
     if (oldContent === null) await unlink(full).catch(() => undefined);
     else await writeFileAtomic(full, oldContent, { confineTo: ctx.root.root });
+    await intent.done();
   };
   let after;
   try {
@@ -58,6 +76,7 @@ export async function commitMultipathFile(
     await rollback();
     throw new MultipathConfigRejectedError(targetPath, added, true);
   }
+  await intent.done();
   if (skipReconfigure) out.reconfigureDetail = 'skipped (request)';
   else if (ctx.root.root !== '/') out.reconfigureDetail = 'skipped: sandbox root (the running multipathd reads the host /etc)';
   else {

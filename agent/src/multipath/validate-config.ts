@@ -1,10 +1,12 @@
-import { access, constants, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ValidationError } from '@xsctl/common/errors/index';
-import { namespaceHelperArgv } from './namespace/helper-command.js';
+import { randomBytes } from 'node:crypto';
+import { access, constants, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { CommandNotFoundError } from '../exec/command-errors.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
+import { namespaceHelperArgv } from './namespace/helper-command.js';
+import { confDirPath, listConfDir, mainConfPath } from './read-config.js';
 
 /**
  * `multipath -t` exits 0 even when it rejects half the file: the verdict is on stderr
@@ -62,25 +64,70 @@ export interface ValidateContext {
   timeoutMs?: number;
 }
 
-/**
- * Runs `multipath -t` on the files under the root: directly when the root is `/`, else in a
- * private mount namespace with the sandbox's multipath.conf and conf.d bound over /etc.
- */
-export async function runMultipathT(ctx: ValidateContext): Promise<MultipathTResult> {
-  const opts = { okExitCodes: [1], timeoutMs: ctx.timeoutMs ?? 30_000, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) };
-  if (ctx.root.root === '/') {
-    const r = await ctx.runner.run('multipath', ['-t'], opts);
-    return { issues: multipathTIssues(r.stderr), mode: 'direct' };
+/** The helper cannot run here (no private mount namespace): a candidate cannot be checked before it goes live. */
+export class NamespaceUnavailableError extends XsctlError {
+  readonly code = 'NAMESPACE_UNAVAILABLE';
+
+  constructor(readonly reason: string) {
+    super(`multipath -t cannot run in a private mount namespace here: ${reason}`);
   }
-  let conf = ctx.root.resolve('/etc/multipath.conf');
-  let confd = ctx.root.resolve('/etc/multipath/conf.d');
+}
+
+const namespaceSupport = new WeakMap<CommandRunner, Promise<boolean>>();
+
+/**
+ * Whether this host's unshare makes private mount namespaces (`--propagation`, util-linux 2.27+;
+ * a CentOS 7 dom0 has 2.23): asked once per runner from `unshare --help`.
+ */
+export function privateNamespaces(runner: CommandRunner, signal?: AbortSignal): Promise<boolean> {
+  let known = namespaceSupport.get(runner);
+  if (known === undefined) {
+    known = runner
+      .run('unshare', ['--help'], { okExitCodes: [1], timeoutMs: 10_000, ...(signal === undefined ? {} : { signal }) })
+      .then((r) => `${r.stdout}${r.stderr}`.includes('--propagation'))
+      .catch(() => false);
+    namespaceSupport.set(runner, known);
+  }
+  return known;
+}
+
+/** A file about to be written, validated before it goes live. */
+export interface Candidate {
+  /** Host path: /etc/multipath.conf or /etc/multipath/conf.d/NAME. */
+  path: string;
+  content: string;
+}
+
+const present = async (p: string) =>
+  access(p, constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * The files `multipath -t` reads, as the helper binds them over /etc: the root's multipath.conf
+ * and conf.d, or, with a candidate, copies in a scratch directory where the candidate replaces
+ * (or joins) the live file. Scratch names hold no ".conf" (multipath reads any such name in conf.d).
+ */
+async function stageFiles(ctx: ValidateContext, candidate: Candidate | undefined): Promise<{ conf: string; confd: string; scratch: string }> {
+  let conf = ctx.root.resolve(mainConfPath);
+  let confd = ctx.root.resolve(confDirPath);
   const scratchBase = ctx.root.resolve(`${ctx.stateDir}/multipath-t`);
   await mkdir(scratchBase, { recursive: true, mode: 0o700 });
-  const present = async (p: string) =>
-    access(p, constants.F_OK).then(
-      () => true,
-      () => false,
-    );
+  if (candidate !== undefined) {
+    const stage = join(scratchBase, `candidate-${randomBytes(4).toString('hex')}`);
+    await mkdir(join(stage, 'conf_d'), { recursive: true, mode: 0o700 });
+    const stagedConf = join(stage, 'multipath_conf');
+    if (candidate.path === mainConfPath) await writeFile(stagedConf, candidate.content);
+    else if (await present(conf)) await copyFile(conf, stagedConf);
+    else await writeFile(stagedConf, '');
+    for (const name of await listConfDir(ctx.root)) {
+      if (`${confDirPath}/${name}` !== candidate.path) await copyFile(join(confd, name), join(stage, 'conf_d', name));
+    }
+    if (candidate.path !== mainConfPath) await writeFile(join(stage, 'conf_d', candidate.path.slice(confDirPath.length + 1)), candidate.content);
+    conf = stagedConf;
+    confd = join(stage, 'conf_d');
+  }
   if (!(await present(conf))) {
     conf = join(scratchBase, 'empty-multipath_conf');
     await writeFile(conf, '');
@@ -91,10 +138,30 @@ export async function runMultipathT(ctx: ValidateContext): Promise<MultipathTRes
   }
   const scratch = join(scratchBase, 'overlay');
   await mkdir(scratch, { recursive: true });
-  for (const p of [conf, confd, scratch]) if (!safePath.test(p)) throw new ValidationError('root', `path ${p} has characters the mount helper does not take`);
-  const helper = namespaceHelperArgv();
-  for (const p of helper.slice(0, 2)) if (p.startsWith('/') && !safePath.test(p)) throw new ValidationError('root', `program path ${p} has characters the agent does not run`);
-  if (!(await present(helper[0] ?? ''))) throw new CommandNotFoundError(helper[0] ?? 'multipath-t-in-namespace');
-  const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', ...helper, conf, confd, scratch], opts);
-  return { issues: multipathTIssues(r.stderr), mode: 'namespace' };
+  return { conf, confd, scratch };
+}
+
+/**
+ * Runs `multipath -t` on the files under the root: directly when the root is `/` and there is no
+ * candidate, else in a private mount namespace with the (staged) multipath.conf and conf.d bound
+ * over /etc, so a candidate is checked before it becomes live and the host's /etc never changes.
+ */
+export async function runMultipathT(ctx: ValidateContext, candidate?: Candidate): Promise<MultipathTResult> {
+  const opts = { okExitCodes: [1], timeoutMs: ctx.timeoutMs ?? 30_000, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) };
+  if (ctx.root.root === '/' && candidate === undefined) {
+    const r = await ctx.runner.run('multipath', ['-t'], opts);
+    return { issues: multipathTIssues(r.stderr), mode: 'direct' };
+  }
+  if (candidate !== undefined && !(await privateNamespaces(ctx.runner, ctx.signal))) throw new NamespaceUnavailableError('unshare has no --propagation (util-linux before 2.27)');
+  const { conf, confd, scratch } = await stageFiles(ctx, candidate);
+  try {
+    for (const p of [conf, confd, scratch]) if (!safePath.test(p)) throw new ValidationError('root', `path ${p} has characters the mount helper does not take`);
+    const helper = namespaceHelperArgv();
+    for (const p of helper.slice(0, 2)) if (p.startsWith('/') && !safePath.test(p)) throw new ValidationError('root', `program path ${p} has characters the agent does not run`);
+    if (!(await present(helper[0] ?? ''))) throw new CommandNotFoundError(helper[0] ?? 'multipath-t-in-namespace');
+    const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', ...helper, conf, confd, scratch], opts);
+    return { issues: multipathTIssues(r.stderr), mode: 'namespace' };
+  } finally {
+    if (candidate !== undefined) await rm(dirname(conf), { recursive: true, force: true });
+  }
 }

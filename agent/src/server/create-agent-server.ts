@@ -5,6 +5,9 @@ import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware,
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
 import type { AgentContext } from './agent-context.js';
+import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { recoverIntents, type RecoveredIntent } from '../journal/intent-journal.js';
+import { assertRole } from '../storage/assert-role.js';
 import { lockMiddleware } from './lock-middleware.js';
 import { registerServices } from './register-services.js';
 import { resourceLocks } from './resource-locks.js';
@@ -26,7 +29,21 @@ export interface RunningAgentServer {
   shutdown(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Before the first call: what a crash interrupted is undone (a config written but never
+ * confirmed goes back, a half-made storage role is torn down to slave).
+ */
+export async function recoverOnStart(ctx: AgentContext): Promise<RecoveredIntent[]> {
+  return recoverIntents(ctx, {
+    tearDown: async (spec) => {
+      const r = await assertRole(ctx, StorageRole.STORAGE_ROLE_SLAVE, spec, false);
+      return r.ok ? 'torn down to slave' : `tear-down stopped at ${r.failedStep}: ${r.steps.find((s) => s.name === r.failedStep)?.detail ?? ''}`;
+    },
+  });
+}
+
 export async function startAgentServer(options: AgentServerOptions): Promise<RunningAgentServer> {
+  await recoverOnStart(options.ctx);
   const stopping = new AbortController();
   const server = createServer({ interceptors: [peerIdentityInterceptor], 'grpc.keepalive_permit_without_calls': 1 })
     .use(loggingMiddleware(options.logger))

@@ -40,9 +40,10 @@ describe('method locks', () => {
 });
 
 /**
- * Two concurrent Apply calls through gRPC on a sandbox XenServer 7 (main multipath.conf): the
- * second profile's stanza is rejected by `multipath -t` (a stub here that takes 300 ms and rejects
- * the NETAPP entry), so that call rolls back. Without the lock the calls interleave: each read
+ * Two concurrent Apply calls through gRPC on a sandbox XenServer 7 (main multipath.conf) whose
+ * unshare is too old for the check before the write: the second profile's stanza is rejected by
+ * `multipath -t` after the write (a stub here that takes 300 ms and rejects the NETAPP entry), so
+ * that call rolls back. Without the lock the calls interleave: each read
  * the file before the other wrote, and the rollback (or the other call's write) wipes the first
  * call's accepted stanza.
  */
@@ -54,6 +55,8 @@ describe('concurrent mutating calls', () => {
   const runner = {
     async run(command: string, args: readonly string[]): Promise<CommandResult> {
       let stderr = '';
+      // An old unshare (CentOS 7): no candidate check before the write, only the check after it.
+      if (command === 'unshare' && args[0] === '--help') return { command: 'unshare', args, exitCode: 0, stdout: ' -m, --mount    unshare mounts namespace\n', stderr: '', durationMs: 1 };
       if (command === 'unshare') {
         const conf = args[args.length - 3] ?? '';
         const text = await readFile(conf, 'utf8').catch(() => '');

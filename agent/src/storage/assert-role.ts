@@ -6,6 +6,7 @@ import { addFloatingIp, addressAnswers, announceFloatingIp, floatingIpState, nor
 import { FloatingIpInUseError } from '../network/network-errors.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
+import { beginStorageRole } from '../journal/intent-journal.js';
 import { tgtdOf } from '../target/target-service.js';
 import { normalizeTargetSpec, type TargetConfig } from '../target/target-spec.js';
 import { applyTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
@@ -35,7 +36,7 @@ export function normalizeStorageSpec(spec: StorageSpec | undefined): StorageConf
 }
 
 /** One step: its name, and what it does (or, in a dry run, whether it would). */
-interface Step {
+export interface Step {
   name: string;
   /** Returns ALREADY when nothing had to change; throws to fail. */
   run(dryRun: boolean): Promise<{ outcome: StepOutcome.STEP_OUTCOME_ALREADY | StepOutcome.STEP_OUTCOME_DONE | StepOutcome.STEP_OUTCOME_PLANNED; detail: string }>;
@@ -172,25 +173,27 @@ export function storageLockKeys(c: StorageConfig): string[] {
 }
 
 /**
- * Rule 5: bring-up DRBD Primary -> target/LUN -> floating IP -> GARP; tear-down the reverse.
- * Stops at the first failure and names it; steps after it are reported as skipped.
+ * Runs the steps of a role change in order; stops at the first failure and names it, steps after
+ * it are reported as skipped. Unless it is a dry run, an intent record (role, spec without the
+ * secret, the step under way, the steps that changed something) is kept under the agent's state
+ * dir while the steps run, so a crash in between is torn down when the agent starts again.
  */
-export async function assertRole(ctx: AgentContext, role: StorageRole, spec: StorageSpec | undefined, dryRun: boolean, signal?: AbortSignal): Promise<AssertStorageRoleResponse> {
-  if (role !== StorageRole.STORAGE_ROLE_MASTER && role !== StorageRole.STORAGE_ROLE_SLAVE) throw new ValidationError('role', 'expected master or slave');
-  const c = normalizeStorageSpec(spec);
-  const run = async (): Promise<AssertStorageRoleResponse> => {
-    const steps = role === StorageRole.STORAGE_ROLE_MASTER ? masterSteps(ctx, c, signal) : slaveSteps(ctx, c, signal);
-    const out: RoleStep[] = [];
-    let failed = '';
+export async function runRoleSteps(ctx: AgentContext, role: StorageRole, spec: StorageSpec | undefined, steps: readonly Step[], dryRun: boolean, signal?: AbortSignal): Promise<AssertStorageRoleResponse> {
+  const journal = dryRun || spec === undefined || steps.length === 0 ? null : await beginStorageRole(ctx, role, spec, steps[0]!.name);
+  const out: RoleStep[] = [];
+  let failed = '';
+  try {
     for (const step of steps) {
       if (failed !== '') {
         out.push({ name: step.name, outcome: StepOutcome.STEP_OUTCOME_SKIPPED, detail: `not reached: ${failed} failed`, errorCode: '', durationMs: 0 });
         continue;
       }
+      await journal?.update({ step: step.name });
       const start = performance.now();
       try {
         const r = await step.run(dryRun);
         out.push({ name: step.name, outcome: r.outcome, detail: r.detail, errorCode: '', durationMs: Math.round(performance.now() - start) });
+        if (journal !== null && r.outcome === StepOutcome.STEP_OUTCOME_DONE) await journal.update({ changed: [...journal.intent.changed, step.name] });
       } catch (err) {
         signal?.throwIfAborted();
         failed = step.name;
@@ -203,15 +206,25 @@ export async function assertRole(ctx: AgentContext, role: StorageRole, spec: Sto
         });
       }
     }
-    const result: AssertStorageRoleResponse = {
-      role,
-      steps: out,
-      ok: failed === '',
-      failedStep: failed,
-      unchanged: out.every((s) => s.outcome === StepOutcome.STEP_OUTCOME_ALREADY),
-    };
-    ctx.logger.info({ role: StorageRole[role], ok: result.ok, failedStep: failed || undefined, dryRun, steps: out.map((s) => `${s.name}=${StepOutcome[s.outcome].replace('STEP_OUTCOME_', '')}`) }, 'storage role asserted');
-    return result;
+  } finally {
+    // Finished (even with a failed step, which the caller sees and decides on): nothing to recover.
+    await journal?.done();
+  }
+  const result: AssertStorageRoleResponse = {
+    role,
+    steps: out,
+    ok: failed === '',
+    failedStep: failed,
+    unchanged: out.every((s) => s.outcome === StepOutcome.STEP_OUTCOME_ALREADY),
   };
+  ctx.logger.info({ role: StorageRole[role], ok: result.ok, failedStep: failed || undefined, dryRun, steps: out.map((s) => `${s.name}=${StepOutcome[s.outcome].replace('STEP_OUTCOME_', '')}`) }, 'storage role asserted');
+  return result;
+}
+
+/** Rule 5: bring-up DRBD Primary -> target/LUN -> floating IP -> GARP; tear-down the reverse. */
+export async function assertRole(ctx: AgentContext, role: StorageRole, spec: StorageSpec | undefined, dryRun: boolean, signal?: AbortSignal): Promise<AssertStorageRoleResponse> {
+  if (role !== StorageRole.STORAGE_ROLE_MASTER && role !== StorageRole.STORAGE_ROLE_SLAVE) throw new ValidationError('role', 'expected master or slave');
+  const c = normalizeStorageSpec(spec);
+  const run = () => runRoleSteps(ctx, role, spec, role === StorageRole.STORAGE_ROLE_MASTER ? masterSteps(ctx, c, signal) : slaveSteps(ctx, c, signal), dryRun, signal);
   return resourceLocks(ctx.root.root).with(storageLockKeys(c), `storage role ${StorageRole[role]}`, signal, run);
 }
