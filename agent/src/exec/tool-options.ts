@@ -166,7 +166,13 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
     dom0: '2.23.2',
     options: {
       '--mount': v('2.17'),
-      '--propagation': v('2.27', true, 'validate-config.ts uses the namespace only for a sandbox root (tests, demo); on a dom0 the root is / and multipath -t runs directly'),
+      // Asked first (privateNamespaces) so --propagation is used only where this unshare lists it.
+      '--help': v('2.17'),
+      '--propagation': v(
+        '2.27',
+        true,
+        'validate-config.ts uses the namespace for a sandbox root (tests, demo) and for a candidate only after `unshare --help` lists --propagation; a dom0 (2.23) falls back to multipath -t after the write',
+      ),
     },
     endOfOptions: true,
   },

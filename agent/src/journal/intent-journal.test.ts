@@ -153,8 +153,8 @@ describe('storage role change killed between steps: torn down to slave on the ne
     clearInterval(keepAlive);
   `;
 
-  it.each([
-    ...steps.map((_, k) => [StorageRole.STORAGE_ROLE_MASTER, k] as const),
+  it.each<[StorageRole, number]>([
+    ...steps.map((_, k): [StorageRole, number] => [StorageRole.STORAGE_ROLE_MASTER, k]),
     [StorageRole.STORAGE_ROLE_SLAVE, 0],
     [StorageRole.STORAGE_ROLE_SLAVE, 2],
   ])('role %i killed at step %i', async (role, stopAt) => {

@@ -1,4 +1,5 @@
 import { drbdConfPath, lvmConfPath } from '../drbd/drbd-service.js';
+import { storageRoleConfigPath } from '../storage/boot-role.js';
 import { targetsConfPath } from '../target/target-service.js';
 
 /**
@@ -31,6 +32,7 @@ export const methodLocks: Readonly<Record<string, MethodLock>> = {
   // Apply's multipath -t, write, multipath -t, rollback must not interleave with another Apply.
   [a('MultipathService', 'Apply')]: () => ['multipath'],
   [a('MultipathService', 'EnableDaemon')]: () => ['multipath'],
+  [a('MultipathService', 'ApplyDrbdBlacklist')]: () => ['multipath'],
 
   [a('ScsiService', 'Inspect')]: 'read-only',
   [a('ScsiService', 'GetAluaReport')]: 'read-only',
@@ -47,6 +49,7 @@ export const methodLocks: Readonly<Record<string, MethodLock>> = {
   [a('DrbdService', 'WriteDrbdConfig')]: () => [`file:${drbdConfPath}`],
   [a('DrbdService', 'ConfigureLvmForDrbd')]: () => [`file:${lvmConfPath}`],
   [a('DrbdService', 'AttachDrbd')]: drbd,
+  [a('DrbdService', 'UpDrbd')]: drbd,
   [a('DrbdService', 'ConnectDrbd')]: drbd,
   [a('DrbdService', 'DisconnectDrbd')]: drbd,
   [a('DrbdService', 'PromoteDrbd')]: drbd,
@@ -73,6 +76,7 @@ export const methodLocks: Readonly<Record<string, MethodLock>> = {
 
   [a('StorageService', 'GetStorageStatus')]: 'read-only',
   [a('StorageService', 'AssertStorageRole')]: 'self',
+  [a('StorageService', 'WriteStorageRoleConfig')]: () => [`file:${storageRoleConfigPath}`],
 
   [a('PeerViewService', 'GetPeerView')]: 'read-only',
 
