@@ -1,4 +1,4 @@
-import { ValidationError } from '@xsctl/common/errors/index';
+import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
 
 /**
  * multipath.conf as multipath-tools reads it (multipath.conf(5), libmultipath/parser.c):
@@ -51,7 +51,9 @@ export interface ConfDocument {
   sections: ConfSection[];
 }
 
-export class ConfSyntaxError extends Error {
+export class ConfSyntaxError extends XsctlError {
+  readonly code = 'MULTIPATH_CONF_SYNTAX';
+
   constructor(
     readonly line: number,
     readonly reason: string,
@@ -131,6 +133,13 @@ function classify(text: string, eol: string, lineNo: number): ConfLine {
   return { ...base, kind: 'open', key: first.text };
 }
 
+/**
+ * multipath.conf nests at most three levels (`overrides { protocol { } }` in newer versions,
+ * `devices { device { } }`); a deeper file is not one multipath reads, and refusing it keeps a
+ * crafted file from costing time or stack.
+ */
+const maxDepth = 4;
+
 /** Parses a whole file; throws ConfSyntaxError (1-based line) on unbalanced braces or bad lines. */
 export function parseMultipathConf(content: string): ConfDocument {
   const lines: ConfLine[] = [];
@@ -147,6 +156,7 @@ export function parseMultipathConf(content: string): ConfDocument {
   const stack: ConfSection[] = [];
   lines.forEach((line, idx) => {
     if (line.kind === 'open') {
+      if (stack.length >= maxDepth) throw new ConfSyntaxError(idx + 1, `section "${line.key}" nested ${stack.length + 1} deep (multipath's grammar has at most ${maxDepth} levels)`);
       const s: ConfSection = { name: line.key, open: idx, close: -1, depth: stack.length, sections: [], entries: [] };
       const parent = stack[stack.length - 1];
       (parent === undefined ? top : parent.sections).push(s);

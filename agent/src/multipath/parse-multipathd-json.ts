@@ -1,3 +1,4 @@
+import { XsctlError, type XsctlErrorOptions } from '@xsctl/common/errors/index';
 import type { MultipathGroupInfo, MultipathMapInfo, MultipathPathInfo, ParsedMaps } from './parse-multipath-ll.js';
 
 /**
@@ -5,7 +6,16 @@ import type { MultipathGroupInfo, MultipathMapInfo, MultipathPathInfo, ParsedMap
  * name, uuid, sysfs, features, hwhandler, write_prot, vend/prod (newer), path_groups with
  * selector/pri/dm_st, paths with dev/dev_t/dm_st/dev_st/chk_st/pri. It has no hcil and no size.
  */
-export class MultipathJsonError extends Error {}
+export class MultipathJsonError extends XsctlError {
+  readonly code = 'MULTIPATHD_JSON_INVALID';
+
+  constructor(
+    readonly reason: string,
+    options?: XsctlErrorOptions,
+  ) {
+    super(reason, options);
+  }
+}
 
 type Json = Record<string, unknown>;
 
@@ -32,7 +42,7 @@ function parseLenient(text: string): unknown {
       // Some builds leave a comma before a closing bracket.
       return JSON.parse(body.replace(/,(\s*[\]}])/g, '$1'));
     } catch (err) {
-      throw new MultipathJsonError(`not JSON: ${(err as Error).message}`);
+      throw new MultipathJsonError(`not JSON: ${(err as Error).message}`, { cause: err });
     }
   }
 }

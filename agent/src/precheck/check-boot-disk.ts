@@ -1,6 +1,7 @@
 import { readlink, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
+import { XsctlError } from '@xsctl/common/errors/index';
 import { parseInventory } from '../host/parse-inventory.js';
 import { assessDellUtility, classifyLayout, formatBytes, recommendedDiskBytes } from './assess-disk.js';
 import { deviceMountedAt, diskOfPartition, parseProcMounts, partitionDevice } from './boot-disk.js';
@@ -21,10 +22,11 @@ export interface BootDiskProbe {
   sizeBytes: number;
 }
 
-export class BootDiskNotFoundError extends Error {
-  constructor(reason: string) {
+export class BootDiskNotFoundError extends XsctlError {
+  readonly code = 'BOOT_DISK_NOT_FOUND';
+
+  constructor(readonly reason: string) {
     super(`boot disk not found: ${reason}`);
-    this.name = 'BootDiskNotFoundError';
   }
 }
 

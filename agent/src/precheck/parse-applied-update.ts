@@ -1,3 +1,5 @@
+import { XsctlError } from '@xsctl/common/errors/index';
+
 /**
  * Hotfix records XAPI keeps on each host, one file per applied hotfix, named by its UUID:
  *
@@ -22,10 +24,11 @@ export interface AppliedUpdateRecord {
   installationSize: number;
 }
 
-export class AppliedUpdateParseError extends Error {
-  constructor(reason: string) {
+export class AppliedUpdateParseError extends XsctlError {
+  readonly code = 'APPLIED_UPDATE_INVALID';
+
+  constructor(readonly reason: string) {
     super(`not a hotfix record: ${reason}`);
-    this.name = 'AppliedUpdateParseError';
   }
 }
 
@@ -39,8 +42,12 @@ const entities: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>',
 
 function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, name: string) => {
-    if (name.startsWith('#x')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
-    if (name.startsWith('#')) return String.fromCodePoint(Number.parseInt(name.slice(1), 10));
+    const point = name.startsWith('#x') ? Number.parseInt(name.slice(2), 16) : name.startsWith('#') ? Number.parseInt(name.slice(1), 10) : null;
+    // String.fromCodePoint throws a RangeError past U+10FFFF; XML has no such character.
+    if (point !== null) {
+      if (point > 0x10ffff) throw new AppliedUpdateParseError(`character reference ${whole} is past U+10FFFF`);
+      return String.fromCodePoint(point);
+    }
     return entities[name] ?? whole;
   });
 }

@@ -1,3 +1,4 @@
+import { XsctlError, type XsctlErrorOptions } from '@xsctl/common/errors/index';
 /**
  * A boot disk's partition table, whichever way it was read (directly from the disk by
  * read-partition-table.ts on a host, or from pasted `sfdisk -d`/`-J` text). Pure types.
@@ -25,10 +26,14 @@ export interface PartitionTable {
   partitions: PartitionEntry[];
 }
 
-export class PartitionTableParseError extends Error {
-  constructor(reason: string) {
-    super(`cannot read the partition table: ${reason}`);
-    this.name = 'PartitionTableParseError';
+export class PartitionTableParseError extends XsctlError {
+  readonly code = 'PARTITION_TABLE_INVALID';
+
+  constructor(
+    readonly reason: string,
+    options?: XsctlErrorOptions,
+  ) {
+    super(`cannot read the partition table: ${reason}`, options);
   }
 }
 

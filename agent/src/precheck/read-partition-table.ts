@@ -101,7 +101,8 @@ async function readGptHeader(read: ReadBytes, lba: number, sectorSize: number): 
     entrySize: h.readUInt32LE(84),
     entriesCrc: h.readUInt32LE(88),
   };
-  if (header.entrySize < 128 || header.entrySize % 8 !== 0 || header.entryCount > 4096) return `GPT header at LBA ${lba} has ${header.entryCount} entries of ${header.entrySize} bytes`;
+  // UEFI: 128 x 2^n bytes; anything past a sector is a damaged header (and would make a huge read).
+  if (header.entrySize < 128 || header.entrySize % 8 !== 0 || header.entrySize > 4096 || header.entryCount > 4096) return `GPT header at LBA ${lba} has ${header.entryCount} entries of ${header.entrySize} bytes`;
   return header;
 }
 
