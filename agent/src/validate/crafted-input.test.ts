@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { XsctlError } from '@xsctl/common/errors/index';
-import { statusForCode } from '@xsctl/common/errors/status-table';
+import { XsctlError, statusForCode } from '@xsctl/common/errors/index';
 import { Status } from 'nice-grpc-common';
 import { parseEvents2 } from '../drbd/parse-drbd-events2.js';
 import { parseDrbdStatus } from '../drbd/parse-drbd-status.js';
