@@ -132,7 +132,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
   /** What a reboot leaves of the storage role: nothing (DRBD down, no tgtd, no floating IP). */
   const reboot = async (n: StorageNode) => {
     await n.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_SLAVE, spec: spec(), dryRun: false });
-    await drbdadm(n.ctx, 'iscsi1', ['down', 'iscsi1']);
+    await drbdadm({ ...n.ctx, runner: n.inspector }, 'iscsi1', ['down', 'iscsi1']);
   };
   const drbdState = async (n: StorageNode) => (await n.client(DrbdServiceDefinition).getDrbdStatus({ resource: 'iscsi1' })).resources[0];
   const ipHere = async (n: StorageNode) => (await n.client(FloatingIpServiceDefinition).getFloatingIp({ ip: spec().floatingIp })).present;

@@ -5,6 +5,7 @@ import { createLogger } from '@xsctl/common/log/create-logger';
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { TestPki } from '@xsctl/common/testing/make-test-pki';
+import { CommandRunner } from '@xsctl/agent/exec/command-runner';
 import { SandboxRoot } from '@xsctl/agent/fs/sandbox-root';
 import type { AgentContext } from '@xsctl/agent/server/agent-context';
 import { startAgentServer, type RunningAgentServer } from '@xsctl/agent/server/create-agent-server';
@@ -21,6 +22,8 @@ export interface StorageNode {
   host: FleetHost;
   root: string;
   ctx: AgentContext;
+  /** The same programs without the tool-option table: a test's own calls the agent never makes (a reboot's `drbdadm down`). */
+  inspector: CommandRunner;
   agent: RunningAgentServer;
   /** Debug-level agent log, for checks that secrets never reach it. */
   logFile: string;
@@ -67,6 +70,7 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   const tgtPort = o.tgtdControlPort === undefined ? {} : { tgtd: ['-C', String(o.tgtdControlPort)], tgtadm: ['-C', String(o.tgtdControlPort)] };
   const runner = host.runner(logger, { ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } });
   const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent' };
+  const inspector = new CommandRunner({ logger, defaultTimeoutMs: 30_000, ...host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }), checkToolOptions: false });
   const agent = await startAgentServer({
     ctx,
     tls: await o.pki.issue({ kind: 'agent', name: o.name, ipAddresses: ['127.0.0.1'] }),
@@ -79,6 +83,7 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
     host,
     root,
     ctx,
+    inspector,
     agent,
     logFile,
     backingDisk,
