@@ -225,7 +225,7 @@ describe('xsctl multipath and scsi through the controller and agents', () => {
     expect(dell).toMatchObject({ file: '/etc/multipath.conf', product: 'MD36xx(i|f)' });
     expect(dell?.entries).toEqual(expect.arrayContaining([{ key: 'prio', value: 'rdac' }, { key: 'hardware_handler', value: '1 rdac' }, { key: 'detect_prio', value: 'yes' }]));
     expect(host?.config.devices.map((d) => d.vendor)).toEqual(['ACME', 'DELL']);
-  });
+  }, 90_000); // three multipath -t runs in a namespace now (baseline, the candidate before it goes live, after the write)
 
   it('scsi alua: the MD36xxi LUN runs IOSHIP with TPGS=0, sdc optimized, sdb not (sysfs and kernel log)', async () => {
     const r = await xsctl(['scsi', 'alua', '--host', 'xs-demo-1', '--json'], pool.viewerEnv);

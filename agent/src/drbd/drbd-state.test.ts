@@ -109,6 +109,33 @@ describe('split-brain detection', () => {
     expect(findSplitBrainEvidence('kernel: block drbd1: Split-Brain detected, 1 primaries, automatically solved. Sync from peer node', 'iscsi1', 1)).toBeNull();
   });
 
+  it('takes only lines the kernel tagged: the same words from another program are no evidence', () => {
+    const words = 'block drbd1: Split-Brain detected but unresolved, dropping connection!';
+    for (const forged of [
+      // anyone on the network: sshd logs the user name it was offered
+      `Mar  7 15:38:05 node1 sshd[811]: Invalid user ${words} from 10.0.0.9 port 4242`,
+      // any local user: logger's default tag is the user name
+      `Mar  7 15:38:05 node1 alice: ${words}`,
+      // the words later in a kernel line, not as its message
+      `Mar  7 15:38:05 node1 kernel: usb 1-1: product: ${words}`,
+      // no tag at all
+      words,
+    ]) {
+      expect({ forged, evidence: findSplitBrainEvidence(forged, 'iscsi1', 1) }).toEqual({ forged, evidence: null });
+    }
+    // The kernel's own lines, with and without printk's uptime stamp, traditional or ISO time.
+    for (const real of [
+      `Mar  7 15:38:05 node1 kernel: ${words}`,
+      `Mar  7 15:38:05 node1 kernel: [ 5021.443123] ${words}`,
+      `2026-12-04T10:11:12.123456+00:00 node1 kernel: ${words}`,
+      'kernel: drbd iscsi1/0 drbd1 xcp2: Split-Brain detected but unresolved, dropping connection!',
+    ]) {
+      expect(findSplitBrainEvidence(real, 'iscsi1', 1)).toBe(real);
+    }
+    // 8.4 logs the connection under d-con: a later handshake there ends the split brain.
+    expect(findSplitBrainEvidence([`kernel: ${words}`, 'kernel: d-con iscsi1: conn( WFReportParams -> Connected ) '].join('\n'), 'iscsi1', 1)).toBeNull();
+  });
+
   it('does not call a connected resource split', async () => {
     const proc = parseProcDrbd(await fixture('proc-drbd-84.txt'));
     const s = applySplitBrain(stateFromProc(proc.resources[0]!, 'r0'), 'block drbd0: Split-Brain detected but unresolved, dropping connection!');

@@ -101,23 +101,34 @@ export function stateFromDrbdStatus(r: DrbdStatusResource): DrbdResourceState {
 }
 
 /**
+ * A syslog line the kernel wrote: `[timestamp host ]kernel: [[ uptime] ]MESSAGE`. The program tag
+ * must be `kernel` and DRBD's device prefix must open the message: a line from any other program
+ * (sshd logging a user name, `logger` without -t kernel) that merely contains DRBD's words is not
+ * evidence. (A local root process can still forge `logger -t kernel`; the agent's logs are
+ * root-only on a dom0, which is the boundary this relies on.)
+ */
+const kernelLine = /^(?:(?:[A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*)\s+\S+\s+)?kernel:\s+(?:\[\s*\d+\.\d+\]\s+)?(.*)$/;
+
+const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
  * The kernel's own words for a split brain, e.g.
  * `block drbd1: Split-Brain detected but unresolved, dropping connection!` (8.x) or
- * `drbd iscsi1/0 drbd1 xcp2: Split-Brain detected but unresolved, dropping connection!` (9).
- * Returns the last matching line for this resource/minor, unless a handshake (`conn( ... -> Connected )`)
- * for it came later.
+ * `drbd iscsi1/0 drbd1 xcp2: Split-Brain detected but unresolved, dropping connection!` (9),
+ * in a line tagged `kernel` (kernelLine). Returns the last matching line for this resource/minor,
+ * unless a handshake (`conn( ... -> Connected )`) for it came later.
  */
 export function findSplitBrainEvidence(log: string, name: string, minor: number): string | null {
   let hit: string | null = null;
-  const dev = new RegExp(`\\bdrbd${minor}\\b`);
-  const res = new RegExp(`(^|[\\s:/])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([\\s:/]|$)`);
+  // 8.x: `block drbdN: ` (8.4 connection lines: `d-con NAME: `); 9: `drbd NAME[/VOL][ drbdN][ PEER]: ` (the message opens with the device).
+  const ours = new RegExp(`^(?:block drbd${minor}:|d-con ${escapeRe(name)}:|drbd ${escapeRe(name)}(?:/\\d+)?(?: drbd${minor})?(?: [^\\s:]+)?:)\\s`);
   for (const line of log.split('\n')) {
-    const ours = dev.test(line) || res.test(line);
-    if (!ours) continue;
+    const message = kernelLine.exec(line.trim())?.[1];
+    if (message === undefined || !ours.test(message)) continue;
     // A later successful handshake means that split brain is over.
-    if (/->\s*Connected\s*\)/.test(line)) hit = null;
-    if (!/Split-Brain detected/i.test(line)) continue;
-    if (/automatically solved|resolved by/i.test(line) && !/unresolved/i.test(line)) continue;
+    if (/->\s*Connected\s*\)/.test(message)) hit = null;
+    if (!/Split-Brain detected/i.test(message)) continue;
+    if (/automatically solved|resolved by/i.test(message) && !/unresolved/i.test(message)) continue;
     hit = line.trim();
   }
   return hit;
