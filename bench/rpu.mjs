@@ -1,30 +1,33 @@
 #!/usr/bin/env node
-// Rolling pool upgrade benchmark: prints JSON. Four strategies on the same pool, on the XAPI
-// simulator with a discrete-event clock (exact simulated time, whatever the machine's load) and the
-// same modelled migration bandwidth and parallelism:
-//   ours       - the xsctl workflow (planner placement, durable engine), in-process
+// Rolling pool upgrade benchmark: prints JSON. Strategies on the same pool, on the XAPI simulator
+// with one discrete-event clock (exact simulated time, whatever the machine's load): the pool's
+// operations, the workflow's waits and the other strategies' polling all sleep on it. Live
+// migrations share bandwidth: each host has one migration link, and copies through one host split
+// it (processor sharing), so running migrations in parallel does not add bandwidth.
+//   ours       - the xsctl workflow (planner placement, durable engine), one host down at a time
+//   oursWaves  - the same with --max-hosts-down 2 (waves, when the whole sequence has the room)
 //   xo         - evacuate with XAPI's own placement (host.evacuate), upgrade, reboot, then migrate
 //                every VM back to its original host (Xen Orchestra's rolling pool update)
 //   xencenter  - evacuate with XAPI's placement, no migrate-back (XenCenter's wizard)
-//   lowerBound - every running agile VM moved exactly once (a bound, not a run)
+//   lowerBound - every running agile VM moved exactly once, one host at a time (a bound, not a run)
 // VMs on local SRs cannot move in any strategy: all of them shut such VMs down while their host
 // reboots and start them again after.
-/* global structuredClone, setImmediate */
-// Usage: npm run build && npm run bench:rpu [-- --hosts 8 --vms 120 --seed 7 --parallel 2 --host-gib 256 --tight-host-gib 160]
+// Usage: npm run build && npm run bench:rpu [-- --hosts 8 --vms 120 --seed 7 --parallel 2 --host-gib 256 --tight-host-gib 160 --skip-large]
 import { parseArgs } from 'node:util';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowEngine } from '@xsctl/controller/workflows/engine/workflow-engine';
-import { generatePoolRecords } from '@xsctl/test/pools/generate-pool';
-import { planRollingUpgrade } from '@xsctl/controller/workflows/rolling-upgrade/planner';
-import { snapshotFromRecords, isRunningGuest } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
-import { recordsFrom } from '@xsctl/controller/workflows/rolling-upgrade/rehearse';
-import { rollingUpgradeKind, ROLLING_UPGRADE } from '@xsctl/controller/workflows/rolling-upgrade/rolling-upgrade-workflow';
-import { realSleep } from '@xsctl/controller/workflows/rolling-upgrade/upgrade-ports';
+import { planRollingUpgrade } from '@xsctl/controller/placement/index';
+import { buildPoolModel, isResidentGuest } from '@xsctl/controller/pool-model/index';
+import { asRef } from '@xsctl/controller/xapi/index';
+import { rollingUpgradeKind, ROLLING_UPGRADE } from '@xsctl/controller/workflows/rolling-upgrade/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
-import { loadPoolDumpFile, sharedDumpFile, XapiDb } from '@xsctl/test/xapi-sim/index';
+import { loadPoolDumpFile, sharedDumpFile } from '@xsctl/test/xapi-sim/index';
 import { configureUpgradeSim, stopUpgradeSim, upgradeSimState } from '@xsctl/test/xapi-sim/methods/upgrade/index';
 import { inProcessSim } from '@xsctl/test/sim-harness/in-process-xapi';
 import { createVirtualClock } from '@xsctl/test/sim-harness/virtual-clock';
+import { generatePoolRecords } from '@xsctl/test/pools/generate-pool';
+import { dbFromRaw, readThroughSimulator } from '@xsctl/test/pools/read-through-simulator';
+import { XapiDb } from '@xsctl/test/xapi-sim/index';
 
 const { values } = parseArgs({
   options: {
@@ -36,12 +39,15 @@ const { values } = parseArgs({
     fill: { type: 'string', default: '0.9' },
     'host-gib': { type: 'string', default: '256' },
     'tight-host-gib': { type: 'string', default: '160' },
+    'skip-large': { type: 'boolean', default: false },
   },
 });
 const parallel = Number(values.parallel);
 const GiB = 2 ** 30;
+const POLL_MS = 2_000;
 const simConfig = {
   migrationBytesPerSecond: GiB,
+  bandwidth: 'shared-links',
   migrationSetupMs: 2_000,
   shutdownDelayMs: 10_000,
   rebootMs: 180_000,
@@ -52,25 +58,18 @@ const simConfig = {
   timeFactor: 1,
 };
 const logger = createLogger('bench', { level: 'silent' });
-const CLASSES = ['pool', 'host', 'host_metrics', 'VM', 'VM_metrics', 'VBD', 'VDI', 'SR', 'PBD', 'pool_update', 'host_patch', 'pool_patch', 'task', 'session'];
 
-/** A fresh simulated pool (its own virtual clock) for each strategy. */
-function dbFromRecords(records) {
-  const db = new XapiDb({ clock: createVirtualClock() });
-  for (const cls of CLASSES) db.addClass(cls);
-  for (const [cls, rows] of Object.entries(records)) for (const [ref, row] of Object.entries(rows)) db.create(cls, structuredClone(row), ref);
-  return db;
-}
-
-const generated = (hostGiB) => () =>
-  dbFromRecords(generatePoolRecords({ hosts: Number(values.hosts), vms: Number(values.vms), seed: Number(values.seed), localFraction: Number(values['local-fraction']), fill: Number(values.fill), hostMemoryGiB: hostGiB }));
+const fresh = (raw) => () => dbFromRaw(raw, new XapiDb({ clock: createVirtualClock() }));
+const generated = (hosts, vms, hostGiB) => fresh(generatePoolRecords({ hosts, vms, seed: Number(values.seed), localFraction: Number(values['local-fraction']), fill: Number(values.fill), hostMemoryGiB: hostGiB }));
 const sources = [
   // Room to spare: evacuated VMs fit on the upgraded hosts whatever the placement.
-  { name: `generated-${values.hosts}x${values.vms}-${values['host-gib']}GiB`, load: async () => generated(Number(values['host-gib']))() },
+  { name: `generated-${values.hosts}x${values.vms}-${values['host-gib']}GiB`, load: generated(Number(values.hosts), Number(values.vms), Number(values['host-gib'])) },
   // Tight (about 80% used): N-1 capacity over the whole sequence decides where VMs can go.
-  { name: `generated-${values.hosts}x${values.vms}-${values['tight-host-gib']}GiB-tight`, load: async () => generated(Number(values['tight-host-gib']))() },
-  { name: 'boston-db.xml', load: async () => loadPoolDumpFile(sharedDumpFile('boston-db.xml'), { clock: createVirtualClock() }) },
-  { name: 'state1.xml', load: async () => loadPoolDumpFile(sharedDumpFile('state1.xml'), { clock: createVirtualClock() }) },
+  { name: `generated-${values.hosts}x${values.vms}-${values['tight-host-gib']}GiB-tight`, load: generated(Number(values.hosts), Number(values.vms), Number(values['tight-host-gib'])) },
+  { name: 'boston-db.xml', load: () => loadPoolDumpFile(sharedDumpFile('boston-db.xml'), { clock: createVirtualClock() }) },
+  { name: 'state1.xml', load: () => loadPoolDumpFile(sharedDumpFile('state1.xml'), { clock: createVirtualClock() }) },
+  // No single host has room for the largest VMs at the start: only a plan that makes room completes.
+  ...(values['skip-large'] ? [] : [{ name: 'generated-32x1000-256GiB', load: generated(32, 1000, 256) }]),
 ];
 
 function result(db, t0, extra = {}) {
@@ -85,50 +84,50 @@ function result(db, t0, extra = {}) {
   };
 }
 
-async function ours(db) {
+async function ours(db, maxHostsDown) {
   configureUpgradeSim(db, simConfig);
   const sim = inProcessSim(db);
   const engine = new WorkflowEngine({
     journal: new Journal(':memory:'),
     logger,
-    kinds: [rollingUpgradeKind({ openXapi: () => sim.connect(), sleep: (ms, signal) => realSleep(Math.min(ms, 1), signal) })],
+    // The workflow polls on the simulated clock too: its waits cost simulated time, not machine time.
+    kinds: [rollingUpgradeKind({ openXapi: () => sim.connect(), sleep: (ms, signal) => db.clock.sleep(ms, signal) })],
   });
   const t0 = db.clock.now();
-  const wf = engine.start(ROLLING_UPGRADE, 'bench', { action: 'simulated', overrides: ['VM_REQUIRES_SR'], maxParallel: parallel, pollIntervalMs: 1, agentCheck: false, hostBootTimeoutSeconds: 600, storageTimeoutSeconds: 600 }, 'bench');
+  const wf = engine.start(ROLLING_UPGRADE, 'bench', { action: 'simulated', overrides: ['VM_REQUIRES_SR'], maxParallel: parallel, maxHostsDown, pollIntervalMs: POLL_MS, agentCheck: false, hostBootTimeoutSeconds: 1800, storageTimeoutSeconds: 600 }, 'bench');
   const end = await engine.wait(wf.id);
-  const out = result(db, t0, { completed: end.state === 'done', ...(end.error ? { error: end.error } : {}) });
+  const plan = engine.steps(wf.id).find((s) => s.name === 'plan')?.outcome;
+  const out = result(db, t0, { completed: end.state === 'done', maxHostsDown, waves: plan?.totals?.waves ?? 0, roomMoves: plan?.totals?.roomMoves ?? 0, ...(end.error ? { error: end.error } : {}) });
   stopUpgradeSim(db);
   sim.close();
   return out;
 }
 
-const idle = () => new Promise((r) => setImmediate(r));
-async function until(check) {
-  for (let i = 0; i < 1e7; i++) {
-    if (await check()) return;
-    await idle();
-  }
-  throw new Error('gave up waiting');
-}
-
-/** Xen Orchestra / XenCenter: XAPI places the VMs (host.evacuate); XO then migrates each back. */
+/** Xen Orchestra / XenCenter: XAPI places the VMs (host.evacuate); XO then migrates each back. Polls on the simulated clock. */
 async function xapiPlacement(db, { migrateBack }) {
   configureUpgradeSim(db, simConfig);
   const sim = inProcessSim(db);
   const x = await sim.connect();
   const t0 = db.clock.now();
+  const signal = new AbortController().signal;
+  const until = async (check) => {
+    for (;;) {
+      if (await check()) return;
+      await db.clock.sleep(POLL_MS, signal);
+    }
+  };
   try {
-    const pool = Object.values(await x.call('pool.get_all_records', []))[0];
+    const pool = [...(await x.getAllRecords('pool')).values()][0];
     if (pool.ha_enabled) await x.callAsync('pool.disable_ha', []);
-    const hosts = await x.call('host.get_all_records', []);
+    const hosts = await x.getAllRecords('host');
     const master = pool.master;
-    const order = [master, ...Object.keys(hosts).filter((h) => h !== master).sort((a, b) => hosts[a].name_label.localeCompare(hosts[b].name_label))];
-    const vms = await x.call('VM.get_all_records', []);
-    const original = new Map(Object.entries(vms).filter(([, v]) => !v.is_control_domain && v.power_state === 'Running').map(([ref, v]) => [ref, v.resident_on]));
+    const order = [master, ...[...hosts.keys()].filter((h) => h !== master).sort((a, b) => hosts.get(a).name_label.localeCompare(hosts.get(b).name_label))];
+    const vms = await x.getAllRecords('VM');
+    const original = new Map([...vms.entries()].filter(([, v]) => !v.is_control_domain && v.power_state === 'Running').map(([ref, v]) => [ref, v.resident_on]));
     for (const host of order) {
       await x.call('host.disable', [host]);
       const prevent = await x.call('host.get_vms_which_prevent_evacuation', [host]);
-      const pinned = Object.entries(prevent).filter(([, r]) => r[0] === 'VM_REQUIRES_SR').map(([vm]) => vm);
+      const pinned = Object.entries(prevent).filter(([, r]) => r[0] === 'VM_REQUIRES_SR').map(([vm]) => asRef(vm));
       for (const vm of pinned) await x.callAsync('VM.clean_shutdown', [vm]);
       await x.callAsync('host.evacuate', [host]);
       await x.callAsync('host.call_plugin', [host, 'xsctl_simulated_upgrade.py', 'upgrade', {}]);
@@ -136,7 +135,7 @@ async function xapiPlacement(db, { migrateBack }) {
       await x.call('host.reboot', [host]);
       await until(async () => {
         try {
-          const h = await x.call('host.get_record', [host]);
+          const h = await x.getRecord('host', host);
           return h.other_config.boot_time !== boot && h.enabled === true;
         } catch {
           return false;
@@ -150,7 +149,7 @@ async function xapiPlacement(db, { migrateBack }) {
       for (const host of [...order].reverse()) {
         for (const [vm, home] of original) {
           if (home !== host) continue;
-          const now = await x.call('VM.get_record', [vm]);
+          const now = await x.getRecord('VM', vm);
           if (now.power_state === 'Running' && now.resident_on !== home) await x.callAsync('VM.pool_migrate', [vm, home, { live: 'true' }]);
         }
       }
@@ -165,50 +164,55 @@ async function xapiPlacement(db, { migrateBack }) {
   }
 }
 
-function lowerBound(db) {
-  const snap = snapshotFromRecords(recordsFrom(db));
-  const plan = planRollingUpgrade(snap, { overrides: ['VM_REQUIRES_SR'] });
-  const agile = snap.vms.filter((v) => isRunningGuest(v) && !plan.blockers.some((b) => b.vmRef === v.ref));
-  const bytes = agile.reduce((s, v) => s + v.migrateBytes, 0);
-  const cycle = simConfig.actionMs + simConfig.shutdownDelayMs + simConfig.rebootMs + simConfig.agentStartMs + simConfig.storageMs;
-  const migrationMs = agile.reduce((s, v) => s + simConfig.migrationSetupMs + (v.migrateBytes / simConfig.migrationBytesPerSecond) * 1000, 0);
+function lowerBound(model) {
+  const plan = planRollingUpgrade(model, { overrides: ['VM_REQUIRES_SR'] });
+  const bytes = plan.totals.lowerBoundBytes;
+  const moved = model.vms.filter((v) => isResidentGuest(v) && !plan.blockers.some((b) => b.vmRef === v.ref));
+  // The install overlaps the evacuation (updates install under running guests): one install on the critical path.
+  const cycle = simConfig.shutdownDelayMs + simConfig.rebootMs + simConfig.agentStartMs + simConfig.storageMs;
+  // Each host's VMs leave over its own link, one host at a time: the copies cannot beat bytes / link.
+  const migrationMs = moved.length * simConfig.migrationSetupMs / parallel + (bytes / simConfig.migrationBytesPerSecond) * 1000;
   return {
     migratedBytes: bytes,
     migratedGiB: Number((bytes / GiB).toFixed(1)),
-    migrations: agile.length,
+    migrations: moved.length,
     vmsMovedMoreThanOnce: 0,
-    simulatedSeconds: Math.round((plan.hosts.filter((h) => h.action === 'upgrade').length * cycle + migrationMs / parallel) / 1000),
+    simulatedSeconds: Math.round((simConfig.actionMs + plan.hosts.filter((h) => h.action === 'upgrade').length * cycle + migrationMs) / 1000),
     masterVmsTwiceBytes: plan.totals.achievableLowerBoundBytes,
     masterVmsTwiceGiB: Number((plan.totals.achievableLowerBoundBytes / GiB).toFixed(1)),
-    model: 'every running agile VM moved once (masterVmsTwice: the master, upgraded first, has nowhere final for its VMs); time = host cycles + migrations at the same parallelism',
+    model: 'every running agile VM moved once, one host down at a time (masterVmsTwice: the master, upgraded first, has nowhere final for its VMs); time = one install + host cycles (shutdown, reboot, xapi, storage) + copies over one link at a time',
   };
 }
 
+const ratio = (a, b) => (a.completed && b.completed && b.simulatedSeconds > 0 ? Number((a.simulatedSeconds / b.simulatedSeconds).toFixed(3)) : null);
 const pools = [];
 for (const source of sources) {
   const probe = await source.load();
-  const snap = snapshotFromRecords(recordsFrom(probe));
-  const running = snap.vms.filter(isRunningGuest);
-  const entry = {
+  const model = buildPoolModel(await readThroughSimulator(probe));
+  const running = model.vms.filter(isResidentGuest);
+  const strategies = {
+    ours: await ours(await source.load(), 1),
+    oursWaves: await ours(await source.load(), 2),
+    xo: await xapiPlacement(await source.load(), { migrateBack: true }),
+    xencenter: await xapiPlacement(await source.load(), { migrateBack: false }),
+    lowerBound: lowerBound(model),
+  };
+  pools.push({
     pool: source.name,
-    hosts: snap.hosts.length,
+    hosts: model.hosts.length,
     runningVms: running.length,
     runningGiB: Number((running.reduce((s, v) => s + v.migrateBytes, 0) / GiB).toFixed(1)),
-    strategies: {
-      ours: await ours(await source.load()),
-      xo: await xapiPlacement(await source.load(), { migrateBack: true }),
-      xencenter: await xapiPlacement(await source.load(), { migrateBack: false }),
-      lowerBound: lowerBound(probe),
-    },
-  };
-  pools.push(entry);
+    strategies,
+    ratios: { oursOverXo: ratio(strategies.ours, strategies.xo), oursWavesOverXo: ratio(strategies.oursWaves, strategies.xo), oursWavesOverOurs: ratio(strategies.oursWaves, strategies.ours) },
+  });
 }
 
 process.stdout.write(
   `${JSON.stringify(
     {
       benchmark: 'rolling-pool-upgrade',
-      config: { ...simConfig, parallelMigrations: parallel, xoMigrateBack: 'sequential, as Xen Orchestra does', bandwidth: 'per migration' },
+      config: { ...simConfig, parallelMigrations: parallel, pollIntervalMs: POLL_MS, xoMigrateBack: 'sequential, as Xen Orchestra does', clock: 'one simulated clock for the pool, the workflow and the other strategies' },
+      goals: { oursWavesOverXoAt8x120: { target: 0.6, actual: pools[0]?.ratios.oursWavesOverXo ?? null }, large32x1000CompletedByOurs: pools.find((p) => p.pool === 'generated-32x1000-256GiB')?.strategies.ours.completed ?? null },
       pools,
     },
     null,

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowHalted } from '@xsctl/controller/workflows/engine/workflow-errors';
-import { snapshotFromRecords } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
 import { upgradeSimState } from '../src/xapi-sim/methods/upgrade/index.js';
-import { demoDescription, finish, newEngine, records, runningGuests, simFor, startUpgrade } from './upgrade-helpers.js';
+import { demoDescription, finish, newEngine, model, runningGuests, simFor, startUpgrade } from './upgrade-helpers.js';
 
 /**
  * The controller dies right after each journal write of a real rolling upgrade (in-process: the
@@ -54,7 +53,7 @@ describe('rolling upgrade survives a controller crash at every step boundary (in
         const end = await second.wait(first.workflow.id);
         expect(end.error, `boundary ${n}`).toBe('');
         expect(end.state, `boundary ${n}`).toBe('done');
-        const snap = snapshotFromRecords(records(sim));
+        const snap = model(sim);
         expect(snap.hosts.every((h) => h.productVersion === '7.1.1' && h.enabled && h.live), `boundary ${n}`).toBe(true);
         expect(snap.haEnabled, `boundary ${n}`).toBe(true);
         expect([...runningGuests(sim).keys()].sort(), `boundary ${n}`).toEqual([...before.keys()].sort());

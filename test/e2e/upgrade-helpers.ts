@@ -2,9 +2,9 @@ import { createLogger } from '@xsctl/common/log/create-logger';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowEngine } from '@xsctl/controller/workflows/engine/workflow-engine';
 import type { JournalWriteHook, WorkflowRow } from '@xsctl/controller/workflows/engine/workflow-store';
-import { rollingUpgradeKind, ROLLING_UPGRADE, type RollingUpgradeParams } from '@xsctl/controller/workflows/rolling-upgrade/rolling-upgrade-workflow';
-import { realSleep } from '@xsctl/controller/workflows/rolling-upgrade/upgrade-ports';
-import { snapshotFromRecords, type PoolRecords, type RecordsByRef } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { realSleep, rollingUpgradeKind, ROLLING_UPGRADE, type RollingUpgradeParams } from '@xsctl/controller/workflows/rolling-upgrade/index';
+import { buildPoolModel, inputFromRaw, poolModelClasses, type PoolModel } from '@xsctl/controller/pool-model/index';
+import type { RawPool, RecordsByRef } from '../src/pools/generate-pool.js';
 import { buildPoolFromDescription } from '../src/xapi-sim/build-pool-from-description.js';
 import { demoPoolFile } from '../src/xapi-sim/fixture-paths.js';
 import { readPoolDescriptionFile, type PoolDescription } from '../src/xapi-sim/pool-description.js';
@@ -24,9 +24,9 @@ export async function demoDescription(edit?: (d: PoolDescription) => void): Prom
   return d;
 }
 
-export function dbFromRecords(records: Record<string, RecordsByRef>, clock?: Clock): XapiDb {
+export function dbFromRecords(records: RawPool, clock?: Clock): XapiDb {
   const db = new XapiDb(clock === undefined ? {} : { clock });
-  for (const cls of ['pool', 'host', 'host_metrics', 'VM', 'VM_metrics', 'VBD', 'VDI', 'SR', 'PBD', 'pool_update', 'host_patch', 'pool_patch', 'task', 'session']) db.addClass(cls);
+  for (const cls of ['pool', 'host', 'host_metrics', 'VM', 'VM_metrics', 'VBD', 'VDI', 'SR', 'PBD', 'pool_update', 'host_patch', 'pool_patch', 'VM_group', 'task', 'session']) db.addClass(cls);
   for (const [cls, rows] of Object.entries(records)) for (const [ref, row] of Object.entries(rows)) db.create(cls, structuredClone(row) as never, ref);
   return db;
 }
@@ -68,15 +68,20 @@ export function newEngine(sim: InProcessSim, journal: Journal, onStepWrite?: Jou
   });
 }
 
-export function records(sim: InProcessSim): PoolRecords {
-  const out: Record<string, RecordsByRef> = {};
-  for (const cls of ['pool', 'host', 'host_metrics', 'VM', 'VBD', 'VDI', 'SR', 'PBD', 'pool_update', 'host_patch', 'pool_patch']) if (sim.db.hasClass(cls)) out[cls] = sim.db.getAllRecords(cls) as RecordsByRef;
-  return out as PoolRecords;
+export function rawRecords(sim: InProcessSim): RawPool {
+  const out: RawPool = {};
+  for (const cls of poolModelClasses) if (sim.db.hasClass(cls)) out[cls] = sim.db.getAllRecords(cls) as RecordsByRef;
+  return out;
+}
+
+/** The pool as the model sees it now (straight from the simulator's database, no XAPI call). */
+export function model(sim: InProcessSim): PoolModel {
+  return buildPoolModel(inputFromRaw(rawRecords(sim)));
 }
 
 /** Every running guest is running exactly once, on a live host, and the set is the one we started with. */
 export function runningGuests(sim: InProcessSim): Map<string, string> {
-  const snap = snapshotFromRecords(records(sim));
+  const snap = model(sim);
   const out = new Map<string, string>();
   for (const vm of snap.vms) {
     if (vm.isControlDomain || vm.powerState !== 'Running') continue;

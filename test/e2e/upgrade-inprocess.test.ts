@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { snapshotFromRecords } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { asRef } from '@xsctl/controller/xapi/index';
 import { upgradeSimState, configureUpgradeSim } from '../src/xapi-sim/methods/upgrade/index.js';
-import { demoDescription, finish, records, runningGuests, simFor, startUpgrade } from './upgrade-helpers.js';
+import { demoDescription, finish, model, runningGuests, simFor, startUpgrade } from './upgrade-helpers.js';
 
 /**
  * The rolling-upgrade workflow against the simulator in one process: the real engine, journal,
@@ -17,7 +17,7 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
       expect(end.error).toBe('');
       expect(end.state).toBe('done');
 
-      const snap = snapshotFromRecords(records(sim));
+      const snap = model(sim);
       expect(new Set(snap.hosts.map((h) => h.productVersion))).toEqual(new Set(['7.1.1']));
       expect(new Set(snap.hosts.map((h) => h.hotfixes.join(',')))).toEqual(new Set(['SIM-7.1.1-001,XS71E001,XS71E002']));
       expect(snap.hosts.every((h) => h.enabled && h.live)).toBe(true);
@@ -29,13 +29,20 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
       expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
       expect(after.get('ci-scratch-1')).toBe('xs-demo-3');
 
-      // Master first; each host's steps in the documented order.
-      const steps = engine.steps(workflow.id).map((s) => s.name);
-      const hostOrder = steps.filter((s) => s.endsWith(':recheck')).map((s) => engine.steps(workflow.id).find((x) => x.name === s)?.host);
-      expect(hostOrder[0]).toBe('xs-demo-1');
-      const firstHost = steps.filter((s) => s.startsWith(steps.find((x) => x.endsWith(':recheck'))!.replace(':recheck', '')));
-      const phases = firstHost.map((s) => s.split(':')[2]);
-      expect(phases.filter((p, i) => phases.indexOf(p) === i)).toEqual(['recheck', 'disable', 'migrate', 'action', 'reboot', 'wait-boot', 'storage', 'enable']);
+      // Master first, alone in its wave; each host's steps in the documented order.
+      const steps = engine.steps(workflow.id);
+      expect(steps.filter((s) => /^wave:\d+:recheck$/.test(s.name)).map((s) => s.host)).toEqual(['xs-demo-1', 'xs-demo-2', 'xs-demo-3']);
+      const disables = steps.filter((s) => s.name.endsWith(':disable'));
+      expect(disables.map((s) => s.host)).toEqual(['xs-demo-1', 'xs-demo-2', 'xs-demo-3']);
+      const firstHost = steps.filter((s) => s.name.startsWith(disables[0]!.name.replace(':disable', ':')));
+      const phases = firstHost.map((s) => s.name.split(':')[2]);
+      const distinct = phases.filter((p, i) => phases.indexOf(p) === i);
+      // The update installs while the VMs leave (it takes effect at the reboot): migrate and action in either order.
+      expect(distinct[0]).toBe('disable');
+      expect(new Set(distinct.slice(1, 3))).toEqual(new Set(['migrate', 'action']));
+      // XenServer 7.1 has no host.disable(host, auto_enable): xapi enables the host at boot and the run disables it again.
+      expect(distinct.slice(3)).toEqual(['reboot', 'wait-boot', 'keep-disabled', 'storage', 'enable']);
+      expect(disables.every((s) => (s.outcome as { autoEnable?: boolean }).autoEnable === true)).toBe(true);
 
       // The report says what moved where, and nothing moved more than the plan said.
       const result = end.result as { moves: Array<{ vm: string; from: string; to: string }>; totals: { migratedBytes: number; plannedBytes: number; lowerBoundBytes: number } };
@@ -51,14 +58,21 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
   });
 
   for (const action of ['xcp-ng-update', 'apply-updates'] as const) {
-    it(`${action}: the action's XAPI calls install the release on every host`, async () => {
+    it(`${action}: the update changes xen and xapi, not the platform version, on every host`, async () => {
       const sim = simFor(await demoDescription());
       try {
+        const xenBefore = new Set(model(sim).hosts.map((h) => h.software['xen']));
         const { engine, workflow } = startUpgrade(sim, { action, overrides: ['VM_REQUIRES_SR'] });
         const end = await engine.wait(workflow.id);
         expect(end.error).toBe('');
         expect(end.state).toBe('done');
-        expect(new Set(snapshotFromRecords(records(sim)).hosts.map((h) => h.productVersion))).toEqual(new Set(['7.1.1']));
+        const after = model(sim).hosts;
+        // An update within a release: same product and platform version, a new xen for all.
+        expect(new Set(after.map((h) => h.productVersion))).toEqual(new Set(['7.1.0']));
+        const xen = new Set(after.map((h) => h.software['xen']));
+        expect(xen.size).toBe(1);
+        expect(xenBefore.has([...xen][0])).toBe(false);
+        expect(after.every((h) => h.pendingGuidances.length === 0)).toBe(true);
         const actions = engine.steps(workflow.id).filter((st) => st.name.endsWith(':action'));
         expect(actions.map((st) => st.intent['action'])).toEqual([action, action, action]);
       } finally {
@@ -79,7 +93,7 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
         const hostName = String(ask?.data['host']);
         expect(hostName).toBe(['xs-demo-1', 'xs-demo-2', 'xs-demo-3'][i]);
         // The admin boots the installer ISO: it installs the new release and reboots the (disabled, empty) host.
-        const hostRef = sim.db.refByName('host', hostName);
+        const hostRef = asRef<'host'>(sim.db.refByName('host', hostName));
         expect(sim.db.getRecord('host', hostRef)['enabled']).toBe(false);
         await admin.callAsync('host.call_plugin', [hostRef, 'xsctl_simulated_upgrade.py', 'upgrade', {}]);
         await admin.call('host.reboot', [hostRef]);
@@ -88,7 +102,7 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
       const end = await engine.wait(workflow.id);
       expect(end.error).toBe('');
       expect(end.state).toBe('done');
-      expect(new Set(snapshotFromRecords(records(sim)).hosts.map((h) => h.productVersion))).toEqual(new Set(['7.1.1']));
+      expect(new Set(model(sim).hosts.map((h) => h.productVersion))).toEqual(new Set(['7.1.1']));
       expect(upgradeSimState(sim.db).stats.reboots).toBe(3);
       await admin.close();
     } finally {
@@ -104,7 +118,7 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
       expect(end.state).toBe('failed');
       expect(end.error).toMatch(/UPGRADE_BLOCKED.*VM_REQUIRES_SR on xs-demo-3 \(ci-scratch-1\)/);
       expect(upgradeSimState(sim.db).stats.migrations).toBe(0);
-      expect(snapshotFromRecords(records(sim)).hosts.every((h) => h.enabled)).toBe(true);
+      expect(model(sim).hosts.every((h) => h.enabled)).toBe(true);
     } finally {
       finish(sim);
     }
@@ -120,7 +134,7 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
       const end = await engine.wait(workflow.id);
       expect(end.state).toBe('failed');
       expect(end.error).toMatch(/HOST_BOOT_TIMEOUT: xs-demo-2 has not come back/);
-      const snap = snapshotFromRecords(records(sim));
+      const snap = model(sim);
       const byName = new Map(snap.hosts.map((h) => [h.name, h]));
       // Master upgraded and enabled; the lost host disabled and down; the last one untouched.
       expect(byName.get('xs-demo-1')).toMatchObject({ productVersion: '7.1.1', enabled: true, live: true });
@@ -147,7 +161,7 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
       const end = await engine.wait(workflow.id);
       expect(end.state).toBe('failed');
       expect(end.error).toMatch(/VM_MIGRATE_FAILED/);
-      const snap = snapshotFromRecords(records(sim));
+      const snap = model(sim);
       expect(snap.hosts.every((h) => h.enabled && h.live)).toBe(true);
       expect(runningGuests(sim).size).toBe(9);
     } finally {
@@ -163,7 +177,81 @@ describe('rolling upgrade of the demo pool (in-process simulator)', () => {
       const end = await engine.wait(workflow.id);
       expect(end.state).toBe('failed');
       expect(end.error).toMatch(/HOST_NOT_ENOUGH_FREE_MEMORY/);
-      expect(snapshotFromRecords(records(sim)).hosts.every((h) => h.enabled)).toBe(true);
+      expect(model(sim).hosts.every((h) => h.enabled)).toBe(true);
+    } finally {
+      finish(sim);
+    }
+  });
+});
+
+describe('rolling upgrade: XAPI semantics the run follows (in-process simulator)', () => {
+  it('a VM with a PCI device: blocked by XAPI, unless overridden; then shut down (hard, when the guest ignores it) and started again on its host', async () => {
+    const sim = simFor(await demoDescription());
+    upgradeSimState(sim.db).faults.pci.add('app-1');
+    upgradeSimState(sim.db).faults.ignoreCleanShutdown.add('app-1');
+    try {
+      const blocked = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR'] });
+      const end1 = await blocked.engine.wait(blocked.workflow.id);
+      expect(end1.state).toBe('failed');
+      expect(end1.error).toMatch(/VM_HAS_PCI_ATTACHED on xs-demo-2 \(app-1\)/);
+      expect(upgradeSimState(sim.db).stats.migrations).toBe(0);
+
+      const { engine, workflow } = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR', 'VM_HAS_PCI_ATTACHED'], shutdownTimeoutSeconds: 1 });
+      const end = await engine.wait(workflow.id);
+      expect(end.error).toBe('');
+      expect(end.state).toBe('done');
+      const shutdown = engine.steps(workflow.id).find((s) => s.name.includes(':shutdown:') && s.intent['vm'] === 'app-1');
+      expect(String((shutdown?.outcome as { how?: string }).how)).toMatch(/^hard/);
+      expect(runningGuests(sim).get('app-1')).toBe('xs-demo-2');
+      expect(upgradeSimState(sim.db).stats.movesByVm.get(sim.db.refByName('VM', 'app-1'))).toBeUndefined();
+    } finally {
+      finish(sim);
+    }
+  });
+
+  it('a release without host.disable(host, auto_enable) (XenServer 7.1): xapi enables the host at boot, the run disables it again until its storage is back', async () => {
+    const sim = simFor(await demoDescription());
+    try {
+      const { engine, workflow } = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR'] });
+      const end = await engine.wait(workflow.id);
+      expect(end.error).toBe('');
+      const steps = engine.steps(workflow.id);
+      expect(steps.filter((s) => s.name.endsWith(':disable')).every((s) => (s.outcome as { autoEnable?: boolean }).autoEnable === true)).toBe(true);
+      expect(steps.filter((s) => s.name.endsWith(':keep-disabled')).map((s) => (s.outcome as { redisabled?: boolean }).redisabled)).toEqual([true, true, true]);
+    } finally {
+      finish(sim);
+    }
+  });
+
+  it('an update whose guidance is a toolstack restart: no reboot, xapi restarted, the pool updated', async () => {
+    const sim = simFor(await demoDescription());
+    const { nextUpdate } = await import('../src/xapi-sim/methods/upgrade/host-methods.js');
+    upgradeSimState(sim.db).config.update = { ...nextUpdate(sim.db), guidance: 'restart_toolstack' };
+    try {
+      const { engine, workflow } = startUpgrade(sim, { action: 'apply-updates', overrides: ['VM_REQUIRES_SR'] });
+      const end = await engine.wait(workflow.id);
+      expect(end.error).toBe('');
+      expect(end.state).toBe('done');
+      expect(upgradeSimState(sim.db).stats.reboots).toBe(0);
+      expect(engine.steps(workflow.id).filter((s) => s.name.endsWith(':reboot')).every((s) => (s.outcome as { toolstackOnly?: boolean }).toolstackOnly === true)).toBe(true);
+      expect(new Set(model(sim).hosts.map((h) => h.software['xen'])).size).toBe(1);
+    } finally {
+      finish(sim);
+    }
+  });
+
+  it('--max-hosts-down 2: the master alone, then the two others together, as the plan proved', async () => {
+    const sim = simFor(await demoDescription((d) => {
+      for (const h of d.hosts) h.memoryGiB = 64;
+    }));
+    try {
+      const { engine, workflow } = startUpgrade(sim, { overrides: ['VM_REQUIRES_SR'], maxHostsDown: 2 });
+      const end = await engine.wait(workflow.id);
+      expect(end.error).toBe('');
+      expect(end.state).toBe('done');
+      const rechecks = engine.steps(workflow.id).filter((s) => /^wave:\d+:recheck$/.test(s.name));
+      expect(rechecks.map((s) => s.intent['hosts'])).toEqual([['xs-demo-1'], ['xs-demo-2', 'xs-demo-3']]);
+      expect(model(sim).hosts.every((h) => h.productVersion === '7.1.1' && h.enabled)).toBe(true);
     } finally {
       finish(sim);
     }

@@ -1,29 +1,28 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { generatePoolRecords } from '../src/pools/generate-pool.js';
-import { checkPlanInvariants } from '@xsctl/controller/workflows/rolling-upgrade/plan-invariants';
-import { planRollingUpgrade } from '@xsctl/controller/workflows/rolling-upgrade/planner';
-import { snapshotFromRecords, isRunningGuest } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
-import { recordsFrom, rehearse } from '@xsctl/controller/workflows/rolling-upgrade/rehearse';
+import { generatePool, generatePoolRecords } from '../src/pools/generate-pool.js';
+import { checkPlanInvariants, planRollingUpgrade, rehearse } from '@xsctl/controller/placement/index';
+import { buildPoolModel, isResidentGuest } from '@xsctl/controller/pool-model/index';
+import { readThroughSimulator } from '../src/pools/read-through-simulator.js';
 import { sharedDumpFile } from '../src/xapi-sim/fixture-paths.js';
 import { loadPoolDumpFile } from '../src/xapi-sim/load-pool-dump.js';
 import { configureUpgradeSim, upgradeSimState } from '../src/xapi-sim/methods/upgrade/index.js';
 import { inProcessSim } from '../src/sim-harness/in-process-xapi.js';
-import { dbFromRecords, FAST, finish, records, runningGuests, startUpgrade } from './upgrade-helpers.js';
+import { dbFromRecords, FAST, finish, model, runningGuests, startUpgrade } from './upgrade-helpers.js';
 
 /** Plans and full runs on real pools' dumps (xenadmin's test databases) and on generated pools. */
 describe('rolling-upgrade plans on the shared dumps', () => {
   for (const name of ['boston-db.xml', 'state1.xml']) {
     it(`${name}: master first, local-SR VMs are blockers, sound plan`, async () => {
-      const db = await loadPoolDumpFile(sharedDumpFile(name));
-      const recs = recordsFrom(db);
-      const snapshot = snapshotFromRecords(recs);
+      // Read as a live pool is read: the records, then XAPI's (the simulator's) evacuation answers.
+      const input = await readThroughSimulator(await loadPoolDumpFile(sharedDumpFile(name)));
+      const snapshot = buildPoolModel(input);
       const plan = planRollingUpgrade(snapshot);
       expect(plan.hosts[0]).toMatchObject({ role: 'master', order: 1 });
       expect(checkPlanInvariants(snapshot, plan)).toEqual([]);
       // Every running guest whose disks sit on a non-shared SR is reported, on its own host.
-      const local = snapshot.vms.filter((vm) => isRunningGuest(vm) && vm.srs.some((sr) => snapshot.srs.get(sr)?.shared === false));
+      const local = snapshot.vms.filter((vm) => isResidentGuest(vm) && vm.srs.some((sr) => snapshot.srs.get(sr)?.shared === false));
       expect(local.length).toBeGreaterThan(0);
       for (const vm of local) {
         const host = snapshot.hosts.find((h) => h.ref === vm.residentOn)?.name;
@@ -31,7 +30,7 @@ describe('rolling-upgrade plans on the shared dumps', () => {
       }
       expect(plan.runnable).toBe(false);
       // The rehearsal's JSON keeps the documented names.
-      const report = rehearse(recs);
+      const report = rehearse(input);
       expect(Object.keys(report.totals)).toEqual(expect.arrayContaining(['migratedBytes', 'lowerBoundBytes']));
       for (const m of report.migrations) expect(Object.keys(m)).toEqual(expect.arrayContaining(['step', 'vm', 'from', 'to', 'memoryBytes']));
       for (const h of report.hosts) expect(Object.keys(h)).toEqual(expect.arrayContaining(['name', 'uuid', 'role', 'order']));
@@ -47,7 +46,7 @@ describe('rolling-upgrade plans on the shared dumps', () => {
         const end = await engine.wait(workflow.id);
         expect(end.error).toBe('');
         expect(end.state).toBe('done');
-        const snap = snapshotFromRecords(records(sim));
+        const snap = model(sim);
         expect(new Set(snap.hosts.map((h) => `${h.productVersion} ${h.buildNumber} ${h.hotfixes.join(',')}`)).size).toBe(1);
         expect(snap.hosts.every((h) => h.enabled && h.live)).toBe(true);
         expect([...runningGuests(sim).keys()].sort()).toEqual([...before.keys()].sort());
@@ -73,20 +72,21 @@ describe('xsctl upgrade --rolling --plan --from-dump (no controller)', () => {
 });
 
 describe('rolling-upgrade runs on generated pools', () => {
-  for (const [hosts, vms, seed] of [
-    [4, 40, 21],
-    [6, 72, 22],
+  for (const [hosts, vms, seed, down] of [
+    [4, 40, 21, 1],
+    [6, 72, 22, 1],
+    [6, 72, 23, 2],
   ] as const) {
-    it(`${hosts} hosts, ${vms} VMs: capacity holds, never an older host, each VM as planned`, async () => {
+    it(`${hosts} hosts, ${vms} VMs, up to ${down} down at once: capacity holds, never an older host, each VM as planned`, async () => {
       const recs = generatePoolRecords({ hosts, vms, seed, fill: 0.55 });
-      const plan = planRollingUpgrade(snapshotFromRecords(recs));
+      const plan = planRollingUpgrade(buildPoolModel(generatePool({ hosts, vms, seed, fill: 0.55 })), { maxHostsDown: down });
       expect(plan.runnable).toBe(true);
       const db = dbFromRecords(recs);
       configureUpgradeSim(db, { timeFactor: 20_000 });
       const sim = inProcessSim(db);
       try {
         const before = runningGuests(sim);
-        const { engine, workflow } = startUpgrade(sim, { maxParallel: 4 });
+        const { engine, workflow } = startUpgrade(sim, { maxParallel: 4, maxHostsDown: down });
         const end = await engine.wait(workflow.id);
         expect(end.error).toBe('');
         expect(end.state).toBe('done');
@@ -96,7 +96,7 @@ describe('rolling-upgrade runs on generated pools', () => {
         expect(stats.migrations).toBe(plan.totals.migrations);
         expect(stats.migratedBytes).toBe(plan.totals.migratedBytes);
         expect([...runningGuests(sim).keys()].sort()).toEqual([...before.keys()].sort());
-        const snap = snapshotFromRecords(records(sim));
+        const snap = model(sim);
         expect(snap.hosts.every((h) => h.enabled && h.live && h.productVersion === '8.2.2')).toBe(true);
       } finally {
         finish(sim);

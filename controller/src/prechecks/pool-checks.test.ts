@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
-import { generatePoolRecords } from '@xsctl/test/pools/generate-pool';
-import { snapshotFromRecords, type PoolRecords } from '../workflows/rolling-upgrade/pool-records.js';
-import { evacuationFindings, explainEvacuationReason, metadataBackupFinding, poolPrecheckFindings } from './pool-checks.js';
+import { generatePool, generatePoolRecords } from '@xsctl/test/pools/generate-pool';
+import { buildPoolModel, inputFromRaw, type PoolInput, type XapiReason } from '../pool-model/index.js';
+import { smallPool } from '@xsctl/test/pools/small-pool';
+import { planRollingUpgrade } from '../placement/plan.js';
+import { capacityFinding, evacuationFindings, explainEvacuationReason, metadataBackupFinding, poolPrecheckFindings } from './pool-checks.js';
 
 const { PRECHECK_SEVERITY_INFO: INFO, PRECHECK_SEVERITY_WARNING: WARNING, PRECHECK_SEVERITY_BLOCKER: BLOCKER } = PrecheckSeverity;
 
 describe('evacuation reasons', () => {
-  const records = generatePoolRecords({ hosts: 3, vms: 9, seed: 3 });
-  const snapshot = snapshotFromRecords(records);
+  const input = generatePool({ hosts: 3, vms: 9, seed: 3 });
+  const records = input.records;
+  const snapshot = buildPoolModel(input);
+  const answering = (pool: PoolInput, evacuation: Map<string, Record<string, XapiReason> | { error: string }>): PoolInput => ({ records: pool.records, answers: { evacuation, bootHere: new Map() } });
   const host = snapshot.hosts[1]!;
   const vm = snapshot.vms.find((v) => v.residentOn === host.ref && !v.isControlDomain)!;
 
@@ -21,7 +25,7 @@ describe('evacuation reasons', () => {
     ['VM_MISSING_PV_DRIVERS', [vm.ref], /PV drivers/],
     ['VM_REQUIRES_NETWORK', [vm.ref, 'OpaqueRef:net'], /network/],
   ])('%s blocks and says why', (code, params, text) => {
-    const [f] = evacuationFindings(records, snapshot, new Map([[host.ref, { [vm.ref]: [code, ...params] }]]));
+    const [f] = evacuationFindings(answering(input, new Map([[host.ref, { [vm.ref]: [code, ...params] }]])), snapshot);
     expect(f).toMatchObject({ id: 'evacuation', host: host.name, severity: BLOCKER });
     const vms = f!.details?.$case === 'evacuation' ? f!.details.value.vms : [];
     expect(vms).toEqual([expect.objectContaining({ vm: vm.name, vmUuid: vm.uuid, code, params: params })]);
@@ -30,20 +34,20 @@ describe('evacuation reasons', () => {
 
   it('leaves memory to the capacity check', () => {
     expect(explainEvacuationReason(records, 'HOST_NOT_ENOUGH_FREE_MEMORY', [vm.ref]).blocker).toBe(false);
-    const [f] = evacuationFindings(records, snapshot, new Map([[host.ref, { [vm.ref]: ['HOST_NOT_ENOUGH_FREE_MEMORY', vm.ref] }]]));
+    const [f] = evacuationFindings(answering(input, new Map([[host.ref, { [vm.ref]: ['HOST_NOT_ENOUGH_FREE_MEMORY', vm.ref] }]])), snapshot);
     expect(f!.severity).toBe(WARNING);
   });
 
   it('reports a failed query as a warning, not a pass', () => {
-    const [f] = evacuationFindings(records, snapshot, new Map([[host.ref, { error: 'XAPI_TIMEOUT' }]]));
+    const [f] = evacuationFindings(answering(input, new Map([[host.ref, { error: 'XAPI_TIMEOUT' }]])), snapshot);
     expect(f).toMatchObject({ severity: WARNING, host: host.name });
   });
 
   it('adds running VMs on local storage that XAPI reported for another reason', () => {
-    const local = generatePoolRecords({ hosts: 3, vms: 12, seed: 5, localFraction: 0.5 });
-    const snap = snapshotFromRecords(local);
+    const local = generatePool({ hosts: 3, vms: 12, seed: 5, localFraction: 0.5 });
+    const snap = buildPoolModel(local);
     const onLocal = snap.vms.find((v) => v.name.endsWith('-local') && v.powerState === 'Running')!;
-    const findings = evacuationFindings(local, snap, new Map([[onLocal.residentOn, { [onLocal.ref]: ['VM_MISSING_PV_DRIVERS', onLocal.ref] }]]));
+    const findings = evacuationFindings(answering(local, new Map([[onLocal.residentOn, { [onLocal.ref]: ['VM_MISSING_PV_DRIVERS', onLocal.ref] }]])), snap);
     const vms = findings.flatMap((f) => (f.details?.$case === 'evacuation' ? f.details.value.vms : []));
     const mine = vms.find((v) => v.vmUuid === onLocal.uuid)!;
     expect(mine.code).toBe('VM_MISSING_PV_DRIVERS');
@@ -67,9 +71,9 @@ describe('metadata backup', () => {
 
 describe('poolPrecheckFindings', () => {
   it('gives every check an answer on a healthy generated pool', () => {
-    const records: PoolRecords = generatePoolRecords({ hosts: 4, vms: 20, seed: 2, fill: 0.5 });
+    const pool = generatePool({ hosts: 4, vms: 20, seed: 2, fill: 0.5 });
     const findings = poolPrecheckFindings(
-      { records, evacuation: new Map(), agentHotfixes: new Map(), agentErrors: new Map(), metadata: { metadataVdis: ['OpaqueRef:x'] }, now: new Date(), maxBackupAgeHours: 24 },
+      { pool, wlbUrl: '', agentHotfixes: new Map(), agentErrors: new Map(), metadata: { metadataVdis: ['OpaqueRef:x'] }, now: new Date(), maxBackupAgeHours: 24 },
       'gen',
     );
     expect(findings.map((f) => f.id)).toEqual(['hosts', 'ha', 'wlb', 'versions', 'hotfix-uniformity', 'evacuation', 'local-storage', 'cds', 'capacity', 'metadata-backup']);
@@ -79,21 +83,21 @@ describe('poolPrecheckFindings', () => {
 
 describe('safe2upgrade with a local SR on the boot disk', () => {
   // A host's local LVM SR on partition 3 of its boot disk (the legacy layout), holding two VDIs.
-  function pool(device: string, vdis: number): PoolRecords {
+  function pool(device: string, vdis: number): PoolInput {
     const records = generatePoolRecords({ hosts: 2, vms: 2, seed: 4 });
-    const host = Object.keys(records.host ?? {})[0]!;
-    records.SR = { ...records.SR, 'OpaqueRef:sr-local': { uuid: 'sr-local', name_label: 'Local storage', type: 'lvm', shared: false, content_type: 'user', other_config: {} } };
-    records.PBD = { ...records.PBD, 'OpaqueRef:pbd-local': { uuid: 'pbd-local', host, SR: 'OpaqueRef:sr-local', device_config: { device }, currently_attached: true } };
-    for (let i = 0; i < vdis; i++) records.VDI = { ...records.VDI, [`OpaqueRef:vdi-l${i}`]: { uuid: `vdi-l${i}`, name_label: `disk ${i}`, SR: 'OpaqueRef:sr-local', is_a_snapshot: false } };
-    return records;
+    const host = Object.keys(records['host'] ?? {})[0]!;
+    records['SR'] = { ...records['SR'], 'OpaqueRef:sr-local': { uuid: 'sr-local', name_label: 'Local storage', type: 'lvm', shared: false, content_type: 'user', other_config: {} } };
+    records['PBD'] = { ...records['PBD'], 'OpaqueRef:pbd-local': { uuid: 'pbd-local', host, SR: 'OpaqueRef:sr-local', device_config: { device }, currently_attached: true } };
+    for (let i = 0; i < vdis; i++) records['VDI'] = { ...records['VDI'], [`OpaqueRef:vdi-l${i}`]: { uuid: `vdi-l${i}`, name_label: `disk ${i}`, SR: 'OpaqueRef:sr-local', is_a_snapshot: false } };
+    return inputFromRaw(records);
   }
-  const run = (records: PoolRecords, layout: { bootDisk: string; safe2upgrade: boolean; localSrOnBootDisk: boolean }, accept: string[] = []) => {
-    const host = Object.keys(records.host ?? {})[0]!;
+  const run = (input: PoolInput, layout: { bootDisk: string; safe2upgrade: boolean; localSrOnBootDisk: boolean }, accept: string[] = []) => {
+    const [host, record] = [...input.records.host.entries()][0]!;
     const findings = poolPrecheckFindings(
-      { records, evacuation: new Map(), agentHotfixes: new Map(), agentErrors: new Map(), agentLayouts: new Map([[host, layout]]), acceptLocalSrLoss: new Set(accept), metadata: { metadataVdis: ['OpaqueRef:x'] }, now: new Date(), maxBackupAgeHours: 24 },
+      { pool: input, wlbUrl: '', agentHotfixes: new Map(), agentErrors: new Map(), agentLayouts: new Map([[host, layout]]), acceptLocalSrLoss: new Set(accept), metadata: { metadataVdis: ['OpaqueRef:x'] }, now: new Date(), maxBackupAgeHours: 24 },
       'gen',
     );
-    return { name: String(records.host?.[host]?.['name_label']), f: findings.filter((x) => x.id === 'safe2upgrade-local-sr') };
+    return { name: record.name_label, f: findings.filter((x) => x.id === 'safe2upgrade-local-sr') };
   };
 
   it('blocks when the marker is set and the SR on the boot disk holds VDIs; the admin can accept the loss per host', () => {
@@ -114,5 +118,29 @@ describe('safe2upgrade with a local SR on the boot disk', () => {
     expect(run(pool('/dev/sdb1', 2), { bootDisk: '/dev/sda', safe2upgrade: true, localSrOnBootDisk: true }).f).toEqual([]);
     expect(run(pool('/dev/cciss/c0d0p3', 1), { bootDisk: '/dev/cciss/c0d0', safe2upgrade: true, localSrOnBootDisk: true }).f[0]?.severity).toBe(BLOCKER);
     expect(run(pool('', 1), { bootDisk: '/dev/sda', safe2upgrade: true, localSrOnBootDisk: true }).f[0]?.severity).toBe(WARNING);
+  });
+});
+
+describe('capacity: the precheck and the plan give one answer', () => {
+  const GiB = 2 ** 30;
+  const hosts = [{ name: 'A', gib: 10 }, { name: 'B', gib: 10 }, { name: 'C', gib: 10 }];
+  it('a pool that fits only by making room passes both', () => {
+    // Nowhere has 6 GiB for big; moving t1 (3) from C to B makes it (see plan.test.ts).
+    const input = smallPool(hosts, [{ name: 'big', host: 'A', gib: 6 }, ...['s1', 's2', 's3'].map((name) => ({ name, host: 'B', gib: 2 })), { name: 't1', host: 'C', gib: 3 }, { name: 't2', host: 'C', gib: 3 }]);
+    const finding = capacityFinding(buildPoolModel(input));
+    expect(finding.severity).not.toBe(BLOCKER);
+    expect(planRollingUpgrade(buildPoolModel(input)).runnable).toBe(true);
+  });
+  it('a pool that does not fit fails both, naming the same VMs', () => {
+    // big needs 7: C can free at most 6 (t1 + t2) and B has no room for them.
+    const input = smallPool(hosts, [{ name: 'big', host: 'A', gib: 7 }, ...['s1', 's2', 's3'].map((name) => ({ name, host: 'B', gib: 2 })), { name: 't1', host: 'C', gib: 3 }, { name: 't2', host: 'C', gib: 3 }]);
+    const finding = capacityFinding(buildPoolModel(input));
+    const plan = planRollingUpgrade(buildPoolModel(input));
+    expect(finding.severity).toBe(BLOCKER);
+    expect(plan.runnable).toBe(false);
+    const shortfalls = finding.details?.$case === 'capacity' ? finding.details.value.steps.flatMap((s) => s.shortfalls) : [];
+    // big stays on A (it has nowhere to go), so A has less room for what follows: the same cascade in both.
+    expect(shortfalls[0]).toMatchObject({ vm: 'big', host: 'A', requiredBytes: 7 * GiB, bestFreeBytes: 3 * GiB });
+    expect(shortfalls.map((x) => x.vm)).toEqual(plan.blockers.map((b) => b.vm));
   });
 });

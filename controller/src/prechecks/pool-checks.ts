@@ -6,8 +6,11 @@ import type {
   PoolPrecheckFinding,
   PoolPrecheckHostHotfixes,
 } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
-import { isRunningGuest, snapshotFromRecords, type PoolRecords, type PoolSnapshot, type SnapshotHost, type XapiRecordLike } from '../workflows/rolling-upgrade/pool-records.js';
-import { simulateRollingCapacity, type CapacityResult } from './sequence-capacity.js';
+import { planRollingUpgrade } from '../placement/plan.js';
+import { PlanInputError, type RollingPlan } from '../placement/plan-types.js';
+import { buildPoolModel, isResidentGuest, type ModelHost, type PoolModel } from '../pool-model/pool-model.js';
+import type { PoolInput } from '../pool-model/pool-input.js';
+import { isNullRef } from '../xapi/ref.js';
 
 /**
  * The pool-wide prechecks, from what XAPI says (read-only) and what the agents read on each host.
@@ -16,7 +19,6 @@ import { simulateRollingCapacity, type CapacityResult } from './sequence-capacit
  */
 
 const { PRECHECK_SEVERITY_INFO: INFO, PRECHECK_SEVERITY_WARNING: WARNING, PRECHECK_SEVERITY_BLOCKER: BLOCKER } = PrecheckSeverity;
-const NULL_REF = 'OpaqueRef:NULL';
 const GiB = 2 ** 30;
 
 export interface MetadataBackupInfo {
@@ -27,9 +29,10 @@ export interface MetadataBackupInfo {
 }
 
 export interface PoolPrecheckInput {
-  records: PoolRecords;
-  /** host ref -> host.get_vms_which_prevent_evacuation result, or the error that call raised. */
-  evacuation: ReadonlyMap<string, Readonly<Record<string, readonly string[]>> | { error: string }>;
+  /** The pool's records and XAPI's evacuation answers (pool-model/read-pool-input.ts). */
+  pool: PoolInput;
+  /** pool.wlb_url: where WLB is (or was) configured. */
+  wlbUrl: string;
   /** host ref -> hotfix names the agent read from /var/update/applied; absent when the agent was not reached. */
   agentHotfixes: ReadonlyMap<string, readonly string[]>;
   /** host ref -> why the agent could not be asked. */
@@ -50,20 +53,13 @@ function poolFinding(id: string, severity: PrecheckSeverity, summary: string, ev
   return { id, severity, host, summary, evidence: [...evidence], fix, details };
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const bool = (v: unknown): boolean => v === true || v === 'true';
-const strMap = (v: unknown): Record<string, string> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, string>) : {});
 const gib = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
-
-function record(records: PoolRecords, cls: keyof PoolRecords, ref: string): XapiRecordLike | undefined {
-  return records[cls]?.[ref];
-}
 
 // ------------------------------------------------------------------ hosts, HA, WLB, versions
 
-export function hostStateFindings(snapshot: PoolSnapshot): PoolPrecheckFinding[] {
+export function hostStateFindings(model: PoolModel): PoolPrecheckFinding[] {
   const out: PoolPrecheckFinding[] = [];
-  for (const h of snapshot.hosts) {
+  for (const h of model.hosts) {
     const problems = [
       ...(h.live ? [] : ['not live (host_metrics.live=false)']),
       ...(h.enabled ? [] : ['disabled']),
@@ -81,27 +77,25 @@ export function hostStateFindings(snapshot: PoolSnapshot): PoolPrecheckFinding[]
       ),
     );
   }
-  if (out.length === 0) out.push(poolFinding('hosts', INFO, `all ${snapshot.hosts.length} hosts are live and enabled, none in maintenance`, snapshot.hosts.map((h) => `${h.name}: live, enabled`), ''));
+  if (out.length === 0) out.push(poolFinding('hosts', INFO, `all ${model.hosts.length} hosts are live and enabled, none in maintenance`, model.hosts.map((h) => `${h.name}: live, enabled`), ''));
   return out;
 }
 
-export function haWlbFindings(records: PoolRecords, snapshot: PoolSnapshot): PoolPrecheckFinding[] {
-  const pool = record(records, 'pool', snapshot.poolRef) ?? {};
-  const wlbUrl = str(pool['wlb_url']);
+export function haWlbFindings(model: PoolModel, wlbUrl: string): PoolPrecheckFinding[] {
   return [
-    snapshot.haEnabled
+    model.haEnabled
       ? poolFinding('ha', BLOCKER, 'HA is enabled', ['pool.ha_enabled=true'], `disable HA before the upgrade: \`xe pool-ha-disable\` (enable it again when every host is done)`)
       : poolFinding('ha', INFO, 'HA is off', ['pool.ha_enabled=false'], ''),
-    snapshot.wlbEnabled
-      ? poolFinding('wlb', BLOCKER, 'Workload Balancing is enabled', [`pool.wlb_enabled=true${wlbUrl ? `, wlb_url=${wlbUrl}` : ''}`], `turn WLB off for the upgrade: \`xe pool-param-set uuid=${str(pool['uuid'])} wlb-enabled=false\``)
+    model.wlbEnabled
+      ? poolFinding('wlb', BLOCKER, 'Workload Balancing is enabled', [`pool.wlb_enabled=true${wlbUrl ? `, wlb_url=${wlbUrl}` : ''}`], `turn WLB off for the upgrade: \`xe pool-param-set uuid=${model.poolUuid} wlb-enabled=false\``)
       : poolFinding('wlb', INFO, `WLB is off${wlbUrl ? ` (configured at ${wlbUrl})` : ''}`, ['pool.wlb_enabled=false'], ''),
   ];
 }
 
-export function versionFinding(snapshot: PoolSnapshot): PoolPrecheckFinding {
-  const label = (h: SnapshotHost): string => `${h.productBrand} ${h.productVersion} build ${h.buildNumber}`.trim();
-  const distinct = new Set(snapshot.hosts.map(label));
-  const evidence = snapshot.hosts.map((h) => `${h.name}: ${label(h)}`);
+export function versionFinding(model: PoolModel): PoolPrecheckFinding {
+  const label = (h: ModelHost): string => `${h.productBrand} ${h.productVersion} build ${h.buildNumber}`.trim();
+  const distinct = new Set(model.hosts.map(label));
+  const evidence = model.hosts.map((h) => `${h.name}: ${label(h)}`);
   if (distinct.size <= 1) return poolFinding('versions', INFO, `every host runs ${[...distinct][0] ?? 'the same version'}`, evidence, '');
   return poolFinding(
     'versions',
@@ -114,12 +108,12 @@ export function versionFinding(snapshot: PoolSnapshot): PoolPrecheckFinding {
 
 // ------------------------------------------------------------------ hotfixes
 
-export function hotfixComparison(snapshot: PoolSnapshot, agentHotfixes: ReadonlyMap<string, readonly string[]>): { hosts: PoolPrecheckHostHotfixes[]; common: string[] } {
+export function hotfixComparison(model: PoolModel, agentHotfixes: ReadonlyMap<string, readonly string[]>): { hosts: PoolPrecheckHostHotfixes[]; common: string[] } {
   const effective = new Map<string, Set<string>>();
-  for (const h of snapshot.hosts) effective.set(h.ref, new Set([...h.hotfixes, ...(agentHotfixes.get(h.ref) ?? [])]));
+  for (const h of model.hosts) effective.set(h.ref, new Set([...h.hotfixes, ...(agentHotfixes.get(h.ref) ?? [])]));
   const union = new Set([...effective.values()].flatMap((s) => [...s]));
   const common = [...union].filter((name) => [...effective.values()].every((s) => s.has(name))).sort();
-  const hosts = snapshot.hosts.map((h): PoolPrecheckHostHotfixes => {
+  const hosts = model.hosts.map((h): PoolPrecheckHostHotfixes => {
     const mine = effective.get(h.ref) ?? new Set<string>();
     const agent = agentHotfixes.get(h.ref);
     const xapi = new Set(h.hotfixes);
@@ -138,8 +132,8 @@ export function hotfixComparison(snapshot: PoolSnapshot, agentHotfixes: Readonly
   return { hosts, common };
 }
 
-export function hotfixFinding(snapshot: PoolSnapshot, agentHotfixes: ReadonlyMap<string, readonly string[]>): PoolPrecheckFinding {
-  const cmp = hotfixComparison(snapshot, agentHotfixes);
+export function hotfixFinding(model: PoolModel, agentHotfixes: ReadonlyMap<string, readonly string[]>): PoolPrecheckFinding {
+  const cmp = hotfixComparison(model, agentHotfixes);
   const details: Details = { $case: 'hotfixComparison', value: cmp };
   const evidence = cmp.hosts.map(
     (h) =>
@@ -182,38 +176,39 @@ interface SrView {
   tools: boolean;
 }
 
-function srView(records: PoolRecords, ref: string): SrView | undefined {
-  const sr = record(records, 'SR', ref);
+type Records = PoolInput['records'];
+
+function srView(records: Records, ref: string): SrView | undefined {
+  const sr = records.SR.get(ref as never);
   if (sr === undefined) return undefined;
   return {
     ref,
-    name: str(sr['name_label']) || ref,
-    shared: bool(sr['shared']),
-    iso: str(sr['content_type']) === 'iso' || str(sr['type']) === 'iso',
-    tools: strMap(sr['other_config'])['xenserver_tools_sr'] === 'true' || bool(sr['is_tools_sr']),
+    name: sr.name_label || ref,
+    shared: sr.shared,
+    iso: sr.content_type === 'iso' || sr.type === 'iso',
+    tools: sr.other_config['xenserver_tools_sr'] === 'true',
   };
 }
 
 /** Every VBD of a VM with its VDI and SR. */
-function vmDrives(records: PoolRecords, vmRef: string): Array<{ type: string; empty: boolean; vdiName: string; sr: SrView | undefined }> {
-  return Object.values(records.VBD ?? {})
-    .filter((vbd) => vbd['VM'] === vmRef)
+function vmDrives(records: Records, vmRef: string): Array<{ type: string; empty: boolean; vdiName: string; sr: SrView | undefined }> {
+  return [...records.VBD.values()]
+    .filter((vbd) => vbd.VM === vmRef)
     .map((vbd) => {
-      const vdiRef = str(vbd['VDI']);
-      const vdi = vdiRef === '' || vdiRef === NULL_REF ? undefined : record(records, 'VDI', vdiRef);
-      return { type: str(vbd['type']), empty: bool(vbd['empty']) || vdi === undefined, vdiName: str(vdi?.['name_label']), sr: vdi === undefined ? undefined : srView(records, str(vdi['SR'])) };
+      const vdi = isNullRef(vbd.VDI) ? undefined : records.VDI.get(vbd.VDI);
+      return { type: vbd.type, empty: vbd.empty || vdi === undefined, vdiName: vdi?.name_label ?? '', sr: vdi === undefined ? undefined : srView(records, vdi.SR) };
     });
 }
 
 /** Non-shared SRs holding a VM's disks (CD drives excluded). */
-export function localDiskSrs(records: PoolRecords, vmRef: string): SrView[] {
+export function localDiskSrs(records: Records, vmRef: string): SrView[] {
   const out = new Map<string, SrView>();
   for (const d of vmDrives(records, vmRef)) if (d.type !== 'CD' && !d.empty && d.sr !== undefined && !d.sr.shared && !d.sr.iso) out.set(d.sr.ref, d.sr);
   return [...out.values()];
 }
 
 /** What an XAPI evacuation reason means for the admin, and whether it blocks. */
-export function explainEvacuationReason(records: PoolRecords, code: string, params: readonly string[]): { text: string; blocker: boolean } {
+export function explainEvacuationReason(records: Records, code: string, params: readonly string[]): { text: string; blocker: boolean } {
   switch (code) {
     case 'VM_REQUIRES_SR': {
       const sr = srView(records, params[1] ?? '');
@@ -248,10 +243,12 @@ export function explainEvacuationReason(records: PoolRecords, code: string, para
   }
 }
 
-export function evacuationFindings(records: PoolRecords, snapshot: PoolSnapshot, evacuation: PoolPrecheckInput['evacuation']): PoolPrecheckFinding[] {
+export function evacuationFindings(input: PoolInput, model: PoolModel): PoolPrecheckFinding[] {
+  const records = input.records;
+  const evacuation = input.answers.evacuation;
   const out: PoolPrecheckFinding[] = [];
-  const vmName = (ref: string): string => str(record(records, 'VM', ref)?.['name_label']) || ref;
-  for (const h of snapshot.hosts) {
+  const vmName = (ref: string): string => records.VM.get(ref as never)?.name_label || ref;
+  for (const h of model.hosts) {
     const result = evacuation.get(h.ref);
     if (result !== undefined && 'error' in result && typeof result.error === 'string') {
       out.push(poolFinding('evacuation', WARNING, `could not ask XAPI which VMs keep ${h.name} from evacuating`, [String(result.error)], 'run `xe host-get-vms-which-prevent-evacuation uuid=…` by hand', h.name));
@@ -263,10 +260,10 @@ export function evacuationFindings(records: PoolRecords, snapshot: PoolSnapshot,
     for (const [vmRef, [code = 'UNKNOWN', ...params]] of Object.entries(reasons).sort((a, b) => vmName(a[0]).localeCompare(vmName(b[0])))) {
       const why = explainEvacuationReason(records, code, params);
       blocker ||= why.blocker;
-      vms.push({ vm: vmName(vmRef), vmUuid: str(record(records, 'VM', vmRef)?.['uuid']), code, params: [...params], explanation: why.text, localSrs: localDiskSrs(records, vmRef).map((s) => s.name) });
+      vms.push({ vm: vmName(vmRef), vmUuid: records.VM.get(vmRef as never)?.uuid ?? '', code, params: [...params], explanation: why.text, localSrs: localDiskSrs(records, vmRef).map((s) => s.name) });
     }
     // A running VM with a disk on local storage cannot leave, whatever reason XAPI gave first.
-    for (const vm of snapshot.vms.filter((v) => isRunningGuest(v) && v.residentOn === h.ref)) {
+    for (const vm of model.vms.filter((v) => isResidentGuest(v) && v.residentOn === h.ref)) {
       const local = localDiskSrs(records, vm.ref);
       if (local.length === 0 || vms.some((v) => v.vmUuid === vm.uuid && v.localSrs.length > 0 && v.code === 'VM_REQUIRES_SR')) continue;
       const existing = vms.find((v) => v.vmUuid === vm.uuid);
@@ -295,8 +292,8 @@ export function evacuationFindings(records: PoolRecords, snapshot: PoolSnapshot,
 }
 
 /** Halted VMs with disks on local storage: lost if a disk is repartitioned (safe2upgrade), and they cannot start elsewhere. */
-export function localStorageFinding(records: PoolRecords, snapshot: PoolSnapshot): PoolPrecheckFinding {
-  const halted = snapshot.vms.filter((v) => !v.isControlDomain && !isRunningGuest(v)).flatMap((v) => {
+export function localStorageFinding(records: Records, model: PoolModel): PoolPrecheckFinding {
+  const halted = model.vms.filter((v) => !v.isControlDomain && !isResidentGuest(v)).flatMap((v) => {
     const local = localDiskSrs(records, v.ref);
     return local.length === 0 ? [] : [`${v.name} (${v.powerState}): ${local.map((s) => s.name).join(', ')}`];
   });
@@ -332,22 +329,22 @@ function diskOf(device: string): string {
  * unless the admin names the host in --accept-local-sr-loss. Which SR sits on the boot disk comes
  * from its PBD's device-config:device; one whose disk cannot be told is reported as a warning.
  */
-export function safe2upgradeFindings(records: PoolRecords, snapshot: PoolSnapshot, layouts: ReadonlyMap<string, BootDiskLayout>, accept: ReadonlySet<string>): PoolPrecheckFinding[] {
+export function safe2upgradeFindings(records: Records, model: PoolModel, layouts: ReadonlyMap<string, BootDiskLayout>, accept: ReadonlySet<string>): PoolPrecheckFinding[] {
   const out: PoolPrecheckFinding[] = [];
-  for (const h of snapshot.hosts) {
+  for (const h of model.hosts) {
     const layout = layouts.get(h.ref);
     if (layout === undefined || !layout.safe2upgrade || !layout.localSrOnBootDisk) continue;
-    const local = Object.values(records.PBD ?? {})
-      .filter((pbd) => pbd['host'] === h.ref)
+    const local = [...records.PBD.values()]
+      .filter((pbd) => pbd.host === h.ref)
       .flatMap((pbd) => {
-        const srRef = str(pbd['SR']);
-        const sr = record(records, 'SR', srRef);
-        if (sr === undefined || bool(sr['shared']) || !['lvm', 'ext', 'lvhd', 'ext4', 'xfs'].includes(str(sr['type']))) return [];
-        const device = strMap(pbd['device_config'])['device'] ?? '';
+        const srRef = pbd.SR;
+        const sr = records.SR.get(srRef);
+        if (sr === undefined || sr.shared || !['lvm', 'ext', 'lvhd', 'ext4', 'xfs'].includes(sr.type)) return [];
+        const device = pbd.device_config['device'] ?? '';
         // Snapshots and base copies are data too: every VDI on the SR is lost.
-        const vdis = Object.values(records.VDI ?? {}).filter((v) => v['SR'] === srRef);
+        const vdis = [...records.VDI.values()].filter((v) => v.SR === srRef);
         const onBoot = device === '' ? null : device.split(',').some((d) => diskOf(d.trim()) === layout.bootDisk);
-        return [{ name: str(sr['name_label']) || srRef, device, vdis: vdis.map((v) => str(v['name_label']) || str(v['uuid'])), onBoot }];
+        return [{ name: sr.name_label || srRef, device, vdis: vdis.map((v) => v.name_label || v.uuid), onBoot }];
       })
       .filter((x) => x.vdis.length > 0 && x.onBoot !== false);
     if (local.length === 0) continue;
@@ -376,10 +373,10 @@ export function safe2upgradeFindings(records: PoolRecords, snapshot: PoolSnapsho
   return out;
 }
 
-export function cdFinding(records: PoolRecords, snapshot: PoolSnapshot): PoolPrecheckFinding {
-  const hostName = new Map(snapshot.hosts.map((h) => [h.ref, h.name]));
+export function cdFinding(records: Records, model: PoolModel): PoolPrecheckFinding {
+  const hostName = new Map(model.hosts.map((h) => [h.ref, h.name]));
   const drives: PoolPrecheckCdInDrive[] = [];
-  for (const vm of snapshot.vms.filter((v) => isRunningGuest(v))) {
+  for (const vm of model.vms.filter((v) => isResidentGuest(v))) {
     for (const d of vmDrives(records, vm.ref)) {
       if (d.type !== 'CD' || d.empty || d.sr === undefined) continue;
       const tools = d.sr.tools || /^(xs|guest)-tools.*\.iso$/i.test(d.vdiName);
@@ -403,44 +400,61 @@ export function cdFinding(records: PoolRecords, snapshot: PoolSnapshot): PoolPre
 
 // ------------------------------------------------------------------ capacity
 
-export function capacityDetails(snapshot: PoolSnapshot, any: CapacityResult, strict: CapacityResult): PoolPrecheckCapacity {
-  const name = (ref: string): string => snapshot.hosts.find((h) => h.ref === ref)?.name ?? ref;
+/**
+ * The capacity verdict is the planner's own (placement/plan.ts) on the same pool model, so
+ * `xsctl precheck` and `xsctl upgrade --plan` cannot disagree: "feasible" is the default plan's
+ * capacity proof (one host down at a time, XAPI's memory accounting, room made for large VMs);
+ * "upgraded hosts only" is whether that plan needs no VM to land on a host upgraded later
+ * (only the master's VMs, which have no upgraded host to go to, may).
+ */
+export function capacityDetails(plan: RollingPlan): PoolPrecheckCapacity {
+  const shortfalls = plan.blockers.filter((b) => b.code === 'HOST_NOT_ENOUGH_FREE_MEMORY' || b.code === 'NO_HOSTS_AVAILABLE' || b.code === 'VM_REQUIRES_SR');
+  const fits = shortfalls.every((b) => b.code === 'VM_REQUIRES_SR');
   return {
-    feasible: any.feasible,
-    feasibleUpgradedOnly: strict.feasible,
-    order: any.order.map(name),
-    ordersTried: any.ordersTried,
-    steps: any.steps.map((s) => ({
+    // VMs that cannot leave their host at all are the evacuation check's business, not capacity's.
+    feasible: fits,
+    feasibleUpgradedOnly: fits && plan.migrations.every((m) => m.final || m.wave === 1),
+    order: plan.hosts.filter((h) => h.action === 'upgrade').map((h) => h.name),
+    ordersTried: plan.search.ordersEvaluated,
+    steps: plan.steps.map((s) => ({
       step: s.step,
       host: s.host,
-      moves: s.moves.map((m) => ({ vm: m.vm, from: name(m.fromRef), to: name(m.toRef), requiredBytes: m.requiredBytes })),
-      shortfalls: s.shortfalls.map((x) => ({ vm: x.vm, host: name(x.hostRef), code: x.code, requiredBytes: x.requiredBytes, bestFreeBytes: x.bestFreeBytes })),
-      freeAfter: Object.entries(s.freeAfter).map(([host, freeBytes]) => ({ host, freeBytes })),
+      moves: plan.migrations.filter((m) => m.wave === s.wave && (m.fromRef === s.hostRef || (m.room && plan.steps.find((x) => x.wave === s.wave)?.hostRef === s.hostRef))).map((m) => ({ vm: m.vm, from: m.from, to: m.to, requiredBytes: m.requiredBytes })),
+      shortfalls: shortfalls.filter((b) => b.host === s.host).map((b) => ({ vm: b.vm, host: b.host, code: b.code, requiredBytes: Number(b.params[0] ?? 0), bestFreeBytes: Number(b.params[1] ?? 0) })),
+      freeAfter: Object.entries(s.freeAfterEvacuation).map(([host, freeBytes]) => ({ host, freeBytes })),
     })),
   };
 }
 
-export function capacityFinding(snapshot: PoolSnapshot): PoolPrecheckFinding {
-  const any = simulateRollingCapacity(snapshot);
-  const strict = simulateRollingCapacity(snapshot, { destinations: 'upgraded-only', order: any.order.slice(1) });
-  const details: Details = { $case: 'capacity', value: capacityDetails(snapshot, any, strict) };
+export function capacityFinding(model: PoolModel): PoolPrecheckFinding {
+  let plan: RollingPlan;
+  try {
+    plan = planRollingUpgrade(model);
+  } catch (err) {
+    if (!(err instanceof PlanInputError)) throw err;
+    return poolFinding('capacity', INFO, `no capacity to check: ${err.message}`, [], '');
+  }
+  const details: Details = { $case: 'capacity', value: capacityDetails(plan) };
   const order = details.value.order.join(' → ');
-  const evidence = any.steps.map(
-    (s) => `step ${s.step}, ${s.host} out: ${s.moves.length} VM(s) move${s.shortfalls.length ? `, ${s.shortfalls.length} with nowhere to go (${s.shortfalls.map((x) => `${x.vm} needs ${gib(x.requiredBytes)}, best ${gib(x.bestFreeBytes)}`).join(', ')})` : ''}`,
-  );
-  if (!any.feasible) {
-    const first = any.steps.find((s) => s.shortfalls.length > 0)!;
+  const short = plan.blockers.filter((b) => b.code === 'HOST_NOT_ENOUGH_FREE_MEMORY' || b.code === 'NO_HOSTS_AVAILABLE');
+  const evidence = plan.steps.map((s) => {
+    const mine = short.filter((b) => b.host === s.host);
+    return `step ${s.step}, ${s.host} out: ${s.migrations.length} VM(s) move${mine.length ? `, ${mine.length} with nowhere to go (${mine.map((x) => `${x.vm} needs ${gib(Number(x.params[0] ?? 0))}, best ${gib(Number(x.params[1] ?? 0))}`).join(', ')})` : ''}`;
+  });
+  if (plan.totals.roomMoves > 0) evidence.push(`${plan.totals.roomMoves} smaller VM(s) move out of the way of larger ones`);
+  if (short.length > 0) {
+    const first = plan.steps.find((s) => short.some((b) => b.host === s.host)) ?? plan.steps[0];
     return poolFinding(
       'capacity',
       BLOCKER,
-      `not enough room for the whole upgrade: at step ${first.step} (${first.host} out) ${first.shortfalls.length} running VM(s) have nowhere to go`,
+      `not enough room for the whole upgrade: at step ${first?.step ?? 0} (${first?.host ?? ''} out) ${short.filter((b) => b.host === first?.host).length} running VM(s) have nowhere to go`,
       evidence,
       'shut down or move some VMs off the pool, add memory or a host, or lower VM memory, until every step fits (the master goes first, one host out at a time)',
       '',
       details,
     );
   }
-  if (!strict.feasible) {
+  if (!details.value.feasibleUpgradedOnly) {
     return poolFinding(
       'capacity',
       WARNING,
@@ -481,25 +495,26 @@ export function metadataBackupFinding(info: MetadataBackupInfo, now: Date, maxAg
 
 // ------------------------------------------------------------------ all of it
 
-export function agentFindings(snapshot: PoolSnapshot, agentErrors: ReadonlyMap<string, string>): PoolPrecheckFinding[] {
-  return snapshot.hosts
+export function agentFindings(model: PoolModel, agentErrors: ReadonlyMap<string, string>): PoolPrecheckFinding[] {
+  return model.hosts
     .filter((h) => agentErrors.has(h.ref))
     .map((h) => poolFinding('agent', WARNING, `the host checks did not run on ${h.name}: its agent did not answer`, [agentErrors.get(h.ref) ?? ''], `start xsctl-agent on ${h.name}, or run \`xsctl-agent precheck\` there by hand`, h.name));
 }
 
 export function poolPrecheckFindings(input: PoolPrecheckInput, poolName: string): PoolPrecheckFinding[] {
-  const snapshot = snapshotFromRecords(input.records);
+  const model = buildPoolModel(input.pool);
+  const records = input.pool.records;
   return [
-    ...hostStateFindings(snapshot),
-    ...haWlbFindings(input.records, snapshot),
-    versionFinding(snapshot),
-    hotfixFinding(snapshot, input.agentHotfixes),
-    ...evacuationFindings(input.records, snapshot, input.evacuation),
-    localStorageFinding(input.records, snapshot),
-    ...safe2upgradeFindings(input.records, snapshot, input.agentLayouts ?? new Map(), input.acceptLocalSrLoss ?? new Set()),
-    cdFinding(input.records, snapshot),
-    capacityFinding(snapshot),
+    ...hostStateFindings(model),
+    ...haWlbFindings(model, input.wlbUrl),
+    versionFinding(model),
+    hotfixFinding(model, input.agentHotfixes),
+    ...evacuationFindings(input.pool, model),
+    localStorageFinding(records, model),
+    ...safe2upgradeFindings(records, model, input.agentLayouts ?? new Map(), input.acceptLocalSrLoss ?? new Set()),
+    cdFinding(records, model),
+    capacityFinding(model),
     metadataBackupFinding(input.metadata, input.now, input.maxBackupAgeHours, poolName),
-    ...agentFindings(snapshot, input.agentErrors),
+    ...agentFindings(model, input.agentErrors),
   ];
 }

@@ -1,8 +1,8 @@
+import { num } from './coerce.js';
 import { isKnownClass, normalizeField, normalizeRecord } from './normalize-record.js';
 import { asRef } from './ref.js';
 import type { XapiEventBatch, XapiEventRecord } from './xapi-methods.js';
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v) || 0);
 
 function decodeEventBatch(raw: unknown): XapiEventBatch {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;

@@ -1,4 +1,4 @@
-export { XapiClient, type XapiConnectOptions, type XapiCallOptions } from './xapi-client.js';
+export { XapiClient, type XapiConnectOptions, type XapiCallOptions, type XapiAsyncOptions, type XapiTransport, type XapiTransportFactory } from './xapi-client.js';
 export { NULL_REF, asRef, isNullRef, type Ref } from './ref.js';
 export type * from './xapi-records.js';
 export type { XapiMethods, XapiMethodName, XapiArgs, XapiResult, XapiAsyncMethodName, XapiEventBatch, XapiEventRecord } from './xapi-methods.js';
@@ -11,3 +11,4 @@ export { XapiTimeoutError } from './xapi-timeout-error.js';
 export { XapiReadOnlyError } from './xapi-read-only-error.js';
 export { XapiCancelledError } from './xapi-cancelled-error.js';
 export { emergencyTransitionToMaster, type EmergencyOptions } from './emergency-transition.js';
+export { str, num, bool, strList, strMap, obj } from './coerce.js';

@@ -1,28 +1,10 @@
 import { asRef, type Ref } from './ref.js';
-import type { StringMap, TaskStatus, VmPowerState, XapiClass, XapiClassRecords } from './xapi-records.js';
+import { bool, num, str, strList, strMap } from './coerce.js';
+import type { TaskStatus, VmPowerState, XapiClass, XapiClassRecords } from './xapi-records.js';
 
 type Raw = Readonly<Record<string, unknown>>;
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
-
-/** int64 arrives as a JSON number over JSON-RPC and as a decimal string over XML-RPC. */
-const num = (v: unknown): number => {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : 0;
-};
-
-const bool = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 1;
-
 const refs = <K extends string>(v: unknown): Ref<K>[] => (Array.isArray(v) ? v.map((x) => asRef<K>(x)) : []);
-
-const strList = (v: unknown): string[] => (Array.isArray(v) ? v.map(str) : []);
-
-const strMap = (v: unknown): StringMap => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
-  const out: Record<string, string> = {};
-  for (const [k, value] of Object.entries(v)) out[k] = str(value);
-  return out;
-};
 
 const oneOf = <T extends string>(allowed: readonly T[], fallback: T) => (v: unknown): T =>
   (allowed as readonly unknown[]).includes(v) ? (v as T) : fallback;
@@ -41,6 +23,8 @@ const normalizers: Normalizers = {
     ha_enabled: bool(r['ha_enabled']),
     wlb_enabled: bool(r['wlb_enabled']),
     other_config: strMap(r['other_config']),
+    ha_statefiles: strList(r['ha_statefiles']),
+    ha_configuration: strMap(r['ha_configuration']),
   }),
   host: (r) => ({
     uuid: str(r['uuid']),
@@ -59,6 +43,8 @@ const normalizers: Normalizers = {
     API_version_major: num(r['API_version_major']),
     API_version_minor: num(r['API_version_minor']),
     control_domain: asRef(r['control_domain']),
+    pending_guidances: strList(r['pending_guidances']),
+    current_operations: strMap(r['current_operations']),
   }),
   host_metrics: (r) => ({
     uuid: str(r['uuid']),
@@ -85,6 +71,13 @@ const normalizers: Normalizers = {
     other_config: strMap(r['other_config']),
     ha_restart_priority: str(r['ha_restart_priority']),
     metrics: asRef(r['metrics']),
+    memory_static_min: num(r['memory_static_min']),
+    VCPUs_max: num(r['VCPUs_max']),
+    blocked_operations: strMap(r['blocked_operations']),
+    current_operations: strMap(r['current_operations']),
+    scheduled_to_be_resident_on: asRef(r['scheduled_to_be_resident_on']),
+    groups: refs(r['groups']),
+    pending_guidances: strList(r['pending_guidances']),
   }),
   VBD: (r) => ({
     uuid: str(r['uuid']),
@@ -150,6 +143,12 @@ const normalizers: Normalizers = {
     version: str(r['version']),
     hosts: refs(r['hosts']),
     after_apply_guidance: strList(r['after_apply_guidance']),
+  }),
+  VM_group: (r) => ({
+    uuid: str(r['uuid']),
+    name_label: str(r['name_label']),
+    placement: str(r['placement']),
+    VMs: refs(r['VMs']),
   }),
   task: (r) => ({
     uuid: str(r['uuid']),

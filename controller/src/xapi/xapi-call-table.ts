@@ -32,11 +32,18 @@ export const callTable: CallTable = {
   'event.inject': { timeoutMs: 30 * second, retries: 2, idempotent: true, readOnly: true },
   'host.get_vms_which_prevent_evacuation': { timeoutMs: 2 * minute, retries: 2, idempotent: true, readOnly: true },
   'host.assert_can_evacuate': { timeoutMs: 2 * minute, retries: 2, idempotent: true, readOnly: true },
+  // A check: changes nothing, so a precheck's read-only session may ask it.
+  'VM.assert_can_boot_here': { timeoutMs: 30 * second, retries: 2, idempotent: true, readOnly: true },
+  'VM.clean_shutdown': { timeoutMs: 10 * minute },
+  'VM.hard_shutdown': { timeoutMs: 5 * minute },
+  'VM.start_on': { timeoutMs: 10 * minute },
+  'PBD.plug': { timeoutMs: 5 * minute },
   'host.disable': { timeoutMs: 2 * minute },
   'host.enable': { timeoutMs: 2 * minute },
   // Evacuation migrates every VM on the host one after another.
   'host.evacuate': { timeoutMs: 120 * minute },
   'host.reboot': { timeoutMs: 20 * minute },
+  'host.restart_agent': { timeoutMs: 2 * minute },
   // Plugins can change dom0 state, so never read-only; some (updates) run for minutes.
   'host.call_plugin': { timeoutMs: 10 * minute },
   'host.apply_updates': { timeoutMs: 60 * minute },

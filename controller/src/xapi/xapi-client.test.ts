@@ -6,7 +6,7 @@ import { DEFAULT_SIM_CREDENTIALS, demoPoolFile, startXapiSimulator, XapiFailure,
 import { asRef, NULL_REF } from './ref.js';
 import { callPolicy, callTable } from './xapi-call-table.js';
 import { XapiCancelledError } from './xapi-cancelled-error.js';
-import { XapiClient, type XapiConnectOptions } from './xapi-client.js';
+import { XapiClient, type XapiConnectOptions, type XapiTransportFactory } from './xapi-client.js';
 import { XapiError } from './xapi-error.js';
 import { XapiReadOnlyError } from './xapi-read-only-error.js';
 import { XapiTimeoutError } from './xapi-timeout-error.js';
@@ -206,6 +206,47 @@ describe('XapiClient Async calls', () => {
     await expect(xapi.callAsync('host.evacuate', [host], { signal: abort.signal })).rejects.toBeInstanceOf(XapiCancelledError);
     const tasks = sim.db.find('task', (t) => t['name_label'] === 'Async.host.evacuate' && t['status'] !== 'success' && t['status'] !== 'failure');
     expect(tasks.map(([, t]) => t['status'])).toEqual(['cancelled']);
+  });
+});
+
+describe('XapiClient tasks a durable caller follows', () => {
+  it('hands over the task ref before following it, reports progress, and follows an existing task again', async () => {
+    const xapi = await connect();
+    const host = asRef<'host'>(sim.db.refByName('host', 'xs-demo-1'));
+    const seen: string[] = [];
+    const progress: number[] = [];
+    await xapi.callAsync('host.evacuate', [host], { onTask: (t) => seen.push(t), onProgress: (f) => progress.push(f) });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/^OpaqueRef:/);
+    expect(progress.at(-1)).toBe(1);
+    // A task started by someone else (a controller that died): its status, then followed to the end.
+    const other = await connect();
+    const task = asRef<'task'>(String(await other.call('Async.host.evacuate' as never, [host] as never)));
+    expect((await xapi.taskStatus(task))?.status).toBe('pending');
+    await expect(xapi.awaitTask('host.evacuate', task)).resolves.toBeUndefined();
+    expect(await xapi.taskStatus(asRef<'task'>('OpaqueRef:no-such-task'))).toBeUndefined();
+  });
+});
+
+describe('XapiClient on another transport', () => {
+  it('drives whatever implements the xen-api client contract (the in-process simulator plugs in here)', async () => {
+    const calls: string[] = [];
+    const transport: XapiTransportFactory = () => ({
+      status: 'connected',
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      call: async (method: string) => {
+        calls.push(method);
+        if (method === 'host.get_record') throw Object.assign(new Error('x'), { code: 'HANDLE_INVALID', params: ['host', 'OpaqueRef:x'] });
+        return { 'OpaqueRef:p': { uuid: 'p', name_label: 'other', master: 'OpaqueRef:h', ha_enabled: 'true' } };
+      },
+    });
+    const xapi = await XapiClient.connect({ url: 'http://nowhere.invalid', user: 'root', password: 'x', transport });
+    const pools = await xapi.getAllRecords('pool');
+    expect([...pools.values()][0]).toMatchObject({ name_label: 'other', ha_enabled: true, ha_statefiles: [] });
+    await expect(xapi.getRecord('host', asRef<'host'>('OpaqueRef:x'))).rejects.toMatchObject({ code: 'HANDLE_INVALID', params: ['host', 'OpaqueRef:x'] });
+    expect(calls).toEqual(['pool.get_all_records', 'host.get_record']);
+    await xapi.close();
   });
 });
 

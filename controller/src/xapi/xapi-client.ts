@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import { createClient, type Xapi } from 'xen-api';
+import { createClient } from 'xen-api';
 import { ValidationError } from '@xsctl/common/errors/index';
 import type { Logger } from '@xsctl/common/log/create-logger';
 import { decodeResult } from './decode-result.js';
@@ -16,6 +16,21 @@ import type { TaskRecord, XapiClass, XapiClassRecords } from './xapi-records.js'
 import { XapiTimeoutError } from './xapi-timeout-error.js';
 import { XapiUnreachableError } from './xapi-unreachable-error.js';
 
+/**
+ * The slice of the `xen-api` client XapiClient drives. `transport` in the options replaces it: the
+ * in-process XAPI simulator plugs in here (tests, benchmarks, `--from-dump` rehearsals), so every
+ * caller still goes through this class. A transport throws XAPI failures as objects with `code`
+ * and `params`, and socket failures with a node error `code` (ECONNREFUSED, ...).
+ */
+export interface XapiTransport {
+  readonly status: 'connected' | 'connecting' | 'disconnected';
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+}
+
+export type XapiTransportFactory = (url: URL, auth: { user: string; password: string }) => XapiTransport;
+
 export interface XapiConnectOptions {
   /** The pool master, e.g. https://10.0.0.5. A slave's address works too: XAPI names the master. */
   url: string;
@@ -31,6 +46,8 @@ export interface XapiConnectOptions {
   logger?: Pick<Logger, 'debug'>;
   /** Told about every XAPI request sent (each attempt): for metrics. `code` is '' on success. */
   observe?: (call: { method: string; seconds: number; code: string }) => void;
+  /** Replaces the xen-api client (the in-process simulator). */
+  transport?: XapiTransportFactory;
 }
 
 export interface XapiCallOptions {
@@ -41,6 +58,13 @@ export interface XapiCallOptions {
 
 /** Backoff between attempts of an idempotent call: 250 ms, 500 ms, 1 s, ... at most 5 s. */
 const retryBackoff = { factor: 2, minTimeout: 250, maxTimeout: 5000, randomize: false } as const;
+
+export interface XapiAsyncOptions extends XapiCallOptions {
+  /** The task XAPI started, as soon as it is known: a durable caller journals it to find the task after a crash. */
+  onTask?: (task: Ref<'task'>) => void;
+  /** task.progress (0..1) each time it changes. */
+  onProgress?: (fraction: number) => void;
+}
 
 /** Each event.from wait while watching a task, in seconds; short enough to notice aborts and deadlines. */
 const taskWatchSliceSeconds = 30;
@@ -86,7 +110,7 @@ function sleep(ms: number, signal: AbortSignal | undefined, method: string): Pro
  * never logged or put in errors.
  */
 export class XapiClient {
-  private xapi: Xapi | undefined;
+  private xapi: XapiTransport | undefined;
   private masterUrl: URL;
   private reconnecting: Promise<void> | undefined;
   private closed = false;
@@ -137,16 +161,43 @@ export class XapiClient {
    * call table. A failed task throws XapiError from its error_info. If the signal aborts or the
    * timeout passes, the task is asked to cancel (the operation may still complete on the pool).
    */
-  async callAsync<M extends XapiAsyncMethodName>(method: M, args: XapiArgs<M>, options: XapiCallOptions = {}): Promise<XapiResult<M>> {
+  async callAsync<M extends XapiAsyncMethodName>(method: M, args: XapiArgs<M>, options: XapiAsyncOptions = {}): Promise<XapiResult<M>> {
     const policy = this.policyFor(method, args, options);
     this.assertAllowed(method, policy);
-    const deadline = Date.now() + policy.timeoutMs;
     // Starting the task is never resent: a lost reply would otherwise start the operation twice.
     const start = callPolicy(`Async.${method}`, args, this.options.callTable);
     const taskRef = asRef<'task'>(await this.invoke(`Async.${method}`, args, { ...start, retries: 0 }, options.signal));
+    options.onTask?.(taskRef);
+    return this.followTask(method, taskRef, policy.timeoutMs, options);
+  }
+
+  /**
+   * Follows a task started earlier (by this client, or by a controller that died) to its end, as
+   * callAsync does, within `method`'s budget from the call table. HANDLE_INVALID when XAPI no
+   * longer knows the task (it finished and was destroyed, or the master restarted).
+   */
+  async awaitTask<M extends XapiAsyncMethodName>(method: M, task: Ref<'task'>, options: Omit<XapiAsyncOptions, 'onTask'> = {}): Promise<XapiResult<M>> {
+    const policy = this.policyFor(method, [], options);
+    return this.followTask(method, task, policy.timeoutMs, options);
+  }
+
+  /** The task's record, or undefined when XAPI no longer knows it. */
+  async taskStatus(task: Ref<'task'>, options: XapiCallOptions = {}): Promise<TaskRecord | undefined> {
+    try {
+      return await this.getRecord('task', task, options);
+    } catch (error) {
+      if (error instanceof XapiError && error.code === 'HANDLE_INVALID') return undefined;
+      throw error;
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async followTask<M extends XapiAsyncMethodName>(method: M, taskRef: Ref<'task'>, budgetMs: number, options: Omit<XapiAsyncOptions, 'onTask'>): Promise<XapiResult<M>> {
+    const deadline = Date.now() + budgetMs;
     let task: TaskRecord;
     try {
-      task = await this.watchTask(taskRef, method, deadline, policy.timeoutMs, options.signal);
+      task = await this.watchTask(taskRef, method, deadline, budgetMs, options.signal, options.onProgress);
     } catch (error) {
       if (error instanceof XapiCancelledError || error instanceof XapiTimeoutError) {
         await this.send('task.cancel', [taskRef], 30_000, undefined).catch(() => undefined);
@@ -159,8 +210,6 @@ export class XapiClient {
     const [code = 'INTERNAL_ERROR', ...params] = task.error_info;
     throw new XapiError(code, params, method);
   }
-
-  // ------------------------------------------------------------------ internals
 
   private async callChecked(method: string, args: readonly unknown[], options: XapiCallOptions): Promise<unknown> {
     const policy = this.policyFor(method, args, options);
@@ -214,6 +263,15 @@ export class XapiClient {
       const code = (error as { code?: unknown }).code;
       this.options.logger?.debug({ method, ms: Date.now() - started, code }, 'XAPI call failed');
       this.options.observe?.({ method, seconds: (Date.now() - started) / 1000, code: typeof code === 'string' ? code : 'UNKNOWN' });
+      // When the master's xapi restarts, xen-api's own re-login can fail (HOST_STILL_BOOTING) and
+      // leave it connected without a session: every later call fails an assertion. Drop it; the
+      // next call logs in afresh.
+      if (code === 'ERR_ASSERTION') {
+        const broken = this.xapi;
+        this.xapi = undefined;
+        void broken?.disconnect().catch(() => undefined);
+        throw new XapiUnreachableError(this.url, 'session lost while XAPI restarts', { cause: error });
+      }
       throw error;
     }
   }
@@ -254,19 +312,8 @@ export class XapiClient {
   }
 
   private async open(signal: AbortSignal | undefined): Promise<void> {
-    const xapi = createClient({
-      url: this.masterUrl.href,
-      auth: { user: this.options.user, password: this.options.password },
-      allowUnauthorized: this.options.allowUnauthorized === true,
-      // Read-only is enforced here with the call table's allow-list, which also permits the
-      // event.from and task calls that xen-api's own read-only mode forbids.
-      readOnly: false,
-      watchEvents: false,
-      // Retries and timeouts are this class's business; xen-api's only backstop abandoned requests.
-      roCallRetryOptions: { tries: 1 },
-      callTimeout: (method, args) => callPolicy(method, args, this.options.callTable).timeoutMs + 60_000,
-      syncStackTraces: false,
-    });
+    const auth = { user: this.options.user, password: this.options.password };
+    const xapi: XapiTransport = this.options.transport?.(new URL(this.masterUrl.href), auth) ?? createXenApiClient(this.masterUrl, auth, this.options);
     const login = callPolicy('session.login_with_password', [], this.options.callTable);
     try {
       await this.guard('session.login_with_password', xapi.connect(), login.timeoutMs, signal);
@@ -300,8 +347,14 @@ export class XapiClient {
   }
 
   /** Follows one task with event.from on that object until it leaves pending. */
-  private async watchTask(ref: Ref<'task'>, method: string, deadline: number, budgetMs: number, signal: AbortSignal | undefined): Promise<TaskRecord> {
+  private async watchTask(ref: Ref<'task'>, method: string, deadline: number, budgetMs: number, signal: AbortSignal | undefined, onProgress?: (fraction: number) => void): Promise<TaskRecord> {
     let token = '';
+    let progress = -1;
+    const seen = (task: TaskRecord): void => {
+      if (task.progress === progress) return;
+      progress = task.progress;
+      onProgress?.(progress);
+    };
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new XapiTimeoutError(method, budgetMs);
@@ -311,7 +364,7 @@ export class XapiClient {
       try {
         batch = decodeResult('event.from', await this.invoke('event.from', args, callPolicy('event.from', args, this.options.callTable), signal)) as XapiEventBatch;
       } catch (error) {
-        if (error instanceof XapiError && error.code === 'MESSAGE_METHOD_UNKNOWN') return this.pollTask(ref, method, deadline, budgetMs, signal);
+        if (error instanceof XapiError && error.code === 'MESSAGE_METHOD_UNKNOWN') return this.pollTask(ref, method, deadline, budgetMs, signal, seen);
         throw error;
       }
       token = batch.token;
@@ -319,18 +372,36 @@ export class XapiClient {
         if (event.ref !== ref) continue;
         if (event.operation === 'del') throw new XapiError('HANDLE_INVALID', ['task', ref], method);
         const task = normalizeRecord('task', event.snapshot);
+        seen(task);
         if (task.status !== 'pending' && task.status !== 'cancelling') return task;
       }
     }
   }
 
   /** For XAPI without event.from (before XenServer 6.1): poll the task record. */
-  private async pollTask(ref: Ref<'task'>, method: string, deadline: number, budgetMs: number, signal: AbortSignal | undefined): Promise<TaskRecord> {
+  private async pollTask(ref: Ref<'task'>, method: string, deadline: number, budgetMs: number, signal: AbortSignal | undefined, seen: (task: TaskRecord) => void): Promise<TaskRecord> {
     for (;;) {
       const task = await this.getRecord('task', ref, { signal });
+      seen(task);
       if (task.status !== 'pending' && task.status !== 'cancelling') return task;
       if (Date.now() >= deadline) throw new XapiTimeoutError(method, budgetMs);
       await sleep(1000, signal, method);
     }
   }
+}
+
+function createXenApiClient(url: URL, auth: { user: string; password: string }, options: XapiConnectOptions): XapiTransport {
+  return createClient({
+    url: url.href,
+    auth,
+    allowUnauthorized: options.allowUnauthorized === true,
+    // Read-only is enforced by XapiClient with the call table's allow-list, which also permits the
+    // event.from and task calls that xen-api's own read-only mode forbids.
+    readOnly: false,
+    watchEvents: false,
+    // Retries and timeouts are XapiClient's business; xen-api's only backstop abandoned requests.
+    roCallRetryOptions: { tries: 1 },
+    callTimeout: (method: string, args: unknown[]) => callPolicy(method, args, options.callTable).timeoutMs + 60_000,
+    syncStackTraces: false,
+  });
 }

@@ -43,14 +43,18 @@ type Getters = ClassGetters<'pool'> &
   ClassGetters<'host_patch'> &
   ClassGetters<'pool_patch'> &
   ClassGetters<'pool_update'> &
-  ClassGetters<'task'>;
+  ClassGetters<'task'> &
+  ClassGetters<'VM_group'>;
 
 /** Methods that change or probe the pool. Argument names follow XAPI's documentation. */
 interface Operations {
-  'host.disable': Method<[host: Ref<'host'>], void>;
+  /** auto_enable (XenServer 8 / XCP-ng 8.3): false keeps the host disabled across its reboot, until host.enable. */
+  'host.disable': Method<[host: Ref<'host'>] | [host: Ref<'host'>, auto_enable: boolean], void>;
   'host.enable': Method<[host: Ref<'host'>], void>;
   'host.reboot': Method<[host: Ref<'host'>], void>;
-  'host.evacuate': Method<[host: Ref<'host'>], void>;
+  /** xe-toolstack-restart: what an update whose guidance is restart_toolstack needs instead of a reboot. */
+  'host.restart_agent': Method<[host: Ref<'host'>], void>;
+  'host.evacuate': Method<[host: Ref<'host'>] | [host: Ref<'host'>, network: Ref<'network'>, evacuate_batch_size: number], void>;
   'host.get_vms_which_prevent_evacuation': Method<[self: Ref<'host'>], Record<Ref<'VM'>, string[]>>;
   'host.assert_can_evacuate': Method<[host: Ref<'host'>], void>;
   /** The pool database replicas on shared SRs (disaster recovery metadata VDIs). */
@@ -65,6 +69,12 @@ interface Operations {
   'VM.pool_migrate': Method<[vm: Ref<'VM'>, host: Ref<'host'>, options: Record<string, string>], void>;
   // Rolling upgrade: VMs that cannot move are shut down while their host reboots, started after.
   'VM.clean_shutdown': Method<[vm: Ref<'VM'>], void>;
+  'VM.hard_shutdown': Method<[vm: Ref<'VM'>], void>;
+  'VM.pause': Method<[vm: Ref<'VM'>], void>;
+  'VM.unpause': Method<[vm: Ref<'VM'>], void>;
+  /** Whether the VM could start (or run) on the host now: XAPI's assert_can_boot_here, memory included. */
+  'VM.assert_can_boot_here': Method<[self: Ref<'VM'>, host: Ref<'host'>], void>;
+  'PBD.plug': Method<[self: Ref<'PBD'>], void>;
   'VM.start_on': Method<[vm: Ref<'VM'>, host: Ref<'host'>, start_paused: boolean, force: boolean], void>;
   'host.compute_free_memory': Method<[host: Ref<'host'>], number>;
   /** XenServer 8: fetches the update repository; returns the hash host.apply_updates takes. */
@@ -95,6 +105,7 @@ export type XapiAsyncMethodName =
   | 'host.disable'
   | 'host.enable'
   | 'host.reboot'
+  | 'host.restart_agent'
   | 'host.evacuate'
   | 'host.get_vms_which_prevent_evacuation'
   | 'host.assert_can_evacuate'
@@ -102,6 +113,10 @@ export type XapiAsyncMethodName =
   | 'host.apply_updates'
   | 'VM.pool_migrate'
   | 'VM.clean_shutdown'
+  | 'VM.hard_shutdown'
+  | 'VM.pause'
+  | 'VM.unpause'
+  | 'PBD.plug'
   | 'VM.start_on'
   | 'pool.sync_updates'
   | 'pool.disable_ha'

@@ -16,6 +16,9 @@ export interface PoolRecord {
   ha_enabled: boolean;
   wlb_enabled: boolean;
   other_config: StringMap;
+  /** The HA statefile VDIs (their SRs are where HA is enabled again). */
+  ha_statefiles: string[];
+  ha_configuration: StringMap;
 }
 
 export interface HostRecord {
@@ -38,6 +41,9 @@ export interface HostRecord {
   API_version_minor: number;
   /** NULL_REF on releases before the field existed (XenServer < 7.1). */
   control_domain: Ref<'VM'>;
+  /** XenServer 8 / XCP-ng 8.3: what must still happen for applied updates to take effect (reboot_host, restart_toolstack, ...). */
+  pending_guidances: string[];
+  current_operations: StringMap;
 }
 
 export interface HostMetricsRecord {
@@ -69,6 +75,17 @@ export interface VmRecord {
   /** '' (not protected), 'restart' or 'best-effort'. */
   ha_restart_priority: string;
   metrics: Ref<'VM_metrics'>;
+  memory_static_min: number;
+  VCPUs_max: number;
+  /** Operation -> reason the admin blocked it (pool_migrate, ...). */
+  blocked_operations: StringMap;
+  /** Task ref -> operation running on the VM now. */
+  current_operations: StringMap;
+  scheduled_to_be_resident_on: Ref<'host'>;
+  /** VM groups (XenServer 8 / XCP-ng 8.3): anti-affinity placement. [] before they existed. */
+  groups: Ref<'VM_group'>[];
+  /** XenServer 8: restart_vm / restart_device_model guidance after an update. */
+  pending_guidances: string[];
 }
 
 export interface VbdRecord {
@@ -160,6 +177,14 @@ export interface TaskRecord {
   resident_on: Ref<'host'>;
 }
 
+export interface VmGroupRecord {
+  uuid: string;
+  name_label: string;
+  /** 'normal' | 'anti_affinity' */
+  placement: string;
+  VMs: Ref<'VM'>[];
+}
+
 /** Record type per XAPI class name. */
 export interface XapiClassRecords {
   pool: PoolRecord;
@@ -174,6 +199,7 @@ export interface XapiClassRecords {
   pool_patch: PoolPatchRecord;
   pool_update: PoolUpdateRecord;
   task: TaskRecord;
+  VM_group: VmGroupRecord;
 }
 
 export type XapiClass = keyof XapiClassRecords;

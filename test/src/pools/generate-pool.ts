@@ -1,4 +1,9 @@
-import type { PoolRecords, RecordsByRef, XapiRecordLike } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { inputFromRaw, type PoolInput, type XapiAnswers } from '@xsctl/controller/pool-model/index';
+
+export type XapiRecordLike = Record<string, unknown>;
+export type RecordsByRef = Record<string, XapiRecordLike>;
+/** Raw records by class and ref, as `<class>.get_all_records` returns them (the simulator loads these). */
+export type RawPool = Record<string, RecordsByRef>;
 
 /**
  * Generated pools for tests and benchmarks: XAPI-shaped records (the fields the planner, the
@@ -23,6 +28,8 @@ export interface GeneratePoolOptions {
   hotfixes?: readonly string[];
   haEnabled?: boolean;
   wlbEnabled?: boolean;
+  /** Anti-affinity VM groups of this many VMs each (every n-th VM, round robin). Default none. */
+  antiAffinityGroups?: { groups: number; size: number };
 }
 
 const GiB = 2 ** 30;
@@ -55,13 +62,13 @@ export function guestOverheadBytes(staticMax: number, vcpus: number): number {
   return Math.ceil(staticMax / 128 / MiB) * MiB + vcpus * MiB;
 }
 
-export function generatePoolRecords(options: GeneratePoolOptions): PoolRecords & Record<string, RecordsByRef> {
+export function generatePoolRecords(options: GeneratePoolOptions): RawPool {
   const rand = mulberry32(options.seed ?? 1);
   const uuid = (): string => `${hex(rand, 8)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 12)}`;
   const ref = (): string => `OpaqueRef:${uuid()}`;
   const version = options.version ?? '8.2.1';
   const brand = options.brand ?? 'XCP-ng';
-  const out: Record<string, RecordsByRef> = { pool: {}, host: {}, host_metrics: {}, VM: {}, VM_metrics: {}, VBD: {}, VDI: {}, SR: {}, PBD: {}, pool_update: {} };
+  const out: RawPool = { pool: {}, host: {}, host_metrics: {}, VM: {}, VM_metrics: {}, VBD: {}, VDI: {}, SR: {}, PBD: {}, pool_update: {}, VM_group: {} };
   const hostRefs: string[] = [];
   const localSr = new Map<string, string>();
   const sharedSr = ref();
@@ -89,7 +96,7 @@ export function generatePoolRecords(options: GeneratePoolOptions): PoolRecords &
       hostname: name,
       address: `10.0.0.${i + 10}`,
       enabled: true,
-      software_version: { product_version: version, platform_version: version, product_brand: brand, build_number: 'release/gen', xapi: '1.20' },
+      software_version: { product_version: version, platform_version: version, product_brand: brand, build_number: 'release/gen', xapi: '1.249.41', xapi_build: '1.249.41', xen: '4.13.5-9.40' },
       memory_overhead: Math.ceil(total / 256 / MiB) * MiB,
       metrics,
       control_domain: dom0Ref,
@@ -156,6 +163,15 @@ export function generatePoolRecords(options: GeneratePoolOptions): PoolRecords &
     out['VDI']![vdi] = { uuid: uuid(), name_label: `${name} disk`, SR: sr, virtual_size: 20 * GiB, type: 'user', sharable: false, read_only: false, other_config: {} };
     out['VBD']![ref()] = { uuid: uuid(), VM: vmRef, VDI: vdi, type: 'Disk', empty: false, userdevice: '0', currently_attached: running, mode: 'RW', bootable: true, other_config: {} };
   }
+  if (options.antiAffinityGroups !== undefined) {
+    const guests = Object.entries(out['VM']!).filter(([, v]) => v['is_control_domain'] !== true && v['power_state'] === 'Running');
+    for (let g = 0; g < options.antiAffinityGroups.groups; g++) {
+      const ref = `OpaqueRef:group-${g + 1}`;
+      const members = guests.filter((_, i) => i % options.antiAffinityGroups!.groups === g).slice(0, options.antiAffinityGroups.size);
+      out['VM_group']![ref] = { uuid: uuid(), name_label: `anti-affinity-${g + 1}`, placement: 'anti_affinity', VMs: members.map(([r]) => r) };
+      for (const [, vm] of members) vm['groups'] = [ref];
+    }
+  }
   // host_metrics.memory_free as XAPI would report it after the guests started.
   for (const h of hostRefs) {
     const host = out['host']![h] as XapiRecordLike;
@@ -164,7 +180,12 @@ export function generatePoolRecords(options: GeneratePoolOptions): PoolRecords &
     for (const vm of Object.values(out['VM']!)) if (vm['resident_on'] === h) used += Number(vm['memory_dynamic_max']) + Number(vm['memory_overhead']);
     metrics['memory_free'] = Number(metrics['memory_total']) - used;
   }
-  return out as PoolRecords & Record<string, RecordsByRef>;
+  return out;
+}
+
+/** A generated pool as the pool model's input (XAPI reported nothing in the way unless `answers` says). */
+export function generatePool(options: GeneratePoolOptions, answers?: XapiAnswers): PoolInput {
+  return inputFromRaw(generatePoolRecords(options), answers);
 }
 
 function vmRecord(uuid: string, name: string, staticMax: number, dynamicMax: number, overhead: number, residentOn: string, isControlDomain: boolean, vcpus: number, metrics: string, powerState = 'Running'): XapiRecordLike {
@@ -187,6 +208,7 @@ function vmRecord(uuid: string, name: string, staticMax: number, dynamicMax: num
     VCPUs_max: vcpus,
     VCPUs_at_startup: vcpus,
     other_config: {},
+    groups: [],
     blocked_operations: {},
     current_operations: {},
     allowed_operations: powerState === 'Running' ? ['pool_migrate', 'clean_shutdown', 'hard_shutdown', 'clean_reboot'] : ['start', 'start_on'],

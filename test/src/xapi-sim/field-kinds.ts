@@ -100,6 +100,13 @@ const hiddenFields: Readonly<Record<string, ReadonlySet<string>>> = {
 };
 
 /**
+ * String fields whose text may look like a set or map, for dumps of classes or releases the
+ * datamodel copy lacks: xapi writes a string field as it is, so `(...)` there is text (a name, or
+ * VM.last_booted_record, which older releases filled with an s-expression of the whole record).
+ */
+const stringFields = new Set(['name_label', 'name_description', 'last_booted_record', 'recommendations', 'PV_args', 'PV_legacy_args', 'HVM_boot_policy', 'reference_label', 'generation_id', 'body']);
+
+/**
  * The kind of a field: from xapi's datamodel when it has the field (every public field), else
  * from the lists above (internal columns a dump carries, e.g. host.boot_free_mem).
  */
@@ -109,7 +116,7 @@ export function knownFieldKind(cls: string, field: string): FieldKind | undefine
     const kind = kindOfType(parseType(def.type));
     if (kind !== undefined) return kind;
   }
-  return classFields[cls]?.[field] ?? (mapFields.has(field) ? 'map' : undefined);
+  return classFields[cls]?.[field] ?? (mapFields.has(field) ? 'map' : stringFields.has(field) ? 'string' : undefined);
 }
 
 function kindOfType(t: DmType): FieldKind | undefined {

@@ -6,6 +6,7 @@ import { apiFieldName, isHiddenField, knownFieldKind, type FieldKind } from './f
 import { isDerivedField } from './relations.js';
 import { looksLikeSExpr, parseSExpr, unprotectXmlSpaces, type SExpr } from './sexpr.js';
 import { XapiDb } from './xapi-db.js';
+import { estimateOverheadBytes } from '@xsctl/controller/pool-model/index';
 import { isLiveRef, NULL_REF, REF_PREFIX, type XapiRecord, type XapiValue } from './xapi-value.js';
 
 export interface LoadPoolDumpOptions {
@@ -49,6 +50,7 @@ export function loadPoolDump(xml: string, options: LoadPoolDumpOptions = {}): Xa
     if (ref !== undefined && row['boot_free_mem'] !== undefined) bootFreeMemory.set(ref, toNumber(row['boot_free_mem']));
   }
   synthesiseMissingMetrics(db, bootFreeMemory);
+  fillMemoryOverhead(db);
   return db;
 }
 
@@ -117,9 +119,19 @@ function convertRow(cls: string, raw: Record<string, string>, hints: Map<string,
 
 function inferKind(text: string, hint: FieldHint): FieldKind {
   if (hint.ref && (text === '' || text.startsWith(REF_PREFIX))) return 'ref';
-  if (looksLikeSExpr(text)) return hint.map ? 'map' : 'set';
+  // Text that only looks like a collection (it does not parse as xapi's s-expressions) is a string.
+  if (looksLikeSExpr(text) && parsesAsSExpr(text)) return hint.map ? 'map' : 'set';
   if (text === 'true' || text === 'false') return 'bool';
   return 'string';
+}
+
+function parsesAsSExpr(text: string): boolean {
+  try {
+    parseSExpr(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function convertValue(text: string, kind: FieldKind): XapiValue {
@@ -227,6 +239,19 @@ function synthesiseMissingMetrics(db: XapiDb, bootFreeMemory: ReadonlyMap<string
       },
       metricsRef,
     );
+  }
+}
+
+/**
+ * Dumps from releases before VM.memory_overhead (state1.xml) lack it; XAPI computes it from the
+ * VM's static_max and vCPUs (memory_check.ml vm_compute_memory_overhead) and keeps it on the
+ * record, so the simulator fills it in: about 1% of static_max, at least 1 MiB.
+ */
+function fillMemoryOverhead(db: XapiDb): void {
+  for (const ref of db.refs('VM')) {
+    const vm = db.getRecord('VM', ref);
+    if (vm['memory_overhead'] !== undefined || vm['is_control_domain'] === true) continue;
+    db.update('VM', ref, { memory_overhead: estimateOverheadBytes(numberOf(vm['memory_static_max'])) });
   }
 }
 

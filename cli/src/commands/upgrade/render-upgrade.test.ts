@@ -45,9 +45,24 @@ describe('upgrade rendering', () => {
   });
 
   it('renders the plan and parses the flags', () => {
-    const text = renderPlan({ pool: 'p', runnable: true, hosts: [{ name: 'a', uuid: 'u', role: 'master', order: 1, action: 'upgrade', version: '8.2' }], blockers: [], pinned: [], migrations: [{ step: 1, vm: 'v', from: 'a', to: 'b', memoryBytes: 2 ** 31, final: false }], totals: { migratedBytes: 2 ** 31, lowerBoundBytes: 2 ** 31, achievableLowerBoundBytes: 2 ** 31, migrations: 1, vmsMovedMoreThanOnce: 0 } });
-    expect(text).toMatch(/1\s+v\s+a\s+b\s+2\.0\s+moves again/);
-    expect(optionsFrom({ pool: 'p', exclude: ['h'], override: ['VM_REQUIRES_SR'], maxParallel: '3', actionOption: ['version=8.3.0'] })).toMatchObject({ pool: 'p', exclude: ['h'], overrides: ['VM_REQUIRES_SR'], maxParallel: 3, actionOptions: { version: '8.3.0' } });
+    const text = renderPlan({
+      pool: 'p',
+      runnable: true,
+      hosts: [{ name: 'a', uuid: 'u', role: 'master', order: 1, wave: 1, action: 'upgrade', version: '8.2' }],
+      blockers: [],
+      pinned: [],
+      migrations: [{ step: 1, wave: 1, vm: 'v', from: 'a', to: 'b', memoryBytes: 2 ** 31, final: false, room: false }],
+      totals: { migratedBytes: 2 ** 31, lowerBoundBytes: 2 ** 31, achievableLowerBoundBytes: 2 ** 31, migrations: 1, vmsMovedMoreThanOnce: 0, waves: 1, roomMoves: 0 },
+      waves: [{ wave: 1, hosts: ['a'], migrations: 1, roomMoves: 0, migratedBytes: 2 ** 31, unplaced: 0, tightestHost: 'b', tightestFreeBytes: 2 ** 32 }],
+      capacity: { holds: true, maxHostsDown: 1, memoryPolicy: 'xapi', makeRoom: true },
+      endState: undefined,
+      warnings: [],
+    });
+    expect(text).toMatch(/1\s+1\s+v\s+a\s+b\s+2\.0\s+moves again/);
+    expect(text).toMatch(/Capacity proof \(xapi memory accounting, up to 1 host\(s\) down at once, room made for large VMs\): every running VM has a place at every wave/);
+    expect(text).toMatch(/1\s+a\s+1\s+0\s+2\.0\s+0\s+b\s+4\.0/);
+    expect(optionsFrom({ pool: 'p', exclude: ['h'], override: ['VM_REQUIRES_SR'], maxParallel: '3', maxHostsDown: '2', memoryPolicy: 'static-max', actionOption: ['version=8.3.0'] })).toMatchObject({ pool: 'p', exclude: ['h'], overrides: ['VM_REQUIRES_SR'], maxParallel: 3, maxHostsDown: 2, memoryPolicy: 'static-max', actionOptions: { version: '8.3.0' } });
+    expect(() => optionsFrom({ pool: 'p', memoryPolicy: 'dynamic-max' })).toThrow(/memory-policy/);
     expect(() => optionsFrom({ pool: 'p', maxParallel: '0' })).toThrow(/positive integer/);
   });
 });

@@ -10,8 +10,8 @@ export function renderPlan(plan: UpgradePlan): string {
   out.push(`Rolling upgrade plan for pool ${plan.pool}${plan.runnable ? '' : '  (NOT RUNNABLE: see blockers)'}`, '');
   out.push(
     formatTable(
-      ['ORDER', 'HOST', 'ROLE', 'VERSION', 'ACTION'],
-      plan.hosts.map((h) => [h.order === 0 ? '-' : h.order, h.name, h.role, h.version, h.action]),
+      ['ORDER', 'WAVE', 'HOST', 'ROLE', 'VERSION', 'ACTION'],
+      plan.hosts.map((h) => [h.order === 0 ? '-' : h.order, h.wave === 0 ? '-' : h.wave, h.name, h.role, h.version, h.action]),
     ),
   );
   if (plan.blockers.length > 0) {
@@ -19,18 +19,35 @@ export function renderPlan(plan: UpgradePlan): string {
     out.push(formatTable(['CHECK', 'HOST', 'VM', 'OVERRIDDEN', 'WHY'], plan.blockers.map((b) => [b.code, b.host, b.vm || '-', b.overridden ? 'yes' : 'no', b.message])));
   }
   if (plan.pinned.length > 0) {
-    out.push('Shut down during their host\'s reboot and started again after (overridden):');
-    for (const p of plan.pinned) out.push(`  step ${p.step}: ${p.vm} on ${p.host}`);
+    out.push("Shut down during their host's reboot and started again after (overridden):");
+    for (const p of plan.pinned) out.push(`  step ${p.step}: ${p.vm} on ${p.host}${p.code ? ` (${p.code})` : ''}`);
     out.push('');
   }
   if (plan.migrations.length > 0) {
     out.push('Migrations:');
-    out.push(formatTable(['STEP', 'VM', 'FROM', 'TO', 'GiB', 'FINAL'], plan.migrations.map((m) => [m.step, m.vm, m.from, m.to, gib(m.memoryBytes), m.final ? 'yes' : 'moves again'])));
+    out.push(formatTable(['WAVE', 'STEP', 'VM', 'FROM', 'TO', 'GiB', 'FINAL'], plan.migrations.map((m) => [m.wave, m.room ? 'room' : m.step, m.vm, m.from, m.to, gib(m.memoryBytes), m.final ? 'yes' : 'moves again'])));
   }
+  if (plan.waves.length > 0 && plan.capacity !== undefined) {
+    const c = plan.capacity;
+    out.push(`Capacity proof (${c.memoryPolicy} memory accounting, up to ${c.maxHostsDown} host(s) down at once${c.makeRoom ? ', room made for large VMs' : ''}): ${c.holds ? 'every running VM has a place at every wave' : 'DOES NOT HOLD'}`);
+    out.push(
+      formatTable(
+        ['WAVE', 'HOSTS DOWN', 'MOVES', 'ROOM', 'GiB', 'NOWHERE', 'TIGHTEST', 'LEFT GiB'],
+        plan.waves.map((w) => [w.wave, w.hosts.join(','), w.migrations, w.roomMoves, gib(w.migratedBytes), w.unplaced, w.tightestHost, gib(w.tightestFreeBytes)]),
+      ),
+    );
+  }
+  const e = plan.endState;
+  if (e !== undefined && e.hosts.length > 0) {
+    out.push(`End state: used ${(e.minUsedFraction * 100).toFixed(0)}%..${(e.maxUsedFraction * 100).toFixed(0)}% per host (stddev ${(e.stddevUsedFraction * 100).toFixed(1)}%)`);
+    out.push(formatTable(['HOST', 'VMS', 'USED GiB', 'FREE GiB', 'HEADROOM'], e.hosts.map((h) => [h.host, h.guests, gib(h.usedBytes), gib(h.freeBytes), `${(h.headroom * 100).toFixed(0)}%`])));
+    for (const g of e.antiAffinity) out.push(`  anti-affinity ${g.group}: ${g.vms} VMs on ${g.hostsBefore} -> ${g.hostsAfter} hosts, at most ${g.maxPerHostBefore} -> ${g.maxPerHostAfter} per host${g.kept ? '' : ' (MORE CONCENTRATED)'}`);
+  }
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
   const t = plan.totals;
   if (t !== undefined) {
     out.push(
-      `Totals: ${t.migrations} migrations, ${gib(t.migratedBytes)} GiB migrated; bound ${gib(t.lowerBoundBytes)} GiB (every running VM once), ${gib(t.achievableLowerBoundBytes)} GiB with the master's VMs moving twice; ${t.vmsMovedMoreThanOnce} VMs move twice.`,
+      `Totals: ${t.waves} wave(s), ${t.migrations} migrations (${t.roomMoves} to make room), ${gib(t.migratedBytes)} GiB migrated; bound ${gib(t.lowerBoundBytes)} GiB (every running VM once), ${gib(t.achievableLowerBoundBytes)} GiB with the master's VMs moving twice; ${t.vmsMovedMoreThanOnce} VMs move twice.`,
     );
   }
   return `${out.join('\n')}\n`;

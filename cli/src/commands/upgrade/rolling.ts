@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { UpgradeOptions, UpgradePlan } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
-import { PlanInputError } from '@xsctl/controller/workflows/rolling-upgrade/planner';
-import { recordsFrom, rehearse, type RecordSource } from '@xsctl/controller/workflows/rolling-upgrade/rehearse';
+import type { UpgradeOptions } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
+import type { XapiClient } from '@xsctl/controller/xapi/index';
+import { planMessage, PlanInputError, rehearse } from '@xsctl/controller/placement/index';
+import { memoryPolicies, readPoolInput, type MemoryPolicy } from '@xsctl/controller/pool-model/index';
 import { withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
@@ -18,6 +19,11 @@ export interface RollingFlags {
   plan?: boolean;
   yes?: boolean;
   maxParallel?: string;
+  maxHostsDown?: string;
+  memoryPolicy?: string;
+  shutdownTimeout?: string;
+  startConcurrency?: string;
+  migrationNetwork?: string;
   exclude?: string[];
   override?: string[];
   actionOption?: string[];
@@ -44,10 +50,17 @@ export function optionsFrom(flags: RollingFlags): UpgradeOptions {
     if (eq <= 0) throw new CliError('BAD_FLAG', `--action-option ${kv}`, 'use KEY=VALUE');
     actionOptions[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
+  const memoryPolicy = flags.memoryPolicy ?? '';
+  if (memoryPolicy !== '' && !memoryPolicies.includes(memoryPolicy as MemoryPolicy)) throw new CliError('BAD_FLAG', `--memory-policy ${memoryPolicy}`, `one of ${memoryPolicies.join(', ')}`);
   return {
     pool: flags.pool ?? '',
     action: flags.action ?? '',
     maxParallel: positiveInt('--max-parallel', flags.maxParallel),
+    maxHostsDown: positiveInt('--max-hosts-down', flags.maxHostsDown),
+    memoryPolicy,
+    shutdownTimeoutSeconds: positiveInt('--shutdown-timeout', flags.shutdownTimeout),
+    startConcurrency: positiveInt('--start-concurrency', flags.startConcurrency),
+    migrationNetwork: flags.migrationNetwork ?? '',
     exclude: flags.exclude ?? [],
     overrides: flags.override ?? [],
     hostBootTimeoutSeconds: positiveInt('--host-boot-timeout', flags.hostBootTimeout),
@@ -58,31 +71,42 @@ export function optionsFrom(flags: RollingFlags): UpgradeOptions {
 }
 
 /**
- * The rehearsal: loads a `xe pool-dump-database` file into the XAPI simulator's loader in this
- * process and plans from it. No controller, no pool: nothing changes anywhere. The simulator ships
- * with the test package of the source tree; an installed CLI without it says so.
+ * The rehearsal: loads a `xe pool-dump-database` file into the XAPI simulator in this process and
+ * reads it through the controller's XAPI adapter, as a live pool is read, then plans. No
+ * controller, no pool: nothing changes anywhere. The simulator ships with the test package of the
+ * source tree; an installed CLI without it says so.
  */
 async function planFromDump(file: string, flags: RollingFlags): Promise<void> {
-  const loaderModule = '@xsctl/test/xapi-sim/load-pool-dump';
-  let loader: { loadPoolDumpFile(file: string): Promise<RecordSource> };
+  const harness = '@xsctl/test/sim-harness/open-dump';
+  let openDump: (file: string) => Promise<{ xapi: XapiClient; close(): Promise<void> }>;
   try {
-    loader = (await import(loaderModule)) as typeof loader;
+    ({ openDump } = (await import(harness)) as { openDump: typeof openDump });
   } catch (err) {
     throw new CliError('SIMULATOR_MISSING', 'the XAPI simulator (the dump loader) is not installed with this CLI', 'run --from-dump from the xsctl source tree after `npm run build`', { cause: err });
   }
+  const options = optionsFrom(flags);
+  const dump = await openDump(file);
   let report: ReturnType<typeof rehearse>;
   try {
-    report = rehearse(recordsFrom(await loader.loadPoolDumpFile(file)), { exclude: flags.exclude ?? [], overrides: flags.override ?? [] });
+    const input = await readPoolInput(dump.xapi);
+    report = rehearse(input, {
+      exclude: flags.exclude ?? [],
+      overrides: flags.override ?? [],
+      maxHostsDown: options.maxHostsDown === 0 ? 1 : options.maxHostsDown,
+      ...(options.memoryPolicy === '' ? {} : { memoryPolicy: options.memoryPolicy as MemoryPolicy }),
+    });
   } catch (err) {
     if (err instanceof PlanInputError) throw new CliError('PLAN_REFUSED', err.message, 'nothing to upgrade in this dump with these flags');
     throw err;
+  } finally {
+    await dump.close();
   }
   if (!report.runnable) process.exitCode = ExitCode.FINDINGS;
   if (flags.json === true) {
     printJson(report);
     return;
   }
-  process.stdout.write(renderPlan({ ...report, totals: report.totals } as UpgradePlan));
+  process.stdout.write(renderPlan(planMessage(report)));
   for (const p of report.problems) process.stderr.write(`plan check: ${p}\n`);
 }
 
@@ -143,6 +167,11 @@ export function addRollingOptions(cmd: Command): Command {
     .option('--plan', 'print the plan and change nothing')
     .option('--yes', 'run it (without: print the plan and stop)')
     .option('--max-parallel <n>', 'migrations at once (default 2)')
+    .option('--max-hosts-down <n>', 'non-master hosts upgraded at once, where the whole sequence has the room (default 1)')
+    .option('--memory-policy <policy>', 'xapi (dynamic_min + overhead, as XAPI places VMs; default) or static-max (stricter)')
+    .option('--shutdown-timeout <seconds>', 'VMs that cannot move: clean shutdown limit before a hard one (default 300)')
+    .option('--start-concurrency <n>', 'VMs that cannot move: started at once after their host is back (default 2)')
+    .option('--migration-network <ref|uuid>', 'network for migration traffic (default: management)')
     .option('--exclude <host>', 'leave this host out (repeatable)', collect)
     .option('--override <check>', 'override a named check, e.g. VM_REQUIRES_SR (repeatable)', collect)
     .option('--action-option <key=value>', 'option for the action, e.g. version=8.3.0 for simulated (repeatable)', collect)

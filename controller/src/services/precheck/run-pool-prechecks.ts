@@ -5,7 +5,9 @@ import { XsctlError } from '@xsctl/common/errors/index';
 import { agentEndpoint } from '../../agents/agent-endpoint.js';
 import { backupDir, latestMetadataBackup } from '../../prechecks/metadata-backup.js';
 import { poolPrecheckFindings, type BootDiskLayout } from '../../prechecks/pool-checks.js';
-import { readEvacuationBlockers, readMetadataVdis, readPoolRecords, readWlbUrl } from '../../prechecks/read-pool-state.js';
+import { readMetadataVdis, readWlbUrl } from '../../prechecks/read-pool-state.js';
+import { readPoolInput } from '../../pool-model/read-pool-input.js';
+import type { PoolInput } from '../../pool-model/pool-input.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { PoolConfig } from '../../config/inventory.js';
 
@@ -58,24 +60,24 @@ export async function runPoolPrechecks(ctx: ControllerContext, poolName: string,
   setMaxListeners(256, signal);
   const now = options.now ?? new Date();
   const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
-  let records;
-  let evacuation;
+  let input: PoolInput;
+  let wlbUrl: string;
   let metadataVdis: string[];
   let hosts: HostRow[];
   let asking: Promise<PoolPrecheckHostReport[]>;
   try {
-    records = await readPoolRecords(xapi, signal);
-    const master = String(Object.values(records.pool ?? {})[0]?.['master'] ?? '');
-    hosts = Object.entries(records.host ?? {})
-      .map(([ref, h]) => ({ ref, uuid: String(h['uuid'] ?? ''), name: String(h['name_label'] ?? ''), hostname: String(h['hostname'] ?? ''), address: String(h['address'] ?? ''), isMaster: ref === master }))
+    input = await readPoolInput(xapi, { signal });
+    const master = [...input.records.pool.values()][0]?.master ?? '';
+    hosts = [...input.records.host.entries()]
+      .map(([ref, h]) => ({ ref, uuid: h.uuid, name: h.name_label, hostname: h.hostname, address: h.address, isMaster: ref === master }))
       // Master first, then by name: the order an admin reads and an upgrade walks.
       .sort((a, b) => Number(b.isMaster) - Number(a.isMaster) || a.name.localeCompare(b.name));
     // The agents need only the host list: ask them all now, while the pool-level reads go on.
     asking = Promise.all(hosts.map((h) => askAgent(ctx, pool, h, signal)));
     asking.catch(() => undefined);
-    await readWlbUrl(xapi, records, signal);
-    evacuation = await readEvacuationBlockers(xapi, Object.keys(records.host ?? {}), signal);
-    metadataVdis = await readMetadataVdis(xapi, Object.keys(records.pool ?? {})[0] ?? '', signal);
+    const poolRef = [...input.records.pool.keys()][0] ?? '';
+    wlbUrl = await readWlbUrl(xapi, poolRef, signal);
+    metadataVdis = await readMetadataVdis(xapi, poolRef, signal);
   } finally {
     await xapi.close();
   }
@@ -94,8 +96,8 @@ export async function runPoolPrechecks(ctx: ControllerContext, poolName: string,
 
   const poolFindings = poolPrecheckFindings(
     {
-      records,
-      evacuation,
+      pool: input,
+      wlbUrl,
       agentHotfixes,
       agentErrors,
       agentLayouts,

@@ -1,7 +1,7 @@
 import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { PoolPrecheckServiceRunResponse } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
 import type { ControllerContext } from '../../server/controller-context.js';
-import type { PrecheckFinding, PrecheckRunner } from '../../workflows/rolling-upgrade/upgrade-ports.js';
+import type { PrecheckFinding, PrecheckRunner } from '../../workflows/rolling-upgrade/index.js';
 import { runPoolPrechecks } from './run-pool-prechecks.js';
 
 /**

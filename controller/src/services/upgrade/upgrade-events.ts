@@ -1,6 +1,7 @@
 import type { UpgradeEvent, UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import type { WorkflowEvent, WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
 import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
+import { str } from '../../xapi/coerce.js';
 
 /** `host:<uuid>:migrate:<vm>` -> `migrate`; pool-level steps keep their name. */
 export function phaseOf(step: string): string {
@@ -10,7 +11,6 @@ export function phaseOf(step: string): string {
   return step;
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export function toUpgradeEvent(e: WorkflowEvent, state: string): UpgradeEvent {
   const d = e.data;

@@ -4,18 +4,25 @@ import type { UpgradeOptions, UpgradePlan, UpgradeServiceImplementation, Upgrade
 import { NotFoundError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { peerIdentity } from '@xsctl/common/grpc/index';
 import type { ControllerContext } from '../../server/controller-context.js';
-import type { XapiClient } from '../../xapi/xapi-client.js';
 import { killHookFromEnv } from '../../workflows/engine/kill-hook.js';
 import { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
 import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
-import { planReport, planRollingUpgrade, PlanInputError, type RollingPlan } from '../../workflows/rolling-upgrade/planner.js';
-import { snapshotFromRecords } from '../../workflows/rolling-upgrade/pool-records.js';
-import { normalizeParams, rollingUpgradeKind, ROLLING_UPGRADE, type RollingUpgradeParams } from '../../workflows/rolling-upgrade/rolling-upgrade-workflow.js';
-import { upgradeActionNames, type UpgradeActionName } from '../../workflows/rolling-upgrade/upgrade-actions.js';
-import { precheckIdsHandledByTheWorkflow, type PrecheckFinding, type RollingUpgradeDeps } from '../../workflows/rolling-upgrade/upgrade-ports.js';
+import { planMessage, planReport, planRollingUpgrade, PlanInputError, type RollingPlan } from '../../placement/index.js';
+import { buildPoolModel, memoryPolicies, readPoolInput, type MemoryPolicy } from '../../pool-model/index.js';
+import {
+  normalizeParams,
+  precheckIdsHandledByTheWorkflow,
+  rollingUpgradeKind,
+  ROLLING_UPGRADE,
+  upgradeActionNames,
+  type PrecheckFinding,
+  type RollingUpgradeDeps,
+  type RollingUpgradeParams,
+  type UpgradeActionName,
+} from '../../workflows/rolling-upgrade/index.js';
+import { dom0GrowthFor } from '../../workflows/rolling-upgrade/phases/dom0-growth.js';
 import { backupDir, takeMetadataBackup } from '../../prechecks/metadata-backup.js';
 import { runPoolPrechecks } from '../precheck/run-pool-prechecks.js';
-import { xapiClientPort } from '../../workflows/rolling-upgrade/xapi-client-port.js';
 import { toWorkflowView, workflowEvents } from './upgrade-events.js';
 import { observeWorkflowMetrics } from '../../metrics/workflow-metrics.js';
 import { failoverKind } from '../../workflows/storage/failover-workflow.js';
@@ -35,10 +42,7 @@ const engines = new WeakMap<ControllerContext, WorkflowEngine>();
 
 export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
   return {
-    openXapi: async (pool, signal) => {
-      const open = (): Promise<XapiClient> => ctx.openXapi(ctx.pool(pool), { readOnly: false, signal });
-      return xapiClientPort(await open(), open);
-    },
+    openXapi: (pool, signal) => ctx.openXapi(ctx.pool(pool), { readOnly: false, signal }),
     runPrechecks: async (pool, signal) => {
       const report = await runPoolPrechecks(ctx, pool, {}, signal);
       const severity = (s: PrecheckSeverity): PrecheckFinding['severity'] => (s === PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER ? 'blocker' : 'warning');
@@ -92,9 +96,18 @@ export function paramsFromOptions(o: UpgradeOptions | undefined): RollingUpgrade
   for (const h of o.exclude) if (!names.test(h)) throw new ValidationError('options.exclude', `not a host name or uuid: ${h}`);
   for (const c of o.overrides) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(c)) throw new ValidationError('options.overrides', `not a check name: ${c}`);
   if (o.maxParallel > 16) throw new ValidationError('options.max_parallel', 'at most 16');
+  if (o.maxHostsDown > 16) throw new ValidationError('options.max_hosts_down', 'at most 16');
+  if (o.startConcurrency > 16) throw new ValidationError('options.start_concurrency', 'at most 16');
+  if (o.memoryPolicy !== '' && !memoryPolicies.includes(o.memoryPolicy as MemoryPolicy)) throw new ValidationError('options.memory_policy', `one of ${memoryPolicies.join(', ')}`);
+  if (o.migrationNetwork !== '' && !/^(OpaqueRef:)?[0-9a-fA-F-]{36}$/.test(o.migrationNetwork)) throw new ValidationError('options.migration_network', 'a network ref or uuid');
   return normalizeParams({
     action,
     maxParallel: o.maxParallel === 0 ? 2 : o.maxParallel,
+    maxHostsDown: o.maxHostsDown === 0 ? 1 : o.maxHostsDown,
+    ...(o.memoryPolicy === '' ? {} : { memoryPolicy: o.memoryPolicy as MemoryPolicy }),
+    ...(o.shutdownTimeoutSeconds === 0 ? {} : { shutdownTimeoutSeconds: o.shutdownTimeoutSeconds }),
+    ...(o.startConcurrency === 0 ? {} : { startConcurrency: o.startConcurrency }),
+    migrationNetwork: o.migrationNetwork,
     exclude: o.exclude,
     overrides: o.overrides,
     ...(o.hostBootTimeoutSeconds === 0 ? {} : { hostBootTimeoutSeconds: o.hostBootTimeoutSeconds }),
@@ -105,16 +118,7 @@ export function paramsFromOptions(o: UpgradeOptions | undefined): RollingUpgrade
 }
 
 export function toPlanMessage(plan: RollingPlan): UpgradePlan {
-  const r = planReport(plan);
-  return {
-    pool: r.pool,
-    runnable: r.runnable,
-    hosts: r.hosts,
-    blockers: r.blockers,
-    migrations: r.migrations,
-    pinned: r.pinned,
-    totals: r.totals,
-  };
+  return planMessage(planReport(plan));
 }
 
 export function upgradeService(ctx: ControllerContext): UpgradeServiceImplementation {
@@ -137,8 +141,8 @@ export function upgradeService(ctx: ControllerContext): UpgradeServiceImplementa
       const pool = ctx.pool(request.options!.pool);
       const client = await ctx.openXapi(pool, { readOnly: true, signal });
       try {
-        const records = await xapiClientPort(client).readRecords(signal);
-        const plan = toPlanMessage(planRollingUpgrade(snapshotFromRecords(records), { exclude: params.exclude, overrides: params.overrides }));
+        const model = buildPoolModel(await readPoolInput(client, { signal }), { memoryPolicy: params.memoryPolicy });
+        const plan = toPlanMessage(planRollingUpgrade(model, { exclude: params.exclude, overrides: params.overrides, maxHostsDown: params.maxHostsDown, dom0Growth: dom0GrowthFor(model, params) }));
         // The prechecks' blockers stop a run too (unless overridden by name): show them with the plan.
         const findings = await deps.runPrechecks!(pool.name, signal).catch((err: unknown) => [{ check: 'prechecks', host: '', severity: 'warning' as const, message: `the prechecks did not run: ${err instanceof Error ? err.message : String(err)}` }]);
         for (const f of findings) {

@@ -1,5 +1,7 @@
+import type { ModelHost } from '../../pool-model/pool-model.js';
+import { asRef, type Ref } from '../../xapi/ref.js';
+import type { XapiClient } from '../../xapi/xapi-client.js';
 import type { StepIo } from '../engine/workflow-engine.js';
-import { type UpgradeXapi } from './upgrade-ports.js';
 
 /**
  * The upgrade itself, between evacuation and reboot. Pluggable: each action installs the new
@@ -17,13 +19,15 @@ export interface ActionHost {
 }
 
 export interface ActionContext {
-  xapi: UpgradeXapi;
-  poolRef: string;
+  xapi: XapiClient;
+  poolRef: Ref<'pool'>;
   io: StepIo;
   /** Options of the run (e.g. the simulated target version). */
   options: Record<string, string>;
   /** ISO upgrades: whether the admin resumed the workflow after being asked to boot the installer. */
   confirmedAfter(since: string): boolean;
+  /** XenServer 8: the update set synced once for the whole run (pool.sync_updates' hash, journaled). */
+  pinnedUpdates: string;
 }
 
 export interface UpgradeAction {
@@ -34,22 +38,48 @@ export interface UpgradeAction {
   check(host: ActionHost, recorded: Record<string, unknown>, ctx: ActionContext): Promise<Record<string, unknown> | undefined>;
   /** Whether the workflow reboots the host after the action (the ISO installer reboots it itself). */
   readonly rebootAfter: boolean;
+  /**
+   * Whether the host must be empty first. Package updates install under running guests (they take
+   * effect at the reboot), so the workflow runs them while the host is being evacuated.
+   */
+  readonly needsEmptyHost: boolean;
+  /** What is still to install on a host (the final check); undefined when the action cannot tell. */
+  pendingOn?(host: ModelHost, ctx: { xapi: XapiClient; signal: AbortSignal; options: Record<string, string> }): Promise<string[] | undefined>;
 }
 
 /** Asks the admin to act; the workflow pauses until `xsctl upgrade resume`. */
 export class ConfirmationRequired extends Error {
-  constructor(readonly host: string, readonly instructions: string) {
+  constructor(
+    readonly host: string,
+    readonly instructions: string,
+  ) {
     super(instructions);
     this.name = 'ConfirmationRequired';
   }
+}
+
+/** A task noted by an earlier attempt: followed to its end when still running. */
+async function followNoted(method: 'host.call_plugin' | 'host.apply_updates', recorded: Record<string, unknown>, ctx: ActionContext): Promise<{ status: 'none' | 'pending-done' | 'success' | 'other'; result?: unknown }> {
+  const task = recorded['task'];
+  if (typeof task !== 'string') return { status: 'none' };
+  const status = await ctx.xapi.taskStatus(asRef<'task'>(task), { signal: ctx.io.signal });
+  if (status?.status === 'pending') return { status: 'pending-done', result: await ctx.xapi.awaitTask(method, asRef<'task'>(task), { signal: ctx.io.signal }) };
+  return { status: status?.status === 'success' ? 'success' : 'other' };
+}
+
+async function updaterCheck(xapi: XapiClient, host: string, signal: AbortSignal): Promise<string[]> {
+  const pending = await xapi.call('host.call_plugin', [asRef<'host'>(host), 'updater.py', 'check_update', {}], { signal });
+  const list = JSON.parse(String(pending)) as unknown;
+  return Array.isArray(list) ? list.map((p) => (typeof p === 'object' && p !== null ? String((p as Record<string, unknown>)['name'] ?? JSON.stringify(p)) : String(p))) : [];
 }
 
 const xcpNgUpdate: UpgradeAction = {
   name: 'xcp-ng-update',
   description: 'XCP-ng: yum update through the updater.py XAPI plugin (host.call_plugin updater.py update)',
   rebootAfter: true,
+  needsEmptyHost: false,
   async run(host, ctx) {
-    const out = await ctx.xapi.callAsync('host.call_plugin', [host.ref, 'updater.py', 'update', {}], {
+    const out = await ctx.xapi.callAsync('host.call_plugin', [asRef<'host'>(host.ref), 'updater.py', 'update', {}], {
       signal: ctx.io.signal,
       onTask: (task) => ctx.io.note({ task }),
       onProgress: (p) => ctx.io.progress({ phase: 'update', fraction: p }),
@@ -65,37 +95,32 @@ const xcpNgUpdate: UpgradeAction = {
     return { output: text.slice(-2000) };
   },
   async check(host, recorded, ctx) {
-    const task = recorded['task'];
-    if (typeof task === 'string') {
-      const status = await ctx.xapi.taskStatus(task, ctx.io.signal);
-      if (status?.status === 'pending') return { output: String(await ctx.xapi.awaitTask(task, { signal: ctx.io.signal })) };
-    }
+    const noted = await followNoted('host.call_plugin', recorded, ctx);
+    if (noted.status === 'pending-done') return { output: String(noted.result) };
     // Nothing left to install means the update went through.
-    const pending = await ctx.xapi.call('host.call_plugin', [host.ref, 'updater.py', 'check_update', {}], ctx.io.signal);
-    const list = JSON.parse(String(pending)) as unknown;
-    return Array.isArray(list) && list.length === 0 ? { output: 'already installed' } : undefined;
+    return (await updaterCheck(ctx.xapi, host.ref, ctx.io.signal)).length === 0 ? { output: 'already installed' } : undefined;
   },
+  pendingOn: (host, ctx) => updaterCheck(ctx.xapi, host.ref, ctx.signal),
 };
 
 const applyUpdates: UpgradeAction = {
   name: 'apply-updates',
-  description: 'XenServer 8: pool.sync_updates, then host.apply_updates with the synced hash',
+  description: 'XenServer 8 / XCP-ng 8.3: host.apply_updates with the update set synced once for the run (pool.sync_updates)',
   rebootAfter: true,
+  needsEmptyHost: false,
   async run(host, ctx) {
-    const hash = await ctx.xapi.callAsync('pool.sync_updates', [ctx.poolRef, false, '', ''], { signal: ctx.io.signal });
-    const guidance = await ctx.xapi.callAsync('host.apply_updates', [host.ref, String(hash)], {
+    const hash = ctx.pinnedUpdates !== '' ? ctx.pinnedUpdates : String(await ctx.xapi.callAsync('pool.sync_updates', [ctx.poolRef, false, '', ''], { signal: ctx.io.signal }));
+    const guidance = await ctx.xapi.callAsync('host.apply_updates', [asRef<'host'>(host.ref), hash], {
       signal: ctx.io.signal,
       onTask: (task) => ctx.io.note({ task }),
       onProgress: (p) => ctx.io.progress({ phase: 'apply_updates', fraction: p }),
     });
-    return { hash: String(hash), guidance: guidance as unknown[] };
+    return { hash, guidance: guidance as unknown[] };
   },
   async check(_host, recorded, ctx) {
-    const task = recorded['task'];
-    if (typeof task !== 'string') return undefined;
-    const status = await ctx.xapi.taskStatus(task, ctx.io.signal);
-    if (status?.status === 'pending') return { guidance: (await ctx.xapi.awaitTask(task, { signal: ctx.io.signal })) as unknown[] };
-    if (status?.status === 'success') return { guidance: [] };
+    const noted = await followNoted('host.apply_updates', recorded, ctx);
+    if (noted.status === 'pending-done') return { guidance: noted.result as unknown[] };
+    if (noted.status === 'success') return { guidance: [] };
     return undefined;
   },
 };
@@ -104,6 +129,7 @@ const iso: UpgradeAction = {
   name: 'iso',
   description: 'Manual: the admin boots the installer ISO on the host (it reboots by itself), then resumes',
   rebootAfter: false,
+  needsEmptyHost: true,
   async run(host, ctx) {
     const since = new Date().toISOString();
     ctx.io.note({ awaitingSince: since });
@@ -122,9 +148,10 @@ const simulated: UpgradeAction = {
   name: 'simulated',
   description: "Simulator only: installs the simulator's next release (changes software_version and the hotfix list)",
   rebootAfter: true,
+  needsEmptyHost: false,
   async run(host, ctx) {
     const args = { product_version: ctx.options['version'] ?? '', platform_version: ctx.options['platform_version'] ?? '' };
-    const out = await ctx.xapi.callAsync('host.call_plugin', [host.ref, 'xsctl_simulated_upgrade.py', 'upgrade', args], {
+    const out = await ctx.xapi.callAsync('host.call_plugin', [asRef<'host'>(host.ref), 'xsctl_simulated_upgrade.py', 'upgrade', args], {
       signal: ctx.io.signal,
       onTask: (task) => ctx.io.note({ task }),
       onProgress: (p) => ctx.io.progress({ phase: 'upgrade', fraction: p }),
@@ -132,11 +159,9 @@ const simulated: UpgradeAction = {
     return { output: String(out) };
   },
   async check(_host, recorded, ctx) {
-    const task = recorded['task'];
-    if (typeof task !== 'string') return undefined;
-    const status = await ctx.xapi.taskStatus(task, ctx.io.signal);
-    if (status?.status === 'pending') return { output: String(await ctx.xapi.awaitTask(task, { signal: ctx.io.signal })) };
-    if (status?.status === 'success') return { output: 'staged' };
+    const noted = await followNoted('host.call_plugin', recorded, ctx);
+    if (noted.status === 'pending-done') return { output: String(noted.result) };
+    if (noted.status === 'success') return { output: 'staged' };
     return undefined;
   },
 };

@@ -65,8 +65,15 @@ export function computeEvacuationPlan(db: XapiDb, hostRef: string): EvacuationPl
     for (const [vm] of guests) plan.set(vm, { error: new XapiFailure('NO_HOSTS_AVAILABLE', [vm]) });
     return plan;
   }
+  // With HA on, unprotected guests are reported as such and skip the boot checks.
+  const pool = db.getRecord('pool', db.poolRef());
+  const protectedGuests = guests.filter(([vm, record]) => {
+    if (pool['ha_enabled'] !== true || record['ha_restart_priority'] === 'restart' || record['ha_always_run'] === true) return true;
+    plan.set(vm, { error: new XapiFailure('HOST_EVACUATE_VM_NOT_HA_PROTECTED', [vm]) });
+    return false;
+  });
   const migratable: Array<[string, XapiRecord]> = [];
-  for (const [vm, record] of guests) {
+  for (const [vm, record] of protectedGuests) {
     const cannot = targets.map((t) => bootHereError(db, vm, t)).find((e) => e !== undefined);
     if (cannot !== undefined) plan.set(vm, { error: cannot });
     else migratable.push([vm, record]);
@@ -125,10 +132,47 @@ export function nextRelease(db: XapiDb): Release {
   const product = bump(sv['product_version'] ?? '1.0.0');
   const platform = bump(platformVersion(master) || '1.0.0');
   const hotfixes = hotfixNamesOf(db, db.masterRef());
-  const release: Release = { productVersion: product, platformVersion: platform, buildNumber: `sim-${product}`, hotfixes: [...hotfixes, `SIM-${product}-001`] };
+  const release: Release = { productVersion: product, platformVersion: platform, buildNumber: `sim-${product}`, hotfixes: [...hotfixes, `SIM-${product}-001`], xen: newer(sv['xen'] ?? '4.7.0'), xapi: newer(sv['xapi'] ?? '1.0'), xapiBuild: newer(sv['xapi_build'] ?? sv['xapi'] ?? '1.0') };
   upgradeSimState(db).config.release = release;
   return release;
 }
+/** A version xapi's comparison (helpers.ml version_numbers_of_string) finds newer: the release part's last number + 1 ("4.7.1-1-d" -> "4.7.2-1"). */
+function newer(v: string): string {
+  const release = (v.split('-')[0] ?? '').split('.').map((x) => Number(x)).filter((x) => Number.isInteger(x));
+  if (release.length === 0) return '1.0.0';
+  release[release.length - 1] = (release[release.length - 1] ?? 0) + 1;
+  return `${release.join('.')}-1`;
+}
+
+/**
+ * What an XCP-ng `yum update` (updater.py) or a XenServer 8 apply_updates installs: the master's
+ * release with a newer xen, xapi and xapi_build and one more update, platform_version and
+ * product_version unchanged.
+ */
+export function nextUpdate(db: XapiDb): Release {
+  const configured = upgradeSimState(db).config.update;
+  if (configured !== undefined) return configured;
+  const sv = softwareVersion(hostRecord(db, db.masterRef()));
+  // A newer patch part (after '-'): "4.13.5-9.40" -> "4.13.5-10"; xapi compares release then patch numbers.
+  const bumpPatch = (v: string): string => {
+    const [release, patch] = v.split('-');
+    const first = Number((patch ?? '0').split('.')[0]);
+    return `${release ?? v}-${(Number.isInteger(first) ? first : 0) + 1}`;
+  };
+  const xen = bumpPatch(sv['xen'] ?? '4.13.5');
+  const update: Release = {
+    productVersion: sv['product_version'] ?? '',
+    platformVersion: sv['platform_version'] ?? '',
+    buildNumber: sv['build_number'] ?? '',
+    hotfixes: [...hotfixNamesOf(db, db.masterRef()), `SIM-UPDATE-xen-${xen}`],
+    xen,
+    xapi: bumpPatch(sv['xapi'] ?? '1.0'),
+    xapiBuild: bumpPatch(sv['xapi_build'] ?? sv['xapi'] ?? '1.0'),
+  };
+  upgradeSimState(db).config.update = update;
+  return update;
+}
+
 
 export function hotfixNamesOf(db: XapiDb, hostRef: string): string[] {
   const names = new Set<string>();
@@ -144,15 +188,9 @@ export function hotfixNamesOf(db: XapiDb, hostRef: string): string[] {
   return [...names].sort();
 }
 
-function assertHaDisabledForUpgrade(db: XapiDb): void {
-  // Modelling choice: like XenCenter's rolling-upgrade precheck, an upgrade refuses to start with HA on.
-  if (db.getRecord('pool', db.poolRef())['ha_enabled'] === true) throw new XapiFailure('HA_IS_ENABLED', []);
-}
-
-async function stageRelease(ctx: MethodContext, hostRef: string, what: string): Promise<Release> {
+// xapi does not look at HA for host.call_plugin (xapi_plugins.ml): a plugin runs whatever the pool's state.
+async function stageRelease(ctx: MethodContext, hostRef: string, what: string, release: Release = nextRelease(ctx.db)): Promise<Release> {
   assertHostLive(ctx.db, hostRef);
-  assertHaDisabledForUpgrade(ctx.db);
-  const release = nextRelease(ctx.db);
   await withHostOperation(ctx, hostRef, 'apply_updates', async () => {
     const total = upgradeSimState(ctx.db).config.actionMs;
     for (let i = 1; i <= 4; i++) {
@@ -168,8 +206,22 @@ async function stageRelease(ctx: MethodContext, hostRef: string, what: string): 
 function applyRelease(db: XapiDb, hostRef: string, release: Release): void {
   const host = hostRecord(db, hostRef);
   db.update('host', hostRef, {
-    software_version: { ...softwareVersion(host), product_version: release.productVersion, platform_version: release.platformVersion, build_number: release.buildNumber },
+    software_version: {
+      ...softwareVersion(host),
+      product_version: release.productVersion,
+      platform_version: release.platformVersion,
+      build_number: release.buildNumber,
+      ...(release.xen === undefined ? {} : { xen: release.xen }),
+      ...(release.xapi === undefined ? {} : { xapi: release.xapi }),
+      ...(release.xapiBuild === undefined ? {} : { xapi_build: release.xapiBuild }),
+    },
+    pending_guidances: [],
   });
+  if (release.dom0MemoryBytes !== undefined) {
+    const dom0 = hostRecord(db, hostRef)['control_domain'];
+    const bytes = release.dom0MemoryBytes;
+    if (isLiveRef(dom0) && db.has('VM', dom0)) db.update('VM', dom0, { memory_static_max: bytes, memory_dynamic_max: bytes, memory_dynamic_min: bytes, memory_target: bytes });
+  }
   // The hotfix list after the upgrade: pool_update rows (7.1+) and host_patch twins, as XAPI keeps them.
   db.addClass('pool_update');
   const updates: string[] = [];
@@ -447,6 +499,55 @@ export function registerHostUpgradeMethods(registry: MethodRegistry): void {
   });
 
 
+  // xe-toolstack-restart: xapi restarts (its socket refuses connections meanwhile; on the master every
+  // session ends); an update staged with restart_toolstack guidance takes effect now.
+  registry.register('host.restart_agent', {
+    handler: (ctx, args) => {
+      const host = stringArg(args, 0);
+      assertHostLive(ctx.db, host);
+      const state = upgradeSimState(ctx.db);
+      const db = ctx.db;
+      const restart = async (): Promise<void> => {
+        try {
+          await simSleep(db, 1_000);
+          setXapiState(db, host, 'down');
+          if (host === db.masterRef()) {
+            state.masterDown = true;
+            invalidateSessions(db);
+          }
+          await simSleep(db, state.config.agentStartMs);
+          const staged = state.staged.get(host);
+          if (staged !== undefined && staged.guidance === 'restart_toolstack') {
+            applyRelease(db, host, staged);
+            state.staged.delete(host);
+            syncRollingUpgradeFlag(db);
+          }
+          const other = (hostRecord(db, host)['other_config'] ?? {}) as Record<string, string>;
+          db.update('host', host, { other_config: { ...other, agent_start_time: `${Math.floor(db.clock.now() / 1000)}.` } });
+          if (host === db.masterRef()) state.masterDown = false;
+          setXapiState(db, host, 'up');
+          // A restarted xapi runs consider_enabling_host too: the host is enabled unless auto_enable was turned off.
+          if (state.autoEnable.get(host) !== false) db.update('host', host, { enabled: true });
+          simLog(db, `${String(hostRecord(db, host)['name_label'])}: toolstack restarted`);
+        } catch {
+          // Simulator stopped.
+        }
+      };
+      void restart();
+    },
+  });
+
+  // PBD.plug on the PBD's host (forwarded: HOST_OFFLINE when it is down); plugging an attached PBD does nothing.
+  registry.register('PBD.plug', {
+    handler: (ctx, args) => {
+      const pbd = stringArg(args, 0);
+      const record = ctx.db.getRecord('PBD', pbd);
+      assertHostLive(ctx.db, String(record['host']));
+      if (record['currently_attached'] === true) return;
+      ctx.db.update('PBD', pbd, { currently_attached: true });
+    },
+  });
+
   // XCP-ng: yum through the updater.py plugin. XenServer 8: host.apply_updates after pool.sync_updates.
   registry.register('host.call_plugin', {
     arity: 4,
@@ -459,16 +560,18 @@ export function registerHostUpgradeMethods(registry: MethodRegistry): void {
       assertHostLive(ctx.db, host);
       if (plugin === 'updater.py') {
         if (fn === 'check_update') {
-          const release = nextRelease(ctx.db);
-          const current = softwareVersion(hostRecord(ctx.db, host))['product_version'] ?? '';
+          const update = nextUpdate(ctx.db);
+          const current = softwareVersion(hostRecord(ctx.db, host))['xen'] ?? '';
           const staged = upgradeSimState(ctx.db).staged.has(host);
-          return JSON.stringify(current === release.productVersion || staged ? [] : [{ name: 'xapi-core', version: release.productVersion, release: '1', arch: 'x86_64', fullName: `xapi-core-${release.productVersion}-1.x86_64` }]);
+          return JSON.stringify(current === update.xen || staged ? [] : [{ name: 'xen-hypervisor', version: update.xen, release: '1', arch: 'x86_64', fullName: `xen-hypervisor-${update.xen ?? ''}-1.x86_64` }]);
         }
         if (fn === 'update') {
-          const release = await stageRelease(ctx, host, 'updater.py update');
-          return `Installed: xapi-core-${release.productVersion}\nComplete!\n`;
+          const update = await stageRelease(ctx, host, 'updater.py update', nextUpdate(ctx.db));
+          ctx.db.update('host', host, { pending_guidances: ['reboot_host'] });
+          return `Installed: xen-hypervisor-${update.xen ?? ''}\nComplete!\n`;
         }
-        throw new XapiFailure('XENAPI_PLUGIN_FAILURE', [fn, 'UnknownFunction', `updater.py has no function ${fn}`]);
+        // XenAPIPlugin.dispatch answers an unknown function this way (python3/examples/XenAPIPlugin.py).
+        throw new XapiFailure('UNKNOWN_XENAPI_PLUGIN_FUNCTION', [fn]);
       }
       if (plugin === 'xsctl_simulated_upgrade.py' && fn === 'upgrade') {
         const wanted = fnArgs['product_version'];
@@ -489,14 +592,20 @@ export function registerHostUpgradeMethods(registry: MethodRegistry): void {
     handler: async (ctx, args) => {
       const host = stringArg(args, 0);
       stringArg(args, 1);
-      await stageRelease(ctx, host, 'apply_updates');
-      return [];
+      // xapi_host.ml apply_updates: refused with HA on; disables the host itself (auto_enable) if it is enabled.
+      if (ctx.db.getRecord('pool', ctx.db.poolRef())['ha_enabled'] === true) throw new XapiFailure('HA_IS_ENABLED', []);
+      if (hostRecord(ctx.db, host)['enabled'] === true) ctx.db.update('host', host, { enabled: false });
+      const update = await stageRelease(ctx, host, 'apply_updates', nextUpdate(ctx.db));
+      const guidance = update.guidance ?? 'reboot_host';
+      // The host's pending guidance until it is followed (XenServer 8: host.pending_guidances).
+      ctx.db.update('host', host, { pending_guidances: [guidance] });
+      return [[guidance]];
     },
   });
 
   registry.register('pool.sync_updates', {
     arity: [1, 4],
     async: true,
-    handler: (ctx) => `sim-${nextRelease(ctx.db).productVersion}`,
+    handler: (ctx) => `sim-${nextUpdate(ctx.db).xen ?? ''}`,
   });
 }

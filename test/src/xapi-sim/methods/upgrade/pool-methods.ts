@@ -6,7 +6,8 @@ import { assertHostLive, hostIsLive, invalidateSessions, simLog, upgradeSimState
 
 /**
  * pool.* operations a rolling upgrade touches: HA off and on again (HA_NOT_ENABLED,
- * HA_IS_ENABLED, a statefile VDI on a shared SR), WLB (WLB_NOT_INITIALIZED), designate_new_master
+ * HA_IS_ENABLED, HOST_OFFLINE, CANNOT_CREATE_STATE_FILE, one statefile VDI on a shared SR), the
+ * WLB setter, designate_new_master
  * (HA_IS_ENABLED, HOST_OFFLINE; every session ends, so clients of the old master see
  * SESSION_INVALID and, on its address, HOST_IS_SLAVE). While the master reboots its socket
  * refuses connections (host-methods.ts). `simulator.configure_upgrade` is not XAPI: it lets a test in
@@ -37,9 +38,12 @@ export function registerPoolUpgradeMethods(registry: MethodRegistry): void {
       const configuration = stringMapArg(args, 1);
       if (poolRecord(ctx.db)['ha_enabled'] === true) throw new XapiFailure('HA_IS_ENABLED', []);
       for (const host of ctx.db.refs('host')) if (!hostIsLive(ctx.db, host)) throw new XapiFailure('HOST_OFFLINE', [host]);
-      if (srs.length === 0) throw new XapiFailure('HA_NO_PLAN', []);
+      // xapi_ha.ml enable: no SR given -> a shared SR that can hold the statefile; none -> CANNOT_CREATE_STATE_FILE.
+      // One statefile only: the xHA component handles one.
+      const candidates = srs.length > 0 ? srs : ctx.db.find('SR', (r) => r['shared'] === true && r['content_type'] !== 'iso').map(([ref]) => ref);
+      if (candidates.length === 0) throw new XapiFailure('CANNOT_CREATE_STATE_FILE', []);
       const statefiles: string[] = [];
-      for (const sr of srs) {
+      for (const sr of candidates.slice(0, 1)) {
         const record = ctx.db.getRecord('SR', sr);
         if (record['shared'] !== true) throw new XapiFailure('HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', [sr]);
         statefiles.push(
@@ -57,8 +61,8 @@ export function registerPoolUpgradeMethods(registry: MethodRegistry): void {
     handler: (ctx, args) => {
       const pool = stringArg(args, 0);
       const value = args[1] === true || args[1] === 'true';
-      const record = ctx.db.getRecord('pool', pool);
-      if (value && String(record['wlb_url'] ?? '') === '') throw new XapiFailure('WLB_NOT_INITIALIZED', []);
+      // A generated setter of an RW field: XAPI checks nothing here (WLB_NOT_INITIALIZED comes from the WLB calls themselves).
+      ctx.db.getRecord('pool', pool);
       ctx.db.update('pool', pool, { wlb_enabled: value });
     },
   });
@@ -86,8 +90,12 @@ export function registerPoolUpgradeMethods(registry: MethodRegistry): void {
       const state = upgradeSimState(ctx.db);
       const numbers: Array<keyof UpgradeSimConfig> = ['migrationBytesPerSecond', 'migrationSetupMs', 'shutdownDelayMs', 'rebootMs', 'agentStartMs', 'storageMs', 'actionMs', 'evacuateBatchSize', 'timeFactor'];
       for (const key of numbers) if (typeof spec[key] === 'number') (state.config as unknown as Record<string, number>)[key] = spec[key];
-      for (const key of ['neverBack', 'failMigration', 'fullHost', 'missingPaths'] as const) {
+      for (const key of ['neverBack', 'failMigration', 'fullHost', 'missingPaths', 'pci', 'vgpu', 'vusb', 'sriov', 'noPvDrivers', 'ignoreCleanShutdown'] as const) {
         if (Array.isArray(spec[key])) state.faults[key] = new Set((spec[key] as unknown[]).map(String));
+      }
+      for (const key of ['networkMissing', 'cpuIncompatible'] as const) {
+        const map = spec[key];
+        if (typeof map === 'object' && map !== null) state.faults[key] = new Map(Object.entries(map as Record<string, unknown>).map(([vm, hosts]) => [vm, new Set(Array.isArray(hosts) ? hosts.map(String) : [])]));
       }
       return { migrations: state.stats.migrations, migratedBytes: state.stats.migratedBytes, reboots: state.stats.reboots };
     },

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { asRef, XapiClient } from '@xsctl/controller/xapi/index';
-import { isTransient } from '@xsctl/controller/workflows/rolling-upgrade/upgrade-ports';
-import { xapiClientPort } from '@xsctl/controller/workflows/rolling-upgrade/xapi-client-port';
+import { isTransient } from '@xsctl/controller/workflows/rolling-upgrade/index';
 import { buildPoolFromDescription } from '../../build-pool-from-description.js';
 import { dispatch } from '../../dispatch.js';
 import { demoPoolFile } from '../../fixture-paths.js';
@@ -143,18 +142,98 @@ describe('simulated XAPI upgrade operations', () => {
     expect(upgradeSimState(db).stats.migrations).toBe(2);
   });
 
-  it('HA: HA_IS_ENABLED for upgrades and new masters, HA_NOT_ENABLED twice off, back on a shared SR', async () => {
+  it('HA: HA_IS_ENABLED for new masters, HA_NOT_ENABLED twice off, back on a shared SR', async () => {
     const { db, call, ref } = await setup((d) => (d.pool.haEnabled = true));
     const h2 = ref('host', 'xs-demo-2');
     expect((await failure(call('pool.designate_new_master', h2))).code).toBe('HA_IS_ENABLED');
-    expect((await failure(call('host.call_plugin', h2, 'updater.py', 'update', {}))).code).toBe('HA_IS_ENABLED');
+    // xapi does not look at HA for plugins: updater.py runs (xapi_plugins.ml).
+    expect(String(await call('host.call_plugin', h2, 'updater.py', 'check_update', {}))).toMatch(/xen-hypervisor/);
     await call('pool.disable_ha');
     expect((await failure(call('pool.disable_ha'))).code).toBe('HA_NOT_ENABLED');
     expect((await failure(call('pool.enable_ha', [ref('SR', 'Local storage xs-demo-3')], {}))).code).toBe('HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED');
     await call('pool.enable_ha', [ref('SR', 'iscsi-shared')], {});
     expect(db.getRecord('pool', db.poolRef())['ha_enabled']).toBe(true);
     expect((await failure(call('pool.enable_ha', [ref('SR', 'iscsi-shared')], {}))).code).toBe('HA_IS_ENABLED');
-    expect((await failure(call('pool.set_wlb_enabled', db.poolRef(), true))).code).toBe('WLB_NOT_INITIALIZED');
+    // The WLB flag is a plain field setter: no WLB_NOT_INITIALIZED there.
+    await call('pool.set_wlb_enabled', db.poolRef(), true);
+    expect(db.getRecord('pool', db.poolRef())['wlb_enabled']).toBe(true);
+    // No SR named: xapi picks a shared one for the single statefile (xapi_ha.ml enable).
+    await call('pool.disable_ha');
+    await call('pool.enable_ha', [], {});
+    const statefiles = db.getRecord('pool', db.poolRef())['ha_statefiles'] as string[];
+    expect(statefiles.length).toBe(1);
+    expect(db.getRecord('VDI', statefiles[0]!)['SR']).toBe(ref('SR', 'iscsi-shared'));
+  });
+
+  it('plugin failures as xapi reports them: XENAPI_MISSING_PLUGIN [name], UNKNOWN_XENAPI_PLUGIN_FUNCTION [fn]', async () => {
+    const { call, ref } = await setup();
+    const h2 = ref('host', 'xs-demo-2');
+    expect(await failure(call('host.call_plugin', h2, 'nope.py', 'x', {}))).toMatchObject({ code: 'XENAPI_MISSING_PLUGIN', params: ['nope.py'] });
+    expect(await failure(call('host.call_plugin', h2, 'updater.py', 'frobnicate', {}))).toMatchObject({ code: 'UNKNOWN_XENAPI_PLUGIN_FUNCTION', params: ['frobnicate'] });
+  });
+
+  it("evacuation answers in xapi's order: host-bound devices, PV drivers, networks, CPUs", async () => {
+    const { db, call, ref } = await setup();
+    const h2 = ref('host', 'xs-demo-2');
+    const h1 = ref('host', 'xs-demo-1');
+    const faults = upgradeSimState(db).faults;
+    faults.pci.add('app-1');
+    faults.vgpu.add('app-2');
+    faults.noPvDrivers.add('cache-1');
+    const answer = (await call('host.get_vms_which_prevent_evacuation', h2)) as Record<string, string[]>;
+    expect(answer[ref('VM', 'app-1')]).toEqual(['VM_HAS_PCI_ATTACHED', ref('VM', 'app-1')]);
+    expect(answer[ref('VM', 'app-2')]).toEqual(['VM_HAS_VGPU', ref('VM', 'app-2')]);
+    expect(answer[ref('VM', 'cache-1')]).toEqual(['VM_LACKS_FEATURE', ref('VM', 'cache-1')]);
+    expect((await failure(call('VM.pool_migrate', ref('VM', 'app-1'), h1, {}))).code).toBe('VM_HAS_PCI_ATTACHED');
+    // blocked_operations comes first (Xapi_vm_lifecycle.check_operation_error).
+    db.update('VM', ref('VM', 'app-1'), { blocked_operations: { pool_migrate: 'keep it here' } });
+    expect(await failure(call('VM.pool_migrate', ref('VM', 'app-1'), h1, {}))).toMatchObject({ code: 'OPERATION_BLOCKED', params: [ref('VM', 'app-1'), 'keep it here'] });
+    // A network one host lacks: that host refuses the VM, the others take it.
+    faults.pci.clear();
+    faults.vgpu.clear();
+    faults.noPvDrivers.clear();
+    db.update('VM', ref('VM', 'app-1'), { blocked_operations: {} });
+    faults.networkMissing.set('app-2', new Set(['xs-demo-3']));
+    const restricted = (await call('host.get_vms_which_prevent_evacuation', h2)) as Record<string, string[]>;
+    expect(restricted[ref('VM', 'app-2')]?.[0]).toBe('VM_REQUIRES_NETWORK');
+    expect((await failure(call('VM.assert_can_boot_here', ref('VM', 'app-2'), ref('host', 'xs-demo-3')))).code).toBe('VM_REQUIRES_NETWORK');
+    await call('VM.assert_can_boot_here', ref('VM', 'app-2'), h1);
+    faults.cpuIncompatible.set('app-2', new Set(['xs-demo-1']));
+    expect((await failure(call('VM.assert_can_boot_here', ref('VM', 'app-2'), h1))).code).toBe('VM_INCOMPATIBLE_WITH_THIS_HOST');
+  });
+
+  it('memory as xapi counts it: dynamic_min + overhead', async () => {
+    const { db, call, ref } = await setup((d) => {
+      d.hosts[1]!.memoryGiB = 20;
+    });
+    const h2 = ref('host', 'xs-demo-2');
+    // db-1 does not fit at its static max; ballooned down to 1 GiB it does.
+    expect((await failure(call('VM.pool_migrate', ref('VM', 'db-1'), h2, {}))).code).toBe('HOST_NOT_ENOUGH_FREE_MEMORY');
+    db.update('VM', ref('VM', 'db-1'), { memory_dynamic_min: 2 ** 30 });
+    await call('VM.pool_migrate', ref('VM', 'db-1'), h2, {});
+    expect(db.getRecord('VM', ref('VM', 'db-1'))['resident_on']).toBe(h2);
+  });
+
+  it('while hosts run different releases, VM snapshots are refused (backup jobs fail)', async () => {
+    const { db, call, ref } = await setup();
+    await call('VM.snapshot', ref('VM', 'web-1'), 'before');
+    const h3 = ref('host', 'xs-demo-3');
+    await call('host.disable', h3);
+    await call('VM.clean_shutdown', ref('VM', 'ci-scratch-1'));
+    await call('host.evacuate', h3);
+    await call('host.call_plugin', h3, 'xsctl_simulated_upgrade.py', 'upgrade', {});
+    await call('host.reboot', h3);
+    await waitFor(() => (db.getRecord('pool', db.poolRef())['other_config'] as Record<string, string>)['rolling_upgrade_in_progress'] === 'true', 10_000);
+    expect((await failure(call('VM.snapshot', ref('VM', 'web-1'), 'during'))).code).toBe('NOT_SUPPORTED_DURING_UPGRADE');
+  });
+
+  it('a dead but enabled host stays a target: its VMs are refused with HOST_NOT_LIVE', async () => {
+    const { db, call, ref } = await setup();
+    const h3 = ref('host', 'xs-demo-3');
+    db.update('host_metrics', String(db.getRecord('host', h3)['metrics']), { live: false });
+    expect((await failure(call('VM.pool_migrate', ref('VM', 'web-1'), h3, {}))).code).toBe('HOST_NOT_LIVE');
+    const answer = (await call('host.get_vms_which_prevent_evacuation', ref('host', 'xs-demo-2'))) as Record<string, string[]>;
+    expect(answer[ref('VM', 'app-1')]).toEqual(['HOST_NOT_LIVE']);
   });
 });
 
@@ -175,24 +254,22 @@ describe('over JSON-RPC with the controller\'s XapiClient', () => {
     configureUpgradeSim(server.db, { timeFactor: FAST, rebootMs: 3000 * FAST });
     const db = server.db;
     const client = await XapiClient.connect({ url: server.url, user: 'root', password: 'xsctl-sim' });
-    let port: ReturnType<typeof xapiClientPort> | undefined;
     try {
       const master = asRef<'host'>(db.masterRef());
       for (const vm of ['web-1', 'web-2', 'db-1']) await client.call('VM.pool_migrate', [asRef<'VM'>(db.refByName('VM', vm)), asRef<'host'>(db.refByName('host', 'xs-demo-2')), {}]);
       await client.call('host.disable', [master]);
       await client.call('host.reboot', [master]);
       await waitFor(() => upgradeSimState(db).masterDown);
-      // What the workflow sees through its port: XAPI unreachable for a while (a transient error):
-      // the master's xapi is not running, so nothing accepts the connection.
-      port = xapiClientPort(client, () => XapiClient.connect({ url: server!.url, user: 'root', password: 'xsctl-sim' }));
-      const err = await port.call('host.get_record', [master]).then(() => undefined, (e: unknown) => e);
+      // What the workflow sees through the typed adapter: XAPI unreachable for a while (a transient
+      // error): the master's xapi is not running, so nothing accepts the connection.
+      const err = await client.getRecord('host', master).then(() => undefined, (e: unknown) => e);
       expect(isTransient(err)).toBe(true);
       await waitFor(() => !upgradeSimState(db).masterDown, 10_000);
-      let back: Record<string, unknown> | undefined;
-      for (let i = 0; i < 5 && back === undefined; i++) back = (await port.call('host.get_record', [master]).catch(() => undefined)) as Record<string, unknown> | undefined;
-      expect((back?.['other_config'] as Record<string, string>)['agent_start_time']).toBeDefined();
+      let back: Awaited<ReturnType<typeof client.getRecord<'host'>>> | undefined;
+      for (let i = 0; i < 5 && back === undefined; i++) back = await client.getRecord('host', master).catch(() => undefined);
+      expect(back?.other_config['agent_start_time']).toBeDefined();
     } finally {
-      await (port?.close() ?? client.close());
+      await client.close();
     }
   });
 

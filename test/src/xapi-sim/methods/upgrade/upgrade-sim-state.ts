@@ -1,4 +1,4 @@
-import { estimateOverheadBytes } from '@xsctl/controller/workflows/rolling-upgrade/pool-records';
+import { estimateOverheadBytes } from '@xsctl/controller/pool-model/index';
 import type { XapiDb } from '../../xapi-db.js';
 import { XapiFailure } from '../../xapi-failure.js';
 import { isLiveRef, NULL_REF, type XapiRecord } from '../../xapi-value.js';
@@ -9,8 +9,10 @@ import { isLiveRef, NULL_REF, type XapiRecord } from '../../xapi-value.js';
  * counters the benchmark reads. One per database.
  */
 export interface UpgradeSimConfig {
-  /** Live-migration throughput per migration, bytes per second of simulated time. Default 1 GiB/s. */
+  /** Live-migration throughput of one host's migration link (or of one migration, see `bandwidth`), bytes per second of simulated time. Default 1 GiB/s. */
   migrationBytesPerSecond: number;
+  /** shared-links (default): migrations through one host share its link; per-migration: each gets the full rate. */
+  bandwidth: 'shared-links' | 'per-migration';
   /** Fixed cost of a migration (suspend/resume, device handover). Default 2 s. */
   migrationSetupMs: number;
   /** Delay between host.reboot returning and the host going down (XAPI waits 10 s). */
@@ -29,6 +31,8 @@ export interface UpgradeSimConfig {
   timeFactor: number;
   /** The release an upgrade installs; default: the master's version with its last number bumped. */
   release: Release | undefined;
+  /** What updater.py / apply_updates install: the master's release with new xen, xapi and xapi_build (platform_version unchanged). */
+  update: Release | undefined;
 }
 
 export interface Release {
@@ -37,6 +41,14 @@ export interface Release {
   buildNumber: string;
   /** The complete hotfix/update list a host has after installing it. */
   hotfixes: string[];
+  /** software_version's xen, xapi and xapi_build after it (an update within a release changes these only). */
+  xen?: string;
+  xapi?: string;
+  xapiBuild?: string;
+  /** dom0's memory after it (the installer resizes dom0 across major releases). */
+  dom0MemoryBytes?: number;
+  /** What it takes to take effect (XenServer 8 update guidance): a reboot (default) or a toolstack restart. */
+  guidance?: 'reboot_host' | 'restart_toolstack';
 }
 
 export interface UpgradeFaults {
@@ -48,6 +60,22 @@ export interface UpgradeFaults {
   fullHost: Set<string>;
   /** Hosts that come back with one multipath path missing per multipathed PBD. */
   missingPaths: Set<string>;
+  /** VMs (name, uuid or ref) with a PCI device passed through (VM.attached_PCIs): pool_migrate refuses VM_HAS_PCI_ATTACHED. */
+  pci: Set<string>;
+  /** VMs with a vGPU that cannot be suspended: VM_HAS_VGPU. */
+  vgpu: Set<string>;
+  /** VMs with USB passthrough: VM_HAS_VUSBS. */
+  vusb: Set<string>;
+  /** VMs with an SR-IOV VIF (a VF passed through): VM_HAS_PCI_ATTACHED for pool_migrate, as XAPI counts the VF as a PCI. */
+  sriov: Set<string>;
+  /** VMs without PV drivers (or guest agent): VM_LACKS_FEATURE for a live migration. */
+  noPvDrivers: Set<string>;
+  /** VM -> hosts (name, uuid or ref) lacking a network it uses: VM_REQUIRES_NETWORK there. */
+  networkMissing: Map<string, Set<string>>;
+  /** VM -> hosts whose CPUs lack features it runs with: VM_INCOMPATIBLE_WITH_THIS_HOST there. */
+  cpuIncompatible: Map<string, Set<string>>;
+  /** VMs whose guest ignores a clean shutdown (the task runs until cancelled). */
+  ignoreCleanShutdown: Set<string>;
 }
 
 export interface UpgradeSimStats {
@@ -73,6 +101,8 @@ export interface UpgradeSimState {
   staged: Map<string, Release>;
   /** The master's xapi is down: logins fail with HOST_STILL_BOOTING. */
   masterDown: boolean;
+  /** Memory copies in flight (source and destination host refs), for the shared-link bandwidth. */
+  flows: Set<{ from: string; to: string }>;
   /** Aborted by stopUpgradeSim: background reboots stop. */
   readonly background: AbortController;
 }
@@ -84,6 +114,7 @@ function defaultConfig(): UpgradeSimConfig {
   const factor = Number(process.env['XSCTL_SIM_CLOCK_FACTOR'] ?? '1');
   return {
     migrationBytesPerSecond: GiB,
+    bandwidth: 'shared-links',
     migrationSetupMs: 2_000,
     shutdownDelayMs: 10_000,
     rebootMs: 180_000,
@@ -93,6 +124,7 @@ function defaultConfig(): UpgradeSimConfig {
     evacuateBatchSize: 10,
     timeFactor: Number.isFinite(factor) && factor > 0 ? factor : 1,
     release: undefined,
+    update: undefined,
   };
 }
 
@@ -101,13 +133,27 @@ export function upgradeSimState(db: XapiDb): UpgradeSimState {
   if (state === undefined) {
     state = {
       config: defaultConfig(),
-      faults: { neverBack: new Set(), failMigration: new Set(), fullHost: new Set(), missingPaths: new Set() },
+      faults: {
+        neverBack: new Set(),
+        failMigration: new Set(),
+        fullHost: new Set(),
+        missingPaths: new Set(),
+        pci: new Set(),
+        vgpu: new Set(),
+        vusb: new Set(),
+        sriov: new Set(),
+        noPvDrivers: new Set(),
+        networkMissing: new Map(),
+        cpuIncompatible: new Map(),
+        ignoreCleanShutdown: new Set(),
+      },
       stats: { migrations: 0, migratedBytes: 0, reboots: 0, movesByVm: new Map(), log: [] },
       rebooting: new Set(),
       disabledUntilReboot: new Set(),
       autoEnable: new Map(),
       staged: new Map(),
       masterDown: false,
+      flows: new Set(),
       background: new AbortController(),
     };
     states.set(db, state);
@@ -174,11 +220,17 @@ export function assertHostLive(db: XapiDb, hostRef: string): void {
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) || 0 : 0);
 
-/** XAPI's memory accounting for a VM on a host: static_max + memory_overhead. */
+/**
+ * XAPI's memory accounting for a VM on a host (memory_check.ml): host_compute_free_memory counts
+ * every resident and scheduled VM at dynamic_min + memory_overhead (the Dynamic_min policy: guests
+ * balloon down to make room), and a VM to start or migrate needs its start memory under the same
+ * policy (assert_enough_memory_available).
+ */
 export function vmRequiredBytes(vm: XapiRecord): number {
   const staticMax = num(vm['memory_static_max']);
+  const dynamicMin = num(vm['memory_dynamic_min']) || num(vm['memory_dynamic_max']) || staticMax;
   const overhead = vm['memory_overhead'] === undefined ? estimateOverheadBytes(staticMax) : num(vm['memory_overhead']);
-  return staticMax + overhead;
+  return dynamicMin + overhead;
 }
 
 /** Memory a live migration copies: the guest's dynamic_max. */
@@ -196,7 +248,7 @@ export function hostFreeMemory(db: XapiDb, hostRef: string, ignoreVm?: string): 
   const metrics = host['metrics'];
   const total = isLiveRef(metrics) && db.has('host_metrics', metrics) ? num(db.getRecord('host_metrics', metrics)['memory_total']) : 0;
   let used = num(host['memory_overhead']);
-  for (const [ref, vm] of db.find('VM', (v) => v['resident_on'] === hostRef || v['scheduled_to_be_resident_on'] === hostRef)) {
+  for (const [ref, vm] of storageIndex(db).vmsByHost.get(hostRef) ?? []) {
     if (ref === ignoreVm) continue;
     if (vm['power_state'] === 'Halted' || vm['power_state'] === 'Suspended') continue;
     used += vmRequiredBytes(vm);
@@ -211,41 +263,91 @@ export function refreshMemoryFree(db: XapiDb, hostRef: string): void {
   if (!isLiveRef(metrics) || !db.has('host_metrics', metrics)) return;
   const total = num(db.getRecord('host_metrics', metrics)['memory_total']);
   let used = num(host['memory_overhead']);
-  for (const [, vm] of db.find('VM', (v) => v['resident_on'] === hostRef && v['power_state'] === 'Running')) {
+  for (const [, vm] of db.find('VM', (v) => v['resident_on'] === hostRef && (v['power_state'] === 'Running' || v['power_state'] === 'Paused'))) {
     used += (num(vm['memory_target']) || num(vm['memory_dynamic_max'])) + num(vm['memory_overhead']);
   }
   db.update('host_metrics', metrics, { memory_free: Math.max(0, total - used) });
 }
 
-/** SRs a VM's disks live on (empty CD drives excluded). */
-export function vmSrs(db: XapiDb, vmRef: string): string[] {
-  const out = new Set<string>();
-  for (const [, vbd] of db.find('VBD', (b) => b['VM'] === vmRef)) {
+interface StorageIndex {
+  generation: number;
+  srsByVm: Map<string, string[]>;
+  attachedByHost: Map<string, Set<string>>;
+  /** VMs resident on or scheduled to each host. */
+  vmsByHost: Map<string, Array<[string, XapiRecord]>>;
+}
+
+const storageIndexes = new WeakMap<XapiDb, StorageIndex>();
+
+/** VM -> SRs of its disks and host -> attached SRs, rebuilt whenever the database changed (evacuation checks ask them for every VM and host). */
+function storageIndex(db: XapiDb): StorageIndex {
+  const cached = storageIndexes.get(db);
+  if (cached !== undefined && cached.generation === db.generation) return cached;
+  const srsByVm = new Map<string, string[]>();
+  for (const [, vbd] of db.find('VBD', () => true)) {
     if (vbd['empty'] === true) continue;
     const vdi = vbd['VDI'];
     if (!isLiveRef(vdi) || !db.has('VDI', vdi)) continue;
     const sr = db.getRecord('VDI', vdi)['SR'];
-    if (isLiveRef(sr)) out.add(sr);
+    if (!isLiveRef(sr)) continue;
+    const vm = String(vbd['VM']);
+    const list = srsByVm.get(vm) ?? [];
+    if (!list.includes(sr)) list.push(sr);
+    srsByVm.set(vm, list);
   }
-  return [...out];
+  const attachedByHost = new Map<string, Set<string>>();
+  for (const [, pbd] of db.find('PBD', (p) => p['currently_attached'] === true)) {
+    const host = String(pbd['host']);
+    const set = attachedByHost.get(host) ?? new Set<string>();
+    set.add(String(pbd['SR']));
+    attachedByHost.set(host, set);
+  }
+  const vmsByHost = new Map<string, Array<[string, XapiRecord]>>();
+  for (const [ref, vm] of db.find('VM', () => true)) {
+    for (const host of new Set([String(vm['resident_on']), String(vm['scheduled_to_be_resident_on'])])) {
+      if (!isLiveRef(host)) continue;
+      const list = vmsByHost.get(host) ?? [];
+      list.push([ref, vm]);
+      vmsByHost.set(host, list);
+    }
+  }
+  const index = { generation: db.generation, srsByVm, attachedByHost, vmsByHost };
+  storageIndexes.set(db, index);
+  return index;
+}
+
+/** SRs a VM's disks live on (empty CD drives excluded). */
+export function vmSrs(db: XapiDb, vmRef: string): string[] {
+  return [...(storageIndex(db).srsByVm.get(vmRef) ?? [])];
 }
 
 export function hostSeesSr(db: XapiDb, hostRef: string, srRef: string): boolean {
-  return db.find('PBD', (p) => p['host'] === hostRef && p['SR'] === srRef && p['currently_attached'] === true).length > 0;
+  return storageIndex(db).attachedByHost.get(hostRef)?.has(srRef) ?? false;
+}
+
+function faultHosts(db: XapiDb, vmRef: string, knob: ReadonlyMap<string, ReadonlySet<string>>): ReadonlySet<string> | undefined {
+  for (const [key, hosts] of knob) if (matches(db, 'VM', vmRef, new Set([key]))) return hosts;
+  return undefined;
 }
 
 /**
  * Why `vm` may not run on `host`, in the order of xapi_vm_helpers.ml assert_can_boot_here (memory
  * left to the caller): the host must be live (HOST_NOT_LIVE with no parameters), enabled unless
- * the VM is a control domain or already runs there (HOST_DISABLED [host]), and see every SR the
- * VM's disks are on (VM_REQUIRES_SR [vm; sr]).
+ * the VM is a control domain or already runs there (HOST_DISABLED [host]), offer the CPU features
+ * it runs with (VM_INCOMPATIBLE_WITH_THIS_HOST, a fault knob), see every SR the VM's disks are on
+ * (VM_REQUIRES_SR [vm; sr]) and have its networks (VM_REQUIRES_NETWORK [vm; network], a fault knob).
  */
 export function bootHereError(db: XapiDb, vmRef: string, hostRef: string): XapiFailure | undefined {
   if (!hostIsLive(db, hostRef)) return new XapiFailure('HOST_NOT_LIVE', []);
   const vm = db.getRecord('VM', vmRef);
   const localLive = vm['power_state'] === 'Running' && vm['resident_on'] === hostRef;
   if (vm['is_control_domain'] !== true && !localLive && hostRecord(db, hostRef)['enabled'] !== true) return new XapiFailure('HOST_DISABLED', [hostRef]);
+  const faults = upgradeSimState(db).faults;
+  const cpu = faultHosts(db, vmRef, faults.cpuIncompatible);
+  if (cpu !== undefined && matches(db, 'host', hostRef, cpu)) return new XapiFailure('VM_INCOMPATIBLE_WITH_THIS_HOST', [vmRef, hostRef, 'Host CPU does not provide all required features']);
   for (const sr of vmSrs(db, vmRef)) if (!hostSeesSr(db, hostRef, sr)) return new XapiFailure('VM_REQUIRES_SR', [vmRef, sr]);
+  const net = faultHosts(db, vmRef, faults.networkMissing);
+  if (net !== undefined && matches(db, 'host', hostRef, net)) return new XapiFailure('VM_REQUIRES_NETWORK', [vmRef, `OpaqueRef:network-of-${vmRef.slice(-12)}`]);
   return undefined;
 }
 
@@ -345,6 +447,15 @@ export function vmOperationError(db: XapiDb, vmRef: string, op: keyof typeof all
   const ops = Object.entries(currentOperations(vm));
   if (ops.length === 1) return new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['VM', vmRef, ops[0]![1], ops[0]![0]]);
   if (ops.length > 1) return new XapiFailure('OTHER_OPERATION_IN_PROGRESS', ['VM', vmRef, `{${ops.map(([, o]) => o).join(',')}}`, `{${ops.map(([r]) => r).join(',')}}`]);
+  if (op === 'pool_migrate') {
+    // Later in check_operation_error: check_op_for_feature (no PV drivers: VM_LACKS_FEATURE, strict),
+    // then PCI passthrough (an SR-IOV VF is a PCI too), vGPU, USB passthrough (fault knobs).
+    const faults = upgradeSimState(db).faults;
+    if (matches(db, 'VM', vmRef, faults.noPvDrivers)) return new XapiFailure('VM_LACKS_FEATURE', [vmRef]);
+    if (matches(db, 'VM', vmRef, faults.pci) || matches(db, 'VM', vmRef, faults.sriov)) return new XapiFailure('VM_HAS_PCI_ATTACHED', [vmRef]);
+    if (matches(db, 'VM', vmRef, faults.vgpu)) return new XapiFailure('VM_HAS_VGPU', [vmRef]);
+    if (matches(db, 'VM', vmRef, faults.vusb)) return new XapiFailure('VM_HAS_VUSBS', [vmRef]);
+  }
   return undefined;
 }
 
@@ -355,7 +466,7 @@ export function invalidateSessions(db: XapiDb): void {
 }
 
 export function runningGuests(db: XapiDb, hostRef: string): Array<[string, XapiRecord]> {
-  return db.find('VM', (v) => v['resident_on'] === hostRef && v['is_control_domain'] !== true && (v['power_state'] === 'Running' || v['power_state'] === 'Paused'));
+  return (storageIndex(db).vmsByHost.get(hostRef) ?? []).filter(([, v]) => v['resident_on'] === hostRef && v['is_control_domain'] !== true && (v['power_state'] === 'Running' || v['power_state'] === 'Paused'));
 }
 
 export function currentOperations(record: XapiRecord): Record<string, string> {

@@ -54,15 +54,9 @@ export async function migrateVm(ctx: MethodContext, vm: string, host: string): P
   };
   try {
     const bytes = vmCopiedBytes(record);
-    const total = state.config.migrationSetupMs + (bytes / state.config.migrationBytesPerSecond) * 1000;
-    const slices = 4;
-    for (let i = 1; i <= slices; i++) {
-      await simSleep(db, total / slices, ctx.signal);
-      ctx.task?.setProgress(i / slices);
-      if (i === 2 && matches(db, 'VM', vm, state.faults.failMigration)) {
-        throw new XapiFailure('VM_MIGRATE_FAILED', [vm, from, host, 'simulated failure: the destination refused the memory stream']);
-      }
-    }
+    await copyMemory(ctx, from, host, bytes, () => {
+      if (matches(db, 'VM', vm, state.faults.failMigration)) throw new XapiFailure('VM_MIGRATE_FAILED', [vm, from, host, 'simulated failure: the destination refused the memory stream']);
+    });
     const now = db.getRecord('VM', vm);
     if (now['power_state'] !== 'Running' || now['resident_on'] !== from) throw new XapiFailure('VM_BAD_POWER_STATE', [vm, 'running', String(now['power_state']).toLowerCase()]);
     db.update('VM', vm, { resident_on: host, scheduled_to_be_resident_on: NULL_REF, current_operations: {} });
@@ -75,6 +69,47 @@ export async function migrateVm(ctx: MethodContext, vm: string, host: string): P
   } finally {
     release();
   }
+}
+
+/**
+ * The memory copy of a live migration, after a fixed setup time. With shared links (the default)
+ * each host has one migration link of migrationBytesPerSecond: a copy runs at its fair share of
+ * the busier of its two hosts' links, and that share changes as other copies start and end
+ * (processor sharing), so parallel migrations through one host do not add bandwidth. With
+ * per-migration bandwidth every copy gets the full rate.
+ */
+async function copyMemory(ctx: MethodContext, from: string, to: string, bytes: number, halfway: () => void): Promise<void> {
+  const { db } = ctx;
+  const state = upgradeSimState(db);
+  const cfg = state.config;
+  await simSleep(db, cfg.migrationSetupMs, ctx.signal);
+  const flow = { from, to };
+  state.flows.add(flow);
+  try {
+    let left = bytes;
+    let checked = false;
+    while (left > 0) {
+      const rate = cfg.bandwidth === 'per-migration' ? cfg.migrationBytesPerSecond : cfg.migrationBytesPerSecond / Math.max(linkLoad(state.flows, from), linkLoad(state.flows, to));
+      // Copy for a while at this rate (at most a simulated second: others may start or end meanwhile).
+      const chunk = Math.min(left, rate);
+      await simSleep(db, (chunk / rate) * 1000, ctx.signal);
+      left -= chunk;
+      ctx.task?.setProgress(Math.min(0.99, 1 - left / Math.max(1, bytes)));
+      if (!checked && left <= bytes / 2) {
+        checked = true;
+        halfway();
+      }
+    }
+    if (!checked) halfway();
+  } finally {
+    state.flows.delete(flow);
+  }
+}
+
+function linkLoad(flows: ReadonlySet<{ from: string; to: string }>, host: string): number {
+  let n = 0;
+  for (const f of flows) if (f.from === host || f.to === host) n++;
+  return n;
 }
 
 /** Marks the VM busy with `op` under the call's task while `run` runs (with_vm_operation). */
@@ -126,7 +161,11 @@ export function registerVmUpgradeMethods(registry: MethodRegistry): void {
       const vm = stringArg(args, 0);
       const opError = vmOperationError(ctx.db, vm, 'clean_shutdown');
       if (opError !== undefined) throw opError;
-      await withVmOperation(ctx, vm, 'clean_shutdown', () => simSleep(ctx.db, 20_000, ctx.signal));
+      await withVmOperation(ctx, vm, 'clean_shutdown', async () => {
+        // A guest that ignores the request: the task runs until it is cancelled.
+        if (matches(ctx.db, 'VM', vm, upgradeSimState(ctx.db).faults.ignoreCleanShutdown)) await simSleep(ctx.db, 24 * 3_600_000, ctx.signal);
+        await simSleep(ctx.db, 20_000, ctx.signal);
+      });
       const host = String(ctx.db.getRecord('VM', vm)['resident_on']);
       ctx.db.update('VM', vm, { power_state: 'Halted', resident_on: NULL_REF });
       if (host !== NULL_REF) refreshMemoryFree(ctx.db, host);
@@ -165,6 +204,45 @@ export function registerVmUpgradeMethods(registry: MethodRegistry): void {
       const host = candidates.find((h) => startError(ctx, vm, h) === undefined);
       if (host === undefined) throw new XapiFailure('NO_HOSTS_AVAILABLE', []);
       await boot(ctx, vm, host, args[1] === true);
+    },
+  });
+  registry.register('VM.hard_shutdown', {
+    handler: async (ctx, args) => {
+      const vm = stringArg(args, 0);
+      const opError = vmOperationError(ctx.db, vm, 'hard_shutdown');
+      if (opError !== undefined) throw opError;
+      await withVmOperation(ctx, vm, 'hard_shutdown', () => simSleep(ctx.db, 2_000, ctx.signal));
+      const host = String(ctx.db.getRecord('VM', vm)['resident_on']);
+      ctx.db.update('VM', vm, { power_state: 'Halted', resident_on: NULL_REF });
+      if (host !== NULL_REF) refreshMemoryFree(ctx.db, host);
+    },
+  });
+
+  // VM.assert_can_boot_here (xapi_vm_helpers.ml assert_can_boot_here, the memory check included).
+  registry.register('VM.assert_can_boot_here', {
+    handler: (ctx, args) => {
+      const vm = stringArg(args, 0);
+      const host = stringArg(args, 1);
+      ctx.db.getRecord('host', host);
+      if (ctx.db.getRecord('VM', vm)['resident_on'] === host) {
+        const cannot = bootHereError(ctx.db, vm, host);
+        if (cannot !== undefined) throw cannot;
+        return;
+      }
+      const cannot = startError(ctx, vm, host);
+      if (cannot !== undefined) throw cannot;
+    },
+  });
+
+  // While hosts run different releases xapi refuses every VM operation outside
+  // Xapi_globs.rpu_allowed_vm_operations, snapshots included: a backup job that snapshots fails.
+  registry.register('VM.snapshot', {
+    handler: (ctx, args) => {
+      const vm = stringArg(args, 0);
+      const name = stringArg(args, 1);
+      const record = ctx.db.getRecord('VM', vm);
+      if (rollingUpgradeInProgress(ctx.db)) throw new XapiFailure('NOT_SUPPORTED_DURING_UPGRADE', []);
+      return ctx.db.create('VM', { ...record, uuid: `snap-${vm.slice(-12)}-${ctx.db.generation}`, name_label: name, is_a_snapshot: true, snapshot_of: vm, power_state: 'Halted', resident_on: NULL_REF, current_operations: {} });
     },
   });
 }

@@ -34,6 +34,16 @@ export interface UpgradeOptions {
   actionOptions: { [key: string]: string };
   /** Do not wait for the host's agent after a reboot (pools without agents). */
   skipAgentCheck: boolean;
+  /** Non-master hosts out at once when the whole sequence's capacity allows it; default 1. */
+  maxHostsDown: number;
+  /** xapi (dynamic_min + overhead, XAPI's own accounting; default) or static-max (stricter). */
+  memoryPolicy: string;
+  /** Pinned VMs: seconds a clean shutdown may take before a hard one; default 300. */
+  shutdownTimeoutSeconds: number;
+  /** Pinned VMs started at once after their host is back; default 2. */
+  startConcurrency: number;
+  /** A network (ref or uuid) for migration traffic; default the management network. */
+  migrationNetwork: string;
 }
 
 export interface UpgradeOptions_ActionOptionsEntry {
@@ -51,6 +61,8 @@ export interface UpgradePlannedHost {
   /** upgrade, done (already at the newest version) or excluded. */
   action: string;
   version: string;
+  /** The wave the host goes down in (hosts of a wave are out together); 0 when not upgraded. */
+  wave: number;
 }
 
 export interface UpgradeBlocker {
@@ -71,12 +83,17 @@ export interface UpgradeMigration {
   memoryBytes: number;
   /** False when the destination is evacuated later (the VM moves again). */
   final: boolean;
+  wave: number;
+  /** Moved out of the way of a larger VM, before the wave's evacuations. */
+  room: boolean;
 }
 
 export interface UpgradePinnedVm {
   step: number;
   vm: string;
   host: string;
+  /** The overridden XAPI code that keeps it on its host. */
+  code: string;
 }
 
 export interface UpgradePlanTotals {
@@ -87,6 +104,56 @@ export interface UpgradePlanTotals {
   achievableLowerBoundBytes: number;
   migrations: number;
   vmsMovedMoreThanOnce: number;
+  waves: number;
+  roomMoves: number;
+}
+
+/** One wave of the capacity proof: these hosts are out together and every VM has a place. */
+export interface UpgradeWave {
+  wave: number;
+  hosts: string[];
+  migrations: number;
+  roomMoves: number;
+  migratedBytes: number;
+  unplaced: number;
+  /** The host with the least memory left while the wave is out. */
+  tightestHost: string;
+  tightestFreeBytes: number;
+}
+
+export interface UpgradeCapacityProof {
+  holds: boolean;
+  maxHostsDown: number;
+  memoryPolicy: string;
+  makeRoom: boolean;
+}
+
+export interface UpgradeEndStateHost {
+  host: string;
+  guests: number;
+  usedBytes: number;
+  freeBytes: number;
+  /** Free share of the host's guest memory. */
+  headroom: number;
+}
+
+export interface UpgradeAntiAffinityGroup {
+  group: string;
+  vms: number;
+  hostsBefore: number;
+  hostsAfter: number;
+  maxPerHostBefore: number;
+  maxPerHostAfter: number;
+  kept: boolean;
+}
+
+/** The pool after the plan. */
+export interface UpgradeEndState {
+  hosts: UpgradeEndStateHost[];
+  minUsedFraction: number;
+  maxUsedFraction: number;
+  stddevUsedFraction: number;
+  antiAffinity: UpgradeAntiAffinityGroup[];
 }
 
 export interface UpgradePlan {
@@ -97,6 +164,10 @@ export interface UpgradePlan {
   migrations: UpgradeMigration[];
   pinned: UpgradePinnedVm[];
   totals: UpgradePlanTotals | undefined;
+  waves: UpgradeWave[];
+  capacity: UpgradeCapacityProof | undefined;
+  endState: UpgradeEndState | undefined;
+  warnings: string[];
 }
 
 export interface UpgradeServicePlanRequest {
@@ -236,6 +307,11 @@ function createBaseUpgradeOptions(): UpgradeOptions {
     pollIntervalMs: 0,
     actionOptions: {},
     skipAgentCheck: false,
+    maxHostsDown: 0,
+    memoryPolicy: "",
+    shutdownTimeoutSeconds: 0,
+    startConcurrency: 0,
+    migrationNetwork: "",
   };
 }
 
@@ -267,6 +343,21 @@ export const UpgradeOptions: MessageFns<UpgradeOptions> = {
     });
     if (message.skipAgentCheck !== false) {
       writer.uint32(72).bool(message.skipAgentCheck);
+    }
+    if (message.maxHostsDown !== 0) {
+      writer.uint32(80).uint32(message.maxHostsDown);
+    }
+    if (message.memoryPolicy !== "") {
+      writer.uint32(90).string(message.memoryPolicy);
+    }
+    if (message.shutdownTimeoutSeconds !== 0) {
+      writer.uint32(96).uint32(message.shutdownTimeoutSeconds);
+    }
+    if (message.startConcurrency !== 0) {
+      writer.uint32(104).uint32(message.startConcurrency);
+    }
+    if (message.migrationNetwork !== "") {
+      writer.uint32(114).string(message.migrationNetwork);
     }
     return writer;
   },
@@ -359,6 +450,46 @@ export const UpgradeOptions: MessageFns<UpgradeOptions> = {
             message.skipAgentCheck = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.maxHostsDown = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.memoryPolicy = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.shutdownTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.startConcurrency = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.migrationNetwork = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -426,6 +557,31 @@ export const UpgradeOptions: MessageFns<UpgradeOptions> = {
         : isSet(object.skip_agent_check)
         ? globalThis.Boolean(object.skip_agent_check)
         : false,
+      maxHostsDown: isSet(object.maxHostsDown)
+        ? globalThis.Number(object.maxHostsDown)
+        : isSet(object.max_hosts_down)
+        ? globalThis.Number(object.max_hosts_down)
+        : 0,
+      memoryPolicy: isSet(object.memoryPolicy)
+        ? globalThis.String(object.memoryPolicy)
+        : isSet(object.memory_policy)
+        ? globalThis.String(object.memory_policy)
+        : "",
+      shutdownTimeoutSeconds: isSet(object.shutdownTimeoutSeconds)
+        ? globalThis.Number(object.shutdownTimeoutSeconds)
+        : isSet(object.shutdown_timeout_seconds)
+        ? globalThis.Number(object.shutdown_timeout_seconds)
+        : 0,
+      startConcurrency: isSet(object.startConcurrency)
+        ? globalThis.Number(object.startConcurrency)
+        : isSet(object.start_concurrency)
+        ? globalThis.Number(object.start_concurrency)
+        : 0,
+      migrationNetwork: isSet(object.migrationNetwork)
+        ? globalThis.String(object.migrationNetwork)
+        : isSet(object.migration_network)
+        ? globalThis.String(object.migration_network)
+        : "",
     };
   },
 
@@ -464,6 +620,21 @@ export const UpgradeOptions: MessageFns<UpgradeOptions> = {
     if (message.skipAgentCheck !== false) {
       obj.skipAgentCheck = message.skipAgentCheck;
     }
+    if (message.maxHostsDown !== 0) {
+      obj.maxHostsDown = Math.round(message.maxHostsDown);
+    }
+    if (message.memoryPolicy !== "") {
+      obj.memoryPolicy = message.memoryPolicy;
+    }
+    if (message.shutdownTimeoutSeconds !== 0) {
+      obj.shutdownTimeoutSeconds = Math.round(message.shutdownTimeoutSeconds);
+    }
+    if (message.startConcurrency !== 0) {
+      obj.startConcurrency = Math.round(message.startConcurrency);
+    }
+    if (message.migrationNetwork !== "") {
+      obj.migrationNetwork = message.migrationNetwork;
+    }
     return obj;
   },
 
@@ -489,6 +660,11 @@ export const UpgradeOptions: MessageFns<UpgradeOptions> = {
       {},
     );
     message.skipAgentCheck = object.skipAgentCheck ?? false;
+    message.maxHostsDown = object.maxHostsDown ?? 0;
+    message.memoryPolicy = object.memoryPolicy ?? "";
+    message.shutdownTimeoutSeconds = object.shutdownTimeoutSeconds ?? 0;
+    message.startConcurrency = object.startConcurrency ?? 0;
+    message.migrationNetwork = object.migrationNetwork ?? "";
     return message;
   },
 };
@@ -579,7 +755,7 @@ export const UpgradeOptions_ActionOptionsEntry: MessageFns<UpgradeOptions_Action
 };
 
 function createBaseUpgradePlannedHost(): UpgradePlannedHost {
-  return { name: "", uuid: "", role: "", order: 0, action: "", version: "" };
+  return { name: "", uuid: "", role: "", order: 0, action: "", version: "", wave: 0 };
 }
 
 export const UpgradePlannedHost: MessageFns<UpgradePlannedHost> = {
@@ -601,6 +777,9 @@ export const UpgradePlannedHost: MessageFns<UpgradePlannedHost> = {
     }
     if (message.version !== "") {
       writer.uint32(50).string(message.version);
+    }
+    if (message.wave !== 0) {
+      writer.uint32(56).uint32(message.wave);
     }
     return writer;
   },
@@ -666,6 +845,14 @@ export const UpgradePlannedHost: MessageFns<UpgradePlannedHost> = {
             message.version = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.wave = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -686,6 +873,7 @@ export const UpgradePlannedHost: MessageFns<UpgradePlannedHost> = {
       order: isSet(object.order) ? globalThis.Number(object.order) : 0,
       action: isSet(object.action) ? globalThis.String(object.action) : "",
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      wave: isSet(object.wave) ? globalThis.Number(object.wave) : 0,
     };
   },
 
@@ -709,6 +897,9 @@ export const UpgradePlannedHost: MessageFns<UpgradePlannedHost> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.wave !== 0) {
+      obj.wave = Math.round(message.wave);
+    }
     return obj;
   },
 
@@ -723,6 +914,7 @@ export const UpgradePlannedHost: MessageFns<UpgradePlannedHost> = {
     message.order = object.order ?? 0;
     message.action = object.action ?? "";
     message.version = object.version ?? "";
+    message.wave = object.wave ?? 0;
     return message;
   },
 };
@@ -861,7 +1053,7 @@ export const UpgradeBlocker: MessageFns<UpgradeBlocker> = {
 };
 
 function createBaseUpgradeMigration(): UpgradeMigration {
-  return { step: 0, vm: "", from: "", to: "", memoryBytes: 0, final: false };
+  return { step: 0, vm: "", from: "", to: "", memoryBytes: 0, final: false, wave: 0, room: false };
 }
 
 export const UpgradeMigration: MessageFns<UpgradeMigration> = {
@@ -883,6 +1075,12 @@ export const UpgradeMigration: MessageFns<UpgradeMigration> = {
     }
     if (message.final !== false) {
       writer.uint32(48).bool(message.final);
+    }
+    if (message.wave !== 0) {
+      writer.uint32(56).uint32(message.wave);
+    }
+    if (message.room !== false) {
+      writer.uint32(64).bool(message.room);
     }
     return writer;
   },
@@ -948,6 +1146,22 @@ export const UpgradeMigration: MessageFns<UpgradeMigration> = {
             message.final = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.wave = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.room = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -972,6 +1186,8 @@ export const UpgradeMigration: MessageFns<UpgradeMigration> = {
         ? globalThis.Number(object.memory_bytes)
         : 0,
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      wave: isSet(object.wave) ? globalThis.Number(object.wave) : 0,
+      room: isSet(object.room) ? globalThis.Boolean(object.room) : false,
     };
   },
 
@@ -995,6 +1211,12 @@ export const UpgradeMigration: MessageFns<UpgradeMigration> = {
     if (message.final !== false) {
       obj.final = message.final;
     }
+    if (message.wave !== 0) {
+      obj.wave = Math.round(message.wave);
+    }
+    if (message.room !== false) {
+      obj.room = message.room;
+    }
     return obj;
   },
 
@@ -1009,12 +1231,14 @@ export const UpgradeMigration: MessageFns<UpgradeMigration> = {
     message.to = object.to ?? "";
     message.memoryBytes = object.memoryBytes ?? 0;
     message.final = object.final ?? false;
+    message.wave = object.wave ?? 0;
+    message.room = object.room ?? false;
     return message;
   },
 };
 
 function createBaseUpgradePinnedVm(): UpgradePinnedVm {
-  return { step: 0, vm: "", host: "" };
+  return { step: 0, vm: "", host: "", code: "" };
 }
 
 export const UpgradePinnedVm: MessageFns<UpgradePinnedVm> = {
@@ -1027,6 +1251,9 @@ export const UpgradePinnedVm: MessageFns<UpgradePinnedVm> = {
     }
     if (message.host !== "") {
       writer.uint32(26).string(message.host);
+    }
+    if (message.code !== "") {
+      writer.uint32(34).string(message.code);
     }
     return writer;
   },
@@ -1068,6 +1295,14 @@ export const UpgradePinnedVm: MessageFns<UpgradePinnedVm> = {
             message.host = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1085,6 +1320,7 @@ export const UpgradePinnedVm: MessageFns<UpgradePinnedVm> = {
       step: isSet(object.step) ? globalThis.Number(object.step) : 0,
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
     };
   },
 
@@ -1099,6 +1335,9 @@ export const UpgradePinnedVm: MessageFns<UpgradePinnedVm> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
     return obj;
   },
 
@@ -1110,12 +1349,21 @@ export const UpgradePinnedVm: MessageFns<UpgradePinnedVm> = {
     message.step = object.step ?? 0;
     message.vm = object.vm ?? "";
     message.host = object.host ?? "";
+    message.code = object.code ?? "";
     return message;
   },
 };
 
 function createBaseUpgradePlanTotals(): UpgradePlanTotals {
-  return { migratedBytes: 0, lowerBoundBytes: 0, achievableLowerBoundBytes: 0, migrations: 0, vmsMovedMoreThanOnce: 0 };
+  return {
+    migratedBytes: 0,
+    lowerBoundBytes: 0,
+    achievableLowerBoundBytes: 0,
+    migrations: 0,
+    vmsMovedMoreThanOnce: 0,
+    waves: 0,
+    roomMoves: 0,
+  };
 }
 
 export const UpgradePlanTotals: MessageFns<UpgradePlanTotals> = {
@@ -1134,6 +1382,12 @@ export const UpgradePlanTotals: MessageFns<UpgradePlanTotals> = {
     }
     if (message.vmsMovedMoreThanOnce !== 0) {
       writer.uint32(40).uint32(message.vmsMovedMoreThanOnce);
+    }
+    if (message.waves !== 0) {
+      writer.uint32(48).uint32(message.waves);
+    }
+    if (message.roomMoves !== 0) {
+      writer.uint32(56).uint32(message.roomMoves);
     }
     return writer;
   },
@@ -1191,6 +1445,22 @@ export const UpgradePlanTotals: MessageFns<UpgradePlanTotals> = {
             message.vmsMovedMoreThanOnce = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.waves = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.roomMoves = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1226,6 +1496,12 @@ export const UpgradePlanTotals: MessageFns<UpgradePlanTotals> = {
         : isSet(object.vms_moved_more_than_once)
         ? globalThis.Number(object.vms_moved_more_than_once)
         : 0,
+      waves: isSet(object.waves) ? globalThis.Number(object.waves) : 0,
+      roomMoves: isSet(object.roomMoves)
+        ? globalThis.Number(object.roomMoves)
+        : isSet(object.room_moves)
+        ? globalThis.Number(object.room_moves)
+        : 0,
     };
   },
 
@@ -1246,6 +1522,12 @@ export const UpgradePlanTotals: MessageFns<UpgradePlanTotals> = {
     if (message.vmsMovedMoreThanOnce !== 0) {
       obj.vmsMovedMoreThanOnce = Math.round(message.vmsMovedMoreThanOnce);
     }
+    if (message.waves !== 0) {
+      obj.waves = Math.round(message.waves);
+    }
+    if (message.roomMoves !== 0) {
+      obj.roomMoves = Math.round(message.roomMoves);
+    }
     return obj;
   },
 
@@ -1259,12 +1541,834 @@ export const UpgradePlanTotals: MessageFns<UpgradePlanTotals> = {
     message.achievableLowerBoundBytes = object.achievableLowerBoundBytes ?? 0;
     message.migrations = object.migrations ?? 0;
     message.vmsMovedMoreThanOnce = object.vmsMovedMoreThanOnce ?? 0;
+    message.waves = object.waves ?? 0;
+    message.roomMoves = object.roomMoves ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpgradeWave(): UpgradeWave {
+  return {
+    wave: 0,
+    hosts: [],
+    migrations: 0,
+    roomMoves: 0,
+    migratedBytes: 0,
+    unplaced: 0,
+    tightestHost: "",
+    tightestFreeBytes: 0,
+  };
+}
+
+export const UpgradeWave: MessageFns<UpgradeWave> = {
+  encode(message: UpgradeWave, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wave !== 0) {
+      writer.uint32(8).uint32(message.wave);
+    }
+    for (const v of message.hosts) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.migrations !== 0) {
+      writer.uint32(24).uint32(message.migrations);
+    }
+    if (message.roomMoves !== 0) {
+      writer.uint32(32).uint32(message.roomMoves);
+    }
+    if (message.migratedBytes !== 0) {
+      writer.uint32(40).uint64(message.migratedBytes);
+    }
+    if (message.unplaced !== 0) {
+      writer.uint32(48).uint32(message.unplaced);
+    }
+    if (message.tightestHost !== "") {
+      writer.uint32(58).string(message.tightestHost);
+    }
+    if (message.tightestFreeBytes !== 0) {
+      writer.uint32(64).int64(message.tightestFreeBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpgradeWave {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpgradeWave();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.wave = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.migrations = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.roomMoves = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.migratedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.unplaced = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tightestHost = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.tightestFreeBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpgradeWave {
+    return {
+      wave: isSet(object.wave) ? globalThis.Number(object.wave) : 0,
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
+      migrations: isSet(object.migrations) ? globalThis.Number(object.migrations) : 0,
+      roomMoves: isSet(object.roomMoves)
+        ? globalThis.Number(object.roomMoves)
+        : isSet(object.room_moves)
+        ? globalThis.Number(object.room_moves)
+        : 0,
+      migratedBytes: isSet(object.migratedBytes)
+        ? globalThis.Number(object.migratedBytes)
+        : isSet(object.migrated_bytes)
+        ? globalThis.Number(object.migrated_bytes)
+        : 0,
+      unplaced: isSet(object.unplaced) ? globalThis.Number(object.unplaced) : 0,
+      tightestHost: isSet(object.tightestHost)
+        ? globalThis.String(object.tightestHost)
+        : isSet(object.tightest_host)
+        ? globalThis.String(object.tightest_host)
+        : "",
+      tightestFreeBytes: isSet(object.tightestFreeBytes)
+        ? globalThis.Number(object.tightestFreeBytes)
+        : isSet(object.tightest_free_bytes)
+        ? globalThis.Number(object.tightest_free_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpgradeWave): unknown {
+    const obj: any = {};
+    if (message.wave !== 0) {
+      obj.wave = Math.round(message.wave);
+    }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts;
+    }
+    if (message.migrations !== 0) {
+      obj.migrations = Math.round(message.migrations);
+    }
+    if (message.roomMoves !== 0) {
+      obj.roomMoves = Math.round(message.roomMoves);
+    }
+    if (message.migratedBytes !== 0) {
+      obj.migratedBytes = Math.round(message.migratedBytes);
+    }
+    if (message.unplaced !== 0) {
+      obj.unplaced = Math.round(message.unplaced);
+    }
+    if (message.tightestHost !== "") {
+      obj.tightestHost = message.tightestHost;
+    }
+    if (message.tightestFreeBytes !== 0) {
+      obj.tightestFreeBytes = Math.round(message.tightestFreeBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpgradeWave>): UpgradeWave {
+    return UpgradeWave.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpgradeWave>): UpgradeWave {
+    const message = createBaseUpgradeWave();
+    message.wave = object.wave ?? 0;
+    message.hosts = object.hosts?.map((e) => e) || [];
+    message.migrations = object.migrations ?? 0;
+    message.roomMoves = object.roomMoves ?? 0;
+    message.migratedBytes = object.migratedBytes ?? 0;
+    message.unplaced = object.unplaced ?? 0;
+    message.tightestHost = object.tightestHost ?? "";
+    message.tightestFreeBytes = object.tightestFreeBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpgradeCapacityProof(): UpgradeCapacityProof {
+  return { holds: false, maxHostsDown: 0, memoryPolicy: "", makeRoom: false };
+}
+
+export const UpgradeCapacityProof: MessageFns<UpgradeCapacityProof> = {
+  encode(message: UpgradeCapacityProof, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.holds !== false) {
+      writer.uint32(8).bool(message.holds);
+    }
+    if (message.maxHostsDown !== 0) {
+      writer.uint32(16).uint32(message.maxHostsDown);
+    }
+    if (message.memoryPolicy !== "") {
+      writer.uint32(26).string(message.memoryPolicy);
+    }
+    if (message.makeRoom !== false) {
+      writer.uint32(32).bool(message.makeRoom);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpgradeCapacityProof {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpgradeCapacityProof();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.holds = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxHostsDown = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.memoryPolicy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.makeRoom = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpgradeCapacityProof {
+    return {
+      holds: isSet(object.holds) ? globalThis.Boolean(object.holds) : false,
+      maxHostsDown: isSet(object.maxHostsDown)
+        ? globalThis.Number(object.maxHostsDown)
+        : isSet(object.max_hosts_down)
+        ? globalThis.Number(object.max_hosts_down)
+        : 0,
+      memoryPolicy: isSet(object.memoryPolicy)
+        ? globalThis.String(object.memoryPolicy)
+        : isSet(object.memory_policy)
+        ? globalThis.String(object.memory_policy)
+        : "",
+      makeRoom: isSet(object.makeRoom)
+        ? globalThis.Boolean(object.makeRoom)
+        : isSet(object.make_room)
+        ? globalThis.Boolean(object.make_room)
+        : false,
+    };
+  },
+
+  toJSON(message: UpgradeCapacityProof): unknown {
+    const obj: any = {};
+    if (message.holds !== false) {
+      obj.holds = message.holds;
+    }
+    if (message.maxHostsDown !== 0) {
+      obj.maxHostsDown = Math.round(message.maxHostsDown);
+    }
+    if (message.memoryPolicy !== "") {
+      obj.memoryPolicy = message.memoryPolicy;
+    }
+    if (message.makeRoom !== false) {
+      obj.makeRoom = message.makeRoom;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpgradeCapacityProof>): UpgradeCapacityProof {
+    return UpgradeCapacityProof.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpgradeCapacityProof>): UpgradeCapacityProof {
+    const message = createBaseUpgradeCapacityProof();
+    message.holds = object.holds ?? false;
+    message.maxHostsDown = object.maxHostsDown ?? 0;
+    message.memoryPolicy = object.memoryPolicy ?? "";
+    message.makeRoom = object.makeRoom ?? false;
+    return message;
+  },
+};
+
+function createBaseUpgradeEndStateHost(): UpgradeEndStateHost {
+  return { host: "", guests: 0, usedBytes: 0, freeBytes: 0, headroom: 0 };
+}
+
+export const UpgradeEndStateHost: MessageFns<UpgradeEndStateHost> = {
+  encode(message: UpgradeEndStateHost, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.guests !== 0) {
+      writer.uint32(16).uint32(message.guests);
+    }
+    if (message.usedBytes !== 0) {
+      writer.uint32(24).int64(message.usedBytes);
+    }
+    if (message.freeBytes !== 0) {
+      writer.uint32(32).int64(message.freeBytes);
+    }
+    if (message.headroom !== 0) {
+      writer.uint32(41).double(message.headroom);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpgradeEndStateHost {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpgradeEndStateHost();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.guests = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.usedBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.freeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.headroom = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpgradeEndStateHost {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      guests: isSet(object.guests) ? globalThis.Number(object.guests) : 0,
+      usedBytes: isSet(object.usedBytes)
+        ? globalThis.Number(object.usedBytes)
+        : isSet(object.used_bytes)
+        ? globalThis.Number(object.used_bytes)
+        : 0,
+      freeBytes: isSet(object.freeBytes)
+        ? globalThis.Number(object.freeBytes)
+        : isSet(object.free_bytes)
+        ? globalThis.Number(object.free_bytes)
+        : 0,
+      headroom: isSet(object.headroom) ? globalThis.Number(object.headroom) : 0,
+    };
+  },
+
+  toJSON(message: UpgradeEndStateHost): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.guests !== 0) {
+      obj.guests = Math.round(message.guests);
+    }
+    if (message.usedBytes !== 0) {
+      obj.usedBytes = Math.round(message.usedBytes);
+    }
+    if (message.freeBytes !== 0) {
+      obj.freeBytes = Math.round(message.freeBytes);
+    }
+    if (message.headroom !== 0) {
+      obj.headroom = floatToJson(message.headroom);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpgradeEndStateHost>): UpgradeEndStateHost {
+    return UpgradeEndStateHost.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpgradeEndStateHost>): UpgradeEndStateHost {
+    const message = createBaseUpgradeEndStateHost();
+    message.host = object.host ?? "";
+    message.guests = object.guests ?? 0;
+    message.usedBytes = object.usedBytes ?? 0;
+    message.freeBytes = object.freeBytes ?? 0;
+    message.headroom = object.headroom ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpgradeAntiAffinityGroup(): UpgradeAntiAffinityGroup {
+  return { group: "", vms: 0, hostsBefore: 0, hostsAfter: 0, maxPerHostBefore: 0, maxPerHostAfter: 0, kept: false };
+}
+
+export const UpgradeAntiAffinityGroup: MessageFns<UpgradeAntiAffinityGroup> = {
+  encode(message: UpgradeAntiAffinityGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== "") {
+      writer.uint32(10).string(message.group);
+    }
+    if (message.vms !== 0) {
+      writer.uint32(16).uint32(message.vms);
+    }
+    if (message.hostsBefore !== 0) {
+      writer.uint32(24).uint32(message.hostsBefore);
+    }
+    if (message.hostsAfter !== 0) {
+      writer.uint32(32).uint32(message.hostsAfter);
+    }
+    if (message.maxPerHostBefore !== 0) {
+      writer.uint32(40).uint32(message.maxPerHostBefore);
+    }
+    if (message.maxPerHostAfter !== 0) {
+      writer.uint32(48).uint32(message.maxPerHostAfter);
+    }
+    if (message.kept !== false) {
+      writer.uint32(56).bool(message.kept);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpgradeAntiAffinityGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpgradeAntiAffinityGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.vms = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hostsBefore = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hostsAfter = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxPerHostBefore = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxPerHostAfter = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.kept = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpgradeAntiAffinityGroup {
+    return {
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      vms: isSet(object.vms) ? globalThis.Number(object.vms) : 0,
+      hostsBefore: isSet(object.hostsBefore)
+        ? globalThis.Number(object.hostsBefore)
+        : isSet(object.hosts_before)
+        ? globalThis.Number(object.hosts_before)
+        : 0,
+      hostsAfter: isSet(object.hostsAfter)
+        ? globalThis.Number(object.hostsAfter)
+        : isSet(object.hosts_after)
+        ? globalThis.Number(object.hosts_after)
+        : 0,
+      maxPerHostBefore: isSet(object.maxPerHostBefore)
+        ? globalThis.Number(object.maxPerHostBefore)
+        : isSet(object.max_per_host_before)
+        ? globalThis.Number(object.max_per_host_before)
+        : 0,
+      maxPerHostAfter: isSet(object.maxPerHostAfter)
+        ? globalThis.Number(object.maxPerHostAfter)
+        : isSet(object.max_per_host_after)
+        ? globalThis.Number(object.max_per_host_after)
+        : 0,
+      kept: isSet(object.kept) ? globalThis.Boolean(object.kept) : false,
+    };
+  },
+
+  toJSON(message: UpgradeAntiAffinityGroup): unknown {
+    const obj: any = {};
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.vms !== 0) {
+      obj.vms = Math.round(message.vms);
+    }
+    if (message.hostsBefore !== 0) {
+      obj.hostsBefore = Math.round(message.hostsBefore);
+    }
+    if (message.hostsAfter !== 0) {
+      obj.hostsAfter = Math.round(message.hostsAfter);
+    }
+    if (message.maxPerHostBefore !== 0) {
+      obj.maxPerHostBefore = Math.round(message.maxPerHostBefore);
+    }
+    if (message.maxPerHostAfter !== 0) {
+      obj.maxPerHostAfter = Math.round(message.maxPerHostAfter);
+    }
+    if (message.kept !== false) {
+      obj.kept = message.kept;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpgradeAntiAffinityGroup>): UpgradeAntiAffinityGroup {
+    return UpgradeAntiAffinityGroup.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpgradeAntiAffinityGroup>): UpgradeAntiAffinityGroup {
+    const message = createBaseUpgradeAntiAffinityGroup();
+    message.group = object.group ?? "";
+    message.vms = object.vms ?? 0;
+    message.hostsBefore = object.hostsBefore ?? 0;
+    message.hostsAfter = object.hostsAfter ?? 0;
+    message.maxPerHostBefore = object.maxPerHostBefore ?? 0;
+    message.maxPerHostAfter = object.maxPerHostAfter ?? 0;
+    message.kept = object.kept ?? false;
+    return message;
+  },
+};
+
+function createBaseUpgradeEndState(): UpgradeEndState {
+  return { hosts: [], minUsedFraction: 0, maxUsedFraction: 0, stddevUsedFraction: 0, antiAffinity: [] };
+}
+
+export const UpgradeEndState: MessageFns<UpgradeEndState> = {
+  encode(message: UpgradeEndState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hosts) {
+      UpgradeEndStateHost.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.minUsedFraction !== 0) {
+      writer.uint32(17).double(message.minUsedFraction);
+    }
+    if (message.maxUsedFraction !== 0) {
+      writer.uint32(25).double(message.maxUsedFraction);
+    }
+    if (message.stddevUsedFraction !== 0) {
+      writer.uint32(33).double(message.stddevUsedFraction);
+    }
+    for (const v of message.antiAffinity) {
+      UpgradeAntiAffinityGroup.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpgradeEndState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpgradeEndState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hosts.push(UpgradeEndStateHost.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.minUsedFraction = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.maxUsedFraction = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.stddevUsedFraction = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.antiAffinity.push(UpgradeAntiAffinityGroup.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpgradeEndState {
+    return {
+      hosts: globalThis.Array.isArray(object?.hosts)
+        ? object.hosts.map((e: any) => UpgradeEndStateHost.fromJSON(e))
+        : [],
+      minUsedFraction: isSet(object.minUsedFraction)
+        ? globalThis.Number(object.minUsedFraction)
+        : isSet(object.min_used_fraction)
+        ? globalThis.Number(object.min_used_fraction)
+        : 0,
+      maxUsedFraction: isSet(object.maxUsedFraction)
+        ? globalThis.Number(object.maxUsedFraction)
+        : isSet(object.max_used_fraction)
+        ? globalThis.Number(object.max_used_fraction)
+        : 0,
+      stddevUsedFraction: isSet(object.stddevUsedFraction)
+        ? globalThis.Number(object.stddevUsedFraction)
+        : isSet(object.stddev_used_fraction)
+        ? globalThis.Number(object.stddev_used_fraction)
+        : 0,
+      antiAffinity: globalThis.Array.isArray(object?.antiAffinity)
+        ? object.antiAffinity.map((e: any) => UpgradeAntiAffinityGroup.fromJSON(e))
+        : globalThis.Array.isArray(object?.anti_affinity)
+        ? object.anti_affinity.map((e: any) => UpgradeAntiAffinityGroup.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpgradeEndState): unknown {
+    const obj: any = {};
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => UpgradeEndStateHost.toJSON(e));
+    }
+    if (message.minUsedFraction !== 0) {
+      obj.minUsedFraction = floatToJson(message.minUsedFraction);
+    }
+    if (message.maxUsedFraction !== 0) {
+      obj.maxUsedFraction = floatToJson(message.maxUsedFraction);
+    }
+    if (message.stddevUsedFraction !== 0) {
+      obj.stddevUsedFraction = floatToJson(message.stddevUsedFraction);
+    }
+    if (message.antiAffinity?.length) {
+      obj.antiAffinity = message.antiAffinity.map((e) => UpgradeAntiAffinityGroup.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpgradeEndState>): UpgradeEndState {
+    return UpgradeEndState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpgradeEndState>): UpgradeEndState {
+    const message = createBaseUpgradeEndState();
+    message.hosts = object.hosts?.map((e) => UpgradeEndStateHost.fromPartial(e)) || [];
+    message.minUsedFraction = object.minUsedFraction ?? 0;
+    message.maxUsedFraction = object.maxUsedFraction ?? 0;
+    message.stddevUsedFraction = object.stddevUsedFraction ?? 0;
+    message.antiAffinity = object.antiAffinity?.map((e) => UpgradeAntiAffinityGroup.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseUpgradePlan(): UpgradePlan {
-  return { pool: "", runnable: false, hosts: [], blockers: [], migrations: [], pinned: [], totals: undefined };
+  return {
+    pool: "",
+    runnable: false,
+    hosts: [],
+    blockers: [],
+    migrations: [],
+    pinned: [],
+    totals: undefined,
+    waves: [],
+    capacity: undefined,
+    endState: undefined,
+    warnings: [],
+  };
 }
 
 export const UpgradePlan: MessageFns<UpgradePlan> = {
@@ -1289,6 +2393,18 @@ export const UpgradePlan: MessageFns<UpgradePlan> = {
     }
     if (message.totals !== undefined) {
       UpgradePlanTotals.encode(message.totals, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.waves) {
+      UpgradeWave.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.capacity !== undefined) {
+      UpgradeCapacityProof.encode(message.capacity, writer.uint32(74).fork()).join();
+    }
+    if (message.endState !== undefined) {
+      UpgradeEndState.encode(message.endState, writer.uint32(82).fork()).join();
+    }
+    for (const v of message.warnings) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -1362,6 +2478,38 @@ export const UpgradePlan: MessageFns<UpgradePlan> = {
             message.totals = UpgradePlanTotals.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.waves.push(UpgradeWave.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.capacity = UpgradeCapacityProof.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.endState = UpgradeEndState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1391,6 +2539,14 @@ export const UpgradePlan: MessageFns<UpgradePlan> = {
         ? object.pinned.map((e: any) => UpgradePinnedVm.fromJSON(e))
         : [],
       totals: isSet(object.totals) ? UpgradePlanTotals.fromJSON(object.totals) : undefined,
+      waves: globalThis.Array.isArray(object?.waves) ? object.waves.map((e: any) => UpgradeWave.fromJSON(e)) : [],
+      capacity: isSet(object.capacity) ? UpgradeCapacityProof.fromJSON(object.capacity) : undefined,
+      endState: isSet(object.endState)
+        ? UpgradeEndState.fromJSON(object.endState)
+        : isSet(object.end_state)
+        ? UpgradeEndState.fromJSON(object.end_state)
+        : undefined,
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -1417,6 +2573,18 @@ export const UpgradePlan: MessageFns<UpgradePlan> = {
     if (message.totals !== undefined) {
       obj.totals = UpgradePlanTotals.toJSON(message.totals);
     }
+    if (message.waves?.length) {
+      obj.waves = message.waves.map((e) => UpgradeWave.toJSON(e));
+    }
+    if (message.capacity !== undefined) {
+      obj.capacity = UpgradeCapacityProof.toJSON(message.capacity);
+    }
+    if (message.endState !== undefined) {
+      obj.endState = UpgradeEndState.toJSON(message.endState);
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
     return obj;
   },
 
@@ -1434,6 +2602,14 @@ export const UpgradePlan: MessageFns<UpgradePlan> = {
     message.totals = (object.totals !== undefined && object.totals !== null)
       ? UpgradePlanTotals.fromPartial(object.totals)
       : undefined;
+    message.waves = object.waves?.map((e) => UpgradeWave.fromPartial(e)) || [];
+    message.capacity = (object.capacity !== undefined && object.capacity !== null)
+      ? UpgradeCapacityProof.fromPartial(object.capacity)
+      : undefined;
+    message.endState = (object.endState !== undefined && object.endState !== null)
+      ? UpgradeEndState.fromPartial(object.endState)
+      : undefined;
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,86 @@
+import type { XapiClient } from '../xapi/xapi-client.js';
+import { XapiError } from '../xapi/xapi-error.js';
+import type { Ref } from '../xapi/ref.js';
+import { poolModelClasses, type PoolClass, type PoolInput, type PoolRecords, type XapiAnswers, type XapiReason } from './pool-input.js';
+import { haCodes, placementCodes } from './xapi-reasons.js';
+
+/**
+ * The one reader of a pool for the prechecks, the planner and the workflow: every record class of
+ * the model, then XAPI's own answers about moving VMs: host.get_vms_which_prevent_evacuation for
+ * the hosts asked (all by default), and VM.assert_can_boot_here host by host for each VM it
+ * reported with a reason that depends on the destination. Works on a read-only session.
+ */
+export interface ReadPoolOptions {
+  signal?: AbortSignal;
+  /** Hosts (refs) whose evacuation XAPI is asked about; default every host. */
+  evacuationOf?: readonly string[];
+}
+
+const absent = (err: unknown): boolean => err instanceof XapiError && (err.code === 'MESSAGE_METHOD_UNKNOWN' || err.code === 'MESSAGE_REMOVED');
+
+export async function readPoolRecords(xapi: XapiClient, signal?: AbortSignal): Promise<PoolRecords> {
+  const out: Partial<Record<PoolClass, ReadonlyMap<unknown, unknown>>> = {};
+  await Promise.all(
+    poolModelClasses.map(async (cls) => {
+      try {
+        out[cls] = await xapi.getAllRecords(cls, { signal });
+      } catch (err) {
+        // A class the release does not have (pool_update before 7.1, VM_group before 8.3).
+        if (!absent(err)) throw err;
+        out[cls] = new Map();
+      }
+    }),
+  );
+  return out as PoolRecords;
+}
+
+export async function readXapiAnswers(xapi: XapiClient, records: PoolRecords, options: ReadPoolOptions = {}): Promise<XapiAnswers> {
+  const { signal } = options;
+  const hostRefs = options.evacuationOf ?? [...records.host.keys()];
+  const evacuation = new Map<string, Readonly<Record<string, XapiReason>> | { error: string }>();
+  await Promise.all(
+    hostRefs.map(async (ref) => {
+      try {
+        evacuation.set(ref, await xapi.call('host.get_vms_which_prevent_evacuation', [ref as Ref<'host'>], { signal }));
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        evacuation.set(ref, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }),
+  );
+  const bootHere = new Map<string, Map<string, XapiReason>>();
+  const asks: Array<() => Promise<void>> = [];
+  for (const [hostRef, answer] of evacuation) {
+    if ('error' in answer && typeof answer.error === 'string') continue;
+    for (const [vm, reason] of Object.entries(answer as Record<string, XapiReason>)) {
+      if (!placementCodes.has(reason[0] ?? '') && !haCodes.has(reason[0] ?? '')) continue;
+      const perHost = new Map<string, XapiReason>();
+      bootHere.set(vm, perHost);
+      for (const target of records.host.keys()) {
+        if (target === hostRef) continue;
+        asks.push(() =>
+          xapi.call('VM.assert_can_boot_here', [vm as Ref<'VM'>, target], { signal }).then(
+            () => void perHost.set(target, []),
+            (err: unknown) => {
+              if (signal?.aborted) throw err;
+              perHost.set(target, err instanceof XapiError ? [err.code, ...err.params] : ['INTERNAL_ERROR', String(err)]);
+            },
+          ),
+        );
+      }
+    }
+  }
+  // A few at a time: one question per VM and host adds up on a large pool.
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(8, asks.length) }, async () => {
+      while (next < asks.length) await asks[next++]!();
+    }),
+  );
+  return { evacuation, bootHere };
+}
+
+export async function readPoolInput(xapi: XapiClient, options: ReadPoolOptions = {}): Promise<PoolInput> {
+  const records = await readPoolRecords(xapi, options.signal);
+  return { records, answers: await readXapiAnswers(xapi, records, options) };
+}
