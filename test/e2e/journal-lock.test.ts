@@ -8,7 +8,7 @@ import { issueCertificate } from '@xsctl/common/pki/index';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowStore } from '@xsctl/controller/workflows/engine/workflow-store';
-import { ROLLING_UPGRADE, normalizeParams } from '@xsctl/controller/workflows/rolling-upgrade/rolling-upgrade-workflow';
+import { ROLLING_UPGRADE, normalizeParams } from '@xsctl/controller/workflows/rolling-upgrade/index';
 import { spawnReady, type ReadyProcess } from '../src/demo/spawn-ready.js';
 
 const controllerBin = resolve(import.meta.dirname, '../../controller/bin/xsctl-controller.js');
