@@ -26,16 +26,17 @@ const versionOf = (ws) => JSON.parse(readFileSync(join(repo, ws, 'package.json')
 const define = { __XSCTL_CLI_VERSION__: JSON.stringify(versionOf('cli')), __XSCTL_AGENT_VERSION__: JSON.stringify(versionOf('agent')) };
 
 /**
- * `upgrade --plan --from-dump` imports the dump loader by a computed name, so that the CLI of the
- * source tree runs without the test package; the packaged CLI carries it: make the import literal.
+ * `upgrade --plan --from-dump` imports the dump harness (the simulator with the dump loaded, read
+ * through the controller's XapiClient) by a computed name, so that the CLI of the source tree runs
+ * without the test package; the packaged CLI carries it: make the import literal.
  */
 const bundleDumpLoader = {
   name: 'bundle-dump-loader',
   setup(b) {
     b.onLoad({ filter: /[\\/]cli[\\/]dist[\\/]commands[\\/]upgrade[\\/]rolling\.js$/ }, (args) => {
       const text = readFileSync(args.path, 'utf8');
-      if (!text.includes('import(loaderModule)')) throw new Error('rolling.js no longer imports the dump loader as import(loaderModule): update packaging/build-controller-cli.mjs');
-      return { contents: text.replace('import(loaderModule)', "import('@xsctl/test/xapi-sim/load-pool-dump')"), loader: 'js', resolveDir: dirname(args.path) };
+      if (!text.includes('import(harness)')) throw new Error('rolling.js no longer imports the dump harness as import(harness): update packaging/build-controller-cli.mjs');
+      return { contents: text.replace('import(harness)', "import('@xsctl/test/sim-harness/open-dump')"), loader: 'js', resolveDir: dirname(args.path) };
     });
     // The loader reads xapi's datamodel from test/fixtures at run time; the bundle carries it.
     b.onLoad({ filter: /[\\/]test[\\/]dist[\\/]xapi-sim[\\/]datamodel\.js$/ }, (args) => {

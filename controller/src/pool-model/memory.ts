@@ -33,12 +33,37 @@ export function requiredBytes(m: VmMemory, policy: MemoryPolicy): number {
 }
 
 /**
- * dom0's memory after an upgrade to `platformVersion` on a host with `hostBytes` of RAM, as the
- * installer sizes it: XenServer 7.x and later (platform 2.x and later, XCP-ng 7.4+) give dom0
- * 1 GiB plus 5% of the host's memory, capped at 8 GiB; earlier releases a fixed 752 MiB. An
- * upgrade never shrinks dom0. The planner reserves the growth on each upgraded host.
+ * dom0's memory after an upgrade to `targetPlatform` on a host with `hostBytes` of RAM (as Xen
+ * reports it: host_metrics.memory_total), as the installer sizes it by default
+ * (xenserver/python-libs xcp/dom0.py default_memory_for_version, CP-29627/CP-30557):
+ * - platform_version >= 2.9.0: 1 GiB + 5% of (host + 256 MiB), rounded down to 16 MiB, at most 8 GiB
+ *   (default_memory_v3);
+ * - earlier: by whole GiB of (host + 256 MiB): under 24 -> 752 MiB, under 48 -> 2 GiB, under 64 ->
+ *   3 GiB, else 4 GiB (default_memory_v2).
+ * The planner keeps dom0 at least where it is (an admin may have raised it; never count on it
+ * shrinking) and reserves the growth on each upgraded host.
  */
-export function dom0BytesAfterUpgrade(hostBytes: number, currentDom0Bytes: number, platformMajor: number): number {
-  const sized = platformMajor >= 2 ? Math.min(8 * GiB, GiB + Math.ceil((hostBytes * 0.05) / MiB) * MiB) : 752 * MiB;
-  return Math.max(currentDom0Bytes, sized);
+export function dom0BytesAfterUpgrade(hostBytes: number, currentDom0Bytes: number, targetPlatform: readonly number[]): number {
+  return Math.max(currentDom0Bytes, defaultDom0Bytes(hostBytes, targetPlatform));
+}
+
+/** xcp/dom0.py default_memory_for_version, in bytes. */
+export function defaultDom0Bytes(hostBytes: number, platform: readonly number[]): number {
+  const v3 = compareVersions(platform, [2, 9, 0]) >= 0;
+  const hostMiB = Math.floor(hostBytes / MiB) + 256;
+  if (v3) return Math.min((1024 + Math.floor(hostMiB * 0.05)) & ~0xf, 8192) * MiB;
+  const gib = Math.floor(hostMiB / 1024);
+  if (gib < 24) return 752 * MiB;
+  if (gib < 48) return 2 * GiB;
+  if (gib < 64) return 3 * GiB;
+  return 4 * GiB;
+}
+
+/** xcp/version.py Version comparison: element by element, missing elements count as 0. */
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

@@ -61,10 +61,31 @@ export class ConfirmationRequired extends Error {
 /** A task noted by an earlier attempt: followed to its end when still running. */
 async function followNoted(method: 'host.call_plugin' | 'host.apply_updates', recorded: Record<string, unknown>, ctx: ActionContext): Promise<{ status: 'none' | 'pending-done' | 'success' | 'other'; result?: unknown }> {
   const task = recorded['task'];
-  if (typeof task !== 'string') return { status: 'none' };
+  if (typeof task !== 'string') {
+    await awaitUnnoted(method, ctx);
+    return { status: 'none' };
+  }
   const status = await ctx.xapi.taskStatus(asRef<'task'>(task), { signal: ctx.io.signal });
   if (status?.status === 'pending') return { status: 'pending-done', result: await ctx.xapi.awaitTask(method, asRef<'task'>(task), { signal: ctx.io.signal }) };
   return { status: status?.status === 'success' ? 'success' : 'other' };
+}
+
+/**
+ * The controller may have died after XAPI created the task but before the task was journaled: that
+ * install is still running (a second one would meet it: OTHER_OPERATION_IN_PROGRESS for
+ * apply_updates, yum's lock for updater.py). XAPI names a task after the call as it came on the
+ * wire, "Async.host.call_plugin" (ocaml/idl/ocaml_backend/gen_server.ml: `__label = __call` before
+ * the Async. prefix is stripped), but a task does not say which host it works on, so every pending
+ * one of this call is waited for: at worst a wave peer's install, which costs time, never a second
+ * install at once.
+ */
+async function awaitUnnoted(method: 'host.call_plugin' | 'host.apply_updates', ctx: ActionContext): Promise<void> {
+  const tasks = await ctx.xapi.getAllRecords('task', { signal: ctx.io.signal });
+  for (const [ref, t] of tasks) {
+    if (t.name_label !== `Async.${method}` || (t.status !== 'pending' && t.status !== 'cancelling')) continue;
+    ctx.io.progress({ phase: 'wait-unnoted-task', task: ref });
+    await ctx.xapi.awaitTask(method, ref, { signal: ctx.io.signal }).catch(() => undefined);
+  }
 }
 
 async function updaterCheck(xapi: XapiClient, host: string, signal: AbortSignal): Promise<string[]> {
