@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
+import { PoolPrecheckFinding } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
 import { generatePool, generatePoolRecords } from '@xsctl/test/pools/generate-pool';
 import { buildPoolModel, inputFromRaw, type PoolInput, type XapiReason } from '../pool-model/index.js';
 import { smallPool } from '@xsctl/test/pools/small-pool';
@@ -142,5 +143,18 @@ describe('capacity: the precheck and the plan give one answer', () => {
     // big stays on A (it has nowhere to go), so A has less room for what follows: the same cascade in both.
     expect(shortfalls[0]).toMatchObject({ vm: 'big', host: 'A', requiredBytes: 7 * GiB, bestFreeBytes: 3 * GiB });
     expect(shortfalls.map((x) => x.vm)).toEqual(plan.blockers.map((b) => b.vm));
+    expect(() => PoolPrecheckFinding.encode(finding).finish()).not.toThrow();
+  });
+  it('a VM on local storage is listed without memory figures, and the finding goes over gRPC', () => {
+    // VM_REQUIRES_SR's parameters are [vm, sr] refs, not byte counts (they once became NaN, which protobuf cannot carry).
+    const input = smallPool(hosts, [{ name: 'l1', host: 'B', gib: 2, local: true }, { name: 's1', host: 'B', gib: 2 }], {
+      evacuation: new Map([['OpaqueRef:h-B', { 'OpaqueRef:v-l1': ['VM_REQUIRES_SR', 'OpaqueRef:v-l1', 'OpaqueRef:sr-local-B'] }]]),
+      bootHere: new Map(),
+    });
+    const finding = capacityFinding(buildPoolModel(input));
+    const local = finding.details?.$case === 'capacity' ? finding.details.value.steps.flatMap((s) => s.shortfalls).filter((x) => x.code === 'VM_REQUIRES_SR') : [];
+    expect(local.length).toBeGreaterThan(0);
+    expect(local.every((x) => x.requiredBytes === 0 && x.bestFreeBytes === 0)).toBe(true);
+    expect(() => PoolPrecheckFinding.encode(finding).finish()).not.toThrow();
   });
 });

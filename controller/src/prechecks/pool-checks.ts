@@ -407,6 +407,12 @@ export function cdFinding(records: Records, model: PoolModel): PoolPrecheckFindi
  * "upgraded hosts only" is whether that plan needs no VM to land on a host upgraded later
  * (only the master's VMs, which have no upgraded host to go to, may).
  */
+/** HOST_NOT_ENOUGH_FREE_MEMORY carries [needed, available] bytes; other codes' parameters are refs (VM_REQUIRES_SR [vm, sr]). */
+function memoryParam(b: { code: string; params: readonly string[] }, i: number): number {
+  const n = b.code === 'HOST_NOT_ENOUGH_FREE_MEMORY' ? Number(b.params[i]) : 0;
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
 export function capacityDetails(plan: RollingPlan): PoolPrecheckCapacity {
   const shortfalls = plan.blockers.filter((b) => b.code === 'HOST_NOT_ENOUGH_FREE_MEMORY' || b.code === 'NO_HOSTS_AVAILABLE' || b.code === 'VM_REQUIRES_SR');
   const fits = shortfalls.every((b) => b.code === 'VM_REQUIRES_SR');
@@ -420,7 +426,7 @@ export function capacityDetails(plan: RollingPlan): PoolPrecheckCapacity {
       step: s.step,
       host: s.host,
       moves: plan.migrations.filter((m) => m.wave === s.wave && (m.fromRef === s.hostRef || (m.room && plan.steps.find((x) => x.wave === s.wave)?.hostRef === s.hostRef))).map((m) => ({ vm: m.vm, from: m.from, to: m.to, requiredBytes: m.requiredBytes })),
-      shortfalls: shortfalls.filter((b) => b.host === s.host).map((b) => ({ vm: b.vm, host: b.host, code: b.code, requiredBytes: Number(b.params[0] ?? 0), bestFreeBytes: Number(b.params[1] ?? 0) })),
+      shortfalls: shortfalls.filter((b) => b.host === s.host).map((b) => ({ vm: b.vm, host: b.host, code: b.code, requiredBytes: memoryParam(b, 0), bestFreeBytes: memoryParam(b, 1) })),
       freeAfter: Object.entries(s.freeAfterEvacuation).map(([host, freeBytes]) => ({ host, freeBytes })),
     })),
   };
