@@ -88,7 +88,7 @@ async function main() {
     const agentsOk = last.r.hosts.filter((h) => h.agentOk).length;
 
     // One agent's Run on its own, as the controller's own client would send it.
-    const ctlTls = await loadTlsMaterial({ ca: join(pkiDir, 'ca.crt'), cert: join(pkiDir, 'xsctl-controller.crt'), key: join(pkiDir, 'xsctl-controller.key') });
+    const ctlTls = await loadTlsMaterial({ ca: join(pkiDir, 'ca', 'ca.crt'), cert: join(pkiDir, 'xsctl-controller.crt'), key: join(pkiDir, 'xsctl-controller.key') });
     const ch = createChannel(`${one[0].address}:${agentPort}`, mtlsChannelCredentials(ctlTls), { 'grpc.ssl_target_name_override': one[0].name, 'grpc.default_authority': one[0].name });
     const agent = createClientFactory().use(clientDeadlineMiddleware(120_000)).use(clientErrorMiddleware).create(PrecheckServiceDefinition, ch);
     await agent.run({ checks: [], bootDisk: '' });

@@ -89,7 +89,7 @@ describe('npm run demo -- --serve', () => {
       void demo!.then((r) => reject(new Error(`demo exited ${r.exitCode}: ${stderr.join('\n')}`)));
     });
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/login\?token=[\w-]+\.[\w-]+$/);
-    const ca = await readFile(join(dir, 'pki', 'ca.crt'));
+    const ca = await readFile(join(dir, 'pki', 'ca', 'ca.crt'));
     const login = await get(url, ca);
     expect(login.status).toBe(303);
     const cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';

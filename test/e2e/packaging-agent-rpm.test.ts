@@ -134,7 +134,7 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
       installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: { slaveOf: '10.0.0.1' }, uptimeSeconds: 1234,
     });
     // From a directory with nothing of the repo around it.
-    agent = await spawnReadyExecutable(join(el7.root, 'usr/bin/xsctl-agent'), ['serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca.crt'), '--tls-cert', join(pki.dir, 'xs-rpm.crt'), '--tls-key', join(pki.dir, 'xs-rpm.key')], { cwd: tmpdir(), timeoutMs: 60_000 });
+    agent = await spawnReadyExecutable(join(el7.root, 'usr/bin/xsctl-agent'), ['serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'xs-rpm.crt'), '--tls-key', join(pki.dir, 'xs-rpm.key')], { cwd: tmpdir(), timeoutMs: 60_000 });
     const channel = createChannel(`127.0.0.1:${String(agent.ready['port'])}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })));
     const { facts } = await createClient(HostServiceDefinition, channel).getFacts({}, { signal: AbortSignal.timeout(10_000) });
     channel.close();

@@ -1,5 +1,10 @@
 export * from './identity.js';
 export * from './certificate-authority.js';
 export * from './tls-files.js';
+export * from './validity.js';
+export * from './pki-layout.js';
+export * from './cert-registry.js';
+export * from './revocation.js';
+export * from './revocation-list.js';
 export { PkiError } from './pki-error.js';
 export { writeFileAtomic } from './write-secret-file.js';

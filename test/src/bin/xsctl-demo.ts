@@ -50,11 +50,11 @@ async function main(): Promise<void> {
   const demo = async (): Promise<void> => {
     say(`controller at ${pool.controllerAddress}, XAPI simulator at ${pool.xapiUrl}`);
     if (serve) {
-      // A one-time link for a browser without a client certificate; the CA to trust is pki/ca.crt.
+      // A one-time link for a browser without a client certificate; the CA to trust is pki/ca/ca.crt.
       const link = await execa(process.execPath, [xsctl, 'dashboard', 'open', '--json'], { env: pool.operatorEnv });
       const { url } = JSON.parse(link.stdout) as { url: string };
       process.stdout.write(`dashboard: ${url}\n`);
-      process.stderr.write(`(the dashboard's certificate is issued by ${join(pool.pkiDir, 'ca.crt')}; see docs/DASHBOARD.md to trust it)\n`);
+      process.stderr.write(`(the dashboard's certificate is issued by ${join(pool.pkiDir, 'ca', 'ca.crt')}; see docs/DASHBOARD.md to trust it)\n`);
     }
     await run(['hosts']);
     say('rolling upgrade of the whole pool: master first, each VM moved as little as possible, ci-scratch-1 (local SR) shut down while its host reboots');

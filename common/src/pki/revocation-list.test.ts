@@ -1,0 +1,68 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { initCa, issueCertificate } from './certificate-authority.js';
+import { pkiLayout } from './pki-layout.js';
+import { revokeCertificate, rotateCertificate } from './revocation.js';
+import { parseRevocationList, RevocationListError, RevocationStore } from './revocation-list.js';
+
+const fresh = () => mkdtemp(join(tmpdir(), 'xsctl-crl-'));
+
+describe('revocation list', () => {
+  it('lists what `revoke` and `rotate` revoked, numbered, signed by the CA (checked by openssl too)', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    const caPem = await readFile(ca.cert);
+    const empty = await parseRevocationList(await readFile(pkiLayout(dir).crl, 'utf8'), caPem);
+    expect([empty.number, empty.serials.size]).toEqual([1, 0]);
+
+    const alice = await issueCertificate(dir, { kind: 'cli', name: 'alice' });
+    const xs1 = await issueCertificate(dir, { kind: 'agent', name: 'xs1' });
+    const r = await revokeCertificate(dir, { name: 'alice' }, 'keyCompromise');
+    expect(r.revoked.map((c) => c.serial)).toEqual([alice.serial]);
+    const rotated = await rotateCertificate(dir, 'xs1');
+    expect(rotated.previous).toBe(xs1.serial);
+    const list = await parseRevocationList(await readFile(pkiLayout(dir).crl, 'utf8'), caPem);
+    expect(list.number).toBe(3);
+    expect([...list.serials].sort()).toEqual([alice.serial, xs1.serial].sort());
+    // Serials as Node's TLS reports them (upper case, maybe a leading zero) match too.
+    const store = new RevocationStore(list);
+    expect(store.isRevoked(new X509Certificate(await readFile(alice.cert)).serialNumber)).toBe(true);
+    expect(store.isRevoked(alice.serial.toUpperCase())).toBe(true);
+    expect(store.isRevoked(`00${xs1.serial}`)).toBe(true);
+    expect(store.isRevoked(rotated.serial)).toBe(false);
+
+    const crlText = await execa('openssl', ['crl', '-in', pkiLayout(dir).crl, '-CAfile', ca.cert, '-noout', '-text'], { reject: false });
+    expect(crlText.stderr).toMatch(/verify OK/);
+    expect(crlText.stdout).toMatch(/X509v3 CRL Number:\s*\n\s*3/);
+    expect(crlText.stdout.toLowerCase()).toContain(`serial number: ${alice.serial.toLowerCase()}`);
+  });
+
+  it('refuses a list from another CA, a tampered one, and one older than the list held', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    await issueCertificate(dir, { kind: 'cli', name: 'bob' });
+    await revokeCertificate(dir, { name: 'bob' });
+    const second = await readFile(pkiLayout(dir).crl, 'utf8');
+
+    const other = await fresh();
+    await initCa(other);
+    const foreign = await readFile(pkiLayout(other).crl, 'utf8');
+    await expect(parseRevocationList(foreign, await readFile(ca.cert))).rejects.toBeInstanceOf(RevocationListError);
+
+    // Flip one bit in the signed part: the signature no longer verifies.
+    const der = Buffer.from(second.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
+    der[40] = (der[40] ?? 0) ^ 0x01;
+    const tampered = `-----BEGIN X509 CRL-----\n${der.toString('base64')}\n-----END X509 CRL-----\n`;
+    await expect(parseRevocationList(tampered, await readFile(ca.cert))).rejects.toBeInstanceOf(RevocationListError);
+    await expect(parseRevocationList('not a crl', await readFile(ca.cert))).rejects.toBeInstanceOf(RevocationListError);
+
+    const store = new RevocationStore();
+    expect(store.offer(await parseRevocationList(second, await readFile(ca.cert)))).toBe(true);
+    expect(store.offer(await parseRevocationList(second, await readFile(ca.cert)))).toBe(false);
+    expect(() => store.offer({ ...store.current!, number: 1 })).toThrow(/older/);
+  });
+});
