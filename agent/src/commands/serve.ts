@@ -14,6 +14,7 @@ interface ServeFlags {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsCrl?: string;
   logLevel?: string;
 }
 
@@ -27,6 +28,7 @@ export function registerServe(program: Command): void {
     .option('--tls-ca <file>', 'CA certificate')
     .option('--tls-cert <file>', 'agent certificate')
     .option('--tls-key <file>', 'agent key')
+    .option('--tls-crl <file>', 'revocation list installed with the agent (the controller sends newer ones)')
     .option('--log-level <level>', 'pino level')
     .action(async (flags: ServeFlags) => {
       const config = await loadAgentConfig(flags.config, {
@@ -37,6 +39,7 @@ export function registerServe(program: Command): void {
           ...(flags.tlsCa === undefined ? {} : { ca: flags.tlsCa }),
           ...(flags.tlsCert === undefined ? {} : { cert: flags.tlsCert }),
           ...(flags.tlsKey === undefined ? {} : { key: flags.tlsKey }),
+          ...(flags.tlsCrl === undefined ? {} : { crl: flags.tlsCrl }),
         } as never,
       });
       const logger = createLogger('xsctl-agent', { level: config.logLevel });
@@ -47,6 +50,7 @@ export function registerServe(program: Command): void {
         tls: await loadTlsMaterial(config.tls),
         listen: config.listen,
         logger,
+        ...(config.tls.crl === undefined ? {} : { crlFile: config.tls.crl }),
       });
       logger.info({ listen: config.listen, port: running.port, root: config.root }, 'agent listening');
       // A machine-readable ready line for supervisors and tests.

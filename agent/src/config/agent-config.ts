@@ -5,7 +5,8 @@ import { ConfigError } from '@xsctl/common/errors/index';
 export interface AgentConfig {
   listen: string;
   root: string;
-  tls: { ca: string; cert: string; key: string };
+  /** `crl`: a revocation list installed with the agent; the controller sends newer ones. */
+  tls: { ca: string; cert: string; key: string; crl?: string };
   logLevel: string;
   commandTimeoutMs: number;
   /** Host path (under root) for backups, staging and quarantine. */

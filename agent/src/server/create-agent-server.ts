@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
+import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
+import { loadAgentTrust, type AgentTrust } from '../trust/agent-trust.js';
+import { trustService } from '../trust/trust-service.js';
 import type { AgentContext } from './agent-context.js';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { recoverIntents, type RecoveredIntent } from '../journal/intent-journal.js';
@@ -18,6 +21,8 @@ export interface AgentServerOptions {
   listen: string;
   logger: Logger;
   defaultDeadlineMs?: number;
+  /** A revocation list installed with the agent (config tls.crl); the controller sends newer ones. */
+  crlFile?: string;
 }
 
 export interface RunningAgentServer {
@@ -25,6 +30,7 @@ export interface RunningAgentServer {
   port: number;
   /** Aborted when shutdown begins: background work started beside the server stops with it. */
   signal: AbortSignal;
+  trust: AgentTrust;
   /** Stops accepting calls and aborts the ones in flight after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -45,24 +51,28 @@ export async function recoverOnStart(ctx: AgentContext): Promise<RecoveredIntent
 export async function startAgentServer(options: AgentServerOptions): Promise<RunningAgentServer> {
   await recoverOnStart(options.ctx);
   const stopping = new AbortController();
+  const trust = await loadAgentTrust({ root: options.ctx.root, stateDir: options.ctx.stateDir, ca: options.tls.ca, logger: options.logger, ...(options.crlFile === undefined ? {} : { crlFile: options.crlFile }) });
   const server = createServer({ interceptors: [peerIdentityInterceptor], 'grpc.keepalive_permit_without_calls': 1 })
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
     .use(shutdownMiddleware(stopping.signal))
     // The agent serves only the controller: agent and CLI certificates are refused, and so is any
     // method missing from the shared call table (default deny).
-    .use(authMiddleware({ kinds: ['controller'], methods: agentMethodAccess() }))
+    // A revoked controller is refused on every call, from the list the controller hands over.
+    .use(authMiddleware({ kinds: ['controller'], methods: agentMethodAccess(), revoked: (serial) => trust.store.isRevoked(serial) }))
     // Per method: the controller's deadline plus a margin, never a flat value shorter than it.
     .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000, agentServerCeilings()))
     // Calls that change the same resource run one at a time (defect: a rollback undid another call's change).
     .use(lockMiddleware(resourceLocks(options.ctx.root.root)));
   registerServices(server, options.ctx, stopping.signal);
   server.add(HealthDefinition, HealthServiceImpl());
+  server.add(TrustServiceDefinition, trustService(trust));
   const port = await server.listen(options.listen, mtlsServerCredentials(options.tls));
   return {
     server,
     port,
     signal: stopping.signal,
+    trust,
     async shutdown(graceMs = 5_000) {
       stopping.abort();
       const timer = setTimeout(() => server.forceShutdown(), graceMs);

@@ -27,7 +27,8 @@ export function serviceClient<Service extends CompatServiceDefinition>(
 
 export async function connectController(flags: GlobalFlags): Promise<ControllerConnection> {
   const config = await loadCliConfig(flags);
-  const credentials = mtlsChannelCredentials(await loadTlsMaterial(config.tls));
+  // The server must hold a controller certificate: an agent's (same CA) must not pass for it.
+  const credentials = mtlsChannelCredentials(await loadTlsMaterial(config.tls), { kind: 'controller' });
   const channel = createChannel(config.controller, credentials, {
     ...(config.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': config.serverName, 'grpc.default_authority': config.serverName }),
   });

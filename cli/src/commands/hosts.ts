@@ -1,9 +1,28 @@
 import type { Command } from 'commander';
-import type { HostView } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { CertificateNotice, HostView } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
+import { expiryWarningDays, identityFromCertificate, normalizeSerial } from '@xsctl/common/pki/index';
 import { AgentState } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
 import { withController } from '../client/connect-controller.js';
 import { formatTable, printJson, progress } from '../output/output.js';
-import type { GlobalFlags } from '../config/cli-config.js';
+import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
+
+const dayMs = 86_400_000;
+
+/** The CLI's own certificate, when it expires within the warning window (or has). */
+export async function ownCertificateNotice(certFile: string, now = new Date()): Promise<CertificateNotice | null> {
+  const cert = new X509Certificate(await readFile(certFile));
+  const notAfter = new Date(cert.validTo);
+  if (notAfter.getTime() - now.getTime() >= expiryWarningDays * dayMs) return null;
+  const identity = identityFromCertificate(/CN=([^\n,]+)/.exec(cert.subject)?.[1], cert.subjectAltName);
+  return { kind: identity?.kind ?? 'cli', name: identity?.name ?? cert.subject, serial: normalizeSerial(cert.serialNumber), notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / dayMs) };
+}
+
+export function describeNotice(n: CertificateNotice): string {
+  const when = n.daysLeft < 0 ? `expired ${-n.daysLeft} days ago` : `expires in ${n.daysLeft} days`;
+  return `warning: the ${n.kind} certificate ${n.name} (serial ${n.serial}) ${when} (${n.notAfter}): xsctl pki rotate ${n.name}`;
+}
 
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
 
@@ -55,12 +74,15 @@ export function registerHosts(program: Command): void {
         progress(`asking the controller at ${address} ...`);
         return controller.listHosts({ pool: flags.pool ?? '' });
       });
+      const own = await ownCertificateNotice((await loadCliConfig(global)).tls.cert).catch(() => null);
+      const notices = [...res.certificateNotices, ...(own === null ? [] : [own])];
       if (flags.json === true) {
-        printJson({ ...res, hosts: res.hosts.map(hostJson) });
+        printJson({ ...res, hosts: res.hosts.map(hostJson), certificateNotices: notices });
       } else {
         process.stdout.write(renderHosts(res.hosts));
         for (const e of res.poolErrors) process.stderr.write(`pool ${e.pool}: ${e.code}: ${e.message}\n`);
       }
+      for (const n of notices) process.stderr.write(`${describeNotice(n)}\n`);
       if (res.poolErrors.length > 0) process.exitCode = 1;
     });
 }

@@ -66,6 +66,8 @@ export const agentCallTable: Readonly<Record<string, AgentCallEntry>> = {
   '/xsctl.agent.v1.MultipathService/ListMaps': { deadlineMs: 45_000, idempotent: true },
   '/xsctl.agent.v1.ScsiService/Inspect': { deadlineMs: 60_000, idempotent: true },
   '/xsctl.agent.v1.ScsiService/GetAluaReport': { deadlineMs: 180_000, idempotent: true },
+  // Installing the same list twice is a no-op, an older one is refused: safe to retry.
+  '/xsctl.agent.v1.TrustService/PutRevocationList': { deadlineMs: 10_000, idempotent: true },
 };
 
 /**

@@ -15,12 +15,17 @@ export interface AuthPolicy {
    * everyone, so a method added to a proto without being classified cannot be called by a viewer.
    */
   methods: ReadonlyMap<string, MethodAccess>;
+  /** The live revocation list: a revoked certificate is refused on every call, even on an open connection. */
+  revoked?: (serial: string) => boolean;
 }
 
 export function authMiddleware(policy: AuthPolicy) {
   return async function* <Request, Response>(call: ServerMiddlewareCall<Request, Response>, context: CallContext) {
     const peer = peerIdentity(context);
     if (peer === null) throw toServerError(new UnauthenticatedError('no xsctl certificate'));
+    if (policy.revoked !== undefined && (peer.serial === undefined || policy.revoked(peer.serial))) {
+      throw toServerError(new UnauthenticatedError(`the certificate of ${peer.kind} ${peer.name} is revoked${peer.serial === undefined ? ' (no serial)' : ` (serial ${peer.serial})`}`));
+    }
     if (!policy.kinds.includes(peer.kind)) {
       throw toServerError(new PermissionDeniedError(`${peer.kind} ${peer.name}`, `a ${policy.kinds.join(' or ')} certificate`));
     }

@@ -13,7 +13,7 @@ describe('agent calls: retries (nice-grpc retry middleware) and per-attempt metr
     const seen: Array<{ path: string; status: string; host: string }> = [];
     const observe: AgentCallObserver = ({ path, status, host }) => seen.push({ path, status, host });
     // Nothing listens on port 1: every attempt fails with UNAVAILABLE.
-    const conn = new AgentConnection({ address: '127.0.0.1:1', serverName: 'xs-none' }, tls, observe);
+    const conn = new AgentConnection({ address: '127.0.0.1:1', serverName: 'xs-none' }, tls, { observe });
     try {
       const read = await conn.client(HostServiceDefinition).getFacts({}).catch((e: unknown) => e);
       expect(read).toBeInstanceOf(RemoteError);

@@ -9,6 +9,7 @@ import { acquireJournalLock } from '../journal/journal-lock.js';
 import { createControllerContext } from '../server/create-controller-context.js';
 import { startControllerServer } from '../server/create-controller-server.js';
 import { startHttpServer } from '../http/start-http-server.js';
+import { ControllerTrust } from '../trust/controller-trust.js';
 
 const program = new Command('xsctl-controller')
   .description('xsctl controller: talks to XAPI and the agents, runs workflows')
@@ -26,7 +27,12 @@ const program = new Command('xsctl-controller')
     const lock = acquireJournalLock(config.journal);
     const journal = new Journal(config.journal);
     const tls = await loadTlsMaterial(config.tls);
-    const ctx = createControllerContext({ configFile: flags.config, config, tls, journal, logger });
+    // The CA's revocation list: refused CLI and agent certificates, handed to every agent.
+    const trust = new ControllerTrust(tls.ca, config.tls.crl, logger);
+    await trust.load();
+    trust.watch();
+    if (config.tls.crl === null) logger.warn('no tls.crl in the config: revoked certificates are not refused');
+    const ctx = createControllerContext({ configFile: flags.config, config, tls, journal, logger, revocations: trust.store });
     const grpc = await startControllerServer({ ctx, tls, listen: config.listen, logger });
     const http = config.http.listen === null ? null : await startHttpServer({ ctx, listen: config.http.listen, logger, tls });
     logger.info({ listen: config.listen, port: grpc.port, http: http?.address ?? null, pools: config.pools.map((p) => p.name) }, 'controller listening');
@@ -38,6 +44,7 @@ const program = new Command('xsctl-controller')
       logger.info({ signal }, 'shutting down');
       void Promise.allSettled([grpc.shutdown(), http?.close()]).finally(() => {
         ctx.close();
+        trust.close();
         journal.close();
         lock.release();
         process.exit(0);

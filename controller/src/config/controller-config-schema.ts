@@ -40,7 +40,8 @@ export const controllerConfigSchema = z.strictObject({
       publicUrl: z.string().regex(/^https:\/\/[^/]+$/, 'must be https://HOST[:PORT] without a path').optional(),
     })
     .prefault({}),
-  tls: z.strictObject({ ca: path, cert: path, key: path }),
+  /** `crl`: the CA's revocation list (DIR/ca/crl.pem): enforced, re-read when it changes, handed to the agents. */
+  tls: z.strictObject({ ca: path, cert: path, key: path, crl: path.optional() }),
   journal: path.default('xsctl-journal.sqlite'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How the controller follows pools for the dashboard and metrics. */

@@ -22,7 +22,8 @@ export interface PoolConfig {
 export interface ControllerConfig {
   listen: string;
   http: { listen: string | null; sessionMinutes: number; publicUrl?: string };
-  tls: { ca: string; cert: string; key: string };
+  /** `crl`: the CA's revocation list (ca/crl.pem), re-read when it changes and handed to the agents. */
+  tls: { ca: string; cert: string; key: string; crl: string | null };
   journal: string;
   logLevel: string;
   watch: { xapiEvents: boolean; agentProbeSeconds: number };
@@ -72,7 +73,7 @@ export async function loadControllerConfig(file: string): Promise<ControllerConf
   return {
     listen: c.listen,
     http: { listen: c.http.listen, sessionMinutes: c.http.sessionMinutes, ...(c.http.publicUrl === undefined ? {} : { publicUrl: c.http.publicUrl }) },
-    tls: { ca: abs(c.tls.ca), cert: abs(c.tls.cert), key: abs(c.tls.key) },
+    tls: { ca: abs(c.tls.ca), cert: abs(c.tls.cert), key: abs(c.tls.key), crl: c.tls.crl === undefined ? null : abs(c.tls.crl) },
     journal: c.journal === ':memory:' ? c.journal : abs(c.journal),
     logLevel: c.logLevel,
     watch: c.watch,

@@ -1,4 +1,3 @@
-import type { TLSSocket } from 'node:tls';
 import { GetPoolStorageStatusResponse } from '@xsctl/proto/gen/xsctl/controller/v1/storage';
 import { PoolScsiServiceGetAluaReportResponse } from '@xsctl/proto/gen/xsctl/controller/v1/scsi';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -11,7 +10,7 @@ import { poolStorageService } from '../services/storage/pool-storage-service.js'
 import { poolScsiService } from '../services/scsi/pool-scsi-service.js';
 import { poolHubFor } from '../watch/pool-hub.js';
 import { dashboardAccessFor } from './auth/dashboard-access.js';
-import { httpIdentity, sessionCookie, type HttpIdentity } from './auth/http-identity.js';
+import { certificateIdentity, httpIdentity, sessionCookie, type HttpIdentity } from './auth/http-identity.js';
 import { LoginLinkError } from './auth/login-link-error.js';
 import { icon, liveScript, stylesheet } from './dashboard/assets.js';
 import { openEventStream } from './dashboard/event-stream.js';
@@ -85,13 +84,15 @@ export async function startHttpServer(options: { ctx: ControllerContext; listen:
     void reply.headers(securityHeaders);
     const path = req.url.split('?')[0] ?? '';
     if (publicPaths.has(path)) return;
-    const who = httpIdentity(req, access.sessions);
+    const revoked = (serial: string): boolean => ctx.revocations?.isRevoked(serial) === true;
+    const who = httpIdentity(req, access.sessions, revoked);
     if (who !== undefined) {
       req.identity = who;
       return;
     }
-    // A scraper's certificate of any kind from the CA may read metrics and health.
-    if ((path === '/metrics' || path === '/healthz') && (req.raw.socket as TLSSocket).authorized === true) return;
+    // A scraper's certificate of any xsctl kind from the CA may read metrics and health; a
+    // CA-signed certificate without an xsctl kind, or a revoked one, may not.
+    if ((path === '/metrics' || path === '/healthz') && certificateIdentity(req, revoked) !== null) return;
     return notLoggedIn(req, reply);
   });
   app.addHook('onResponse', async (req, reply) => {

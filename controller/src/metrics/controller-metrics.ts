@@ -97,6 +97,18 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly revocationList = new Gauge({
+    name: 'xsctl_revocation_list_number',
+    help: 'cRLNumber of the revocation list the controller enforces and hands to the agents (0: none loaded).',
+    registers: [this.registry],
+  });
+
+  readonly revocationListNextUpdate = new Gauge({
+    name: 'xsctl_revocation_list_next_update_timestamp_seconds',
+    help: 'When the revocation list should be re-signed (`xsctl pki crl`), as a Unix time.',
+    registers: [this.registry],
+  });
+
   readonly journalBytes = new Gauge({
     name: 'xsctl_journal_size_bytes',
     help: 'Size of the SQLite journal: database pages plus the write-ahead log.',

@@ -5,6 +5,7 @@ import { Status } from 'nice-grpc-common';
 import type { ControllerContext } from '../server/controller-context.js';
 import { readPoolHosts, type PoolHostRecord } from './read-pool-hosts.js';
 import { agentEndpoint } from '../agents/agent-endpoint.js';
+import { certificateSamples, expiryNotices } from '../trust/certificate-expiry.js';
 
 const rejectedStatuses: readonly Status[] = [Status.PERMISSION_DENIED, Status.UNAUTHENTICATED];
 
@@ -12,7 +13,8 @@ async function agentView(ctx: ControllerContext, pool: string, host: PoolHostRec
   const endpoint = agentEndpoint(ctx.pool(pool), host);
   const base = { endpoint: endpoint.address };
   try {
-    const { facts } = await ctx.agents.get(endpoint).client(HostServiceDefinition).getFacts({}, { signal });
+    const connection = ctx.agents.get(endpoint);
+    const { facts } = await connection.client(HostServiceDefinition).getFacts({}, { signal });
     return {
       ...base,
       state: AgentState.AGENT_STATE_OK,
@@ -26,6 +28,7 @@ async function agentView(ctx: ControllerContext, pool: string, host: PoolHostRec
       masterAddress: facts?.masterAddress ?? '',
       uptimeSeconds: facts?.uptimeSeconds ?? 0,
       agentVersion: facts?.agentVersion ?? '',
+      certificateNotAfter: connection.peer?.notAfter.toISOString() ?? '',
     };
   } catch (err) {
     // One unreachable agent is a fact about that host, not a failure of the whole listing.
@@ -36,7 +39,7 @@ async function agentView(ctx: ControllerContext, pool: string, host: PoolHostRec
       state: rejected ? AgentState.AGENT_STATE_REJECTED : AgentState.AGENT_STATE_UNREACHABLE,
       errorCode: code,
       errorMessage: err instanceof Error ? err.message : String(err),
-      hostname: '', productBrand: '', productVersion: '', buildNumber: '', poolRole: '', masterAddress: '', uptimeSeconds: 0, agentVersion: '',
+      hostname: '', productBrand: '', productVersion: '', buildNumber: '', poolRole: '', masterAddress: '', uptimeSeconds: 0, agentVersion: '', certificateNotAfter: '',
     };
   }
 }
@@ -84,5 +87,5 @@ export async function listHostViews(ctx: ControllerContext, poolName: string, si
     }),
   );
   hosts.sort((a, b) => a.pool.localeCompare(b.pool));
-  return { hosts, poolErrors };
+  return { hosts, poolErrors, certificateNotices: expiryNotices(await certificateSamples(ctx.config.tls.cert, ctx.agents)) };
 }

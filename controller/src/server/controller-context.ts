@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RevocationStore } from '@xsctl/common/pki/index';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { AgentConnection } from '../agents/agent-connection.js';
 import type { ControllerConfig, PoolConfig } from '../config/inventory.js';
@@ -26,6 +27,8 @@ export interface ControllerContext {
   journal: Journal;
   /** The one Prometheus registry (GET /metrics). */
   metrics: ControllerMetrics;
+  /** The CA's revocation list (config tls.crl), enforced on every hop and handed to the agents. */
+  revocations?: RevocationStore;
   pool(name: string): PoolConfig;
   /** A XAPI session to the pool master; read-only sessions refuse every write. Close it when done. */
   openXapi(pool: PoolConfig, options: { readOnly: boolean; signal?: AbortSignal }): Promise<XapiClient>;

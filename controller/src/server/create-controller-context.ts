@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { NotFoundError, ValidationError } from '@xsctl/common/errors/index';
-import type { TlsMaterial } from '@xsctl/common/pki/index';
+import type { RevocationList, RevocationStore, TlsMaterial } from '@xsctl/common/pki/index';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { agentEndpoint } from '../agents/agent-endpoint.js';
 import { loadControllerConfig, type ControllerConfig, type PoolConfig } from '../config/inventory.js';
@@ -19,19 +19,33 @@ export interface ContextOptions {
   journal: Journal;
   logger: Logger;
   metrics?: ControllerMetrics;
+  /** The CA's revocation list: agents' certificates are checked against it and it is handed to them. */
+  revocations?: RevocationStore;
 }
 
 export function createControllerContext(options: ContextOptions): ControllerContext & { close(): void } {
   let config = options.config;
   const metrics = options.metrics ?? new ControllerMetrics();
-  const agents = new AgentRegistry(options.tls, ({ path, host, seconds, status }) => {
-    const method = methodLabel(path);
-    metrics.agentCallDuration.observe({ method, host, outcome: status === 'OK' ? 'ok' : 'error' }, seconds);
-    if (status !== 'OK') metrics.agentCallErrors.inc({ method, host, status });
+  const agents = new AgentRegistry(options.tls, {
+    observe: ({ path, host, seconds, status }) => {
+      const method = methodLabel(path);
+      metrics.agentCallDuration.observe({ method, host, outcome: status === 'OK' ? 'ok' : 'error' }, seconds);
+      if (status !== 'OK') metrics.agentCallErrors.inc({ method, host, status });
+    },
+    // Each agent's certificate as seen at the handshake: its expiry is a metric and a warning in `xsctl hosts`.
+    onPeer: (peer) => metrics.certificateExpiry.set({ role: 'agent', name: peer.name }, Math.floor(peer.notAfter.getTime() / 1000)),
+    logger: options.logger,
+    ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
   });
   metrics.recordCertificate({ role: 'ca', name: 'ca', pem: options.tls.ca });
   metrics.recordCertificate({ role: 'controller', name: 'controller', pem: options.tls.cert });
   watchJournalSize(metrics, options.journal);
+  const showList = (list: RevocationList | null): void => {
+    metrics.revocationList.set(list?.number ?? 0);
+    if (list?.nextUpdate != null) metrics.revocationListNextUpdate.set(Math.floor(list.nextUpdate.getTime() / 1000));
+  };
+  showList(options.revocations?.current ?? null);
+  options.revocations?.onChange(showList);
 
   const ctx: ControllerContext & { close(): void } = {
     get config() {
@@ -40,6 +54,7 @@ export function createControllerContext(options: ContextOptions): ControllerCont
     logger: options.logger,
     agents,
     journal: options.journal,
+    ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
     metrics,
 
     pool(name) {

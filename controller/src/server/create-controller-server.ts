@@ -18,13 +18,15 @@ const healthMethods = [['/grpc.health.v1.Health/Check', 'read'], ['/grpc.health.
 
 export async function startControllerServer(options: { ctx: ControllerContext; tls: TlsMaterial; listen: string; logger: Logger }): Promise<RunningControllerServer> {
   const registrations = serviceRegistrations(options.ctx);
+  const revocations = options.ctx.revocations;
   const stopping = new AbortController();
   const server = createServer({ interceptors: [peerIdentityInterceptor] })
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
     .use(shutdownMiddleware(stopping.signal))
     // The controller serves CLI users; writes need the operator role; unclassified methods are refused.
-    .use(authMiddleware({ kinds: ['cli'], methods: new Map([...methodAccess(registrations), ...healthMethods]) }))
+    // A revoked CLI certificate is refused on every call, even on a connection opened before.
+    .use(authMiddleware({ kinds: ['cli'], methods: new Map([...methodAccess(registrations), ...healthMethods]), ...(revocations === undefined ? {} : { revoked: (serial: string) => revocations.isRevoked(serial) }) }))
     // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
     .use(deadlineMiddleware(6 * 3600_000));
   registerServices(server, registrations);

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
-import { identityFromCertificate, type Role } from '@xsctl/common/pki/index';
+import { identityFromCertificate, type PeerIdentity, type Role } from '@xsctl/common/pki/index';
 import type { DashboardSessions } from './dashboard-sessions.js';
 
 export const sessionCookie = 'xsctl_session';
@@ -21,17 +21,26 @@ export function cookieValue(header: string | undefined, name: string): string | 
 }
 
 /**
+ * The xsctl identity of the client certificate TLS verified (kind and role from its SAN URIs), or
+ * null: no certificate, one the CA did not sign, one without an xsctl kind, or a revoked one.
+ */
+export function certificateIdentity(req: FastifyRequest, revoked: (serial: string) => boolean): PeerIdentity | null {
+  const socket = req.raw.socket as TLSSocket;
+  if (socket.authorized !== true) return null;
+  const cert = socket.getPeerCertificate();
+  const cn = cert.subject?.CN;
+  const id = identityFromCertificate(Array.isArray(cn) ? cn[0] : cn, cert.subjectaltname);
+  if (id === null || revoked(cert.serialNumber)) return null;
+  return id;
+}
+
+/**
  * Who is asking: a CLI certificate from the project CA (verified by TLS, kind and role from its
  * SAN URIs), else a session cookie opened by a one-time login link. Anything else is nobody.
  */
-export function httpIdentity(req: FastifyRequest, sessions: DashboardSessions): HttpIdentity | undefined {
-  const socket = req.raw.socket as TLSSocket;
-  if (socket.authorized === true) {
-    const cert = socket.getPeerCertificate();
-    const cn = cert.subject?.CN;
-    const id = identityFromCertificate(Array.isArray(cn) ? cn[0] : cn, cert.subjectaltname);
-    if (id !== null && id.kind === 'cli') return { name: id.name, role: id.role ?? 'viewer', via: 'certificate' };
-  }
+export function httpIdentity(req: FastifyRequest, sessions: DashboardSessions, revoked: (serial: string) => boolean = () => false): HttpIdentity | undefined {
+  const id = certificateIdentity(req, revoked);
+  if (id !== null && id.kind === 'cli') return { name: id.name, role: id.role ?? 'viewer', via: 'certificate' };
   const s = sessions.session(cookieValue(req.headers.cookie, sessionCookie));
   return s === undefined ? undefined : { name: s.name, role: s.role, via: 'session' };
 }

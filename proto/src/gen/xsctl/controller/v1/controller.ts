@@ -79,6 +79,22 @@ export interface ListHostsResponse {
   hosts: HostView[];
   /** Pools whose XAPI could not be read; their hosts are missing above. */
   poolErrors: PoolError[];
+  /**
+   * Certificates that expire within 30 days (or have): the agents' as seen at the handshake, and
+   * the controller's own. The CLI adds its own.
+   */
+  certificateNotices: CertificateNotice[];
+}
+
+export interface CertificateNotice {
+  /** controller, agent, cli. */
+  kind: string;
+  name: string;
+  serial: string;
+  /** RFC 3339. */
+  notAfter: string;
+  /** Negative once expired. */
+  daysLeft: number;
 }
 
 export interface PoolError {
@@ -119,6 +135,8 @@ export interface AgentView {
   masterAddress: string;
   uptimeSeconds: number;
   agentVersion: string;
+  /** RFC 3339 end of validity of the agent's certificate, as seen at the TLS handshake. */
+  certificateNotAfter: string;
 }
 
 export interface HostView {
@@ -445,7 +463,7 @@ export const ListHostsRequest: MessageFns<ListHostsRequest> = {
 };
 
 function createBaseListHostsResponse(): ListHostsResponse {
-  return { hosts: [], poolErrors: [] };
+  return { hosts: [], poolErrors: [], certificateNotices: [] };
 }
 
 export const ListHostsResponse: MessageFns<ListHostsResponse> = {
@@ -455,6 +473,9 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
     }
     for (const v of message.poolErrors) {
       PoolError.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.certificateNotices) {
+      CertificateNotice.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -488,6 +509,14 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
             message.poolErrors.push(PoolError.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.certificateNotices.push(CertificateNotice.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -508,6 +537,11 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
         : globalThis.Array.isArray(object?.pool_errors)
         ? object.pool_errors.map((e: any) => PoolError.fromJSON(e))
         : [],
+      certificateNotices: globalThis.Array.isArray(object?.certificateNotices)
+        ? object.certificateNotices.map((e: any) => CertificateNotice.fromJSON(e))
+        : globalThis.Array.isArray(object?.certificate_notices)
+        ? object.certificate_notices.map((e: any) => CertificateNotice.fromJSON(e))
+        : [],
     };
   },
 
@@ -519,6 +553,9 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
     if (message.poolErrors?.length) {
       obj.poolErrors = message.poolErrors.map((e) => PoolError.toJSON(e));
     }
+    if (message.certificateNotices?.length) {
+      obj.certificateNotices = message.certificateNotices.map((e) => CertificateNotice.toJSON(e));
+    }
     return obj;
   },
 
@@ -529,6 +566,148 @@ export const ListHostsResponse: MessageFns<ListHostsResponse> = {
     const message = createBaseListHostsResponse();
     message.hosts = object.hosts?.map((e) => HostView.fromPartial(e)) || [];
     message.poolErrors = object.poolErrors?.map((e) => PoolError.fromPartial(e)) || [];
+    message.certificateNotices = object.certificateNotices?.map((e) => CertificateNotice.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCertificateNotice(): CertificateNotice {
+  return { kind: "", name: "", serial: "", notAfter: "", daysLeft: 0 };
+}
+
+export const CertificateNotice: MessageFns<CertificateNotice> = {
+  encode(message: CertificateNotice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.serial !== "") {
+      writer.uint32(26).string(message.serial);
+    }
+    if (message.notAfter !== "") {
+      writer.uint32(34).string(message.notAfter);
+    }
+    if (message.daysLeft !== 0) {
+      writer.uint32(40).int32(message.daysLeft);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CertificateNotice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCertificateNotice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.notAfter = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.daysLeft = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CertificateNotice {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      notAfter: isSet(object.notAfter)
+        ? globalThis.String(object.notAfter)
+        : isSet(object.not_after)
+        ? globalThis.String(object.not_after)
+        : "",
+      daysLeft: isSet(object.daysLeft)
+        ? globalThis.Number(object.daysLeft)
+        : isSet(object.days_left)
+        ? globalThis.Number(object.days_left)
+        : 0,
+    };
+  },
+
+  toJSON(message: CertificateNotice): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.notAfter !== "") {
+      obj.notAfter = message.notAfter;
+    }
+    if (message.daysLeft !== 0) {
+      obj.daysLeft = Math.round(message.daysLeft);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CertificateNotice>): CertificateNotice {
+    return CertificateNotice.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CertificateNotice>): CertificateNotice {
+    const message = createBaseCertificateNotice();
+    message.kind = object.kind ?? "";
+    message.name = object.name ?? "";
+    message.serial = object.serial ?? "";
+    message.notAfter = object.notAfter ?? "";
+    message.daysLeft = object.daysLeft ?? 0;
     return message;
   },
 };
@@ -972,6 +1151,7 @@ function createBaseAgentView(): AgentView {
     masterAddress: "",
     uptimeSeconds: 0,
     agentVersion: "",
+    certificateNotAfter: "",
   };
 }
 
@@ -1012,6 +1192,9 @@ export const AgentView: MessageFns<AgentView> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(98).string(message.agentVersion);
+    }
+    if (message.certificateNotAfter !== "") {
+      writer.uint32(106).string(message.certificateNotAfter);
     }
     return writer;
   },
@@ -1125,6 +1308,14 @@ export const AgentView: MessageFns<AgentView> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.certificateNotAfter = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1187,6 +1378,11 @@ export const AgentView: MessageFns<AgentView> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      certificateNotAfter: isSet(object.certificateNotAfter)
+        ? globalThis.String(object.certificateNotAfter)
+        : isSet(object.certificate_not_after)
+        ? globalThis.String(object.certificate_not_after)
+        : "",
     };
   },
 
@@ -1228,6 +1424,9 @@ export const AgentView: MessageFns<AgentView> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.certificateNotAfter !== "") {
+      obj.certificateNotAfter = message.certificateNotAfter;
+    }
     return obj;
   },
 
@@ -1248,6 +1447,7 @@ export const AgentView: MessageFns<AgentView> = {
     message.masterAddress = object.masterAddress ?? "";
     message.uptimeSeconds = object.uptimeSeconds ?? 0;
     message.agentVersion = object.agentVersion ?? "";
+    message.certificateNotAfter = object.certificateNotAfter ?? "";
     return message;
   },
 };
