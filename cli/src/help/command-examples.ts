@@ -13,13 +13,25 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
   pki: [
     ['xsctl pki init --dir pki', 'create the project CA'],
     ['xsctl pki issue cli alice --role operator --dir pki', 'a certificate for an admin'],
+    ['xsctl pki revoke alice --dir pki', 'revoke it; the controller refuses it and tells the agents'],
   ],
   'pki init': [['xsctl pki init --dir /etc/xsctl/pki --name "ACME xsctl CA"', 'create the CA (refuses to overwrite one)']],
   'pki issue': [
     ['xsctl pki issue controller xsctl-controller --dir pki --ip 10.0.0.5 --dns xsctl.example.org', "the controller's certificate (HTTPS and gRPC)"],
     ['xsctl pki issue agent xs1 --dir pki --ip 10.0.0.11', "an agent's certificate: the name is the dom0's hostname"],
-    ['xsctl pki issue cli vera --role viewer --dir pki', 'a read-only user'],
+    ['xsctl pki issue cli vera --role viewer --dir pki --days 30', 'a read-only user for 30 days (default 90; agents and controllers 180)'],
+    ['xsctl pki issue agent xs1 --dir pki --force', 'replace the certificate of xs1 and revoke the old one (prefer `pki rotate`)'],
   ],
+  'pki rotate': [
+    ['xsctl pki rotate xs1 --dir pki', 'new key and certificate for xs1, same names; the old one is revoked'],
+    ['xsctl pki rotate xsctl-controller --dir pki --keep-old', 'a staged rotation: the old one stays valid until revoked by --serial'],
+  ],
+  'pki revoke': [
+    ['xsctl pki revoke alice --dir pki --reason keyCompromise', "revoke every unexpired certificate of alice and re-sign pki/ca/crl.pem"],
+    ['xsctl pki revoke --serial 1186a9e2ead88f5fad743363ae0a23f4 --dir pki', 'revoke exactly one certificate (serials from `pki list`)'],
+  ],
+  'pki list': [['xsctl pki list --dir pki', 'what the CA issued, revoked, and what expires within 30 days']],
+  'pki crl': [['xsctl pki crl --dir pki', 're-sign the revocation list before its next update (90 days)']],
   decode: [
     ['xsctl decode multipath-ll multipath-ll.txt', 'decode `multipath -ll` output saved from a host'],
     ['ssh root@xs1 cat /proc/drbd | xsctl decode proc-drbd - --json', 'from standard input, as JSON'],

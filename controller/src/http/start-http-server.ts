@@ -10,7 +10,7 @@ import { poolStorageService } from '../services/storage/pool-storage-service.js'
 import { poolScsiService } from '../services/scsi/pool-scsi-service.js';
 import { poolHubFor } from '../watch/pool-hub.js';
 import { dashboardAccessFor } from './auth/dashboard-access.js';
-import { certificateIdentity, httpIdentity, sessionCookie, type HttpIdentity } from './auth/http-identity.js';
+import { httpIdentity, sessionCookie, type HttpIdentity } from './auth/http-identity.js';
 import { LoginLinkError } from './auth/login-link-error.js';
 import { icon, liveScript, stylesheet } from './dashboard/assets.js';
 import { openEventStream } from './dashboard/event-stream.js';
@@ -60,8 +60,8 @@ function notLoggedIn(req: FastifyRequest, reply: FastifyReply): FastifyReply {
 /**
  * HTTPS (certificate from the project CA): the read-only dashboard, its live event stream, the
  * JSON API, /healthz and /metrics. A caller is a CLI certificate from the CA or a session opened
- * by a one-time login link (`xsctl dashboard open`); /metrics also takes any certificate from the
- * CA (a Prometheus scraper's). Nothing here changes anything.
+ * by a one-time login link (`xsctl dashboard open`); a Prometheus scraper uses a viewer CLI
+ * certificate. Nothing here changes anything.
  */
 export async function startHttpServer(options: { ctx: ControllerContext; listen: string; logger: Logger; tls: TlsMaterial }): Promise<RunningHttpServer> {
   const { ctx } = options;
@@ -90,9 +90,9 @@ export async function startHttpServer(options: { ctx: ControllerContext; listen:
       req.identity = who;
       return;
     }
-    // A scraper's certificate of any xsctl kind from the CA may read metrics and health; a
-    // CA-signed certificate without an xsctl kind, or a revoked one, may not.
-    if ((path === '/metrics' || path === '/healthz') && certificateIdentity(req, revoked) !== null) return;
+    // Nothing else: a scraper gets a CLI certificate (`xsctl pki issue cli prometheus --role
+    // viewer`). An agent's certificate (its key sits on every dom0), the controller's, a CA-signed
+    // one without an xsctl kind, or a revoked one read nothing here.
     return notLoggedIn(req, reply);
   });
   app.addHook('onResponse', async (req, reply) => {

@@ -8,7 +8,6 @@ export function registerPkiCrl(pki: Command): void {
     .description('re-sign DIR/ca/crl.pem with fresh dates and the next number (before its next update passes)')
     .requiredOption('--dir <dir>', 'PKI directory')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  xsctl pki crl --dir pki')
     .action(async (flags: { dir: string; json?: boolean }) => {
       const r = await refreshCrl(flags.dir);
       if (flags.json === true) printJson(r);

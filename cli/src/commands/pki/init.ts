@@ -10,7 +10,6 @@ export function registerPkiInit(pki: Command): void {
     .option('--name <cn>', 'CA common name', 'xsctl CA')
     .option('--days <n>', `CA validity in whole days, 1-${maxCaDays}`, (v) => parseDays(v, maxCaDays), defaultCaDays)
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  xsctl pki init --dir pki')
     .action(async (flags: { dir: string; name: string; days: number; json?: boolean }) => {
       const files = await initCa(flags.dir, { name: flags.name, days: flags.days });
       if (flags.json === true) printJson(files);

@@ -17,14 +17,6 @@ export function registerPkiIssue(pki: Command): void {
     .option('--days <n>', `validity in whole days, 1-${maxLeafDays} (default: 180 for agent and controller, 90 for cli)`, (v) => parseDays(v, maxLeafDays))
     .option('--force', 'replace an existing certificate of this name and revoke the old one (prefer `pki rotate`)')
     .option('--json', 'print JSON')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  xsctl pki issue controller xsctl-controller --dir pki --ip 10.0.0.2 --dns ctl.example.org
-  xsctl pki issue agent xs1 --dir pki --ip 10.0.0.11        # agent name = the dom0 hostname
-  xsctl pki issue cli alice --role operator --dir pki --days 30`,
-    )
     .action(async (kind: string, name: string, flags: { dir: string; role?: string; dns: string[]; ip: string[]; days?: number; force?: boolean; json?: boolean }) => {
       const files = await issueCertificate(flags.dir, {
         kind: parseKind(kind),

@@ -10,7 +10,6 @@ export function registerPkiList(pki: Command): void {
     .description(`every certificate the CA issued: validity, revocation, and those expiring within ${expiryWarningDays} days`)
     .requiredOption('--dir <dir>', 'PKI directory')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  xsctl pki list --dir pki --json')
     .action(async (flags: { dir: string; json?: boolean }) => {
       const ca = await loadCa(flags.dir);
       const now = Date.now();

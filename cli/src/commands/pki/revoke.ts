@@ -17,11 +17,7 @@ export function registerPkiRevoke(pki: Command): void {
       `
 The controller reads the list from tls.crl in its config (re-read when the file changes) and
 hands it to every agent before its next call; agents then refuse a revoked controller, the
-controller refuses revoked CLI and agent certificates.
-
-Examples:
-  xsctl pki revoke alice --dir pki --reason keyCompromise
-  xsctl pki revoke --serial 1186a9e2ead88f5fad743363ae0a23f4 --dir pki`,
+controller refuses revoked CLI and agent certificates.`,
     )
     .action(async (name: string | undefined, flags: { dir: string; serial?: string; reason: string; json?: boolean }) => {
       if ((name === undefined) === (flags.serial === undefined)) throw new CliError('USAGE', 'name a certificate or give --serial', 'xsctl pki revoke NAME --dir DIR');

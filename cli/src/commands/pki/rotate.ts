@@ -15,11 +15,7 @@ export function registerPkiRotate(pki: Command): void {
       'after',
       `
 Copy the new files to the party that uses them and restart it; with the old certificate revoked,
-peers refuse it as soon as they have the new revocation list.
-
-Examples:
-  xsctl pki rotate xs1 --dir pki
-  xsctl pki rotate xsctl-controller --dir pki --keep-old`,
+peers refuse it as soon as they have the new revocation list.`,
     )
     .action(async (name: string, flags: { dir: string; days?: number; keepOld?: boolean; json?: boolean }) => {
       const r = await rotateCertificate(flags.dir, name, { ...(flags.days === undefined ? {} : { days: flags.days }), keepOld: flags.keepOld === true });
