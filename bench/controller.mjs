@@ -75,7 +75,7 @@ async function main() {
     ctl = await startController(dir, pkiDir, {
       http: { listen: '127.0.0.1:0' },
       watch: { xapiEvents: true, agentProbeSeconds: 0 },
-      pools: sims.map((s, i) => ({ name: `p${String(i + 1).padStart(2, '0')}`, xapi: { url: s.url, user: credentials.user, password: credentials.password } })),
+      pools: sims.map((s, i) => ({ name: `p${String(i + 1).padStart(2, '0')}`, xapi: { url: s.url, user: credentials.user, password: credentials.password, allowPlainHttp: true } })),
     });
     const tls = await loadTlsMaterial(await issueCertificate(pkiDir, { kind: 'cli', name: 'bench-viewer', role: 'viewer' }));
     // Latest state per pool as the stream told it, and waiters for a given host state.
@@ -92,7 +92,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     const warmMs = performance.now() - t0;
-    const clients = await inBatches(sims, 8, (s) => XapiClient.connect({ url: s.url, ...credentials }));
+    const clients = await inBatches(sims, 8, (s) => XapiClient.connect({ url: s.url, ...credentials, allowPlainHttp: true }));
     const hostRefs = await Promise.all(clients.map(async (c) => [...(await c.getAllRecords('host'))].map(([ref, h]) => ({ ref, name: h.name_label, enabled: h.enabled }))));
 
     /** Flips one host and resolves with the lag until the stream shows it. */

@@ -61,8 +61,8 @@ async function main() {
     const ctl = await startController(dir, pkiDir, {
       watch: { xapiEvents: false, agentProbeSeconds: 0 },
       pools: [
-        { name: 'fan', xapi: { url: sims[0].url, user: credentials.user, password: credentials.password }, agentPort },
-        { name: 'solo', xapi: { url: sims[1].url, user: credentials.user, password: credentials.password }, agentPort },
+        { name: 'fan', xapi: { url: sims[0].url, user: credentials.user, password: credentials.password, allowPlainHttp: true }, agentPort },
+        { name: 'solo', xapi: { url: sims[1].url, user: credentials.user, password: credentials.password, allowPlainHttp: true }, agentPort },
       ],
     });
     started.push(ctl.proc);

@@ -102,7 +102,7 @@ describe('npm run demo -- --serve', () => {
       if (name === 'pool') seen.push({ at: Date.now(), data });
     });
     const config = JSON.parse(await readFile(join(dir, 'controller.yaml'), 'utf8')) as { pools: Array<{ xapi: { url: string } }> };
-    const xapi = await XapiClient.connect({ url: config.pools[0]?.xapi.url ?? '', user: 'root', password: 'demo-password' });
+    const xapi = await XapiClient.connect({ url: config.pools[0]?.xapi.url ?? '', user: 'root', password: 'demo-password', allowPlainHttp: true });
     const hosts = await xapi.getAllRecords('host');
     const [ref] = [...hosts].find(([, h]) => h.name_label === 'xs-demo-2') ?? [];
     await new Promise((r) => setTimeout(r, 500));

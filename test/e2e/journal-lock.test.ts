@@ -35,7 +35,7 @@ beforeAll(async () => {
   config = join(dir, 'controller.yaml');
   await writeFile(
     config,
-    `listen: 127.0.0.1:0\ntls: {ca: ${tls.ca}, cert: ${tls.cert}, key: ${tls.key}}\njournal: ${journalFile}\npools:\n  - name: lab\n    xapi: {url: "http://127.0.0.1:${port}", user: root, passwordFile: pw}\n`,
+    `listen: 127.0.0.1:0\ntls: {ca: ${tls.ca}, cert: ${tls.cert}, key: ${tls.key}}\njournal: ${journalFile}\npools:\n  - name: lab\n    xapi: {url: "http://127.0.0.1:${port}", user: root, passwordFile: pw, allowPlainHttp: true}\n`,
   );
   // A rolling upgrade a previous controller left running: whoever starts on this journal resumes it.
   const journal = new Journal(journalFile);

@@ -46,7 +46,7 @@ function agentFindings(names: string[]): PrecheckFinding[] {
 }
 
 function context(poolName: string): ControllerContext {
-  const pool: PoolConfig = { name: poolName, xapi: { url: sim.url, user: DEFAULT_SIM_CREDENTIALS.user, password: DEFAULT_SIM_CREDENTIALS.password, allowUnauthorized: true }, agentPort: 1 };
+  const pool: PoolConfig = { name: poolName, xapi: { url: sim.url, user: DEFAULT_SIM_CREDENTIALS.user, password: DEFAULT_SIM_CREDENTIALS.password, allowUnauthorized: false, allowPlainHttp: true, followMasterRedirect: false }, agentPort: 1 };
   const agents = {
     get: (endpoint: { serverName: string }) => ({
       client: () => ({
@@ -63,7 +63,7 @@ function context(poolName: string): ControllerContext {
     logger: createLogger('test', { level: 'silent' }),
     agents,
     pool: () => pool,
-    openXapi: (p: PoolConfig, o: { readOnly: boolean; signal?: AbortSignal }) => XapiClient.connect({ url: p.xapi.url, user: p.xapi.user, password: p.xapi.password, readOnly: o.readOnly, allowUnauthorized: true }),
+    openXapi: (p: PoolConfig, o: { readOnly: boolean; signal?: AbortSignal }) => XapiClient.connect({ url: p.xapi.url, user: p.xapi.user, password: p.xapi.password, readOnly: o.readOnly, allowPlainHttp: true }),
   } as unknown as ControllerContext;
 }
 
@@ -168,7 +168,7 @@ describe('pool prechecks on boston-db.xml', () => {
   it('takes a metadata backup from /pool/xmldbdump that loads back as the same pool, and then counts it as recent', async () => {
     const ctx = context('lab');
     const target = backupDir(ctx.config.journal, 'lab');
-    const taken = await takeMetadataBackup({ url: sim.url, user: DEFAULT_SIM_CREDENTIALS.user, password: DEFAULT_SIM_CREDENTIALS.password, allowUnauthorized: true }, 'lab', target);
+    const taken = await takeMetadataBackup({ url: sim.url, user: DEFAULT_SIM_CREDENTIALS.user, password: DEFAULT_SIM_CREDENTIALS.password, allowUnauthorized: false, allowPlainHttp: true }, 'lab', target);
     expect(taken.file.startsWith(target)).toBe(true);
     expect(taken.sha256).toMatch(/^[0-9a-f]{64}$/);
     const xml = await readFile(taken.file, 'utf8');
@@ -181,8 +181,8 @@ describe('pool prechecks on boston-db.xml', () => {
     const res = await run();
     expect(one(res, 'metadata-backup')).toMatchObject({ severity: INFO });
 
-    await expect(takeMetadataBackup({ url: sim.url, user: 'root', password: 'wrong', allowUnauthorized: true }, 'lab', target)).rejects.toThrow(MetadataBackupError);
-    await expect(takeMetadataBackup({ url: sim.url, user: 'root', password: 'wrong', allowUnauthorized: true }, 'lab', target)).rejects.toThrow(/HTTP 401/);
+    await expect(takeMetadataBackup({ url: sim.url, user: 'root', password: 'wrong', allowUnauthorized: false, allowPlainHttp: true }, 'lab', target)).rejects.toThrow(MetadataBackupError);
+    await expect(takeMetadataBackup({ url: sim.url, user: 'root', password: 'wrong', allowUnauthorized: false, allowPlainHttp: true }, 'lab', target)).rejects.toThrow(/HTTP 401/);
     expect((await readdir(target)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 

@@ -55,7 +55,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
     nodes = [await startStorageNode({ ...common, name: 'xs1', tgtdControlPort: controlPort }), await startStorageNode({ ...common, name: 'xs2', tgtdControlPort: controlPort + 1 })];
     hosts = nodes.map(
       (n, i): ResolvedHost => ({
-        pool: { name: 'lab', xapi: { url: 'https://xapi.invalid', user: 'root', password: '', allowUnauthorized: false }, agentPort: n.agent.port },
+        pool: { name: 'lab', xapi: { url: 'https://xapi.invalid', user: 'root', password: '', allowUnauthorized: false, allowPlainHttp: false, followMasterRedirect: false }, agentPort: n.agent.port },
         ref: `OpaqueRef:${n.name}`,
         uuid: `uuid-${n.name}`,
         nameLabel: n.name,

@@ -53,7 +53,7 @@ beforeAll(async () => {
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '300';
   const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-upgrade-cli-'));
   pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 20000 + ((process.pid + 7) % 20000) });
-  xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password: 'demo-password' });
+  xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password: 'demo-password', allowPlainHttp: true });
 }, 120_000);
 
 afterAll(async () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '600';
   dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-sigkill-'));
   pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 20000 + (process.pid % 20000) });
-  xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password });
+  xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password, allowPlainHttp: true });
 }, 120_000);
 
 afterAll(async () => {

@@ -15,6 +15,7 @@ describe('exit codes (docs/CLI.md)', () => {
     const remote = (status: Status, code: string) => new RemoteError(code, status, 'x');
     expect(exitCodeFor(remote(Status.UNAVAILABLE, 'UNAVAILABLE'))).toBe(2);
     expect(exitCodeFor(remote(Status.PERMISSION_DENIED, 'PERMISSION_DENIED'))).toBe(3);
+    expect(exitCodeFor(remote(Status.RESOURCE_EXHAUSTED, 'RATE_LIMITED'))).toBe(3);
     expect(exitCodeFor(remote(Status.ALREADY_EXISTS, 'WORKFLOW_CONFLICT'))).toBe(5);
     expect(exitCodeFor(remote(Status.INTERNAL, 'COMMAND_FAILED'))).toBe(7);
     expect([exitCodeForWorkflowState('done'), exitCodeForWorkflowState('failed'), exitCodeForWorkflowState('aborted'), exitCodeForWorkflowState('paused')]).toEqual([0, 4, 4, 6]);

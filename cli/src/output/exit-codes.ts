@@ -9,7 +9,7 @@ import { CliError } from './cli-error.js';
  *    a dry run that changed nothing (add --yes)
  *  2 usage or connection: bad flags or arguments, missing config or certificate, the controller
  *    unreachable or not answering in time, an unknown pool/host/workflow
- *  3 refused: the certificate is not accepted or lacks the operator role
+ *  3 refused: the certificate is not accepted or lacks the operator role, or the caller is over its limits
  *  4 the workflow ended failed or aborted
  *  5 conflict: another workflow is active on the pool, or the pool is not in a state that allows it
  *  6 the workflow paused (by an admin, or waiting for a manual step: `xsctl upgrade resume`)
@@ -40,6 +40,8 @@ export function exitCodeFor(err: unknown): ExitCodeValue {
         return ExitCode.USAGE;
       case Status.PERMISSION_DENIED:
       case Status.UNAUTHENTICATED:
+      // Over the caller's per-identity limit (RATE_LIMITED): refused for now, retry later.
+      case Status.RESOURCE_EXHAUSTED:
         return ExitCode.REFUSED;
       case Status.ALREADY_EXISTS:
       case Status.FAILED_PRECONDITION:

@@ -1,10 +1,20 @@
 import { z } from 'zod';
+import { defaultLimits, type RoleLimits } from '../limits/identity-limits.js';
 
 /** A name that is safe in a URL path, a label and a file name. */
 const simpleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a simple name (letters, digits, dot, dash, underscore)');
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT');
 const path = z.string().min(1, 'must be a path');
 const port = z.number().int().min(1).max(65535);
+
+const roleLimits = (d: RoleLimits) =>
+  z
+    .strictObject({
+      callsPerMinute: z.number().int().min(1).max(100_000).default(d.callsPerMinute),
+      concurrent: z.number().int().min(1).max(1_000).default(d.concurrent),
+      streams: z.number().int().min(1).max(1_000).default(d.streams),
+    })
+    .prefault({});
 
 const xapiSchema = z
   .strictObject({
@@ -13,9 +23,13 @@ const xapiSchema = z
     passwordFile: path.optional(),
     /** For labs only: prefer passwordFile. */
     password: z.string().optional(),
+    /** Each of these lets the XAPI password travel unverified: never by default, a warning at start when set. */
     allowUnauthorized: z.boolean().default(false),
+    allowPlainHttp: z.boolean().default(false),
+    followMasterRedirect: z.boolean().default(false),
   })
-  .refine((x) => x.passwordFile !== undefined || x.password !== undefined, { message: 'needs passwordFile (or password)', path: ['passwordFile'] });
+  .refine((x) => x.passwordFile !== undefined || x.password !== undefined, { message: 'needs passwordFile (or password)', path: ['passwordFile'] })
+  .refine((x) => !x.url.startsWith('http://') || x.allowPlainHttp, { message: 'http:// sends the XAPI password in clear: use https://, or set allowPlainHttp: true (labs, simulators)', path: ['url'] });
 
 const poolSchema = z.strictObject({
   name: simpleName,
@@ -51,6 +65,13 @@ export const controllerConfigSchema = z.strictObject({
       xapiEvents: z.boolean().default(true),
       /** Seconds between agent probes (GetFacts) per host; 0 turns probing off. */
       agentProbeSeconds: z.number().int().min(0).max(3600).default(30),
+    })
+    .prefault({}),
+  /** Per-identity limits (issue 10, defect 9): calls per minute, calls and streams in flight, per role. */
+  limits: z
+    .strictObject({
+      viewer: roleLimits(defaultLimits.viewer),
+      operator: roleLimits(defaultLimits.operator),
     })
     .prefault({}),
   pools: z

@@ -17,32 +17,41 @@ describe('controller inventory', () => {
   it('reads pools, resolves relative paths and reads the password file', async () => {
     const file = await configFile('tls: {ca: ca.crt, cert: c.crt, key: c.key}\npools:\n  - name: prod\n    xapi: {url: "https://10.0.0.1", passwordFile: xapi.pw}\n');
     const c = await loadControllerConfig(file);
-    expect(c.pools).toEqual([{ name: 'prod', xapi: { url: 'https://10.0.0.1', user: 'root', password: 'p@ss word', allowUnauthorized: false }, agentPort: 7443 }]);
+    expect(c.pools).toEqual([{ name: 'prod', xapi: { url: 'https://10.0.0.1', user: 'root', password: 'p@ss word', allowUnauthorized: false, allowPlainHttp: false, followMasterRedirect: false }, agentPort: 7443 }]);
     expect(c.tls.ca).toBe(join(file, '..', 'ca.crt'));
     expect(c.listen).toBe('127.0.0.1:7444');
   });
 
   it.each([
     ['no pools', 'tls: {ca: a, cert: b, key: c}\npools: []\n', /non-empty/],
-    ['a duplicate pool', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n  - {name: p, xapi: {url: "http://x", password: y}}\n', /twice/],
+    ['a duplicate pool', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "https://x", password: y}}\n  - {name: p, xapi: {url: "https://x", password: y}}\n', /twice/],
     ['a non-URL', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "ftp://x", password: y}}\n', /URL/],
-    ['no password', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x"}}\n', /passwordFile/],
-    ['a bad port', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, agentPort: 70000, xapi: {url: "http://x", password: y}}\n', /agentPort/],
+    ['no password', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "https://x"}}\n', /passwordFile/],
+    ['a bad port', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, agentPort: 70000, xapi: {url: "https://x", password: y}}\n', /agentPort/],
   ])('rejects %s with a ConfigError', async (_name, text, re) => {
     const err = await loadControllerConfig(await configFile(text)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(re);
   });
 
+  it('refuses an http:// XAPI URL unless allowPlainHttp says so (the password would travel in clear)', async () => {
+    const text = (extra: string) => `tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://10.0.0.1", password: y${extra}}}\n`;
+    const err = await loadControllerConfig(await configFile(text(''))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/pools\[0\]\.xapi\.url: http:\/\/ sends the XAPI password in clear.*allowPlainHttp: true/);
+    const c = await loadControllerConfig(await configFile(text(', allowPlainHttp: true')));
+    expect(c.pools[0]?.xapi).toMatchObject({ url: 'http://10.0.0.1', allowPlainHttp: true, followMasterRedirect: false, allowUnauthorized: false });
+  });
+
   it('never puts the password in an error', async () => {
-    const file = await configFile('tls: {ca: a, cert: b, key: c}\npools:\n  - {name: "bad name!", xapi: {url: "http://x", password: hunter2}}\n');
+    const file = await configFile('tls: {ca: a, cert: b, key: c}\npools:\n  - {name: "bad name!", xapi: {url: "https://x", password: hunter2}}\n');
     const err = (await loadControllerConfig(file).catch((e: unknown) => e)) as Error;
     expect(err.message).not.toContain('hunter2');
   });
 
   describe('pool storage (two-node failover)', () => {
     const storage = (extra: string) =>
-      `tls: {ca: a, cert: b, key: c}\npools:\n  - name: lab\n    xapi: {url: "http://x", password: y}\n    storage:\n      spec: {drbdResources: [iscsi1], target: {tid: 1, iqn: "iqn.2013-05.com.example:x", luns: [{lun: 10, backingStore: /dev/drbd1}], incomingUser: {user: xsinit, passwordFile: chap.pw}}, floatingIp: {address: 10.10.10.3, prefixLength: 24, interface: xapi1}}\n      hosts:\n        xcp1: {replicationAddress: 10.10.10.1, replicationInterface: xapi1, managementInterface: xenbr0}\n        xcp2: {replicationAddress: 10.10.10.2, replicationInterface: xapi1, managementInterface: xenbr0}\n${extra}`;
+      `tls: {ca: a, cert: b, key: c}\npools:\n  - name: lab\n    xapi: {url: "https://x", password: y}\n    storage:\n      spec: {drbdResources: [iscsi1], target: {tid: 1, iqn: "iqn.2013-05.com.example:x", luns: [{lun: 10, backingStore: /dev/drbd1}], incomingUser: {user: xsinit, passwordFile: chap.pw}}, floatingIp: {address: 10.10.10.3, prefixLength: 24, interface: xapi1}}\n      hosts:\n        xcp1: {replicationAddress: 10.10.10.1, replicationInterface: xapi1, managementInterface: xenbr0}\n        xcp2: {replicationAddress: 10.10.10.2, replicationInterface: xapi1, managementInterface: xenbr0}\n${extra}`;
 
     it('reads the spec, the links, the timers and the BMC passwords from files', async () => {
       const file = await configFile(storage('      failover: {automatic: true, detectAfterMs: 2500, selfFenceAfterMs: 1500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: 10.0.0.21, user: fence, passwordFile: xapi.pw}, xcp2: {address: 10.0.0.22, user: fence, passwordFile: xapi.pw}}}\n'));
@@ -70,11 +79,11 @@ describe('controller inventory', () => {
   });
 
   it.each([
-    ['a misspelt pool key', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", pasword: y, password: z}}\n', 'pools[0].xapi.pasword: unknown key'],
-    ['an unknown top-level key', 'tls: {ca: a, cert: b, key: c}\nlisten_on: 1.2.3.4:5\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n', 'listen_on: unknown key'],
-    ['an unknown http key', 'tls: {ca: a, cert: b, key: c}\nhttp: {listen: "127.0.0.1:8443", port: 8443}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n', 'http.port: unknown key'],
-    ['an unknown key in the second pool', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n  - {name: q, agentport: 1, xapi: {url: "http://x", password: y}}\n', 'pools[1].agentport: unknown key'],
-    ['a wrongly typed value', 'tls: {ca: a, cert: b, key: c}\nwatch: {agentProbeSeconds: "often"}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n', 'watch.agentProbeSeconds:'],
+    ['a misspelt pool key', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "https://x", pasword: y, password: z}}\n', 'pools[0].xapi.pasword: unknown key'],
+    ['an unknown top-level key', 'tls: {ca: a, cert: b, key: c}\nlisten_on: 1.2.3.4:5\npools:\n  - {name: p, xapi: {url: "https://x", password: y}}\n', 'listen_on: unknown key'],
+    ['an unknown http key', 'tls: {ca: a, cert: b, key: c}\nhttp: {listen: "127.0.0.1:8443", port: 8443}\npools:\n  - {name: p, xapi: {url: "https://x", password: y}}\n', 'http.port: unknown key'],
+    ['an unknown key in the second pool', 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "https://x", password: y}}\n  - {name: q, agentport: 1, xapi: {url: "https://x", password: y}}\n', 'pools[1].agentport: unknown key'],
+    ['a wrongly typed value', 'tls: {ca: a, cert: b, key: c}\nwatch: {agentProbeSeconds: "often"}\npools:\n  - {name: p, xapi: {url: "https://x", password: y}}\n', 'watch.agentProbeSeconds:'],
   ])('names the path of %s', async (_name, text, expected) => {
     const err = (await loadControllerConfig(await configFile(text)).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(ConfigError);
@@ -82,7 +91,7 @@ describe('controller inventory', () => {
   });
 
   it('fills defaults for the sections it owns', async () => {
-    const c = await loadControllerConfig(await configFile('tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "http://x", password: y}}\n'));
+    const c = await loadControllerConfig(await configFile('tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "https://x", password: y}}\n'));
     expect(c.http).toEqual({ listen: null, sessionMinutes: 60 });
     expect(c.watch).toEqual({ xapiEvents: true, agentProbeSeconds: 30 });
     expect(c.logLevel).toBe('info');

@@ -4,6 +4,14 @@ import { parse } from 'yaml';
 import { ConfigError } from '@xsctl/common/errors/index';
 import { parsePoolStorageConfig, type PoolStorageConfig } from './pool-storage-config.js';
 import { controllerConfigSchema, describeIssues } from './controller-config-schema.js';
+import type { Limits } from '../limits/identity-limits.js';
+
+/** The transport settings of a pool's XAPI, for every door that sends its password. */
+export const xapiTransportOf = (pool: PoolConfig): { allowUnauthorized: boolean; allowPlainHttp: boolean; followMasterRedirect: boolean } => ({
+  allowUnauthorized: pool.xapi.allowUnauthorized,
+  allowPlainHttp: pool.xapi.allowPlainHttp,
+  followMasterRedirect: pool.xapi.followMasterRedirect,
+});
 
 export interface PoolConfig {
   name: string;
@@ -12,7 +20,10 @@ export interface PoolConfig {
     user: string;
     /** Read from passwordFile when set; a literal `password` is accepted for labs only. */
     password: string;
+    /** Each of these exposes the password and must be set on purpose; the controller warns at start. */
     allowUnauthorized: boolean;
+    allowPlainHttp: boolean;
+    followMasterRedirect: boolean;
   };
   agentPort: number;
   /** Two-node hyperconverged storage served by the pool's own hosts (switchover, failover). */
@@ -27,6 +38,8 @@ export interface ControllerConfig {
   journal: string;
   logLevel: string;
   watch: { xapiEvents: boolean; agentProbeSeconds: number };
+  /** Per-identity call limits; absent in hand-made configs of tests: the defaults apply. */
+  limits?: Limits;
   pools: PoolConfig[];
 }
 
@@ -65,7 +78,7 @@ export async function loadControllerConfig(file: string): Promise<ControllerConf
     const storage = parsePoolStorageConfig(p.storage, `pools[${c.pools.indexOf(p)}]`, file, base);
     pools.push({
       name: p.name,
-      xapi: { url: p.xapi.url, user: p.xapi.user, password, allowUnauthorized: p.xapi.allowUnauthorized },
+      xapi: { url: p.xapi.url, user: p.xapi.user, password, allowUnauthorized: p.xapi.allowUnauthorized, allowPlainHttp: p.xapi.allowPlainHttp, followMasterRedirect: p.xapi.followMasterRedirect },
       agentPort: p.agentPort,
       ...(storage === undefined ? {} : { storage }),
     });
@@ -77,6 +90,7 @@ export async function loadControllerConfig(file: string): Promise<ControllerConf
     journal: c.journal === ':memory:' ? c.journal : abs(c.journal),
     logLevel: c.logLevel,
     watch: c.watch,
+    limits: c.limits,
     pools,
   };
 }

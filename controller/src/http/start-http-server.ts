@@ -10,6 +10,7 @@ import { poolStorageService } from '../services/storage/pool-storage-service.js'
 import { poolScsiService } from '../services/scsi/pool-scsi-service.js';
 import { poolHubFor } from '../watch/pool-hub.js';
 import { dashboardAccessFor } from './auth/dashboard-access.js';
+import { defaultLimits, IdentityLimits, RateLimitedError } from '../limits/identity-limits.js';
 import { httpIdentity, sessionCookie, type HttpIdentity } from './auth/http-identity.js';
 import { LoginLinkError } from './auth/login-link-error.js';
 import { icon, liveScript, stylesheet } from './dashboard/assets.js';
@@ -69,6 +70,7 @@ export async function startHttpServer(options: { ctx: ControllerContext; listen:
   const access = dashboardAccessFor(ctx);
   const hub = poolHubFor(ctx, options.tls);
   const engine = workflowEngineFor(ctx);
+  const limits = ctx.limits ?? new IdentityLimits(ctx.config.limits ?? defaultLimits);
   const app = Fastify({
     loggerInstance: logger,
     // Fastify's request log has the query string, where login tokens travel; see onResponse.
@@ -88,6 +90,14 @@ export async function startHttpServer(options: { ctx: ControllerContext; listen:
     const who = httpIdentity(req, access.sessions, revoked);
     if (who !== undefined) {
       req.identity = who;
+      // The same budget as the identity's gRPC calls (a CLI certificate and its dashboard session are one user).
+      try {
+        const release = await limits.acquire({ name: `cli:${who.name}`, role: who.role }, path === '/events' ? 'stream' : 'call');
+        reply.raw.once('close', release);
+      } catch (err) {
+        if (!(err instanceof RateLimitedError)) throw err;
+        return reply.code(429).header('retry-after', String(Math.ceil(err.retryAfterMs / 1000))).send({ code: err.code, message: err.message });
+      }
       return;
     }
     // Nothing else: a scraper gets a CLI certificate (`xsctl pki issue cli prometheus --role

@@ -97,6 +97,13 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly callsLimited = new Counter({
+    name: 'xsctl_calls_limited_total',
+    help: 'Calls (gRPC and HTTPS) refused because their caller was over a per-identity limit: rate, concurrency or streams.',
+    labelNames: ['role', 'limit'] as const,
+    registers: [this.registry],
+  });
+
   readonly revocationList = new Gauge({
     name: 'xsctl_revocation_list_number',
     help: 'cRLNumber of the revocation list the controller enforces and hands to the agents (0: none loaded).',

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { XsctlError, type XsctlErrorOptions } from '@xsctl/common/errors/index';
+import { assertXapiTransport } from '../xapi/index.js';
 
 /**
  * A pool metadata backup, taken the way `xe pool-dump-database` takes it: GET /pool/xmldbdump on
@@ -34,6 +35,8 @@ export interface DumpSource {
   user: string;
   password: string;
   allowUnauthorized: boolean;
+  /** The dump is fetched with the password (HTTP Basic): plain http:// only when the config allows it. */
+  allowPlainHttp?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -55,6 +58,7 @@ const fileRe = /^pool-(\d{8}T\d{6}Z)\.xml$/;
 
 function get(source: DumpSource, pool: string): Promise<IncomingMessage> {
   const url = new URL(xmlDbDumpPath, source.url);
+  assertXapiTransport(url, source);
   const auth = `Basic ${Buffer.from(`${source.user}:${source.password}`).toString('base64')}`;
   const options = {
     method: 'GET',

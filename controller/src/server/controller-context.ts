@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RevocationStore } from '@xsctl/common/pki/index';
+import type { IdentityLimits } from '../limits/identity-limits.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { AgentConnection } from '../agents/agent-connection.js';
 import type { ControllerConfig, PoolConfig } from '../config/inventory.js';
@@ -29,6 +30,8 @@ export interface ControllerContext {
   metrics: ControllerMetrics;
   /** The CA's revocation list (config tls.crl), enforced on every hop and handed to the agents. */
   revocations?: RevocationStore;
+  /** Per-identity rate and concurrency, one budget for gRPC and HTTPS (config `limits`). */
+  limits?: IdentityLimits;
   pool(name: string): PoolConfig;
   /** A XAPI session to the pool master; read-only sessions refuse every write. Close it when done. */
   openXapi(pool: PoolConfig, options: { readOnly: boolean; signal?: AbortSignal }): Promise<XapiClient>;

@@ -3,10 +3,12 @@ import { NotFoundError, ValidationError } from '@xsctl/common/errors/index';
 import type { RevocationList, RevocationStore, TlsMaterial } from '@xsctl/common/pki/index';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { agentEndpoint } from '../agents/agent-endpoint.js';
-import { loadControllerConfig, type ControllerConfig, type PoolConfig } from '../config/inventory.js';
+import { loadControllerConfig, xapiTransportOf, type ControllerConfig, type PoolConfig } from '../config/inventory.js';
 import type { Journal } from '../journal/journal.js';
 import { readPoolHosts } from '../pools/read-pool-hosts.js';
 import { XapiClient } from '../xapi/xapi-client.js';
+import { transportWarnings } from '../xapi/xapi-transport-policy.js';
+import { defaultLimits, IdentityLimits } from '../limits/identity-limits.js';
 import type { ControllerContext, ResolvedHost } from './controller-context.js';
 import { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { methodLabel } from '../agents/agent-call-metrics.js';
@@ -25,6 +27,11 @@ export interface ContextOptions {
 
 export function createControllerContext(options: ContextOptions): ControllerContext & { close(): void } {
   let config = options.config;
+  // Settings that let the XAPI password travel unverified are explicit in the config, and loud.
+  const warnTransport = (c: ControllerConfig): void => {
+    for (const p of c.pools) for (const line of transportWarnings(p.name, p.xapi.url, xapiTransportOf(p))) options.logger.warn({ pool: p.name }, line);
+  };
+  warnTransport(config);
   const metrics = options.metrics ?? new ControllerMetrics();
   const agents = new AgentRegistry(options.tls, {
     observe: ({ path, host, seconds, status }) => {
@@ -55,6 +62,8 @@ export function createControllerContext(options: ContextOptions): ControllerCont
     agents,
     journal: options.journal,
     ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
+    // Built once from the config at start (a reload keeps the budgets already spent).
+    limits: new IdentityLimits(config.limits ?? defaultLimits, (caller, limit) => metrics.callsLimited.inc({ role: caller.role, limit })),
     metrics,
 
     pool(name) {
@@ -69,7 +78,7 @@ export function createControllerContext(options: ContextOptions): ControllerCont
         user: pool.xapi.user,
         password: pool.xapi.password,
         readOnly,
-        allowUnauthorized: pool.xapi.allowUnauthorized,
+        ...xapiTransportOf(pool),
         observe: ({ method, seconds, code }) => {
           metrics.xapiCallDuration.observe({ pool: pool.name, method, outcome: code === '' ? 'ok' : 'error' }, seconds);
           if (code !== '') metrics.xapiCallErrors.inc({ pool: pool.name, method, code });
@@ -110,6 +119,7 @@ export function createControllerContext(options: ContextOptions): ControllerCont
 
     async reloadConfig() {
       config = await loadControllerConfig(options.configFile);
+      warnTransport(config);
       return config.pools.length;
     },
 

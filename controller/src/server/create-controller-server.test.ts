@@ -26,7 +26,7 @@ beforeAll(async () => {
   const tls = await pki.issue({ kind: 'controller', name: 'ctl', ipAddresses: ['127.0.0.1'] });
   const configFile = join(dir, 'controller.yaml');
   await writeFile(join(dir, 'pw'), 'secret\n');
-  await writeFile(configFile, `tls: {ca: ${pki.dir}/ca/ca.crt, cert: ${pki.dir}/ctl.crt, key: ${pki.dir}/ctl.key}\njournal: ${dir}/j.sqlite\npools:\n  - name: lab\n    xapi: {url: "http://127.0.0.1:1", user: root, passwordFile: pw}\n    agentPort: 7443\n`);
+  await writeFile(configFile, `tls: {ca: ${pki.dir}/ca/ca.crt, cert: ${pki.dir}/ctl.crt, key: ${pki.dir}/ctl.key}\njournal: ${dir}/j.sqlite\npools:\n  - name: lab\n    xapi: {url: "http://127.0.0.1:1", user: root, passwordFile: pw, allowPlainHttp: true}\n    agentPort: 7443\n`);
   const config = await loadControllerConfig(configFile);
   const ctx = createControllerContext({ configFile, config, tls, journal: new Journal(':memory:'), logger });
   server = await startControllerServer({ ctx, tls, listen: '127.0.0.1:0', logger });

@@ -3,6 +3,8 @@ import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-serv
 import type { Logger } from 'pino';
 import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
+import { defaultLimits, IdentityLimits } from '../limits/identity-limits.js';
+import { identityLimitsMiddleware } from '../limits/limits-middleware.js';
 import type { ControllerContext } from './controller-context.js';
 import { registerServices, serviceRegistrations } from './register-services.js';
 import { methodAccess } from './registration.js';
@@ -27,6 +29,8 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
     // The controller serves CLI users; writes need the operator role; unclassified methods are refused.
     // A revoked CLI certificate is refused on every call, even on a connection opened before.
     .use(authMiddleware({ kinds: ['cli'], methods: new Map([...methodAccess(registrations), ...healthMethods]), ...(revocations === undefined ? {} : { revoked: (serial: string) => revocations.isRevoked(serial) }) }))
+    // One budget per identity: a viewer cannot fan heavy reads out to every dom0 and XAPI at will.
+    .use(identityLimitsMiddleware(options.ctx.limits ?? new IdentityLimits(options.ctx.config.limits ?? defaultLimits)))
     // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
     .use(deadlineMiddleware(6 * 3600_000));
   registerServices(server, registrations);

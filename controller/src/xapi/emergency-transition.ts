@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { XapiError } from './xapi-error.js';
 import { XapiUnreachableError } from './xapi-unreachable-error.js';
+import { assertXapiTransport, type XapiTransportPolicy } from './xapi-transport-policy.js';
 
 /**
  * `pool.emergency_transition_to_master` on one host, as `xe pool-emergency-transition-to-master`
@@ -11,18 +12,18 @@ import { XapiUnreachableError } from './xapi-unreachable-error.js';
  * reads the pool through the master, which is exactly what is gone. JSON-RPC over HTTP(S);
  * credentials never leave this function in an error.
  */
-export interface EmergencyOptions {
+export interface EmergencyOptions extends XapiTransportPolicy {
   /** The surviving host's own address, e.g. https://10.0.0.6. */
   hostUrl: string;
   user: string;
   password: string;
-  allowUnauthorized?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
 
 async function rpc(o: EmergencyOptions, method: string, params: unknown[]): Promise<unknown> {
   const url = new URL('/jsonrpc', o.hostUrl);
+  assertXapiTransport(url, o);
   const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const text = await new Promise<string>((resolve, reject) => {

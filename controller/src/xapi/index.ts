@@ -12,3 +12,4 @@ export { XapiReadOnlyError } from './xapi-read-only-error.js';
 export { XapiCancelledError } from './xapi-cancelled-error.js';
 export { emergencyTransitionToMaster, type EmergencyOptions } from './emergency-transition.js';
 export { str, num, bool, strList, strMap, obj } from './coerce.js';
+export { XapiInsecureTransportError, assertXapiTransport, transportWarnings, type XapiTransportPolicy } from './xapi-transport-policy.js';

@@ -11,6 +11,9 @@ import { XapiError } from './xapi-error.js';
 import { XapiReadOnlyError } from './xapi-read-only-error.js';
 import { XapiTimeoutError } from './xapi-timeout-error.js';
 import { XapiUnreachableError } from './xapi-unreachable-error.js';
+import { emergencyTransitionToMaster } from './emergency-transition.js';
+import { XapiInsecureTransportError } from './xapi-transport-policy.js';
+import { takeMetadataBackup } from '../prechecks/metadata-backup.js';
 
 const GiB = 2 ** 30;
 const { user, password } = DEFAULT_SIM_CREDENTIALS;
@@ -19,7 +22,7 @@ let sim: XapiSimulator;
 const clients: XapiClient[] = [];
 
 async function connect(extra: Partial<XapiConnectOptions> = {}): Promise<XapiClient> {
-  const client = await XapiClient.connect({ url: sim.url, user, password, allowUnauthorized: true, ...extra });
+  const client = await XapiClient.connect({ url: sim.url, user, password, allowPlainHttp: true, ...extra });
   clients.push(client);
   return client;
 }
@@ -125,7 +128,7 @@ describe('XapiClient errors', () => {
 
   it('reports a bad password as SESSION_AUTHENTICATION_FAILED without the password', async () => {
     const secret = 'not-the-password-xyzzy';
-    const error = await XapiClient.connect({ url: sim.url, user, password: secret }).catch((e: unknown) => e);
+    const error = await XapiClient.connect({ url: sim.url, user, password: secret, allowPlainHttp: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(XapiError);
     expect((error as XapiError).code).toBe('SESSION_AUTHENTICATION_FAILED');
     expect((error as XapiError).status).toBe(Status.UNAUTHENTICATED);
@@ -136,7 +139,7 @@ describe('XapiClient errors', () => {
     const closed = await startXapiSimulator({ source: { db: sim.db } });
     const url = closed.url;
     await closed.close();
-    const error = await XapiClient.connect({ url, user, password }).catch((e: unknown) => e);
+    const error = await XapiClient.connect({ url, user, password, allowPlainHttp: true }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(XapiUnreachableError);
     expect(error).toMatchObject({ code: 'XAPI_UNREACHABLE', reason: 'ECONNREFUSED' });
   });
@@ -259,7 +262,7 @@ describe('XapiClient sessions and masters', () => {
 
   it('follows HOST_IS_SLAVE at login and when the master moves', async () => {
     const slaveUrl = sim.hostUrls.get('127.0.0.12')!;
-    const xapi = await XapiClient.connect({ url: slaveUrl, user, password });
+    const xapi = await XapiClient.connect({ url: slaveUrl, user, password, allowPlainHttp: true, followMasterRedirect: true });
     clients.push(xapi);
     expect(xapi.url).toBe(`http://127.0.0.11:${sim.port}`);
 
@@ -274,5 +277,48 @@ describe('XapiClient sessions and masters', () => {
       sim.db.update('pool', poolRef, { master: oldMaster });
     }
     expect(NULL_REF).toBe('OpaqueRef:NULL');
+  });
+});
+
+describe('the XAPI password never travels unverified unless the config says so (issue 10, defect 12)', () => {
+  const sessions = (): number => sim.db.refs('session').length;
+
+  it('refuses http:// before sending anything, in every door that carries the password', async () => {
+    const before = sessions();
+    const login = await XapiClient.connect({ url: sim.url, user, password }).catch((e: unknown) => e);
+    expect(login).toBeInstanceOf(XapiInsecureTransportError);
+    expect(login).toMatchObject({ code: 'XAPI_INSECURE_TRANSPORT', setting: 'allowPlainHttp' });
+    expect((login as Error).message).not.toContain(password);
+    await expect(emergencyTransitionToMaster({ hostUrl: sim.url, user, password })).rejects.toMatchObject({ code: 'XAPI_INSECURE_TRANSPORT' });
+    await expect(takeMetadataBackup({ url: sim.url, user, password, allowUnauthorized: false }, 'lab', '/nonexistent')).rejects.toMatchObject({ code: 'XAPI_INSECURE_TRANSPORT' });
+    expect(sessions()).toBe(before);
+  });
+
+  it('refuses HOST_IS_SLAVE at login: the password does not go on to the master the slave names', async () => {
+    const slaveUrl = sim.hostUrls.get('127.0.0.12');
+    if (slaveUrl === undefined) return; // no loopback aliases here
+    const before = sessions();
+    const err = await XapiClient.connect({ url: slaveUrl, user, password, allowPlainHttp: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(XapiInsecureTransportError);
+    expect(err).toMatchObject({ setting: 'followMasterRedirect' });
+    expect((err as Error).message).toContain('127.0.0.11');
+    expect(sessions()).toBe(before);
+  });
+
+  it('refuses to follow the master when it moves mid-session', async () => {
+    const masterUrl = sim.hostUrls.get('127.0.0.11');
+    if (masterUrl === undefined) return; // no loopback aliases here
+    const xapi = await connect({ url: masterUrl });
+    const poolRef = sim.db.poolRef();
+    const oldMaster = sim.db.masterRef();
+    sim.db.update('pool', poolRef, { master: sim.db.refByName('host', 'xs-demo-2') });
+    try {
+      const before = sessions();
+      await expect(xapi.call('pool.get_master', [asRef<'pool'>(poolRef)])).rejects.toMatchObject({ code: 'XAPI_INSECURE_TRANSPORT', setting: 'followMasterRedirect' });
+      expect(xapi.url).toBe(`http://127.0.0.11:${sim.port}`);
+      expect(sessions()).toBe(before);
+    } finally {
+      sim.db.update('pool', poolRef, { master: oldMaster });
+    }
   });
 });

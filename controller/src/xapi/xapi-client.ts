@@ -15,6 +15,7 @@ import { XapiReadOnlyError } from './xapi-read-only-error.js';
 import type { TaskRecord, XapiClass, XapiClassRecords } from './xapi-records.js';
 import { XapiTimeoutError } from './xapi-timeout-error.js';
 import { XapiUnreachableError } from './xapi-unreachable-error.js';
+import { assertXapiTransport, redirectRefused, type XapiTransportPolicy } from './xapi-transport-policy.js';
 
 /**
  * The slice of the `xen-api` client XapiClient drives. `transport` in the options replaces it: the
@@ -31,15 +32,13 @@ export interface XapiTransport {
 
 export type XapiTransportFactory = (url: URL, auth: { user: string; password: string }) => XapiTransport;
 
-export interface XapiConnectOptions {
+export interface XapiConnectOptions extends XapiTransportPolicy {
   /** The pool master, e.g. https://10.0.0.5. A slave's address works too: XAPI names the master. */
   url: string;
   user: string;
   password: string;
   /** Refuse every method that is not read-only in the call table (prechecks). */
   readOnly?: boolean;
-  /** Accept the self-signed certificate XenServer hosts ship with. */
-  allowUnauthorized?: boolean;
   signal?: AbortSignal;
   /** Replaces entries of the call table for this client (slow sites, tests). */
   callTable?: CallTable;
@@ -117,9 +116,16 @@ export class XapiClient {
 
   private constructor(private readonly options: XapiConnectOptions) {
     this.masterUrl = parseXapiUrl(options.url);
+    // An injected transport (the in-process simulator) sends nothing over a network.
+    if (options.transport === undefined) assertXapiTransport(this.masterUrl, options);
   }
 
-  /** Logs in (following HOST_IS_SLAVE to the master) and returns a ready client. */
+  /** HOST_IS_SLAVE is followed only when the pool's config says so; otherwise it is refused. */
+  private get followsRedirects(): boolean {
+    return this.options.followMasterRedirect === true;
+  }
+
+  /** Logs in (following HOST_IS_SLAVE to the master only if `followMasterRedirect`) and returns a ready client. */
   static async connect(options: XapiConnectOptions): Promise<XapiClient> {
     const client = new XapiClient(options);
     await client.open(options.signal);
@@ -234,17 +240,18 @@ export class XapiClient {
         ...retryBackoff,
         retries: policy.idempotent ? policy.retries : 0,
         ...(signal === undefined ? {} : { signal }),
-        shouldRetry: (error) => isSlave(error) || error instanceof XapiUnreachableError,
+        shouldRetry: (error) => (isSlave(error) && this.followsRedirects) || error instanceof XapiUnreachableError,
         onFailedAttempt: async (error) => {
           // The master moved (designate_new_master, HA): every later call must go to the new one,
           // whether or not this one is sent again.
-          if (isSlave(error)) await this.followMaster(error.params[0] ?? '', signal);
+          if (isSlave(error) && this.followsRedirects) await this.followMaster(error.params[0] ?? '', signal);
           if (error.retriesLeft > 0) this.options.logger?.debug({ method, attempt: error.attemptNumber, code: (error as { code?: string }).code }, 'retrying XAPI call');
         },
       });
     } catch (error) {
       // p-retry rejects with the signal's reason when aborted between attempts.
       if (signal?.aborted === true && error === signal.reason) throw new XapiCancelledError(method, { cause: signal.reason });
+      if (isSlave(error) && !this.followsRedirects) throw redirectRefused(this.url, error.params[0] ?? '');
       throw error;
     }
   }
@@ -319,6 +326,7 @@ export class XapiClient {
       await this.guard('session.login_with_password', xapi.connect(), login.timeoutMs, signal);
     } catch (error) {
       void xapi.disconnect().catch(() => undefined);
+      if (error instanceof XapiError && error.code === 'HOST_IS_SLAVE' && !this.followsRedirects) throw redirectRefused(this.url, error.params[0] ?? '', { cause: error });
       throw error;
     }
     // xen-api follows HOST_IS_SLAVE during login on its own and keeps the master in its private
@@ -391,7 +399,7 @@ export class XapiClient {
 }
 
 function createXenApiClient(url: URL, auth: { user: string; password: string }, options: XapiConnectOptions): XapiTransport {
-  return createClient({
+  const client = createClient({
     url: url.href,
     auth,
     allowUnauthorized: options.allowUnauthorized === true,
@@ -404,4 +412,11 @@ function createXenApiClient(url: URL, auth: { user: string; password: string }, 
     callTimeout: (method: string, args: unknown[]) => callPolicy(method, args, options.callTable).timeoutMs + 60_000,
     syncStackTraces: false,
   });
+  // xen-api follows HOST_IS_SLAVE at login by itself (a second try, with the password, at the
+  // address the host names): allowed only when the pool's config says so.
+  if (options.followMasterRedirect !== true) {
+    const own = client as unknown as { _sessionOpenRetryOptions?: Record<string, unknown> };
+    own._sessionOpenRetryOptions = { ...own._sessionOpenRetryOptions, tries: 1 };
+  }
+  return client;
 }

@@ -78,7 +78,7 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
     started.push(sim);
     const xapiUrl = String(sim.ready['url']);
 
-    const xapi = await XapiClient.connect({ url: xapiUrl, user: 'root', password, readOnly: true, allowUnauthorized: true });
+    const xapi = await XapiClient.connect({ url: xapiUrl, user: 'root', password, readOnly: true, allowPlainHttp: true });
     const [hostRecords, pools] = await Promise.all([xapi.getAllRecords('host'), xapi.getAllRecords('pool')]);
     await xapi.close();
     const master = [...pools.values()][0]?.master;
@@ -125,7 +125,7 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
           ...(options.http === true ? { http: { listen: '127.0.0.1:0' } } : {}),
           tls: { ca: ctlTls.ca, cert: ctlTls.cert, key: ctlTls.key },
           journal: join(dir, 'journal.sqlite'),
-          pools: [{ name: poolName, xapi: { url: xapiUrl, user: 'root', passwordFile: join(dir, 'xapi-password') }, agentPort }],
+          pools: [{ name: poolName, xapi: { url: xapiUrl, user: 'root', passwordFile: join(dir, 'xapi-password'), allowPlainHttp: true }, agentPort }],
         },
         null,
         2,

@@ -1,3 +1,4 @@
+import { xapiTransportOf } from '../../config/inventory.js';
 import { PrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { PoolPrecheckServiceImplementation } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
 import { ValidationError } from '@xsctl/common/errors/index';
@@ -49,7 +50,7 @@ export function poolPrecheckService(ctx: ControllerContext): PoolPrecheckService
       const url = xapi.url;
       await xapi.close();
       const taken = await takeMetadataBackup(
-        { url, user: pool.xapi.user, password: pool.xapi.password, allowUnauthorized: pool.xapi.allowUnauthorized, signal },
+        { url, user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal },
         pool.name,
         backupDir(ctx.config.journal, pool.name),
       );

@@ -1,3 +1,4 @@
+import { xapiTransportOf } from '../../config/inventory.js';
 import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { UpgradeOptions, UpgradePlan, UpgradeServiceImplementation, UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
@@ -56,7 +57,7 @@ export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
       const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
       const url = xapi.url;
       await xapi.close();
-      const taken = await takeMetadataBackup({ url, user: pool.xapi.user, password: pool.xapi.password, allowUnauthorized: pool.xapi.allowUnauthorized, signal }, pool.name, backupDir(ctx.config.journal, pool.name));
+      const taken = await takeMetadataBackup({ url, user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal }, pool.name, backupDir(ctx.config.journal, pool.name));
       return { file: taken.file, sha256: taken.sha256, bytes: taken.bytes };
     },
     probeAgent: async (pool, host, signal) => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
-import type { PoolConfig } from '../../config/inventory.js';
+import { xapiTransportOf, type PoolConfig } from '../../config/inventory.js';
 import type { Fencer } from '../../fencing/fencer.js';
 import { FencingFailedError } from '../../fencing/fencing-errors.js';
 import { IpmiFencer } from '../../fencing/ipmi-fencer.js';
@@ -113,7 +113,7 @@ async function runFailover(ctx: ControllerContext, w: WorkflowContext): Promise<
   timeline['served'] = stamp();
 
   // ---------------------------------------------------------------- XAPI, in xapi's order
-  const open = () => XapiClient.connect({ url: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, allowUnauthorized: pool.xapi.allowUnauthorized, signal });
+  const open = () => XapiClient.connect({ url: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal });
   if (p.failed.isMaster) {
     await w.step('xapi:emergency-transition', {
       host: p.survivor.name,
@@ -127,7 +127,7 @@ async function runFailover(ctx: ControllerContext, w: WorkflowContext): Promise<
         }
       },
       run: async () => {
-        await emergencyTransitionToMaster({ hostUrl: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, allowUnauthorized: pool.xapi.allowUnauthorized, signal });
+        await emergencyTransitionToMaster({ hostUrl: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal });
         return { master: p.survivor.name };
       },
     });

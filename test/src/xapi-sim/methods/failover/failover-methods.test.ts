@@ -41,7 +41,7 @@ describe('XAPI failover methods (simulator, JSON-RPC, the controller door)', () 
 
   const ref = (name: string) => sim.db.find('host', (h) => h['name_label'] === name)[0]![0];
   const vm = (name: string) => sim.db.find('VM', (v) => v['name_label'] === name)[0]![0];
-  const open = (url: string) => XapiClient.connect({ url, ...creds });
+  const open = (url: string) => XapiClient.connect({ url, ...creds, allowPlainHttp: true });
 
   it('VM.power_state_reset refuses a VM whose host is alive: HOST_IS_LIVE, and dom0: CANNOT_RESET_CONTROL_DOMAIN', async () => {
     const x = await open(sim.url);
@@ -61,7 +61,7 @@ describe('XAPI failover methods (simulator, JSON-RPC, the controller door)', () 
     // A normal login on the survivor names the (dead) master.
     const slave = await open(`http://${a2}:${sim.port}`).catch((e: unknown) => e);
     expect(slave).toBeInstanceOf(Error);
-    await emergencyTransitionToMaster({ hostUrl: `http://${a2}:${sim.port}`, ...creds });
+    await emergencyTransitionToMaster({ hostUrl: `http://${a2}:${sim.port}`, ...creds, allowPlainHttp: true });
     expect(sim.db.masterRef()).toBe(ref('xs2'));
     setXapiState(sim.db, ref('xs1'), 'up');
     setHostLive(sim.db, ref('xs1'), false);
@@ -86,7 +86,7 @@ describe('XAPI failover methods (simulator, JSON-RPC, the controller door)', () 
 
   it('emergency_transition_to_master is refused while HA is armed: HA_IS_ENABLED', async () => {
     sim.db.update('pool', sim.db.poolRef(), { ha_enabled: true });
-    await expect(emergencyTransitionToMaster({ hostUrl: `http://${a1}:${sim.port}`, ...creds })).rejects.toMatchObject({ code: 'HA_IS_ENABLED' });
+    await expect(emergencyTransitionToMaster({ hostUrl: `http://${a1}:${sim.port}`, ...creds, allowPlainHttp: true })).rejects.toMatchObject({ code: 'HA_IS_ENABLED' });
     sim.db.update('pool', sim.db.poolRef(), { ha_enabled: false });
   });
 });

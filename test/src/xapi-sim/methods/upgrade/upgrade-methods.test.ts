@@ -253,7 +253,7 @@ describe('over JSON-RPC with the controller\'s XapiClient', () => {
     // Down for 3 s of wall time, longer than XapiClient's own retries of an idempotent call.
     configureUpgradeSim(server.db, { timeFactor: FAST, rebootMs: 3000 * FAST });
     const db = server.db;
-    const client = await XapiClient.connect({ url: server.url, user: 'root', password: 'xsctl-sim' });
+    const client = await XapiClient.connect({ url: server.url, user: 'root', password: 'xsctl-sim', allowPlainHttp: true });
     try {
       const master = asRef<'host'>(db.masterRef());
       for (const vm of ['web-1', 'web-2', 'db-1']) await client.call('VM.pool_migrate', [asRef<'VM'>(db.refByName('VM', vm)), asRef<'host'>(db.refByName('host', 'xs-demo-2')), {}]);
@@ -279,7 +279,7 @@ describe('over JSON-RPC with the controller\'s XapiClient', () => {
     const db = server.db;
     const url = server.hostUrls.get('127.0.0.11');
     if (url === undefined) return; // no loopback aliases here
-    const client = await XapiClient.connect({ url, user: 'root', password: 'xsctl-sim' });
+    const client = await XapiClient.connect({ url, user: 'root', password: 'xsctl-sim', allowPlainHttp: true, followMasterRedirect: true });
     try {
       await client.call('pool.designate_new_master', [asRef<'host'>(db.refByName('host', 'xs-demo-2'))]);
       const pools = await client.getAllRecords('pool');
