@@ -38,9 +38,9 @@ export function exitCodeFor(err: unknown): ExitCodeValue {
       case Status.NOT_FOUND:
       case Status.UNIMPLEMENTED:
         return ExitCode.USAGE;
+      // RESOURCE_EXHAUSTED: over the caller's per-identity limit (RATE_LIMITED), refused for now.
       case Status.PERMISSION_DENIED:
       case Status.UNAUTHENTICATED:
-      // Over the caller's per-identity limit (RATE_LIMITED): refused for now, retry later.
       case Status.RESOURCE_EXHAUSTED:
         return ExitCode.REFUSED;
       case Status.ALREADY_EXISTS:
