@@ -67,7 +67,7 @@ const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
  *     hosts:
  *       xcp1: { replicationAddress: 10.10.10.1, replicationInterface: xapi1, managementInterface: xenbr0 }
  *       xcp2: { replicationAddress: 10.10.10.2, replicationInterface: xapi1, managementInterface: xenbr0 }
- *     couplePoolMaster: true
+ *     couplePoolMaster: true      # the pool master moves with the storage: set xapi.followMasterRedirect: true
  *     failover: { automatic: false, detectAfterMs: 3000, selfFenceAfterMs: 2000, holdDownMs: 60000 }
  *     fencing: { method: ipmi, hosts: { xcp1: { address: 10.0.0.21, user: fence, passwordFile: ipmi-xcp1.pw } } }
  */
