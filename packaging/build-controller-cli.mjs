@@ -1,9 +1,11 @@
 // Builds the controller packages (.deb, and an RPM for EL8/EL9) and the CLI's npm tarball.
 //   node packaging/build-controller-cli.mjs [--out DIR] [--release N]
-// The controller is one esbuild bundle plus better-sqlite3 (native, compiled for the Node ABI
-// that runs this build: the packages depend on that Node major). The CLI is one bundle with no
-// dependencies, packed with `npm pack` so `npm install -g ./xsctl-cli-VERSION.tgz` works offline.
-// Prints {"deb", "rpm", "cli", "node"} as JSON on stdout.
+// The controller is one esbuild bundle plus better-sqlite3, compiled once per supported Node ABI:
+// the build's own Node (node_modules) and each pinned runtime of packaging/node-runtimes.json
+// (22, 24). They sit where the `bindings` loader looks first for the running Node,
+// lib/binding/node-v<ABI>-linux-x64/, so one package runs on every one of those majors. The CLI is
+// one bundle with no dependencies, packed with `npm pack` so `npm install -g ./xsctl-cli-VERSION.tgz`
+// works offline. Prints {"deb", "rpm", "cli", "nodeMajors", "abis", "glibc", "glibcxx"} on stdout.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureRuntimes } from './node-runtimes.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { out: { type: 'string', default: join(repo, 'dist', 'packages') }, release: { type: 'string', default: '1' } } });
@@ -18,8 +21,17 @@ const out = resolve(opts.out);
 const work = mkdtempSync(join(tmpdir(), 'xsctl-ctl-build-'));
 mkdirSync(out, { recursive: true });
 const version = JSON.parse(readFileSync(join(repo, 'controller', 'package.json'), 'utf8')).version;
-const nodeMajor = Number(process.versions.node.split('.')[0]);
+const buildMajor = Number(process.versions.node.split('.')[0]);
+const runtimes = [{ major: buildMajor, abi: process.versions.modules, betterSqlite3: join(repo, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node') }, ...ensureRuntimes()];
+const nodeMajors = runtimes.map((r) => r.major);
+const abis = runtimes.map((r) => r.abi);
+// Packages accept the oldest supported major up to (not including) the next after the newest.
+const nodeMin = Math.min(...nodeMajors);
+const nodeBelow = Math.max(...nodeMajors) + 1;
 const banner = "import { createRequire as __xsctlCreateRequire } from 'node:module';\nconst require = __xsctlCreateRequire(import.meta.url);";
+// better-sqlite3 loads its addon on the first open; say which Node majors the package carries
+// before that, instead of the `bindings` loader's list of paths it tried.
+const abiGuard = `if (!${JSON.stringify(abis)}.includes(process.versions.modules)) { process.stderr.write('xsctl-controller: Node ' + process.version + ' is not supported; this package runs on Node ${nodeMajors.join(', ')}\\n'); process.exit(1); }`;
 
 const versionOf = (ws) => JSON.parse(readFileSync(join(repo, ws, 'package.json'), 'utf8')).version;
 // Bundled modules that read their package.json at run time get the version defined instead.
@@ -49,24 +61,28 @@ const bundleDumpLoader = {
   },
 };
 
-async function bundle(entry, outfile, external = []) {
-  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'esm', external, define, plugins: [bundleDumpLoader], banner: { js: banner }, logLevel: 'warning' });
+async function bundle(entry, outfile, external = [], extraBanner = '') {
+  await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', target: 'node20', format: 'esm', external, define, plugins: [bundleDumpLoader], banner: { js: `${banner}${extraBanner}` }, logLevel: 'warning' });
   chmodSync(outfile, 0o755);
 }
 
-/** /usr/lib/xsctl/controller: the bundle and better-sqlite3 with its one runtime dependency. */
+/** /usr/lib/xsctl/controller: the bundle and better-sqlite3 (one addon per ABI) with its one runtime dependency. */
 async function controllerTree(root) {
   const lib = join(root, 'usr', 'lib', 'xsctl', 'controller');
   mkdirSync(join(lib, 'node_modules'), { recursive: true });
-  await bundle(join(repo, 'controller', 'dist', 'bin', 'xsctl-controller.js'), join(lib, 'xsctl-controller.mjs'), ['better-sqlite3']);
+  await bundle(join(repo, 'controller', 'dist', 'bin', 'xsctl-controller.js'), join(lib, 'xsctl-controller.mjs'), ['better-sqlite3'], `\n${abiGuard}`);
   const mod = (name) => join(repo, 'node_modules', name);
   const bs = join(lib, 'node_modules', 'better-sqlite3');
-  mkdirSync(join(bs, 'build', 'Release'), { recursive: true });
   cpSync(join(mod('better-sqlite3'), 'lib'), join(bs, 'lib'), { recursive: true });
   for (const f of ['package.json', 'LICENSE']) copyFileSync(join(mod('better-sqlite3'), f), join(bs, f));
-  copyFileSync(join(mod('better-sqlite3'), 'build', 'Release', 'better_sqlite3.node'), join(bs, 'build', 'Release', 'better_sqlite3.node'));
+  for (const r of runtimes) {
+    const dir = join(bs, 'lib', 'binding', `node-v${r.abi}-linux-x64`);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(r.betterSqlite3, join(dir, 'better_sqlite3.node'));
+    chmodSync(join(dir, 'better_sqlite3.node'), 0o755);
+  }
   for (const dep of ['bindings', 'file-uri-to-path']) cpSync(mod(dep), join(lib, 'node_modules', dep), { recursive: true });
-  writeFileSync(join(lib, 'runtime.json'), `${JSON.stringify({ node: nodeMajor, abi: process.versions.modules, controller: version })}\n`);
+  writeFileSync(join(lib, 'runtime.json'), `${JSON.stringify({ node: nodeMajors, abi: abis, controller: version })}\n`);
   const put = (from, to, mode) => {
     mkdirSync(dirname(join(root, to)), { recursive: true });
     copyFileSync(join(repo, 'packaging', from), join(root, to));
@@ -90,7 +106,7 @@ function deb(tree) {
     `Version: ${version}-${opts.release}`,
     'Architecture: amd64',
     'Maintainer: xsctl <xsctl@localhost>',
-    `Depends: nodejs (>= ${nodeMajor}), nodejs (<< ${nodeMajor + 1}), adduser`,
+    `Depends: nodejs (>= ${nodeMin}), nodejs (<< ${nodeBelow}), libc6 (>= ${floor.glibc}), libstdc++6 (>= ${floor.gcc}), adduser`,
     `Installed-Size: ${size}`,
     'Section: admin',
     'Priority: optional',
@@ -117,7 +133,8 @@ function rpm(tree) {
     '--define', `xsctl_version ${version}`,
     '--define', `xsctl_release ${opts.release}`,
     '--define', `xsctl_payload ${tree}`,
-    '--define', `xsctl_node_major ${nodeMajor}`,
+    '--define', `xsctl_node_min ${nodeMin}`,
+    '--define', `xsctl_node_below ${nodeBelow}`,
     '--define', '_binary_payload w6.gzdio',
     join(repo, 'packaging', 'rpm', 'xsctl-controller.spec'),
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -137,9 +154,26 @@ async function cliTarball() {
   return join(out, name);
 }
 
+/**
+ * The newest glibc and libstdc++ symbol versions the addons need (objdump -T), for the .deb's
+ * Depends (rpmbuild derives the RPM's from the ELF files itself). GLIBCXX_3.4.N -> the GCC whose
+ * libstdc++ first has it (libstdc++'s ABI policy table).
+ */
+function nativeFloor(files) {
+  const versions = (re) => files.flatMap((f) => [...execFileSync('objdump', ['-T', f], { encoding: 'utf8' }).matchAll(re)].map((m) => m[1]));
+  const max = (list) => list.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
+  const glibc = max(versions(/\(GLIBC_([0-9.]+)\)/g));
+  const glibcxx = max(versions(/\(GLIBCXX_([0-9.]+)\)/g));
+  const gccOf = { '3.4.19': '4.8', '3.4.20': '4.9', '3.4.21': '5', '3.4.22': '6', '3.4.23': '7', '3.4.24': '7', '3.4.25': '8', '3.4.26': '9', '3.4.27': '9', '3.4.28': '10', '3.4.29': '11', '3.4.30': '12', '3.4.31': '13', '3.4.32': '14', '3.4.33': '14' };
+  const gcc = gccOf[glibcxx];
+  if (gcc === undefined) throw new Error(`GLIBCXX_${glibcxx}: add it to the table in nativeFloor`);
+  return { glibc, glibcxx, gcc };
+}
+
 const tree = join(work, 'tree');
 await controllerTree(tree);
+const floor = nativeFloor(runtimes.map((r) => r.betterSqlite3));
 const rpmFile = rpm(tree);
 const debFile = deb(tree);
 const cli = await cliTarball();
-process.stdout.write(`${JSON.stringify({ deb: debFile, rpm: rpmFile, cli, node: nodeMajor, abi: process.versions.modules })}\n`);
+process.stdout.write(`${JSON.stringify({ deb: debFile, rpm: rpmFile, cli, nodeMajors, abis, nodeRuntimes: runtimes, glibc: floor.glibc, glibcxx: floor.glibcxx })}\n`);

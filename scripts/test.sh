@@ -9,4 +9,7 @@ npm run build
 # budget), every one of them in `npm run test:crash-walks`.
 export XSCTL_E2E_KILL_STRIDE="${XSCTL_E2E_KILL_STRIDE:-4}"
 export XSCTL_E2E_CRASH_STRIDE="${XSCTL_E2E_CRASH_STRIDE:-2}"
+# The pinned Node 22/24 runtimes and their better-sqlite3 builds, cached in ~/.cache/xsctl (a cold
+# cache costs two ~50 MB npm downloads and two compiles; the controller packaging test needs them).
+node packaging/node-runtimes.mjs >/dev/null
 npx vitest run

@@ -21,8 +21,12 @@ let pool: SimulatedPool;
 let dir: string;
 let outsideFile: string;
 
+// XSCTL_E2E_AGENT_BIN: `xsctl-agent` is the packaged agent (e.g. the RPM's /usr/bin/xsctl-agent); the pool's agents are too.
+const packagedAgent = process.env['XSCTL_E2E_AGENT_BIN'] ?? '';
 const run = (bin: string, args: string[], env: Record<string, string> = {}) =>
-  execa('npx', ['--no-install', bin, ...args], { cwd: repo, env: { ...env, PATH: process.env['PATH'] ?? '' }, extendEnv: false, reject: false });
+  bin === 'xsctl-agent' && packagedAgent !== ''
+    ? execa(packagedAgent, args, { cwd: tmpdir(), env: { ...env, PATH: process.env['PATH'] ?? '' }, extendEnv: false, reject: false })
+    : execa('npx', ['--no-install', bin, ...args], { cwd: repo, env: { ...env, PATH: process.env['PATH'] ?? '' }, extendEnv: false, reject: false });
 const xsctl = (args: string[], env: Record<string, string>) => run('xsctl', args, env);
 
 const root = (name: string): string => pool.hosts.find((h) => h.nameLabel === name)!.root;
@@ -169,7 +173,7 @@ describe('xsctl blobs', () => {
     expect(await readlink(linkPath)).toBe(before.link);
     expect(await readFile(outsideFile, 'utf8')).toBe(before.content);
     expect((await stat(outsideFile)).mtimeMs).toBe(before.mtime);
-  });
+  }, 120_000);
 });
 
 describe('xsctl-agent precheck', () => {

@@ -23,6 +23,8 @@ export interface SimulatedPool {
   xapiUrl: string;
   controllerAddress: string;
   httpAddress: string | null;
+  /** The controller's process id (e.g. to read which native modules it loaded). */
+  controllerPid: number;
   hosts: SimulatedHost[];
   /** Environment for `xsctl` as an operator, and as a viewer. */
   operatorEnv: Record<string, string>;
@@ -48,6 +50,8 @@ export interface StartOptions {
   prepareRoot?: (hostname: string, rootDir: string) => Promise<void> | void;
   /** Runs this controller program (e.g. a package's installed bundle) instead of the dev build. */
   controllerScript?: string;
+  /** The Node binary that runs the controller script (default: the one running this code). */
+  controllerRuntime?: string;
 }
 
 const password = 'demo-password';
@@ -131,7 +135,12 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
         2,
       ),
     );
-    const controller = await spawnReady(options.controllerScript ?? bin('@xsctl/controller', 'xsctl-controller.js'), ['--config', configFile], { logFile: join(logDir, 'controller.log') });
+    const controllerScript = options.controllerScript ?? bin('@xsctl/controller', 'xsctl-controller.js');
+    const controllerLog = { logFile: join(logDir, 'controller.log') };
+    const controller =
+      options.controllerRuntime === undefined
+        ? await spawnReady(controllerScript, ['--config', configFile], controllerLog)
+        : await spawnReadyExecutable(options.controllerRuntime, [controllerScript, '--config', configFile], controllerLog, controllerScript);
     started.push(controller);
     const controllerAddress = `127.0.0.1:${String(controller.ready['port'])}`;
 
@@ -145,6 +154,7 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
       xapiUrl,
       controllerAddress,
       httpAddress: typeof controller.ready['http'] === 'string' ? controller.ready['http'] : null,
+      controllerPid: controller.child.pid ?? 0,
       hosts,
       operatorEnv,
       viewerEnv,

@@ -1,15 +1,18 @@
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readlink, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { createChannel, createClient, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { TestPki } from '@xsctl/common/testing/make-test-pki';
-import { CommandRunner } from '@xsctl/agent/exec/command-runner';
+import { CommandRunner, type CommandRunnerOptions } from '@xsctl/agent/exec/command-runner';
 import { SandboxRoot } from '@xsctl/agent/fs/sandbox-root';
 import type { AgentContext } from '@xsctl/agent/server/agent-context';
-import { startAgentServer, type RunningAgentServer } from '@xsctl/agent/server/create-agent-server';
+import { startAgentServer } from '@xsctl/agent/server/create-agent-server';
+import type { AllowedCommand } from '@xsctl/agent/exec/command-table';
 import { drbdSimRunnerOptions } from '../drbd-sim/drbd-sim-runner.js';
+import { spawnReadyExecutable } from '../demo/spawn-ready.js';
 import type { Fleet, FleetHost } from './fleet.js';
 
 /**
@@ -21,10 +24,11 @@ export interface StorageNode {
   name: string;
   host: FleetHost;
   root: string;
+  /** The node's runner and files, for the test's own actions (a "reboot", a tap); the agent may be another process. */
   ctx: AgentContext;
   /** The same programs without the tool-option table: a test's own calls the agent never makes (a reboot's `drbdadm down`). */
   inspector: CommandRunner;
-  agent: RunningAgentServer;
+  agent: { port: number };
   /** Debug-level agent log, for checks that secrets never reach it. */
   logFile: string;
   /** The backing disk DRBD sits on, as the agent sees it (under root). */
@@ -51,6 +55,46 @@ export interface StorageNodeOptions {
   simEnv?: Record<string, string>;
 }
 
+const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/**
+ * The packaged agent (XSCTL_E2E_AGENT_BIN, e.g. the RPM's /usr/bin/xsctl-agent) cannot be handed a
+ * runner: it runs each tool by name from its fixed PATH, /usr/local/sbin first. So it runs in a
+ * private mount namespace whose /usr/local/sbin holds one wrapper per allowed command, doing what
+ * the in-process runner does (the namespace, the simulator's paths, prefix arguments and
+ * environment). The agent itself stays in the root network namespace, on loopback, like the
+ * in-process one; its own option checks see only its own arguments, as on a dom0.
+ */
+async function startPackagedAgent(bin: string, o: { dir: string; root: string; logFile: string; listen: string; tls: TlsMaterial; runner: Pick<CommandRunnerOptions, 'paths' | 'prefixArgs' | 'env'> }) {
+  const wrappers = join(o.dir, 'usr-local-sbin');
+  await mkdir(wrappers, { recursive: true });
+  // The tool inside must not find these wrappers again: PATH without /usr/local/sbin.
+  const path = (o.runner.env?.['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':').filter((d) => d !== '/usr/local/sbin').join(':');
+  const env = Object.entries({ ...o.runner.env, PATH: path }).map(([k, v]) => `${k}=${sh(v)}`).join(' ');
+  for (const [cmd, file] of Object.entries(o.runner.paths ?? {}) as [AllowedCommand, string][]) {
+    const resolved = (await execa('sh', ['-c', 'command -v "$1"', 'sh', file], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, reject: false })).stdout.trim() || file;
+    const args = (o.runner.prefixArgs?.[cmd] ?? []).map(sh).join(' ');
+    await writeFile(join(wrappers, cmd), `#!/bin/sh\nexec env ${env} ${sh(resolved)} ${args} "$@"\n`);
+    await chmod(join(wrappers, cmd), 0o755);
+  }
+  const script = 'mount --bind "$1" /usr/local/sbin && shift && exec "$@"';
+  const files = { ca: join(o.dir, 'ca.crt'), cert: join(o.dir, 'agent.crt'), key: join(o.dir, 'agent.key') };
+  for (const k of ['ca', 'cert', 'key'] as const) await writeFile(files[k], o.tls[k], { mode: 0o600 });
+  const agent = await spawnReadyExecutable(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', wrappers, bin, 'serve', '--listen', o.listen, '--root', o.root, '--tls-ca', files.ca, '--tls-cert', files.cert, '--tls-key', files.key, '--log-level', 'debug'],
+    { logFile: o.logFile, timeoutMs: 60_000, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } },
+    bin,
+  );
+  // What answers is the packaged binary itself (unshare and sh exec'd into it), not a fallback.
+  const exe = await readlink(`/proc/${String(agent.child.pid)}/exe`);
+  if (exe !== (await realpath(bin))) {
+    await agent.stop();
+    throw new Error(`the packaged agent's process runs ${exe}, not ${bin}`);
+  }
+  return { port: Number(agent.ready['port']), shutdown: () => agent.stop() };
+}
+
 export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNode> {
   const host = o.fleet.host(o.name);
   const root = join(o.base, o.name);
@@ -71,12 +115,12 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   const runner = host.runner(logger, { ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } });
   const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent' };
   const inspector = new CommandRunner({ logger, defaultTimeoutMs: 30_000, ...host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }), checkToolOptions: false });
-  const agent = await startAgentServer({
-    ctx,
-    tls: await o.pki.issue({ kind: 'agent', name: o.name, ipAddresses: ['127.0.0.1'] }),
-    listen: '127.0.0.1:0',
-    logger,
-  });
+  const tls = await o.pki.issue({ kind: 'agent', name: o.name, ipAddresses: ['127.0.0.1'] });
+  const packaged = process.env['XSCTL_E2E_AGENT_BIN'] ?? '';
+  const agent =
+    packaged === ''
+      ? await startAgentServer({ ctx, tls, listen: '127.0.0.1:0', logger }).then((a) => ({ port: a.port, shutdown: () => a.shutdown(500) }))
+      : await startPackagedAgent(packaged, { dir: join(o.base, `${o.name}-packaged`), root, logFile, listen: '127.0.0.1:0', tls, runner: host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }) });
   const channel: Channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(o.controllerTls));
   return {
     name: o.name,
@@ -84,13 +128,13 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
     root,
     ctx,
     inspector,
-    agent,
+    agent: { port: agent.port },
     logFile,
     backingDisk,
     client: (definition) => createClient(definition, channel),
     async close() {
       channel.close();
-      await agent.shutdown(500);
+      await agent.shutdown();
       // Background work stopped by the shutdown (the peer watch) may log one last line.
       await new Promise((r) => setTimeout(r, 300));
       logger.flush();
