@@ -85,6 +85,15 @@ describe('parseProcDrbd', () => {
     expect(p.resources).toEqual([]);
   });
 
+  it('reads the 8.4.10 module (EL7 kmod-drbd84 era): srcversion instead of GIT-hash, minor 1', async () => {
+    const p = parseProcDrbd(await fixture('proc-drbd-8410-srcversion.txt'));
+    expect(p).toMatchObject({ version: '8.4.10', api: '1', proto: '86-101', build: '983FCB77F30137D4E127B83' });
+    expect(p.resources).toEqual([
+      expect.objectContaining({ minor: 1, cstate: 'Connected', role: 'Primary', peerRole: 'Secondary', disk: 'UpToDate', peerDisk: 'UpToDate', protocol: 'C', flags: 'r-----', oos: 0, sync: null }),
+    ]);
+    expect(p.resources[0]?.counters).toMatchObject({ ns: 0, nr: 0, dw: 0, dr: 0, al: 0, bm: 0, ep: 1, wo: 'f' });
+  });
+
   it('returns an empty result for empty input', () => {
     expect(parseProcDrbd('')).toEqual({ version: null, api: null, proto: null, build: null, resources: [] });
   });

@@ -34,6 +34,26 @@ describe('parseMultipathLl: captured outputs', () => {
     ]);
   });
 
+  it('XCP-ng 8.0 dom0 (multipath-tools 0.4.9 fork), xcp-ng/xcp#253: padded vendor, features 0, four one-path groups', () => {
+    const { maps, warnings } = parseMultipathLl(fixture('xcpng80-msa2050-topology.txt'));
+    expect(warnings).toEqual([]);
+    expect(maps).toHaveLength(1);
+    const m = maps[0]!;
+    expect(m).toMatchObject({ name: '3600c0ff0003b116f2f6c495d01000000', wwid: '3600c0ff0003b116f2f6c495d01000000', dm: 'dm-0', vendor: 'HPE', product: 'MSA 2050 SAN', size: '93G', features: '0', hwhandler: '0', writePolicy: 'rw' });
+    expect(m.groups.map((g) => [g.policy, g.prio, g.status])).toEqual([
+      ['service-time 0', 1, 'active'],
+      ['service-time 0', 1, 'enabled'],
+      ['service-time 0', 1, 'enabled'],
+      ['service-time 0', 1, 'enabled'],
+    ]);
+    expect(m.groups.map((g) => g.paths.map((p) => `${p.hctl} ${p.dev} ${p.devt} ${p.dmState} ${p.checkerState} ${p.deviceState}`))).toEqual([
+      ['4:0:4:0 sdb 8:16 active ready running'],
+      ['4:0:5:0 sdc 8:32 active ready running'],
+      ['5:0:1:0 sdd 8:48 active ready running'],
+      ['5:0:5:0 sde 8:64 active ready running'],
+    ]);
+  });
+
   it('DELL MD36xxi + LIO from insights-core: rdac handler, two groups each, a map named by its wwid', () => {
     const { maps, warnings } = parseMultipathLl(fixture('dell-md36xxi-rdac-lio.txt'));
     expect(warnings).toEqual([]);
