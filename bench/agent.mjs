@@ -3,6 +3,9 @@
 //   coldStartMs  spawn to the first answered GetFacts (median of --starts runs)
 //   idleRssMb    VmRSS of the agent after --calls GetFacts calls and a 1 s pause
 //   getFacts     p50/p99 (ms) of --calls sequential GetFacts over loopback mTLS
+//   coldStartCpuMs, getFacts.cpuMsPerCall: the agent's own CPU time (utime+stime from
+//     /proc/PID/stat) to the first answer and per call: unlike wall times, these hold on a machine
+//     that other work keeps busy (the loadavg printed says how busy it was)
 // Options: --rpm FILE (default: dist/packages/xsctl-agent-*.rpm, built if missing), --calls N, --starts N.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -36,11 +39,17 @@ function packagedBinary() {
 }
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const ticks = 100; // USER_HZ on Linux x86_64
+const cpuMs = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks; // utime, stime (fields 14, 15)
+};
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
 async function measure(name, file, prefix, pki, host, controllerTls) {
   const args = [...prefix, 'serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'bench.crt'), '--tls-key', join(pki.dir, 'bench.key'), '--log-level', 'warn'];
   const colds = [];
+  const coldCpu = [];
   let result;
   for (let i = 0; i < starts; i++) {
     const t0 = performance.now();
@@ -58,23 +67,27 @@ async function measure(name, file, prefix, pki, host, controllerTls) {
     const client = createClient(HostServiceDefinition, channel);
     await client.getFacts({});
     colds.push(performance.now() - t0);
+    coldCpu.push(cpuMs(child.pid));
     if (i === starts - 1) {
       const lat = [];
+      const cpu0 = cpuMs(child.pid);
       for (let n = 0; n < calls; n++) {
         const s = performance.now();
         await client.getFacts({});
         lat.push(performance.now() - s);
       }
+      const cpuPerCall = (cpuMs(child.pid) - cpu0) / calls;
       await sleep(1000);
       lat.sort((a, b) => a - b);
-      result = { idleRssMb: Number(rssMb(child.pid).toFixed(1)), getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)) } };
+      result = { idleRssMb: Number(rssMb(child.pid).toFixed(1)), getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)) } };
     }
     channel.close();
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
   colds.sort((a, b) => a - b);
-  return { build: name, coldStartMs: Number(quantile(colds, 0.5).toFixed(0)), coldStartRunsMs: colds.map((c) => Number(c.toFixed(0))), ...result };
+  coldCpu.sort((a, b) => a - b);
+  return { build: name, coldStartMs: Number(quantile(colds, 0.5).toFixed(0)), coldStartRunsMs: colds.map((c) => Number(c.toFixed(0))), coldStartCpuMs: quantile(coldCpu, 0.5), ...result };
 }
 
 const pki = await makeTestPki();
