@@ -46,7 +46,7 @@ export function registerServe(program: Command): void {
       const root = new SandboxRoot(config.root);
       const runner = new CommandRunner({ logger, defaultTimeoutMs: config.commandTimeoutMs });
       const running = await startAgentServer({
-        ctx: { root, runner, logger, stateDir: config.stateDir },
+        ctx: { root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs },
         tls: await loadTlsMaterial(config.tls),
         listen: config.listen,
         logger,
@@ -55,7 +55,7 @@ export function registerServe(program: Command): void {
       logger.info({ listen: config.listen, port: running.port, root: config.root }, 'agent listening');
       // A machine-readable ready line for supervisors and tests.
       process.stdout.write(`${JSON.stringify({ ready: true, port: running.port })}\n`);
-      void assertStorageRoleOnBoot({ root, runner, logger, stateDir: config.stateDir }, { signal: running.signal });
+      void assertStorageRoleOnBoot({ root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs }, { signal: running.signal });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

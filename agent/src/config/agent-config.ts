@@ -11,6 +11,8 @@ export interface AgentConfig {
   commandTimeoutMs: number;
   /** Host path (under root) for backups, staging and quarantine. */
   stateDir: string;
+  /** Host directories a file-backed LUN (`*.img`, `*.raw`) may lie in; none by default (DRBD and block devices only). */
+  lunFileDirs: string[];
 }
 
 export const defaultAgentConfig: AgentConfig = {
@@ -20,9 +22,10 @@ export const defaultAgentConfig: AgentConfig = {
   logLevel: 'info',
   commandTimeoutMs: 30_000,
   stateDir: '/var/lib/xsctl-agent',
+  lunFileDirs: [],
 };
 
-const allowedKeys = new Set(['listen', 'root', 'tls', 'logLevel', 'commandTimeoutMs', 'stateDir']);
+const allowedKeys = new Set(['listen', 'root', 'tls', 'logLevel', 'commandTimeoutMs', 'stateDir', 'lunFileDirs']);
 
 /** YAML or JSON config; unknown keys are an error so a typo never silently falls back to a default. */
 export async function loadAgentConfig(file: string | undefined, overrides: Partial<AgentConfig>): Promise<AgentConfig> {
@@ -48,5 +51,8 @@ export async function loadAgentConfig(file: string | undefined, overrides: Parti
     tls: { ...defaultAgentConfig.tls, ...fromFile.tls, ...overrides.tls },
   };
   if (!merged.root.startsWith('/')) throw new ConfigError(file ?? '<flags>', 'root must be an absolute path');
+  if (!Array.isArray(merged.lunFileDirs) || !merged.lunFileDirs.every((d) => typeof d === 'string' && /^\/(?:[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\/?)+$/.test(d))) {
+    throw new ConfigError(file ?? '<flags>', 'lunFileDirs: a list of absolute directories (letters, digits, _ . + -; no segment starting with a dot)');
+  }
   return merged;
 }

@@ -9,4 +9,6 @@ export interface AgentContext {
   logger: Logger;
   /** Where the agent keeps backups and quarantine, as a host path under the root. */
   stateDir: string;
+  /** Host directories a file-backed LUN may lie in (config `lunFileDirs`); none by default. */
+  lunFileDirs?: readonly string[];
 }

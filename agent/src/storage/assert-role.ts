@@ -8,7 +8,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
 import { beginStorageRole } from '../journal/intent-journal.js';
 import { tgtdOf } from '../target/target-service.js';
-import { normalizeTargetSpec, type TargetConfig } from '../target/target-spec.js';
+import { normalizeTargetSpec, type TargetConfig, type TargetSpecOptions } from '../target/target-spec.js';
 import { applyTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
 import { drbdResourceName, integerInRange } from '../validate/validators.js';
 
@@ -21,13 +21,13 @@ export interface StorageConfig {
   stopGraceMs: number;
 }
 
-export function normalizeStorageSpec(spec: StorageSpec | undefined): StorageConfig {
+export function normalizeStorageSpec(spec: StorageSpec | undefined, options: TargetSpecOptions = {}): StorageConfig {
   if (spec === undefined) throw new ValidationError('spec', 'required');
   if (spec.drbdResources.length === 0) throw new ValidationError('spec.drbdResources', 'at least one DRBD resource');
   if (spec.target === undefined) throw new ValidationError('spec.target', 'required');
   return {
     resources: spec.drbdResources.map((r, i) => drbdResourceName(`spec.drbdResources[${i}]`, r)),
-    target: normalizeTargetSpec(spec.target, 'spec.target'),
+    target: normalizeTargetSpec(spec.target, 'spec.target', options),
     ip: normalizeFloatingIp(spec.floatingIp, 'spec.floatingIp'),
     tgtd: tgtdOf(spec.tgtd),
     peerSafety: spec.peerSafety,
@@ -224,7 +224,7 @@ export async function runRoleSteps(ctx: AgentContext, role: StorageRole, spec: S
 /** Rule 5: bring-up DRBD Primary -> target/LUN -> floating IP -> GARP; tear-down the reverse. */
 export async function assertRole(ctx: AgentContext, role: StorageRole, spec: StorageSpec | undefined, dryRun: boolean, signal?: AbortSignal): Promise<AssertStorageRoleResponse> {
   if (role !== StorageRole.STORAGE_ROLE_MASTER && role !== StorageRole.STORAGE_ROLE_SLAVE) throw new ValidationError('role', 'expected master or slave');
-  const c = normalizeStorageSpec(spec);
+  const c = normalizeStorageSpec(spec, ctx);
   const run = () => runRoleSteps(ctx, role, spec, role === StorageRole.STORAGE_ROLE_MASTER ? masterSteps(ctx, c, signal) : slaveSteps(ctx, c, signal), dryRun, signal);
   return resourceLocks(ctx.root.root).with(storageLockKeys(c), `storage role ${StorageRole[role]}`, signal, run);
 }

@@ -91,7 +91,7 @@ export async function loadStorageRoleConfig(ctx: AgentContext, signal?: AbortSig
     spec.drbdResources = (o['drbd'] as unknown[]).map((r) => String((r as Record<string, unknown> | null)?.['name'] ?? ''));
   }
   try {
-    normalizeStorageSpec(spec);
+    normalizeStorageSpec(spec, ctx);
     const ms = (key: (typeof timingKeys)[number], min: number, max: number) => {
       const v = o[key] ?? storageRoleDefaults[key];
       return integerInRange(key, typeof v === 'number' ? v : Number.NaN, min, max);

@@ -1,3 +1,4 @@
+import type { TargetSpecOptions } from '../target/target-spec.js';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
@@ -20,9 +21,9 @@ interface WatchConfig {
   intervalMs: number;
 }
 
-export function normalizeWatchSpec(spec: PeerWatchSpec | undefined): WatchConfig {
+export function normalizeWatchSpec(spec: PeerWatchSpec | undefined, options: TargetSpecOptions = {}): WatchConfig {
   if (spec === undefined) throw new ValidationError('watch', 'required');
-  const storage = normalizeStorageSpec(spec.storage);
+  const storage = normalizeStorageSpec(spec.storage, options);
   const pair = (field: string, address: string, iface: string) => (address === '' ? null : { address: ipv4Address(`${field}Address`, address), iface: interfaceName(`${field}Interface`, iface) });
   return {
     spec,
@@ -74,7 +75,7 @@ export class PeerWatch {
 
   /** A witness call: records the heartbeat, (re)arms the watch and returns the latest view. */
   async heartbeat(spec: PeerWatchSpec | undefined, signal?: AbortSignal): Promise<PeerView> {
-    const config = normalizeWatchSpec(spec);
+    const config = normalizeWatchSpec(spec, this.ctx);
     const now = performance.now();
     const silence = this.#lastWitness === 0 ? 0 : Math.round(now - this.#lastWitness);
     this.#lastWitness = now;

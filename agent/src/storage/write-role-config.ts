@@ -1,3 +1,4 @@
+import type { TargetSpecOptions } from '../target/target-spec.js';
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -27,8 +28,8 @@ function timingOf(t: StorageRoleTiming | undefined): Record<string, number> {
  * Renders storage.yaml from validated parts (every value has passed the spec's allow-lists; the
  * YAML library quotes what needs quoting) and the secret file's content. Pure.
  */
-export function renderStorageRoleConfig(req: Pick<WriteStorageRoleConfigRequest, 'spec' | 'firewall' | 'timing'>): { yaml: string; secret: string | null } {
-  normalizeStorageSpec(req.spec);
+export function renderStorageRoleConfig(req: Pick<WriteStorageRoleConfigRequest, 'spec' | 'firewall' | 'timing'>, options: TargetSpecOptions = {}): { yaml: string; secret: string | null } {
+  normalizeStorageSpec(req.spec, options);
   const spec = StorageSpec.toJSON(req.spec as StorageSpec) as Record<string, unknown>;
   const target = spec['target'] as Record<string, unknown> | undefined;
   const user = target?.['incomingUser'] as Record<string, unknown> | undefined;
@@ -54,7 +55,7 @@ export function renderStorageRoleConfig(req: Pick<WriteStorageRoleConfigRequest,
 }
 
 export async function writeStorageRoleConfig(ctx: AgentContext, req: WriteStorageRoleConfigRequest, signal?: AbortSignal): Promise<WriteStorageRoleConfigResponse> {
-  const { yaml, secret } = renderStorageRoleConfig(req);
+  const { yaml, secret } = renderStorageRoleConfig(req, ctx);
   const target = ctx.root.resolve(storageRoleConfigPath);
   const secretTarget = ctx.root.resolve(storageRoleSecretPath);
   const before = await readFile(target, 'utf8').catch(() => null);

@@ -43,11 +43,11 @@ export function targetStateOf(t: TgtTarget): TargetState {
 export function targetService(ctx: AgentContext): TargetServiceImplementation {
   return {
     async renderTargetsConf(request) {
-      return { config: renderTargetsConf(normalizeTargetSpecs(request.targets), { redactSecrets: true }) };
+      return { config: renderTargetsConf(normalizeTargetSpecs(request.targets, ctx), { redactSecrets: true }) };
     },
 
     async writeTargetsConf(request, { signal }) {
-      const text = renderTargetsConf(normalizeTargetSpecs(request.targets), { redactSecrets: false });
+      const text = renderTargetsConf(normalizeTargetSpecs(request.targets, ctx), { redactSecrets: false });
       const target = ctx.root.resolve(targetsConfPath);
       const before = await readFile(target, 'utf8').catch(() => null);
       const changed = before !== text;
@@ -64,7 +64,7 @@ export function targetService(ctx: AgentContext): TargetServiceImplementation {
 
     async applyTarget(request, { signal }) {
       if (request.target === undefined) throw new ValidationError('target', 'required');
-      const r = await applyTarget(ctx, tgtdOf(request.instance), normalizeTargetSpec(request.target), signal);
+      const r = await applyTarget(ctx, tgtdOf(request.instance), normalizeTargetSpec(request.target, 'target', ctx), signal);
       return { commands: r.commands, changed: r.changed, ...(r.target === null ? {} : { state: targetStateOf(r.target) }) };
     },
 

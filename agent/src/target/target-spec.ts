@@ -29,13 +29,18 @@ export const scsiSnMax = 36;
  * Rule 7: every identity field is required, so both nodes present the same SCSI identity and
  * XenServer keeps recognising the SR after a failover (tgtd's defaults are per-tid and per-host).
  */
-export function normalizeTargetSpec(spec: TargetSpec, field = 'target'): TargetConfig {
+export interface TargetSpecOptions {
+  /** Directories a file-backed LUN may lie in (the agent's lunFileDirs); none by default. */
+  lunFileDirs?: readonly string[];
+}
+
+export function normalizeTargetSpec(spec: TargetSpec, field = 'target', options: TargetSpecOptions = {}): TargetConfig {
   const f = (n: string) => `${field}.${n}`;
   if (spec.luns.length === 0) throw new ValidationError(f('luns'), 'at least one LUN');
   const luns = spec.luns.map(
     (l, i): LunConfig => ({
       lun: integerInRange(f(`luns[${i}].lun`), l.lun, 1, 255),
-      backingStore: tgtBackingStore(f(`luns[${i}].backingStore`), l.backingStore),
+      backingStore: tgtBackingStore(f(`luns[${i}].backingStore`), l.backingStore, options.lunFileDirs),
       scsiId: scsiIdentity(f(`luns[${i}].scsiId`), l.scsiId, scsiIdMax),
       scsiSn: scsiIdentity(f(`luns[${i}].scsiSn`), l.scsiSn, scsiSnMax),
       vendorId: tgtParamText(f(`luns[${i}].vendorId`), l.vendorId, 8),
@@ -62,9 +67,9 @@ export function normalizeTargetSpec(spec: TargetSpec, field = 'target'): TargetC
  * (usr/iscsi/iscsid.c: rejected only when ip_acl and iqn_acl both fail): a target restricted by
  * initiator name alone would be open to everyone once tgt-admin loads the file.
  */
-export function normalizeTargetSpecs(specs: readonly TargetSpec[]): TargetConfig[] {
+export function normalizeTargetSpecs(specs: readonly TargetSpec[], options: TargetSpecOptions = {}): TargetConfig[] {
   if (specs.length === 0) throw new ValidationError('targets', 'at least one target');
-  const out = specs.map((s, i) => normalizeTargetSpec(s, `targets[${i}]`));
+  const out = specs.map((s, i) => normalizeTargetSpec(s, `targets[${i}]`, options));
   out.forEach((t, i) => {
     if (t.initiatorAddresses.length === 0) {
       throw new ValidationError(`targets[${i}].initiatorAddresses`, 'targets.conf needs initiator addresses too: with names alone tgt-admin binds ALL addresses, and tgtd admits an address or a name');

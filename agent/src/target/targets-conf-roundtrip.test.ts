@@ -68,7 +68,7 @@ const specAccepts = (set: Patch, backingStore = '/dev/drbd1') => (v: string) => 
   const s = base(0);
   lun0(s).backingStore = backingStore;
   set(s, v);
-  normalizeTargetSpecs([s]);
+  normalizeTargetSpecs([s], { lunFileDirs: [dir] });
 };
 
 /** What tgt-admin 1.0.85 runs for one target (add_targets, add_backing_direct, add_params, process_options). */
@@ -169,7 +169,7 @@ describe('targets.conf values through the real tgt-admin (Config::General, Perl,
     const { specs, probes } = await probeTargets();
     // Each field contributes values (a refusal of everything would make this test vacuous).
     for (const f of fields) expect(probes.filter((p) => p.field === f.name).length, f.name).toBeGreaterThan(20);
-    const targets = normalizeTargetSpecs(specs);
+    const targets = normalizeTargetSpecs(specs, { lunFileDirs: [dir] });
     const conf = join(dir, 'targets.conf');
     await writeFile(conf, renderTargetsConf(targets, { redactSecrets: false }));
 

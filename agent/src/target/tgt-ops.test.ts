@@ -32,6 +32,8 @@ async function sh(args: string[]) {
 
 describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () => {
   let dir: string;
+  /** The test's LUN images lie in its temp dir: the agent's lunFileDirs. */
+  const files = () => ({ lunFileDirs: [dir] });
   let image: string;
   let logFile: string;
   let ctx: AgentContext;
@@ -100,12 +102,12 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
   });
 
   it('applies a target with a fixed identity, CHAP and an ACL; applying again changes nothing', async () => {
-    const r = await applyTarget(ctx, t, normalizeTargetSpec(spec));
+    const r = await applyTarget(ctx, t, normalizeTargetSpec(spec, 'target', files()));
     expect(r.changed).toBe(true);
     expect(r.commands).toContain(`tgtadm -C ${t.controlPort} --lld iscsi --op update --mode logicalunit --tid 7 --lun 10 --params scsi_id=XSCTL-UNIT,scsi_sn=XSUNIT000001,vendor_id=XSCTL,product_id=UNIT-LUN`);
     expect(r.commands.join('\n')).not.toContain(secret);
     expect(r.target).toMatchObject({ tid: 7, state: 'ready', accounts: ['xsinit'], acls: ['10.214.0.0/24'] });
-    const again = await applyTarget(ctx, t, normalizeTargetSpec(spec));
+    const again = await applyTarget(ctx, t, normalizeTargetSpec(spec, 'target', files()));
     expect(again).toMatchObject({ changed: false, commands: [] });
     const std = await inq([url()]);
     expect(std.stdout).toMatch(/^Vendor:XSCTL\s*$/m);
@@ -121,9 +123,9 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
   });
 
   it('refuses to change the identity of a LUN that is already exported', async () => {
-    const other = normalizeTargetSpec({ ...spec, luns: [{ ...spec.luns[0]!, scsiSn: 'XSUNIT000002' }] });
+    const other = normalizeTargetSpec({ ...spec, luns: [{ ...spec.luns[0]!, scsiSn: 'XSUNIT000002' }] }, 'target', files());
     await expect(applyTarget(ctx, t, other)).rejects.toMatchObject({ code: 'TGT_IDENTITY_MISMATCH' });
-    await expect(applyTarget(ctx, t, normalizeTargetSpec({ ...spec, tid: 8 }))).rejects.toMatchObject({ code: 'TGT_IDENTITY_MISMATCH' });
+    await expect(applyTarget(ctx, t, normalizeTargetSpec({ ...spec, tid: 8 }, 'target', files()))).rejects.toMatchObject({ code: 'TGT_IDENTITY_MISMATCH' });
   });
 
   it('deleting a target with a busy session needs --force, which drains it offline first', async () => {
@@ -145,9 +147,9 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
     const conf = join(dir, 'targets.conf');
     const second = join(dir, 'lun11.img');
     await writeFile(second, Buffer.alloc(16 * 1024 * 1024));
-    const cfg = normalizeTargetSpec({ ...spec, tid: 9, iqn: 'iqn.2013-05.com.example:xsctl.conf', luns: [{ ...spec.luns[0]!, lun: 11, backingStore: second, scsiSn: 'XSUNIT000009' }] });
+    const cfg = normalizeTargetSpec({ ...spec, tid: 9, iqn: 'iqn.2013-05.com.example:xsctl.conf', luns: [{ ...spec.luns[0]!, lun: 11, backingStore: second, scsiSn: 'XSUNIT000009' }] }, 'target', files());
     await writeFile(conf, renderTargetsConf([cfg], { redactSecrets: false }));
-    expect((await applyTarget(ctx, t, normalizeTargetSpec(spec))).changed).toBe(true);
+    expect((await applyTarget(ctx, t, normalizeTargetSpec(spec, 'target', files()))).changed).toBe(true);
     await execa('tgt-admin', ['-C', String(t.controlPort), '-e', '-c', conf]);
     // tgt-admin -e removes every target its file does not name: why the agent drives tgtadm directly.
     expect((await showTargets(ctx, t)).targets.map((x) => x.tid)).toEqual([9]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
-import { devicePath, iqn, ipAddress, resourceName, fileName } from './validators.js';
+import { devicePath, iqn, ipAddress, resourceName, fileName, tgtBackingStore } from './validators.js';
 
 describe('allow-lists', () => {
   it.each(['/dev/sda', '/dev/sdab3', '/dev/dm-12', '/dev/mapper/36001405abc', '/dev/mapper/mpatha'])('accepts device %s', (p) => {
@@ -27,5 +27,24 @@ describe('allow-lists', () => {
     expect(resourceName('r', 'iscsivg01')).toBe('iscsivg01');
     expect(() => resourceName('r', '-rf')).toThrow(ValidationError);
     expect(() => fileName('f', '../x')).toThrow(ValidationError);
+  });
+});
+
+describe('tgtBackingStore: LUN files only from the configured directories', () => {
+  it('refuses an image anywhere on the host when no lunFileDirs are configured, naming the field', () => {
+    for (const v of ['/root/backup.img', '/var/lib/xcp/state.raw', '/tmp/lun.img']) {
+      expect(() => tgtBackingStore('luns[0].backingStore', v)).toThrow(/luns\[0\]\.backingStore.*lunFileDirs/);
+    }
+  });
+
+  it('takes an image under an allowed directory, and nothing beside or above it', () => {
+    const dirs = ['/srv/xsctl/luns'];
+    expect(tgtBackingStore('b', '/srv/xsctl/luns/lun10.img', dirs)).toBe('/srv/xsctl/luns/lun10.img');
+    expect(tgtBackingStore('b', '/srv/xsctl/luns/a/lun.raw', dirs)).toBe('/srv/xsctl/luns/a/lun.raw');
+    for (const v of ['/srv/xsctl/luns-other/x.img', '/srv/xsctl/x.img', '/srv/xsctl/luns/../../../root/x.img', '/srv/xsctl/luns/.hidden.img']) {
+      expect(() => tgtBackingStore('b', v, dirs), v).toThrow(ValidationError);
+    }
+    // DRBD and block devices do not depend on the list.
+    expect(tgtBackingStore('b', '/dev/drbd1')).toBe('/dev/drbd1');
   });
 });

@@ -242,9 +242,17 @@ export const chapSecret = (field: string, v: string) =>
 /** A size with an optional K/M/G suffix, e.g. DRBD resync rates `100M`. */
 export const sizeWithUnit = (field: string, v: string) => check(field, v, /^[1-9][0-9]{0,9}[KMG]?$/, 'a number with an optional K, M or G suffix');
 
-/** A tgt backing store: a DRBD device, a block device, or (labs, tests) an absolute path to a .img/.raw file. */
-export function tgtBackingStore(field: string, v: string): string {
+/**
+ * A tgt backing store: a DRBD device, a block device, or (labs, tests) an absolute path to a
+ * .img/.raw file inside one of `lunFileDirs` (the agent's config; none by default). Any file on
+ * the host would otherwise do: a LUN backed by /root/backup.img exports it to every initiator.
+ * No segment starts with a dot, so `..` cannot climb out of an allowed directory.
+ */
+export function tgtBackingStore(field: string, v: string, lunFileDirs: readonly string[] = []): string {
   if (typeof v === 'string' && /^\/dev\/drbd[0-9]{1,5}$/.test(v)) return v;
-  if (typeof v === 'string' && /^\/(?:[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\/)*[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\.(img|raw)$/.test(v) && !v.startsWith('/dev/')) return v;
+  if (typeof v === 'string' && /^\/(?:[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\/)*[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\.(img|raw)$/.test(v) && !v.startsWith('/dev/')) {
+    if (lunFileDirs.some((d) => v.startsWith(`${d.replace(/\/+$/, '')}/`))) return v;
+    throw new ValidationError(field, lunFileDirs.length === 0 ? 'a file-backed LUN needs lunFileDirs in the agent config (none is set)' : `a LUN file must lie under ${lunFileDirs.join(' or ')} (lunFileDirs)`);
+  }
   return backingDevicePath(field, v);
 }

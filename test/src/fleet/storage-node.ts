@@ -113,7 +113,8 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   const sim = { ...base, env: { ...base.env, ...o.simEnv } };
   const tgtPort = o.tgtdControlPort === undefined ? {} : { tgtd: ['-C', String(o.tgtdControlPort)], tgtadm: ['-C', String(o.tgtdControlPort)] };
   const runner = host.runner(logger, { ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } });
-  const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent' };
+  // The lab's LUNs are image files beside the hosts' roots (tgtd runs on this machine's filesystem).
+  const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent', lunFileDirs: [o.base] };
   const inspector = new CommandRunner({ logger, defaultTimeoutMs: 30_000, ...host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }), checkToolOptions: false });
   const tls = await o.pki.issue({ kind: 'agent', name: o.name, ipAddresses: ['127.0.0.1'] });
   const packaged = process.env['XSCTL_E2E_AGENT_BIN'] ?? '';
