@@ -18,4 +18,28 @@ describe('logger', () => {
     for (const secret of ['hunter2', 's3cret', 'drbd-secret']) expect(text).not.toContain(secret);
     expect(text.match(/\[redacted\]/g)).toHaveLength(3);
   });
+
+  it('redacts at any depth, not only two levels down, and survives cycles', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'xsctl-log-')), 'log.json');
+    const fd = openSync(file, 'w');
+    const log = createLogger('t', { destination: fd, level: 'info' });
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic['self'] = cyclic;
+    log.info(
+      {
+        request: { spec: { target: { incomingUser: { user: 'xsinit', password: 'deep-chap-s3cret' } } } },
+        hosts: [{ xapi: { auth: { credentials: 'list-cred' } } }],
+        a: { b: { c: { d: { e: { sharedSecret: 'drbd-deep' } } } } },
+        cyclic,
+      },
+      'deep',
+    );
+    log.flush();
+    closeSync(fd);
+    const text = await readFile(file, 'utf8');
+    for (const secret of ['deep-chap-s3cret', 'list-cred', 'drbd-deep']) expect(text).not.toContain(secret);
+    const line = JSON.parse(text) as { request: { spec: { target: { incomingUser: { user: string; password: string } } } }; cyclic: { self: string } };
+    expect(line.request.spec.target.incomingUser).toEqual({ user: 'xsinit', password: '[redacted]' });
+    expect(line.cyclic.self).toBe('[circular]');
+  });
 });
