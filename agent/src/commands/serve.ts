@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadTlsMaterial } from '@xsctl/common/pki/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { loadAgentConfig } from '../config/agent-config.js';
+import { resolveListen } from '../config/resolve-listen.js';
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { startAgentServer } from '../server/create-agent-server.js';
@@ -23,7 +24,7 @@ export function registerServe(program: Command): void {
     .command('serve', { isDefault: true })
     .description('run the gRPC agent (mTLS; only the controller certificate is accepted)')
     .option('--config <file>', 'YAML/JSON config file')
-    .option('--listen <addr:port>', 'listen address, e.g. 0.0.0.0:7443')
+    .option('--listen <addr:port>', 'listen address, e.g. 10.0.0.5:7443; default management:7443 (the XAPI management interface\'s address)')
     .option('--root <dir>', 'filesystem root every path is resolved under (default /)')
     .option('--tls-ca <file>', 'CA certificate')
     .option('--tls-cert <file>', 'agent certificate')
@@ -45,14 +46,16 @@ export function registerServe(program: Command): void {
       const logger = createLogger('xsctl-agent', { level: config.logLevel });
       const root = new SandboxRoot(config.root);
       const runner = new CommandRunner({ logger, defaultTimeoutMs: config.commandTimeoutMs });
+      const listen = await resolveListen(config.listen, root, runner);
+      if (/^(?:0\.0\.0\.0|\[?::\]?):/.test(listen)) logger.warn({ listen }, 'the agent listens on every interface (storage and replication networks too): prefer management:PORT or an address');
       const running = await startAgentServer({
         ctx: { root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs },
         tls: await loadTlsMaterial(config.tls),
-        listen: config.listen,
+        listen,
         logger,
         ...(config.tls.crl === undefined ? {} : { crlFile: config.tls.crl }),
       });
-      logger.info({ listen: config.listen, port: running.port, root: config.root }, 'agent listening');
+      logger.info({ listen, port: running.port, root: config.root }, 'agent listening');
       // A machine-readable ready line for supervisors and tests.
       process.stdout.write(`${JSON.stringify({ ready: true, port: running.port })}\n`);
       void assertStorageRoleOnBoot({ root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs }, { signal: running.signal });

@@ -16,7 +16,8 @@ export interface AgentConfig {
 }
 
 export const defaultAgentConfig: AgentConfig = {
-  listen: '0.0.0.0:7443',
+  // XAPI's management address (resolveListen), not every interface.
+  listen: 'management:7443',
   root: '/',
   tls: { ca: '/etc/xsctl/ca.crt', cert: '/etc/xsctl/agent.crt', key: '/etc/xsctl/agent.key' },
   logLevel: 'info',

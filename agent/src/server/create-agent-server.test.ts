@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
 import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
@@ -114,5 +115,23 @@ describe('agent shutdown', () => {
     channel.close();
     expect(ms).toBeLessThan(5_000);
     expect(['ended', 'CANCELLED', 'UNAVAILABLE']).toContain(await drained);
+  });
+});
+
+describe('agent message size', () => {
+  it('refuses a request over 1 MiB with RESOURCE_EXHAUSTED before any handler runs', async () => {
+    const channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })), {
+      'grpc.max_send_message_length': 8 * 1024 * 1024,
+    });
+    try {
+      const client = createClient(TargetServiceDefinition, channel);
+      const huge = { targets: [{ tid: 1, iqn: 'x'.repeat(1_100_000), luns: [], initiatorAddresses: [], initiatorNames: [] }] };
+      expect(await statusOf(client.renderTargetsConf(huge, { signal: AbortSignal.timeout(10_000) }))).toBe(Status.RESOURCE_EXHAUSTED);
+      // Under the cap the same call reaches the handler (and its validation).
+      const small = { targets: [{ tid: 1, iqn: 'x'.repeat(1000), luns: [], initiatorAddresses: [], initiatorNames: [] }] };
+      expect(await statusOf(client.renderTargetsConf(small, { signal: AbortSignal.timeout(10_000) }))).toBe(Status.INVALID_ARGUMENT);
+    } finally {
+      channel.close();
+    }
   });
 });

@@ -48,11 +48,24 @@ export async function recoverOnStart(ctx: AgentContext): Promise<RecoveredIntent
   });
 }
 
+/**
+ * Message size bounds (grpc-js defaults: 4 MiB in, unlimited out). Every agent request is a few
+ * KiB (the largest, a targets list or a storage spec); a 1 MiB cap refuses a flood before it is
+ * parsed. Replies (a blob scan, a kernel-log excerpt) stay under 16 MiB.
+ */
+export const agentMaxRequestBytes = 1024 * 1024;
+export const agentMaxReplyBytes = 16 * 1024 * 1024;
+
 export async function startAgentServer(options: AgentServerOptions): Promise<RunningAgentServer> {
   await recoverOnStart(options.ctx);
   const stopping = new AbortController();
   const trust = await loadAgentTrust({ root: options.ctx.root, stateDir: options.ctx.stateDir, ca: options.tls.ca, logger: options.logger, ...(options.crlFile === undefined ? {} : { crlFile: options.crlFile }) });
-  const server = createServer({ interceptors: [peerIdentityInterceptor], 'grpc.keepalive_permit_without_calls': 1 })
+  const server = createServer({
+    interceptors: [peerIdentityInterceptor],
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': agentMaxRequestBytes,
+    'grpc.max_send_message_length': agentMaxReplyBytes,
+  })
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
     .use(shutdownMiddleware(stopping.signal))
