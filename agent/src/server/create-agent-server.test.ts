@@ -120,7 +120,7 @@ describe('agent shutdown', () => {
 
 describe('agent message size', () => {
   it('refuses a request over 1 MiB with RESOURCE_EXHAUSTED before any handler runs', async () => {
-    const channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })), {
+    const channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl-size' })), {
       'grpc.max_send_message_length': 8 * 1024 * 1024,
     });
     try {

@@ -2,8 +2,13 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './create-logger.js';
+
+// Closed only at the end: a closed fd number is reused at once, and a logger still holding it
+// would write into the next test's file.
+const opened: number[] = [];
+afterAll(() => opened.forEach((fd) => closeSync(fd)));
 
 describe('logger', () => {
   it('redacts secrets wherever they sit in a log object', async () => {
@@ -11,8 +16,8 @@ describe('logger', () => {
     const fd = openSync(file, 'w');
     const log = createLogger('t', { destination: fd, level: 'info' });
     log.info({ pool: { name: 'p', password: 'hunter2' }, chap: { chapPassword: 's3cret' }, sharedSecret: 'drbd-secret' }, 'hello');
-    log.flush();
-    closeSync(fd);
+    await new Promise<void>((resolve, reject) => log.flush((err) => (err ? reject(err) : resolve())));
+    opened.push(fd);
     const text = await readFile(file, 'utf8');
     expect(text).toContain('"name":"p"');
     for (const secret of ['hunter2', 's3cret', 'drbd-secret']) expect(text).not.toContain(secret);
@@ -34,8 +39,8 @@ describe('logger', () => {
       },
       'deep',
     );
-    log.flush();
-    closeSync(fd);
+    await new Promise<void>((resolve, reject) => log.flush((err) => (err ? reject(err) : resolve())));
+    opened.push(fd);
     const text = await readFile(file, 'utf8');
     for (const secret of ['deep-chap-s3cret', 'list-cred', 'drbd-deep']) expect(text).not.toContain(secret);
     const line = JSON.parse(text) as { request: { spec: { target: { incomingUser: { user: string; password: string } } } }; cyclic: { self: string } };
