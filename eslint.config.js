@@ -10,7 +10,7 @@ const childProcess = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'proto/src/gen/**', '.demo/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'proto/src/gen/**', '.demo/**', 'coverage/**', '.stryker-tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

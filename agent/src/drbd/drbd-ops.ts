@@ -1,21 +1,19 @@
 import { open } from 'node:fs/promises';
 import { NotFoundError } from '@xsctl/common/errors/index';
-import { DrbdSyntax, FailoverReason, SplitBrainSide, SplitBrainState, type DrbdOperationResult, type DrbdResourceState, type DrbdVersion, type PeerSafety } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { DrbdSyntax, SplitBrainSide, SplitBrainState, type DrbdOperationResult, type DrbdResourceState, type DrbdVersion, type PeerSafety } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { CommandFailedError } from '../exec/command-errors.js';
 import type { CommandResult } from '../exec/command-runner.js';
 import type { AgentContext } from '../server/agent-context.js';
-import { interfaceName, ipv4Address, resourceName } from '../validate/validators.js';
+import { resourceName } from '../validate/validators.js';
 import {
   DrbdDiskHasSignatureError,
   DrbdInitialSyncRefusedError,
   DrbdMetadataPresentError,
-  DrbdNotUpToDateError,
-  DrbdPeerAliveError,
   DrbdPeerPrimaryError,
-  DrbdPeerUnverifiedError,
   DrbdSplitBrainRefusedError,
   DrbdStateChangeFailedError,
 } from './drbd-errors.js';
+import { checkPromotion, peerSafetyCheck, unverifiedPeer, witnessVerdict } from './promotion-guard.js';
 import { applySplitBrain, isConnected, stateFromDrbdStatus, stateFromEvents2, stateFromProc } from './drbd-state.js';
 import { detectDrbdVersion, readProcDrbd } from './drbd-version.js';
 import { drbdadmArgs } from './drbdadm-args.js';
@@ -230,41 +228,25 @@ export async function disconnect(ctx: AgentContext, resource: string, signal?: A
   return perform(ctx, resource, version, [drbdadmArgs.disconnect(resource)], false, signal);
 }
 
-/** Rule 2 for a peer we cannot see: fenced by the caller, or a witness answers (quorum). */
-async function peerIsSafe(ctx: AgentContext, safety: PeerSafety | undefined, signal?: AbortSignal): Promise<{ ok: boolean; reason: string }> {
-  if (safety?.peerFenced === true) return { ok: true, reason: 'peer fenced' };
-  if (safety !== undefined && safety.witnessAddress !== '') {
-    const addr = ipv4Address('peerSafety.witnessAddress', safety.witnessAddress);
-    const dev = interfaceName('peerSafety.witnessInterface', safety.witnessInterface);
-    const r = await ctx.runner.run('arping', ['-q', '-c', '2', '-w', '3', '-I', dev, addr], { signal, timeoutMs: 10_000, okExitCodes: [1, 2] });
-    return r.exitCode === 0 ? { ok: true, reason: `witness ${addr} answers` } : { ok: false, reason: `witness ${addr} does not answer on ${dev}` };
-  }
-  return { ok: false, reason: 'it is neither fenced nor outvoted by a witness' };
-}
-
-/** The failover reason as a short name (`management-link-lost`), or null when this is no failover. */
-export function failoverReasonName(reason: FailoverReason | undefined): string | null {
-  if (reason === undefined || reason === FailoverReason.FAILOVER_REASON_UNSPECIFIED) return null;
-  const name = FailoverReason[reason] as string | undefined;
-  return name === undefined ? `failover reason ${String(reason)}` : name.replace('FAILOVER_REASON_', '').toLowerCase().replaceAll('_', '-');
+/** Rule 2 for a peer we cannot see: fenced by the caller, or a witness answers (quorum); throws the refusal. */
+async function provePeerSafe(ctx: AgentContext, resource: string, state: DrbdResourceState, safety: PeerSafety | undefined, signal?: AbortSignal): Promise<void> {
+  const check = peerSafetyCheck(safety);
+  if (check.kind === 'fenced') return;
+  if (check.kind === 'unverifiable') throw unverifiedPeer(resource, state, check.reason);
+  const r = await ctx.runner.run('arping', ['-q', '-c', '2', '-w', '3', '-I', check.iface, check.address], { signal, timeoutMs: 10_000, okExitCodes: [1, 2] });
+  witnessVerdict(resource, state, check, r.exitCode);
 }
 
 /**
- * Rules 1, 2, 3 and 4: UpToDate local data, a peer that is not Primary, a peer that is either
- * connected (so we see its role) or fenced/outvoted, and no failover while the replication link
- * is Connected (the peer is alive: management-link loss alone is no reason). Never --force.
+ * Rules 1, 2, 3 and 4 (promotion-guard.ts): UpToDate local data, a peer that is not Primary, a
+ * peer that is either connected (so we see its role) or fenced/outvoted, and no failover while the
+ * replication link is Connected. Never --force.
  */
 export async function promote(ctx: AgentContext, resource: string, safety: PeerSafety | undefined, signal?: AbortSignal, dryRun = false): Promise<DrbdOperationResult> {
   const { version, state } = await resourceState(ctx, resource, signal);
-  if (state.role === 'Primary') return unchanged(state);
-  const failover = failoverReasonName(safety?.failoverReason);
-  if (failover !== null && isConnected(state)) throw new DrbdPeerAliveError(resource, state.connection, failover);
-  if (state.disk !== 'UpToDate') throw new DrbdNotUpToDateError(resource, state.disk);
-  if (state.peerRole === 'Primary') throw new DrbdPeerPrimaryError(resource);
-  if (!isConnected(state)) {
-    const safe = await peerIsSafe(ctx, safety, signal);
-    if (!safe.ok) throw new DrbdPeerUnverifiedError(resource, state.connection, safe.reason);
-  }
+  const next = checkPromotion(resource, state, safety);
+  if (next === 'already-primary') return unchanged(state);
+  if (next === 'verify-peer') await provePeerSafe(ctx, resource, state, safety, signal);
   return perform(ctx, resource, version, [drbdadmArgs.primary(resource)], dryRun, signal);
 }
 

@@ -337,6 +337,9 @@ export function parseSgVpd83TextStrict(input: string): SgVpd83Parse {
       continue;
     }
     if (/^SCSI name string:$/i.test(line)) continue;
+    // sg_vpd's remark on a descriptor that breaks a SHALL of SPC (`<< expected UTF-8, use ASCII >>`):
+    // not a value (read as one, it became the SCSI name of an ASCII name-string designator).
+    if (/^<<.*>>$/.test(line)) continue;
     if (d.type === 'scsi-name-string' && d.value === '') {
       d.value = line;
       continue;
