@@ -29,7 +29,13 @@ const equivalentFile = join(root, 'mutation/equivalent.json');
 const incrementalDir = join(root, 'mutation/incremental');
 const scratchDir = join(root, '.stryker-tmp/check');
 
-const modules = JSON.parse(readFileSync(modulesFile, 'utf8')).modules.map((m) => ({ ...m, ranges: m.mutate.map(resolveRange), mutate: m.mutate.map((e) => (typeof e === 'string' ? e : e.file)) }));
+const table = JSON.parse(readFileSync(modulesFile, 'utf8'));
+const prepare = (m) => ({ ...m, ranges: m.mutate.map(resolveRange), mutate: m.mutate.map((e) => (typeof e === 'string' ? e : e.file)) });
+/** The recorded modules: what the check holds. */
+const modules = table.modules.map(prepare);
+/** Modules that decide whose first recorded run is still to be made (`--only NAME` runs one). */
+const pending = (table.pending ?? []).map(prepare);
+const everyModule = [...modules, ...pending];
 
 /**
  * A mutate entry is a file, or { file, from, to } naming the first and last line of a region by
@@ -61,9 +67,9 @@ async function main() {
   const check = has('--check');
   const force = has('--force');
   const only = arg('--only')?.split(',');
-  const selected = only === undefined ? modules : modules.filter((m) => only.includes(m.name));
+  const selected = only === undefined ? modules : everyModule.filter((m) => only.includes(m.name));
   if (only !== undefined) {
-    const unknown = only.filter((n) => !modules.some((m) => m.name === n));
+    const unknown = only.filter((n) => !everyModule.some((m) => m.name === n));
     if (unknown.length > 0) throw new Error(`unknown module(s): ${unknown.join(', ')}`);
   }
   const equivalents = readEquivalents();
@@ -207,7 +213,7 @@ function runModule(mod, incrementalFile, force) {
 }
 
 async function runChild(name, incrementalFile, _resultFile, force) {
-  const mod = modules.find((m) => m.name === name);
+  const mod = everyModule.find((m) => m.name === name);
   process.env.XSCTL_MUTATE_TESTS = mod.tests.join(',');
   const { workspaces } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const packages = [...new Set([...mod.mutate, ...mod.tests].map((p) => p.split('/')[0]))];

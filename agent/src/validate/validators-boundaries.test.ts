@@ -306,9 +306,6 @@ describe('number and address allow-lists at their bounds', () => {
   it('the drbd keyword list holds what the lexer reserves (a sample from drbdadm_scanner.fl)', () => {
     for (const k of ['_this_host', 'after-sb-0pri', 'yes', 'protocol', 'resource', 'on', 'floating', 'volume', 'shared-secret']) expect(v.drbdKeywords.has(k)).toBe(true);
     expect(v.drbdKeywords.has('iscsi1')).toBe(false);
-    // One word from each stretch of the list, refused as a resource name (drbd would lex it as the keyword).
-    for (const k of ['address', 'ask', 'c-max-rate', 'connection', 'device', 'disk', 'handlers', 'net', 'no-md-flushes', 'path', 'protocol', 'resync-rate', 'syncer', 'startup', 'usage-count', 'after-sb-1pri'])
-      expect(refusal(() => v.drbdResourceName('res', k)).message).toBe(`invalid res: "${k}" is a drbd.conf keyword`);
   });
   it('shellSafeChars is the set the CHAP secret pattern uses', () => {
     expect(v.shellSafeChars).toBe('A-Za-z0-9_.:@%+/=-');
