@@ -167,7 +167,8 @@ const rows: Row[] = [
   },
   {
     name: 'tgtBackingStore',
-    fn: v.tgtBackingStore,
+    // With every directory allowed for LUN files: the path grammar on its own (lunFileDirs is tested in validators.test.ts).
+    fn: (field, value) => v.tgtBackingStore(field, value, ['/']),
     accept: ['/dev/drbd0', '/dev/drbd99999', '/dev/sdb', '/dev/vg/lv', '/a.img', '/a.raw', '/var/lib/x/disk.img', '/A/Z_+-.9/z.img', '/_/+.img', '/a/-b.raw', '/x.y.img'],
     reject: [...injected('/dev/drbd0'), ...injected('/tmp/a.img'), '/dev/drbd123456', '/dev/x.img', 'a.img', '/a.iso', '/a.IMG', '/.img', '/../a.img', '/./a.img', '/.x/a.img', '/a b.img', '/a$b.img', '/a//b.img', '/a.img/', '//a.img', '/a:b.img'],
     message: /^invalid store: expected a block device path under \/dev, got "/,
