@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['*/src/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
-    testTimeout: 30_000,
+    // The e2e suites spawn real daemons and processes; on a loaded 2-core runner 30 s was not enough.
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
   },

@@ -23,6 +23,8 @@ function httpsGet(url: string, tls: { ca: Buffer; cert?: Buffer; key?: Buffer },
 const repo = join(import.meta.dirname, '..', '..');
 const demoPool = join(repo, 'test', 'fixtures', 'demo-pool.yaml');
 let pool: SimulatedPool;
+// Per run, so that two runs on one machine do not share an agent port.
+const agentPort = 20000 + (process.pid % 20000);
 
 // `npx xsctl` exactly as an admin runs it from the repo root.
 const xsctl = (args: string[], env: Record<string, string>) =>
@@ -30,7 +32,7 @@ const xsctl = (args: string[], env: Record<string, string>) =>
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-hosts-'));
-  pool = await startSimulatedPool({ dir, source: { pool: demoPool }, withoutAgents: ['xs-demo-3'], agentPort: 17543, http: true });
+  pool = await startSimulatedPool({ dir, source: { pool: demoPool }, withoutAgents: ['xs-demo-3'], agentPort, http: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -53,7 +55,7 @@ describe('xsctl hosts against a running controller', () => {
     expect(master?.mismatches).toEqual([]);
     expect(slave?.agent['poolRole']).toBe('slave');
     expect(slave?.agent['masterAddress']).toBe('127.0.0.11');
-    expect(slave?.agent['endpoint']).toBe('127.0.0.12:17543');
+    expect(slave?.agent['endpoint']).toBe(`127.0.0.12:${String(agentPort)}`);
     expect(down?.agent['state']).toBe('unreachable');
     expect(down?.agent['errorCode']).toBe('GRPC_UNAVAILABLE');
     expect(down?.xapi['live']).toBe(true);
@@ -73,16 +75,25 @@ describe('xsctl hosts against a running controller', () => {
     const base = pool.httpAddress ?? '';
     expect(base).toMatch(/^https:\/\//);
     const tls = { ca: await readFile(pool.viewerEnv['XSCTL_CA'] ?? ''), cert: await readFile(pool.viewerEnv['XSCTL_CERT'] ?? ''), key: await readFile(pool.viewerEnv['XSCTL_KEY'] ?? '') };
-    expect(JSON.parse((await httpsGet(`${base}/healthz`, tls)).body)).toEqual({ status: 'ok' });
+    const health = JSON.parse((await httpsGet(`${base}/healthz`, tls)).body) as { status: string; pools: { pool: string }[] };
+    expect(health.status).toBe('ok');
+    expect(health.pools.map((p) => p.pool)).toEqual(['demo']);
     const api = JSON.parse((await httpsGet(`${base}/api/hosts`, tls)).body) as { hosts: { xapi: { nameLabel: string } }[] };
     expect(api.hosts.map((h) => h.xapi.nameLabel)).toEqual(['xs-demo-1', 'xs-demo-2', 'xs-demo-3']);
-    const page = (await httpsGet(`${base}/`, tls)).body;
+    // The hosts page renders the pool watcher's view, which fills in once XAPI's events arrive.
+    let page = '';
+    for (let i = 0; i < 30 && !page.includes('data-host="xs-demo-3"'); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 500));
+      page = (await httpsGet(`${base}/hosts`, tls)).body;
+    }
     expect(page).toContain('<td>xs-demo-2</td>');
-    expect(page).toMatch(/<tr class="warn"><td>demo<\/td><td>xs-demo-3<\/td>/);
-    expect((await httpsGet(`${base}/metrics`, tls)).body).toMatch(/^xsctl_controller_pools 1$/m);
+    // xs-demo-3 runs no agent: its row is flagged whatever the probe has seen so far.
+    expect(page).toMatch(/<tr class="bad" data-host="xs-demo-3">/);
+    expect((await httpsGet(`${base}/metrics`, tls)).body).toMatch(/^xsctl_pool_watch_connected\{pool="demo"\} [01]$/m);
     expect((await httpsGet(`${base}/api/hosts`, tls, 'POST')).status).toBe(404);
-    // No client certificate, no answer.
-    await expect(httpsGet(`${base}/healthz`, { ca: tls.ca })).rejects.toThrow();
+    // No client certificate and no dashboard session: refused (TLS lets the browser in to log in).
+    expect((await httpsGet(`${base}/healthz`, { ca: tls.ca })).status).toBe(401);
+    expect((await httpsGet(`${base}/api/hosts`, { ca: tls.ca })).status).toBe(401);
   });
 
   it('explains a certificate from another CA', async () => {

@@ -46,7 +46,7 @@ beforeAll(async () => {
   db.update('host', db.refByName('host', 'incubus'), { address: '127.0.0.82' });
   const dump = join(dir, 'boston-loopback.xml');
   await writeFile(dump, serializePoolDump(db));
-  pool = await startSimulatedPool({ dir, poolName: 'boston', source: { dump }, agentPort: 18043 });
+  pool = await startSimulatedPool({ dir, poolName: 'boston', source: { dump }, agentPort: 20000 + ((process.pid + 7) % 20000) });
 
   // incubus boots from a disk with Dell's five-sector utility partition at sector 63.
   await sfdiskImage(join(root('incubus'), 'dev/disk/by-id/scsi-SATA_demo_incubus'), 60 * 2 ** 30, 'label: dos\nstart=63, size=5, type=de\nstart=2048, size=8388608, type=83, bootable\nstart=8390656, size=8388608, type=83\nstart=16779264, type=8e\n');
