@@ -143,6 +143,10 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
       '--initiator-address': v('0.9.0', true),
       '--initiator-name': v('1.0.18', true),
       '--user': v('0.9.0', true),
+      // The only way tgtadm takes a CHAP password (fujita/tgt usr/tgtadm.c, v1.0.24 to master
+      // f0dc199: plain optarg, no prompt/stdin/file/env, argv not scrubbed). It is therefore readable
+      // in /proc/PID/cmdline by any local uid (dom0's /proc has no hidepid) for tgtadm's lifetime;
+      // the CommandRunner redacts it from logs and errors. docs/SECURITY.md states the exposure.
       '--password': v('0.9.0', true),
       '--name': v('0.9.0', true),
       '--value': v('0.9.0', true),
