@@ -8,7 +8,7 @@ import { DrbdSyntax, FailoverReason, SplitBrainSide, SplitBrainState, type DrbdR
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
-import { drbdadm, attach, bringUp, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
+import { drbdadm, attach, bringUp, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain, shAnswer } from './drbd-ops.js';
 import { normalizeDrbdSpec } from './drbd-spec.js';
 import { drbdService } from './drbd-service.js';
 import { renderDrbdConf } from './render-drbd-conf.js';
@@ -312,3 +312,14 @@ function lvmPhysicalVolume(): Buffer {
   label.writeUInt32LE(crc >>> 0, 16);
   return buf;
 }
+
+describe('drbdadm sh-* answers', () => {
+  it('reads the answer after the "register the current config file?" prompt drbdadm prints on stdout', () => {
+    // Captured from drbdadm 9.x (`sh-minor iscsi1` with -c naming another file than the one
+    // registered for minor 1 in /var/lib/drbd): the prompt and its forced answer come first.
+    const stdout = '\nDo you want to proceed and register the current config file?\n*** confirmation forced via --force option ***\n1\n';
+    expect(shAnswer(stdout)).toBe('1');
+    expect(shAnswer('iscsi1 iscsi2\n')).toBe('iscsi1 iscsi2');
+    expect(shAnswer('')).toBe('');
+  });
+});

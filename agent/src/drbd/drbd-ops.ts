@@ -68,10 +68,21 @@ export async function drbdadm(ctx: AgentContext, resource: string, args: readonl
   }
 }
 
+/**
+ * The answer of a `drbdadm sh-*` query: its last non-empty line. drbdadm registers the config file
+ * of every up minor (/var/lib/drbd/drbd-minor-N.conf); when another file was registered last (an
+ * admin ran `drbdadm -c OTHER`), it asks "Do you want to proceed and register the current config
+ * file?" on stdout and, without a tty, answers itself ("*** confirmation forced via --force option
+ * ***"), both before the answer (drbd-utils drbdadm_main.c, if_conf_differs_confirm_or_abort).
+ */
+export function shAnswer(stdout: string): string {
+  return stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? '';
+}
+
 /** Resource names defined for this host in drbd.conf. */
 export async function configuredResources(ctx: AgentContext, signal?: AbortSignal): Promise<string[]> {
   const r = await ctx.runner.run('drbdadm', ['sh-resources'], { signal, timeoutMs: 15_000 });
-  return r.stdout.split(/\s+/).filter((t) => t !== '');
+  return shAnswer(r.stdout).split(/\s+/).filter((t) => t !== '');
 }
 
 async function minorOf(ctx: AgentContext, resource: string, signal?: AbortSignal): Promise<number> {
@@ -79,7 +90,8 @@ async function minorOf(ctx: AgentContext, resource: string, signal?: AbortSignal
     if (err instanceof CommandFailedError) throw new NotFoundError('DRBD resource', resource);
     throw err;
   });
-  const minor = Number(r.stdout.trim().split(/\s+/)[0]);
+  const answer = shAnswer(r.stdout);
+  const minor = answer === '' ? Number.NaN : Number(answer.split(/\s+/)[0]);
   if (!Number.isInteger(minor)) throw new NotFoundError('DRBD resource', resource);
   return minor;
 }
@@ -87,7 +99,7 @@ async function minorOf(ctx: AgentContext, resource: string, signal?: AbortSignal
 /** The lower-level (backing) device of a resource on this host, from drbd.conf. */
 export async function backingDiskOf(ctx: AgentContext, resource: string, signal?: AbortSignal): Promise<string> {
   const r = await ctx.runner.run('drbdadm', ['sh-ll-dev', resource], { signal, timeoutMs: 15_000 });
-  const disk = r.stdout.trim().split(/\s+/)[0] ?? '';
+  const disk = shAnswer(r.stdout).split(/\s+/)[0] ?? '';
   if (disk === '') throw new NotFoundError('backing disk of DRBD resource', resource);
   return disk;
 }

@@ -84,6 +84,11 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
     ['xsctl storage failover --pool hc1 --reason "xs1 lost power"', 'what an unplanned failover would do (fence, promote, XAPI recovery)'],
     ['xsctl storage failover --pool hc1 --reason "xs1 lost power" --yes', 'fence the dead master and serve from the survivor'],
   ],
+  'storage setup': [
+    ['xsctl storage setup --pool hc1 --spec storage.yaml', 'dry run: what each step would change on each host, and what stops it'],
+    ['xsctl storage setup --pool hc1 --spec storage.yaml --create-md --yes', 'set both hosts up (create-md DESTROYS the backing disks); a re-run continues'],
+  ],
+  'storage setup-status': [['xsctl storage setup-status --pool hc1', "each step on each host, and each host's storage now"]],
   'storage witness': [['xsctl storage witness --pool hc1 --json', 'what the controller sees of each node, and the last failover']],
   drbd: [['xsctl drbd status --pool hc1', 'DRBD as each node sees it']],
   'drbd config': [['xsctl drbd config --spec storage.yaml --drbd-version 8.4', 'render drbd.conf offline for DRBD 8.4']],

@@ -15,6 +15,8 @@ import { DashboardServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1
 import { dashboardService } from '../services/dashboard/dashboard-service.js';
 import { StorageFailoverServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/storage_failover';
 import { storageFailoverService } from '../services/storage/storage-failover-service.js';
+import { StorageSetupServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/storage_setup';
+import { storageSetupService } from '../services/storage/storage-setup-service.js';
 import type { ControllerContext } from './controller-context.js';
 import type { Registration } from './registration.js';
 
@@ -31,6 +33,7 @@ export function serviceRegistrations(ctx: ControllerContext): Registration[] {
     { definition: UpgradeServiceDefinition, impl: upgradeService(ctx), readMethods: ['plan', 'status', 'watch'], operatorMethods: ['startRollingUpgrade', 'pause', 'resume', 'abort'] },
     { definition: PoolStorageServiceDefinition, impl: poolStorageService(ctx), readMethods: ['getPoolStorageStatus', 'renderPoolDrbdConfig', 'showPoolTargets'], operatorMethods: ['promotePoolDrbd', 'demotePoolDrbd', 'resolvePoolDrbdSplitBrain', 'assertPoolStorageRole'] },
     { definition: StorageFailoverServiceDefinition, impl: storageFailoverService(ctx), readMethods: ['getWitnessStatus'], operatorMethods: ['switchover', 'failover'] },
+    { definition: StorageSetupServiceDefinition, impl: storageSetupService(ctx), readMethods: ['plan', 'status'], operatorMethods: ['start'] },
     { definition: PoolPrecheckServiceDefinition, impl: poolPrecheckService(ctx), readMethods: ['run', 'scanBlobs'], operatorMethods: ['cleanBlobs', 'restoreBlobs', 'takeMetadataBackup'] },
     { definition: DashboardServiceDefinition, impl: dashboardService(ctx), readMethods: ['createLoginLink'], operatorMethods: [] },
   ];

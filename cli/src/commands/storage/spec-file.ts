@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
-import { StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StorageFirewallSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
+import { StorageRoleTiming, StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { TargetSpec } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import { CliError } from '../../output/cli-error.js';
 
@@ -19,6 +20,9 @@ import { CliError } from '../../output/cli-error.js';
  *             initiatorAddresses: [10.10.10.0/24], incomingUser: { user: xsinit, passwordFile: chap-secret } }
  *   floatingIp: { address: 10.10.10.3, prefixLength: 24, interface: xapi1 }
  *   peerSafety: { witnessAddress: 192.168.1.253, witnessInterface: xenbr0 }
+ *   firewall: { subnet: 10.10.10.0/24 }   # xsctl storage setup: opened on both hosts (DRBD ports, iSCSI)
+ *   timing: { hysteresisMs: 30000 }        # xsctl storage setup: the boot-time role assertion
+ *   syncFrom: XCP1                         # xsctl storage setup: whose data the initial sync keeps
  *
  * Relative secret files are relative to the spec file.
  */
@@ -26,6 +30,9 @@ export interface SpecFile {
   storage: StorageSpec;
   drbd: DrbdResourceSpec[];
   targets: TargetSpec[];
+  firewall: StorageFirewallSpec | undefined;
+  timing: StorageRoleTiming | undefined;
+  syncFrom: string;
 }
 
 async function readSecret(base: string, file: unknown, what: string): Promise<string> {
@@ -60,5 +67,12 @@ export async function loadSpecFile(file: string): Promise<SpecFile> {
   }
   const storage = StorageSpec.fromJSON(o);
   if (storage.drbdResources.length === 0) storage.drbdResources = drbd.map((r) => r.name);
-  return { storage, drbd, targets: storage.target === undefined ? [] : [storage.target] };
+  return {
+    storage,
+    drbd,
+    targets: storage.target === undefined ? [] : [storage.target],
+    firewall: o['firewall'] === undefined ? undefined : StorageFirewallSpec.fromJSON(o['firewall']),
+    timing: o['timing'] === undefined ? undefined : StorageRoleTiming.fromJSON(o['timing']),
+    syncFrom: typeof o['syncFrom'] === 'string' ? o['syncFrom'] : '',
+  };
 }

@@ -10,6 +10,8 @@ import { registerTgt } from '../tgt/tgt.js';
 import { poolStorageClient } from './pool-storage-client.js';
 import { drbdPair, splitBrainText, syncText } from './render-drbd-state.js';
 import { loadSpecFile } from './spec-file.js';
+import { registerStorageSetup } from './setup.js';
+import { registerStorageSetupStatus } from './setup-status.js';
 import { registerSwitchoverFailover, renderWitness, storageFailoverClient } from './switchover-failover.js';
 
 /** Both (all) nodes side by side: one column per host, one row per fact. */
@@ -82,6 +84,8 @@ function registerStorage(program: Command): void {
     });
 
   registerSwitchoverFailover(storage);
+  registerStorageSetup(storage);
+  registerStorageSetupStatus(storage);
 
   storage
     .command('assert-role')

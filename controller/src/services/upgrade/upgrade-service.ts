@@ -28,6 +28,7 @@ import { toWorkflowView, workflowEvents } from './upgrade-events.js';
 import { observeWorkflowMetrics } from '../../metrics/workflow-metrics.js';
 import { failoverKind } from '../../workflows/storage/failover-workflow.js';
 import { switchoverKind } from '../../workflows/storage/switchover-workflow.js';
+import { setupVaultFor, storageSetupKind } from '../../workflows/storage-setup/storage-setup-workflow.js';
 
 /** A destructive call without `confirm: true`. */
 class ConfirmationRequiredError extends XsctlError {
@@ -77,7 +78,7 @@ export function workflowEngineFor(ctx: ControllerContext): WorkflowEngine {
   let engine = engines.get(ctx);
   if (engine === undefined) {
     const hook = killHookFromEnv();
-    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx)), switchoverKind(ctx), failoverKind(ctx)], ...(hook === undefined ? {} : { onStepWrite: hook }) });
+    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx)), switchoverKind(ctx), failoverKind(ctx), storageSetupKind(ctx, { vault: setupVaultFor(ctx) })], ...(hook === undefined ? {} : { onStepWrite: hook }) });
     engines.set(ctx, engine);
     observeWorkflowMetrics(engine, ctx.metrics);
     const e = engine;

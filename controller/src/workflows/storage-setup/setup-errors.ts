@@ -1,0 +1,51 @@
+import { XsctlError, type XsctlErrorOptions } from '@xsctl/common/errors/index';
+
+/** create-md would run on a disk without DRBD metadata, and the admin did not say --create-md. */
+export class CreateMdNotConfirmedError extends XsctlError {
+  readonly code = 'SETUP_CREATE_MD_NOT_CONFIRMED';
+
+  constructor(
+    readonly host: string,
+    readonly resource: string,
+    readonly disk: string,
+  ) {
+    super(`${host}: drbdadm create-md ${resource} destroys what is on ${disk}: confirm it with --create-md (the rest of the setup has --yes)`);
+  }
+}
+
+/** The spec names secrets the controller no longer holds (it restarted): they are never journaled. */
+export class SetupSecretsMissingError extends XsctlError {
+  readonly code = 'SETUP_SECRETS_MISSING';
+
+  constructor(readonly pool: string) {
+    super(`the storage setup of ${pool} needs its DRBD/CHAP secrets again (they are kept in memory only, never in the journal): re-run xsctl storage setup --spec FILE --yes`);
+  }
+}
+
+/** A host does not reach the state the step needs within its time (peer never connected, sync stalled). */
+export class SetupStepTimeoutError extends XsctlError {
+  readonly code = 'SETUP_STEP_TIMEOUT';
+
+  constructor(
+    readonly host: string,
+    readonly step: string,
+    readonly waitedMs: number,
+    readonly state: string,
+    options?: XsctlErrorOptions,
+  ) {
+    super(`${host}: ${step} did not complete within ${Math.round(waitedMs / 1000)} s (now: ${state})`, options);
+  }
+}
+
+/** The hosts are in a state the setup must not touch (a Primary it did not make, data on the peer). */
+export class SetupRefusedError extends XsctlError {
+  readonly code = 'SETUP_REFUSED';
+
+  constructor(
+    readonly host: string,
+    readonly step: string,
+    message: string,
+  ) {
+    super(`${host}: ${step}: ${message}`);
+  }
+}
