@@ -6,6 +6,7 @@ import { registerSystemMethods } from './system-methods.js';
 import { registerTaskMethods } from './task-methods.js';
 import { registerUpgradeMethods } from './upgrade/index.js';
 import { registerFailoverMethods } from './failover/failover-methods.js';
+import { registerPbdMethods } from './storage/pbd-methods.js';
 
 /**
  * Every method family the simulator ships with. An operation (host.disable, VM.pool_migrate, ...)
@@ -22,6 +23,7 @@ export const coreMethodModules: ReadonlyArray<(registry: MethodRegistry) => void
   registerImplicitMethods,
   registerUpgradeMethods,
   registerFailoverMethods,
+  registerPbdMethods,
 ];
 
 export function registerCoreMethods(registry: MethodRegistry): MethodRegistry {
