@@ -55,6 +55,8 @@ export const callTable: CallTable = {
   // Tries every slave in turn; an unreachable one costs a connection timeout.
   'pool.recover_slaves': { timeoutMs: 10 * minute },
   'VM.power_state_reset': { timeoutMs: 2 * minute },
+  // A detach flushes and logs out of every iSCSI path (SM's detach), as long as PBD.plug's attach.
+  'PBD.unplug': { timeoutMs: 5 * minute },
   'task.cancel': { timeoutMs: 30 * second },
   'task.destroy': { timeoutMs: 30 * second },
 };

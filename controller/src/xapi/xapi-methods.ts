@@ -66,6 +66,9 @@ interface Operations {
   'host.apply_updates': Method<[self: Ref<'host'>, hash: string], string[][]>;
   'host.add_to_other_config': Method<[self: Ref<'host'>, key: string, value: string], void>;
   'host.remove_from_other_config': Method<[self: Ref<'host'>, key: string], void>;
+  // Multipath rollout (xenadmin EditMultipathAction.cs): the host's SRs detached, multipathing switched, attached again.
+  'host.set_multipathing': Method<[host: Ref<'host'>, value: boolean], void>;
+  'PBD.unplug': Method<[self: Ref<'PBD'>], void>;
   'VM.pool_migrate': Method<[vm: Ref<'VM'>, host: Ref<'host'>, options: Record<string, string>], void>;
   // Rolling upgrade: VMs that cannot move are shut down while their host reboots, started after.
   'VM.clean_shutdown': Method<[vm: Ref<'VM'>], void>;

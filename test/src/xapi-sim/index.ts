@@ -41,3 +41,4 @@ export {
 } from './pool-description.js';
 export { relations, type Relation } from './relations.js';
 export { demoPoolFile, sharedDumpFile } from './fixture-paths.js';
+export { setFailedPaths, storageFabric } from './methods/storage/pbd-methods.js';

@@ -21,7 +21,8 @@ import { assertHostLive, simLog } from '../upgrade/upgrade-sim-state.js';
  *
  * The multipath status is the storage manager's, not xapi's: on attach of an iSCSI or HBA SR, SM
  * (mpathcount.py) writes `multipathed` and `mpath-<SCSIid>` = "[active, total]" into the PBD's
- * other_config when the host runs with multipathing; the simulated fabric gives every LUN
+ * other_config when the host runs with multipathing (otherwise the PBD keeps the status it had);
+ * the simulated fabric gives every LUN
  * `pathsPerLun` paths, minus the ones a test breaks with `setFailedPaths`.
  */
 
@@ -61,16 +62,22 @@ function attachedOtherConfig(db: XapiDb, pbd: Record<string, unknown>, hostRef: 
   const other = strMap(pbd['other_config']);
   const sr = db.getRecord('SR', String(pbd['SR']));
   if (!multipathTypes.has(String(sr['type']))) return other;
-  for (const k of Object.keys(other)) if (k.startsWith('mpath-')) delete other[k];
-  if (!hostMultipathing(db, hostRef)) {
-    other['multipathed'] = 'false';
+  // Without multipathing the status the pool came with (a dump's, the description's) is kept.
+  if (!hostMultipathing(db, hostRef)) return other;
+  const fabric = storageFabric(db);
+  const failed = fabric.failedPaths.get(hostRef) ?? 0;
+  const known = Object.keys(other).filter((k) => /^mpath-/.test(k) && /^\[\d+, \d+\]$/.test(other[k] ?? ''));
+  other['multipathed'] = 'true';
+  if (known.length > 0) {
+    // A LUN the pool already reports keeps its path count (a dump's fabric): all up, minus the broken ones.
+    for (const k of known) {
+      const total = Number(/, (\d+)\]$/.exec(other[k] ?? '')?.[1] ?? 0);
+      other[k] = `[${Math.max(0, total - failed)}, ${total}]`;
+    }
     return other;
   }
-  const fabric = storageFabric(db);
   const scsiId = strMap(pbd['device_config'])['SCSIid'] ?? String(sr['uuid']);
-  const total = fabric.pathsPerLun;
-  other['multipathed'] = 'true';
-  other[`mpath-${scsiId}`] = `[${Math.max(0, total - (fabric.failedPaths.get(hostRef) ?? 0))}, ${total}]`;
+  other[`mpath-${scsiId}`] = `[${Math.max(0, fabric.pathsPerLun - failed)}, ${fabric.pathsPerLun}]`;
   return other;
 }
 

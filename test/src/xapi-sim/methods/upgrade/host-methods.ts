@@ -537,16 +537,8 @@ export function registerHostUpgradeMethods(registry: MethodRegistry): void {
     },
   });
 
-  // PBD.plug on the PBD's host (forwarded: HOST_OFFLINE when it is down); plugging an attached PBD does nothing.
-  registry.register('PBD.plug', {
-    handler: (ctx, args) => {
-      const pbd = stringArg(args, 0);
-      const record = ctx.db.getRecord('PBD', pbd);
-      assertHostLive(ctx.db, String(record['host']));
-      if (record['currently_attached'] === true) return;
-      ctx.db.update('PBD', pbd, { currently_attached: true });
-    },
-  });
+  // PBD.plug (forwarded to the PBD's host: HOST_OFFLINE when it is down; an attached PBD: nothing)
+  // is in ../storage/pbd-methods.ts with PBD.unplug and the storage manager's multipath status.
 
   // XCP-ng: yum through the updater.py plugin. XenServer 8: host.apply_updates after pool.sync_updates.
   registry.register('host.call_plugin', {
