@@ -114,7 +114,7 @@ describe.skipIf(!isRoot())('storage setup: the iSCSI-HA how-to as one journaled 
     // setup stops at xs2's firewall step (an admin's half-configured host).
     await nodes[0]!.host.exec('iptables-restore', [join(nodes[0]!.root, 'etc/sysconfig/iptables')]);
     journal = new Journal(':memory:');
-    const pool = { name: 'lab', xapi: { url: 'https://xapi.invalid', user: 'root', password: '', allowUnauthorized: false }, agentPort: 0 };
+    const pool = { name: 'lab', xapi: { url: 'https://xapi.invalid', user: 'root', password: '', allowUnauthorized: false, allowPlainHttp: false, followMasterRedirect: false }, agentPort: 0 };
     hosts = nodes.map(
       (n, i): ResolvedHost => ({
         pool,

@@ -29,7 +29,7 @@ describe('switching a host to multipathing as XenCenter does', () => {
         },
       },
     });
-    x = await XapiClient.connect({ url: sim.url, ...DEFAULT_SIM_CREDENTIALS });
+    x = await XapiClient.connect({ url: sim.url, ...DEFAULT_SIM_CREDENTIALS, allowPlainHttp: true });
   });
 
   afterAll(async () => {

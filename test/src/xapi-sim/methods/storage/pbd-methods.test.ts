@@ -32,7 +32,7 @@ describe('PBD.plug/unplug and multipathing (simulator, JSON-RPC, the controller 
         },
       },
     });
-    x = await XapiClient.connect({ url: sim.url, user: 'root', password: 'xsctl-sim' });
+    x = await XapiClient.connect({ url: sim.url, user: 'root', password: 'xsctl-sim', allowPlainHttp: true });
   });
 
   afterAll(async () => {
