@@ -225,7 +225,8 @@ describe('XapiClient tasks a durable caller follows', () => {
     // A task started by someone else (a controller that died): its status, then followed to the end.
     const other = await connect();
     const task = asRef<'task'>(String(await other.call('Async.host.evacuate' as never, [host] as never)));
-    expect((await xapi.taskStatus(task))?.status).toBe('pending');
+    // The host is already empty, so the simulator may finish the task before the status is read.
+    expect(['pending', 'success']).toContain((await xapi.taskStatus(task))?.status);
     await expect(xapi.awaitTask('host.evacuate', task)).resolves.toBeUndefined();
     expect(await xapi.taskStatus(asRef<'task'>('OpaqueRef:no-such-task'))).toBeUndefined();
   });
