@@ -74,6 +74,12 @@ export const controllerConfigSchema = z.strictObject({
       operator: roleLimits(defaultLimits.operator),
     })
     .prefault({}),
+  /**
+   * Switches for test harnesses only (issue 10, defect 13). `simulatedUpgrade` lets StartRollingUpgrade
+   * and Plan take the `simulated` action, which calls a plugin only the XAPI simulator has; off, a
+   * request naming it is refused with VALIDATION_FAILED on `options.action`.
+   */
+  testing: z.strictObject({ simulatedUpgrade: z.boolean().default(false) }).prefault({}),
   pools: z
     .array(poolSchema)
     .min(1, 'must be a non-empty list')

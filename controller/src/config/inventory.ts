@@ -40,6 +40,8 @@ export interface ControllerConfig {
   watch: { xapiEvents: boolean; agentProbeSeconds: number };
   /** Per-identity call limits; absent in hand-made configs of tests: the defaults apply. */
   limits?: Limits;
+  /** Test-harness switches; absent means all off (a hand-made config of a test, or production). */
+  testing?: { simulatedUpgrade: boolean };
   pools: PoolConfig[];
 }
 
@@ -91,6 +93,7 @@ export async function loadControllerConfig(file: string): Promise<ControllerConf
     logLevel: c.logLevel,
     watch: c.watch,
     limits: c.limits,
+    testing: c.testing,
     pools,
   };
 }

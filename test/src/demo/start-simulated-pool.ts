@@ -129,6 +129,8 @@ export async function startSimulatedPool(options: StartOptions): Promise<Simulat
           ...(options.http === true ? { http: { listen: '127.0.0.1:0' } } : {}),
           tls: { ca: ctlTls.ca, cert: ctlTls.cert, key: ctlTls.key },
           journal: join(dir, 'journal.sqlite'),
+          // The upgrade tests and the demo run the simulator's `simulated` action.
+          testing: { simulatedUpgrade: true },
           pools: [{ name: poolName, xapi: { url: xapiUrl, user: 'root', passwordFile: join(dir, 'xapi-password'), allowPlainHttp: true }, agentPort }],
         },
         null,

@@ -90,10 +90,17 @@ export function workflowEngineFor(ctx: ControllerContext): WorkflowEngine {
   return engine;
 }
 
-export function paramsFromOptions(o: UpgradeOptions | undefined): RollingUpgradeParams {
+/**
+ * `allowSimulated`: the controller config's `testing.simulatedUpgrade`. The `simulated` action calls
+ * a plugin only the XAPI simulator has; on a real pool it would fail mid-run with a host already
+ * evacuated, so production refuses it before anything starts.
+ */
+export function paramsFromOptions(o: UpgradeOptions | undefined, { allowSimulated = false }: { allowSimulated?: boolean } = {}): RollingUpgradeParams {
   if (o === undefined || o.pool === '') throw new ValidationError('options.pool', 'name the pool');
   const action = (o.action === '' ? 'xcp-ng-update' : o.action) as UpgradeActionName;
-  if (!upgradeActionNames.includes(action)) throw new ValidationError('options.action', `one of ${upgradeActionNames.join(', ')}`);
+  const allowed = upgradeActionNames.filter((a) => a !== 'simulated' || allowSimulated);
+  if (action === 'simulated' && !allowSimulated) throw new ValidationError('options.action', `"simulated" is for the XAPI simulator only (controller config testing.simulatedUpgrade); one of ${allowed.join(', ')}`);
+  if (!allowed.includes(action)) throw new ValidationError('options.action', `one of ${allowed.join(', ')}`);
   const names = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
   for (const h of o.exclude) if (!names.test(h)) throw new ValidationError('options.exclude', `not a host name or uuid: ${h}`);
   for (const c of o.overrides) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(c)) throw new ValidationError('options.overrides', `not a check name: ${c}`);
@@ -139,7 +146,7 @@ export function upgradeService(ctx: ControllerContext): UpgradeServiceImplementa
 
   return {
     async plan(request, { signal }) {
-      const params = paramsFromOptions(request.options);
+      const params = paramsFromOptions(request.options, { allowSimulated: ctx.config.testing?.simulatedUpgrade === true });
       const pool = ctx.pool(request.options!.pool);
       const client = await ctx.openXapi(pool, { readOnly: true, signal });
       try {
@@ -164,7 +171,7 @@ export function upgradeService(ctx: ControllerContext): UpgradeServiceImplementa
     },
 
     async *startRollingUpgrade(request, context) {
-      const params = paramsFromOptions(request.options);
+      const params = paramsFromOptions(request.options, { allowSimulated: ctx.config.testing?.simulatedUpgrade === true });
       if (!request.confirm) throw new ConfirmationRequiredError('a rolling upgrade changes the pool: send confirm (xsctl --yes); use Plan to see what it would do');
       const pool = ctx.pool(request.options!.pool).name;
       const who = peerIdentity(context)?.name ?? 'unknown';
