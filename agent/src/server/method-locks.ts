@@ -80,6 +80,9 @@ export const methodLocks: Readonly<Record<string, MethodLock>> = {
 
   [a('PeerViewService', 'GetPeerView')]: 'read-only',
 
+  // Compare-with-the-held-list then write: two pushes must not interleave (an older list could win).
+  [a('TrustService', 'PutRevocationList')]: () => ['revocation-list'],
+
   ['/grpc.health.v1.Health/Check']: 'read-only',
   ['/grpc.health.v1.Health/Watch']: 'read-only',
 };
