@@ -65,7 +65,7 @@ const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
  * environment). The agent itself stays in the root network namespace, on loopback, like the
  * in-process one; its own option checks see only its own arguments, as on a dom0.
  */
-async function startPackagedAgent(bin: string, o: { dir: string; root: string; logFile: string; listen: string; tls: TlsMaterial; runner: Pick<CommandRunnerOptions, 'paths' | 'prefixArgs' | 'env'> }) {
+async function startPackagedAgent(bin: string, o: { dir: string; root: string; logFile: string; listen: string; tls: TlsMaterial; lunFileDirs: string[]; runner: Pick<CommandRunnerOptions, 'paths' | 'prefixArgs' | 'env'> }) {
   const wrappers = join(o.dir, 'usr-local-sbin');
   await mkdir(wrappers, { recursive: true });
   // The tool inside must not find these wrappers again: PATH without /usr/local/sbin.
@@ -80,9 +80,12 @@ async function startPackagedAgent(bin: string, o: { dir: string; root: string; l
   const script = 'mount --bind "$1" /usr/local/sbin && shift && exec "$@"';
   const files = { ca: join(o.dir, 'ca.crt'), cert: join(o.dir, 'agent.crt'), key: join(o.dir, 'agent.key') };
   for (const k of ['ca', 'cert', 'key'] as const) await writeFile(files[k], o.tls[k], { mode: 0o600 });
+  // The same file-backed LUN directories the in-process agent is given, through the agent's config file as on a dom0.
+  const config = join(o.dir, 'agent.json');
+  await writeFile(config, JSON.stringify({ lunFileDirs: o.lunFileDirs }));
   const agent = await spawnReadyExecutable(
     'unshare',
-    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', wrappers, bin, 'serve', '--listen', o.listen, '--root', o.root, '--tls-ca', files.ca, '--tls-cert', files.cert, '--tls-key', files.key, '--log-level', 'debug'],
+    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', wrappers, bin, 'serve', '--config', config, '--listen', o.listen, '--root', o.root, '--tls-ca', files.ca, '--tls-cert', files.cert, '--tls-key', files.key, '--log-level', 'debug'],
     { logFile: o.logFile, timeoutMs: 60_000, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } },
     bin,
   );
@@ -121,7 +124,7 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   const agent =
     packaged === ''
       ? await startAgentServer({ ctx, tls, listen: '127.0.0.1:0', logger }).then((a) => ({ port: a.port, shutdown: () => a.shutdown(500) }))
-      : await startPackagedAgent(packaged, { dir: join(o.base, `${o.name}-packaged`), root, logFile, listen: '127.0.0.1:0', tls, runner: host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }) });
+      : await startPackagedAgent(packaged, { dir: join(o.base, `${o.name}-packaged`), root, logFile, listen: '127.0.0.1:0', tls, lunFileDirs: [o.base], runner: host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }) });
   const channel: Channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(o.controllerTls));
   return {
     name: o.name,
