@@ -10,7 +10,7 @@ import type { ControllerContext } from '@xsctl/controller/server/controller-cont
 import type { PoolConfig } from '@xsctl/controller/config/inventory';
 import { runPoolPrechecks } from '@xsctl/controller/services/precheck/run-pool-prechecks';
 import { workflowFindings } from '@xsctl/controller/services/precheck/workflow-prechecks';
-import { backupDir, MetadataBackupError, takeMetadataBackup } from '@xsctl/controller/prechecks/metadata-backup';
+import { backupDir, MetadataBackupError, MetadataBackupTooLargeError, takeMetadataBackup } from '@xsctl/controller/prechecks/metadata-backup';
 import { sharedDumpFile } from '../src/xapi-sim/fixture-paths.js';
 import { loadPoolDump, loadPoolDumpFile } from '../src/xapi-sim/load-pool-dump.js';
 import { serializePoolDump } from '../src/xapi-sim/methods/precheck/index.js';
@@ -184,6 +184,20 @@ describe('pool prechecks on boston-db.xml', () => {
     await expect(takeMetadataBackup({ url: sim.url, user: 'root', password: 'wrong', allowUnauthorized: false, allowPlainHttp: true }, 'lab', target)).rejects.toThrow(MetadataBackupError);
     await expect(takeMetadataBackup({ url: sim.url, user: 'root', password: 'wrong', allowUnauthorized: false, allowPlainHttp: true }, 'lab', target)).rejects.toThrow(/HTTP 401/);
     expect((await readdir(target)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('stops a dump past the configured cap and deletes the partial file (issue 10, defect 13)', async () => {
+    const source = { url: sim.url, user: DEFAULT_SIM_CREDENTIALS.user, password: DEFAULT_SIM_CREDENTIALS.password, allowUnauthorized: false, allowPlainHttp: true };
+    const whole = await takeMetadataBackup(source, 'lab', join(backupDir(context('lab').config.journal, 'lab'), '..', 'cap-whole'));
+    // The simulator's dump of this pool is tens of KiB; a 4 KiB cap is well inside it.
+    expect(whole.bytes).toBeGreaterThan(4096);
+    const target = join(backupDir(context('lab').config.journal, 'lab'), '..', 'cap-small');
+    const err = await takeMetadataBackup({ ...source, maxBytes: 4096 }, 'lab', target).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MetadataBackupTooLargeError);
+    expect(err).toMatchObject({ code: 'METADATA_BACKUP_TOO_LARGE', maxBytes: 4096, pool: 'lab' });
+    expect(await readdir(target)).toEqual([]);
+    // Exactly the dump's size is allowed: the cap is inclusive.
+    expect((await takeMetadataBackup({ ...source, maxBytes: whole.bytes }, 'lab', target)).sha256).toBe(whole.sha256);
   });
 
   it('judges capacity over the whole sequence, master first', async () => {

@@ -28,6 +28,8 @@ const table: Readonly<Record<string, Status>> = {
   XAPI_UNREACHABLE: Status.UNAVAILABLE,
   XAPI_TIMEOUT: Status.DEADLINE_EXCEEDED,
   METADATA_BACKUP_FAILED: Status.UNAVAILABLE,
+  // Not retryable: the dump will not shrink; the cap (metadataBackup.maxMiB) must change.
+  METADATA_BACKUP_TOO_LARGE: Status.FAILED_PRECONDITION,
   // agent files (agent/src/fs)
   PATH_ESCAPES_ROOT: Status.FAILED_PRECONDITION,
   SYMLINK_LOOP: Status.FAILED_PRECONDITION,

@@ -79,6 +79,8 @@ export const controllerConfigSchema = z.strictObject({
    * and Plan take the `simulated` action, which calls a plugin only the XAPI simulator has; off, a
    * request naming it is refused with VALIDATION_FAILED on `options.action`.
    */
+  /** Cap on one pool database dump (/pool/xmldbdump); past it the download stops and the partial file is deleted. */
+  metadataBackup: z.strictObject({ maxMiB: z.number().int().min(1).max(65536).default(512) }).prefault({}),
   testing: z.strictObject({ simulatedUpgrade: z.boolean().default(false) }).prefault({}),
   pools: z
     .array(poolSchema)

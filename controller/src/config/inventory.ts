@@ -40,6 +40,8 @@ export interface ControllerConfig {
   watch: { xapiEvents: boolean; agentProbeSeconds: number };
   /** Per-identity call limits; absent in hand-made configs of tests: the defaults apply. */
   limits?: Limits;
+  /** Cap on one metadata dump, in bytes; absent (hand-made configs of tests): the 512 MiB default. */
+  metadataBackup?: { maxBytes: number };
   /** Test-harness switches; absent means all off (a hand-made config of a test, or production). */
   testing?: { simulatedUpgrade: boolean };
   pools: PoolConfig[];
@@ -93,6 +95,7 @@ export async function loadControllerConfig(file: string): Promise<ControllerConf
     logLevel: c.logLevel,
     watch: c.watch,
     limits: c.limits,
+    metadataBackup: { maxBytes: c.metadataBackup.maxMiB * 1024 * 1024 },
     testing: c.testing,
     pools,
   };

@@ -29,6 +29,26 @@ export class MetadataBackupError extends XsctlError {
   }
 }
 
+/**
+ * The dump is bigger than the configured cap (`metadataBackup.maxMiB`): the download was stopped
+ * and the partial file deleted. A pool database is a few MiB even for large pools; an endless or
+ * huge body (a wrong URL, a proxy, a hostile host) must not fill the controller's disk.
+ */
+export class MetadataBackupTooLargeError extends XsctlError {
+  readonly code = 'METADATA_BACKUP_TOO_LARGE';
+
+  constructor(
+    readonly pool: string,
+    readonly maxBytes: number,
+    options?: XsctlErrorOptions,
+  ) {
+    super(`metadata backup of pool ${pool} stopped: the dump exceeds ${maxBytes} bytes (controller config metadataBackup.maxMiB)`, options);
+  }
+}
+
+/** Default cap on one dump: generous, pool databases are a few MiB. */
+export const defaultMetadataBackupMaxBytes = 512 * 1024 * 1024;
+
 export interface DumpSource {
   /** The master's origin, e.g. https://10.0.0.5 (XapiClient.url after it found the master). */
   url: string;
@@ -39,6 +59,8 @@ export interface DumpSource {
   allowPlainHttp?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Stop and delete the partial file past this many bytes (default defaultMetadataBackupMaxBytes). */
+  maxBytes?: number;
 }
 
 export interface TakenBackup {
@@ -89,11 +111,13 @@ export async function takeMetadataBackup(source: DumpSource, pool: string, dir: 
   let bytes = 0;
   let head = '';
   let tail = '';
+  const maxBytes = source.maxBytes ?? defaultMetadataBackupMaxBytes;
   const fh = await open(tmp, 'wx', 0o600);
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
       hash.update(chunk);
       bytes += chunk.length;
+      if (bytes > maxBytes) throw new MetadataBackupTooLargeError(pool, maxBytes);
       if (head.length < 256) head += chunk.toString('utf8', 0, Math.min(chunk.length, 256));
       tail = (tail + chunk.toString('utf8', Math.max(0, chunk.length - 64))).slice(-64);
       await fh.write(chunk);
@@ -102,6 +126,10 @@ export async function takeMetadataBackup(source: DumpSource, pool: string, dir: 
   } catch (err) {
     await fh.close();
     await unlink(tmp).catch(() => undefined);
+    if (err instanceof MetadataBackupTooLargeError) {
+      res.destroy();
+      throw err;
+    }
     throw new MetadataBackupError(pool, 'the download broke off', { cause: err });
   }
   await fh.close();

@@ -50,7 +50,7 @@ export function poolPrecheckService(ctx: ControllerContext): PoolPrecheckService
       const url = xapi.url;
       await xapi.close();
       const taken = await takeMetadataBackup(
-        { url, user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal },
+        { url, user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal, ...(ctx.config.metadataBackup === undefined ? {} : { maxBytes: ctx.config.metadataBackup.maxBytes }) },
         pool.name,
         backupDir(ctx.config.journal, pool.name),
       );

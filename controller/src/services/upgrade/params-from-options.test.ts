@@ -41,6 +41,8 @@ describe('the simulated upgrade action', () => {
     await writeFile(join(dir, 'on.yaml'), `testing: {simulatedUpgrade: true}\n${base}`);
     await writeFile(join(dir, 'typo.yaml'), `testing: {simulatedUpgrades: true}\n${base}`);
     expect((await loadControllerConfig(join(dir, 'off.yaml'))).testing).toEqual({ simulatedUpgrade: false });
+    // The metadata dump cap (defect 13) defaults to 512 MiB.
+    expect((await loadControllerConfig(join(dir, 'off.yaml'))).metadataBackup).toEqual({ maxBytes: 512 * 1024 * 1024 });
     expect((await loadControllerConfig(join(dir, 'on.yaml'))).testing).toEqual({ simulatedUpgrade: true });
     await expect(loadControllerConfig(join(dir, 'typo.yaml'))).rejects.toThrow(/testing\.simulatedUpgrades: unknown key/);
   });

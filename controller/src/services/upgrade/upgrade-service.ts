@@ -58,7 +58,7 @@ export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
       const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
       const url = xapi.url;
       await xapi.close();
-      const taken = await takeMetadataBackup({ url, user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal }, pool.name, backupDir(ctx.config.journal, pool.name));
+      const taken = await takeMetadataBackup({ url, user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal, ...(ctx.config.metadataBackup === undefined ? {} : { maxBytes: ctx.config.metadataBackup.maxBytes }) }, pool.name, backupDir(ctx.config.journal, pool.name));
       return { file: taken.file, sha256: taken.sha256, bytes: taken.bytes };
     },
     probeAgent: async (pool, host, signal) => {
