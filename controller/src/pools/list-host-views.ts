@@ -1,13 +1,11 @@
-import { HostServiceDefinition, PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { AgentState, type AgentView, type HostView, type ListHostsResponse, type PoolError } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
-import { RemoteError, XsctlError } from '@xsctl/common/errors/index';
-import { Status } from 'nice-grpc-common';
+import { XsctlError } from '@xsctl/common/errors/index';
 import type { ControllerContext } from '../server/controller-context.js';
 import { readPoolHosts, type PoolHostRecord } from './read-pool-hosts.js';
 import { agentEndpoint } from '../agents/agent-endpoint.js';
+import { agentRefused, poolRoleName } from '../agents/agent-facts.js';
 import { certificateSamples, expiryNotices } from '../trust/certificate-expiry.js';
-
-const rejectedStatuses: readonly Status[] = [Status.PERMISSION_DENIED, Status.UNAUTHENTICATED];
 
 async function agentView(ctx: ControllerContext, pool: string, host: PoolHostRecord, signal: AbortSignal): Promise<AgentView> {
   const endpoint = agentEndpoint(ctx.pool(pool), host);
@@ -24,7 +22,7 @@ async function agentView(ctx: ControllerContext, pool: string, host: PoolHostRec
       productBrand: facts?.productBrand ?? '',
       productVersion: facts?.productVersion ?? '',
       buildNumber: facts?.buildNumber ?? '',
-      poolRole: facts?.poolRole === PoolRole.POOL_ROLE_MASTER ? 'master' : facts?.poolRole === PoolRole.POOL_ROLE_SLAVE ? 'slave' : 'unknown',
+      poolRole: poolRoleName(facts?.poolRole),
       masterAddress: facts?.masterAddress ?? '',
       uptimeSeconds: facts?.uptimeSeconds ?? 0,
       agentVersion: facts?.agentVersion ?? '',
@@ -33,10 +31,9 @@ async function agentView(ctx: ControllerContext, pool: string, host: PoolHostRec
   } catch (err) {
     // One unreachable agent is a fact about that host, not a failure of the whole listing.
     const code = err instanceof XsctlError ? err.code : 'AGENT_ERROR';
-    const rejected = err instanceof RemoteError && (rejectedStatuses.includes(err.grpcStatus) || /certificate|handshake/i.test(err.message));
     return {
       ...base,
-      state: rejected ? AgentState.AGENT_STATE_REJECTED : AgentState.AGENT_STATE_UNREACHABLE,
+      state: agentRefused(err) ? AgentState.AGENT_STATE_REJECTED : AgentState.AGENT_STATE_UNREACHABLE,
       errorCode: code,
       errorMessage: err instanceof Error ? err.message : String(err),
       hostname: '', productBrand: '', productVersion: '', buildNumber: '', poolRole: '', masterAddress: '', uptimeSeconds: 0, agentVersion: '', certificateNotAfter: '',

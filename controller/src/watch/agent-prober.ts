@@ -1,9 +1,9 @@
-import { HostServiceDefinition, PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
-import { RemoteError, XsctlError } from '@xsctl/common/errors/index';
-import { Status } from 'nice-grpc-common';
+import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import { XsctlError } from '@xsctl/common/errors/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import { agentEndpoint } from '../agents/agent-endpoint.js';
+import { agentRefused, poolRoleName } from '../agents/agent-facts.js';
 import type { PoolConfig } from '../config/inventory.js';
 import type { AgentProbe } from './pool-view.js';
 import { probeCertificate } from './probe-certificate.js';
@@ -14,7 +14,6 @@ export interface ProbeTarget {
   address: string;
 }
 
-const rejectedStatuses: readonly Status[] = [Status.PERMISSION_DENIED, Status.UNAUTHENTICATED];
 /** Certificates change rarely: one handshake per host per hour is enough. */
 const certificateEveryMs = 3600_000;
 
@@ -40,15 +39,14 @@ export async function probeAgent(
       hostname: facts?.hostname ?? '',
       productVersion: facts?.productVersion ?? '',
       buildNumber: facts?.buildNumber ?? '',
-      poolRole: facts?.poolRole === PoolRole.POOL_ROLE_MASTER ? 'master' : facts?.poolRole === PoolRole.POOL_ROLE_SLAVE ? 'slave' : 'unknown',
+      poolRole: poolRoleName(facts?.poolRole),
       agentVersion: facts?.agentVersion ?? '',
       uptimeSeconds: facts?.uptimeSeconds ?? 0,
       certificateNotAfter,
     };
   } catch (err) {
-    const rejected = err instanceof RemoteError && (rejectedStatuses.includes(err.grpcStatus) || /certificate|handshake/i.test(err.message));
     return {
-      state: rejected ? 'rejected' : 'unreachable',
+      state: agentRefused(err) ? 'rejected' : 'unreachable',
       checkedAt,
       error: `${err instanceof XsctlError ? `${err.code}: ` : ''}${err instanceof Error ? err.message : String(err)}`,
       hostname: '',
