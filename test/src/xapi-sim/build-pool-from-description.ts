@@ -545,7 +545,8 @@ class PoolBuilder {
       last_booted_record: '',
       recommendations: '',
       xenstore_data: {},
-      ha_always_run: false,
+      // xapi_vm.ml set_ha_restart_priority (and VM.start): a running VM's ha_always_run follows "restart".
+      ha_always_run: !controlDomain && live && v.haRestartPriority === 'restart',
       ha_restart_priority: v.haRestartPriority ?? '',
       is_a_snapshot: false,
       snapshot_of: NULL_REF,

@@ -65,10 +65,11 @@ export function computeEvacuationPlan(db: XapiDb, hostRef: string): EvacuationPl
     for (const [vm] of guests) plan.set(vm, { error: new XapiFailure('NO_HOSTS_AVAILABLE', [vm]) });
     return plan;
   }
-  // With HA on, unprotected guests are reported as such and skip the boot checks.
+  // With HA on, unprotected guests are reported as such and skip the boot checks. Protected is
+  // ha_always_run AND restart priority "restart" (helpers.ml vm_should_always_run).
   const pool = db.getRecord('pool', db.poolRef());
   const protectedGuests = guests.filter(([vm, record]) => {
-    if (pool['ha_enabled'] !== true || record['ha_restart_priority'] === 'restart' || record['ha_always_run'] === true) return true;
+    if (pool['ha_enabled'] !== true || (record['ha_always_run'] === true && record['ha_restart_priority'] === 'restart')) return true;
     plan.set(vm, { error: new XapiFailure('HOST_EVACUATE_VM_NOT_HA_PROTECTED', [vm]) });
     return false;
   });

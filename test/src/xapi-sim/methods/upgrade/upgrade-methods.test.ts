@@ -165,6 +165,19 @@ describe('simulated XAPI upgrade operations', () => {
     expect(db.getRecord('VDI', statefiles[0]!)['SR']).toBe(ref('SR', 'iscsi-shared'));
   });
 
+  it('HA on: only a VM with ha_always_run AND restart priority "restart" is protected (helpers.ml vm_should_always_run)', async () => {
+    const { db, call, ref } = await setup((d) => (d.pool.haEnabled = true));
+    const h1 = ref('host', 'xs-demo-1');
+    // The demo pool: db-1 runs with priority "restart" (so always_run), web-1 and web-2 with none.
+    expect(db.getRecord('VM', ref('VM', 'db-1'))['ha_always_run']).toBe(true);
+    db.update('VM', ref('VM', 'web-1'), { ha_always_run: true, ha_restart_priority: 'best-effort' });
+    db.update('VM', ref('VM', 'web-2'), { ha_always_run: false, ha_restart_priority: 'restart' });
+    const answer = (await call('host.get_vms_which_prevent_evacuation', h1)) as Record<string, string[]>;
+    expect(answer[ref('VM', 'web-1')]).toEqual(['HOST_EVACUATE_VM_NOT_HA_PROTECTED', ref('VM', 'web-1')]);
+    expect(answer[ref('VM', 'web-2')]).toEqual(['HOST_EVACUATE_VM_NOT_HA_PROTECTED', ref('VM', 'web-2')]);
+    expect(answer[ref('VM', 'db-1')]).toBeUndefined();
+  });
+
   it('plugin failures as xapi reports them: XENAPI_MISSING_PLUGIN [name], UNKNOWN_XENAPI_PLUGIN_FUNCTION [fn]', async () => {
     const { call, ref } = await setup();
     const h2 = ref('host', 'xs-demo-2');
