@@ -169,14 +169,8 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
     package: 'util-linux',
     dom0: '2.23.2',
     options: {
+      // No --propagation (2.27): the namespace helper runs `mount --make-rprivate /` itself.
       '--mount': v('2.17'),
-      // Asked first (privateNamespaces) so --propagation is used only where this unshare lists it.
-      '--help': v('2.17'),
-      '--propagation': v(
-        '2.27',
-        true,
-        'validate-config.ts uses the namespace for a sandbox root (tests, demo) and for a candidate only after `unshare --help` lists --propagation; a dom0 (2.23) falls back to multipath -t after the write',
-      ),
     },
     endOfOptions: true,
   },

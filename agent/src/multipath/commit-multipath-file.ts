@@ -16,7 +16,7 @@ export interface CommitOutcome {
 
 /**
  * The one way a multipath file is changed: multipath -t on the current files (baseline), then on
- * the candidate in a private mount namespace before it goes live (where unshare can), an intent
+ * the candidate in a private mount namespace before it goes live, an intent
  * record, atomic write with a backup, multipath -t again; a stderr line the baseline did not have
  * puts the old content back and fails (multipath -t exits 0 on errors). Then `multipathd reconfigure`.
  */
@@ -34,7 +34,7 @@ export async function commitMultipathFile(
   const vctx = { root: ctx.root, runner: ctx.runner, stateDir: ctx.stateDir, ...(signal === undefined ? {} : { signal }) };
   const baseline = await runMultipathT(vctx);
   // Checked before it goes live, in a private mount namespace where the candidate stands in for
-  // the file. Where that cannot run (an old unshare), the check after the write still guards.
+  // the file. Where that cannot run (no CAP_SYS_ADMIN, no overlayfs), the check after the write still guards.
   const pre = await runMultipathT(vctx, { path: targetPath, content: newContent }).catch((err: unknown) => {
     ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'multipath -t on the candidate could not run; validating after the write only');
     return null;

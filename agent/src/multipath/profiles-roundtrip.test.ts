@@ -79,7 +79,7 @@ describe('multipath.conf values', () => {
       await mkdir(join(base, 'scratch'), { recursive: true });
       await writeFile(join(base, 'multipath.conf'), '');
       await writeFile(join(base, 'conf.d', `xsctl-${p.name}.conf`), renderDeviceFile([`profile ${p.name}`], stanza));
-      const r = await runner.run('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, namespaceHelper, join(base, 'multipath.conf'), join(base, 'conf.d'), join(base, 'scratch')], {
+      const r = await runner.run('unshare', ['--mount', '--', process.execPath, namespaceHelper, join(base, 'multipath.conf'), join(base, 'conf.d'), join(base, 'scratch')], {
         timeoutMs: 60_000,
       });
       const issues = r.stderr.split('\n').filter((l) => l.trim() !== '');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
+import { ValidationError } from '@xsctl/common/errors/index';
 import { CommandNotFoundError } from '../exec/command-errors.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
@@ -62,33 +62,6 @@ export interface ValidateContext {
   stateDir: string;
   signal?: AbortSignal;
   timeoutMs?: number;
-}
-
-/** The helper cannot run here (no private mount namespace): a candidate cannot be checked before it goes live. */
-export class NamespaceUnavailableError extends XsctlError {
-  readonly code = 'NAMESPACE_UNAVAILABLE';
-
-  constructor(readonly reason: string) {
-    super(`multipath -t cannot run in a private mount namespace here: ${reason}`);
-  }
-}
-
-const namespaceSupport = new WeakMap<CommandRunner, Promise<boolean>>();
-
-/**
- * Whether this host's unshare makes private mount namespaces (`--propagation`, util-linux 2.27+;
- * a CentOS 7 dom0 has 2.23): asked once per runner from `unshare --help`.
- */
-export function privateNamespaces(runner: CommandRunner, signal?: AbortSignal): Promise<boolean> {
-  let known = namespaceSupport.get(runner);
-  if (known === undefined) {
-    known = runner
-      .run('unshare', ['--help'], { okExitCodes: [1], timeoutMs: 10_000, ...(signal === undefined ? {} : { signal }) })
-      .then((r) => `${r.stdout}${r.stderr}`.includes('--propagation'))
-      .catch(() => false);
-    namespaceSupport.set(runner, known);
-  }
-  return known;
 }
 
 /** A file about to be written, validated before it goes live. */
@@ -152,14 +125,14 @@ export async function runMultipathT(ctx: ValidateContext, candidate?: Candidate)
     const r = await ctx.runner.run('multipath', ['-t'], opts);
     return { issues: multipathTIssues(r.stderr), mode: 'direct' };
   }
-  if (candidate !== undefined && !(await privateNamespaces(ctx.runner, ctx.signal))) throw new NamespaceUnavailableError('unshare has no --propagation (util-linux before 2.27)');
   const { conf, confd, scratch } = await stageFiles(ctx, candidate);
   try {
     for (const p of [conf, confd, scratch]) if (!safePath.test(p)) throw new ValidationError('root', `path ${p} has characters the mount helper does not take`);
     const helper = namespaceHelperArgv();
     for (const p of helper.slice(0, 2)) if (p.startsWith('/') && !safePath.test(p)) throw new ValidationError('root', `program path ${p} has characters the agent does not run`);
     if (!(await present(helper[0] ?? ''))) throw new CommandNotFoundError(helper[0] ?? 'multipath-t-in-namespace');
-    const r = await ctx.runner.run('unshare', ['--mount', '--propagation', 'private', '--', ...helper, conf, confd, scratch], opts);
+    // No --propagation: a dom0's unshare (util-linux 2.23) has none; the helper makes its mounts private.
+    const r = await ctx.runner.run('unshare', ['--mount', '--', ...helper, conf, confd, scratch], opts);
     return { issues: multipathTIssues(r.stderr), mode: 'namespace' };
   } finally {
     if (candidate !== undefined) await rm(dirname(conf), { recursive: true, force: true });

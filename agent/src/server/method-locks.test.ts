@@ -40,8 +40,8 @@ describe('method locks', () => {
 });
 
 /**
- * Two concurrent Apply calls through gRPC on a sandbox XenServer 7 (main multipath.conf) whose
- * unshare is too old for the check before the write: the second profile's stanza is rejected by
+ * Two concurrent Apply calls through gRPC on a sandbox XenServer 7 (main multipath.conf) where
+ * the check before the write cannot run (unshare refused): the second profile's stanza is rejected by
  * `multipath -t` after the write (a stub here that takes 300 ms and rejects the NETAPP entry), so
  * that call rolls back. Without the lock the calls interleave: each read
  * the file before the other wrote, and the rollback (or the other call's write) wipes the first
@@ -55,10 +55,10 @@ describe('concurrent mutating calls', () => {
   const runner = {
     async run(command: string, args: readonly string[]): Promise<CommandResult> {
       let stderr = '';
-      // An old unshare (CentOS 7): no candidate check before the write, only the check after it.
-      if (command === 'unshare' && args[0] === '--help') return { command: 'unshare', args, exitCode: 0, stdout: ' -m, --mount    unshare mounts namespace\n', stderr: '', durationMs: 1 };
       if (command === 'unshare') {
         const conf = args[args.length - 3] ?? '';
+        // The candidate's namespace cannot be made (no CAP_SYS_ADMIN): only the check after the write runs.
+        if (conf.includes('/candidate-')) throw new Error('unshare: unshare failed: Operation not permitted');
         const text = await readFile(conf, 'utf8').catch(() => '');
         await sleep(300);
         if (text.includes('"NETAPP"')) stderr = 'Dec 04 12:00:00 | /etc/multipath.conf line 42, invalid keyword: bogus\n';

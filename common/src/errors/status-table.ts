@@ -81,7 +81,6 @@ const table: Readonly<Record<string, Status>> = {
   STORAGE_NOT_BACK: Status.FAILED_PRECONDITION,
   UPGRADE_NOT_UNIFORM: Status.FAILED_PRECONDITION,
   MULTIPATH_CONFIG_REJECTED: Status.FAILED_PRECONDITION,
-  NAMESPACE_UNAVAILABLE: Status.FAILED_PRECONDITION,
   SCSI_DECODE_FAILED: Status.FAILED_PRECONDITION,
   // parsers of tool output, config files and pasted dumps (agent/src/*/parse-*, hex-input)
   HEX_INPUT_INVALID: Status.INVALID_ARGUMENT,

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CommandRunner } from '../../exec/command-runner.js';
@@ -55,12 +57,30 @@ describe('multipath -t namespace helper (a Node program, no shell)', () => {
     const f = await files();
     const mountsBefore = await readFile('/proc/self/mountinfo', 'utf8');
     const hostConf = await readFile('/etc/multipath.conf', 'utf8').catch(() => null);
-    const r = await runner.run('unshare', ['--mount', '--propagation', 'private', '--', process.execPath, namespaceHelper, f.conf, f.confd, f.scratch]);
+    const r = await runner.run('unshare', ['--mount', '--', process.execPath, namespaceHelper, f.conf, f.confd, f.scratch]);
     expect(r.exitCode).toBe(0); // multipath -t exits 0 even on errors
     expect(r.stderr).toMatch(/\/etc\/multipath\.conf line 2, invalid keyword.*: no_such_keyword/);
     expect(r.stdout).toMatch(/^defaults \{\n/);
     expect(r.stdout).toMatch(/\ndevices \{\n/);
     expect(await readFile('/etc/multipath.conf', 'utf8').catch(() => null)).toBe(hostConf);
     expect(await readFile('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
+  });
+
+  // A dom0's unshare (util-linux 2.23) has no --propagation and leaves the new namespace's copies of
+  // shared mounts in the host's peer groups; `--propagation unchanged` of this machine's unshare
+  // does the same. The helper must make them private itself: without its `mount --make-rprivate /`
+  // it refuses (exit 70, "still shared") wherever the host has a shared mount (here /run/netns,
+  // which `ip netns` makes shared). Run with execa: the agent never passes --propagation.
+  const sharedAtStart = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / shared:\d+/.test(l.split(' - ')[0] ?? '')).length;
+  it.skipIf(!isRoot || sharedAtStart === 0)('makes the mounts private itself under an unshare that leaves them shared (util-linux 2.23)', async () => {
+    const f = await files();
+    const r = await execa('unshare', ['--mount', '--propagation', 'unchanged', '--', process.execPath, namespaceHelper, f.conf, f.confd, f.scratch], { reject: false });
+    expect(r.stderr).not.toMatch(/still shared/);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/\/etc\/multipath\.conf line 2, invalid keyword.*: no_such_keyword/);
+    // Nothing the helper mounted reached this namespace (other runs may add netns mounts meanwhile).
+    expect((await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes('/etc/multipath') || l.includes('xsctl-mpt'))).toEqual([]);
   });
 });

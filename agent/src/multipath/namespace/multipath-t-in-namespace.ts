@@ -1,8 +1,11 @@
 /**
- * Runs `multipath -t` against a sandbox root's multipath.conf and conf.d, inside the private mount
- * namespace that `unshare --mount --propagation private` made for this process: the host's /etc is
- * never changed. The agent's CommandRunner invokes it as
- *   unshare --mount --propagation private -- NODE THIS.js CONF CONF_DIR SCRATCH_DIR
+ * Runs `multipath -t` against a sandbox root's multipath.conf and conf.d, inside the new mount
+ * namespace that `unshare --mount` made for this process: the host's /etc is never changed. The
+ * agent's CommandRunner invokes it as
+ *   unshare --mount -- NODE THIS.js CONF CONF_DIR SCRATCH_DIR
+ * A dom0's unshare (util-linux 2.23) has no --propagation (added in 2.27, util-linux f0f22e9c6) and
+ * leaves the copied mounts shared with the host's: this program makes them private itself
+ * (`mount --make-rprivate /`, in util-linux 2.23) before it mounts anything.
  *
  * A fixed program, no shell: every program runs from an argument array (execFileSync/spawnSync),
  * the three arguments are only ever used as paths. It imports nothing but Node built-ins, so it
@@ -73,11 +76,14 @@ const own = mountNs('self');
 const references = [mountNs('1'), mountNs(String(process.ppid))].filter((r): r is string => r !== null);
 if (own === null || references.length === 0) fail(70, 'cannot read the mount namespaces to compare; refusing to mount');
 if (references.includes(own)) fail(70, 'refusing to run outside a private mount namespace');
-// ... and every mount must be private, or our mounts would propagate to a peer group outside.
+// Our copies of the host's mounts are still in the host's peer groups when unshare left them
+// shared (2.23 has no --propagation; newer ones make them private already): cut them off first.
+mount(['--make-rprivate', '/']);
+// ... and every mount must now be private, or our mounts would propagate to a peer group outside.
 const shared = readFileSync('/proc/self/mountinfo', 'utf8')
   .split('\n')
   .filter((l) => / shared:\d+/.test(l.split(' - ')[0] ?? ''));
-if (shared.length > 0) fail(70, `refusing to mount: ${shared.length} mount(s) still shared (run under unshare --propagation private)`);
+if (shared.length > 0) fail(70, `refusing to mount: ${shared.length} mount(s) still shared (after mount --make-rprivate /)`);
 
 if (!isFile('/etc/multipath.conf') || !isDir('/etc/multipath/conf.d')) {
   // No mount points on this machine: lay a throw-away overlay over /etc to create them.
