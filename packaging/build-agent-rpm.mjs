@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { rpmbuild } from './rpmbuild.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -93,35 +94,19 @@ function assemblePayload(runtime, bundle) {
   return payload;
 }
 
-function rpmbuild(payload) {
-  const top = join(work, 'rpmbuild');
+function rpm(payload) {
   const hasLib = existsSync(join(payload, 'usr', 'lib', 'xsctl-agent'));
-  execFileSync('rpmbuild', [
-    '-bb', '--target', 'x86_64',
-    '--define', `_topdir ${top}`,
-    '--define', `_rpmdir ${top}/RPMS`,
-    '--define', `xsctl_version ${version}`,
-    '--define', `xsctl_release ${opts.release}`,
-    '--define', `xsctl_payload ${payload}`,
-    ...(hasLib ? ['--define', 'xsctl_libdir 1'] : []),
-    // EL7's rpm 4.11 reads gzip, bzip2 and xz payloads, not zstd (Debian's default); gzip is the quickest.
-    '--define', '_binary_payload w6.gzdio',
-    '--define', '_source_payload w6.gzdio',
-    join(repo, 'packaging', 'rpm', 'xsctl-agent.spec'),
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const name = `xsctl-agent-${version}-${opts.release}.x86_64.rpm`;
-  copyFileSync(join(top, 'RPMS', 'x86_64', name), join(out, name));
-  return join(out, name);
+  return rpmbuild({ spec: 'xsctl-agent.spec', version, release: opts.release, payload, work, out, defines: hasLib ? { xsctl_libdir: 1 } : {} });
 }
 
 if (opts.payload !== undefined) {
-  const rpm = rpmbuild(resolve(opts.payload));
-  process.stdout.write(`${JSON.stringify({ rpm, payload: resolve(opts.payload) })}\n`);
+  const rpmFile = rpm(resolve(opts.payload));
+  process.stdout.write(`${JSON.stringify({ rpm: rpmFile, payload: resolve(opts.payload) })}\n`);
 } else {
   const runtime = identifyRuntime(opts.runtime);
   const bundle = await bundleAgent();
   const payload = assemblePayload(runtime, bundle);
-  const rpm = rpmbuild(payload);
+  const rpmFile = rpm(payload);
   cpSync(bundle, join(out, 'xsctl-agent.mjs'));
-  process.stdout.write(`${JSON.stringify({ rpm, payload, bundle: join(out, 'xsctl-agent.mjs'), runtime: { kind: runtime.kind, version: runtime.version } })}\n`);
+  process.stdout.write(`${JSON.stringify({ rpm: rpmFile, payload, bundle: join(out, 'xsctl-agent.mjs'), runtime: { kind: runtime.kind, version: runtime.version } })}\n`);
 }

@@ -1,4 +1,4 @@
-// Builds the controller packages (.deb, and an RPM for EL8/EL9) and the CLI's npm tarball.
+// Builds the controller packages (.deb, and an RPM for EL9) and the CLI's npm tarball.
 //   node packaging/build-controller-cli.mjs [--out DIR] [--release N]
 // The controller is one esbuild bundle plus better-sqlite3, compiled once per supported Node ABI:
 // the build's own Node (node_modules) and each pinned runtime of packaging/node-runtimes.json
@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureRuntimes } from './node-runtimes.mjs';
+import { rpmbuild } from './rpmbuild.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { out: { type: 'string', default: join(repo, 'dist', 'packages') }, release: { type: 'string', default: '1' } } });
@@ -125,22 +126,7 @@ function deb(tree) {
 }
 
 function rpm(tree) {
-  const top = join(work, 'rpmbuild');
-  execFileSync('rpmbuild', [
-    '-bb', '--target', 'x86_64',
-    '--define', `_topdir ${top}`,
-    '--define', `_rpmdir ${top}/RPMS`,
-    '--define', `xsctl_version ${version}`,
-    '--define', `xsctl_release ${opts.release}`,
-    '--define', `xsctl_payload ${tree}`,
-    '--define', `xsctl_node_min ${nodeMin}`,
-    '--define', `xsctl_node_below ${nodeBelow}`,
-    '--define', '_binary_payload w6.gzdio',
-    join(repo, 'packaging', 'rpm', 'xsctl-controller.spec'),
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const name = `xsctl-controller-${version}-${opts.release}.x86_64.rpm`;
-  copyFileSync(join(top, 'RPMS', 'x86_64', name), join(out, name));
-  return join(out, name);
+  return rpmbuild({ spec: 'xsctl-controller.spec', version, release: opts.release, payload: tree, work, out, defines: { xsctl_node_min: nodeMin, xsctl_node_below: nodeBelow } });
 }
 
 async function cliTarball() {

@@ -3,6 +3,10 @@
 set -euo pipefail
 pkgs=(drbd-utils tgt libiscsi-bin iputils-arping iproute2 iptables multipath-tools sg3-utils fdisk util-linux e2fsprogs rpm cpio rpmlint busybox-static kmod openipmi ipmitool lvm2)
 pkgs+=(chromium zsh)
+# node-gyp compiles better-sqlite3 for each pinned Node ABI (packaging/node-runtimes.mjs); objdump
+# reads the symbol versions of the agent binary and the addons; openssl and strace are oracles of
+# the PKI and atomic-write tests; python3 runs xapi's own XenAPI.py against the simulator.
+pkgs+=(g++ make python3 binutils openssl strace)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
