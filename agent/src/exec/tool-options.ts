@@ -158,9 +158,10 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
     dom0: '1.0.24',
     options: {
       '-C': v('1.0.2', true),
-      // fujita/tgt 98bcc90 (2019, v1.0.79). Not yet replaced: tgt-ops.ts also finds tgtd by its -C in
-      // /proc, but the test fleet passes -C through prefixArgs, which that scan cannot see.
-      '-p': v('1.0.79', true, 'KNOWN GAP, not a guard: a dom0 with tgt < 1.0.79 refuses it; tgt-ops.ts must drop the pid file for the /proc scan'),
+      // Asked first: tgt-ops.ts passes -p only when `tgtd -h` lists --pid-file.
+      '-h': v('1.0.0'),
+      // fujita/tgt 98bcc90 (first in v1.0.78); a dom0 has 1.0.24.
+      '-p': v('1.0.78', true, 'tgt-ops.ts passes it only when `tgtd -h` lists --pid-file; without it the agent writes the pid file from a /proc scan'),
     },
   },
   blkid: { package: 'util-linux', dom0: '2.23.2', options: { '-p': v('2.17'), '-o': v('2.17', true) } },

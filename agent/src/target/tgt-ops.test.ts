@@ -212,5 +212,50 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
       await stopTgtd(ctx, other, 2_000);
     }
   }, 30_000);
-});
 
+  it('starts a tgtd without -p (tgt 1.0.24 on a dom0) and writes its pid file from the /proc scan', async () => {
+    // `tgtd -h` of fujita/tgt v1.0.24 (usr/tgtd.c usage(0), 2012): no -p/--pid-file, which that
+    // tgtd refuses (usage(1)). The daemon itself is this machine's tgtd, run without -p.
+    const usage1024 = [
+      'Usage: tgtd [OPTION]',
+      'Target framework daemon, version 1.0.24',
+      '  -f, --foreground        make the program run in the foreground',
+      '  -C, --control-port NNNN use port NNNN for the mgmt channel',
+      '  -t, --nr_iothreads NNNN specify the number of I/O threads',
+      '  -d, --debug debuglevel  print debugging information',
+      '  -V, --version           print version and exit',
+      '  -h, --help              display this help and exit',
+      '',
+    ].join('\n');
+    const calls: string[][] = [];
+    const real = ctx.runner;
+    const runner = {
+      run(command: AllowedCommand, args: readonly string[], options?: Parameters<CommandRunner['run']>[2]) {
+        if (command === 'tgtd') calls.push([...args]);
+        if (command === 'tgtd' && args[0] === '-h') return Promise.resolve({ command, args, exitCode: 0, stdout: usage1024, stderr: '', durationMs: 1 });
+        return real.run(command, args, options);
+      },
+    } as unknown as CommandRunner;
+    const old: AgentContext = { ...ctx, runner };
+    const p: Tgtd = { controlPort: t.controlPort + 2 };
+    const started = await startTgtd(old, p);
+    try {
+      expect(calls).toEqual([['-h'], ['-C', String(p.controlPort)]]);
+      // The oracle: the tgtd processes in the target namespace (ip netns pids, ps): the daemon and
+      // the logger it forks (usr/log.c), whose parent is the daemon.
+      const inNs = String((await execa('ip', ['netns', 'pids', target])).stdout).split(/\s+/).filter((x) => x !== '');
+      const ps = String((await execa('ps', ['-o', 'pid=,ppid=,comm=', '-p', inNs.join(',')])).stdout)
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f[2] === 'tgtd');
+      expect(ps).toHaveLength(2);
+      const daemon = ps.filter((f) => !ps.some((g) => g[0] === f[1])).map((f) => Number(f[0]));
+      expect(daemon).toEqual([started.pid]);
+      expect(Number(await readFile(join(dir, 'state', `tgtd.${p.controlPort}.pid`), 'utf8'))).toBe(started.pid);
+      expect(await startTgtd(old, p)).toEqual({ changed: false, pid: started.pid });
+    } finally {
+      expect(await stopTgtd(old, p, 2_000)).toEqual({ changed: true, how: 'graceful' });
+    }
+    expect(await tgtdRunning(old, p)).toBe(false);
+  }, 30_000);
+});

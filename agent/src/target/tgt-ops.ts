@@ -180,6 +180,8 @@ interface ProcInfo {
   /** Field 22 of /proc/PID/stat: clock ticks after boot; with the pid, unique until reboot. */
   startTime: string;
   state: string;
+  /** Field 4 of /proc/PID/stat. */
+  ppid: number;
 }
 
 async function procInfo(pid: number): Promise<ProcInfo | null> {
@@ -190,7 +192,7 @@ async function procInfo(pid: number): Promise<ProcInfo | null> {
   if (state === undefined || state === '' || state === 'Z' || state === 'X') return null;
   const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter((a) => a !== '');
   const exe = await readlink(`/proc/${pid}/exe`).catch(() => null);
-  return { argv, exe: exe === null ? null : exe.replace(/ \(deleted\)$/, ''), startTime: fields[19] ?? '', state };
+  return { argv, exe: exe === null ? null : exe.replace(/ \(deleted\)$/, ''), startTime: fields[19] ?? '', state, ppid: Number(fields[1]) };
 }
 
 async function liveProcess(pid: number): Promise<boolean> {
@@ -250,6 +252,37 @@ async function waitFor(check: () => Promise<boolean>, ms: number, signal?: Abort
   }
 }
 
+const pidFileSupport = new WeakMap<AgentContext['runner'], Promise<boolean>>();
+
+/**
+ * Whether this tgtd takes `-p PIDFILE` (fujita/tgt 98bcc90, v1.0.78): asked once per runner from
+ * `tgtd -h`. A dom0's tgt 1.0.24 has no such option and refuses to start with it.
+ */
+function tgtdWritesPidFile(ctx: AgentContext, signal?: AbortSignal): Promise<boolean> {
+  let known = pidFileSupport.get(ctx.runner);
+  if (known === undefined) {
+    known = ctx.runner
+      .run('tgtd', ['-h'], { okExitCodes: [1], timeoutMs: 10_000, ...(signal === undefined ? {} : { signal }) })
+      .then((r) => /--pid-file\b/.test(`${r.stdout}${r.stderr}`))
+      .catch(() => false);
+    pidFileSupport.set(ctx.runner, known);
+  }
+  return known;
+}
+
+/**
+ * A tgtd without -p: the agent writes the pid file itself, from the /proc scan. A daemonized tgtd
+ * forks a logger child with the same argv (fujita/tgt usr/log.c log_init, 1.0.24 as today): the
+ * daemon is the one whose parent is not another tgtd of this port.
+ */
+async function writePidFileFromScan(ctx: AgentContext, t: Tgtd): Promise<void> {
+  const found = await tgtdPids(ctx, t);
+  const parents = await Promise.all(found.map(async (pid) => (await procInfo(pid))?.ppid));
+  const pids = found.filter((_, i) => !found.includes(parents[i] ?? -1));
+  if (pids.length === 1) await writeFile(pidFile(ctx, t), `${pids[0]}\n`, { mode: 0o644 });
+  else ctx.logger.warn({ controlPort: t.controlPort, pids }, 'no single tgtd found for this control port after the start; no pid file written');
+}
+
 /** Starts tgtd for this control port unless one answers already. Never enables it at boot. */
 export async function startTgtd(ctx: AgentContext, t: Tgtd, signal?: AbortSignal): Promise<{ changed: boolean; pid: number }> {
   if (await tgtdRunning(ctx, t, signal)) return { changed: false, pid: (await tgtdPids(ctx, t))[0] ?? 0 };
@@ -257,12 +290,14 @@ export async function startTgtd(ctx: AgentContext, t: Tgtd, signal?: AbortSignal
   await mkdir(dirname(file), { recursive: true });
   await rm(file, { force: true });
   await rm(identityFile(ctx, t), { force: true });
+  const withPidFile = await tgtdWritesPidFile(ctx, signal);
   try {
-    await ctx.runner.run('tgtd', [...port(t), '-p', file], { signal, timeoutMs: 15_000 });
+    await ctx.runner.run('tgtd', [...port(t), ...(withPidFile ? ['-p', file] : [])], { signal, timeoutMs: 15_000 });
   } catch (err) {
     throw new TgtdControlError('start', err instanceof CommandFailedError ? err.stderr.trim() || `exit ${err.exitCode}` : String(err), { cause: err });
   }
   if (!(await waitFor(() => tgtdRunning(ctx, t, signal), 10_000, signal))) throw new TgtdControlError('start', `no answer on control port ${t.controlPort} after 10 s`);
+  if (!withPidFile) await writePidFileFromScan(ctx, t);
   await recordIdentity(ctx, t);
   ctx.logger.info({ controlPort: t.controlPort }, 'tgtd started');
   return { changed: true, pid: (await tgtdPids(ctx, t))[0] ?? 0 };
