@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { XsctlError, type XsctlErrorOptions } from '@xsctl/common/errors/index';
-import { assertXapiTransport } from '../xapi/index.js';
+import { xapiHttpRequest, type XapiTransportPolicy } from '../xapi/index.js';
 
 /**
  * A pool metadata backup, taken the way `xe pool-dump-database` takes it: GET /pool/xmldbdump on
@@ -49,14 +48,12 @@ export class MetadataBackupTooLargeError extends XsctlError {
 /** Default cap on one dump: generous, pool databases are a few MiB. */
 export const defaultMetadataBackupMaxBytes = 512 * 1024 * 1024;
 
-export interface DumpSource {
+/** The dump is fetched with the password (HTTP Basic), under the pool's XAPI transport policy. */
+export interface DumpSource extends XapiTransportPolicy {
   /** The master's origin, e.g. https://10.0.0.5 (XapiClient.url after it found the master). */
   url: string;
   user: string;
   password: string;
-  allowUnauthorized: boolean;
-  /** The dump is fetched with the password (HTTP Basic): plain http:// only when the config allows it. */
-  allowPlainHttp?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
   /** Stop and delete the partial file past this many bytes (default defaultMetadataBackupMaxBytes). */
@@ -80,17 +77,15 @@ const fileRe = /^pool-(\d{8}T\d{6}Z)\.xml$/;
 
 function get(source: DumpSource, pool: string): Promise<IncomingMessage> {
   const url = new URL(xmlDbDumpPath, source.url);
-  assertXapiTransport(url, source);
   const auth = `Basic ${Buffer.from(`${source.user}:${source.password}`).toString('base64')}`;
   const options = {
     method: 'GET',
     headers: { authorization: auth, accept: '*/*' },
     timeout: source.timeoutMs ?? 120_000,
     ...(source.signal === undefined ? {} : { signal: source.signal }),
-    ...(url.protocol === 'https:' ? { rejectUnauthorized: !source.allowUnauthorized } : {}),
   };
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, resolve);
+    const req = xapiHttpRequest(url, source, options, resolve);
     req.on('timeout', () => req.destroy(new MetadataBackupError(pool, `no answer from ${url.origin} in time`)));
     req.on('error', (err) => reject(err instanceof MetadataBackupError ? err : new MetadataBackupError(pool, `${url.origin}${xmlDbDumpPath}: ${err.message}`, { cause: err })));
     req.end();

@@ -1,8 +1,7 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { XapiError } from './xapi-error.js';
 import { XapiUnreachableError } from './xapi-unreachable-error.js';
-import { assertXapiTransport, type XapiTransportPolicy } from './xapi-transport-policy.js';
+import type { XapiTransportPolicy } from './xapi-transport-policy.js';
+import { xapiHttpRequest } from './xapi-http-request.js';
 
 /**
  * `pool.emergency_transition_to_master` on one host, as `xe pool-emergency-transition-to-master`
@@ -23,11 +22,9 @@ export interface EmergencyOptions extends XapiTransportPolicy {
 
 async function rpc(o: EmergencyOptions, method: string, params: unknown[]): Promise<unknown> {
   const url = new URL('/jsonrpc', o.hostUrl);
-  assertXapiTransport(url, o);
   const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const text = await new Promise<string>((resolve, reject) => {
-    const req = send(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: o.timeoutMs ?? 30_000, signal: o.signal, ...(url.protocol === 'https:' ? { rejectUnauthorized: o.allowUnauthorized !== true } : {}) }, (res) => {
+    const req = xapiHttpRequest(url, o, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: o.timeoutMs ?? 30_000, signal: o.signal }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (data += c));

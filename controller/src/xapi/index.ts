@@ -12,4 +12,5 @@ export { XapiReadOnlyError } from './xapi-read-only-error.js';
 export { XapiCancelledError } from './xapi-cancelled-error.js';
 export { emergencyTransitionToMaster, type EmergencyOptions } from './emergency-transition.js';
 export { str, num, bool, strList, strMap, obj } from './coerce.js';
+export { xapiHttpRequest } from './xapi-http-request.js';
 export { XapiInsecureTransportError, assertXapiTransport, transportWarnings, type XapiTransportPolicy } from './xapi-transport-policy.js';
