@@ -5,13 +5,16 @@ import { LoginLinkError } from './login-link-error.js';
 export interface DashboardSession {
   name: string;
   role: Role;
+  /** Serial of the certificate that asked for the link: revoking it ends the session too. */
+  serial: string;
   expiresAt: number;
 }
 
 interface LinkPayload {
-  /** name, role, expiry (ms), nonce */
+  /** name, role, serial of the asking certificate, expiry (ms), nonce */
   n: string;
   r: Role;
+  s: string;
   e: number;
   j: string;
 }
@@ -39,8 +42,8 @@ export class DashboardSessions {
     this.#now = options.now ?? Date.now;
   }
 
-  issueLink(identity: { name: string; role: Role }): { token: string; expiresAt: Date } {
-    const payload: LinkPayload = { n: identity.name, r: identity.role, e: this.#now() + this.linkMs, j: randomBytes(12).toString('base64url') };
+  issueLink(identity: { name: string; role: Role; serial: string }): { token: string; expiresAt: Date } {
+    const payload: LinkPayload = { n: identity.name, r: identity.role, s: identity.serial, e: this.#now() + this.linkMs, j: randomBytes(12).toString('base64url') };
     const body = b64(JSON.stringify(payload));
     return { token: `${body}.${this.#sign(body)}`, expiresAt: new Date(payload.e) };
   }
@@ -64,7 +67,7 @@ export class DashboardSessions {
     if (this.#used.has(payload.j)) throw new LoginLinkError('already-used');
     this.#used.set(payload.j, payload.e);
     const id = randomBytes(32).toString('base64url');
-    const session: DashboardSession = { name: payload.n, role: payload.r === 'operator' ? 'operator' : 'viewer', expiresAt: now + this.sessionMs };
+    const session: DashboardSession = { name: payload.n, role: payload.r === 'operator' ? 'operator' : 'viewer', serial: String(payload.s), expiresAt: now + this.sessionMs };
     this.#sessions.set(id, session);
     return { id, session };
   }

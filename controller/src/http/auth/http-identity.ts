@@ -36,11 +36,18 @@ export function certificateIdentity(req: FastifyRequest, revoked: (serial: strin
 
 /**
  * Who is asking: a CLI certificate from the project CA (verified by TLS, kind and role from its
- * SAN URIs), else a session cookie opened by a one-time login link. Anything else is nobody.
+ * SAN URIs), else a session cookie opened by a one-time login link. Anything else is nobody. A
+ * session lives no longer than the certificate that asked for its link: revoking that ends it.
  */
 export function httpIdentity(req: FastifyRequest, sessions: DashboardSessions, revoked: (serial: string) => boolean = () => false): HttpIdentity | undefined {
   const id = certificateIdentity(req, revoked);
   if (id !== null && id.kind === 'cli') return { name: id.name, role: id.role ?? 'viewer', via: 'certificate' };
-  const s = sessions.session(cookieValue(req.headers.cookie, sessionCookie));
-  return s === undefined ? undefined : { name: s.name, role: s.role, via: 'session' };
+  const sessionId = cookieValue(req.headers.cookie, sessionCookie);
+  const s = sessions.session(sessionId);
+  if (s === undefined || sessionId === undefined) return undefined;
+  if (revoked(s.serial)) {
+    sessions.end(sessionId);
+    return undefined;
+  }
+  return { name: s.name, role: s.role, via: 'session' };
 }

@@ -14,7 +14,7 @@ export function dashboardService(ctx: ControllerContext): DashboardServiceImplem
       const access = dashboardAccessFor(ctx);
       if (access.baseUrl === undefined) throw new DashboardDisabledError();
       const role = request.viewerOnly || peer.role !== 'operator' ? 'viewer' : 'operator';
-      const { token, expiresAt } = access.sessions.issueLink({ name: peer.name, role });
+      const { token, expiresAt } = access.sessions.issueLink({ name: peer.name, role, serial: peer.serial ?? '' });
       return {
         url: `${access.baseUrl}/login?token=${encodeURIComponent(token)}`,
         expiresAt: expiresAt.toISOString(),
