@@ -1,22 +1,15 @@
 import type { Command } from 'commander';
-import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { CertificateNotice, HostView } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
-import { expiryWarningDays, identityFromCertificate, normalizeSerial } from '@xsctl/common/pki/index';
 import { AgentState } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
+import { expiryNotices, ownCertificate } from '@xsctl/controller/trust/certificate-expiry';
 import { withController } from '../client/connect-controller.js';
 import { formatTable, printJson, progress } from '../output/output.js';
 import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
 
-const dayMs = 86_400_000;
-
-/** The CLI's own certificate, when it expires within the warning window (or has). */
+/** The CLI's own certificate, when it expires within the warning window (or has): the controller's rule. */
 export async function ownCertificateNotice(certFile: string, now = new Date()): Promise<CertificateNotice | null> {
-  const cert = new X509Certificate(await readFile(certFile));
-  const notAfter = new Date(cert.validTo);
-  if (notAfter.getTime() - now.getTime() >= expiryWarningDays * dayMs) return null;
-  const identity = identityFromCertificate(/CN=([^\n,]+)/.exec(cert.subject)?.[1], cert.subjectAltName);
-  return { kind: identity?.kind ?? 'cli', name: identity?.name ?? cert.subject, serial: normalizeSerial(cert.serialNumber), notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / dayMs) };
+  const own = await ownCertificate(certFile, 'cli');
+  return own === null ? null : (expiryNotices([own], now)[0] ?? null);
 }
 
 export function describeNotice(n: CertificateNotice): string {

@@ -14,12 +14,15 @@ export interface CertificateSample {
   notAfter: Date;
 }
 
-/** The controller's own certificate, read from its file (it may have been rotated on disk). */
-export async function ownCertificate(certFile: string): Promise<CertificateSample | null> {
+/**
+ * A party's own certificate, read from its file (it may have been rotated on disk): the
+ * controller's here, the CLI's in `xsctl hosts`. `kind` names it when it carries no xsctl kind.
+ */
+export async function ownCertificate(certFile: string, kind: PeerKind = 'controller'): Promise<CertificateSample | null> {
   try {
     const cert = new X509Certificate(await readFile(certFile));
     const identity = identityFromCertificate(/CN=([^\n,]+)/.exec(cert.subject)?.[1], cert.subjectAltName);
-    return { kind: identity?.kind ?? 'controller', name: identity?.name ?? cert.subject, serial: normalizeSerial(cert.serialNumber), notAfter: new Date(cert.validTo) };
+    return { kind: identity?.kind ?? kind, name: identity?.name ?? cert.subject, serial: normalizeSerial(cert.serialNumber), notAfter: new Date(cert.validTo) };
   } catch {
     return null;
   }
