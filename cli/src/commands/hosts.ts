@@ -5,6 +5,7 @@ import { expiryNotices, ownCertificate } from '@xsctl/controller/trust/certifica
 import { withController } from '../client/connect-controller.js';
 import { formatTable, printJson, progress } from '../output/output.js';
 import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
+import { ExitCode } from '../output/exit-codes.js';
 
 /** The CLI's own certificate, when it expires within the warning window (or has): the controller's rule. */
 export async function ownCertificateNotice(certFile: string, now = new Date()): Promise<CertificateNotice | null> {
@@ -76,6 +77,6 @@ export function registerHosts(program: Command): void {
         for (const e of res.poolErrors) process.stderr.write(`pool ${e.pool}: ${e.code}: ${e.message}\n`);
       }
       for (const n of notices) process.stderr.write(`${describeNotice(n)}\n`);
-      if (res.poolErrors.length > 0) process.exitCode = 1;
+      if (res.poolErrors.length > 0) process.exitCode = ExitCode.FINDINGS;
     });
 }

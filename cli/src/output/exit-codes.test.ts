@@ -4,7 +4,7 @@ import { Status } from 'nice-grpc-common';
 import { describe, expect, it } from 'vitest';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { coloursEnabled } from './colour.js';
-import { exitCodeFor, exitCodeForWorkflowState } from './exit-codes.js';
+import { exitCodeFor, exitCodeForWorkflowEnd, exitCodeForWorkflowState } from './exit-codes.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'xsctl.js');
 const xsctl = async (args: string[]): Promise<number> =>
@@ -19,6 +19,8 @@ describe('exit codes (docs/CLI.md)', () => {
     expect(exitCodeFor(remote(Status.ALREADY_EXISTS, 'WORKFLOW_CONFLICT'))).toBe(5);
     expect(exitCodeFor(remote(Status.INTERNAL, 'COMMAND_FAILED'))).toBe(7);
     expect([exitCodeForWorkflowState('done'), exitCodeForWorkflowState('failed'), exitCodeForWorkflowState('aborted'), exitCodeForWorkflowState('paused')]).toEqual([0, 4, 4, 6]);
+    // A command that ran the workflow (storage setup/switchover/failover --yes): the docs' table, and 7 for a stream that broke before the end.
+    expect(['done', 'failed', 'aborted', 'paused', 'running', ''].map(exitCodeForWorkflowEnd)).toEqual([0, 4, 4, 6, 7, 7]);
   });
 
   it('usage errors exit 2, help and version 0 (the real CLI)', { timeout: 180_000 }, async () => {

@@ -63,3 +63,13 @@ export function exitCodeForWorkflowState(state: string): ExitCodeValue {
   if (state === 'paused') return ExitCode.PAUSED;
   return ExitCode.OK;
 }
+
+/**
+ * The exit code for a workflow the command ran (or followed) to its end: `done` is 0, failed or
+ * aborted 4, paused 6, and a stream that ended without a final state (the connection broke) 7.
+ */
+export function exitCodeForWorkflowEnd(state: string): ExitCodeValue {
+  if (state === 'done') return ExitCode.OK;
+  const code = exitCodeForWorkflowState(state);
+  return code === ExitCode.OK ? ExitCode.FAILED : code;
+}

@@ -6,6 +6,7 @@ import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
 import { formatTable, printJson, progress } from '../../output/output.js';
 import { poolPrecheckClient } from './pool-precheck-client.js';
+import { ExitCode } from '../../output/exit-codes.js';
 
 interface BlobFlags {
   host: string;
@@ -111,6 +112,6 @@ export function registerBlobs(program: Command): void {
       );
       if (flags.json === true) printJson(res);
       else process.stdout.write(renderRestore(res));
-      if (res.result !== undefined && res.result.conflicts.length > 0) process.exitCode = 1;
+      if (res.result !== undefined && res.result.conflicts.length > 0) process.exitCode = ExitCode.FINDINGS;
     });
 }

@@ -12,6 +12,7 @@ import { formatTable, printJson, progress } from '../../output/output.js';
 import { poolStorageClient } from '../storage/pool-storage-client.js';
 import { loadSpecFile } from '../storage/spec-file.js';
 import { drbdPair, splitBrainText, syncText } from '../storage/render-drbd-state.js';
+import { ExitCode } from '../../output/exit-codes.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -141,7 +142,7 @@ export function registerDrbd(program: Command): void {
       const res = await withController(cmd.optsWithGlobals<GlobalFlags>(), ({ channel }) => poolStorageClient(channel).getPoolStorageStatus({ pool: flags.pool, spec: undefined }));
       if (flags.json === true) printJson({ pool: res.pool, hosts: res.hosts.map((h) => ({ host: h.host, isMaster: h.isMaster, drbd: h.status?.drbd ?? [], error: h.errorCode })), problems: res.problems });
       else process.stdout.write(renderDrbdStatus(res));
-      if (res.problems.some((p) => /DRBD|SPLIT BRAIN/.test(p)) || res.hosts.some((h) => h.errorCode !== '')) process.exitCode = 1;
+      if (res.problems.some((p) => /DRBD|SPLIT BRAIN/.test(p)) || res.hosts.some((h) => h.errorCode !== '')) process.exitCode = ExitCode.FINDINGS;
     });
 
   drbd

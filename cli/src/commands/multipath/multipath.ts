@@ -8,6 +8,7 @@ import { CliError } from '../../output/cli-error.js';
 import { formatTable, printJson, progress } from '../../output/output.js';
 import { renderMaps } from '../decode/multipath-decoders.js';
 import { poolMultipathClient } from './pool-multipath-client.js';
+import { ExitCode } from '../../output/exit-codes.js';
 
 interface TargetFlags {
   host?: string;
@@ -125,7 +126,7 @@ export function registerMultipath(program: Command): void {
           for (const w of c?.warnings ?? []) process.stdout.write(`warning: ${w}\n`);
         }
       }
-      if (res.hosts.some((h) => h.error)) process.exitCode = 1;
+      if (res.hosts.some((h) => h.error)) process.exitCode = ExitCode.FINDINGS;
     });
 
   mp.command('apply')
@@ -153,7 +154,7 @@ export function registerMultipath(program: Command): void {
           else if (h.result) process.stdout.write(renderApply(h.host, h.result));
         }
       }
-      if (!res.ok) process.exitCode = 1;
+      if (!res.ok) process.exitCode = ExitCode.FINDINGS;
     });
 
   mp.command('enable')
@@ -171,7 +172,7 @@ export function registerMultipath(program: Command): void {
           if (h.error) process.stderr.write(`${h.host}: ${h.error.code}: ${h.error.message}\n`);
           else process.stdout.write(`${h.host}: ${h.result?.commands.length ? `${h.result.dryRun ? 'would run' : 'ran'}: ${h.result.commands.join('; ')}` : 'already enabled and running'}\n`);
         }
-      if (!res.ok) process.exitCode = 1;
+      if (!res.ok) process.exitCode = ExitCode.FINDINGS;
     });
 
   mp.command('maps')
@@ -209,6 +210,6 @@ export function registerMultipath(program: Command): void {
           }));
           process.stdout.write(maps.length > 0 ? renderMaps(maps) : 'no maps\n');
         }
-      if (res.hosts.some((h) => h.error)) process.exitCode = 1;
+      if (res.hosts.some((h) => h.error)) process.exitCode = ExitCode.FINDINGS;
     });
 }

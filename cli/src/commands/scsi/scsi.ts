@@ -5,6 +5,7 @@ import type { GlobalFlags } from '../../config/cli-config.js';
 import { formatTable, printJson, progress } from '../../output/output.js';
 import { targetOf } from '../multipath/multipath.js';
 import { poolScsiClient } from './pool-scsi-client.js';
+import { ExitCode } from '../../output/exit-codes.js';
 
 export function renderVerdict(v: ScsiLunVerdict): string {
   const lines = [
@@ -53,7 +54,7 @@ export function registerScsi(program: Command): void {
           for (const l of h.result?.luns ?? []) process.stdout.write(renderVerdict(l));
           for (const w of h.result?.warnings ?? []) process.stderr.write(`${h.host}: ${w}\n`);
         }
-      if (res.hosts.some((h) => h.error)) process.exitCode = 1;
+      if (res.hosts.some((h) => h.error)) process.exitCode = ExitCode.FINDINGS;
     });
 
   scsi

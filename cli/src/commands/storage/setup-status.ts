@@ -4,6 +4,7 @@ import { withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
 import { formatTable, printJson } from '../../output/output.js';
 import { storageSetupClient } from './setup.js';
+import { ExitCode } from '../../output/exit-codes.js';
 
 export function renderSetupStatus(s: StorageSetupServiceStatusResponse): string {
   const out = [`storage setup ${s.workflowId} of ${s.pool}: ${s.state}${s.error === '' ? '' : ` (${s.error})`}`];
@@ -31,6 +32,6 @@ export function registerStorageSetupStatus(storage: Command): void {
       const res = await withController(cmd.optsWithGlobals<GlobalFlags>(), ({ channel }) => storageSetupClient(channel, 60_000).status({ pool: flags.pool, workflowId: flags.id ?? '' }));
       if (flags.json === true) printJson(res);
       else process.stdout.write(renderSetupStatus(res));
-      if (res.state !== 'done') process.exitCode = 1;
+      if (res.state !== 'done') process.exitCode = ExitCode.FINDINGS;
     });
 }

@@ -4,7 +4,9 @@ import { StorageSetupServiceDefinition, type StorageSetupEvent, type StorageSetu
 import type { DeadlineOptions } from '@xsctl/common/grpc/index';
 import { serviceClient, withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
+import { ExitCode } from '../../output/exit-codes.js';
 import { formatTable, printJson, progress } from '../../output/output.js';
+import { followEvents } from './follow-events.js';
 import { loadSpecFile } from './spec-file.js';
 
 export function storageSetupClient(channel: Channel, deadlineMs = 24 * 3_600_000): StorageSetupServiceClient<DeadlineOptions> {
@@ -85,21 +87,11 @@ export function registerStorageSetup(storage: Command): void {
           const plan = await client.plan({ options });
           if (flags.json === true) printJson(plan);
           else process.stdout.write(renderSetupPlan(plan));
-          if (plan.problems.length > 0) process.exitCode = 1;
+          if (plan.problems.length > 0) process.exitCode = ExitCode.FINDINGS;
           return;
         }
         progress(`storage setup of ${flags.pool} via ${address} (a re-run continues a failed one) ...`);
-        let state = '';
-        for await (const { event } of client.start({ options, confirm: true })) {
-          if (event === undefined) continue;
-          if (event.kind === 'workflow-finished' || event.kind === 'paused') state = event.state;
-          if (flags.json === true) process.stdout.write(`${JSON.stringify(event)}\n`);
-          else {
-            const line = setupEventLine(event);
-            if (line !== null) process.stderr.write(`${line}\n`);
-          }
-        }
-        if (state !== 'done') process.exitCode = 1;
+        await followEvents(client.start({ options, confirm: true }), flags.json === true, setupEventLine, (e, previous) => (e.kind === 'workflow-finished' || e.kind === 'paused' ? e.state : previous));
       });
     });
 }

@@ -13,6 +13,7 @@ import { loadSpecFile } from './spec-file.js';
 import { registerStorageSetup } from './setup.js';
 import { registerStorageSetupStatus } from './setup-status.js';
 import { registerSwitchoverFailover, renderWitness, storageFailoverClient } from './switchover-failover.js';
+import { ExitCode } from '../../output/exit-codes.js';
 
 /** Both (all) nodes side by side: one column per host, one row per fact. */
 export function renderPoolStorage(res: GetPoolStorageStatusResponse): string {
@@ -80,7 +81,7 @@ function registerStorage(program: Command): void {
       const witness = await withController(cmd.optsWithGlobals<GlobalFlags>(), ({ channel }) => storageFailoverClient(channel, 30_000).getWitnessStatus({ pool: flags.pool })).catch(() => null);
       if (flags.json === true) printJson(witness === null ? res : { ...res, witness });
       else process.stdout.write(`${renderPoolStorage(res)}${witness === null ? '' : `\n${renderWitness(witness)}`}`);
-      if (res.problems.length > 0) process.exitCode = 1;
+      if (res.problems.length > 0) process.exitCode = ExitCode.FINDINGS;
     });
 
   registerSwitchoverFailover(storage);
@@ -105,7 +106,7 @@ function registerStorage(program: Command): void {
       });
       if (flags.json === true) printJson(res);
       else if (res.result !== undefined) process.stdout.write(renderAssertRole(res.host, res.result));
-      if (res.result?.ok !== true) process.exitCode = 1;
+      if (res.result?.ok !== true) process.exitCode = ExitCode.FINDINGS;
     });
 }
 

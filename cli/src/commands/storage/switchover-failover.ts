@@ -6,6 +6,7 @@ import { serviceClient, withController } from '../../client/connect-controller.j
 import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
 import { formatTable, printJson, progress } from '../../output/output.js';
+import { followEvents } from './follow-events.js';
 
 export function storageFailoverClient(channel: Channel, deadlineMs = 3_600_000): StorageFailoverServiceClient<DeadlineOptions> {
   return serviceClient(channel, StorageFailoverServiceDefinition, deadlineMs);
@@ -41,25 +42,14 @@ export function eventLine(e: StorageWorkflowEvent): string | null {
   }
 }
 
-async function follow(events: AsyncIterable<{ event?: StorageWorkflowEvent }>, json: boolean): Promise<string> {
-  let state = '';
-  for await (const { event } of events) {
-    if (event === undefined) continue;
-    state = event.state;
-    if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
-    else {
-      const line = eventLine(event);
-      if (line !== null) process.stderr.write(`${line}\n`);
-    }
-    if (event.kind === 'workflow-finished') {
-      try {
-        state = String((JSON.parse(event.dataJson) as Record<string, unknown>)['state'] ?? state);
-      } catch {
-        // keep the state
-      }
-    }
+/** The workflow's state after `e`: a finished event carries the final one in its data. */
+function stateAfter(e: StorageWorkflowEvent): string {
+  if (e.kind !== 'workflow-finished') return e.state;
+  try {
+    return String((JSON.parse(e.dataJson) as Record<string, unknown>)['state'] ?? e.state);
+  } catch {
+    return e.state;
   }
-  return state;
 }
 
 export function renderWitness(s: GetWitnessStatusResponse): string {
@@ -94,8 +84,7 @@ export function registerSwitchoverFailover(storage: Command): void {
     .action(async (flags: { pool: string; to?: string; yes?: boolean; json?: boolean }, cmd: Command) => {
       await withController(cmd.optsWithGlobals<GlobalFlags>(), async ({ channel, address }) => {
         progress(`switchover of ${flags.pool} via ${address} ...`);
-        const state = await follow(storageFailoverClient(channel).switchover({ pool: flags.pool, to: flags.to ?? '', confirm: flags.yes === true }), flags.json === true);
-        if (state !== 'done') process.exitCode = 1;
+        await followEvents(storageFailoverClient(channel).switchover({ pool: flags.pool, to: flags.to ?? '', confirm: flags.yes === true }), flags.json === true, eventLine, stateAfter);
       });
     });
 
@@ -111,8 +100,7 @@ export function registerSwitchoverFailover(storage: Command): void {
       if (flags.reason.trim() === '') throw new CliError('BAD_FLAG', '--reason is empty', 'say why');
       await withController(cmd.optsWithGlobals<GlobalFlags>(), async ({ channel, address }) => {
         progress(`failover of ${flags.pool} via ${address} ...`);
-        const state = await follow(storageFailoverClient(channel).failover({ pool: flags.pool, reason: flags.reason, confirm: flags.yes === true }), flags.json === true);
-        if (state !== 'done') process.exitCode = 1;
+        await followEvents(storageFailoverClient(channel).failover({ pool: flags.pool, reason: flags.reason, confirm: flags.yes === true }), flags.json === true, eventLine, stateAfter);
       });
     });
 

@@ -3,9 +3,9 @@ import { withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
 import { printJson, progress } from '../../output/output.js';
-import { ProgressDisplay, renderSummary } from './render-upgrade.js';
+import { ProgressDisplay } from './render-upgrade.js';
+import { finishWorkflow } from './finish-workflow.js';
 import { stderrPaint } from '../../output/colour.js';
-import { exitCodeForWorkflowState } from '../../output/exit-codes.js';
 import { upgradeClient } from './upgrade-client.js';
 
 export interface ControlFlags {
@@ -37,11 +37,6 @@ export async function runControl(verb: ControlVerb, flags: ControlFlags, global:
       if (flags.json === true) process.stdout.write(`${JSON.stringify(event)}\n`);
       else display.handle(event);
     }
-    const end = (await client.status({ pool: '', workflowId: w.id })).workflows[0];
-    if (end !== undefined && flags.json !== true) {
-      for (const n of display.notes) process.stderr.write(`${n}\n`);
-      process.stdout.write(renderSummary(end));
-    }
-    if (end !== undefined) process.exitCode = exitCodeForWorkflowState(end.state);
+    await finishWorkflow(client, w.id, display, flags.json === true);
   });
 }

@@ -7,9 +7,10 @@ import { withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
 import { printJson, progress } from '../../output/output.js';
-import { ProgressDisplay, renderPlan, renderSummary } from './render-upgrade.js';
+import { ProgressDisplay, renderPlan } from './render-upgrade.js';
+import { finishWorkflow } from './finish-workflow.js';
 import { stderrPaint } from '../../output/colour.js';
-import { ExitCode, exitCodeForWorkflowState } from '../../output/exit-codes.js';
+import { ExitCode } from '../../output/exit-codes.js';
 import { upgradeClient } from './upgrade-client.js';
 
 export interface RollingFlags {
@@ -138,24 +139,13 @@ export async function runRolling(flags: RollingFlags, global: GlobalFlags): Prom
 
     const display = new ProgressDisplay(process.stderr.isTTY === true, (s) => process.stderr.write(s), stderrPaint());
     let workflowId = '';
-    let lastState = '';
     for await (const { event } of client.startRollingUpgrade({ options, confirm: true })) {
       if (event === undefined) continue;
       workflowId = event.workflowId;
-      lastState = event.state;
       if (flags.json === true) process.stdout.write(`${JSON.stringify(event)}\n`);
       else display.handle(event);
     }
-    const { workflows } = await client.status({ pool: '', workflowId });
-    const w = workflows[0];
-    if (w === undefined) return;
-    if (flags.json !== true) {
-      for (const n of display.notes) process.stderr.write(`${n}\n`);
-      process.stdout.write(renderSummary(w));
-      if (w.state === 'paused') progress(`paused: \`xsctl upgrade resume --id ${w.id}\` continues`);
-      if (w.state === 'running') progress(`still running (${lastState}): \`xsctl upgrade watch --id ${w.id}\` re-attaches`);
-    }
-    process.exitCode = exitCodeForWorkflowState(w.state);
+    await finishWorkflow(client, workflowId, display, flags.json === true);
   });
 }
 

@@ -4,6 +4,7 @@ import type { GlobalFlags } from '../../config/cli-config.js';
 import { printJson } from '../../output/output.js';
 import { renderSummary, renderWorkflows } from './render-upgrade.js';
 import { upgradeClient } from './upgrade-client.js';
+import { activeStates } from './finish-workflow.js';
 
 export function registerUpgradeStatus(upgrade: Command): void {
   upgrade
@@ -21,7 +22,7 @@ export function registerUpgradeStatus(upgrade: Command): void {
         return;
       }
       process.stdout.write(renderWorkflows(res.workflows));
-      const one = flags.id !== undefined ? res.workflows[0] : res.workflows.find((w) => ['running', 'paused', 'aborting'].includes(w.state));
+      const one = flags.id !== undefined ? res.workflows[0] : res.workflows.find((w) => activeStates.has(w.state));
       if (one !== undefined) process.stdout.write(`\n${renderSummary(one)}`);
     });
 }

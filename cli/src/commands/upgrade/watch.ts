@@ -3,12 +3,10 @@ import { withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
 import { stderrPaint } from '../../output/colour.js';
-import { exitCodeForWorkflowState } from '../../output/exit-codes.js';
 import { progress } from '../../output/output.js';
-import { ProgressDisplay, renderSummary } from './render-upgrade.js';
+import { ProgressDisplay } from './render-upgrade.js';
+import { activeStates, finishWorkflow } from './finish-workflow.js';
 import { upgradeClient } from './upgrade-client.js';
-
-const active = new Set(['running', 'paused', 'aborting']);
 
 /**
  * `xsctl upgrade watch`: re-attaches to a workflow's live display, from another terminal or after
@@ -29,7 +27,7 @@ export function registerUpgradeWatch(upgrade: Command): void {
       await withController(cmd.optsWithGlobals<GlobalFlags>(), async ({ channel }) => {
         const client = upgradeClient(channel);
         const { workflows } = await client.status({ pool: flags.id === undefined ? (flags.pool ?? '') : '', workflowId: flags.id ?? '' });
-        const w = flags.id !== undefined ? workflows[0] : (workflows.find((x) => active.has(x.state)) ?? workflows[0]);
+        const w = flags.id !== undefined ? workflows[0] : (workflows.find((x) => activeStates.has(x.state)) ?? workflows[0]);
         if (w === undefined) throw new CliError('NOT_FOUND', `no rolling upgrade on pool ${flags.pool ?? ''}`, 'see `xsctl upgrade status`');
         if (flags.json !== true) progress(`watching ${w.kind} ${w.id} on pool ${w.pool} (${w.state})`);
         const display = new ProgressDisplay(process.stderr.isTTY === true, (s) => process.stderr.write(s), stderrPaint());
@@ -47,15 +45,8 @@ export function registerUpgradeWatch(upgrade: Command): void {
             drawn = true;
           }
         }
-        const end = (await client.status({ pool: '', workflowId: w.id })).workflows[0];
-        if (end === undefined) return;
-        if (flags.json !== true) {
-          if (!drawn) display.render(true);
-          for (const n of display.notes) process.stderr.write(`${n}\n`);
-          process.stdout.write(renderSummary(end));
-          if (end.state === 'paused') progress(`paused: \`xsctl upgrade resume --id ${end.id}\` continues`);
-        }
-        process.exitCode = exitCodeForWorkflowState(end.state);
+        if (flags.json !== true && !drawn) display.render(true);
+        await finishWorkflow(client, w.id, display, flags.json === true);
       });
     });
 }
