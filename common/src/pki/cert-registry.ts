@@ -56,5 +56,5 @@ export async function writeRegistry(path: string, registry: CertRegistry): Promi
 
 /** Certificates of `name` that are neither revoked nor expired. */
 export function liveRecords(registry: CertRegistry, name: string, now = new Date()): IssuedRecord[] {
-  return registry.certificates.filter((c) => c.name === name && c.revokedAt === undefined && new Date(c.notAfter) > now);
+  return registry.certificates.filter((c) => c.name === name && c.revokedAt === undefined && new Date(c.notAfter) >= now);
 }

@@ -259,7 +259,8 @@ function crlNumberExtension(n: number): x509.Extension {
 
 /**
  * Signs the revocation list of every revoked certificate that has not expired yet (an expired one
- * is refused by TLS anyway), with the next cRLNumber, and writes ca/crl.pem and the register.
+ * is refused by TLS anyway; at notAfter itself it is still valid, RFC 5280 4.1.2.5), with the next
+ * cRLNumber, and writes ca/crl.pem and the register.
  */
 export async function writeCrl(ca: LoadedCa, now = new Date()): Promise<{ file: string; number: number; nextUpdate: Date }> {
   const layout = pkiLayout(ca.dir);
@@ -273,7 +274,7 @@ export async function writeCrl(ca: LoadedCa, now = new Date()): Promise<{ file: 
     cessationOfOperation: x509.X509CrlReason.cessationOfOperation,
   };
   const entries = ca.registry.certificates
-    .filter((c) => c.revokedAt !== undefined && new Date(c.notAfter) > now)
+    .filter((c) => c.revokedAt !== undefined && new Date(c.notAfter) >= now)
     .map((c) => ({ serialNumber: c.serial.length % 2 === 1 ? `0${c.serial}` : c.serial, revocationDate: new Date(c.revokedAt!), ...(c.reason === undefined || c.reason === 'unspecified' ? {} : { reason: reasonCode[c.reason] }) }));
   const crl = await x509.X509CrlGenerator.create({
     issuer: ca.cert.subject,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { initCa, issueCertificate } from './certificate-authority.js';
+import * as x509 from '@peculiar/x509';
+import { initCa, issueCertificate, keyAlg, loadCa, writeCrl } from './certificate-authority.js';
 import { pkiLayout } from './pki-layout.js';
 import { revokeCertificate, rotateCertificate } from './revocation.js';
 import { parseRevocationList, RevocationListError, RevocationStore } from './revocation-list.js';
@@ -64,5 +65,43 @@ describe('revocation list', () => {
     expect(store.offer(await parseRevocationList(second, await readFile(ca.cert)))).toBe(true);
     expect(store.offer(await parseRevocationList(second, await readFile(ca.cert)))).toBe(false);
     expect(() => store.offer({ ...store.current!, number: 1 })).toThrow(/older/);
+  });
+
+  it('keeps a revoked certificate listed through its notAfter second, and drops it after (RFC 5280: notAfter is inclusive)', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    const carol = await issueCertificate(dir, { kind: 'cli', name: 'carol', days: 1 });
+    await revokeCertificate(dir, { name: 'carol' }, 'keyCompromise');
+    // The end of validity as openssl prints it, e.g. "Dec  5 23:17:53 2026 GMT": second precision.
+    const end = new Date((await execa('openssl', ['x509', '-in', carol.cert, '-noout', '-enddate'])).stdout.replace(/^notAfter=/, ''));
+    const listed = async (now: Date): Promise<boolean> => {
+      await writeCrl(await loadCa(dir), now);
+      const text = (await execa('openssl', ['crl', '-in', pkiLayout(dir).crl, '-CAfile', ca.cert, '-noout', '-text'])).stdout.toLowerCase();
+      return text.includes(`serial number: ${carol.serial.toLowerCase()}`);
+    };
+    expect(await listed(new Date(end.getTime() - 1000))).toBe(true);
+    expect(await listed(end)).toBe(true);
+    expect(await listed(new Date(end.getTime() + 1000))).toBe(false);
+  });
+
+  it('refuses a negative cRLNumber (DER 02 01 80 is -128), even one our CA signed', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    const loaded = await loadCa(dir);
+    const signed = async (numberDer: number[]): Promise<string> => {
+      const crl = await x509.X509CrlGenerator.create({
+        issuer: loaded.cert.subject,
+        thisUpdate: new Date(),
+        nextUpdate: new Date(Date.now() + 86_400_000),
+        signingAlgorithm: keyAlg,
+        signingKey: loaded.key as never,
+        entries: [],
+        extensions: [new x509.Extension('2.5.29.20', false, Buffer.from(numberDer))],
+      });
+      return crl.toString('pem').replace(/(BEGIN|END) CRL/g, '$1 X509 CRL');
+    };
+    // Control: the same list numbered 00 80 (+128) is accepted as 128.
+    expect((await parseRevocationList(await signed([0x02, 0x02, 0x00, 0x80]), await readFile(ca.cert))).number).toBe(128);
+    await expect(parseRevocationList(await signed([0x02, 0x01, 0x80]), await readFile(ca.cert))).rejects.toBeInstanceOf(RevocationListError);
   });
 });

@@ -2,7 +2,7 @@ import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 import { XsctlError, type XsctlErrorOptions } from '../errors/index.js';
 import { normalizeSerial } from './cert-registry.js';
-import { toPem } from './pem.js';
+import { fromPem, toPem } from './pem.js';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -35,7 +35,8 @@ function crlNumber(crl: x509.X509Crl): number {
   if (ext === null) throw new RevocationListError('no cRLNumber: lists must be numbered so an older one cannot replace a newer one');
   const der = Buffer.from(ext.value);
   const len = der[1] ?? 0;
-  if (der[0] !== 0x02 || len < 1 || len > 6 || der.length !== 2 + len) throw new RevocationListError('cRLNumber is not a small positive INTEGER');
+  // DER INTEGER is two's complement: a first content byte of 0x80 or more is negative (RFC 5280 5.2.3: non-negative).
+  if (der[0] !== 0x02 || len < 1 || len > 6 || der.length !== 2 + len || (der[2] ?? 0) >= 0x80) throw new RevocationListError('cRLNumber is not a small positive INTEGER');
   return Number.parseInt(der.subarray(2).toString('hex'), 16);
 }
 
@@ -53,9 +54,7 @@ export async function parseRevocationList(pem: string, trustedCaPem: string | Bu
   if (Buffer.byteLength(pem) > maxCrlBytes) throw new RevocationListError(`larger than ${maxCrlBytes} bytes`);
   let crl: x509.X509Crl;
   try {
-    const m = /-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+)-----END X509 CRL-----/.exec(pem);
-    if (m?.[1] === undefined) throw new Error('no "X509 CRL" PEM block');
-    crl = new x509.X509Crl(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+    crl = new x509.X509Crl(fromPem('X509 CRL', pem));
   } catch (err) {
     throw new RevocationListError('not a PEM X.509 CRL', { cause: err });
   }

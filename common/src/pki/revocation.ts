@@ -35,7 +35,7 @@ export async function revokeCertificate(dir: string, target: { name?: string; se
     if (hits.length === 0) throw new PkiError(dir, `no certificate with serial ${serial} was issued by this CA`);
   } else {
     const name = assertLeafName(target.name!);
-    hits = ca.registry.certificates.filter((c) => c.name === name && new Date(c.notAfter) > now);
+    hits = ca.registry.certificates.filter((c) => c.name === name && new Date(c.notAfter) >= now);
     if (hits.length === 0) throw new PkiError(dir, `no unexpired certificate named ${name} was issued by this CA`);
   }
   const fresh = hits.filter((c) => c.revokedAt === undefined);
