@@ -1,3 +1,5 @@
+import { compareIntLists } from './versions.js';
+
 /**
  * Memory as XAPI accounts it when it places a VM (ocaml/xapi/memory_check.ml):
  * - a host offers host_metrics.memory_total - host.memory_overhead (host_maximum_guest_memory);
@@ -49,7 +51,8 @@ export function dom0BytesAfterUpgrade(hostBytes: number, currentDom0Bytes: numbe
 
 /** xcp/dom0.py default_memory_for_version, in bytes. */
 export function defaultDom0Bytes(hostBytes: number, platform: readonly number[]): number {
-  const v3 = compareVersions(platform, [2, 9, 0]) >= 0;
+  // xcp/version.py ver_cmp is compareIntLists: the common arcs, then the longer one is greater.
+  const v3 = compareIntLists(platform, [2, 9, 0]) >= 0;
   const hostMiB = Math.floor(hostBytes / MiB) + 256;
   if (v3) return Math.min((1024 + Math.floor(hostMiB * 0.05)) & ~0xf, 8192) * MiB;
   const gib = Math.floor(hostMiB / 1024);
@@ -57,13 +60,4 @@ export function defaultDom0Bytes(hostBytes: number, platform: readonly number[])
   if (gib < 48) return 2 * GiB;
   if (gib < 64) return 3 * GiB;
   return 4 * GiB;
-}
-
-/** xcp/version.py Version comparison: element by element, missing elements count as 0. */
-function compareVersions(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
