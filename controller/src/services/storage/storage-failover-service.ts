@@ -1,5 +1,5 @@
 import type { StorageFailoverServiceImplementation, StorageWorkflowEvent } from '@xsctl/proto/gen/xsctl/controller/v1/storage_failover';
-import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
+import { ValidationError } from '@xsctl/common/errors/index';
 import { peerIdentity } from '@xsctl/common/grpc/index';
 import type { ControllerContext } from '../../server/controller-context.js';
 import { workflowEvents } from '../upgrade/upgrade-events.js';
@@ -9,12 +9,8 @@ import { checkSwitchover, storageConfigOf } from '../../workflows/storage/storag
 import { StorageRoleChangeRefusedError } from '../../workflows/storage/storage-workflow-errors.js';
 import { STORAGE_SWITCHOVER, type SwitchoverParams } from '../../workflows/storage/switchover-workflow.js';
 import { witnessMonitors } from './witness-monitor.js';
-
-class ConfirmationRequiredError extends XsctlError {
-  readonly code = 'CONFIRMATION_REQUIRED';
-}
-
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+import { ConfirmationRequiredError } from '../confirmation-required-error.js';
+import { str } from '../../xapi/coerce.js';
 
 export function storageFailoverService(ctx: ControllerContext): StorageFailoverServiceImplementation {
   const engine = workflowEngineFor(ctx);

@@ -9,10 +9,8 @@ import { splitSecrets, type SetupHost, type SetupParams } from '../../workflows/
 import { planSetup, setupVaultFor, STORAGE_SETUP } from '../../workflows/storage-setup/storage-setup-workflow.js';
 import { workflowEvents } from '../upgrade/upgrade-events.js';
 import { workflowEngineFor } from '../upgrade/upgrade-service.js';
-
-class ConfirmationRequiredError extends XsctlError {
-  readonly code = 'CONFIRMATION_REQUIRED';
-}
+import { ConfirmationRequiredError } from '../confirmation-required-error.js';
+import { str } from '../../xapi/coerce.js';
 
 /** The dry run found reasons the setup cannot run as asked. */
 class SetupPlanRefusedError extends XsctlError {
@@ -24,8 +22,6 @@ function statusSpec(o: StorageSetupOptions): StorageSpec | undefined {
   const s = o.spec?.storage;
   return s === undefined || s.target === undefined ? s : { ...s, target: { ...s.target, incomingUser: undefined } };
 }
-
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 function optionsOf(o: StorageSetupOptions | undefined): StorageSetupOptions {
   if (o === undefined || o.pool === '') throw new ValidationError('options.pool', 'name the pool');

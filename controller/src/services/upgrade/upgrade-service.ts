@@ -29,11 +29,7 @@ import { observeWorkflowMetrics } from '../../metrics/workflow-metrics.js';
 import { failoverKind } from '../../workflows/storage/failover-workflow.js';
 import { switchoverKind } from '../../workflows/storage/switchover-workflow.js';
 import { setupVaultFor, storageSetupKind } from '../../workflows/storage-setup/storage-setup-workflow.js';
-
-/** A destructive call without `confirm: true`. */
-class ConfirmationRequiredError extends XsctlError {
-  readonly code = 'CONFIRMATION_REQUIRED';
-}
+import { ConfirmationRequiredError } from '../confirmation-required-error.js';
 
 /** The plan cannot be made at all (nothing to upgrade, unknown host). */
 class PlanRefusedError extends XsctlError {
