@@ -10,6 +10,7 @@ import { readPoolInput } from '../../pool-model/read-pool-input.js';
 import type { PoolInput } from '../../pool-model/pool-input.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { PoolConfig } from '../../config/inventory.js';
+import type { HostRow as PoolViewHostRow } from '../../watch/pool-view.js';
 
 export interface RunPoolPrechecksOptions {
   maxBackupAgeHours?: number;
@@ -26,14 +27,8 @@ function bootDiskLayout(findings: readonly PrecheckFinding[]): BootDiskLayout | 
   return { bootDisk: v.bootDisk, safe2upgrade: v.safe2upgrade, localSrOnBootDisk: v.localSrOnBootDisk };
 }
 
-interface HostRow {
-  ref: string;
-  uuid: string;
-  name: string;
-  hostname: string;
-  address: string;
-  isMaster: boolean;
-}
+/** The host columns the agents are asked by: the hosts list's row (watch/pool-view.ts), no more. */
+type HostRow = Pick<PoolViewHostRow, 'ref' | 'uuid' | 'name' | 'hostname' | 'address' | 'isMaster'>;
 
 function hotfixNames(findings: readonly PrecheckFinding[]): string[] | undefined {
   const f = findings.find((x) => x.id === 'hotfixes');
