@@ -115,4 +115,10 @@ describe('/proc/drbd odd lines', () => {
     expect(r?.counters).toEqual({ ep: '1x', wo: 'b1', oos: 'x' });
     expect(r?.oos).toBeNull();
   });
+  it('a counter cut off by a pasted ellipsis (\u2026) is not read as the digits before it', () => {
+    // A terminal that truncates the line shows `oos:2048…`: the real value may be 20480 or more.
+    const [r] = head(' 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n    ns:12 nr:0 oos:2048\u2026');
+    expect(r?.counters).toEqual({ ns: 12, nr: 0 });
+    expect(r?.oos).toBeNull();
+  });
 });
