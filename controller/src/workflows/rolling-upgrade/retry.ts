@@ -1,4 +1,7 @@
 import { XapiError } from '../../xapi/xapi-error.js';
+import type { Sleep } from '../sleep.js';
+
+export { realSleep, type Sleep } from '../sleep.js';
 
 /** XAPI's error code of a failure, whatever layer threw it ('' when it is not an XAPI error). */
 export function xapiCode(err: unknown): string {
@@ -15,26 +18,6 @@ export const transientXapiCodes: ReadonlySet<string> = new Set(['SESSION_INVALID
 
 export function isTransient(err: unknown): boolean {
   return transientXapiCodes.has(xapiCode(err));
-}
-
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-export function realSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Retries while XAPI is unreachable (master rebooting, xapi restarting), for at most `timeoutMs` of `now`'s time. */

@@ -5,6 +5,7 @@ import { StepOutcome, StorageRole, StorageServiceDefinition } from '@xsctl/proto
 import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import type { StorageSetupOptions, StorageSetupSpec } from '@xsctl/proto/gen/xsctl/controller/v1/storage_setup';
 import type { AgentConnection } from '../../agents/agent-connection.js';
+import { realSleep } from '../sleep.js';
 import { StorageRoleFailedError } from '../storage/storage-workflow-errors.js';
 import { CreateMdNotConfirmedError, SetupRefusedError, SetupStepTimeoutError } from './setup-errors.js';
 import { firewallPorts, type PerHostStep, type SetupHost } from './setup-spec.js';
@@ -236,20 +237,6 @@ export interface SyncTiming {
 
 export const defaultSyncTiming: SyncTiming = { pollMs: 1_000, connectTimeoutMs: 120_000, stallTimeoutMs: 600_000 };
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-
 /**
  * The how-to's initial sync, from the chosen host: wait for the peer to connect, then the one
  * forced promotion (both sides Inconsistent, fresh metadata; the agent refuses anything else), then
@@ -269,7 +256,7 @@ export async function initialSync(h: HostStepContext, timing: SyncTiming): Promi
     while (!connected(s)) {
       if (Date.now() > connectBy) throw new SetupStepTimeoutError(h.host.name, `initial sync of ${r.name} (waiting for the peer to connect)`, timing.connectTimeoutMs, stateLine(s));
       h.progress({ resource: r.name, message: `${r.name}: waiting for the peer to connect (${s?.connection ?? 'not up'})` });
-      await sleep(timing.pollMs, h.signal);
+      await realSleep(timing.pollMs, h.signal);
       s = (await resourceStates(h)).get(r.name);
     }
     if (s?.disk === 'Inconsistent' && s.peerDisk === 'Inconsistent') {
@@ -290,7 +277,7 @@ export async function initialSync(h: HostStepContext, timing: SyncTiming): Promi
       } else if (Date.now() - lastMove > timing.stallTimeoutMs) {
         throw new SetupStepTimeoutError(h.host.name, `initial sync of ${r.name}`, timing.stallTimeoutMs, stateLine(s));
       }
-      await sleep(timing.pollMs, h.signal);
+      await realSleep(timing.pollMs, h.signal);
     }
     h.progress({ resource: r.name, percent: 100, message: `${r.name}: in sync (${stateLine(s)})` });
     out[r.name] = stateLine(s);
