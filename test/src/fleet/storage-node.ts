@@ -115,16 +115,17 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   const base = drbdSimRunnerOptions({ node: o.name, kernelVersion: o.kernelVersion, root, simDir: o.simDir });
   const sim = { ...base, env: { ...base.env, ...o.simEnv } };
   const tgtPort = o.tgtdControlPort === undefined ? {} : { tgtd: ['-C', String(o.tgtdControlPort)], tgtadm: ['-C', String(o.tgtdControlPort)] };
-  const runner = host.runner(logger, { ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } });
+  const tools = { ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } };
+  const runner = host.runner(logger, tools);
   // The lab's LUNs are image files beside the hosts' roots (tgtd runs on this machine's filesystem).
   const ctx: AgentContext = { root: new SandboxRoot(root), runner, logger, stateDir: '/var/lib/xsctl-agent', lunFileDirs: [o.base] };
-  const inspector = new CommandRunner({ logger, defaultTimeoutMs: 30_000, ...host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }), checkToolOptions: false });
+  const inspector = new CommandRunner({ logger, defaultTimeoutMs: 30_000, ...host.runnerOptions(tools), checkToolOptions: false });
   const tls = await o.pki.issue({ kind: 'agent', name: o.name, ipAddresses: ['127.0.0.1'] });
   const packaged = process.env['XSCTL_E2E_AGENT_BIN'] ?? '';
   const agent =
     packaged === ''
       ? await startAgentServer({ ctx, tls, listen: '127.0.0.1:0', logger }).then((a) => ({ port: a.port, shutdown: () => a.shutdown(500) }))
-      : await startPackagedAgent(packaged, { dir: join(o.base, `${o.name}-packaged`), root, logFile, listen: '127.0.0.1:0', tls, lunFileDirs: [o.base], runner: host.runnerOptions({ ...sim, prefixArgs: { ...sim.prefixArgs, ...tgtPort } }) });
+      : await startPackagedAgent(packaged, { dir: join(o.base, `${o.name}-packaged`), root, logFile, listen: '127.0.0.1:0', tls, lunFileDirs: [o.base], runner: host.runnerOptions(tools) });
   const channel: Channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(o.controllerTls));
   return {
     name: o.name,
