@@ -14,7 +14,9 @@
 //                                       re-run incrementally (only its changed mutants/tests), into
 //                                       a scratch copy; the committed files are never touched
 //
-// Environment: XSCTL_MUTATE_CONCURRENCY (default 2), XSCTL_MUTATE_TIMEOUT_MS (per mutant, 10000).
+// Environment: XSCTL_MUTATE_CONCURRENCY (default 2), XSCTL_MUTATE_TIMEOUT_MS (per mutant, 10000),
+// XSCTL_MUTATE_CHECK_BUDGET_S (--check only, default 240: the re-runs of changed modules together;
+// past it the run stops and fails, naming the records to re-make with `npm run mutate` and commit).
 // Equivalent mutants are listed with the reason in mutation/equivalent.json; they count in
 // neither the numerator nor the denominator, and are reported separately.
 import { spawn } from 'node:child_process';
@@ -74,6 +76,8 @@ async function main() {
   }
   const equivalents = readEquivalents();
   const started = Date.now();
+  // The check re-runs a changed module on every CI run until its record is committed: bound that.
+  const deadline = check ? started + Number(process.env.XSCTL_MUTATE_CHECK_BUDGET_S ?? 240) * 1000 : Infinity;
   const report = [];
   for (const mod of selected) {
     const committed = join(incrementalDir, `${mod.name}.json`);
@@ -90,7 +94,12 @@ async function main() {
       process.stderr.write(`mutate: ${mod.name}: running Stryker (${check ? 'changed since its recorded run' : force ? 'forced' : 'incremental'})\n`);
       // Stryker's incremental mode keeps a static mutant's "Survived" while the tests that ran it are
       // unchanged, even when a new test file would kill it: a changed set of test files re-runs all.
-      await runModule(mod, target, force || testFilesChanged(mod, target));
+      const finished = await runModule(mod, target, force || testFilesChanged(mod, target), deadline);
+      if (!finished) {
+        process.stderr.write(`mutate: ${mod.name}: the check's budget (XSCTL_MUTATE_CHECK_BUDGET_S) ran out re-running its changed mutants: run \`npm run mutate -- --only ${mod.name}\` and commit ${rel(committed)}\n`);
+        return 1;
+      }
+      if (check) process.stderr.write(`mutate: ${mod.name}: re-run in a scratch copy; \`npm run mutate -- --only ${mod.name}\` and a commit of ${rel(committed)} spare CI this re-run\n`);
       source = target;
       ran = true;
     } else {
@@ -201,14 +210,41 @@ function score(mod, file, equivalents) {
   return { name: mod.name, group: mod.group, files: mod.mutate, threshold: mod.threshold, goal: mod.goal ?? mod.threshold, score: pct, ...counts, survivors, equivalentMutants: equivalent };
 }
 
-function runModule(mod, incrementalFile, force) {
+/** Resolves true when Stryker finished, false when the deadline came first (its processes are then killed). */
+function runModule(mod, incrementalFile, force, deadline = Infinity) {
   return new Promise((resolvePromise, reject) => {
     const args = [fileURLToPath(import.meta.url), '--child', mod.name, '--incremental-file', incrementalFile];
     if (force) args.push('--force');
-    // Stryker prints to stdout; the parent's stdout is the JSON report only.
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
+    // Stryker prints to stdout; the parent's stdout is the JSON report only. Under a deadline it
+    // runs in its own process group, so that the deadline ends its test-runner workers too (and
+    // this process passes on SIGINT/SIGTERM, which no longer reach that group from a terminal).
+    const bounded = Number.isFinite(deadline);
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', process.stderr, process.stderr], detached: bounded });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const onSignal = (sig) => {
+      killGroup();
+      process.kill(process.pid, sig);
+    };
+    let late = false;
+    let timer;
+    if (bounded) {
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+      timer = setTimeout(() => { late = true; killGroup(); }, Math.max(0, deadline - Date.now()));
+    }
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`Stryker run of ${mod.name} exited ${code}`))));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      if (late) resolvePromise(false);
+      else if (code === 0) resolvePromise(true);
+      else reject(new Error(`Stryker run of ${mod.name} exited ${code}`));
+    });
   });
 }
 
