@@ -322,4 +322,11 @@ describe('drbdadm sh-* answers', () => {
     expect(shAnswer('iscsi1 iscsi2\n')).toBe('iscsi1 iscsi2');
     expect(shAnswer('')).toBe('');
   });
+
+  it('takes volume 0 of a multi-volume resource: sh-minor and sh-ll-dev print one line per volume', () => {
+    // drbd-utils user/v84/drbdadm_main.c: sh_minor and sh_ll_dev print ctx->vol's minor/disk and a
+    // newline, once per volume of the resource (volumes 0 and 1 with minors 1 and 2 here).
+    expect(shAnswer('1\n2\n')).toBe('1');
+    expect(shAnswer('\nDo you want to proceed and register the current config file?\n*** confirmation forced via --force option ***\n/dev/sdb\n/dev/sdc\n')).toBe('/dev/sdb');
+  });
 });

@@ -69,14 +69,18 @@ export async function drbdadm(ctx: AgentContext, resource: string, args: readonl
 }
 
 /**
- * The answer of a `drbdadm sh-*` query: its last non-empty line. drbdadm registers the config file
- * of every up minor (/var/lib/drbd/drbd-minor-N.conf); when another file was registered last (an
- * admin ran `drbdadm -c OTHER`), it asks "Do you want to proceed and register the current config
- * file?" on stdout and, without a tty, answers itself ("*** confirmation forced via --force option
- * ***"), both before the answer (drbd-utils drbdadm_main.c, if_conf_differs_confirm_or_abort).
+ * The answer of a `drbdadm sh-*` query: its first non-empty line after any confirmation prompt.
+ * drbdadm registers the config file of every up minor (/var/lib/drbd/drbd-minor-N.conf); when
+ * another file was registered last (an admin ran `drbdadm -c OTHER`), it asks "Do you want to
+ * proceed and register the current config file?" on stdout and, without a tty, answers itself
+ * ("*** confirmation forced via --force option ***"), both before the answer (drbd-utils
+ * drbdadm_main.c, if_conf_differs_confirm_or_abort). The per-volume queries (sh-minor, sh-ll-dev)
+ * print one line per volume: the first is volume 0, as everywhere else in the agent.
  */
 export function shAnswer(stdout: string): string {
-  return stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? '';
+  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const prompt = lines.findLastIndex((l) => l.endsWith('?') || /^\*\*\*.*\*\*\*$/.test(l));
+  return lines[prompt + 1] ?? '';
 }
 
 /** Resource names defined for this host in drbd.conf. */
