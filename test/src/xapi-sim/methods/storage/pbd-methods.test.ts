@@ -80,6 +80,22 @@ describe('PBD.plug/unplug and multipathing (simulator, JSON-RPC, the controller 
     expect((rec('host', host('xs2'))['other_config'] as Record<string, string>)['multipathing']).toBe('false');
   });
 
+  it('simulator.set_failed_paths over the wire (for a simulator in its own process): applies at the next attach; a bad count is refused', async () => {
+    const p = pbd('san', 'xs2');
+    const mpath = () => Object.entries(rec('PBD', p)['other_config'] as Record<string, string>).filter(([k]) => k.startsWith('mpath-')).map(([, v]) => v);
+    await call('host.set_multipathing', [host('xs2'), true]);
+    await call('simulator.set_failed_paths', [host('xs2'), 2]);
+    await call('PBD.unplug', [p]);
+    await call('PBD.plug', [p]);
+    expect(mpath()).toEqual(['[0, 2]']);
+    await call('simulator.set_failed_paths', [host('xs2'), 0]);
+    expect(mpath()).toEqual(['[0, 2]']);
+    await call('PBD.unplug', [p]);
+    await call('PBD.plug', [p]);
+    expect(mpath()).toEqual(['[2, 2]']);
+    await expect(call('simulator.set_failed_paths', [host('xs2'), -1])).rejects.toMatchObject({ code: 'INVALID_VALUE' });
+  });
+
   it('an unshared SR attached on xs1 cannot be plugged on xs2: SR_NOT_SHARABLE [sr, xs1]; a dead host: HOST_OFFLINE [host]', async () => {
     const extra = sim.db.create('PBD', { uuid: 'pbd-local-xs1-on-xs2', host: host('xs2'), SR: sr('local-xs1'), device_config: {}, currently_attached: false, other_config: {} });
     await expect(call('PBD.plug', [extra])).rejects.toMatchObject({ code: 'SR_NOT_SHARABLE', params: [sr('local-xs1'), host('xs1')] });

@@ -152,4 +152,17 @@ export function registerPbdMethods(registry: MethodRegistry): void {
       ctx.db.update('host', host, { multipathing: value, other_config: other });
     },
   });
+
+  // The simulator's own knob (not XAPI), for tests that run it as a process: paths down from a
+  // host's LUNs at its next attach (setFailedPaths).
+  registry.register('simulator.set_failed_paths', {
+    arity: 2,
+    handler: (ctx, args) => {
+      const host = stringArg(args, 0);
+      ctx.db.getRecord('host', host);
+      const failed = Number(args[1]);
+      if (!Number.isInteger(failed) || failed < 0) throw new XapiFailure('INVALID_VALUE', ['failed', String(args[1])]);
+      setFailedPaths(ctx.db, host, failed);
+    },
+  });
 }
