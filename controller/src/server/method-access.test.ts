@@ -31,7 +31,7 @@ describe('controller authorisation is default deny', () => {
     const writes = [...methodAccess(registrations)].filter(([, a]) => a === 'write').map(([p]) => p.split('/').pop());
     expect(writes.sort()).toEqual([
       'Abort', 'Apply', 'AssertPoolStorageRole', 'CleanBlobs', 'DemotePoolDrbd', 'EnableDaemon', 'Failover', 'Pause', 'PromotePoolDrbd',
-      'ReloadInventory', 'ResolvePoolDrbdSplitBrain', 'RestoreBlobs', 'Resume', 'Start', 'StartRollingUpgrade', 'Switchover', 'TakeMetadataBackup',
+      'ReloadInventory', 'ResolvePoolDrbdSplitBrain', 'RestoreBlobs', 'Resume', 'Start', 'Start', 'StartRollingUpgrade', 'Switchover', 'TakeMetadataBackup',
     ]);
   });
 

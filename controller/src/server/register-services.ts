@@ -17,6 +17,8 @@ import { StorageFailoverServiceDefinition } from '@xsctl/proto/gen/xsctl/control
 import { storageFailoverService } from '../services/storage/storage-failover-service.js';
 import { StorageSetupServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/storage_setup';
 import { storageSetupService } from '../services/storage/storage-setup-service.js';
+import { MultipathRolloutServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/multipath_rollout';
+import { multipathRolloutService } from '../services/multipath/multipath-rollout-service.js';
 import type { ControllerContext } from './controller-context.js';
 import type { Registration } from './registration.js';
 
@@ -34,6 +36,7 @@ export function serviceRegistrations(ctx: ControllerContext): Registration[] {
     { definition: PoolStorageServiceDefinition, impl: poolStorageService(ctx), readMethods: ['getPoolStorageStatus', 'renderPoolDrbdConfig', 'showPoolTargets'], operatorMethods: ['promotePoolDrbd', 'demotePoolDrbd', 'resolvePoolDrbdSplitBrain', 'assertPoolStorageRole'] },
     { definition: StorageFailoverServiceDefinition, impl: storageFailoverService(ctx), readMethods: ['getWitnessStatus'], operatorMethods: ['switchover', 'failover'] },
     { definition: StorageSetupServiceDefinition, impl: storageSetupService(ctx), readMethods: ['plan', 'status'], operatorMethods: ['start'] },
+    { definition: MultipathRolloutServiceDefinition, impl: multipathRolloutService(ctx), readMethods: ['plan', 'status'], operatorMethods: ['start'] },
     { definition: PoolPrecheckServiceDefinition, impl: poolPrecheckService(ctx), readMethods: ['run', 'scanBlobs'], operatorMethods: ['cleanBlobs', 'restoreBlobs', 'takeMetadataBackup'] },
     { definition: DashboardServiceDefinition, impl: dashboardService(ctx), readMethods: ['createLoginLink'], operatorMethods: [] },
   ];

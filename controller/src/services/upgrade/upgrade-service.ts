@@ -30,6 +30,7 @@ import { failoverKind } from '../../workflows/storage/failover-workflow.js';
 import { switchoverKind } from '../../workflows/storage/switchover-workflow.js';
 import { setupVaultFor, storageSetupKind } from '../../workflows/storage-setup/storage-setup-workflow.js';
 import { ConfirmationRequiredError } from '../confirmation-required-error.js';
+import { multipathRolloutDeps, multipathRolloutKind } from '../../workflows/multipath-rollout/multipath-rollout-workflow.js';
 
 /** The plan cannot be made at all (nothing to upgrade, unknown host). */
 class PlanRefusedError extends XsctlError {
@@ -74,7 +75,7 @@ export function workflowEngineFor(ctx: ControllerContext): WorkflowEngine {
   let engine = engines.get(ctx);
   if (engine === undefined) {
     const hook = killHookFromEnv();
-    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx)), switchoverKind(ctx), failoverKind(ctx), storageSetupKind(ctx, { vault: setupVaultFor(ctx) })], ...(hook === undefined ? {} : { onStepWrite: hook }) });
+    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx)), switchoverKind(ctx), failoverKind(ctx), storageSetupKind(ctx, { vault: setupVaultFor(ctx) }), multipathRolloutKind(multipathRolloutDeps(ctx))], ...(hook === undefined ? {} : { onStepWrite: hook }) });
     engines.set(ctx, engine);
     observeWorkflowMetrics(engine, ctx.metrics);
     const e = engine;

@@ -40,6 +40,8 @@ export interface SrPaths {
   pbd: string;
   sr: string;
   srName: string;
+  type: string;
+  shared: boolean;
   attached: boolean;
   multipathed: boolean;
   luns: LunPaths[];
@@ -60,7 +62,7 @@ export async function hostSrPaths(xapi: XapiClient, hostRef: string, signal?: Ab
       const m = k.startsWith('mpath-') ? /^\[(\d+), (\d+)\]$/.exec(v) : null;
       if (m !== null) luns.push({ scsiId: k.slice('mpath-'.length), active: Number(m[1]), total: Number(m[2]) });
     }
-    out.push({ pbd: ref, sr: p.SR, srName: sr.name_label, attached: p.currently_attached, multipathed: p.other_config['multipathed'] === 'true', luns });
+    out.push({ pbd: ref, sr: p.SR, srName: sr.name_label, type: sr.type, shared: sr.shared, attached: p.currently_attached, multipathed: p.other_config['multipathed'] === 'true', luns });
   }
   return out.sort((a, b) => a.srName.localeCompare(b.srName));
 }
@@ -78,15 +80,36 @@ export interface MultipathSwitch {
  * `replugPbds`, also after a failure here (the caller's compensation), as XenCenter's finally does.
  */
 export async function switchMultipathingOn(xapi: XapiClient, hostRef: Ref<'host'>, signal: AbortSignal, onUnplug?: (pbd: string) => void): Promise<MultipathSwitch> {
-  const host = await xapi.getRecord('host', hostRef, { signal });
+  const unplugged = await unplugPbds(xapi, hostRef, () => true, signal, onUnplug);
+  return { unplugged, ...(await setMultipathingOn(xapi, hostRef, signal)) };
+}
+
+/**
+ * Unplugs the host's attached PBDs of the SRs `which` selects (xapi refuses with VDI_IN_USE while
+ * a running VM of the host has a disk there: the host is evacuated first). `onUnplug` hears of each
+ * one before its call, so a caller can journal it before the side effect.
+ */
+export async function unplugPbds(xapi: XapiClient, hostRef: string, which: (sr: { shared: boolean; type: string }) => boolean, signal: AbortSignal, onUnplug?: (pbd: string) => void): Promise<string[]> {
   const pbds = await xapi.getAllRecords('PBD', { signal });
+  const srs = await xapi.getAllRecords('SR', { signal });
   const unplugged: string[] = [];
   for (const [ref, p] of pbds) {
-    if (p.host !== hostRef || !p.currently_attached) continue;
+    const sr = srs.get(p.SR);
+    if (p.host !== hostRef || !p.currently_attached || sr === undefined || !which(sr)) continue;
     onUnplug?.(ref);
     await xapi.call('PBD.unplug', [ref], { signal });
     unplugged.push(ref);
   }
+  return unplugged;
+}
+
+/**
+ * multipathing=true and multipathhandle=dmp on the host record, by XenCenter's call for its
+ * platform: host.set_multipathing from Kolkata, else the other_config key removed then added.
+ * Both keys are removed then added (add_to_other_config on an existing key fails MAP_DUPLICATE_KEY).
+ */
+export async function setMultipathingOn(xapi: XapiClient, hostRef: Ref<'host'>, signal: AbortSignal): Promise<Omit<MultipathSwitch, 'unplugged'>> {
+  const host = await xapi.getRecord('host', hostRef, { signal });
   const method = hasSetMultipathing(host.software_version['platform_version'] ?? '') ? 'set_multipathing' : 'other_config';
   const changed = host.other_config['multipathing'] !== 'true' || host.other_config['multipathhandle'] !== 'dmp';
   if (method === 'set_multipathing') {
@@ -97,7 +120,7 @@ export async function switchMultipathingOn(xapi: XapiClient, hostRef: Ref<'host'
   }
   if ('multipathhandle' in host.other_config) await xapi.call('host.remove_from_other_config', [hostRef, 'multipathhandle'], { signal });
   await xapi.call('host.add_to_other_config', [hostRef, 'multipathhandle', 'dmp'], { signal });
-  return { unplugged, method, changed };
+  return { method, changed };
 }
 
 /** Plugs the PBDs back (a plugged one is left alone by xapi); returns the ones that were detached. */
@@ -117,6 +140,8 @@ export interface PathWait {
   timeoutMs: number;
   pollMs: number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Hears what is still short before each sleep (progress). */
+  onShort?: (short: readonly string[], waitedMs: number) => void;
 }
 
 /** LUNs short of the expected active paths (or SRs not multipathed / detached at all). */
@@ -130,14 +155,18 @@ export function shortOfPaths(srs: readonly SrPaths[], expected: number): string[
   return short;
 }
 
-/** Waits until every iSCSI/HBA SR of the host shows `expected` active paths per LUN; throws when it does not in time. */
+/**
+ * Waits until every shared iSCSI/HBA SR of the host (the ones the rollout re-plugs) shows
+ * `expected` active paths per LUN; throws MultipathPathsMissingError when it does not in time.
+ */
 export async function waitForPaths(xapi: XapiClient, host: { ref: string; name: string }, w: PathWait, signal: AbortSignal): Promise<SrPaths[]> {
   const start = Date.now();
   for (;;) {
-    const srs = await hostSrPaths(xapi, host.ref, signal);
+    const srs = (await hostSrPaths(xapi, host.ref, signal)).filter((s) => s.shared);
     const short = shortOfPaths(srs, w.expected);
     if (short.length === 0) return srs;
     if (Date.now() - start >= w.timeoutMs) throw new MultipathPathsMissingError(host.name, w.expected, short, Date.now() - start);
+    w.onShort?.(short, Date.now() - start);
     await w.sleep(w.pollMs, signal);
   }
 }

@@ -18,7 +18,7 @@ const hostRef = (h: HostRun): Ref<'host'> => asRef<'host'>(h.host.ref);
  * before its storage is checked. Older releases reject the second argument; `keep-disabled`
  * then disables the host again right after its boot.
  */
-const disable: HostStage = {
+export const disableStage: HostStage = {
   name: 'disable',
   async run(h) {
     const { ctx, xapi, signal } = h.run;
@@ -41,7 +41,7 @@ const disable: HostStage = {
 };
 
 /** Its VMs to their destinations, several at once. */
-const evacuate: HostStage = {
+export const evacuateStage: HostStage = {
   name: 'migrate',
   async run(h) {
     const mine = h.migrations.filter((m) => !m.room && m.fromRef === h.host.ref);
@@ -57,7 +57,7 @@ const evacuate: HostStage = {
  * one (as Xen Orchestra does: the admin consented to them going down); a paused VM can only be
  * shut down hard, and comes back paused.
  */
-const shutdownPinned: HostStage = {
+export const shutdownPinnedStage: HostStage = {
   name: 'shutdown',
   async run(h) {
     const { ctx, xapi, signal, params } = h.run;
@@ -308,7 +308,7 @@ const storage: HostStage = {
   },
 };
 
-const enable: HostStage = {
+export const enableStage: HostStage = {
   name: 'enable',
   async run(h) {
     const { ctx, xapi, signal } = h.run;
@@ -325,7 +325,7 @@ const enable: HostStage = {
 };
 
 /** Pinned VMs back on their host, a few at a time (a host that just booted takes a boot storm badly). */
-const startPinned: HostStage = {
+export const startPinnedStage: HostStage = {
   name: 'start',
   async run(h) {
     const { ctx, xapi, signal, params } = h.run;
@@ -357,14 +357,14 @@ const evacuateAndInstall: HostStage = {
   name: 'evacuate-and-install',
   async run(h) {
     if (upgradeActions[h.run.params.action].needsEmptyHost) {
-      await evacuate.run(h);
-      await shutdownPinned.run(h);
+      await evacuateStage.run(h);
+      await shutdownPinnedStage.run(h);
       await action.run(h);
       return;
     }
     const [install, empty] = await Promise.allSettled([action.run(h), (async () => {
-      await evacuate.run(h);
-      await shutdownPinned.run(h);
+      await evacuateStage.run(h);
+      await shutdownPinnedStage.run(h);
     })()]);
     if (empty.status === 'rejected') throw empty.reason;
     if (install.status === 'rejected') throw install.reason;
@@ -372,4 +372,4 @@ const evacuateAndInstall: HostStage = {
 };
 
 /** A host's turn, in order. The stage list is the seam for steps of other workflows (see HostStage). */
-export const defaultHostStages: readonly HostStage[] = [disable, evacuateAndInstall, reboot, waitBoot, keepDisabled, storage, enable, startPinned];
+export const defaultHostStages: readonly HostStage[] = [disableStage, evacuateAndInstall, reboot, waitBoot, keepDisabled, storage, enableStage, startPinnedStage];

@@ -80,18 +80,19 @@ describe('PBD.plug/unplug and multipathing (simulator, JSON-RPC, the controller 
     expect((rec('host', host('xs2'))['other_config'] as Record<string, string>)['multipathing']).toBe('false');
   });
 
-  it('simulator.set_failed_paths over the wire (for a simulator in its own process): applies at the next attach; a bad count is refused', async () => {
+  it('simulator.set_failed_paths over the wire (for a simulator in its own process): an attached multipathed PBD shows it at once (mpathcount), a detached one at its attach; a bad count is refused', async () => {
     const p = pbd('san', 'xs2');
     const mpath = () => Object.entries(rec('PBD', p)['other_config'] as Record<string, string>).filter(([k]) => k.startsWith('mpath-')).map(([, v]) => v);
     await call('host.set_multipathing', [host('xs2'), true]);
+    await call('PBD.unplug', [p]);
+    expect(mpath()).toEqual(['[0, 2]']);
     await call('simulator.set_failed_paths', [host('xs2'), 2]);
-    await call('PBD.unplug', [p]);
+    expect(mpath()).toEqual(['[0, 2]']);
     await call('PBD.plug', [p]);
     expect(mpath()).toEqual(['[0, 2]']);
+    await call('simulator.set_failed_paths', [host('xs2'), 1]);
+    expect(mpath()).toEqual(['[1, 2]']);
     await call('simulator.set_failed_paths', [host('xs2'), 0]);
-    expect(mpath()).toEqual(['[0, 2]']);
-    await call('PBD.unplug', [p]);
-    await call('PBD.plug', [p]);
     expect(mpath()).toEqual(['[2, 2]']);
     await expect(call('simulator.set_failed_paths', [host('xs2'), -1])).rejects.toMatchObject({ code: 'INVALID_VALUE' });
   });

@@ -43,9 +43,16 @@ export function storageFabric(db: XapiDb): StorageFabric {
   return f;
 }
 
-/** A test breaks (or repairs) paths from a host: applies at the next attach. */
+/**
+ * A test breaks (or repairs) paths from a host. SM's mpathcount.py runs on every path event of
+ * multipathd and rewrites the counts of the host's attached PBDs, so attached multipathed PBDs
+ * show the new count now; the others at their next attach.
+ */
 export function setFailedPaths(db: XapiDb, hostRef: string, failed: number): void {
   storageFabric(db).failedPaths.set(hostRef, failed);
+  for (const [ref, pbd] of db.find('PBD', (p) => p['host'] === hostRef && p['currently_attached'] === true)) {
+    db.update('PBD', ref, { other_config: attachedOtherConfig(db, pbd, hostRef) });
+  }
 }
 
 const multipathTypes = new Set(['lvmoiscsi', 'lvmohba', 'gfs2']);
@@ -154,7 +161,7 @@ export function registerPbdMethods(registry: MethodRegistry): void {
   });
 
   // The simulator's own knob (not XAPI), for tests that run it as a process: paths down from a
-  // host's LUNs at its next attach (setFailedPaths).
+  // host's LUNs (setFailedPaths).
   registry.register('simulator.set_failed_paths', {
     arity: 2,
     handler: (ctx, args) => {
