@@ -48,6 +48,13 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
   ],
   'multipath enable': [['xsctl multipath enable --pool prod --yes', 'enable multipathd on every host']],
   'multipath maps': [['xsctl multipath maps --host xs1 --json', 'multipath maps and path states']],
+  'multipath rollout-status': [['xsctl multipath rollout-status --pool prod', "the latest rollout's state and each step on each host"]],
+  'multipath rollout': [
+    ['xsctl multipath rollout --pool prod --profile starwind --plan', 'what each host gets: stanza diff, VMs moved, SRs re-plugged; nothing changes'],
+    ['xsctl multipath rollout --pool prod --profile starwind --yes', 'host by host: maintenance, stanza, multipathing on, PBDs re-plugged, paths checked, back in service'],
+    ['xsctl multipath rollout --pool prod --profile starwind --paths 4 --override VM_REQUIRES_SR --yes', 'expect 4 paths per LUN; shut down VMs on local disks while their host is in maintenance'],
+    ['xsctl multipath rollout --pool prod --profile starwind --yes', 'after a pause (a host short of paths) or a controller restart: the same command continues'],
+  ],
   scsi: [['xsctl scsi alua --pool prod', 'is ALUA really in use on every LUN']],
   'scsi alua': [
     ['xsctl scsi alua --pool prod', 'the ALUA verdict per LUN on every host'],

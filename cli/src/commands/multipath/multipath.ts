@@ -8,6 +8,8 @@ import { CliError } from '../../output/cli-error.js';
 import { formatTable, printJson, progress } from '../../output/output.js';
 import { renderMaps } from '../decode/multipath-decoders.js';
 import { poolMultipathClient } from './pool-multipath-client.js';
+import { registerMultipathRollout } from './rollout.js';
+import { registerMultipathRolloutStatus } from './rollout-status.js';
 import { ExitCode } from '../../output/exit-codes.js';
 
 interface TargetFlags {
@@ -212,4 +214,7 @@ export function registerMultipath(program: Command): void {
         }
       if (res.hosts.some((h) => h.error)) process.exitCode = ExitCode.FINDINGS;
     });
+
+  registerMultipathRollout(mp);
+  registerMultipathRolloutStatus(mp);
 }
