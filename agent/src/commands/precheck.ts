@@ -6,7 +6,7 @@ import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { defaultAgentConfig } from '../config/agent-config.js';
 import { severityName } from '../precheck/precheck-context.js';
-import { precheckIdList, precheckIds, runPrechecks } from '../precheck/run-prechecks.js';
+import { precheckIdList, precheckIds } from '../precheck/precheck-ids.js';
 
 interface PrecheckFlags {
   root?: string;
@@ -54,6 +54,8 @@ export function registerPrecheck(program: Command): void {
       const logger = createLogger('xsctl-agent', { level: 'warn' });
       const wanted = precheckIdList('--checks', (flags.checks ?? '').split(',').filter((c) => c !== ''));
       const bootDisk = flags.bootDisk === undefined ? undefined : isAbsolute(flags.bootDisk) ? flags.bootDisk : resolve(flags.bootDisk);
+      // The checks load only when this command runs, not with every `serve`.
+      const { runPrechecks } = await import('../precheck/run-prechecks.js');
       const findings = await runPrechecks(
         {
           root,

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { loadTlsMaterial } from '@xsctl/common/pki/index';
+import { loadTlsMaterial } from '@xsctl/common/tls-trust/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { loadAgentConfig } from '../config/agent-config.js';
 import { resolveListen } from '../config/resolve-listen.js';
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { startAgentServer } from '../server/create-agent-server.js';
-import { assertStorageRoleOnBoot } from '../storage/boot-role.js';
 
 interface ServeFlags {
   config?: string;
@@ -58,7 +57,11 @@ export function registerServe(program: Command): void {
       logger.info({ listen, port: running.port, root: config.root }, 'agent listening');
       // A machine-readable ready line for supervisors and tests.
       process.stdout.write(`${JSON.stringify({ ready: true, port: running.port })}\n`);
-      void assertStorageRoleOnBoot({ root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs }, { signal: running.signal });
+      // After the ready line: the storage code loads in the background, never before the first answer.
+      void import('../storage/boot-role.js').then(
+        ({ assertStorageRoleOnBoot }) => assertStorageRoleOnBoot({ root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs }, { signal: running.signal }),
+        (err: unknown) => logger.error({ err }, 'boot storage role: the storage code did not load'),
+      );
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

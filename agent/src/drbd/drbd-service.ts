@@ -16,8 +16,8 @@ import { editLvmConf } from './lvm-conf.js';
 import { redactDrbdSecrets, renderDrbdConf } from './render-drbd-conf.js';
 import { renderDrbdMultipathBlacklist } from './render-multipath-blacklist.js';
 
-export const drbdConfPath = '/etc/drbd.conf';
-export const lvmConfPath = '/etc/lvm/lvm.conf';
+export { drbdConfPath, lvmConfPath } from './drbd-conf-paths.js';
+import { drbdConfPath, lvmConfPath } from './drbd-conf-paths.js';
 
 /** The syntax to render: the caller's, which must agree with a loaded kernel module, or the detected one. */
 export function chooseSyntax(requested: DrbdSyntax, detected: DrbdVersion): DrbdSyntax {

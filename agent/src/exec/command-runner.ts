@@ -1,8 +1,16 @@
-import { execa } from 'execa';
+import type * as Execa from 'execa';
 import type { Logger } from 'pino';
 import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandOptionNotInTableError, CommandTimeoutError } from './command-errors.js';
 import { isAllowedCommand, type AllowedCommand } from './command-table.js';
 import { checkToolArgs } from './tool-options.js';
+
+/**
+ * execa (and the stream helpers it pulls in) is loaded on the first command, not at start: a
+ * serving agent answers GetFacts without running anything, and its start time and memory
+ * (bench/agent.mjs) are what a dom0 pays at every boot.
+ */
+let execaModule: Promise<typeof Execa> | undefined;
+const loadExeca = (): Promise<typeof Execa> => (execaModule ??= import('execa'));
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -89,6 +97,7 @@ export class CommandRunner {
     // Its own process group (detached: setsid), so a cancel or a timeout reaches every process the
     // program started (drbdadm -> drbdsetup, tgt-admin -> sh -> tgtadm, unshare -> node -> multipath),
     // not only the direct child: SIGTERM to the group, SIGKILL to what is left 2 s later.
+    const { execa } = await loadExeca();
     const subprocess = execa(file, fullArgs, {
       shell: false,
       reject: false,

@@ -1,14 +1,12 @@
 import type { PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
-import { ValidationError } from '@xsctl/common/errors/index';
 import { checkBlobs } from './blobs/check-blobs.js';
 import { checkBootDisk } from './check-boot-disk.js';
 import { checkHotfixes } from './check-hotfixes.js';
 import { checkClock, checkCustomisations, checkDiskSpace, checkRcLocal } from './check-host-config.js';
 import { failedFinding, type PrecheckContext } from './precheck-context.js';
+import { precheckIds, type PrecheckId } from './precheck-ids.js';
 
-/** Every host check, in report order. The ids are a contract (CLI, controller, docs). */
-export const precheckIds = ['hotfixes', 'dell-utility-partition', 'partition-layout', 'blobs', 'disk-space', 'rc-local', 'clock', 'customisations'] as const;
-export type PrecheckId = (typeof precheckIds)[number];
+export { precheckIdList, precheckIds, type PrecheckId } from './precheck-ids.js';
 
 const fixes: Record<PrecheckId, string> = {
   hotfixes: 'check that /var/update/applied is readable',
@@ -20,17 +18,6 @@ const fixes: Record<PrecheckId, string> = {
   clock: 'check NTP by hand',
   customisations: 'check /etc/fstab, cron and iSCSI settings by hand',
 };
-
-export function precheckIdList(field: string, ids: readonly string[]): Set<PrecheckId> {
-  if (ids.length === 0) return new Set(precheckIds);
-  const out = new Set<PrecheckId>();
-  for (const id of ids) {
-    const hit = precheckIds.find((p) => p === id);
-    if (hit === undefined) throw new ValidationError(field, `unknown check "${String(id).slice(0, 40)}"; one of ${precheckIds.join(', ')}`);
-    out.add(hit);
-  }
-  return out;
-}
 
 async function guarded(id: PrecheckId, run: () => Promise<PrecheckFinding>): Promise<PrecheckFinding> {
   try {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
 import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
-import type { TlsMaterial } from '@xsctl/common/pki/index';
+import type { TlsMaterial } from '@xsctl/common/tls-trust/index';
 import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
 import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
 import { loadAgentTrust, type AgentTrust } from '../trust/agent-trust.js';
@@ -10,7 +10,6 @@ import { trustService } from '../trust/trust-service.js';
 import type { AgentContext } from './agent-context.js';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { recoverIntents, type RecoveredIntent } from '../journal/intent-journal.js';
-import { assertRole } from '../storage/assert-role.js';
 import { lockMiddleware } from './lock-middleware.js';
 import { registerServices } from './register-services.js';
 import { resourceLocks } from './resource-locks.js';
@@ -42,6 +41,8 @@ export interface RunningAgentServer {
 export async function recoverOnStart(ctx: AgentContext): Promise<RecoveredIntent[]> {
   return recoverIntents(ctx, {
     tearDown: async (spec) => {
+      // Loaded only when a crash left a half-made role behind (lazy-implementation.ts says why).
+      const { assertRole } = await import('../storage/assert-role.js');
       const r = await assertRole(ctx, StorageRole.STORAGE_ROLE_SLAVE, spec, false);
       return r.ok ? 'torn down to slave' : `tear-down stopped at ${r.failedStep}: ${r.steps.find((s) => s.name === r.failedStep)?.detail ?? ''}`;
     },

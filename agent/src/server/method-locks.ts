@@ -1,6 +1,6 @@
-import { drbdConfPath, lvmConfPath } from '../drbd/drbd-service.js';
-import { storageRoleConfigPath } from '../storage/boot-role.js';
-import { targetsConfPath } from '../target/target-service.js';
+import { drbdConfPath, lvmConfPath } from '../drbd/drbd-conf-paths.js';
+import { storageRoleConfigPath } from '../storage/storage-role-config-path.js';
+import { targetsConfPath } from '../target/targets-conf-path.js';
 
 /**
  * What each agent RPC locks before it runs (see ResourceLocks). Every method of every agent

@@ -34,7 +34,8 @@ import { assertRole, normalizeStorageSpec } from './assert-role.js';
  * A relative passwordFile is relative to this file's directory. `peerSafety.peerFenced` and a
  * failover reason are refused here: they are claims about one moment, stale at the next boot.
  */
-export const storageRoleConfigPath = '/etc/xsctl/storage.yaml';
+export { storageRoleConfigPath } from './storage-role-config-path.js';
+import { storageRoleConfigPath } from './storage-role-config-path.js';
 
 export interface StorageRoleConfig {
   spec: StorageSpec;

@@ -1,9 +1,8 @@
-import type { Server } from 'nice-grpc';
-import { DrbdServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
-import { FloatingIpServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
-import { StorageServiceDefinition, type StorageServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
-import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
-import { PeerViewServiceDefinition, type PeerViewServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
+import type { DrbdServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import type { FloatingIpServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
+import type { StorageServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import type { TargetServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/target';
+import type { PeerViewServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { drbdService } from '../drbd/drbd-service.js';
 import { floatingIpService } from '../network/floating-ip-service.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -35,13 +34,18 @@ export function peerViewService(watch: PeerWatch): PeerViewServiceImplementation
   };
 }
 
-/** The hyperconverged-storage services (DRBD, tgtd, floating IP, storage role, peer view): one registration line. */
-export function registerStorageServices(server: Server, ctx: AgentContext, lifetime?: AbortSignal): void {
+/**
+ * The hyperconverged-storage services (DRBD, tgtd, floating IP, storage role, peer view), made
+ * together because they share the peer watch; server/register-storage-services.ts adds them.
+ */
+export function storageServices(ctx: AgentContext, lifetime?: AbortSignal): {
+  peerView: PeerViewServiceImplementation;
+  drbd: DrbdServiceImplementation;
+  target: TargetServiceImplementation;
+  floatingIp: FloatingIpServiceImplementation;
+  storage: StorageServiceImplementation;
+} {
   const watch = new PeerWatch(ctx);
   lifetime?.addEventListener('abort', () => void watch.close(), { once: true });
-  server.add(PeerViewServiceDefinition, peerViewService(watch));
-  server.add(DrbdServiceDefinition, drbdService(ctx));
-  server.add(TargetServiceDefinition, targetService(ctx));
-  server.add(FloatingIpServiceDefinition, floatingIpService(ctx));
-  server.add(StorageServiceDefinition, storageService(ctx));
+  return { peerView: peerViewService(watch), drbd: drbdService(ctx), target: targetService(ctx), floatingIp: floatingIpService(ctx), storage: storageService(ctx) };
 }

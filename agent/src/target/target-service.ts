@@ -10,7 +10,8 @@ import { renderTargetsConf } from './render-targets-conf.js';
 import { normalizeTargetSpec, normalizeTargetSpecs } from './target-spec.js';
 import { applyTarget, deleteTarget, offlineTarget, showTargets, startTgtd, stopTgtd, type Tgtd } from './tgt-ops.js';
 
-export const targetsConfPath = '/etc/tgt/targets.conf';
+export { targetsConfPath } from './targets-conf-path.js';
+import { targetsConfPath } from './targets-conf-path.js';
 
 export function tgtdOf(instance: TgtdInstance | undefined): Tgtd {
   // tgtd takes control ports 0-32767 ("-C argument value '32768' out of range").

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { parseRevocationList, RevocationStore, type RevocationList } from '@xsctl/common/pki/index';
+import { parseRevocationList, RevocationStore, type RevocationList } from '@xsctl/common/tls-trust/index';
 import { readOptionalFile } from '../fs/read-optional-file.js';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
 import { writeFileAtomic } from '../fs/write-file-atomic.js';

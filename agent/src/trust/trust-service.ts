@@ -1,6 +1,6 @@
 import type { TrustServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
 import { ValidationError } from '@xsctl/common/errors/index';
-import { maxCrlBytes } from '@xsctl/common/pki/index';
+import { maxCrlBytes } from '@xsctl/common/tls-trust/index';
 import type { AgentTrust } from './agent-trust.js';
 
 export function trustService(trust: AgentTrust): TrustServiceImplementation {

@@ -1,7 +1,7 @@
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { identityFromCertificate, type PeerKind } from '../pki/identity.js';
-import type { TlsMaterial } from '../pki/tls-files.js';
+import type { TlsMaterial } from '../tls-trust/tls-files.js';
 
 /** Server side of every hop: a client certificate from our CA is required. */
 export function mtlsServerCredentials(m: TlsMaterial): ServerCredentials {

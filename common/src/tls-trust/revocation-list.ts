@@ -1,10 +1,20 @@
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 import { XsctlError, type XsctlErrorOptions } from '../errors/index.js';
-import { normalizeSerial } from './cert-registry.js';
-import { fromPem, toPem } from './pem.js';
+import { normalizeSerial } from '../pki/cert-registry.js';
+import { fromPem, toPem } from '../pki/pem.js';
 
-x509.cryptoProvider.set(webcrypto as never);
+/**
+ * @peculiar/x509 (with tsyringe, reflect-metadata and every ASN.1 schema) is loaded by the first
+ * list parsed, not by importing this module: the agent imports the store and starts without a
+ * list until a controller sends one (bench/agent.mjs measures what loading it costs).
+ */
+let x509Module: Promise<typeof X509> | undefined;
+const loadX509 = (): Promise<typeof X509> =>
+  (x509Module ??= import('@peculiar/x509').then((x509) => {
+    x509.cryptoProvider.set(webcrypto as never);
+    return x509;
+  }));
 
 /** A revocation list that is not one our CA signed, or older than the one already held. */
 export class RevocationListError extends XsctlError {
@@ -30,7 +40,7 @@ export interface RevocationList {
 /** Upper bound on a list's PEM: thousands of entries fit in far less; anything bigger is not ours. */
 export const maxCrlBytes = 1 << 20;
 
-function crlNumber(crl: x509.X509Crl): number {
+function crlNumber(crl: X509.X509Crl): number {
   const ext = crl.getExtension('2.5.29.20');
   if (ext === null) throw new RevocationListError('no cRLNumber: lists must be numbered so an older one cannot replace a newer one');
   const der = Buffer.from(ext.value);
@@ -40,7 +50,7 @@ function crlNumber(crl: x509.X509Crl): number {
   return Number.parseInt(der.subarray(2).toString('hex'), 16);
 }
 
-function caCertificates(caPem: string | Buffer): x509.X509Certificate[] {
+function caCertificates(x509: typeof X509, caPem: string | Buffer): X509.X509Certificate[] {
   const text = caPem.toString();
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   return blocks.map((b) => new x509.X509Certificate(b));
@@ -52,13 +62,14 @@ function caCertificates(caPem: string | Buffer): x509.X509Certificate[] {
  */
 export async function parseRevocationList(pem: string, trustedCaPem: string | Buffer): Promise<RevocationList> {
   if (Buffer.byteLength(pem) > maxCrlBytes) throw new RevocationListError(`larger than ${maxCrlBytes} bytes`);
-  let crl: x509.X509Crl;
+  const x509 = await loadX509();
+  let crl: X509.X509Crl;
   try {
     crl = new x509.X509Crl(fromPem('X509 CRL', pem));
   } catch (err) {
     throw new RevocationListError('not a PEM X.509 CRL', { cause: err });
   }
-  const issuers = caCertificates(trustedCaPem).filter((c) => c.subject === crl.issuer);
+  const issuers = caCertificates(x509, trustedCaPem).filter((c) => c.subject === crl.issuer);
   let signed = false;
   for (const ca of issuers) {
     if (await crl.verify({ publicKey: ca }).catch(() => false)) signed = true;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
-import { initCa, issueCertificate, keyAlg, loadCa, writeCrl } from './certificate-authority.js';
-import { pkiLayout } from './pki-layout.js';
-import { revokeCertificate, rotateCertificate } from './revocation.js';
+import { initCa, issueCertificate, keyAlg, loadCa, writeCrl } from '../pki/certificate-authority.js';
+import { pkiLayout } from '../pki/pki-layout.js';
+import { revokeCertificate, rotateCertificate } from '../pki/revocation.js';
 import { parseRevocationList, RevocationListError, RevocationStore } from './revocation-list.js';
 
 const fresh = () => mkdtemp(join(tmpdir(), 'xsctl-crl-'));
