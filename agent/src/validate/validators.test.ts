@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
-import { devicePath, iqn, ipAddress, resourceName, fileName, tgtBackingStore } from './validators.js';
+import { readFileSync } from 'node:fs';
+import { devicePath, drbdResourceName, iqn, ipAddress, resourceName, fileName, tgtBackingStore } from './validators.js';
 
 describe('allow-lists', () => {
   it.each(['/dev/sda', '/dev/sdab3', '/dev/dm-12', '/dev/mapper/36001405abc', '/dev/mapper/mpatha'])('accepts device %s', (p) => {
@@ -46,5 +47,38 @@ describe('tgtBackingStore: LUN files only from the configured directories', () =
     }
     // DRBD and block devices do not depend on the list.
     expect(tgtBackingStore('b', '/dev/drbd1')).toBe('/dev/drbd1');
+  });
+});
+
+describe('tgtBackingStore: what the refusal says, and directories written with trailing slashes', () => {
+  it('says none is set when the agent config lists no directory, and names the directories otherwise', () => {
+    expect(() => tgtBackingStore('b', '/root/backup.img')).toThrow(new ValidationError('b', 'a file-backed LUN needs lunFileDirs in the agent config (none is set)'));
+    expect(() => tgtBackingStore('b', '/root/backup.img', ['/srv/a', '/srv/b/'])).toThrow(new ValidationError('b', 'a LUN file must lie under /srv/a or /srv/b/ (lunFileDirs)'));
+  });
+  it('takes "/srv/luns//" as /srv/luns (every trailing slash dropped, not only the last)', () => {
+    expect(tgtBackingStore('b', '/srv/luns/lun1.img', ['/srv/luns//'])).toBe('/srv/luns/lun1.img');
+    expect(tgtBackingStore('b', '/srv/luns/lun1.img', ['/srv/luns///'])).toBe('/srv/luns/lun1.img');
+  });
+});
+
+/**
+ * The words drbdadm 9.22 refuses as a resource name (captured from drbdadm on this machine, one per
+ * line in the fixture; drbd-keywords-drbdadm.test.ts re-checks the fixture against drbdadm). 8.4's
+ * lexer (a dom0's) reserves more (the option names too); these are the ones drbdadm here confirms.
+ */
+const drbdadmRefuses = readFileSync(new URL('./__fixtures__/drbdadm-refused-resource-names.txt', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((l) => l !== '' && !l.startsWith('#'));
+
+describe('drbdResourceName refuses the words drbdadm does not take as a name', () => {
+  it('the fixture holds the words', () => {
+    expect(drbdadmRefuses).toHaveLength(57);
+  });
+  it.each(drbdadmRefuses)('%s (and in capitals: the lexer ignores case)', (word) => {
+    expect(() => drbdResourceName('res', word)).toThrow(ValidationError);
+    expect(() => drbdResourceName('res', word.toUpperCase())).toThrow(ValidationError);
+  });
+  it.each(['r0', 'iscsi1', 'sr-lun-7', 'ask1', 'portal', 'yes_no'])('takes %s, which drbdadm takes too', (word) => {
+    expect(drbdResourceName('res', word)).toBe(word);
   });
 });
