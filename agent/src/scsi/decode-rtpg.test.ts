@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeRtpg, parseSgRtpgText, rtpgStatusCodes } from './decode-rtpg.js';
 import { parseHexDump } from './hex-input.js';
@@ -100,5 +101,117 @@ describe('parseSgRtpgText by hand', () => {
   });
   it('refuses text without a group heading', () => {
     expect(() => parseSgRtpgText('Report target port groups:\n')).toThrow('sg_rtpg output: no "target port group id" line');
+  });
+});
+
+describe('parseSgRtpgText on real sg_rtpg captures, checked against the bytes they stand for', () => {
+  const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+  const all = { t: true, o: true, lbd: false, u: true, s: true, an: true, ao: true };
+
+  it('LIO without -d: a group with target port count 00 and no port list; states as codes only', () => {
+    const r = parseSgRtpgText(fixture('sg_rtpg-lio-hidden-group.txt'));
+    expect(r.groups).toEqual([
+      { id: 0, preferred: false, state: 'active/optimized', stateCode: 0, statusCode: 0, vendorUnique: 0, supported: all, relativePorts: [], targetPortCount: 0 },
+      { id: 1, preferred: false, state: 'active/optimized', stateCode: 0, statusCode: 0, vendorUnique: 0, supported: all, relativePorts: [1], targetPortCount: 1 },
+    ]);
+    // The same response as bytes, by hand: 20 bytes after the header (8 + 8 + 4); byte 1 with
+    // T_SUP O_SUP U_SUP S_SUP AN_SUP AO_SUP and not LBD_SUP (bit 4) is 1100 1111 = 0xcf.
+    expect(decodeRtpg(bytes('00000014  00 cf 0000 00 00 00 00  00 cf 0001 00 00 00 01  0000 0001')).groups).toEqual(r.groups);
+  });
+
+  it('FreeBSD CTL: three ports per group, 0x81-0x83 on the second controller, O_SUP off', () => {
+    const r = parseSgRtpgText(fixture('sg_rtpg-freebsd-ctl.txt'));
+    const sup = { ...all, o: false };
+    expect(r.groups).toEqual([
+      { id: 2, preferred: false, state: 'active/non-optimized', stateCode: 1, statusCode: 2, vendorUnique: 0, supported: sup, relativePorts: [1, 2, 3], targetPortCount: 3 },
+      { id: 3, preferred: false, state: 'active/optimized', stateCode: 0, statusCode: 2, vendorUnique: 0, supported: sup, relativePorts: [0x81, 0x82, 0x83], targetPortCount: 3 },
+    ]);
+    // T U S AN AO = 1000 1111 = 0x8f; 2 x (8 + 3 x 4) = 40 = 0x28.
+    const raw = bytes('00000028  01 8f 0002 00 02 00 03  0000 0001 0000 0002 0000 0003  00 8f 0003 00 02 00 03  0000 0081 0000 0082 0000 0083');
+    expect(decodeRtpg(raw).groups).toEqual(r.groups);
+  });
+
+  it('DGC -vvd, older sg3_utils: Pref=1 on the second group, status 0x01 (STPG), four ports each, the -v lines ignored', () => {
+    const r = parseSgRtpgText(fixture('sg_rtpg-vvd-dgc.txt'));
+    const sup = { t: false, o: false, lbd: false, u: true, s: false, an: true, ao: true };
+    expect(r.groups).toEqual([
+      { id: 1, preferred: false, state: 'active/non-optimized', stateCode: 1, statusCode: 1, vendorUnique: 0, supported: sup, relativePorts: [1, 2, 3, 4], targetPortCount: 4 },
+      { id: 2, preferred: true, state: 'active/optimized', stateCode: 0, statusCode: 1, vendorUnique: 0, supported: sup, relativePorts: [5, 6, 7, 8], targetPortCount: 4 },
+    ]);
+    // "Report list length = 52": 4 + 2 x (8 + 4 x 4); U AN AO = 0000 1011 = 0x0b; Pref = 0x80.
+    const raw = bytes('00000030  01 0b 0001 00 01 00 04  0000 0001 0000 0002 0000 0003 0000 0004  80 0b 0002 00 01 00 04  0000 0005 0000 0006 0000 0007 0000 0008');
+    expect(raw.length).toBe(52);
+    expect(decodeRtpg(raw).groups).toEqual(r.groups);
+  });
+
+  it('each support flag on its own, in sg_rtpg order (one set, the others 0)', () => {
+    const keys = ['T_SUP', 'O_SUP', 'LBD_SUP', 'U_SUP', 'S_SUP', 'AN_SUP', 'AO_SUP'] as const;
+    const names = ['t', 'o', 'lbd', 'u', 's', 'an', 'ao'] as const;
+    keys.forEach((k, i) => {
+      const line = keys.map((x) => `${x} : ${x === k ? 1 : 0}`).join(', ');
+      const g = parseSgRtpgText(`  target port group id : 0x1 , Pref=0\n    ${line}\n`).groups[0];
+      expect(g?.supported, k).toEqual(Object.fromEntries(names.map((n, j) => [n, j === i])));
+    });
+  });
+
+  it('a number after a new group heading and before its port list is not a port of either group', () => {
+    const r = parseSgRtpgText(['  target port group id : 0x1 , Pref=0', '    Relative target port ids:', '      0x01', '  target port group id : 0x2 , Pref=0', '      0x09', '    Relative target port ids:', '      0x02'].join('\n'));
+    expect(r.groups.map((g) => g.relativePorts)).toEqual([[1], [2]]);
+    // Before any group heading nothing counts, not even a port list.
+    expect(parseSgRtpgText('    Relative target port ids:\n      0x05\n  target port group id : 0x3 , Pref=0\n      0x06\n').groups).toEqual([
+      { id: 3, preferred: false, state: 'unknown', stateCode: -1, statusCode: 0, vendorUnique: null, supported: null, relativePorts: [], targetPortCount: 0 },
+    ]);
+  });
+
+  it("reads only sg_rtpg's spelling: a line that is not its format is no field (prefix and suffix injection)", () => {
+    const head = '  target port group id : 0x1 , Pref=0';
+    const one = (line: string) => parseSgRtpgText(`${head}\n${line}\n`).groups[0]!;
+    const blank = { id: 1, preferred: false, state: 'unknown', stateCode: -1, statusCode: 0, vendorUnique: null, supported: null, relativePorts: [], targetPortCount: 0 };
+    for (const line of [
+      'x target port group asymmetric access state : 0x01', 'target port group asymmetric access state: 0x01', 'target port group asymmetric access state :  0x01',
+      'target port group asymmetric access state : 0x012', 'xstatus code : 0x01', 'status code: 0x01', 'status code : 0x1', 'status code :  0x01',
+      'xtarget port count : 02', 'target port count: 02', 'target port count :  02', 'target port count : 02 ports',
+      'xvendor unique status : 0x05', 'vendor unique status: 0x05', 'vendor unique status : 0x05 x', 'vendor unique status :  0x05',
+      'x T_SUP : 1', 'T_SUP: 1, O_SUP: 1',
+      'xRelative target port ids:', 'Relative target port id:', 'Relative target port ids', '0x05',
+    ]) {
+      expect(one(line), line).toEqual(blank);
+    }
+    // The heading itself: both blanks around ":" and before ",", Pref 0 or 1.
+    for (const bad of ['target port group id: 0x1 , Pref=0', 'target port group id :  0x1 , Pref=0', 'target port group id : 0x1, Pref=0', 'target port group id : 0x1 ,  Pref=0', 'target port group id : 0x1 , Pref =0', 'target port group id : 0x1 , Pref=2', 'x target port group id : 0x1 , Pref=0']) {
+      expect(() => parseSgRtpgText(bad), bad).toThrow('no "target port group id" line');
+    }
+    expect(one('target port group asymmetric access state : 0x0e (offline)')).toMatchObject({ stateCode: 0xe, state: 'offline' });
+    expect(one('target port group asymmetric access state : 0x1f')).toMatchObject({ stateCode: 0xf, state: 'transitioning' });
+    expect(one('status code : 0x02 (target port asym. state changed by implicit lu behaviour)').statusCode).toBe(2);
+    expect(one('vendor unique status : 0xff').vendorUnique).toBe(255);
+    expect(one('target port count : 0x10').targetPortCount).toBe(16);
+    // A flag read only with its own name, a 1 and the separator: "LBD_SUP : 1" does not set S_SUP... nor does "S_SUP : 10".
+    expect(one('T_SUP : 0, O_SUP : 0, LBD_SUP : 1, U_SUP : 0, S_SUP : 0, AN_SUP : 0, AO_SUP : 0').supported).toEqual({ t: false, o: false, lbd: true, u: false, s: false, an: false, ao: false });
+    expect(one('T_SUP : 0, S_SUP : 10').supported?.s).toBe(false);
+  });
+});
+
+describe('edges the mutation run found untested', () => {
+  it('the extended header needs all 8 header bytes: 5-7 bytes with format 1 in byte 4 are the 4-byte header and data', () => {
+    // 6 bytes: RETURN DATA LENGTH 2, then 0x10 0x05. Too short for an 8-byte header, so format 0.
+    expect(decodeRtpg(bytes('00000002 10 05'))).toEqual({ groups: [], format: 'length', implicitTransitionTime: null });
+    // Exactly 8 bytes with format 1: the extended header, no groups.
+    expect(decodeRtpg(bytes('00000004 10 3c 0000'))).toEqual({ groups: [], format: 'extended', implicitTransitionTime: 60 });
+  });
+  it('port ids only from a line that is sg_rtpg\'s port line, whole', () => {
+    const head = '  target port group id : 0x1 , Pref=0\n    Relative target port ids:\n';
+    const ports = (tail: string) => parseSgRtpgText(`${head}${tail}`).groups[0]?.relativePorts;
+    expect(ports('      0x05\n')).toEqual([5]);
+    expect(ports('      x0x05\n')).toEqual([]);
+    expect(ports('      0x05 x\n')).toEqual([]);
+    expect(parseSgRtpgText('  target port group id : 0x1 , Pref=0\n    xRelative target port ids: 0x05\n').groups[0]?.relativePorts).toEqual([]);
+    // A stray carriage return inside the heading line: not sg_rtpg's line, no ports from it.
+    expect(parseSgRtpgText('  target port group id : 0x1 , Pref=0\n    Relative target port ids: 0x05\r0x06\n').groups[0]?.relativePorts).toEqual([]);
+    // Ids on the heading line are " 0x.." each; anything else there is no id (never NaN, never 0).
+    for (const bad of [' zz', ' 0x05 zz', ' 5', '0x05', ' 0x05,0x06']) {
+      expect(parseSgRtpgText(`  target port group id : 0x1 , Pref=0\n    Relative target port ids:${bad}\n`).groups[0]?.relativePorts, bad).toEqual([]);
+    }
+    expect(parseSgRtpgText('  target port group id : 0x1 , Pref=0\n    Relative target port ids: 0x05 0xa\n').groups[0]?.relativePorts).toEqual([5, 10]);
   });
 });

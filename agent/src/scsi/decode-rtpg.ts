@@ -1,4 +1,4 @@
-import { aluaStateName, normalizeAluaState } from './alua-states.js';
+import { aluaStateName } from './alua-states.js';
 import { ScsiDecodeError } from './scsi-errors.js';
 
 export interface TargetPortGroupInfo {
@@ -64,66 +64,70 @@ export function decodeRtpg(b: Uint8Array): RtpgInfo {
 }
 
 /**
- * The text `sg_rtpg -d` prints (with or without -v lines; Rtpg_fmt and LBD_SUP only in newer versions):
+ * The text `sg_rtpg [-d]` prints (sg_rtpg.c, sg3_utils 1.37 on a dom0 to 1.4x here; with or without
+ * -v lines; Rtpg_fmt and LBD_SUP only in newer versions; the names in parentheses only with -d):
  *   target port group id : 0x1 , Pref=0, Rtpg_fmt=0
  *     target port group asymmetric access state : 0x00 (active/optimized)
  *     T_SUP : 1, O_SUP : 1, LBD_SUP : 0, U_SUP : 1, S_SUP : 1, AN_SUP : 1, AO_SUP : 1
  *     status code : 0x02 (...)
+ *     vendor unique status : 0x00
  *     target port count : 01
  *     Relative target port ids:
  *       0x01
+ * The labels are matched as sg_rtpg's printf formats spell them, one blank on each side of " : "
+ * (every capture in __fixtures__ and the seeds): other text is not sg_rtpg's and reads as nothing.
+ * The state comes from the code, never from the name (sg_rtpg names no state our table lacks).
  */
 export function parseSgRtpgText(text: string): RtpgInfo {
   const groups: TargetPortGroupInfo[] = [];
   let g: TargetPortGroupInfo | null = null;
   let inPorts = false;
-  const hexOrDec = (s: string) => (/^0x/i.test(s) ? Number.parseInt(s.slice(2), 16) : Number.parseInt(s, 16));
+  // Ids and counts are hex, printed with 0x (%x) or without (%02x); parseInt base 16 takes both.
+  const hex = (s: string) => Number.parseInt(s, 16);
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
-    const head = /target port group id\s*:\s*(0x[0-9a-fA-F]+|\d+)\s*,?\s*Pref\s*=\s*(\d)/i.exec(line);
+    const head = /^target port group id : (0x[0-9a-fA-F]+|[0-9a-fA-F]+) , Pref=([01])/.exec(line);
     if (head !== null) {
-      g = { id: hexOrDec(head[1] as string), preferred: head[2] === '1', state: 'unknown', stateCode: -1, statusCode: 0, vendorUnique: null, supported: null, relativePorts: [], targetPortCount: 0 };
+      g = { id: hex(head[1] as string), preferred: head[2] === '1', state: 'unknown', stateCode: -1, statusCode: 0, vendorUnique: null, supported: null, relativePorts: [], targetPortCount: 0 };
       groups.push(g);
       inPorts = false;
       continue;
     }
     if (g === null) continue;
-    const st = /asymmetric access state\s*:\s*0x([0-9a-fA-F]+)(?:\s*\(([^)]*)\))?/i.exec(line);
+    const st = /^target port group asymmetric access state : 0x([0-9a-fA-F]{2})\b/.exec(line);
     if (st !== null) {
-      g.stateCode = Number.parseInt(st[1] as string, 16) & 0x0f;
+      g.stateCode = hex(st[1] as string) & 0x0f;
       g.state = aluaStateName(g.stateCode);
-      if (g.state.startsWith('reserved') && st[2] !== undefined) g.state = normalizeAluaState(st[2]) ?? g.state;
       continue;
     }
-    if (/T_SUP\s*:/.test(line)) {
-      const f = (k: string) => new RegExp(`\\b${k}\\s*:\\s*1`).test(line);
+    if (line.startsWith('T_SUP : ')) {
+      const f = (k: string) => new RegExp(`(?:^|, )${k} : 1(?:,|$)`).test(line);
       g.supported = { t: f('T_SUP'), o: f('O_SUP'), lbd: f('LBD_SUP'), u: f('U_SUP'), s: f('S_SUP'), an: f('AN_SUP'), ao: f('AO_SUP') };
       continue;
     }
-    const sc = /^status code\s*:\s*0x([0-9a-fA-F]+)/i.exec(line);
+    const sc = /^status code : 0x([0-9a-fA-F]{2})\b/.exec(line);
     if (sc !== null) {
-      g.statusCode = Number.parseInt(sc[1] as string, 16);
+      g.statusCode = hex(sc[1] as string);
       continue;
     }
-    const tc = /^target port count\s*:\s*(0x)?([0-9a-fA-F]+)/i.exec(line);
+    const tc = /^target port count : (?:0x)?([0-9a-fA-F]+)$/.exec(line);
     if (tc !== null) {
-      g.targetPortCount = Number.parseInt(tc[2] as string, 16);
+      g.targetPortCount = hex(tc[1] as string);
       continue;
     }
-    const vu = /^vendor unique status\s*:\s*0x([0-9a-fA-F]+)/i.exec(line);
+    const vu = /^vendor unique status : 0x([0-9a-fA-F]{2})$/.exec(line);
     if (vu !== null) {
-      g.vendorUnique = Number.parseInt(vu[1] as string, 16);
+      g.vendorUnique = hex(vu[1] as string);
       continue;
     }
-    if (/^Relative target port ids?:?/i.test(line)) {
+    // sg_rtpg puts the ids on the lines below; a paste may have them on this line, " 0x.." each.
+    const ids = /^Relative target port ids:((?: 0x[0-9a-fA-F]+)*)$/.exec(line);
+    if (ids !== null) {
       inPorts = true;
-      const rest = line.replace(/^Relative target port ids?:?/i, '').trim();
-      for (const t of rest.split(/[\s,]+/).filter((x) => x !== '')) g.relativePorts.push(hexOrDec(t));
+      for (const t of (ids[1] ?? '').split(' ').slice(1)) g.relativePorts.push(hex(t));
       continue;
     }
-    if (inPorts && /^(0x[0-9a-fA-F]+[\s,]*)+$/.test(line)) {
-      for (const t of line.split(/[\s,]+/).filter((x) => x !== '')) g.relativePorts.push(hexOrDec(t));
-    }
+    if (inPorts && /^0x[0-9a-fA-F]+$/.test(line)) g.relativePorts.push(hex(line));
   }
   if (groups.length === 0) throw new ScsiDecodeError('sg_rtpg output', 'no "target port group id" line');
   return { groups, format: null, implicitTransitionTime: null };
