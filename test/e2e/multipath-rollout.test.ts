@@ -214,4 +214,24 @@ describe.skipIf(!isRoot)('xsctl multipath rollout', () => {
       await ctl.proc.stop();
     }
   });
+
+  it('a paused rollout aborted (`upgrade abort --id`, any workflow): the host left in maintenance is enabled again', { timeout: 120_000 }, async () => {
+    const master = await hostRefOf('xs-demo-1');
+    await untyped('simulator.set_failed_paths', [master, 1]);
+    try {
+      const paused = await xsctl([...rollout('dell-md36xx-alua'), '--yes']);
+      expect(paused.exitCode, paused.stderr).toBe(6);
+      expect((await hostsNow())['xs-demo-1']).toMatchObject({ enabled: false, san: { attached: true, paths: ['[1, 2]'] } });
+      const id = (JSON.parse((await xsctl(['multipath', 'rollout-status', '--pool', 'demo', '--json'])).stdout) as { workflowId: string }).workflowId;
+      const aborted = await xsctl(['upgrade', 'abort', '--id', id]);
+      // 4: the workflow ended aborted.
+      expect(aborted.exitCode, aborted.stderr).toBe(4);
+      const status = await xsctl(['multipath', 'rollout-status', '--pool', 'demo', '--json']);
+      expect(status.exitCode).toBe(4);
+      expect(JSON.parse(status.stdout)).toMatchObject({ state: 'aborted' });
+      expect(Object.values(await hostsNow()).map((h) => h.enabled)).toEqual([true, true, true]);
+    } finally {
+      await untyped('simulator.set_failed_paths', [master, 0]);
+    }
+  });
 });

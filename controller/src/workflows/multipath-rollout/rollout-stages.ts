@@ -20,6 +20,24 @@ export const REPLUG_PBDS = 'replug-pbds:';
 const hostRef = (h: HostRun) => asRef<'host'>(h.host.ref);
 const sharedSr = (sr: { shared: boolean }): boolean => sr.shared;
 
+/**
+ * Before the host leaves service: its agent answers and takes the profile (a dry run of the
+ * apply). A host whose agent is down is not disabled and emptied only to fail at the stanza. Not
+ * journaled (it changes nothing); skipped once the stanza step has run.
+ */
+function preflight(env: RolloutEnv): HostStage {
+  return {
+    name: 'preflight',
+    async run(h) {
+      const { ctx, signal } = h.run;
+      if (ctx.outcome(`${h.key}:apply-stanza`) !== undefined) return;
+      const agent = await env.agentFor(h.host, signal);
+      const r = await agent.client(MultipathServiceDefinition).apply({ profile: env.params.profile, confirm: false, layout: env.params.layout, skipReconfigure: true }, { signal });
+      ctx.emit('preflight', { host: h.host.name, message: `${h.host.name}: agent answers; ${r.targetPath} ${r.changed ? 'gets the stanza' : 'has the stanza'}` }, { persist: false });
+    },
+  };
+}
+
 /** StarWind steps 45-47: the profile's stanza through the agent's validated apply (multipath -t, multipathd reconfigure). */
 function applyStanza(env: RolloutEnv): HostStage {
   return {
@@ -162,5 +180,5 @@ function waitPaths(env: RolloutEnv): HostStage {
  * out (enabled; pinned VMs started again). The VMs that left stay where they went.
  */
 export function rolloutHostStages(env: RolloutEnv): readonly HostStage[] {
-  return [disableStage, evacuateStage, shutdownPinnedStage, applyStanza(env), unplug(), multipathOn(), replug(), waitPaths(env), enableStage, startPinnedStage];
+  return [preflight(env), disableStage, evacuateStage, shutdownPinnedStage, applyStanza(env), unplug(), multipathOn(), replug(), waitPaths(env), enableStage, startPinnedStage];
 }
