@@ -1,29 +1,41 @@
 // npm run bench:agent: footprint of the agent, packaged (the RPM's /usr/bin/xsctl-agent, Bun
-// baseline runtime) and dev (Node, tsc output), in one run. Prints JSON:
-//   coldStartMs  spawn to the first answered GetFacts (median of --starts runs)
-//   idleRssMb    VmRSS of the agent after --calls GetFacts calls and a 1 s pause
-//   getFacts     p50/p99 (ms) of --calls sequential GetFacts over loopback mTLS
-//   coldStartCpuMs, getFacts.cpuMsPerCall: the agent's own CPU time (utime+stime from
-//     /proc/PID/stat) to the first answer and per call: unlike wall times, these hold on a machine
-//     that other work keeps busy (the loadavg printed says how busy it was)
+// baseline runtime) and dev (Node, tsc output), in one run, against the issue's goals. Prints JSON:
+//   coldStartMs     spawn to the first answered GetFacts (median of --starts runs)
+//   coldStartCpuMs  the agent's own CPU time (utime+stime, /proc/PID/stat) to that answer: unlike
+//                   wall times it holds on a machine other work keeps busy (see loadavg)
+//   idle            memory after --calls GetFacts and a 1 s pause: rssMb (VmRSS, the goal's
+//                   figure), anonMb (RssAnon: heap, JIT code), fileMb (RssFile: the executable's
+//                   pages, clean and reclaimable), pssMb (smaps_rollup)
+//   getFacts        p50/p99 (ms) of --calls sequential GetFacts over loopback mTLS, cpuMsPerCall
+//   goals           each goal as {goal, value, met}
+// Rows: the packaged agent fresh and holding a revocation list (as every agent of a pool does once
+// the controller has sent one: its X.509 parser then loads at start), the dev build, and the
+// floor: the same runtime with nothing but a bare grpc-js mTLS server (bench/lib/floor-server.mjs),
+// and with an empty program.
 // Options: --rpm FILE (default: dist/packages/xsctl-agent-*.rpm, built if missing), --calls N, --starts N.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { build } from 'esbuild';
 import { createChannel, createClient } from 'nice-grpc';
 import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { refreshCrl } from '@xsctl/common/pki/index';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { makeHostRoot } from '@xsctl/test/demo/make-host-root';
+import { bunCompile } from '../packaging/bun-compile.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { rpm: { type: 'string' }, calls: { type: 'string', default: '1000' }, starts: { type: 'string', default: '5' } } });
 const calls = Number(opts.calls);
 const starts = Number(opts.starts);
+const goals = { idleRssMb: 60, coldStartMs: 400, p99Ms: 5 };
+const bun = join(repo, 'node_modules', '@oven', 'bun-linux-x64-baseline', 'bin', 'bun');
+const work = mkdtempSync(join(tmpdir(), 'xsctl-bench-agent-'));
 
 function packagedBinary() {
   let rpm = opts.rpm;
@@ -33,9 +45,25 @@ function packagedBinary() {
     if (find() === undefined) execFileSync(process.execPath, [join(repo, 'packaging', 'build-agent-rpm.mjs'), '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
     rpm = join(out, find());
   }
-  const dir = mkdtempSync(join(tmpdir(), 'xsctl-bench-rpm-'));
+  const dir = mkdtempSync(join(work, 'rpm-'));
   execFileSync('sh', ['-c', 'rpm2cpio "$1" | cpio -idm --quiet', 'sh', rpm], { cwd: dir });
-  return { file: join(dir, 'usr', 'bin', 'xsctl-agent'), prefix: [], rpm };
+  const runtime = JSON.parse(readFileSync(join(dir, 'usr', 'share', 'xsctl-agent', 'runtime.json'), 'utf8'));
+  // The environment the RPM's unit gives the agent (Environment= lines), as systemd would.
+  const unit = readFileSync(join(dir, 'usr', 'lib', 'systemd', 'system', 'xsctl-agent.service'), 'utf8');
+  const env = Object.fromEntries([...unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/gm)].map((m) => [m[1], m[2]]));
+  return { file: join(dir, 'usr', 'bin', 'xsctl-agent'), rpm, runtime, env };
+}
+
+/** A bench program bundled and compiled exactly as the agent is (packaging/bun-compile.mjs). */
+async function compiled(name) {
+  const bundle = join(work, `${name}.mjs`);
+  await build({
+    entryPoints: [join(repo, 'bench', 'lib', `${name}.mjs`)], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'esm', minifySyntax: true, logLevel: 'warning',
+    banner: { js: "import { createRequire as __xsctlCreateRequire } from 'node:module';\nconst require = __xsctlCreateRequire(import.meta.url);" },
+  });
+  const file = join(work, name);
+  bunCompile(bun, bundle, file, work);
+  return file;
 }
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -44,34 +72,47 @@ const cpuMs = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks; // utime, stime (fields 14, 15)
 };
-const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const kb = (text, key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN);
+const mb = (k) => Number((k / 1024).toFixed(1));
+function memory(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return { rssMb: mb(kb(status, 'VmRSS')), anonMb: mb(kb(status, 'RssAnon')), fileMb: mb(kb(status, 'RssFile')), pssMb: mb(kb(rollup, 'Pss')), threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1]) };
+}
 
-async function measure(name, file, prefix, pki, host, controllerTls) {
-  const args = [...prefix, 'serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'bench.crt'), '--tls-key', join(pki.dir, 'bench.key'), '--log-level', 'warn'];
+// The floor answers a JSON-coded method of its own; the client needs no generated code for it.
+const json = { serialize: (v) => Buffer.from(JSON.stringify(v)), deserialize: (b) => JSON.parse(b.toString() || '{}') };
+const FloorDefinition = { getFacts: { path: '/bench.Floor/GetFacts', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize, options: {} } };
+
+/**
+ * Starts `file` --starts times; each start is timed to its first answered GetFacts (none for an
+ * empty program, only its memory); the last one then answers --calls calls and rests 1 s.
+ */
+async function measure(name, file, args, { definition, controllerTls, answers = true, env = {} }) {
   const colds = [];
   const coldCpu = [];
   let result;
   for (let i = 0; i < starts; i++) {
     const t0 = performance.now();
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-    const port = await new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+    const ready = await new Promise((resolve, reject) => {
       let buf = '';
       child.stdout.on('data', (d) => {
         buf += d;
-        const m = /"port":(\d+)/.exec(buf);
-        if (m) resolve(Number(m[1]));
+        const m = /^(\{"ready".*\})$/m.exec(buf);
+        if (m) resolve(JSON.parse(m[1]));
       });
       child.on('exit', (c) => reject(new Error(`${name} exited ${c}`)));
     });
-    const channel = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(controllerTls));
-    const client = createClient(HostServiceDefinition, channel);
-    await client.getFacts({});
+    const channel = answers ? createChannel(`127.0.0.1:${ready.port}`, mtlsChannelCredentials(controllerTls)) : undefined;
+    const client = channel === undefined ? undefined : createClient(definition, channel);
+    await client?.getFacts({});
     colds.push(performance.now() - t0);
     coldCpu.push(cpuMs(child.pid));
     if (i === starts - 1) {
       const lat = [];
       const cpu0 = cpuMs(child.pid);
-      for (let n = 0; n < calls; n++) {
+      for (let n = 0; client !== undefined && n < calls; n++) {
         const s = performance.now();
         await client.getFacts({});
         lat.push(performance.now() - s);
@@ -79,28 +120,53 @@ async function measure(name, file, prefix, pki, host, controllerTls) {
       const cpuPerCall = (cpuMs(child.pid) - cpu0) / calls;
       await sleep(1000);
       lat.sort((a, b) => a - b);
-      result = { idleRssMb: Number(rssMb(child.pid).toFixed(1)), getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)) } };
+      result = { idle: memory(child.pid), ...(client === undefined ? {} : { getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)) } }) };
     }
-    channel.close();
+    channel?.close();
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
   colds.sort((a, b) => a - b);
   coldCpu.sort((a, b) => a - b);
-  return { build: name, coldStartMs: Number(quantile(colds, 0.5).toFixed(0)), coldStartRunsMs: colds.map((c) => Number(c.toFixed(0))), coldStartCpuMs: quantile(coldCpu, 0.5), ...result };
+  const coldStartMs = Number(quantile(colds, 0.5).toFixed(0));
+  const row = { build: name, coldStartMs, coldStartRunsMs: colds.map((c) => Number(c.toFixed(0))), coldStartCpuMs: quantile(coldCpu, 0.5), ...result };
+  const met = (value, goal) => ({ goal, value, met: value <= goal });
+  row.goals = { idleRssMb: met(row.idle.rssMb, goals.idleRssMb), ...(answers ? { coldStartMs: met(coldStartMs, goals.coldStartMs), p99Ms: met(row.getFacts.p99Ms, goals.p99Ms) } : {}) };
+  return row;
 }
 
 const pki = await makeTestPki();
 await pki.issue({ kind: 'agent', name: 'bench', ipAddresses: ['127.0.0.1'] });
 const controllerTls = await pki.issue({ kind: 'controller', name: 'bench-ctl' });
-const host = await makeHostRoot(mkdtempSync(join(tmpdir(), 'xsctl-bench-host-')), {
-  hostname: 'bench', productBrand: 'XCP-ng', productVersion: '8.2.1', buildNumber: 'release/yangtze/master/58',
-  installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: 'master', uptimeSeconds: 1234,
-});
+const hostFacts = { hostname: 'bench', productBrand: 'XCP-ng', productVersion: '8.2.1', buildNumber: 'release/yangtze/master/58', installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: 'master', uptimeSeconds: 1234 };
+const fresh = await makeHostRoot(mkdtempSync(join(work, 'host-')), hostFacts);
+// The list a controller sends (and the agent keeps in its state dir): parsed and verified at start.
+const withCrl = await makeHostRoot(mkdtempSync(join(work, 'host-crl-')), hostFacts);
+mkdirSync(join(withCrl, 'var/lib/xsctl-agent/trust'), { recursive: true });
+copyFileSync((await refreshCrl(pki.dir)).file, join(withCrl, 'var/lib/xsctl-agent/trust/crl.pem'));
+
+/** The agent as systemd starts it (`serve --config`, packaging/agent/agent.yaml's keys), on loopback. */
+function agentArgs(root) {
+  const config = join(mkdtempSync(join(work, 'config-')), 'agent.yaml');
+  const tls = { ca: join(pki.dir, 'ca', 'ca.crt'), cert: join(pki.dir, 'bench.crt'), key: join(pki.dir, 'bench.key') };
+  writeFileSync(config, `listen: 127.0.0.1:0\nroot: ${root}\ntls:\n  ca: ${tls.ca}\n  cert: ${tls.cert}\n  key: ${tls.key}\nlogLevel: warn\ncommandTimeoutMs: 30000\nstateDir: /var/lib/xsctl-agent\n`);
+  return ['serve', '--config', config];
+}
+
 const packaged = packagedBinary();
+const runtime = `${packaged.runtime.runtime === 'bun' ? 'Bun' : 'Node'} ${packaged.runtime.version}`;
+const floorArgs = ['--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'bench.crt'), '--tls-key', join(pki.dir, 'bench.key')];
 const results = [
-  await measure('packaged (Bun 1.4.5 baseline, --compile --smol)', packaged.file, [], pki, host, controllerTls),
-  await measure(`dev (Node ${process.versions.node}, tsc output)`, process.execPath, [join(repo, 'agent', 'bin', 'xsctl-agent.js')], pki, host, controllerTls),
+  await measure(`packaged (${runtime}, compiled), fresh`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: packaged.env }),
+  await measure(`packaged (${runtime}, compiled), holding a revocation list`, packaged.file, agentArgs(withCrl), { definition: HostServiceDefinition, controllerTls, env: packaged.env }),
+  await measure(`dev (Node ${process.versions.node}, tsc output), fresh`, process.execPath, [join(repo, 'agent', 'bin', 'xsctl-agent.js'), ...agentArgs(fresh)], { definition: HostServiceDefinition, controllerTls }),
 ];
+// The floor with the unit's environment and without it (the JIT's share).
+const floor = [];
+for (const env of Object.keys(packaged.env).length === 0 ? [{}] : [packaged.env, {}]) {
+  const how = Object.keys(env).length === 0 ? 'no environment' : Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+  floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, a bare grpc-js mTLS server (bench/lib/floor-server.mjs)`, await compiled('floor-server'), floorArgs, { definition: FloorDefinition, controllerTls, env }));
+  floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, an empty program`, await compiled('empty-program'), [], { answers: false, env }));
+}
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
-process.stdout.write(`${JSON.stringify({ bench: 'agent-footprint', rpm: packaged.rpm, goals: { idleRssMb: 60, coldStartMs: 400, p99Ms: 5 }, loadavg, results }, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify({ bench: 'agent-footprint', rpm: packaged.rpm, unitEnvironment: packaged.env, goals, loadavg, cpus: (await import('node:os')).cpus().length, results, floor }, null, 2)}\n`);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bunCompile } from './bun-compile.mjs';
 import { rpmbuild } from './rpmbuild.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,8 +65,7 @@ function placeExecutable(runtime, bundle, payload) {
   mkdirSync(bin, { recursive: true });
   mkdirSync(share, { recursive: true });
   if (runtime.kind === 'bun') {
-    // No .env/bunfig autoloading: a file in the agent's working directory must not change a root daemon.
-    execFileSync(runtime.path, ['build', '--compile', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', '--compile-exec-argv=--smol', bundle, '--outfile', join(bin, 'xsctl-agent')], { stdio: ['ignore', 'ignore', 'inherit'], cwd: work });
+    bunCompile(runtime.path, bundle, join(bin, 'xsctl-agent'), work);
   } else {
     mkdirSync(lib, { recursive: true });
     copyFileSync(runtime.path, join(lib, 'node'));

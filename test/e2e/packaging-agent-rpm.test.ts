@@ -111,6 +111,12 @@ describe('agent RPM: the CentOS 7.5 floor', () => {
   }, 120_000);
 });
 
+/** The Environment= settings of the installed unit (systemd 219 syntax: one NAME=value per line here). */
+async function unitEnvironment(): Promise<Record<string, string>> {
+  const unit = await readFile(join(el7.root, 'usr/lib/systemd/system/xsctl-agent.service'), 'utf8');
+  return Object.fromEntries([...unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
+}
+
 describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nodeps)', () => {
   it('gate 3: installs; presets the unit; opens the agent port once, before the dom0 REJECT', async () => {
     const r = await el7.rpm('-i', rpm1);
@@ -135,7 +141,8 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
       installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: { slaveOf: '10.0.0.1' }, uptimeSeconds: 1234,
     });
     // From a directory with nothing of the repo around it.
-    agent = await spawnReadyExecutable(join(el7.root, 'usr/bin/xsctl-agent'), ['serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'xs-rpm.crt'), '--tls-key', join(pki.dir, 'xs-rpm.key')], { cwd: tmpdir(), timeoutMs: 60_000 });
+    // With the environment the installed unit gives it, as systemd starts it.
+    agent = await spawnReadyExecutable(join(el7.root, 'usr/bin/xsctl-agent'), ['serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'xs-rpm.crt'), '--tls-key', join(pki.dir, 'xs-rpm.key')], { cwd: tmpdir(), timeoutMs: 60_000, env: await unitEnvironment() });
     const channel = createChannel(`127.0.0.1:${String(agent.ready['port'])}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })));
     const { facts } = await createClient(HostServiceDefinition, channel).getFacts({}, { signal: AbortSignal.timeout(10_000) });
     channel.close();
@@ -143,6 +150,11 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
     expect(facts?.poolRole).toBe(PoolRole.POOL_ROLE_SLAVE);
     expect(facts?.masterAddress).toBe('10.0.0.1');
     expect(facts?.agentVersion).toBe(version);
+    // The unit runs the runtime without its JIT (packaging/agent/xsctl-agent.service): no page of
+    // the root daemon is writable and executable (a JIT's code area is).
+    expect((await unitEnvironment())['BUN_JSC_useJIT']).toBe('0');
+    const maps = await readFile(`/proc/${String(agent.child.pid)}/maps`, 'utf8');
+    expect(maps.split('\n').filter((l) => / rwx[ps] /.test(l))).toEqual([]);
     await agent.stop();
     agent = undefined;
   }, 90_000);
@@ -160,7 +172,8 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
     // One run, the files in parallel as in the main suite.
     const r = await execa('npx', ['vitest', 'run', ...suites.map((x) => `test/e2e/${x}.test.ts`)], {
       cwd: repo,
-      env: { ...env, XSCTL_E2E_AGENT_BIN: join(el7.root, 'usr/bin/xsctl-agent') },
+      // Every packaged agent inherits the installed unit's environment, as under systemd.
+      env: { ...env, ...(await unitEnvironment()), XSCTL_E2E_AGENT_BIN: join(el7.root, 'usr/bin/xsctl-agent') },
       extendEnv: false,
       reject: false,
       all: true,

@@ -24,15 +24,18 @@ export function deadlineMiddleware(defaultMs: number, limits: Readonly<Record<st
     // A client may ask for less time than the ceiling, never for more.
     const asked = Number(context.metadata.get(callTimeoutKey) ?? Number.NaN);
     const ms = Number.isFinite(asked) && asked >= 0 ? Math.min(ceiling, asked) : ceiling;
-    const exceeded = new ServerError(
-      Status.DEADLINE_EXCEEDED,
-      ms === ceiling ? `DEADLINE_EXCEEDED: ${call.method.path} ran past the server's ${ceiling} ms limit` : `DEADLINE_EXCEEDED: the caller's deadline passed`,
-    );
+    // Made when the limit passes, not per call: an Error captures a stack trace, a cost every
+    // GetFacts paid (bench/agent.mjs).
+    let exceeded: ServerError | undefined;
     const deadline = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     // Rejects when the limit passes, so a handler that ignores its signal still cannot outlive it.
     const expired = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
+        exceeded = new ServerError(
+          Status.DEADLINE_EXCEEDED,
+          ms === ceiling ? `DEADLINE_EXCEEDED: ${call.method.path} ran past the server's ${ceiling} ms limit` : `DEADLINE_EXCEEDED: the caller's deadline passed`,
+        );
         deadline.abort(exceeded);
         reject(exceeded);
       }, ms);
@@ -53,7 +56,7 @@ export function deadlineMiddleware(defaultMs: number, limits: Readonly<Record<st
         yield r.value;
       }
     } catch (err) {
-      if (deadline.signal.aborted && !context.signal.aborted && (err === exceeded || isAbortError(err))) throw exceeded;
+      if (exceeded !== undefined && deadline.signal.aborted && !context.signal.aborted && (err === exceeded || isAbortError(err))) throw exceeded;
       throw err;
     } finally {
       clearTimeout(timer);

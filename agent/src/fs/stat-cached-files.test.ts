@@ -1,0 +1,74 @@
+import { mkdtemp, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readOptionalFileSync, StatCachedFiles } from './stat-cached-files.js';
+
+async function dir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'xsctl-statcache-'));
+}
+
+/** Sets a file's mtime (ctime moves to now: only mtime can be set). */
+const age = async (file: string, secondsAgo: number) => {
+  const t = new Date(Date.now() - secondsAgo * 1000);
+  await utimes(file, t, t);
+};
+
+describe('StatCachedFiles', () => {
+  it('answers an absent file (or a file under a non-directory) with null', async () => {
+    const d = await dir();
+    await writeFile(join(d, 'plain'), 'x');
+    const files = new StatCachedFiles();
+    expect(files.read(join(d, 'missing'))).toBeNull();
+    expect(files.read(join(d, 'plain', 'below'))).toBeNull();
+  });
+
+  it('sees every in-place rewrite, even one that keeps the size and the mtime', async () => {
+    const d = await dir();
+    const f = join(d, 'pool.conf');
+    await writeFile(f, 'master');
+    await age(f, 60);
+    const files = new StatCachedFiles();
+    expect(files.read(f)).toBe('master');
+    const before = await stat(f, { bigint: true });
+    // Same length, and the mtime put back to what it was: only ctime (and the text) differ.
+    await writeFile(f, 'slave:');
+    await utimes(f, before.atime, before.mtime);
+    expect(files.read(f)).toBe('slave:');
+  });
+
+  it('sees a file replaced by rename (a new inode), and a file removed', async () => {
+    const d = await dir();
+    const f = join(d, 'hostname');
+    await writeFile(f, 'a\n');
+    const files = new StatCachedFiles();
+    expect(files.read(f)).toBe('a\n');
+    await writeFile(join(d, 'next'), 'b\n');
+    await rename(join(d, 'next'), f);
+    expect(files.read(f)).toBe('b\n');
+    await rename(f, join(d, 'gone'));
+    expect(files.read(f)).toBeNull();
+  });
+
+  it('reads an unchanged file once when it is older than the racy window, on every call while it is younger', async () => {
+    const d = await dir();
+    const old = join(d, 'inventory');
+    const young = join(d, 'hostname');
+    await writeFile(old, "PRODUCT_BRAND='XCP-ng'\n");
+    await writeFile(young, 'xs1\n');
+    // ctime follows the clock, not utimes: let the old file's ctime fall behind the window.
+    await new Promise((r) => setTimeout(r, 2_300));
+    await writeFile(young, 'xs1\n');
+    const reads: string[] = [];
+    const files = new StatCachedFiles((p) => {
+      reads.push(p);
+      return readOptionalFileSync(p);
+    });
+    for (let i = 0; i < 3; i++) {
+      expect(files.read(old)).toBe("PRODUCT_BRAND='XCP-ng'\n");
+      expect(files.read(young)).toBe('xs1\n');
+    }
+    expect(reads.filter((p) => p === old)).toHaveLength(1);
+    expect(reads.filter((p) => p === young)).toHaveLength(3);
+  });
+});
