@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
-import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware } from '@xsctl/common/grpc/index';
+import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, malformedRequestMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware, withTolerantDecoding } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/tls-trust/index';
 import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
 import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
@@ -61,7 +61,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   await recoverOnStart(options.ctx);
   const stopping = new AbortController();
   const trust = await loadAgentTrust({ root: options.ctx.root, stateDir: options.ctx.stateDir, ca: options.tls.ca, logger: options.logger, ...(options.crlFile === undefined ? {} : { crlFile: options.crlFile }) });
-  const server = createServer({
+  // Undecodable request bytes reach the middleware as a marker (refused below as VALIDATION_FAILED), not as grpc-js's bare INTERNAL.
+  const server = withTolerantDecoding(createServer({
     interceptors: [peerIdentityInterceptor],
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': agentMaxRequestBytes,
@@ -74,10 +75,11 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     // method missing from the shared call table (default deny).
     // A revoked controller is refused on every call, from the list the controller hands over.
     .use(authMiddleware({ kinds: ['controller'], methods: agentMethodAccess(), revoked: (serial) => trust.store.isRevoked(serial) }))
+    .use(malformedRequestMiddleware())
     // Per method: the controller's deadline plus a margin, never a flat value shorter than it.
     .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000, agentServerCeilings()))
     // Calls that change the same resource run one at a time (defect: a rollback undid another call's change).
-    .use(lockMiddleware(resourceLocks(options.ctx.root.root)));
+    .use(lockMiddleware(resourceLocks(options.ctx.root.root))));
   registerServices(server, options.ctx, stopping.signal);
   server.add(HealthDefinition, HealthServiceImpl());
   server.add(TrustServiceDefinition, trustService(trust));

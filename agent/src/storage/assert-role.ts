@@ -21,17 +21,18 @@ export interface StorageConfig {
   stopGraceMs: number;
 }
 
-export function normalizeStorageSpec(spec: StorageSpec | undefined, options: TargetSpecOptions = {}): StorageConfig {
-  if (spec === undefined) throw new ValidationError('spec', 'required');
-  if (spec.drbdResources.length === 0) throw new ValidationError('spec.drbdResources', 'at least one DRBD resource');
-  if (spec.target === undefined) throw new ValidationError('spec.target', 'required');
+/** `field`: where the spec sits in the request (`spec`, or `watch.storage` in a peer watch), for refusals that name a real field. */
+export function normalizeStorageSpec(spec: StorageSpec | undefined, options: TargetSpecOptions = {}, field = 'spec'): StorageConfig {
+  if (spec === undefined) throw new ValidationError(field, 'required');
+  if (spec.drbdResources.length === 0) throw new ValidationError(`${field}.drbdResources`, 'at least one DRBD resource');
+  if (spec.target === undefined) throw new ValidationError(`${field}.target`, 'required');
   return {
-    resources: spec.drbdResources.map((r, i) => drbdResourceName(`spec.drbdResources[${i}]`, r)),
-    target: normalizeTargetSpec(spec.target, 'spec.target', options),
-    ip: normalizeFloatingIp(spec.floatingIp, 'spec.floatingIp'),
+    resources: spec.drbdResources.map((r, i) => drbdResourceName(`${field}.drbdResources[${i}]`, r)),
+    target: normalizeTargetSpec(spec.target, `${field}.target`, options),
+    ip: normalizeFloatingIp(spec.floatingIp, `${field}.floatingIp`),
     tgtd: tgtdOf(spec.tgtd),
     peerSafety: spec.peerSafety,
-    stopGraceMs: spec.stopGraceMs === 0 ? 5_000 : integerInRange('spec.stopGraceMs', spec.stopGraceMs, 100, 60_000),
+    stopGraceMs: spec.stopGraceMs === 0 ? 5_000 : integerInRange(`${field}.stopGraceMs`, spec.stopGraceMs, 100, 60_000),
   };
 }
 

@@ -23,7 +23,7 @@ interface WatchConfig {
 
 export function normalizeWatchSpec(spec: PeerWatchSpec | undefined, options: TargetSpecOptions = {}): WatchConfig {
   if (spec === undefined) throw new ValidationError('watch', 'required');
-  const storage = normalizeStorageSpec(spec.storage, options);
+  const storage = normalizeStorageSpec(spec.storage, options, 'watch.storage');
   const pair = (field: string, address: string, iface: string) => (address === '' ? null : { address: ipv4Address(`${field}Address`, address), iface: interfaceName(`${field}Interface`, iface) });
   return {
     spec,

@@ -70,4 +70,22 @@ describe('renderTargetsConf', () => {
     expect(fieldOf(() => normalizeTargetSpecs([howtoTarget, { ...howtoTarget, iqn: 'iqn.2013-05.com.yourdomain:other' }]))).toBe('targets');
     expect(fieldOf(() => normalizeTargetSpecs([howtoTarget, { ...howtoTarget, tid: 2 }]))).toBe('targets');
   });
+
+  it('refuses one CHAP user with two secrets across targets: tgt-admin creates the account once, the second secret would be lost (found by the fuzz campaign)', () => {
+    const second = { ...howtoTarget, tid: 2, iqn: 'iqn.2013-05.com.yourdomain:other' };
+    const other = { ...second, incomingUser: { user: 'xsinit', password: 'Another-secret-43' } };
+    let refusal: unknown;
+    try {
+      normalizeTargetSpecs([howtoTarget, other]);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toBeInstanceOf(ValidationError);
+    expect((refusal as ValidationError).field).toBe('targets[1].incomingUser.password');
+    // Neither secret is repeated in the refusal.
+    expect((refusal as Error).message).not.toMatch(/Xs-CHAP-secret-42|Another-secret-43/);
+    // The same user with the same secret, or another user, is one account each: accepted.
+    expect(normalizeTargetSpecs([howtoTarget, second])).toHaveLength(2);
+    expect(normalizeTargetSpecs([howtoTarget, { ...other, incomingUser: { user: 'xsother', password: 'Another-secret-43' } }])).toHaveLength(2);
+  });
 });

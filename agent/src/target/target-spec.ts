@@ -77,5 +77,17 @@ export function normalizeTargetSpecs(specs: readonly TargetSpec[], options: Targ
   });
   if (new Set(out.map((t) => t.tid)).size !== out.length) throw new ValidationError('targets', 'tids must be unique');
   if (new Set(out.map((t) => t.iqn)).size !== out.length) throw new ValidationError('targets', 'IQNs must be unique');
+  // tgtd keeps one CHAP account per user name, and tgt-admin creates it only for the first target
+  // naming it (tgt-admin: "Only delete or create account if it doesn't already exist"): a second
+  // target with the same user and another secret would silently take the first one's.
+  const secretOf = new Map<string, { index: number; password: string }>();
+  out.forEach((t, i) => {
+    if (t.chap === null) return;
+    const first = secretOf.get(t.chap.user);
+    if (first === undefined) secretOf.set(t.chap.user, { index: i, password: t.chap.password });
+    else if (first.password !== t.chap.password) {
+      throw new ValidationError(`targets[${i}].incomingUser.password`, `CHAP user ${t.chap.user} has another secret in targets[${first.index}]; tgtd keeps one account per user name`);
+    }
+  });
   return out;
 }

@@ -8,3 +8,4 @@ export * from './deadline-middleware.js';
 export * from './mtls-credentials.js';
 export * from './client-middleware.js';
 export * from './shutdown-middleware.js';
+export * from './malformed-request.js';

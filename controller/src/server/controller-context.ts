@@ -38,7 +38,8 @@ export interface ControllerContext {
   /** Every host of a pool, from XAPI, each with its agent connection. */
   poolHosts(pool: PoolConfig, signal?: AbortSignal): Promise<ResolvedHost[]>;
   /** One host by name_label, hostname or uuid; searches every pool when `pool` is omitted. */
-  resolveHost(host: string, pool?: string, signal?: AbortSignal): Promise<ResolvedHost>;
+  /** `field`: the request field that named the host, for the refusal of a malformed name (default `host`). */
+  resolveHost(host: string, pool?: string, signal?: AbortSignal, field?: string): Promise<ResolvedHost>;
   /** Re-reads the config file; returns the number of pools. */
   reloadConfig(): Promise<number>;
 }

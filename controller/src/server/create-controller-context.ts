@@ -106,8 +106,8 @@ export function createControllerContext(options: ContextOptions): ControllerCont
       }
     },
 
-    async resolveHost(host, poolName, signal) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(host)) throw new ValidationError('host', 'expected a host name, hostname or uuid');
+    async resolveHost(host, poolName, signal, field = 'host') {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(host)) throw new ValidationError(field, 'expected a host name, hostname or uuid');
       const pools = poolName === undefined || poolName === '' ? config.pools : [ctx.pool(poolName)];
       for (const pool of pools) {
         const hosts = await ctx.poolHosts(pool, signal);

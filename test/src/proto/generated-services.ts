@@ -10,7 +10,7 @@ export interface GeneratedMethod {
   path: string;
   requestStream: boolean;
   responseStream: boolean;
-  requestType: { fromPartial(o: object): unknown; encode(m: unknown): { finish(): Uint8Array } };
+  requestType: { fromPartial(o: object): unknown; encode(m: unknown): { finish(): Uint8Array }; decode(input: Uint8Array): unknown };
 }
 
 export interface GeneratedService {

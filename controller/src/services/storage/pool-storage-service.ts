@@ -51,7 +51,8 @@ export function poolProblems(hosts: readonly HostStorageStatus[], spec: StorageS
 /** DRBD, tgtd and storage roles across the hosts of a pool, through their agents. */
 export function poolStorageService(ctx: ControllerContext): PoolStorageServiceImplementation {
   const hostsOf = (pool: string, signal?: AbortSignal) => ctx.poolHosts(ctx.pool(required('pool', pool)), signal);
-  const hostIn = (host: string, pool: string, signal?: AbortSignal) => ctx.resolveHost(required('host', host), pool === '' ? undefined : pool, signal);
+  // `field`: the request field that named the host (`host`, or `victim`), so a refusal names it.
+  const hostIn = (host: string, pool: string, signal?: AbortSignal, field = 'host') => ctx.resolveHost(required(field, host), pool === '' ? undefined : pool, signal, field);
 
   async function statuses(hosts: readonly ResolvedHost[], spec: StorageSpec | undefined, signal?: AbortSignal): Promise<HostStorageStatus[]> {
     return Promise.all(
@@ -134,7 +135,7 @@ export function poolStorageService(ctx: ControllerContext): PoolStorageServiceIm
      */
     async resolvePoolDrbdSplitBrain(request, { signal }) {
       const resource = required('resource', request.resource);
-      const victim = await hostIn(request.victim, request.pool, signal);
+      const victim = await hostIn(request.victim, request.pool, signal, 'victim');
       const pair = (await ctx.poolHosts(victim.pool, signal)).filter((h) => h.uuid !== victim.uuid);
       const spec: StorageSpec = { drbdResources: [resource], target: undefined, floatingIp: undefined, tgtd: undefined, peerSafety: undefined, stopGraceMs: 0 };
       const others = (await statuses(pair, spec, signal)).filter((s) => s.status?.drbd.some((d) => d.name === resource && d.role !== 'Unconfigured'));
