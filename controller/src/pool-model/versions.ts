@@ -18,8 +18,8 @@ export const migrationVersionKeys = ['platform_version', 'xapi_build', 'xen'] as
 export const uniformityVersionKeys = ['product_version', 'platform_version', 'build_number', 'xapi', 'xapi_build', 'xen'] as const;
 
 export function versionNumbers(text: string): number[] {
-  const parts = text.split('-');
-  const pieces = parts.length >= 2 ? [...(parts[0] ?? '').split('.'), ...(parts[1] ?? '').split('.')] : text.split('.');
+  // standard_version :: patch :: _ (a third '-' part is dropped), or standard_version alone.
+  const pieces = text.split('-').slice(0, 2).flatMap((part) => part.split('.'));
   // OCaml's int_of_string_opt: an optional sign and digits only.
   return pieces.filter((p) => /^[+-]?\d+$/.test(p)).map(Number);
 }
@@ -30,7 +30,7 @@ export function compareIntLists(a: readonly number[], b: readonly number[]): num
     if (i >= a.length) return -1;
     if (i >= b.length) return 1;
     const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d < 0 ? -1 : 1;
+    if (d !== 0) return Math.sign(d);
   }
 }
 
