@@ -21,15 +21,19 @@ interface WatchConfig {
   intervalMs: number;
 }
 
+/** How long a heartbeat waits for the first observation of a new spec (under the method's 1.5 s deadline). */
+export const firstObservationWaitMs = 800;
+
 export function normalizeWatchSpec(spec: PeerWatchSpec | undefined, options: TargetSpecOptions = {}): WatchConfig {
   if (spec === undefined) throw new ValidationError('watch', 'required');
   const storage = normalizeStorageSpec(spec.storage, options, 'watch.storage');
-  const pair = (field: string, address: string, iface: string) => (address === '' ? null : { address: ipv4Address(`${field}Address`, address), iface: interfaceName(`${field}Interface`, iface) });
+  // Refusals name the request's fields (watch.managementInterface, not a made-up peerManagementInterface).
+  const pair = (addressField: string, address: string, ifaceField: string, iface: string) => (address === '' ? null : { address: ipv4Address(addressField, address), iface: interfaceName(ifaceField, iface) });
   return {
     spec,
     storage,
-    peerManagement: pair('watch.peerManagement', spec.peerManagementAddress, spec.managementInterface),
-    peerReplication: pair('watch.peerReplication', spec.peerReplicationAddress, spec.replicationInterface),
+    peerManagement: pair('watch.peerManagementAddress', spec.peerManagementAddress, 'watch.managementInterface', spec.managementInterface),
+    peerReplication: pair('watch.peerReplicationAddress', spec.peerReplicationAddress, 'watch.replicationInterface', spec.replicationInterface),
     selfFenceAfterMs: spec.selfFenceAfterMs === 0 ? 0 : integerInRange('watch.selfFenceAfterMs', spec.selfFenceAfterMs, 200, 600_000),
     intervalMs: spec.probeIntervalMs === 0 ? 500 : integerInRange('watch.probeIntervalMs', spec.probeIntervalMs, 50, 60_000),
   };
@@ -83,8 +87,11 @@ export class PeerWatch {
     this.#config = config;
     if (changed) this.#last = null;
     this.#loop ??= this.#run();
-    // The first call (or a new spec) waits for one fresh observation.
-    for (let i = 0; this.#last === null && i < 100; i++) await sleep(20, undefined, { signal });
+    // The first call (or a new spec) waits for one fresh observation, but not past 0.8 s: the
+    // method's deadline is 1.5 s (common/calls/agent-call-table.ts), and an answer without an
+    // observation (heldRole unknown) tells the witness more than a lost heartbeat. It waited up to
+    // 2 s, so a first heartbeat whose probes were slow always ran out (found by the fuzz campaign).
+    for (let i = 0; this.#last === null && i < firstObservationWaitMs / 20; i++) await sleep(20, undefined, { signal });
     const o = this.#last;
     const held = o === null ? 'unknown' : heldRole(o.drbd, o.ipPresent);
     return {

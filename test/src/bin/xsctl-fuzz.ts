@@ -7,7 +7,7 @@ import { failureCount, runFuzzCampaign } from '../fuzz/campaign.js';
  * 20261204), XSCTL_FUZZ_RUNS (requests in all, default 10000), XSCTL_FUZZ_REPARSE_STRIDE (every
  * Nth written config through the real tool, default 5), XSCTL_FUZZ_CASES (where failing requests
  * are saved, default test/fixtures/fuzz-cases, which the regression test replays),
- * XSCTL_FUZZ_ONLY (comma-separated gRPC paths). Progress to stderr, the report as JSON to stdout;
+ * XSCTL_FUZZ_ONLY (comma-separated gRPC paths), XSCTL_FUZZ_TRACE=1 (each answer to stderr). Progress to stderr, the report as JSON to stdout;
  * exits 1 when any oracle failed.
  */
 const env = (k: string, d: string): string => process.env[k] ?? d;
