@@ -234,4 +234,32 @@ describe.skipIf(!isRoot)('xsctl multipath rollout', () => {
       await untyped('simulator.set_failed_paths', [master, 0]);
     }
   });
+
+  it('a stanza multipath -t refuses: the plan is blocked by the dry run, and --yes stops before any host leaves service', { timeout: 120_000 }, async () => {
+    // netapp keeps `features "1 queue_if_no_path"` for XenServer 7's 0.4.9; this machine's
+    // multipath-tools 0.9.4 (the one the agents' namespace check runs) prints it as deprecated,
+    // a line the hosts' current files do not cause: the write would be refused on every host.
+    const confs = await Promise.all(hostnames.map(confOf));
+    const placement = async () => [...(await xapi.getAllRecords('VM')).values()].filter((v) => !v.is_control_domain && !v.is_a_template).map((v) => `${v.name_label}@${v.resident_on}:${v.power_state}`).sort();
+    const vmsBefore = await placement();
+    const enabledBefore = Object.values(await hostsNow()).map((h) => [h.enabled, h.multipathing]);
+    expect(enabledBefore.every(([e]) => e === true)).toBe(true);
+
+    const plan = await xsctl([...rollout('netapp'), '--plan', '--json']);
+    expect(plan.exitCode, plan.stderr).toBe(1);
+    const p = JSON.parse(plan.stdout) as PlanJson;
+    expect(p.runnable).toBe(false);
+    for (const h of hostnames) {
+      expect(p.blockers.join('\n')).toMatch(new RegExp(`^${h}: the dry run of the apply failed: MULTIPATH_CONFIG_REJECTED: .*/etc/multipath\\.conf.*NETAPP/LUN: option 'features "1 queue_if_no_path"' is deprecated`, 'm'));
+    }
+
+    const run = await xsctl([...rollout('netapp'), '--yes']);
+    expect(run.exitCode, run.stderr).not.toBe(0);
+    // The workflow's plan step ran the same dry runs: MULTIPATH_ROLLOUT_BLOCKED (FAILED_PRECONDITION).
+    expect(run.stderr).toMatch(/PRECONDITION_FAILED: the multipath rollout of demo cannot run as asked: xs-demo-1: the dry run of the apply failed: MULTIPATH_CONFIG_REJECTED: multipath -t rejected \/etc\/multipath\.conf: NETAPP\/LUN: option 'features "1 queue_if_no_path"' is deprecated/);
+    // Nobody left service, nothing moved, no file changed.
+    expect(Object.values(await hostsNow()).map((h) => [h.enabled, h.multipathing])).toEqual(enabledBefore);
+    expect(await placement()).toEqual(vmsBefore);
+    expect(await Promise.all(hostnames.map(confOf))).toEqual(confs);
+  });
 });

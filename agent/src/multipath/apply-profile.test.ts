@@ -54,7 +54,9 @@ describe.skipIf(!isRoot)('Apply against a sandbox root, validated by the real mu
     const before = await readFile(ctx.root.resolve('/etc/multipath.conf'), 'utf8');
 
     const dry = await applyProfile(ctx, platform, { profile: profile('dell-md36xx-alua'), confirm: false, skipReconfigure: false });
-    expect(dry).toMatchObject({ targetPath: '/etc/multipath.conf', layout: 'main-file', changed: true, dryRun: true, validation: null, backupPath: '' });
+    // The dry run checks the candidate too: multipath 0.9 prints the fixture's replace_wwid_whitespace for both.
+    expect(dry).toMatchObject({ targetPath: '/etc/multipath.conf', layout: 'main-file', changed: true, dryRun: true, backupPath: '', validation: { ok: true, newIssues: [], mode: 'namespace' } });
+    expect(dry.validation!.issues.join('\n')).toMatch(/replace_wwid_whitespace/);
     expect(dry.diff).toContain('+                detect_prio yes\n+                retain_attached_hw_handler yes\n');
     expect(await readFile(ctx.root.resolve('/etc/multipath.conf'), 'utf8')).toBe(before);
 
@@ -114,6 +116,45 @@ describe.skipIf(!isRoot)('Apply against a sandbox root, validated by the real mu
     const x = await sandbox('XCP-ng', '8.2.1', false);
     const px = await readPlatform(x.root, x.runner);
     await expect(applyProfile(x, px, { profile: broken, confirm: true, skipReconfigure: true })).rejects.toMatchObject({ code: 'MULTIPATH_CONFIG_REJECTED', rolledBack: false });
+    expect(await readdir(x.root.resolve('/etc/multipath/conf.d'))).toEqual([]);
+  });
+
+  it('the dry run of a stanza multipath -t rejects fails with the same typed error, and changes nothing', async () => {
+    const broken: MultipathProfileDef = {
+      ...profile('starwind'),
+      name: 'broken-test',
+      shipped: [...profile('starwind').shipped, ['path_checker_typo', 'tur']],
+    };
+    const ctx = await sandbox('XenServer', '7.1.0', true);
+    const platform = await readPlatform(ctx.root, ctx.runner);
+    const conf = ctx.root.resolve('/etc/multipath.conf');
+    const [bytes, mtime] = [await readFile(conf), (await stat(conf, { bigint: true })).mtimeNs];
+    const err = await applyProfile(ctx, platform, { profile: broken, confirm: false, skipReconfigure: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MultipathConfigRejectedError);
+    expect(err).toMatchObject({ code: 'MULTIPATH_CONFIG_REJECTED', file: '/etc/multipath.conf', rolledBack: false });
+    // The tool's own words: multipath 0.9.4 prints "invalid keyword in the device section: path_checker_typo".
+    expect((err as MultipathConfigRejectedError).issues).toHaveLength(1);
+    expect((err as MultipathConfigRejectedError).issues[0]).toMatch(/invalid keyword.*path_checker_typo/);
+    expect((await stat(conf, { bigint: true })).mtimeNs).toBe(mtime);
+    expect(Buffer.compare(await readFile(conf), bytes)).toBe(0);
+    expect(await readdir(ctx.root.resolve('/var/lib/xsctl-agent/backups')).catch(() => [])).toEqual([]);
+    expect(await readdir(ctx.root.resolve('/var/lib/xsctl-agent/intents')).catch(() => [])).toEqual([]);
+    // The scratch copy of the candidate is gone too.
+    expect(await readdir(ctx.root.resolve('/var/lib/xsctl-agent/multipath-t'))).not.toContainEqual(expect.stringMatching(/^candidate-/));
+
+    // Through the handler (what `xsctl multipath apply` without --yes and the rollout's plan and
+    // preflight call): the call fails with the typed error; a stanza the tool takes passes with its verdict.
+    const svc = multipathService(ctx, { profiles: [broken, profile('starwind')] });
+    const req = { confirm: false, layout: MultipathLayout.MULTIPATH_LAYOUT_UNSPECIFIED, skipReconfigure: true };
+    await expect(svc.apply({ ...req, profile: 'broken-test' }, call)).rejects.toMatchObject({ code: 'MULTIPATH_CONFIG_REJECTED' });
+    await expect(svc.apply({ ...req, profile: 'starwind' }, call)).resolves.toMatchObject({ dryRun: true, changed: true, validation: { ok: true, newIssues: [], mode: 'namespace' } });
+    expect((await stat(conf, { bigint: true })).mtimeNs).toBe(mtime);
+    expect(Buffer.compare(await readFile(conf), bytes)).toBe(0);
+
+    // conf.d (XCP-ng 8): the drop-in is never created by the refused dry run.
+    const x = await sandbox('XCP-ng', '8.2.1', false);
+    const px = await readPlatform(x.root, x.runner);
+    await expect(applyProfile(x, px, { profile: broken, confirm: false, skipReconfigure: true })).rejects.toMatchObject({ code: 'MULTIPATH_CONFIG_REJECTED', rolledBack: false });
     expect(await readdir(x.root.resolve('/etc/multipath/conf.d'))).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '@xsctl/common/errors/index';
 import type { AgentContext } from '../server/agent-context.js';
-import { commitMultipathFile } from './commit-multipath-file.js';
+import { checkCandidate, commitMultipathFile, type Validation } from './commit-multipath-file.js';
 import type { Layout } from './flavors.js';
 import { mergeDeviceStanza, renderDeviceFile } from './merge-stanza.js';
 import { ConfSyntaxError } from './multipath-conf.js';
@@ -25,7 +25,8 @@ export interface ApplyOutcome {
   dryRun: boolean;
   diff: string;
   backupPath: string;
-  validation: { ok: boolean; issues: string[]; newIssues: string[]; mode: string } | null;
+  /** multipath -t on the candidate: the dry run's check, or the write's check after writing. */
+  validation: Validation | null;
   reconfigured: boolean;
   reconfigureDetail: string;
   notes: TranslationNote[];
@@ -45,8 +46,9 @@ function syntaxToConfigError(file: string, err: unknown): never {
 }
 
 /**
- * Dry run: the diff. With confirm: multipath -t on the current files (baseline), atomic write with
- * a backup, multipath -t again; any stderr line the baseline did not have puts the old file back
+ * Dry run: the diff, and multipath -t on the candidate in a private mount namespace compared with
+ * the current files (a rejection fails with MultipathConfigRejectedError, nothing written). With
+ * confirm: the same check, atomic write with a backup, multipath -t again; any stderr line the baseline did not have puts the old file back
  * and fails the call. Then `multipathd reconfigure`. A second apply finds nothing to change.
  */
 export async function applyProfile(ctx: AgentContext, platform: MultipathPlatformInfo, req: ApplyRequest, signal?: AbortSignal): Promise<ApplyOutcome> {
@@ -121,7 +123,15 @@ export async function applyProfile(ctx: AgentContext, platform: MultipathPlatfor
     warnings,
     stanza,
   };
-  if (!changed || !req.confirm) return outcome;
+  if (!changed) return outcome;
+  if (!req.confirm) {
+    // The dry run runs the write's own candidate check (read-only): a stanza the write would
+    // refuse fails here with the same error, before a rollout takes a host out of service for it.
+    const verdict = await checkCandidate(ctx, targetPath, newContent, signal);
+    outcome.validation = verdict.validation;
+    if (verdict.validation === null) warnings.push(`multipath -t could not check the candidate here (${verdict.couldNotRun}): the write validates it after writing and puts the old file back if rejected`);
+    return outcome;
+  }
 
   const committed = await commitMultipathFile(ctx, flavor, targetPath, oldContent, newContent, req.skipReconfigure, `multipath profile ${req.profile.name}`, signal);
   outcome.backupPath = committed.backupPath;

@@ -4,14 +4,52 @@ import { beginFileWrite } from '../journal/intent-journal.js';
 import type { AgentContext } from '../server/agent-context.js';
 import type { MultipathFlavor } from './flavors.js';
 import { MultipathConfigRejectedError } from './multipath-errors.js';
-import { newIssues, runMultipathT } from './validate-config.js';
+import { newIssues, runMultipathT, type MultipathTResult } from './validate-config.js';
 
 export interface CommitOutcome {
   backupPath: string;
-  validation: { ok: boolean; issues: string[]; newIssues: string[]; mode: string };
+  validation: Validation;
   reconfigured: boolean;
   reconfigureDetail: string;
   warnings: string[];
+}
+
+export interface Validation {
+  ok: boolean;
+  issues: string[];
+  newIssues: string[];
+  mode: string;
+}
+
+export interface CandidateVerdict {
+  /** `multipath -t` on the files as they are now: what the candidate is compared with. */
+  baseline: MultipathTResult;
+  /** The candidate's check; null when it could not run (no CAP_SYS_ADMIN, no unshare). */
+  validation: Validation | null;
+  /** Why the candidate could not be checked, when it could not. */
+  couldNotRun: string;
+}
+
+/**
+ * `multipath -t` on the current files (baseline), then on the candidate in a private mount
+ * namespace where it stands in for the file: read-only, the live file is never touched. A stderr
+ * line the baseline did not have fails with MultipathConfigRejectedError (not rolled back: nothing
+ * was written). Shared by the dry run and the write, so a dry run refuses what the write refuses.
+ */
+export async function checkCandidate(ctx: AgentContext, targetPath: string, newContent: string, signal?: AbortSignal): Promise<CandidateVerdict> {
+  const vctx = { root: ctx.root, runner: ctx.runner, stateDir: ctx.stateDir, ...(signal === undefined ? {} : { signal }) };
+  const baseline = await runMultipathT(vctx);
+  let couldNotRun = '';
+  const pre = await runMultipathT(vctx, { path: targetPath, content: newContent }).catch((err: unknown) => {
+    if (signal?.aborted === true) throw err;
+    couldNotRun = err instanceof Error ? err.message : String(err);
+    ctx.logger.warn({ err: couldNotRun }, 'multipath -t on the candidate could not run');
+    return null;
+  });
+  if (pre === null) return { baseline, validation: null, couldNotRun };
+  const rejected = newIssues(baseline.issues, pre.issues);
+  if (rejected.length > 0) throw new MultipathConfigRejectedError(targetPath, rejected, false);
+  return { baseline, validation: { ok: true, issues: pre.issues, newIssues: [], mode: pre.mode }, couldNotRun };
 }
 
 /**
@@ -32,17 +70,9 @@ export async function commitMultipathFile(
   signal?: AbortSignal,
 ): Promise<CommitOutcome> {
   const vctx = { root: ctx.root, runner: ctx.runner, stateDir: ctx.stateDir, ...(signal === undefined ? {} : { signal }) };
-  const baseline = await runMultipathT(vctx);
-  // Checked before it goes live, in a private mount namespace where the candidate stands in for
-  // the file. Where that cannot run (no CAP_SYS_ADMIN, no overlayfs), the check after the write still guards.
-  const pre = await runMultipathT(vctx, { path: targetPath, content: newContent }).catch((err: unknown) => {
-    ctx.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'multipath -t on the candidate could not run; validating after the write only');
-    return null;
-  });
-  if (pre !== null) {
-    const rejected = newIssues(baseline.issues, pre.issues);
-    if (rejected.length > 0) throw new MultipathConfigRejectedError(targetPath, rejected, false);
-  }
+  // Checked before it goes live. Where the candidate check cannot run (no CAP_SYS_ADMIN, no
+  // overlayfs), the check after the write still guards.
+  const { baseline } = await checkCandidate(ctx, targetPath, newContent, signal);
   const full = ctx.root.resolve(targetPath);
   // The intent lands (fsynced) before the live file changes: a crash before the check below is
   // rolled back when the agent starts again (recoverIntents).

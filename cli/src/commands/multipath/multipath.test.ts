@@ -16,6 +16,9 @@ describe('xsctl multipath / scsi output', () => {
     const base = { platform, targetPath: '/etc/multipath.conf', backupPath: '', validation: undefined, reconfigured: false, reconfigureDetail: '', notes: [], warnings: [], stanza: [] };
     const dry = renderApply('xs1', { ...base, changed: true, dryRun: true, diff: '--- a\n+++ b\n@@ -1,0 +1,1 @@\n+x\n' });
     expect(dry).toContain('dry run (nothing written; --yes applies):\n--- a\n+++ b');
+    expect(dry).not.toContain('multipath -t');
+    const checked = renderApply('xs1', { ...base, changed: true, dryRun: true, diff: '+x\n', validation: { ok: true, issues: ['line 5, invalid keyword: replace_wwid_whitespace'], newIssues: [], mode: 'namespace' } });
+    expect(checked).toContain('+x\n   multipath -t (namespace) on the candidate: ok (1 known issues, none new)\n');
     const done = renderApply('xs1', {
       ...base,
       changed: true,

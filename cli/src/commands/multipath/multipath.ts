@@ -58,7 +58,11 @@ export function renderOfflineProfiles(): string {
 export function renderApply(host: string, r: MultipathServiceApplyResponse): string {
   const out = [`== ${host}: ${r.targetPath} (${r.platform?.flavorLabel ?? '?'})`];
   if (!r.changed) out.push('   no change: the profile is already applied');
-  else if (r.dryRun) out.push('   dry run (nothing written; --yes applies):', r.diff.trimEnd());
+  else if (r.dryRun) {
+    out.push('   dry run (nothing written; --yes applies):', r.diff.trimEnd());
+    // The agent checked the candidate as the write will (a rejection fails the call instead).
+    if (r.validation) out.push(`   multipath -t (${r.validation.mode}) on the candidate: ok${r.validation.issues.length > 0 ? ` (${r.validation.issues.length} known issues, none new)` : ''}`);
+  }
   else {
     out.push(`   written${r.backupPath ? `, old file kept in ${r.backupPath}` : ''}`);
     if (r.validation) out.push(`   multipath -t (${r.validation.mode}): ${r.validation.ok ? 'ok' : 'REJECTED'}${r.validation.issues.length > 0 ? ` (${r.validation.issues.length} known issues, none new)` : ''}`);

@@ -100,12 +100,14 @@ function nothingToDo(pool: string, hosts: ReadonlyArray<{ ref: string; uuid: str
   };
 }
 
-/** Why the rollout cannot start: the placement's blockers and hosts whose agent did not answer. */
+/** Why the rollout cannot start: the placement's blockers, hosts whose agent did not answer or refused the stanza. */
 function blockersOf(plan: RollingPlan, probes: ReadonlyMap<string, HostProbe>): string[] {
   const out = plan.blockers.filter((b) => !b.overridden).map((b) => `${b.message}${b.check === '' ? '' : ` (--override ${b.check})`}`);
   for (const h of plan.hosts) {
     const p = probes.get(h.ref);
-    if (h.action === 'upgrade' && p?.agentError !== undefined) out.push(`${h.name}: its agent did not answer the dry run of the apply: ${p.agentError}`);
+    // The dry run runs the apply's own multipath -t check on the candidate: a stanza the write
+    // would refuse (MULTIPATH_CONFIG_REJECTED) blocks here, before any host leaves service.
+    if (h.action === 'upgrade' && p?.agentError !== undefined) out.push(`${h.name}: the dry run of the apply failed: ${p.agentError}`);
   }
   return out;
 }

@@ -22,7 +22,9 @@ const sharedSr = (sr: { shared: boolean }): boolean => sr.shared;
 
 /**
  * Before the host leaves service: its agent answers and takes the profile (a dry run of the
- * apply). A host whose agent is down is not disabled and emptied only to fail at the stanza. Not
+ * apply, which runs multipath -t on the candidate and fails with MULTIPATH_CONFIG_REJECTED as the
+ * write would). A host whose agent is down or whose multipath -t refuses the stanza is not
+ * disabled and emptied only to fail at the stanza. Not
  * journaled (it changes nothing); skipped once the stanza step has run.
  */
 function preflight(env: RolloutEnv): HostStage {

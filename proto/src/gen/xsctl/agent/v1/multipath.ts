@@ -189,6 +189,11 @@ export interface MultipathServiceApplyResponse {
   /** Unified diff old -> new; empty when nothing changes. */
   diff: string;
   backupPath: string;
+  /**
+   * multipath -t on the new content. A dry run checks the candidate in a private mount namespace
+   * (nothing written) and fails with MULTIPATH_CONFIG_REJECTED where the write would; unset when
+   * nothing changes or the check could not run here (a warning says why).
+   */
   validation: MultipathValidation | undefined;
   reconfigured: boolean;
   reconfigureDetail: string;
