@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandFailedError } from '../exec/command-errors.js';
+import { resolveWriteTarget } from '../fs/resolve-write-target.js';
 import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { renderFirewallRules, type FirewallConfig } from './firewall.js';
@@ -62,7 +63,10 @@ export interface PersistResult {
 
 /** Adds the rules to /etc/sysconfig/iptables (dry run unless `confirm`), checked by `iptables-restore --test` first. */
 export async function persistFirewall(ctx: AgentContext, fw: FirewallConfig, confirm: boolean, signal?: AbortSignal): Promise<PersistResult> {
-  const target = ctx.root.resolve(iptablesSavePath);
+  // A symlinked file is followed only inside the root (PATH_ESCAPES_ROOT otherwise), before it is
+  // read: the write had no confinement, so a link leaving the root was written through (found by
+  // the fuzz campaign's symlink traps once the trap held a valid ruleset).
+  const target = await resolveWriteTarget(ctx.root.resolve(iptablesSavePath), ctx.root.root);
   const before = await readFile(target, 'utf8').catch((err: unknown) => {
     throw new FirewallFileInvalidError(iptablesSavePath, 'cannot be read (the iptables service restores it at boot)', { cause: err });
   });
@@ -76,7 +80,7 @@ export async function persistFirewall(ctx: AgentContext, fw: FirewallConfig, con
     throw err;
   }
   if (!confirm) return { path: iptablesSavePath, changed: true, added: merged.added, present: merged.present, backup: '' };
-  const res = await writeFileAtomic(target, merged.text, { mode: 0o600, backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')), signal });
+  const res = await writeFileAtomic(target, merged.text, { mode: 0o600, backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')), confineTo: ctx.root.root, signal });
   ctx.logger.info({ path: iptablesSavePath, added: merged.added }, 'firewall rules persisted');
   return { path: iptablesSavePath, changed: true, added: merged.added, present: merged.present, backup: res.backup === null ? '' : ctx.root.hostPath(res.backup) };
 }

@@ -128,7 +128,9 @@ export async function buildSandbox(root: string, outside: string, traps: boolean
   if (!traps) return;
   for (const p of trapPaths) {
     const target = join(outside, p.replace(/\//g, '_'));
-    await writeFile(target, 'outside the root: must never change\n');
+    // The real file's content where there is one: a writer that reads before it writes (the
+    // iptables ruleset) must not be stopped only by a target it cannot parse.
+    await writeFile(target, files[p] ?? 'outside the root: must never change\n');
     await rm(join(root, p), { force: true });
     await mkdir(dirname(join(root, p)), { recursive: true });
     await symlink(target, join(root, p));
