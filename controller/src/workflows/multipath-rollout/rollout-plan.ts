@@ -34,7 +34,7 @@ export interface HostProbe {
   setting: MultipathSetting;
   /** The shared iSCSI/HBA SRs of the host (hostSrPaths, shared only). */
   srs: SrPaths[];
-  /** The agent's dry run; undefined with `agentError` when it did not answer or refused the stanza. */
+  /** The agent's dry run; undefined with `agentError` when it did not answer. */
   apply?: { changed: boolean; diff: string; targetPath: string };
   agentError?: string;
 }
