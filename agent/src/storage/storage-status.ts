@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { XsctlError } from '@xsctl/common/errors/index';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { StorageSpec, StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
@@ -51,6 +52,11 @@ export async function runningHaServices(ctx: AgentContext, signal?: AbortSignal)
   return running;
 }
 
+/** HA-Lizard keeps its configuration in /etc/ha-lizard (ha-lizard.conf, ha-lizard.pool.conf). */
+export async function haLizardInstalled(ctx: AgentContext): Promise<boolean> {
+  return (await stat(ctx.root.resolve('/etc/ha-lizard')).catch(() => null))?.isDirectory() === true;
+}
+
 /** What the node looks like: master (Primary, target, IP), slave (none of them), mixed, unknown. */
 export function apparentRole(drbd: readonly DrbdResourceState[], targetUp: boolean, ipPresent: boolean | null): string {
   if (drbd.length === 0) return 'unknown';
@@ -65,7 +71,7 @@ const message = (err: unknown) => (err instanceof XsctlError ? `${err.code}: ${e
 
 export async function storageStatus(ctx: AgentContext, spec: StorageSpec | undefined, signal?: AbortSignal): Promise<StorageStatus> {
   const warnings: string[] = [];
-  const status: StorageStatus = { hostname: hostname(), drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'unknown', bootEnabled: [], warnings, haProcessesRunning: [] };
+  const status: StorageStatus = { hostname: hostname(), drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'unknown', bootEnabled: [], warnings, haProcessesRunning: [], haLizardInstalled: false };
   const only = spec !== undefined && spec.drbdResources.length === 1 ? resourceName('spec.drbdResources[0]', spec.drbdResources[0] ?? '') : null;
   try {
     const snap = await readStatus(ctx, only, signal);
@@ -98,6 +104,7 @@ export async function storageStatus(ctx: AgentContext, spec: StorageSpec | undef
   status.bootEnabled = await bootEnabledUnits(ctx, signal).catch(() => []);
   for (const u of status.bootEnabled) warnings.push(`${u} is enabled at boot: disable it, the storage role starts it (rule 8)`);
   status.haProcessesRunning = await runningHaServices(ctx, signal).catch(() => []);
+  status.haLizardInstalled = await haLizardInstalled(ctx);
   const wanted = spec?.target?.tid;
   const targetUp = status.targets.some((t) => (wanted === undefined || wanted === 0 || t.tid === wanted) && t.state === 'ready');
   status.apparentRole = apparentRole(status.drbd, targetUp, ipPresent);

@@ -8,7 +8,10 @@ import { CommandNotFoundError } from '../exec/command-errors.js';
 import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
-import { apparentRole, runningHaServices } from './storage-status.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apparentRole, haLizardInstalled, runningHaServices } from './storage-status.js';
 
 const d = (role: string): DrbdResourceState => ({ name: 'r', minor: 1, role, peerRole: '', disk: 'UpToDate', peerDisk: '', connection: 'Connected', replication: '', peer: '', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '' });
 
@@ -64,5 +67,24 @@ describe('HA processes (the how-to stops them before a split-brain recovery)', (
     expect(await runningHaServices(ctx(new Units({ 'ha-lizard': 'active', 'iscsi-ha': 'inactive' }, {})))).toEqual(['ha-lizard']);
     expect(await runningHaServices(ctx(new Units(null, { 'ha-lizard': 0, 'iscsi-ha': 0 })))).toEqual(['ha-lizard', 'iscsi-ha']);
     expect(await runningHaServices(ctx(new Units(null, { 'ha-lizard': 3 })))).toEqual([]);
+  });
+});
+
+describe('HA-Lizard installed (its configuration directory)', () => {
+  it('is installed when /etc/ha-lizard is a directory under the root, not when absent or a file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'xsctl-hal-'));
+    const ctx: AgentContext = { root: new SandboxRoot(root), runner: new Units({}, {}), logger: pino({ level: 'silent' }), stateDir: '/s' };
+    try {
+      expect(await haLizardInstalled(ctx)).toBe(false);
+      await mkdir(join(root, 'etc'), { recursive: true });
+      await writeFile(join(root, 'etc/ha-lizard'), '');
+      expect(await haLizardInstalled(ctx)).toBe(false);
+      await rm(join(root, 'etc/ha-lizard'));
+      await mkdir(join(root, 'etc/ha-lizard'));
+      await writeFile(join(root, 'etc/ha-lizard/ha-lizard.conf'), 'MONITOR_DELAY=15\n');
+      expect(await haLizardInstalled(ctx)).toBe(true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

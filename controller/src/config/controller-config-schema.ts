@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defaultLimits, type RoleLimits } from '../limits/identity-limits.js';
+import { poolStorageSchema } from './storage-config-schema.js';
 
 /** A name that is safe in a URL path, a label and a file name. */
 const simpleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a simple name (letters, digits, dot, dash, underscore)');
@@ -35,8 +36,8 @@ const poolSchema = z.strictObject({
   name: simpleName,
   xapi: xapiSchema,
   agentPort: port.default(7443),
-  /** Two-node storage and failover: checked by its own parser (pool-storage-config.ts). */
-  storage: z.unknown().optional(),
+  /** Two-node storage and failover (storage-config-schema.ts; cross-field checks in pool-storage-config.ts). */
+  storage: poolStorageSchema.optional(),
 });
 
 /**

@@ -68,8 +68,15 @@ describe('controller inventory', () => {
       ['an inline BMC password', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, password: hunter2}}}\n', /passwordFile/],
       ['a host without a BMC', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}}}\n', /xcp2 is missing/],
       ['an unknown fencing method', '      fencing: {method: hope}\n', /method must be ipmi or self/],
-    ])('rejects %s', async (_name, extra, re) => {
-      const file = await configFile(storage(extra));
+      ['a misspelt timer (strict schema)', '      failover: {detectAfterMS: 2500}\n', /pools\[0\]\.storage\.failover\.detectAfterMS: unknown key/],
+      ['a misspelt LUN key', '', /pools\[0\]\.storage\.spec\.target\.luns\[0\]\.scsiSN: unknown key/],
+      ['an inline CHAP secret', '', /pools\[0\]\.storage\.spec\.target\.incomingUser\.password: unknown key/],
+      ['a timer out of range', '      failover: {pollIntervalMs: 5}\n', /pools\[0\]\.storage\.failover\.pollIntervalMs:/],
+    ])('rejects %s', async (name, extra, re) => {
+      let text = storage(extra);
+      if (name === 'a misspelt LUN key') text = text.replace('backingStore: /dev/drbd1}', 'backingStore: /dev/drbd1, scsiSN: X}');
+      if (name === 'an inline CHAP secret') text = text.replace('passwordFile: chap.pw}', 'password: hunter2}');
+      const file = await configFile(text);
       await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
       const err = (await loadControllerConfig(file).catch((e: unknown) => e)) as Error;
       expect(err).toBeInstanceOf(ConfigError);

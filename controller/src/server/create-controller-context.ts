@@ -7,6 +7,9 @@ import { loadControllerConfig, xapiTransportOf, type ControllerConfig, type Pool
 import type { Journal } from '../journal/journal.js';
 import { readPoolHosts } from '../pools/read-pool-hosts.js';
 import { XapiClient } from '../xapi/xapi-client.js';
+import { XapiTimeoutError } from '../xapi/xapi-timeout-error.js';
+import { XapiUnreachableError } from '../xapi/xapi-unreachable-error.js';
+import { PoolMembers } from '../pools/pool-members.js';
 import { transportWarnings } from '../xapi/xapi-transport-policy.js';
 import { defaultLimits, IdentityLimits } from '../limits/identity-limits.js';
 import type { ControllerContext, ResolvedHost } from './controller-context.js';
@@ -54,6 +57,7 @@ export function createControllerContext(options: ContextOptions): ControllerCont
   showList(options.revocations?.current ?? null);
   options.revocations?.onChange(showList);
 
+  const members = new PoolMembers();
   const ctx: ControllerContext & { close(): void } = {
     get config() {
       return config;
@@ -73,24 +77,38 @@ export function createControllerContext(options: ContextOptions): ControllerCont
     },
 
     async openXapi(pool: PoolConfig, { readOnly, signal }) {
-      return XapiClient.connect({
-        url: pool.xapi.url,
-        user: pool.xapi.user,
-        password: pool.xapi.password,
-        readOnly,
-        ...xapiTransportOf(pool),
-        observe: ({ method, seconds, code }) => {
-          metrics.xapiCallDuration.observe({ pool: pool.name, method, outcome: code === '' ? 'ok' : 'error' }, seconds);
-          if (code !== '') metrics.xapiCallErrors.inc({ pool: pool.name, method, code });
-        },
-        ...(signal === undefined ? {} : { signal }),
-      });
+      // The configured host may be dead after a failover: try the last master, the URL, the members.
+      let firstError: unknown;
+      for (const url of members.candidates(pool)) {
+        try {
+          const xapi = await XapiClient.connect({
+            url,
+            user: pool.xapi.user,
+            password: pool.xapi.password,
+            readOnly,
+            ...xapiTransportOf(pool),
+            observe: ({ method, seconds, code }) => {
+              metrics.xapiCallDuration.observe({ pool: pool.name, method, outcome: code === '' ? 'ok' : 'error' }, seconds);
+              if (code !== '') metrics.xapiCallErrors.inc({ pool: pool.name, method, code });
+            },
+            ...(signal === undefined ? {} : { signal }),
+          });
+          if (url !== new URL(pool.xapi.url).origin && firstError !== undefined) options.logger.warn({ pool: pool.name, master: xapi.url }, 'the configured XAPI host did not answer; found the pool master at another member');
+          members.answered(pool, xapi.url);
+          return xapi;
+        } catch (err) {
+          if (!(err instanceof XapiUnreachableError || err instanceof XapiTimeoutError) || signal?.aborted === true) throw err;
+          firstError ??= err;
+        }
+      }
+      throw firstError;
     },
 
     async poolHosts(pool, signal) {
       const xapi = await ctx.openXapi(pool, { readOnly: true, ...(signal === undefined ? {} : { signal }) });
       try {
         const records = await readPoolHosts(xapi, signal);
+        members.remember(pool, records.map((h) => h.address));
         return records.map((h): ResolvedHost => ({
           pool,
           ref: h.ref,

@@ -82,7 +82,10 @@ export async function startBmcSim(o: { dir: string; name: string; port?: number;
     stateFile,
     async close() {
       if (!exited) child.kill('SIGTERM');
+      // ipmi_sim may sit in a chassis command: do not wait for ever.
+      const hard = setTimeout(() => child.kill('SIGKILL'), 2_000);
       await child;
+      clearTimeout(hard);
     },
   };
 }

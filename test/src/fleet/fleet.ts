@@ -95,6 +95,11 @@ export class Fleet {
     return port;
   }
 
+  /** The switch-side ends of a host's cables (what a BMC's power-off takes down). */
+  portsOf(host: string): string[] {
+    return [...this.#ports.entries()].filter(([k]) => k.startsWith(`${host}/`)).map(([, v]) => v);
+  }
+
   host(name: string): FleetHost {
     const h = this.hosts.get(name);
     if (h === undefined) throw new Error(`no fleet host ${name}`);

@@ -15,15 +15,19 @@ export class ManagementRelay {
   #cut = false;
   #port = 0;
 
-  private constructor(private readonly targetPort: number) {
+  private constructor(private targetPort: number) {
     this.#server = createServer((client) => this.#accept(client));
   }
 
-  static async start(targetPort: number): Promise<ManagementRelay> {
+  /**
+   * `listen` puts the relay where the controller looks for the host's agent (the host's XAPI
+   * address and the pool's agent port); default: any free port on 127.0.0.1.
+   */
+  static async start(targetPort: number, listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 }): Promise<ManagementRelay> {
     const relay = new ManagementRelay(targetPort);
     await new Promise<void>((resolve, reject) => {
       relay.#server.once('error', reject);
-      relay.#server.listen(0, '127.0.0.1', () => resolve());
+      relay.#server.listen(listen.port, listen.host, () => resolve());
     });
     const address = relay.#server.address();
     relay.#port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -61,6 +65,11 @@ export class ManagementRelay {
     upstream.on('close', () => pair.client.destroy());
     pair.client.pipe(upstream);
     upstream.pipe(pair.client);
+  }
+
+  /** The host's agent started again (a boot) on another port: new connections go there. */
+  retarget(port: number): void {
+    this.targetPort = port;
   }
 
   /** Pulls the cable: nothing passes any more in either direction. */

@@ -33,6 +33,8 @@ export interface StorageNode {
   logFile: string;
   /** The backing disk DRBD sits on, as the agent sees it (under root). */
   backingDisk: string;
+  /** The DRBD simulator's environment for this node (what a power-off's `down all` needs). */
+  drbdSimEnv: Record<string, string>;
   client<S extends CompatServiceDefinition>(definition: S): Client<S>;
   close(): Promise<void>;
 }
@@ -53,6 +55,11 @@ export interface StorageNodeOptions {
   tgtdControlPort?: number;
   /** Extra environment for the DRBD simulator (network mode, ping timers). */
   simEnv?: Record<string, string>;
+  /**
+   * The host boots again (after a power-off): keep its disk, drbd.conf and agent state, start
+   * only the agent. Default false: a freshly installed host.
+   */
+  boot?: boolean;
 }
 
 const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
@@ -106,9 +113,11 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
   await mkdir(join(root, 'var/log'), { recursive: true });
   await mkdir(join(root, 'var/lib/xsctl-agent'), { recursive: true });
   await mkdir(join(root, 'dev/xsvg'), { recursive: true });
-  await writeFile(join(root, backingDisk), Buffer.alloc(8 * 1024 * 1024));
-  // A freshly installed drbd-utils ships a drbd.conf; drbdadm refuses to run without one.
-  await writeFile(join(root, 'etc/drbd.conf'), '# drbd-utils default: no resources yet\nglobal { usage-count no; }\n');
+  if (o.boot !== true) {
+    await writeFile(join(root, backingDisk), Buffer.alloc(8 * 1024 * 1024));
+    // A freshly installed drbd-utils ships a drbd.conf; drbdadm refuses to run without one.
+    await writeFile(join(root, 'etc/drbd.conf'), '# drbd-utils default: no resources yet\nglobal { usage-count no; }\n');
+  }
   const logFile = join(root, 'agent.log');
   const fh = await open(logFile, 'a');
   const logger = createLogger(`agent-${o.name}`, { level: 'debug', destination: fh.fd });
@@ -136,6 +145,7 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
     agent: { port: agent.port },
     logFile,
     backingDisk,
+    drbdSimEnv: { ...(sim.env ?? {}) },
     client: (definition) => createClient(definition, channel),
     async close() {
       channel.close();

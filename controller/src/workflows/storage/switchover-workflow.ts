@@ -1,4 +1,5 @@
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import type { PoolConfig } from '../../config/inventory.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { CompensationContext, WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
 import { assertRoleOn, checkSwitchover, statusOf, storageConfigOf, type StorageHost } from './storage-pool.js';
@@ -25,24 +26,43 @@ export function switchoverKind(ctx: ControllerContext): WorkflowKind {
   return {
     kind: STORAGE_SWITCHOVER,
     run: (w) => runSwitchover(ctx, w),
-    compensate: (name, args, c) => compensate(ctx, name, args, c),
+    compensate: async (name, args, c) => {
+      if (!(await compensateStorage(ctx, name, args, c))) throw new Error(`unknown compensation ${name}`);
+    },
   };
 }
 
 async function runSwitchover(ctx: ControllerContext, w: WorkflowContext): Promise<unknown> {
   const params = w.params as SwitchoverParams;
-  const pool = ctx.pool(w.pool);
+  const r = await switchStorage(ctx, w, ctx.pool(w.pool), params.to);
+  return { pool: w.pool, from: r.from, to: r.to, reason: params.reason, servedMs: r.servedMs, verified: r.verified };
+}
+
+export interface SwitchResult {
+  from: string;
+  to: string;
+  /** From the demotion's start to the peer serving (the I/O gap the controller caused). */
+  servedMs: number;
+  verified: unknown;
+}
+
+/**
+ * The switchover's steps, journaled in `w` under `prefix` (empty for the switchover workflow; the
+ * rolling upgrade runs them under its host's key). Compensation `restore-master:HOST` puts the old
+ * master back if the promotion fails (compensateStorage handles it for any workflow kind).
+ */
+export async function switchStorage(ctx: ControllerContext, w: WorkflowContext, pool: PoolConfig, to: string, prefix = ''): Promise<SwitchResult> {
   const storage = storageConfigOf(pool);
   const signal = w.signal;
-  const plan = await w.step('check', {
+  const plan = await w.step(`${prefix}check`, {
     run: async () => {
-      const p = await checkSwitchover(ctx, pool, params.to, signal);
+      const p = await checkSwitchover(ctx, pool, to, signal);
       return { from: p.from, to: p.to };
     },
   });
   const roleOf = async (h: StorageHost) => (await statusOf(ctx, pool, h, signal)).apparentRole;
   const started = performance.now();
-  await w.step(`demote:${plan.from.name}`, {
+  await w.step(`${prefix}demote:${plan.from.name}`, {
     host: plan.from.name,
     check: async () => ((await roleOf(plan.from)) === 'slave' ? { steps: ['(found slave)'] } : undefined),
     run: (io) => {
@@ -51,7 +71,7 @@ async function runSwitchover(ctx: ControllerContext, w: WorkflowContext): Promis
     },
     compensation: () => ({ name: `restore-master:${plan.from.name}`, args: { from: plan.from, to: plan.to } }),
   });
-  await w.step(`promote:${plan.to.name}`, {
+  await w.step(`${prefix}promote:${plan.to.name}`, {
     host: plan.to.name,
     check: async () => ((await roleOf(plan.to)) === 'master' ? { steps: ['(found master)'] } : undefined),
     run: (io) => {
@@ -61,19 +81,11 @@ async function runSwitchover(ctx: ControllerContext, w: WorkflowContext): Promis
     releases: [`restore-master:${plan.from.name}`],
   });
   const servedMs = Math.round(performance.now() - started);
-  const verified = await w.step('verify', { run: () => verifyFromInitiator(storage, signal) });
+  const verified = await w.step(`${prefix}verify`, { run: () => verifyFromInitiator(storage, signal) });
   if (storage.couplePoolMaster) {
-    await w.step('designate-master', {
+    await w.step(`${prefix}designate-master`, {
       host: plan.to.name,
-      check: async () => {
-        const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
-        try {
-          const pools = await xapi.getAllRecords('pool', { signal });
-          return [...pools.values()][0]?.master === plan.to.ref ? { designated: true } : undefined;
-        } finally {
-          await xapi.close();
-        }
-      },
+      check: async () => ((await masterIs(plan.to.ref)) ? { designated: true } : undefined),
       run: async () => {
         const xapi = await ctx.openXapi(pool, { readOnly: false, signal });
         try {
@@ -81,17 +93,35 @@ async function runSwitchover(ctx: ControllerContext, w: WorkflowContext): Promis
           if ([...pools.values()][0]?.master === plan.to.ref) return { designated: false, note: 'already the pool master' };
           await xapi.callAsync('pool.designate_new_master', [plan.to.ref as never], { signal });
           return { designated: true };
+        } catch (err) {
+          // The transition restarts both xapis: watching the task on the old master can end in
+          // HOST_IS_SLAVE or a dropped session although the new master took over. Ask the pool.
+          if (signal.aborted || !(await masterIs(plan.to.ref))) throw err;
+          return { designated: true, note: `confirmed after ${err instanceof Error ? err.message : String(err)}` };
         } finally {
           await xapi.close().catch(() => undefined);
         }
       },
     });
   }
-  return { pool: w.pool, from: plan.from.name, to: plan.to.name, reason: params.reason, servedMs, verified };
+  return { from: plan.from.name, to: plan.to.name, servedMs, verified };
+
+  async function masterIs(ref: string): Promise<boolean> {
+    const x = await ctx.openXapi(pool, { readOnly: true, signal }).catch(() => null);
+    if (x === null) return false;
+    try {
+      return [...(await x.getAllRecords('pool', { signal })).values()][0]?.master === ref;
+    } catch {
+      return false;
+    } finally {
+      await x.close().catch(() => undefined);
+    }
+  }
 }
 
-async function compensate(ctx: ControllerContext, name: string, args: Record<string, unknown>, c: CompensationContext): Promise<void> {
-  if (!name.startsWith('restore-master:')) throw new Error(`unknown compensation ${name}`);
+/** The switchover steps' compensations, for whichever workflow ran them; false for any other name. */
+export async function compensateStorage(ctx: ControllerContext, name: string, args: Record<string, unknown>, c: CompensationContext): Promise<boolean> {
+  if (!name.startsWith('restore-master:')) return false;
   const pool = ctx.pool(c.pool);
   const from = args['from'] as StorageHost;
   const to = args['to'] as StorageHost;
@@ -99,4 +129,5 @@ async function compensate(ctx: ControllerContext, name: string, args: Record<str
   await assertRoleOn(ctx, pool, to, StorageRole.STORAGE_ROLE_SLAVE, c.signal);
   await assertRoleOn(ctx, pool, from, StorageRole.STORAGE_ROLE_MASTER, c.signal);
   c.emit('storage-restored', { host: from.name });
+  return true;
 }

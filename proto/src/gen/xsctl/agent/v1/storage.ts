@@ -212,6 +212,11 @@ export interface StorageStatus {
    * process before a split-brain recovery.
    */
   haProcessesRunning: string[];
+  /**
+   * HA-Lizard's configuration directory (/etc/ha-lizard) exists: HA-Lizard is installed here and
+   * may manage the pool; a rolling upgrade refuses until the admin disables it (ha-cfg ha-disable).
+   */
+  haLizardInstalled: boolean;
 }
 
 export interface GetStorageStatusResponse {
@@ -1254,6 +1259,7 @@ function createBaseStorageStatus(): StorageStatus {
     bootEnabled: [],
     warnings: [],
     haProcessesRunning: [],
+    haLizardInstalled: false,
   };
 }
 
@@ -1291,6 +1297,9 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     }
     for (const v of message.haProcessesRunning) {
       writer.uint32(90).string(v!);
+    }
+    if (message.haLizardInstalled !== false) {
+      writer.uint32(96).bool(message.haLizardInstalled);
     }
     return writer;
   },
@@ -1396,6 +1405,14 @@ export const StorageStatus: MessageFns<StorageStatus> = {
             message.haProcessesRunning.push(reader.string());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.haLizardInstalled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1449,6 +1466,11 @@ export const StorageStatus: MessageFns<StorageStatus> = {
         : globalThis.Array.isArray(object?.ha_processes_running)
         ? object.ha_processes_running.map((e: any) => globalThis.String(e))
         : [],
+      haLizardInstalled: isSet(object.haLizardInstalled)
+        ? globalThis.Boolean(object.haLizardInstalled)
+        : isSet(object.ha_lizard_installed)
+        ? globalThis.Boolean(object.ha_lizard_installed)
+        : false,
     };
   },
 
@@ -1487,6 +1509,9 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     if (message.haProcessesRunning?.length) {
       obj.haProcessesRunning = message.haProcessesRunning;
     }
+    if (message.haLizardInstalled !== false) {
+      obj.haLizardInstalled = message.haLizardInstalled;
+    }
     return obj;
   },
 
@@ -1508,6 +1533,7 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     message.bootEnabled = object.bootEnabled?.map((e) => e) || [];
     message.warnings = object.warnings?.map((e) => e) || [];
     message.haProcessesRunning = object.haProcessesRunning?.map((e) => e) || [];
+    message.haLizardInstalled = object.haLizardInstalled ?? false;
     return message;
   },
 };

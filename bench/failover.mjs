@@ -1,0 +1,167 @@
+// npm run bench:failover: storage failover and switchover of a two-node DRBD + tgtd pool on the
+// namespaced lab (test/src/fleet/storage-lab.ts: CLI, controller process, agents, real tgtd,
+// drbdadm + the DRBD simulator in network mode, ipmi_sim, the XAPI simulator; the initiator is
+// iscsi-inq in its own namespace). Needs root. Prints JSON:
+//   trials, medianMs, p95Ms   unplanned failover: the storage master's death (all its links and
+//                             processes gone) -> the LUN answering again on the floating IP
+//   phases                    medians from the failover's timeline: detection, fence, promotion
+//   ioGap {medianMs, p95Ms}   planned switchover: the longest pause the initiator saw
+//   anchor                    the same harness with HA-Lizard's default timers
+//   faultMatrix               every row of test/src/fleet/fault-matrix.ts (fresh lab each)
+// Options: --trials N (20), --anchor-trials N (3), --switchovers N (5), --matrix-stride K (1; 0 = skip).
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DrbdServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { StorageLab } from '@xsctl/test/fleet/storage-lab';
+import { LabMonitor } from '@xsctl/test/fleet/lab-monitor';
+import { runScenario, scenarios, strideOf, witness } from '@xsctl/test/fleet/fault-matrix';
+
+const { values: opts } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '20' },
+    'anchor-trials': { type: 'string', default: '3' },
+    switchovers: { type: 'string', default: '5' },
+    'matrix-stride': { type: 'string', default: '1' },
+  },
+});
+const log = (...a) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${a.join(' ')}\n`);
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? null : s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+};
+const median = (xs) => quantile(xs, 0.5);
+
+/**
+ * HA-Lizard's defaults as its how-to sets them (ha-cfg set MONITOR_DELAY 15, XAPI_COUNT 2,
+ * XAPI_DELAY 10; MONITOR_SCANRATE 10): the slave looks at the master once per monitor cycle
+ * (MONITOR_DELAY) and declares it dead after XAPI_COUNT failed XAPI checks XAPI_DELAY apart.
+ * Mapped onto our witness: poll every MONITOR_DELAY, lost after XAPI_COUNT x XAPI_DELAY.
+ */
+const HA_LIZARD = { MONITOR_DELAY: 15, XAPI_COUNT: 2, XAPI_DELAY: 10, MONITOR_SCANRATE: 10 };
+const anchorTimers = { pollIntervalMs: HA_LIZARD.MONITOR_DELAY * 1000, detectAfterMs: HA_LIZARD.XAPI_COUNT * HA_LIZARD.XAPI_DELAY * 1000, selfFenceAfterMs: HA_LIZARD.XAPI_COUNT * HA_LIZARD.XAPI_DELAY * 1000 - 5_000 };
+/** Ours: as fast as this shared machine allows without false alarms. */
+const ourTimers = { pollIntervalMs: 500, detectAfterMs: 3_000, selfFenceAfterMs: 2_000 };
+
+/** One unplanned failover after another, the dead host booted and resynced in between. */
+async function failoverTrials(n, timers) {
+  const lab = await StorageLab.start({ automatic: true, holdDownMs: 0, ...timers });
+  const out = [];
+  try {
+    await lab.startController();
+    let master = 'xs1';
+    await lab.until('the witness sees xs1', async () => ((await witness(lab)).storageMaster === 'xs1' ? true : undefined), 120_000);
+    for (let i = 0; i < n; i++) {
+      const survivor = master === 'xs1' ? 'xs2' : 'xs1';
+      const mon = new LabMonitor(lab);
+      await sleep(1_000);
+      const before = (await witness(lab)).last?.workflowId;
+      const lost = Date.now();
+      await lab.loseHost(master);
+      mon.mark();
+      const w = await lab.until('failover', async () => {
+        const s = await witness(lab);
+        return s.last?.kind === 'storage-failover' && s.last.workflowId !== before && (s.last.state === 'done' || s.last.state === 'failed') ? s : undefined;
+      }, 300_000);
+      const served = await lab.until('the LUN answers', async () => ((await lab.inquiry()) !== null ? Date.now() : undefined), 60_000);
+      const m = await mon.stop();
+      const t = JSON.parse(w.last.timelineJson || '{}');
+      const at = (k) => (t[k] ? Date.parse(t[k]) : NaN);
+      const r = {
+        ok: w.last.state === 'done',
+        totalMs: m.firstAnswerAfterMs >= 0 ? m.firstAnswerAfterMs : served - lost,
+        detectionMs: at('detected') - lost + timers.detectAfterMs,
+        fenceMs: at('fenced') - (at('detected') + timers.detectAfterMs),
+        promotionMs: at('promoted') - at('fenced'),
+        xapiMs: at('xapiRecovered') - at('served'),
+        invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identities: m.identities },
+      };
+      log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state})`);
+      out.push(r);
+      if (!r.ok) break;
+      // The dead host boots; DRBD comes up as Secondary and resyncs from the new master.
+      await lab.bootHost(master);
+      await lab.node(master).client(DrbdServiceDefinition).attachDrbd({ resource: 'iscsi1' });
+      await lab.until('resynced', async () => {
+        const s = await lab.drbdState(master);
+        return s?.connection === 'Connected' && s.disk === 'UpToDate' ? true : undefined;
+      }, 120_000);
+      await lab.until('the witness sees both', async () => ((await witness(lab)).hosts.every((h) => h.reachable) ? true : undefined), 60_000);
+      master = survivor;
+    }
+  } finally {
+    await lab.close();
+  }
+  return out;
+}
+
+async function switchoverGaps(n) {
+  const lab = await StorageLab.start({ automatic: false });
+  const gaps = [];
+  try {
+    await lab.startController();
+    for (let i = 0; i < n; i++) {
+      const mon = new LabMonitor(lab);
+      await sleep(1_500);
+      const r = await lab.xsctl(['storage', 'switchover', '--pool', 'lab', '--yes'], 600_000);
+      await sleep(1_500);
+      const m = await mon.stop();
+      if (r.exitCode !== 0) {
+        log(`switchover ${i + 1} failed: ${r.stderr.trim().split('\n').at(-1)}`);
+        break;
+      }
+      log(`switchover ${i + 1}/${n}: longest initiator gap ${m.longestGapMs} ms`);
+      gaps.push(m.longestGapMs);
+    }
+  } finally {
+    await lab.close();
+  }
+  return gaps;
+}
+
+const trials = Number(opts.trials);
+const ours = trials > 0 ? await failoverTrials(trials, ourTimers) : [];
+const anchorRuns = Number(opts['anchor-trials']) > 0 ? await failoverTrials(Number(opts['anchor-trials']), anchorTimers) : [];
+const gaps = Number(opts.switchovers) > 0 ? await switchoverGaps(Number(opts.switchovers)) : [];
+const stride = Number(opts['matrix-stride']);
+const faultMatrix = [];
+if (stride > 0) {
+  for (const s of strideOf(scenarios, stride)) {
+    log(`matrix: ${s.name}`);
+    const r = await runScenario(s);
+    log(`matrix: ${s.name}: ${r.passed ? 'passed' : `FAILED (${r.detail})`}`);
+    faultMatrix.push({ scenario: r.scenario, passed: r.passed, dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, ms: r.ms, detail: r.detail });
+  }
+}
+const ok = ours.filter((r) => r.ok);
+const totals = ok.map((r) => r.totalMs);
+const result = {
+  trials: ok.length,
+  failedTrials: ours.length - ok.length,
+  medianMs: median(totals),
+  p95Ms: quantile(totals, 0.95),
+  timers: ourTimers,
+  phases: {
+    detectionMs: median(ok.map((r) => r.detectionMs)),
+    fenceMs: median(ok.map((r) => r.fenceMs)),
+    promotionMs: median(ok.map((r) => r.promotionMs)),
+    xapiRecoveryMs: median(ok.map((r) => r.xapiMs)),
+  },
+  invariants: {
+    dualPrimary: ours.reduce((a, r) => a + r.invariants.dualPrimary, 0),
+    dualFloatingIp: ours.reduce((a, r) => a + r.invariants.dualFloatingIp, 0),
+    promotionsWithoutUpToDate: ours.reduce((a, r) => a + r.invariants.promotionsWithoutUpToDate, 0),
+  },
+  ioGap: { switchovers: gaps.length, medianMs: median(gaps), p95Ms: quantile(gaps, 0.95) },
+  anchor: {
+    name: `HA-Lizard defaults (MONITOR_DELAY ${HA_LIZARD.MONITOR_DELAY}, XAPI_COUNT ${HA_LIZARD.XAPI_COUNT}, XAPI_DELAY ${HA_LIZARD.XAPI_DELAY}, MONITOR_SCANRATE ${HA_LIZARD.MONITOR_SCANRATE}) on the same harness`,
+    timers: anchorTimers,
+    trials: anchorRuns.filter((r) => r.ok).length,
+    medianMs: median(anchorRuns.filter((r) => r.ok).map((r) => r.totalMs)),
+  },
+  goal: { medianMs: 5_000, p95Ms: 8_000, ioGapMs: 2_000 },
+  faultMatrix,
+  load: (await import('node:os')).loadavg().map((l) => Math.round(l * 10) / 10),
+};
+result.anchor.ratio = result.medianMs && result.anchor.medianMs ? Math.round((result.anchor.medianMs / result.medianMs) * 10) / 10 : null;
+result.goalMet = { median: result.medianMs !== null && result.medianMs <= 5_000, p95: result.p95Ms !== null && result.p95Ms <= 8_000, ioGap: result.ioGap.medianMs !== null && result.ioGap.p95Ms <= 2_000, matrix: faultMatrix.every((r) => r.passed) };
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * The `storage:` section of a pool, strict like the rest of the controller config: an unknown
+ * key (a typo such as `detectAfterMS` or `pasword`) is an error naming its path, never silently
+ * ignored. Keys are the storage spec's (the CLI's `--spec` file, StorageSpec's JSON names). What
+ * needs more than one field (exactly two hosts, a BMC for each, selfFenceAfterMs below
+ * detectAfterMs) and the secrets read from files are checked by parsePoolStorageConfig.
+ */
+const nonEmpty = z.string().min(1);
+const u32 = z.number().int().min(0).max(0xffff_ffff);
+const port = z.number().int().min(1).max(65535);
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const lunSchema = z.strictObject({
+  lun: u32,
+  backingStore: nonEmpty,
+  scsiId: z.string().optional(),
+  scsiSn: z.string().optional(),
+  vendorId: z.string().optional(),
+  productId: z.string().optional(),
+  bsType: z.string().optional(),
+});
+
+const targetSchema = z.strictObject({
+  tid: u32,
+  iqn: nonEmpty,
+  luns: z.array(lunSchema).min(1, 'must list the LUNs'),
+  initiatorAddresses: z.array(nonEmpty).optional(),
+  initiatorNames: z.array(nonEmpty).optional(),
+  /** The CHAP secret lives in a file (`password` is refused: secrets never sit in this file). */
+  incomingUser: z.strictObject({ user: nonEmpty, passwordFile: nonEmpty }).optional(),
+});
+
+export const storageSpecSchema = z.strictObject({
+  drbdResources: z.array(nonEmpty).min(1, 'must name the DRBD resources'),
+  target: targetSchema,
+  floatingIp: z.strictObject({ address: nonEmpty, prefixLength: z.number().int().min(1).max(32), interface: nonEmpty, garpCount: u32.optional() }),
+  tgtd: z.strictObject({ controlPort: u32 }).optional(),
+  peerSafety: z.strictObject({ witnessAddress: z.string().optional(), witnessInterface: z.string().optional() }).optional(),
+  stopGraceMs: u32.optional(),
+});
+
+const storageHostSchema = z.strictObject({
+  replicationAddress: nonEmpty,
+  replicationInterface: nonEmpty,
+  managementInterface: nonEmpty,
+  tgtdControlPort: port.optional(),
+});
+
+const ipmiTargetSchema = z.strictObject({
+  address: nonEmpty,
+  port: port.optional(),
+  user: nonEmpty,
+  passwordFile: nonEmpty,
+  interface: z.enum(['lanplus', 'lan']).optional(),
+  cipherSuite: z.number().int().min(0).max(17).optional(),
+  privilege: z.enum(['OPERATOR', 'ADMINISTRATOR']).optional(),
+});
+
+export const poolStorageSchema = z.strictObject({
+  spec: storageSpecSchema,
+  hosts: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a host name'), storageHostSchema),
+  couplePoolMaster: z.boolean().optional(),
+  failover: z
+    .strictObject({
+      automatic: z.boolean().optional(),
+      detectAfterMs: ms(500, 600_000).optional(),
+      selfFenceAfterMs: ms(200, 600_000).optional(),
+      holdDownMs: ms(0, 3_600_000).optional(),
+      pollIntervalMs: ms(50, 60_000).optional(),
+    })
+    .optional(),
+  fencing: z
+    .discriminatedUnion('method', [z.strictObject({ method: z.literal('ipmi'), hosts: z.record(z.string(), ipmiTargetSchema) }), z.strictObject({ method: z.literal('self') })], { error: 'method must be ipmi or self' })
+    .optional(),
+  initiatorProbe: z.strictObject({ via: z.array(nonEmpty).optional(), timeoutMs: ms(1_000, 600_000).optional() }).optional(),
+});

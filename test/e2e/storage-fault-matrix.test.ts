@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { isRoot } from '../src/fleet/fleet.js';
+import { runScenario, scenarios, strideOf } from '../src/fleet/fault-matrix.js';
+
+/**
+ * The fault matrix (test/src/fleet/fault-matrix.ts), each row on a fresh namespaced two-node lab
+ * through the CLI, the controller process and the agents, with the invariant monitor running.
+ * CI runs every k-th row: XSCTL_FAULT_STRIDE=k (default 7), XSCTL_FAULT_OFFSET=o picks which;
+ * `npm run test:fault-matrix` runs all of them (k = 1).
+ */
+const stride = Math.max(1, Number(process.env['XSCTL_FAULT_STRIDE'] ?? '7'));
+const offset = Number(process.env['XSCTL_FAULT_OFFSET'] ?? '0');
+
+describe.skipIf(!isRoot())('storage fault matrix', () => {
+  for (const s of strideOf(scenarios, stride, offset)) {
+    it(s.name, async () => {
+      const r = await runScenario(s);
+      expect({ scenario: r.scenario, passed: r.passed, detail: r.detail }).toMatchObject({ passed: true });
+      expect(r).toMatchObject({ dualPrimary: 0, dualFloatingIp: 0, promotionsWithoutUpToDate: 0 });
+    }, 420_000);
+  }
+});

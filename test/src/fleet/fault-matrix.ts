@@ -1,0 +1,363 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { assertStorageRoleOnBoot } from '@xsctl/agent/storage/boot-role';
+import { SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { LabMonitor, type MonitorReport } from './lab-monitor.js';
+import { LAB_IDENTITY, StorageLab, type LabHost, type StorageLabOptions } from './storage-lab.js';
+
+/**
+ * The fault matrix of issue 11: each scenario runs on a fresh two-node lab (storage-lab.ts) with
+ * the invariant monitor (lab-monitor.ts) watching from before the fault to the end. Every row
+ * asserts the four invariants (no two Primaries, no floating IP on two hosts, no promotion
+ * without UpToDate data, one SCSI identity seen by the initiator) plus its own outcome.
+ * The e2e test runs every k-th row (XSCTL_FAULT_STRIDE), `npm run test:fault-matrix` and the
+ * benchmark run all of them.
+ */
+export interface ScenarioResult {
+  scenario: string;
+  passed: boolean;
+  dualPrimary: number;
+  dualFloatingIp: number;
+  promotionsWithoutUpToDate: number;
+  identities: string[];
+  detail: string;
+  ms: number;
+}
+
+export interface Scenario {
+  name: string;
+  options?: StorageLabOptions;
+  /** The fault and the scenario's own checks; throws on a failed check. */
+  run(lab: StorageLab, mon: LabMonitor): Promise<string>;
+}
+
+export const IDENTITY = `${LAB_IDENTITY.vendorId}/${LAB_IDENTITY.productId}/${LAB_IDENTITY.scsiSn}`;
+
+interface Witness {
+  storageMaster: string;
+  hosts: { host: string; reachable: boolean }[];
+  last?: { kind: string; state: string; from: string; to: string; reason: string; timelineJson: string };
+  alerts: string[];
+}
+
+export async function witness(lab: StorageLab): Promise<Witness> {
+  const r = await lab.xsctl(['storage', 'witness', '--pool', 'lab', '--json'], 30_000);
+  if (r.exitCode !== 0) throw new Error(`storage witness: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Witness;
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`check failed: ${what}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function role(lab: StorageLab, n: LabHost): Promise<string> {
+  return (await lab.kernelState(n))?.role ?? 'none';
+}
+
+async function failoverDone(lab: StorageLab, timeoutMs = 120_000): Promise<Witness> {
+  return lab.until('the failover workflow to finish', async () => {
+    const w = await witness(lab);
+    return w.last?.kind === 'storage-failover' && (w.last.state === 'done' || w.last.state === 'failed') ? w : undefined;
+  }, timeoutMs);
+}
+
+/** The controller has seen the master long enough: the witness knows who serves. */
+async function witnessReady(lab: StorageLab): Promise<void> {
+  await lab.until('the witness to see xs1 serving', async () => ((await witness(lab)).storageMaster === 'xs1' ? true : undefined), 60_000);
+}
+
+/** Nothing changes for `ms`: no workflow, roles as they were, the LUN still answering. */
+async function holdsFor(lab: StorageLab, ms: number): Promise<void> {
+  await sleep(ms);
+  const w = await witness(lab);
+  check(w.last === undefined, `no workflow ran (saw ${w.last?.kind} ${w.last?.state})`);
+  check((await role(lab, 'xs1')) === 'Primary' && (await role(lab, 'xs2')) === 'Secondary', 'xs1 Primary, xs2 Secondary as before');
+}
+
+/** What a resync in progress looks like to the simulated kernel: this node's data is Inconsistent. */
+async function makeInconsistent(lab: StorageLab, n: LabHost): Promise<void> {
+  const file = join(lab.base, 'drbd-sim', n, 'md-1.json');
+  const md = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  await writeFile(file, JSON.stringify({ ...md, disk: 'Inconsistent' }));
+}
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'storage master agent killed',
+    async run(lab) {
+      await witnessReady(lab);
+      await lab.killAgent('xs1');
+      // The replication link stays Connected (rule 3): the peer is alive, no failover.
+      await holdsFor(lab, 2 * 6_000);
+      check((await lab.inquiry()) !== null, 'the LUN still answers');
+      await lab.restartAgent('xs1');
+      await lab.until('the witness sees xs1 again', async () => ((await witness(lab)).hosts.find((h) => h.host === 'xs1')?.reachable === true ? true : undefined), 30_000);
+      return 'no failover; xs1 kept serving; the witness sees its agent again';
+    },
+  },
+  {
+    name: 'storage master host lost (all links and tgtd)',
+    async run(lab, mon) {
+      await witnessReady(lab);
+      await lab.loseHost('xs1');
+      mon.mark();
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
+      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+      check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'floating IP on xs2 only');
+      return `failed over to xs2; timeline ${w.last?.timelineJson}`;
+    },
+  },
+  {
+    name: 'replication link cut only',
+    async run(lab) {
+      await witnessReady(lab);
+      // The slave's storage cable: DRBD drops on both sides, the initiator keeps its path to xs1.
+      await lab.fleet.cutLink('xs2', 'eth1');
+      await lab.until('xs1 sees the link down', async () => ((await lab.drbdState('xs1'))?.connection !== 'Connected' ? true : undefined), 15_000);
+      await holdsFor(lab, 2 * 6_000);
+      check((await lab.inquiry()) !== null, 'the LUN still answers from xs1');
+      await lab.fleet.restoreLink('xs2', 'eth1');
+      return 'both agents reachable: no failover, xs1 keeps serving';
+    },
+  },
+  {
+    name: 'management link cut only',
+    async run(lab) {
+      await witnessReady(lab);
+      await lab.fleet.cutLink('xs1', 'eth0');
+      lab.relays.get('xs1')!.cut();
+      // The witness loses xs1, but xs2 still sees the replication link Connected (rule 3).
+      await holdsFor(lab, 2 * 6_000);
+      check((await lab.inquiry()) !== null, 'the LUN still answers');
+      await lab.fleet.restoreLink('xs1', 'eth0');
+      lab.relays.get('xs1')!.restore();
+      return 'replication Connected: no failover on management loss alone';
+    },
+  },
+  {
+    name: 'both links of the master cut while the witness sees the slave',
+    async run(lab, mon) {
+      await witnessReady(lab);
+      await lab.fleet.cutLink('xs1', 'eth0');
+      await lab.fleet.cutLink('xs1', 'eth1');
+      lab.relays.get('xs1')!.cut();
+      mon.mark();
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
+      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+      check((await readFile(lab.bmcs.get('xs1')!.stateFile, 'utf8')).trim() === '0', 'xs1 powered off by its BMC');
+      return `xs1 fenced by IPMI, xs2 serves; ${w.last?.timelineJson}`;
+    },
+  },
+  {
+    name: 'witness lost together with the replication link',
+    options: { automatic: true },
+    async run(lab) {
+      await witnessReady(lab);
+      await lab.stopController();
+      await lab.fleet.cutLink('xs2', 'eth1');
+      // xs1 serves with neither peer nor witness: it stops within its self-fence bound; nothing is promoted.
+      await lab.until('xs1 stops serving (self-fence)', async () => ((await role(lab, 'xs1')) === 'Secondary' && (await lab.ipHolders()).length === 0 ? true : undefined), 60_000);
+      check((await role(lab, 'xs2')) === 'Secondary', 'xs2 not promoted without the witness');
+      const log = await readFile(lab.node('xs1').logFile, 'utf8');
+      check(/SELF-FENCE: replication link and witness lost while serving/.test(log), 'xs1 logged its self-fence');
+      return 'xs1 self-fenced, nobody promoted (no witness, no quorum)';
+    },
+  },
+  {
+    name: 'flapping link (at most one role change per hold-down)',
+    options: { fencing: 'self', holdDownMs: 60_000 },
+    async run(lab) {
+      await witnessReady(lab);
+      let changes = 0;
+      for (let i = 0; i < 3; i++) {
+        await lab.fleet.cutLink('xs1', 'eth1');
+        await lab.fleet.cutLink('xs1', 'eth0');
+        lab.relays.get('xs1')!.cut();
+        await sleep(5_000);
+        await lab.fleet.restoreLink('xs1', 'eth1');
+        await lab.fleet.restoreLink('xs1', 'eth0');
+        lab.relays.get('xs1')!.restore();
+        await sleep(3_000);
+      }
+      await sleep(5_000);
+      changes = ((await readFile(lab.controllerLog, 'utf8')).match(/STORAGE FAILOVER started by the witness/g) ?? []).length;
+      check(changes <= 1, 'at most one failover');
+      return `${changes} role change(s) in three flaps within the hold-down`;
+    },
+  },
+  {
+    name: 'the old master returns: it comes back Secondary',
+    async run(lab) {
+      await witnessReady(lab);
+      await lab.loseHost('xs1');
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'done', 'failover done');
+      // It boots with a stale pool.conf (master) and its storage role config: rule 9 and 11.
+      const root = join(lab.base, 'xs1');
+      await mkdir(join(root, 'etc/xensource'), { recursive: true });
+      await mkdir(join(root, 'etc/xsctl'), { recursive: true });
+      await writeFile(join(root, 'etc/xensource/pool.conf'), 'master');
+      const spec = JSON.parse(JSON.stringify(lab.spec('xs1'))) as Record<string, unknown>;
+      await writeFile(join(root, 'etc/xsctl/storage.yaml'), stringify({ ...spec, hysteresisMs: 1_000, connectWaitMs: 5_000, retryInitialMs: 2_000, retryMaxMs: 5_000 }));
+      const node = await lab.bootHost('xs1');
+      const stop = new AbortController();
+      const boot = assertStorageRoleOnBoot(node.ctx, { signal: stop.signal });
+      await sleep(20_000);
+      stop.abort();
+      await boot;
+      check((await role(lab, 'xs1')) !== 'Primary', `xs1 is not Primary (is ${await role(lab, 'xs1')})`);
+      check((await role(lab, 'xs2')) === 'Primary', 'xs2 still Primary');
+      check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'the floating IP stays on xs2');
+      return `xs1 back as ${await role(lab, 'xs1')}; its boot role refused to promote over a Primary peer`;
+    },
+  },
+  {
+    name: 'fencing failing',
+    options: { stuckBmc: ['xs1'] },
+    async run(lab) {
+      await witnessReady(lab);
+      await lab.loseHost('xs1');
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'failed', `failover failed (was ${w.last?.state})`);
+      check((await role(lab, 'xs2')) === 'Secondary', 'nothing promoted');
+      const log = await readFile(lab.controllerLog, 'utf8');
+      check(/FENCING FAILED: nothing is promoted/.test(log), 'the controller logged it loudly');
+      return 'fence failed: nothing promoted, the workflow failed with FENCING_FAILED';
+    },
+  },
+  {
+    name: 'the survivor not UpToDate',
+    async run(lab) {
+      await witnessReady(lab);
+      await makeInconsistent(lab, 'xs2');
+      await lab.loseHost('xs1');
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'failed', `failover refused (was ${w.last?.state})`);
+      check((await role(lab, 'xs2')) === 'Secondary', 'xs2 not promoted');
+      const log = await readFile(lab.controllerLog, 'utf8');
+      check(/not UpToDate: promoting it would serve stale data/.test(log), 'the refusal names rule 1');
+      return 'refused: survivor Inconsistent (rule 1)';
+    },
+  },
+  {
+    name: 'split brain after both return: detected, reported, not resolved',
+    options: { fencing: 'self' },
+    async run(lab) {
+      await witnessReady(lab);
+      await lab.fleet.cutLink('xs1', 'eth0');
+      await lab.fleet.cutLink('xs1', 'eth1');
+      lab.relays.get('xs1')!.cut();
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'done', `failover by quorum done (was ${w.last?.state})`);
+      await lab.fleet.restoreLink('xs1', 'eth0');
+      await lab.fleet.restoreLink('xs1', 'eth1');
+      lab.relays.get('xs1')!.restore();
+      const sb = await lab.until('both report the split brain', async () => {
+        const a = await lab.drbdState('xs1');
+        const b = await lab.drbdState('xs2');
+        return a?.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED && b?.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED ? [a, b] : undefined;
+      }, 30_000);
+      const status = await lab.xsctl(['storage', 'status', '--pool', 'lab'], 60_000);
+      check(/SPLIT BRAIN/.test(status.stdout + status.stderr), 'storage status reports it');
+      await sleep(3_000);
+      check((await role(lab, 'xs2')) === 'Primary' && (await role(lab, 'xs1')) === 'Secondary', 'roles untouched: xs2 serves, xs1 waits for the admin');
+      check((await lab.drbdState('xs1'))?.connection === 'StandAlone', 'not resolved automatically');
+      return `split brain reported on both (${sb.map((s) => s.connection).join('/')}), left for the admin`;
+    },
+  },
+  {
+    name: 'controller SIGKILLed in the middle of a failover, then resumed',
+    async run(lab, mon) {
+      await witnessReady(lab);
+      await lab.stopController();
+      // After the failover's start, assess and fence intents: the kill lands mid-workflow.
+      await lab.startController({ XSCTL_TEST_KILL_AFTER_JOURNAL_WRITE: '5' });
+      await witnessReady(lab);
+      await lab.loseHost('xs1');
+      mon.mark();
+      await lab.controller?.child.catch(() => undefined);
+      lab.controller = null;
+      await lab.startController();
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'done', `the resumed failover finished (was ${w.last?.state})`);
+      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+      check(/resumed workflows after a restart/.test(await readFile(lab.controllerLog, 'utf8')), 'resumed from the journal');
+      return 'killed mid-failover; the restarted controller resumed and finished it';
+    },
+  },
+  {
+    name: 'switchover under continuous initiator I/O',
+    async run(lab, mon) {
+      await witnessReady(lab);
+      const ini = lab.fleet.host('ini');
+      const url = `iscsi://xsinit%Lab-CHAP-secret-77@${lab.floatingIp}/iqn.2013-05.com.example:xsctl.lab/10`;
+      const perf = ini.exec('iscsi-perf', ['-r', '-t', '120', '-n', '-x', '100', url], { reject: false, timeout: 180_000 });
+      await sleep(2_000);
+      mon.mark();
+      const r = await lab.xsctl(['storage', 'switchover', '--pool', 'lab', '--yes']);
+      perf.kill('SIGINT');
+      const out = await perf;
+      check(r.exitCode === 0, `switchover done: ${r.stderr}`);
+      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+      return `switched over with iscsi-perf running (${String(out.stdout).trim().split('\n').at(-1) ?? ''})`;
+    },
+  },
+  {
+    name: 'switchover refused while the peer is Inconsistent',
+    async run(lab) {
+      await witnessReady(lab);
+      await makeInconsistent(lab, 'xs2');
+      const r = await lab.xsctl(['storage', 'switchover', '--pool', 'lab', '--yes']);
+      check(r.exitCode !== 0, 'refused');
+      check(/STORAGE_PEER_NOT_UP_TO_DATE/.test(r.stderr) && /xs2's copy of iscsi1 is Inconsistent/.test(r.stderr), `typed refusal naming xs2 (${r.stderr.trim().split('\n').at(-1)})`);
+      check((await role(lab, 'xs1')) === 'Primary', 'nothing moved');
+      return 'refused with STORAGE_PEER_NOT_UP_TO_DATE naming xs2';
+    },
+  },
+];
+
+/** One row: a fresh lab, the monitor around the fault, the invariants and the row's checks. */
+export async function runScenario(s: Scenario): Promise<ScenarioResult> {
+  const started = performance.now();
+  const lab = await StorageLab.start(s.options ?? {});
+  let detail = '';
+  let passed = false;
+  let report: MonitorReport | undefined;
+  try {
+    await lab.startController();
+    const mon = new LabMonitor(lab);
+    try {
+      detail = await s.run(lab, mon);
+      passed = true;
+    } catch (err) {
+      detail = err instanceof Error ? err.message : String(err);
+    } finally {
+      report = await mon.stop();
+    }
+  } finally {
+    await lab.close();
+  }
+  const r = report;
+  const invariants = r.dualPrimary === 0 && r.dualFloatingIp === 0 && r.promotionsWithoutUpToDate === 0 && r.identities.every((i) => i === IDENTITY);
+  if (passed && !invariants) detail = `invariants broken: ${JSON.stringify({ dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, identities: r.identities })}`;
+  return {
+    scenario: s.name,
+    passed: passed && invariants,
+    dualPrimary: r.dualPrimary,
+    dualFloatingIp: r.dualFloatingIp,
+    promotionsWithoutUpToDate: r.promotionsWithoutUpToDate,
+    identities: r.identities,
+    detail,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+/** Every k-th scenario, starting at `offset` (CI runs a stride, the full matrix runs k = 1). */
+export function strideOf<T>(items: readonly T[], k: number, offset = 0): T[] {
+  return items.filter((_, i) => i % Math.max(1, k) === offset % Math.max(1, k));
+}
