@@ -414,7 +414,7 @@ export class StorageLab {
   }
 
   /** The CLI as an admin runs it. */
-  async xsctl(args: readonly string[], timeoutMs = 120_000): Promise<CliResult> {
+  async xsctl(args: readonly string[], timeoutMs = 600_000): Promise<CliResult> {
     const r = await execa(process.execPath, [xsctlBin, '--controller', this.controllerAddress, '--ca', this.#cliFiles.ca, '--cert', this.#cliFiles.cert, '--key', this.#cliFiles.key, ...args], { reject: false, timeout: timeoutMs, env: { XSCTL_CONFIG: '/nonexistent', NO_COLOR: '1' } });
     return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
