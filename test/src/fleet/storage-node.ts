@@ -153,7 +153,8 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
       // Background work stopped by the shutdown (the peer watch) may log one last line.
       await new Promise((r) => setTimeout(r, 300));
       logger.flush();
-      await fh.close();
+      // The fd stays open: work the shutdown aborted may still log a last line (EBADF otherwise);
+      // the process exit releases it.
     },
   };
 }

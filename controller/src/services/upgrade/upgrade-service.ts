@@ -11,6 +11,7 @@ import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
 import { planMessage, planReport, planRollingUpgrade, PlanInputError, type RollingPlan } from '../../placement/index.js';
 import { buildPoolModel, memoryPolicies, readPoolInput, type MemoryPolicy } from '../../pool-model/index.js';
 import {
+  defaultHostStages,
   normalizeParams,
   precheckIdsHandledByTheWorkflow,
   rollingUpgradeKind,
@@ -31,6 +32,7 @@ import { switchoverKind } from '../../workflows/storage/switchover-workflow.js';
 import { setupVaultFor, storageSetupKind } from '../../workflows/storage-setup/storage-setup-workflow.js';
 import { ConfirmationRequiredError } from '../confirmation-required-error.js';
 import { multipathRolloutDeps, multipathRolloutKind } from '../../workflows/multipath-rollout/multipath-rollout-workflow.js';
+import { storageHostStages, storageUpgradeHook } from '../../workflows/storage/upgrade-storage-hook.js';
 
 /** The plan cannot be made at all (nothing to upgrade, unknown host). */
 class PlanRefusedError extends XsctlError {
@@ -40,12 +42,18 @@ class PlanRefusedError extends XsctlError {
 const engines = new WeakMap<ControllerContext, WorkflowEngine>();
 
 export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
+  // Two-node pools serving their own storage: switch it away before a host goes down, back after.
+  const storage = storageUpgradeHook(ctx);
+  const stages = storageHostStages(ctx, storage);
   return {
     openXapi: (pool, signal) => ctx.openXapi(ctx.pool(pool), { readOnly: false, signal }),
+    hostStages: [stages.before, ...defaultHostStages, stages.after],
+    compensateStage: (name, args, c) => storage.compensate(name, args, c),
     runPrechecks: async (pool, signal) => {
       const report = await runPoolPrechecks(ctx, pool, {}, signal);
       const severity = (s: PrecheckSeverity): PrecheckFinding['severity'] => (s === PrecheckSeverity.PRECHECK_SEVERITY_BLOCKER ? 'blocker' : 'warning');
       return [
+        ...(await storage.precheck(ctx.pool(pool), signal)),
         ...report.poolFindings.filter((f) => f.severity >= PrecheckSeverity.PRECHECK_SEVERITY_WARNING).map((f) => ({ check: f.id, host: f.host, severity: severity(f.severity), message: f.summary })),
         ...report.hosts.flatMap((h) => h.findings.filter((f) => f.severity >= PrecheckSeverity.PRECHECK_SEVERITY_WARNING).map((f) => ({ check: f.id, host: h.host, severity: severity(f.severity), message: f.summary }))),
       ];

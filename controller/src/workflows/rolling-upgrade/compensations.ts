@@ -6,6 +6,7 @@ import { realSleep, retrying, xapiCode } from './retry.js';
 
 /** Undoes one side effect of the run; each checks first, so running it twice is harmless. */
 export async function compensate(deps: RollingUpgradeDeps, name: string, args: Record<string, unknown>, ctx: CompensationContext): Promise<void> {
+  if (deps.compensateStage !== undefined && (await deps.compensateStage(name, args, ctx))) return;
   const sleep = deps.sleep ?? realSleep;
   const { signal } = ctx;
   const xapi = await retrying(() => deps.openXapi(ctx.pool, signal), signal, sleep, 120_000);

@@ -1,4 +1,5 @@
 import type { XapiClient } from '../../xapi/xapi-client.js';
+import type { CompensationContext } from '../engine/workflow-engine.js';
 import type { HostStage } from './phases/host-stage.js';
 
 /** Agents answer (HostService.GetFacts) once a host is back. */
@@ -38,4 +39,9 @@ export interface RollingUpgradeDeps {
    * workflows add around a host's reboot, e.g. a storage switchover before the host is disabled.
    */
   hostStages?: readonly HostStage[];
+  /**
+   * Compensations that added stages registered (e.g. the storage switchover's restore-master);
+   * resolves true when it handled `name`.
+   */
+  compensateStage?: (name: string, args: Record<string, unknown>, ctx: CompensationContext) => Promise<boolean>;
 }

@@ -64,7 +64,8 @@ async function runFailover(ctx: ControllerContext, w: WorkflowContext): Promise<
   await w.step('assess', {
     host: p.survivor.name,
     run: async () => {
-      const v = await peerViewOf(ctx, pool, p.survivor, signal);
+      // A busy survivor may miss one short deadline: that is no reason to give up the failover.
+      const v = await retry(() => peerViewOf(ctx, pool, p.survivor, signal), signal, 30_000);
       if (v.replicationConnected) throw new StorageRoleChangeRefusedError('peer-alive', p.failed.name, `${p.survivor.name}'s replication link to ${p.failed.name} is Connected: the peer is alive, no failover (rule 3); switch over instead`);
       for (const d of v.drbd) {
         if (d.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) throw new StorageRoleChangeRefusedError('split-brain', p.survivor.name, `SPLIT BRAIN on ${p.survivor.name} (${d.name}): no automatic promotion (rule 10)`);

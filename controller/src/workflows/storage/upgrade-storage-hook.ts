@@ -105,7 +105,7 @@ export function storageUpgradeHook(ctx: ControllerContext, options: StorageUpgra
     async afterHostUp(w, pool, host) {
       if (pool.storage === undefined || options.afterHost === 'stay') return;
       if (w.outcome<{ serves: boolean }>(`${key(host)}:serves`)?.serves !== true) return;
-      const name = w.outcome<{ to: string; from: string }>(`${key(host)}:away:check`)?.from ?? host.name;
+      const name = w.outcome<{ from: { name: string } }>(`${key(host)}:away:check`)?.from.name ?? host.name;
       // The rebooted host's agent brought DRBD up as Secondary; it resyncs from the peer first.
       await w.step(`${key(host)}:resynced`, {
         host: name,
