@@ -100,6 +100,8 @@ describe.skipIf(!isRoot())('storage switchover and failover through the CLI, con
   }, 400_000);
 
   it('unplanned: the master host dies; the witness fences it by IPMI, promotes xs2, moves the IP, recovers XAPI; the controller finds the new pool master', async () => {
+    // The witness must have read the pool (its hosts and their addresses) while the master lived.
+    await lab.until('the witness sees xs1 serving', async () => ((await witness()).storageMaster === 'xs1' ? true : undefined), 120_000);
     const mon = new LabMonitor(lab);
     const web1 = lab.sim.db.find('VM', (v) => v['name_label'] === 'web-1')[0]![0];
     const lostAt = Date.now();
