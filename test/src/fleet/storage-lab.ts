@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { issueCertificate } from '@xsctl/common/pki/index';
+import { caCertFile, issueCertificate } from '@xsctl/common/pki/index';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import { DrbdServiceDefinition, DrbdSyntax, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
@@ -171,8 +171,8 @@ export class StorageLab {
     this.#controllerTls = await this.pki.issue({ kind: 'controller', name: 'xsctl-controller', ipAddresses: ['127.0.0.1'] });
     const ctl = await issueCertificate(this.pki.dir, { kind: 'controller', name: 'lab-controller', ipAddresses: ['127.0.0.1'] });
     const cli = await issueCertificate(this.pki.dir, { kind: 'cli', name: 'alice', role: 'operator' });
-    this.#cliFiles = { ca: join(this.pki.dir, 'ca.crt'), cert: cli.cert, key: cli.key };
-    this.#ctlFiles = { ca: join(this.pki.dir, 'ca.crt'), cert: ctl.cert, key: ctl.key };
+    this.#cliFiles = { ca: caCertFile(this.pki.dir), cert: cli.cert, key: cli.key };
+    this.#ctlFiles = { ca: caCertFile(this.pki.dir), cert: ctl.cert, key: ctl.key };
     this.#agentPort = 20_000 + Math.floor(Math.random() * 20_000);
     for (const name of HOSTS) {
       const node = await this.#startNode(name, false);
@@ -200,6 +200,19 @@ export class StorageLab {
   }
 
   #ctlFiles!: { ca: string; cert: string; key: string };
+  readonly #issued = new Map<string, Promise<TlsMaterial>>();
+  /** A host keeps its certificate across boots (the CA refuses a second one of the same name). */
+  readonly #oncePki: TestPki = {
+    dir: '',
+    issue: (o) => {
+      let t = this.#issued.get(o.name);
+      if (t === undefined) {
+        t = this.pki.issue(o);
+        this.#issued.set(o.name, t);
+      }
+      return t;
+    },
+  };
 
   async #startNode(name: LabHost, boot: boolean): Promise<StorageNode> {
     const simEnv = {
@@ -208,7 +221,7 @@ export class StorageLab {
       XSCTL_DRBD_SIM_PING_INT_MS: String(this.options.pingIntMs ?? 1_000),
       XSCTL_DRBD_SIM_PING_TIMEOUT_MS: String(this.options.pingTimeoutMs ?? 1_500),
     };
-    const node = await startStorageNode({ fleet: this.fleet, name, simDir: join(this.base, 'drbd-sim'), kernelVersion: '8.4.11', pki: this.pki, controllerTls: this.#controllerTls, base: this.base, simEnv, tgtdControlPort: this.#tgtPorts[name], boot });
+    const node = await startStorageNode({ fleet: this.fleet, name, simDir: join(this.base, 'drbd-sim'), kernelVersion: '8.4.11', pki: this.#oncePki, controllerTls: this.#controllerTls, base: this.base, simEnv, tgtdControlPort: this.#tgtPorts[name], boot });
     this.nodes.set(name, node);
     return node;
   }
@@ -350,7 +363,8 @@ export class StorageLab {
       pools: [
         {
           name: 'lab',
-          xapi: { url: `http://${this.addresses.xs1}:${this.sim.port}`, user: 'root', passwordFile: join(secrets, 'xapi.pw') },
+          // The simulator speaks plain HTTP; couplePoolMaster moves the master (HOST_IS_SLAVE redirects).
+          xapi: { url: `http://${this.addresses.xs1}:${this.sim.port}`, user: 'root', passwordFile: join(secrets, 'xapi.pw'), allowPlainHttp: true, followMasterRedirect: true },
           agentPort: this.#agentPort,
           storage: {
             spec: configSpec(this.spec('xs1'), join(secrets, 'chap.pw')),
@@ -471,7 +485,6 @@ export class StorageLab {
 async function stopAgent(node: StorageNode | undefined): Promise<void> {
   if (node === undefined) return;
   await Promise.race([node.close().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000))]);
-  node.agent.server.forceShutdown();
 }
 
 /** The spec as the controller config's YAML has it: no per-host tgtd port, the CHAP secret in a file. */
