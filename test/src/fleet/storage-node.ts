@@ -1,4 +1,5 @@
-import { chmod, mkdir, open, readlink, realpath, writeFile } from 'node:fs/promises';
+import { openSync } from 'node:fs';
+import { chmod, mkdir, readlink, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { createChannel, createClient, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
@@ -119,8 +120,12 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
     await writeFile(join(root, 'etc/drbd.conf'), '# drbd-utils default: no resources yet\nglobal { usage-count no; }\n');
   }
   const logFile = join(root, 'agent.log');
-  const fh = await open(logFile, 'a');
-  const logger = createLogger(`agent-${o.name}`, { level: 'debug', destination: fh.fd });
+  // A plain descriptor, never closed: a FileHandle nobody references is closed by the garbage
+  // collector, its number reused by the next socket, and pino's lines then went into a TLS
+  // connection ("ssl3_get_record:wrong version number") or to EBADF. Work an agent's shutdown
+  // aborted may still log a last line, so close() leaves it open too; the process exit releases it.
+  const logFd = openSync(logFile, 'a');
+  const logger = createLogger(`agent-${o.name}`, { level: 'debug', destination: logFd });
   const base = drbdSimRunnerOptions({ node: o.name, kernelVersion: o.kernelVersion, root, simDir: o.simDir });
   const sim = { ...base, env: { ...base.env, ...o.simEnv } };
   const tgtPort = o.tgtdControlPort === undefined ? {} : { tgtd: ['-C', String(o.tgtdControlPort)], tgtadm: ['-C', String(o.tgtdControlPort)] };
@@ -153,8 +158,6 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
       // Background work stopped by the shutdown (the peer watch) may log one last line.
       await new Promise((r) => setTimeout(r, 300));
       logger.flush();
-      // The fd stays open: work the shutdown aborted may still log a last line (EBADF otherwise);
-      // the process exit releases it.
     },
   };
 }
