@@ -52,41 +52,50 @@ async function failoverTrials(n, timers) {
     await lab.until('the witness sees xs1', async () => ((await witness(lab)).storageMaster === 'xs1' ? true : undefined), 120_000);
     for (let i = 0; i < n; i++) {
       const survivor = master === 'xs1' ? 'xs2' : 'xs1';
-      const mon = new LabMonitor(lab);
-      await sleep(1_000);
-      const before = (await witness(lab)).last?.workflowId;
-      const lost = Date.now();
-      await lab.loseHost(master);
-      mon.mark();
-      const w = await lab.until('failover', async () => {
-        const s = await witness(lab);
-        return s.last?.kind === 'storage-failover' && s.last.workflowId !== before && (s.last.state === 'done' || s.last.state === 'failed') ? s : undefined;
-      }, 300_000);
-      const served = await lab.until('the LUN answers', async () => ((await lab.inquiry()) !== null ? Date.now() : undefined), 60_000);
-      const m = await mon.stop();
-      const t = JSON.parse(w.last.timelineJson || '{}');
-      const at = (k) => (t[k] ? Date.parse(t[k]) : NaN);
-      const r = {
-        ok: w.last.state === 'done',
-        totalMs: m.firstAnswerAfterMs >= 0 ? m.firstAnswerAfterMs : served - lost,
-        detectionMs: at('detected') - lost + timers.detectAfterMs,
-        fenceMs: at('fenced') - (at('detected') + timers.detectAfterMs),
-        promotionMs: at('promoted') - at('fenced'),
-        xapiMs: at('xapiRecovered') - at('served'),
-        invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identities: m.identities },
-      };
-      log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state})`);
-      out.push(r);
-      if (!r.ok) break;
-      // The dead host boots; DRBD comes up as Secondary and resyncs from the new master.
-      await lab.bootHost(master);
-      await lab.node(master).client(DrbdServiceDefinition).attachDrbd({ resource: 'iscsi1' });
-      await lab.until('resynced', async () => {
-        const s = await lab.drbdState(master);
-        return s?.connection === 'Connected' && s.disk === 'UpToDate' ? true : undefined;
-      }, 120_000);
-      await lab.until('the witness sees both', async () => ((await witness(lab)).hosts.every((h) => h.reachable) ? true : undefined), 60_000);
-      master = survivor;
+      let mon = null;
+      try {
+        mon = new LabMonitor(lab);
+        await sleep(1_000);
+        const before = (await witness(lab)).last?.workflowId;
+        const lost = Date.now();
+        await lab.loseHost(master);
+        mon.mark();
+        const w = await lab.until('failover', async () => {
+          const s = await witness(lab);
+          return s.last?.kind === 'storage-failover' && s.last.workflowId !== before && (s.last.state === 'done' || s.last.state === 'failed') ? s : undefined;
+        }, 300_000);
+        const served = await lab.until('the LUN answers', async () => ((await lab.inquiry()) !== null ? Date.now() : undefined), 60_000);
+        const m = await mon.stop();
+        const t = JSON.parse(w.last.timelineJson || '{}');
+        const at = (k) => (t[k] ? Date.parse(t[k]) : NaN);
+        const r = {
+          ok: w.last.state === 'done',
+          totalMs: m.firstAnswerAfterMs >= 0 ? m.firstAnswerAfterMs : served - lost,
+          detectionMs: at('detected') - lost + timers.detectAfterMs,
+          fenceMs: at('fenced') - (at('detected') + timers.detectAfterMs),
+          promotionMs: at('promoted') - at('fenced'),
+          xapiMs: at('xapiRecovered') - at('served'),
+          invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identities: m.identities },
+        };
+        log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state})`);
+        out.push(r);
+        if (!r.ok) break;
+        // The dead host boots; DRBD comes up as Secondary and resyncs from the new master.
+        await lab.bootHost(master);
+        await lab.node(master).client(DrbdServiceDefinition).attachDrbd({ resource: 'iscsi1' });
+        await lab.until('resynced', async () => {
+          const s = await lab.drbdState(master);
+          return s?.connection === 'Connected' && s.disk === 'UpToDate' ? true : undefined;
+        }, 120_000);
+        await lab.until('the witness sees both', async () => ((await witness(lab)).hosts.every((h) => h.reachable) ? true : undefined), 60_000);
+        master = survivor;
+      } catch (err) {
+        // A wait that timed out leaves the lab in an unknown state: the series ends here, recorded.
+        log(`trial ${i + 1}/${n} aborted: ${err instanceof Error ? err.message : String(err)}`);
+        out.push({ ok: false, error: err instanceof Error ? err.message : String(err) });
+        await mon?.stop().catch(() => undefined);
+        break;
+      }
     }
   } finally {
     await lab.close();
@@ -105,6 +114,8 @@ async function switchoverGaps(n) {
       const r = await lab.xsctl(['storage', 'switchover', '--pool', 'lab', '--yes'], 600_000);
       await sleep(1_500);
       const m = await mon.stop();
+      // Each planned switchover must keep the invariants too.
+      if (m.dualPrimary + m.dualFloatingIp + m.promotionsWithoutUpToDate > 0) log(`switchover ${i + 1}: INVARIANTS BROKEN ${JSON.stringify(m)}`);
       if (r.exitCode !== 0) {
         log(`switchover ${i + 1} failed: ${r.stderr.trim().split('\n').at(-1)}`);
         break;
@@ -127,7 +138,7 @@ const faultMatrix = [];
 if (stride > 0) {
   for (const s of strideOf(scenarios, stride)) {
     log(`matrix: ${s.name}`);
-    const r = await runScenario(s);
+    const r = await runScenario(s).catch((err) => ({ scenario: s.name, passed: false, dualPrimary: -1, dualFloatingIp: -1, promotionsWithoutUpToDate: -1, ms: 0, detail: `lab: ${err instanceof Error ? err.message : String(err)}` }));
     log(`matrix: ${s.name}: ${r.passed ? 'passed' : `FAILED (${r.detail})`}`);
     faultMatrix.push({ scenario: r.scenario, passed: r.passed, dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, ms: r.ms, detail: r.detail });
   }
@@ -137,6 +148,7 @@ const totals = ok.map((r) => r.totalMs);
 const result = {
   trials: ok.length,
   failedTrials: ours.length - ok.length,
+  errors: ours.filter((r) => r.error !== undefined).map((r) => r.error),
   medianMs: median(totals),
   p95Ms: quantile(totals, 0.95),
   timers: ourTimers,
@@ -147,9 +159,9 @@ const result = {
     xapiRecoveryMs: median(ok.map((r) => r.xapiMs)),
   },
   invariants: {
-    dualPrimary: ours.reduce((a, r) => a + r.invariants.dualPrimary, 0),
-    dualFloatingIp: ours.reduce((a, r) => a + r.invariants.dualFloatingIp, 0),
-    promotionsWithoutUpToDate: ours.reduce((a, r) => a + r.invariants.promotionsWithoutUpToDate, 0),
+    dualPrimary: ours.reduce((a, r) => a + (r.invariants?.dualPrimary ?? 0), 0),
+    dualFloatingIp: ours.reduce((a, r) => a + (r.invariants?.dualFloatingIp ?? 0), 0),
+    promotionsWithoutUpToDate: ours.reduce((a, r) => a + (r.invariants?.promotionsWithoutUpToDate ?? 0), 0),
   },
   ioGap: { switchovers: gaps.length, medianMs: median(gaps), p95Ms: quantile(gaps, 0.95) },
   anchor: {

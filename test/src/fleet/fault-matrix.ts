@@ -1,10 +1,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { assertStorageRoleOnBoot } from '@xsctl/agent/storage/boot-role';
 import { SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { drbdSimPath } from '../drbd-sim/drbd-sim-runner.js';
 import { LabMonitor, type MonitorReport } from './lab-monitor.js';
-import { LAB_IDENTITY, StorageLab, type LabHost, type StorageLabOptions } from './storage-lab.js';
+import { LAB_IDENTITY, LAB_RESOURCE, StorageLab, type LabHost, type StorageLabOptions } from './storage-lab.js';
 
 /**
  * The fault matrix of issue 11: each scenario runs on a fresh two-node lab (storage-lab.ts) with
@@ -82,6 +84,10 @@ async function makeInconsistent(lab: StorageLab, n: LabHost): Promise<void> {
   const file = join(lab.base, 'drbd-sim', n, 'md-1.json');
   const md = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
   await writeFile(file, JSON.stringify({ ...md, disk: 'Inconsistent' }));
+  // The simulator renders /proc/drbd when it runs: without a run the agent's status would still
+  // read UpToDate from the old rendering while drbdadm primary reads Inconsistent (a kernel shows
+  // the state change at once). A read-only query of the simulator re-renders it.
+  await execa(process.execPath, [drbdSimPath(), 'status', LAB_RESOURCE], { env: { ...process.env, ...lab.node(n).drbdSimEnv } });
 }
 
 export const scenarios: Scenario[] = [
