@@ -64,8 +64,16 @@ export class WitnessMonitor {
 
   async #round(): Promise<void> {
     const storage = storageConfigOf(this.pool);
-    // Hosts are read from XAPI once; a dead pool master must not stop the witness.
-    this.#resolved ??= await storageHosts(this.ctx, this.pool);
+    // Hosts are read from XAPI once; a dead pool master must not stop the witness. A controller
+    // restarted after (or during) a failover whose dead host is the configured XAPI host cannot
+    // read them: it takes them from the pool's last failover in the journal, so the promoted
+    // survivor keeps its heartbeat (without one it self-fences within selfFenceAfterMs).
+    this.#resolved ??= await storageHosts(this.ctx, this.pool).catch((err: unknown) => {
+      const last = this.engine.store.list({ pool: this.pool.name, kind: STORAGE_FAILOVER, limit: 1 })[0];
+      if (last === undefined) throw err;
+      this.ctx.logger.warn({ pool: this.pool.name, err: err instanceof Error ? err.message : String(err), failover: last.id }, 'witness: XAPI cannot list the pool; using the storage hosts of the last failover');
+      return hostsAfterFailover(last.params as FailoverParams);
+    });
     const deadline = Math.min(1_500, storage.failover.pollIntervalMs * 3);
     await Promise.all(
       this.#resolved.map(async (h) => {
@@ -145,4 +153,15 @@ export function witnessMonitors(ctx: ControllerContext, engine: WorkflowEngine, 
     monitors.set(ctx, m);
   }
   return m;
+}
+
+/**
+ * The two storage hosts as a recorded failover left them: the survivor is the XAPI pool master if
+ * either was (pool.emergency_transition_to_master is the failover's step when the dead host was).
+ */
+export function hostsAfterFailover(p: FailoverParams): StorageHost[] {
+  return [
+    { ...p.failed, isMaster: false },
+    { ...p.survivor, isMaster: p.survivor.isMaster || p.failed.isMaster },
+  ];
 }

@@ -55,6 +55,37 @@ export function failoverKind(ctx: ControllerContext): WorkflowKind {
 
 async function runFailover(ctx: ControllerContext, w: WorkflowContext): Promise<unknown> {
   const p = w.params as FailoverParams;
+  const stopHeartbeat = keepHeartbeat(ctx, ctx.pool(w.pool), p.survivor, w.signal);
+  try {
+    return await failoverPhases(ctx, w, p);
+  } finally {
+    stopHeartbeat();
+  }
+}
+
+/**
+ * The witness's heartbeat to the survivor for as long as the failover runs. The witness monitor
+ * sends it too, but a controller restarted in the middle of a failover cannot: its monitor reads
+ * the pool's hosts from XAPI, whose master is the dead host until this workflow's XAPI recovery.
+ * Without it the survivor, promoted here with its replication link down and no witness call for
+ * longer than selfFenceAfterMs, self-fences at once (fault-matrix row "controller SIGKILLed in the
+ * middle of a failover": the resumed workflow ended done and xs2 was not Primary).
+ */
+export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor: StorageHost, signal: AbortSignal): () => void {
+  const stop = new AbortController();
+  const both = AbortSignal.any([signal, stop.signal]);
+  const every = storageConfigOf(pool).failover.pollIntervalMs;
+  const loop = async (): Promise<void> => {
+    while (!both.aborted) {
+      await peerViewOf(ctx, pool, survivor, AbortSignal.any([both, AbortSignal.timeout(1_500)])).catch(() => undefined);
+      await sleep(every, undefined, { signal: both }).catch(() => undefined);
+    }
+  };
+  void loop();
+  return () => stop.abort();
+}
+
+async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: FailoverParams): Promise<unknown> {
   const pool = ctx.pool(w.pool);
   const storage = storageConfigOf(pool);
   const signal = w.signal;
