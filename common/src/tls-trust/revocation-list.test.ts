@@ -39,7 +39,10 @@ describe('revocation list', () => {
     const crlText = await execa('openssl', ['crl', '-in', pkiLayout(dir).crl, '-CAfile', ca.cert, '-noout', '-text'], { reject: false });
     expect(crlText.stderr).toMatch(/verify OK/);
     expect(crlText.stdout).toMatch(/X509v3 CRL Number:\s*\n\s*3/);
-    expect(crlText.stdout.toLowerCase()).toContain(`serial number: ${alice.serial.toLowerCase()}`);
+    // openssl prints whole bytes: a serial whose first byte is below 0x10 (one in about eight of
+    // ours) keeps its leading zero nibble there, which our normalised form drops.
+    const opensslHex = alice.serial.length % 2 === 1 ? `0${alice.serial}` : alice.serial;
+    expect(crlText.stdout.toLowerCase()).toContain(`serial number: ${opensslHex.toLowerCase()}`);
   });
 
   it('refuses a list from another CA, a tampered one, and one older than the list held', async () => {
