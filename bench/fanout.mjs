@@ -46,6 +46,10 @@ async function main() {
   };
   try {
     const sims = [await startXapiSimulator({ source: { description: description('fan', big, 'f') }, credentials }), await startXapiSimulator({ source: { description: description('solo', one, 's') }, credentials })];
+    // Certificates one at a time: the CA's registry (ca/.issued.json) is read, changed and
+    // replaced by each issue, so concurrent issues in one process collide on its temp file.
+    const certs = new Map();
+    for (const h of [...big, ...one]) certs.set(h.name, await issueCertificate(pkiDir, { kind: 'agent', name: h.name, ipAddresses: [h.address] }));
     // Each agent: its own sandbox root (a dom0's files), certificate and process.
     await inBatches([...big, ...one], 4, async (h) => {
       const root = join(dir, 'hosts', h.name, 'root');
@@ -54,7 +58,7 @@ async function main() {
       for (const [k, hf] of hotfixes.entries()) {
         await writeFile(join(root, 'var/update/applied', `0000000${k}-0000-4000-8000-000000000000`), `<?xml version="1.0" ?><update name-label="${hf}" name-description="" after-apply-guidance="restartHost" uuid="0000000${k}-0000-4000-8000-000000000000"/>\n`);
       }
-      const tls = await issueCertificate(pkiDir, { kind: 'agent', name: h.name, ipAddresses: [h.address] });
+      const tls = certs.get(h.name);
       const p = await spawnReady(bin('@xsctl/agent', 'xsctl-agent.js'), ['serve', '--listen', `${h.address}:${agentPort}`, '--root', root, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key], { logFile: join(dir, `agent-${h.name}.log`), timeoutMs: 600_000 });
       started.push(p);
     });
