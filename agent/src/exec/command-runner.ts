@@ -82,7 +82,12 @@ export class CommandRunner {
     this.#checkToolOptions = options.checkToolOptions ?? true;
   }
 
-  async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+  /**
+   * What is refused before anything runs: a program outside the allow-list, a call already
+   * cancelled, an option outside the tool-option table. A subclass that records calls instead of
+   * running them (the fuzzer's) calls this, so it refuses exactly what the real runner refuses.
+   */
+  protected admit(command: string, args: readonly string[], options: RunOptions): asserts command is AllowedCommand {
     if (!isAllowedCommand(command)) throw new CommandNotFoundError(command);
     if (options.signal?.aborted === true) throw new CommandCancelledError(command);
     if (this.#checkToolOptions) {
@@ -90,6 +95,10 @@ export class CommandRunner {
       const problem = checkToolArgs(command, args);
       if (problem !== null) throw new CommandOptionNotInTableError(command, problem.arg, problem.reason);
     }
+  }
+
+  async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    this.admit(command, args, options);
     const file = this.#paths[command] ?? command;
     const fullArgs = [...(this.#prefixArgs[command] ?? []), ...args];
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;

@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
-import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandOptionNotInTableError } from '@xsctl/agent/exec/command-errors';
+import { CommandFailedError } from '@xsctl/agent/exec/command-errors';
 import { CommandRunner, type CommandResult, type RunOptions } from '@xsctl/agent/exec/command-runner';
-import { isAllowedCommand, type AllowedCommand } from '@xsctl/agent/exec/command-table';
-import { checkToolArgs } from '@xsctl/agent/exec/tool-options';
+import type { AllowedCommand } from '@xsctl/agent/exec/command-table';
 
 export interface RecordedCall {
   command: string;
@@ -14,8 +13,8 @@ export interface RecordedCall {
 export type StubAnswer = (command: AllowedCommand, args: readonly string[]) => Partial<Pick<CommandResult, 'exitCode' | 'stdout' | 'stderr'>> | undefined;
 
 /**
- * The agent's CommandRunner with every allowed program replaced by a recording stub: the same
- * checks as the real runner before exec (allow-listed program, abort signal, the tool-option table),
+ * The agent's CommandRunner with every allowed program replaced by a recording stub: the real
+ * runner's own checks before exec (`admit`: allow-listed program, abort signal, tool-option table),
  * then the call is recorded and answered without running anything. What the agent asked to run is
  * what the fuzzer's argv oracle inspects.
  */
@@ -30,10 +29,7 @@ export class RecordingRunner extends CommandRunner {
   }
 
   override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    if (!isAllowedCommand(command)) throw new CommandNotFoundError(command);
-    if (options.signal?.aborted === true) throw new CommandCancelledError(command);
-    const problem = checkToolArgs(command, args);
-    if (problem !== null) throw new CommandOptionNotInTableError(command, problem.arg, problem.reason);
+    this.admit(command, args, options);
     this.calls.push({ command, args: [...args], ...(options.input === undefined ? {} : { input: options.input }) });
     const a = this.answer(command, args) ?? {};
     const exitCode = a.exitCode ?? 0;

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
 import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { xapiTransportOf, type PoolConfig } from '../../config/inventory.js';
@@ -8,6 +8,7 @@ import { IpmiFencer } from '../../fencing/ipmi-fencer.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import { emergencyTransitionToMaster, XapiClient } from '../../xapi/index.js';
 import type { WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
+import { realSleep } from '../sleep.js';
 import { assertRoleOn, peerViewOf, specFor, storageConfigOf, type StorageHost } from './storage-pool.js';
 import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
 import { verifyFromInitiator } from './verify-initiator.js';
@@ -78,7 +79,7 @@ export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor
   const loop = async (): Promise<void> => {
     while (!both.aborted) {
       await peerViewOf(ctx, pool, survivor, AbortSignal.any([both, AbortSignal.timeout(1_500)])).catch(() => undefined);
-      await sleep(every, undefined, { signal: both }).catch(() => undefined);
+      await realSleep(every, both).catch(() => undefined);
     }
   };
   void loop();
@@ -116,7 +117,7 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
         // after selfFenceAfterMs without the witness; promote only once that bound has passed.
         const wait = Date.parse(p.detectedAt) + storage.failover.selfFenceAfterMs + storage.failover.detectAfterMs - Date.now();
         io.progress({ phase: 'fence', message: `waiting ${Math.max(0, wait)} ms for ${p.failed.name}'s self-fence bound` });
-        if (wait > 0) await sleep(wait, undefined, { signal });
+        if (wait > 0) await realSleep(wait, signal);
         return { method: 'self', confirmedOff: false, at: stamp() };
       }
       io.progress({ phase: 'fence', message: `${fencer.method}: powering ${p.failed.name} off` });
@@ -197,14 +198,10 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
   return { pool: w.pool, failed: p.failed.name, survivor: p.survivor.name, reason: p.reason, automatic: p.automatic, fence, timeline, verified };
 }
 
-async function retry<T>(fn: () => Promise<T>, signal: AbortSignal, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > end || signal.aborted) throw err;
-      await sleep(500, undefined, { signal });
-    }
-  }
+/**
+ * Retries any failure (a busy survivor's agent, a XAPI still restarting after the emergency
+ * transition) every 500 ms for at most `ms`; a halt or an abort of the workflow stops it.
+ */
+function retry<T>(fn: () => Promise<T>, signal: AbortSignal, ms = 60_000): Promise<T> {
+  return pRetry(fn, { forever: true, factor: 1, minTimeout: 500, maxTimeout: 500, maxRetryTime: ms, signal });
 }
