@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { createChannel, createClientFactory } from 'nice-grpc';
 import { initCa, issueCertificate, loadTlsMaterial } from '@xsctl/common/pki/index';
 import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannelCredentials } from '@xsctl/common/grpc/index';
-import { spawnReady } from '@xsctl/test/demo/spawn-ready';
+import { spawnReady, spawnReadyExecutable } from '@xsctl/test/demo/spawn-ready';
 
 const require = createRequire(import.meta.url);
 export const bin = (pkg, file) => join(require.resolve(`${pkg}/package.json`), '..', 'dist', 'bin', file);
@@ -23,7 +23,14 @@ export async function startController(dir, pkiDir, config) {
   const tls = await issueCertificate(pkiDir, { kind: 'controller', name: 'xsctl-controller', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
   const file = join(dir, 'controller.json');
   await writeFile(file, JSON.stringify({ listen: '127.0.0.1:0', tls: { ca: tls.ca, cert: tls.cert, key: tls.key }, journal: join(dir, 'journal.sqlite'), logLevel: process.env.XSCTL_BENCH_LOG ?? 'warn', ...config }, null, 2));
-  const proc = await spawnReady(bin('@xsctl/controller', 'xsctl-controller.js'), ['--config', file], { logFile: join(dir, 'controller.log'), timeoutMs: 600_000 });
+  const script = bin('@xsctl/controller', 'xsctl-controller.js');
+  const options = { logFile: join(dir, 'controller.log'), timeoutMs: 600_000 };
+  // XSCTL_BENCH_CPU_PROF=DIR: the controller writes a V8 CPU profile there when it stops (open it
+  // in Chrome DevTools or speedscope) -- how the fan-out's controller-side cost was found.
+  const prof = process.env.XSCTL_BENCH_CPU_PROF;
+  const proc = prof === undefined || prof === ''
+    ? await spawnReady(script, ['--config', file], options)
+    : await spawnReadyExecutable(process.execPath, ['--cpu-prof', '--cpu-prof-dir', prof, script, '--config', file], options, script);
   return { proc, pid: proc.child.pid, port: Number(proc.ready.port), http: proc.ready.http };
 }
 

@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import type { XapiClient } from '../xapi/xapi-client.js';
 import { XapiError } from '../xapi/xapi-error.js';
 import type { Ref } from '../xapi/ref.js';
@@ -14,7 +15,17 @@ export interface ReadPoolOptions {
   signal?: AbortSignal;
   /** Hosts (refs) whose evacuation XAPI is asked about; default every host. */
   evacuationOf?: readonly string[];
+  /** XAPI questions in flight at once (evacuation, then boot-here); default xapiQuestionConcurrency. */
+  concurrency?: number;
 }
+
+/**
+ * How many per-host or per-VM questions go to the pool master at once. xapi serves each request
+ * on its own thread and host.get_vms_which_prevent_evacuation walks the whole pool, so a 64-host
+ * pool asked all at once would queue 64 such walks on the master; a few in flight keep it busy
+ * without flooding it.
+ */
+export const xapiQuestionConcurrency = 8;
 
 const absent = (err: unknown): boolean => err instanceof XapiError && (err.code === 'MESSAGE_METHOD_UNKNOWN' || err.code === 'MESSAGE_REMOVED');
 
@@ -36,22 +47,27 @@ export async function readPoolRecords(xapi: XapiClient, signal?: AbortSignal): P
 
 export async function readXapiAnswers(xapi: XapiClient, records: PoolRecords, options: ReadPoolOptions = {}): Promise<XapiAnswers> {
   const { signal } = options;
+  const concurrency = Math.max(1, options.concurrency ?? xapiQuestionConcurrency);
   const hostRefs = options.evacuationOf ?? [...records.host.keys()];
   const evacuation = new Map<string, Readonly<Record<string, XapiReason>> | { error: string }>();
-  await Promise.all(
-    hostRefs.map(async (ref) => {
+  // One host's failure is that host's answer: the others are still asked and reported.
+  await pMap(
+    hostRefs,
+    async (ref) => {
       try {
         evacuation.set(ref, await xapi.call('host.get_vms_which_prevent_evacuation', [ref as Ref<'host'>], { signal }));
       } catch (err) {
         if (signal?.aborted) throw err;
         evacuation.set(ref, { error: err instanceof Error ? err.message : String(err) });
       }
-    }),
+    },
+    { concurrency, ...(signal === undefined ? {} : { signal }) },
   );
   const bootHere = new Map<string, Map<string, XapiReason>>();
   const asks: Array<() => Promise<void>> = [];
-  for (const [hostRef, answer] of evacuation) {
-    if ('error' in answer && typeof answer.error === 'string') continue;
+  for (const hostRef of hostRefs) {
+    const answer = evacuation.get(hostRef);
+    if (answer === undefined || ('error' in answer && typeof answer.error === 'string')) continue;
     for (const [vm, reason] of Object.entries(answer as Record<string, XapiReason>)) {
       if (!placementCodes.has(reason[0] ?? '') && !haCodes.has(reason[0] ?? '')) continue;
       const perHost = new Map<string, XapiReason>();
@@ -70,13 +86,8 @@ export async function readXapiAnswers(xapi: XapiClient, records: PoolRecords, op
       }
     }
   }
-  // A few at a time: one question per VM and host adds up on a large pool.
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(8, asks.length) }, async () => {
-      while (next < asks.length) await asks[next++]!();
-    }),
-  );
+  // One question per VM and host adds up on a large pool: the same few at a time.
+  await pMap(asks, (ask) => ask(), { concurrency, ...(signal === undefined ? {} : { signal }) });
   return { evacuation, bootHere };
 }
 

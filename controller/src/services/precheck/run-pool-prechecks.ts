@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import pMap from 'p-map';
 import { PrecheckServiceDefinition, PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { PoolPrecheckHostReport, PoolPrecheckServiceRunResponse } from '@xsctl/proto/gen/xsctl/controller/v1/precheck';
 import { XsctlError } from '@xsctl/common/errors/index';
@@ -6,7 +7,7 @@ import { agentEndpoint } from '../../agents/agent-endpoint.js';
 import { backupDir, latestMetadataBackup } from '../../prechecks/metadata-backup.js';
 import { poolPrecheckFindings, type BootDiskLayout } from '../../prechecks/pool-checks.js';
 import { readMetadataVdis, readWlbUrl } from '../../prechecks/read-pool-state.js';
-import { readPoolInput } from '../../pool-model/read-pool-input.js';
+import { readPoolRecords, readXapiAnswers } from '../../pool-model/read-pool-input.js';
 import type { PoolInput } from '../../pool-model/pool-input.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { PoolConfig } from '../../config/inventory.js';
@@ -17,7 +18,17 @@ export interface RunPoolPrechecksOptions {
   now?: Date;
   /** Host names whose local SR the admin accepts to lose to safe2upgrade. */
   acceptLocalSrLoss?: readonly string[];
+  /** Agents asked at once; default agentConcurrency. */
+  agentConcurrency?: number;
+  /** XAPI questions in flight at once (pool-model/read-pool-input.ts); default xapiQuestionConcurrency. */
+  xapiConcurrency?: number;
 }
+
+/**
+ * Each agent runs on its own dom0, so a pool's agents are asked all at once: a pool has at most 64
+ * hosts (XenServer's limit), and the bound only keeps a larger inventory from opening unbounded work.
+ */
+export const agentConcurrency = 64;
 
 /** The agent's partition-layout finding, as the safe2upgrade pool check needs it. */
 function bootDiskLayout(findings: readonly PrecheckFinding[]): BootDiskLayout | undefined {
@@ -51,7 +62,7 @@ async function askAgent(ctx: ControllerContext, pool: PoolConfig, host: HostRow,
 /** Every pool and host check of one pool, as one report. Read-only: XAPI through a read-only session, agents' Run only. */
 export async function runPoolPrechecks(ctx: ControllerContext, poolName: string, options: RunPoolPrechecksOptions, signal: AbortSignal): Promise<PoolPrecheckServiceRunResponse> {
   const pool = ctx.pool(poolName);
-  // One read per class and one evacuation query per host run at once, all on this call's signal.
+  // One read per class, the agents and a few XAPI questions at once, all listening to this call's signal.
   setMaxListeners(256, signal);
   const now = options.now ?? new Date();
   const xapi = await ctx.openXapi(pool, { readOnly: true, signal });
@@ -61,18 +72,26 @@ export async function runPoolPrechecks(ctx: ControllerContext, poolName: string,
   let hosts: HostRow[];
   let asking: Promise<PoolPrecheckHostReport[]>;
   try {
-    input = await readPoolInput(xapi, { signal });
-    const master = [...input.records.pool.values()][0]?.master ?? '';
-    hosts = [...input.records.host.entries()]
+    const records = await readPoolRecords(xapi, signal);
+    const master = [...records.pool.values()][0]?.master ?? '';
+    hosts = [...records.host.entries()]
       .map(([ref, h]) => ({ ref, uuid: h.uuid, name: h.name_label, hostname: h.hostname, address: h.address, isMaster: ref === master }))
       // Master first, then by name: the order an admin reads and an upgrade walks.
       .sort((a, b) => Number(b.isMaster) - Number(a.isMaster) || a.name.localeCompare(b.name));
-    // The agents need only the host list: ask them all now, while the pool-level reads go on.
-    asking = Promise.all(hosts.map((h) => askAgent(ctx, pool, h, signal)));
+    // The agents need only the host list: ask them now, while XAPI answers the per-host questions
+    // (evacuation, boot-here) and the pool-level reads. askAgent turns a host's failure into its
+    // report, so only an abort rejects this.
+    asking = pMap(hosts, (h) => askAgent(ctx, pool, h, signal), { concurrency: Math.max(1, options.agentConcurrency ?? agentConcurrency), signal });
     asking.catch(() => undefined);
-    const poolRef = [...input.records.pool.keys()][0] ?? '';
-    wlbUrl = await readWlbUrl(xapi, poolRef, signal);
-    metadataVdis = await readMetadataVdis(xapi, poolRef, signal);
+    const poolRef = [...records.pool.keys()][0] ?? '';
+    const [answers, wlb, vdis] = await Promise.all([
+      readXapiAnswers(xapi, records, { signal, ...(options.xapiConcurrency === undefined ? {} : { concurrency: options.xapiConcurrency }) }),
+      readWlbUrl(xapi, poolRef, signal),
+      readMetadataVdis(xapi, poolRef, signal),
+    ]);
+    input = { records, answers };
+    wlbUrl = wlb;
+    metadataVdis = vdis;
   } finally {
     await xapi.close();
   }
