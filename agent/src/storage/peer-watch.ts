@@ -2,7 +2,7 @@ import type { TargetSpecOptions } from '../target/target-spec.js';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
-import type { DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { PeerView, PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { isConnected } from '../drbd/drbd-state.js';
@@ -72,6 +72,7 @@ export class PeerWatch {
   #lastWitness = 0;
   #selfFencedAt = '';
   #fencing = false;
+  #heldForSplitBrain = false;
   #loop: Promise<void> | null = null;
   readonly #stop = new AbortController();
 
@@ -178,6 +179,19 @@ export class PeerWatch {
     const silence = performance.now() - this.#lastWitness;
     // Rule 3: a Connected replication link means a live peer, which no controller will promote.
     if (o.replicationConnected || silence < c.selfFenceAfterMs) return;
+    // Rule 10: a split brain means the peer is alive (it connected and DRBD found both copies
+    // changed), and nothing promotes it while the split brain lasts: the controller's failover
+    // refuses a survivor in split brain and only an admin naming the victim resolves it. The
+    // self-fence exists so that a promoted survivor never meets a live master; here none will
+    // be promoted, so tearing the master down would only turn a reported split brain into an
+    // outage (and change roles automatically, which rule 10 leaves to the admin).
+    const splitBrain = o.drbd.filter((r) => r.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED);
+    if (splitBrain.length > 0) {
+      if (!this.#heldForSplitBrain) this.ctx.logger.error({ witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, splitBrain: splitBrain.map((r) => `${r.name}:${r.splitBrainEvidence}`) }, 'SPLIT BRAIN: witness lost while serving; not self-fencing (no promotion is possible until an admin resolves it, rule 10)');
+      this.#heldForSplitBrain = true;
+      return;
+    }
+    this.#heldForSplitBrain = false;
     this.#fencing = true;
     try {
       this.ctx.logger.error(

@@ -61,4 +61,24 @@ export const migrations: readonly { version: number; sql: string }[] = [
       CREATE INDEX event_by_workflow ON event(workflow_id, id);
     `,
   },
+  {
+    // Each pool's member hosts as XAPI last listed them (controller/src/pools/pool-member-store.ts),
+    // as XenCenter keeps a pool's member addresses: a controller restarted while the pool master is
+    // dead still knows where the hosts and their agents are.
+    version: 3,
+    sql: `
+      CREATE TABLE pool_member (
+        pool TEXT NOT NULL,
+        uuid TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        name_label TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        address TEXT NOT NULL,
+        is_master INTEGER NOT NULL,
+        agent_endpoint TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (pool, uuid)
+      );
+    `,
+  },
 ];

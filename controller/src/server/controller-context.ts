@@ -37,6 +37,11 @@ export interface ControllerContext {
   openXapi(pool: PoolConfig, options: { readOnly: boolean; signal?: AbortSignal }): Promise<XapiClient>;
   /** Every host of a pool, from XAPI, each with its agent connection. */
   poolHosts(pool: PoolConfig, signal?: AbortSignal): Promise<ResolvedHost[]>;
+  /**
+   * The pool's hosts as XAPI last listed them (persisted in the journal), each with its agent
+   * connection, for when XAPI's master cannot be reached; null when XAPI never listed them.
+   */
+  knownPoolHosts(pool: PoolConfig): { hosts: ResolvedHost[]; seenAt: string } | null;
   /** One host by name_label, hostname or uuid; searches every pool when `pool` is omitted. */
   /** `field`: the request field that named the host, for the refusal of a malformed name (default `host`). */
   resolveHost(host: string, pool?: string, signal?: AbortSignal, field?: string): Promise<ResolvedHost>;

@@ -10,6 +10,7 @@ import { XapiClient } from '../xapi/xapi-client.js';
 import { XapiTimeoutError } from '../xapi/xapi-timeout-error.js';
 import { XapiUnreachableError } from '../xapi/xapi-unreachable-error.js';
 import { PoolMembers } from '../pools/pool-members.js';
+import { PoolMemberStore } from '../pools/pool-member-store.js';
 import { transportWarnings } from '../xapi/xapi-transport-policy.js';
 import { defaultLimits, IdentityLimits } from '../limits/identity-limits.js';
 import type { ControllerContext, ResolvedHost } from './controller-context.js';
@@ -58,6 +59,12 @@ export function createControllerContext(options: ContextOptions): ControllerCont
   options.revocations?.onChange(showList);
 
   const members = new PoolMembers();
+  const memberStore = new PoolMemberStore(options.journal);
+  // A restarted controller starts with the members it saw last, not only the configured URL.
+  for (const pool of config.pools) {
+    const known = memberStore.load(pool.name);
+    if (known !== null) members.remember(pool, known.members.map((m) => m.address));
+  }
   const ctx: ControllerContext & { close(): void } = {
     get config() {
       return config;
@@ -109,6 +116,7 @@ export function createControllerContext(options: ContextOptions): ControllerCont
       try {
         const records = await readPoolHosts(xapi, signal);
         members.remember(pool, records.map((h) => h.address));
+        memberStore.save(pool.name, records.map((h) => ({ uuid: h.uuid, ref: h.ref, nameLabel: h.nameLabel, hostname: h.hostname, address: h.address, isMaster: h.isMaster, agentEndpoint: agentEndpoint(pool, h).address })));
         return records.map((h): ResolvedHost => ({
           pool,
           ref: h.ref,
@@ -122,6 +130,14 @@ export function createControllerContext(options: ContextOptions): ControllerCont
       } finally {
         await xapi.close();
       }
+    },
+
+    knownPoolHosts(pool) {
+      const known = memberStore.load(pool.name);
+      if (known === null) return null;
+      // The agent port is the config's (it may have changed since); the address is the journal's.
+      const hosts = known.members.map((m): ResolvedHost => ({ pool, ref: m.ref, uuid: m.uuid, nameLabel: m.nameLabel, hostname: m.hostname, address: m.address, isMaster: m.isMaster, agent: agents.get(agentEndpoint(pool, m)) }));
+      return { hosts, seenAt: known.seenAt };
     },
 
     async resolveHost(host, poolName, signal, field = 'host') {

@@ -39,7 +39,7 @@ export const IDENTITY = `${LAB_IDENTITY.vendorId}/${LAB_IDENTITY.productId}/${LA
 interface Witness {
   storageMaster: string;
   hosts: { host: string; reachable: boolean }[];
-  last?: { kind: string; state: string; from: string; to: string; reason: string; timelineJson: string };
+  last?: { kind: string; state: string; from: string; to: string; reason: string; timelineJson: string; error: string; errorCode: string };
   alerts: string[];
 }
 
@@ -245,9 +245,14 @@ export const scenarios: Scenario[] = [
       const w = await failoverDone(lab);
       check(w.last?.state === 'failed', `failover refused (was ${w.last?.state})`);
       check((await role(lab, 'xs2')) === 'Secondary', 'xs2 not promoted');
+      // (xs1's namespace, cables cut, still lists the address: a lost host, not a wiped one.)
+      check(!(await lab.ipHolders()).includes('xs2'), 'xs2 did not take the floating IP');
+      // The typed refusal as the admin reads it (xsctl storage witness): its code and the rule.
+      check(w.last?.errorCode === 'STORAGE_SURVIVOR_NOT_UP_TO_DATE', `typed refusal (code was '${w.last?.errorCode}')`);
+      check(/xs2's copy of iscsi1 is Inconsistent, not UpToDate: promoting it would serve stale data \(rule 1\)/.test(w.last?.error ?? ''), `the refusal names rule 1 (was '${w.last?.error}')`);
       const log = await readFile(lab.controllerLog, 'utf8');
-      check(/not UpToDate: promoting it would serve stale data/.test(log), 'the refusal names rule 1');
-      return 'refused: survivor Inconsistent (rule 1)';
+      check(/FAILOVER REFUSED \(STORAGE_SURVIVOR_NOT_UP_TO_DATE\): xs2's copy of iscsi1 is Inconsistent/.test(log), 'the controller logged the refusal loudly');
+      return `refused with ${w.last?.errorCode}: ${w.last?.error}`;
     },
   },
   {
@@ -273,7 +278,16 @@ export const scenarios: Scenario[] = [
       await sleep(3_000);
       check((await role(lab, 'xs2')) === 'Primary' && (await role(lab, 'xs1')) === 'Secondary', 'roles untouched: xs2 serves, xs1 waits for the admin');
       check((await lab.drbdState('xs1'))?.connection === 'StandAlone', 'not resolved automatically');
-      return `split brain reported on both (${sb.map((s) => s.connection).join('/')}), left for the admin`;
+      // The split brain itself is no reason to self-fence (rule 10: nothing can be promoted until
+      // the admin resolves it): xs2 keeps serving with its replication link StandAlone even when
+      // the witness goes too, for twice the self-fence bound (4 s in this lab).
+      await lab.stopController();
+      await sleep(2 * 4_000 + 2_000);
+      check((await role(lab, 'xs2')) === 'Primary' && JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'xs2 still serves without the witness');
+      check((await lab.inquiry(10_000)) !== null, 'the LUN still answers from xs2');
+      const log = await readFile(lab.node('xs2').logFile, 'utf8');
+      check(!/SELF-FENCE: replication link and witness lost/.test(log) && /SPLIT BRAIN: witness lost while serving; not self-fencing/.test(log), 'xs2 logged the split brain, not a self-fence');
+      return `split brain reported on both (${sb.map((s) => s.connection).join('/')}), left for the admin; xs2 kept serving without the witness`;
     },
   },
   {
@@ -323,6 +337,35 @@ export const scenarios: Scenario[] = [
       check(/STORAGE_PEER_NOT_UP_TO_DATE/.test(r.stderr) && /xs2's copy of iscsi1 is Inconsistent/.test(r.stderr), `typed refusal naming xs2 (${r.stderr.trim().split('\n').at(-1)})`);
       check((await role(lab, 'xs1')) === 'Primary', 'nothing moved');
       return 'refused with STORAGE_PEER_NOT_UP_TO_DATE naming xs2';
+    },
+  },
+  {
+    name: 'XAPI master (the storage slave) lost, then the controller restarts: the storage master keeps its witness',
+    // A pool whose XAPI master is not coupled to the storage: xs2 is the pool master, xs1 serves.
+    // The self-fence bound is long enough for a controller restart on a loaded machine.
+    options: { xapiMaster: 'xs2', couplePoolMaster: false, selfFenceAfterMs: 20_000, detectAfterMs: 25_000 },
+    async run(lab, mon) {
+      // The witness read the pool from XAPI (xs1 answered HOST_IS_SLAVE naming xs2): the journal has its members.
+      await witnessReady(lab);
+      await lab.loseHost('xs2');
+      mon.mark();
+      await lab.killController();
+      await lab.startController();
+      // xs1 has lost its peer (replication link down); the restarted controller cannot read the
+      // pool from XAPI (its master is dead, xs1 answers HOST_IS_SLAVE). Only the members kept in
+      // the journal let the witness heartbeat xs1; without them xs1 self-fences after 20 s.
+      await lab.until('the witness to see xs1 serving again', async () => ((await witness(lab)).hosts.find((h) => h.host === 'xs1')?.reachable === true ? true : undefined), 30_000);
+      await sleep(2 * 20_000 + 5_000);
+      check((await role(lab, 'xs1')) === 'Primary' && (await lab.ipHolders()).includes('xs1'), `xs1 still serves (is ${await role(lab, 'xs1')})`);
+      check((await lab.inquiry(10_000)) !== null, 'the LUN still answers from xs1');
+      const w = await witness(lab);
+      check(w.storageMaster === 'xs1', `the witness sees xs1 as the storage master (saw '${w.storageMaster}')`);
+      check(w.hosts.find((h) => h.host === 'xs2')?.reachable === false, 'the witness sees xs2 lost');
+      // Per the rules: the lost host is the storage slave, so there is nothing to fail over.
+      check(w.last === undefined, `no failover started (saw ${w.last?.kind} ${w.last?.state})`);
+      check(!/SELF-FENCE: replication link and witness lost/.test(await readFile(lab.node('xs1').logFile, 'utf8')), 'xs1 never self-fenced');
+      check(/heartbeating the storage hosts from the journal \(pool members\)/.test(await readFile(lab.controllerLog, 'utf8')), 'the controller took the hosts from its journal');
+      return 'pool master xs2 (storage slave) lost, controller restarted: hosts from the journal, xs1 heartbeaten and serving, no failover';
     },
   },
 ];

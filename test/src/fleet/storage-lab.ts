@@ -46,6 +46,8 @@ export interface StorageLabOptions {
   pingIntMs?: number;
   pingTimeoutMs?: number;
   couplePoolMaster?: boolean;
+  /** The XAPI pool master (default xs1, which also starts as the storage master). */
+  xapiMaster?: LabHost;
 }
 
 export const LAB_RESOURCE = 'iscsi1';
@@ -145,7 +147,7 @@ export class StorageLab {
       const sim = await startXapiSimulator({
         source: {
           description: {
-            pool: { name: 'hc-lab', master: 'xs1' },
+            pool: { name: 'hc-lab', master: options.xapiMaster ?? 'xs1' },
             hosts: HOSTS.map((name) => ({ name, address: addresses[name], version: '8.2.1', brand: 'XCP-ng' })),
             srs: [{ name: 'drbd-iscsi', type: 'lvmoiscsi', shared: true, sizeGiB: 100 }],
             vms: [
@@ -367,7 +369,11 @@ export class StorageLab {
           xapi: { url: `http://${this.addresses.xs1}:${this.sim.port}`, user: 'root', passwordFile: join(secrets, 'xapi.pw'), allowPlainHttp: true, followMasterRedirect: true },
           agentPort: this.#agentPort,
           storage: {
-            spec: configSpec(this.spec('xs1'), join(secrets, 'chap.pw')),
+            // Self-fencing has no power proof, so rule 2's other half, quorum, must be provable by
+            // the survivor: a heuristic address on its management link (as HA-Lizard's is the
+            // gateway), here the initiator's. Without one the agent's promotion guard refuses every
+            // failover (DRBD_PEER_UNVERIFIED: neither fenced nor outvoted by a witness).
+            spec: { ...configSpec(this.spec('xs1'), join(secrets, 'chap.pw')), ...((o.fencing ?? 'ipmi') === 'self' ? { peerSafety: { witnessAddress: this.fleet.host('ini').address, witnessInterface: 'eth0' } } : {}) },
             hosts: Object.fromEntries(
               HOSTS.map((n) => [n, { replicationAddress: this.fleet.host(n).storageAddress, replicationInterface: 'eth1', managementInterface: 'eth0', tgtdControlPort: this.#tgtPorts[n] }]),
             ),

@@ -8,6 +8,7 @@ import { STORAGE_FAILOVER } from '../../workflows/storage/failover-workflow.js';
 import { checkSwitchover, storageConfigOf } from '../../workflows/storage/storage-pool.js';
 import { StorageRoleChangeRefusedError } from '../../workflows/storage/storage-workflow-errors.js';
 import { STORAGE_SWITCHOVER, type SwitchoverParams } from '../../workflows/storage/switchover-workflow.js';
+import type { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
 import { witnessMonitors } from './witness-monitor.js';
 import { ConfirmationRequiredError } from '../confirmation-required-error.js';
 import { str } from '../../xapi/coerce.js';
@@ -76,10 +77,18 @@ export function storageFailoverService(ctx: ControllerContext): StorageFailoverS
                 to: str((params['survivor'] as Record<string, unknown> | undefined)?.['name']) || str(result['to']),
                 timelineJson: JSON.stringify(result['timeline'] ?? {}),
                 at: last.createdAt,
+                error: last.state === 'failed' ? last.error : '',
+                errorCode: last.state === 'failed' ? failureCode(engine, last.id) : '',
               },
             }),
         alerts: [...(w?.alerts ?? [])],
       };
     },
   };
+}
+
+/** The failed workflow's typed error code, as the engine recorded it in its 'failing' event. */
+function failureCode(engine: WorkflowEngine, id: string): string {
+  const failing = engine.store.events(id).findLast((e) => e.kind === 'failing');
+  return str(failing?.data['code']);
 }

@@ -6,6 +6,7 @@ import { parsePoolStorageConfig } from '../../config/pool-storage-config.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
 import { keepHeartbeat, STORAGE_FAILOVER, type FailoverParams } from '../../workflows/storage/failover-workflow.js';
+import type { StorageHost } from '../../workflows/storage/storage-pool.js';
 import { hostsAfterFailover, WitnessMonitor } from './witness-monitor.js';
 
 const storage = parsePoolStorageConfig(
@@ -36,13 +37,14 @@ const failover: FailoverParams = {
 const view = (heldRole: string): PeerView => ({ hostname: '', drbd: [], replicationConnected: false, replicationReachable: false, managementReachable: false, heldRole, witnessSilenceMs: 0, selfFenced: false, selfFencedAt: '', observedAgeMs: 0, warnings: [], floatingIpPresent: heldRole === 'master' });
 
 /** A context whose XAPI is unreachable (the configured host is the dead master) and whose agents record heartbeats. */
-function deadMasterContext(answering: Record<string, string>) {
+function deadMasterContext(answering: Record<string, string>, known: { hosts: StorageHost[]; seenAt: string } | null = null, poolHosts: () => Promise<never> = async () => {
+  throw new Error('connect ECONNREFUSED 192.0.2.1:443');
+}) {
   const heartbeats: string[] = [];
   const ctx = {
     logger: pino({ level: 'silent' }),
-    poolHosts: async () => {
-      throw new Error('connect ECONNREFUSED 192.0.2.1:443');
-    },
+    poolHosts,
+    knownPoolHosts: () => (known === null ? null : { hosts: known.hosts.map((h) => ({ ...h, nameLabel: h.name })), seenAt: known.seenAt }),
     agents: {
       get: (endpoint: { serverName: string }) => ({
         client: () => ({
@@ -59,7 +61,7 @@ function deadMasterContext(answering: Record<string, string>) {
   return { ctx, heartbeats };
 }
 
-const engineWith = (rows: Array<{ id: string; params: unknown }>) =>
+const engineWith = (rows: Array<{ id: string; params: unknown; createdAt?: string }>) =>
   ({ store: { list: (f: { kind?: string }) => (f.kind === STORAGE_FAILOVER ? rows : []), activeFor: () => undefined } }) as unknown as WorkflowEngine;
 
 describe('the witness of a controller restarted with the pool master dead', () => {
@@ -79,6 +81,45 @@ describe('the witness of a controller restarted with the pool master dead', () =
     await monitor.tick();
     expect(heartbeats).toEqual([]);
     expect(monitor.hosts.size).toBe(0);
+  });
+
+  it('without a recorded failover it heartbeats the pool members the journal kept (the pool master was the storage slave)', async () => {
+    // xs2 was the XAPI pool master and the storage slave; it died, then the controller restarted.
+    const members: StorageHost[] = [
+      { name: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: false },
+      { name: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: true },
+    ];
+    const { ctx, heartbeats } = deadMasterContext({ xs1: 'master' }, { hosts: members, seenAt: '2026-12-05T00:00:00.000Z' });
+    const monitor = new WitnessMonitor(ctx, pool, engineWith([]));
+    await monitor.tick();
+    expect(heartbeats).toEqual(['xs1']);
+    expect(monitor.master).toBe('xs1');
+    expect(monitor.hosts.get('xs2')?.reachable).toBe(false);
+  });
+
+  it('a XAPI that never answers does not hold the heartbeat back when the journal knows the hosts', async () => {
+    const members: StorageHost[] = [
+      { name: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: false },
+      { name: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: true },
+    ];
+    const { ctx, heartbeats } = deadMasterContext({ xs1: 'master' }, { hosts: members, seenAt: '2026-12-05T00:00:00.000Z' }, () => new Promise<never>(() => undefined));
+    const monitor = new WitnessMonitor(ctx, pool, engineWith([]));
+    await monitor.tick();
+    await monitor.tick();
+    expect(heartbeats).toEqual(['xs1', 'xs1']);
+  });
+
+  it('a failover recorded after the members were listed wins: its survivor became the pool master', async () => {
+    const members: StorageHost[] = [
+      { name: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
+      { name: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
+    ];
+    const { ctx, heartbeats } = deadMasterContext({ xs2: 'master' }, { hosts: members, seenAt: '2026-12-05T00:59:00.000Z' });
+    const monitor = new WitnessMonitor(ctx, pool, engineWith([{ id: 'wf-1', params: failover, createdAt: '2026-12-05T01:00:00.000Z' }]));
+    await monitor.tick();
+    expect(heartbeats).toEqual(['xs2']);
+    expect(monitor.hosts.get('xs2')?.host.isMaster).toBe(true);
+    expect(monitor.hosts.get('xs1')?.host.isMaster).toBe(false);
   });
 
   it('after the failover the survivor is the pool master when the dead host was', () => {

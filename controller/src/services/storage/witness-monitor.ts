@@ -3,7 +3,10 @@ import type { PoolConfig } from '../../config/inventory.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
 import { STORAGE_FAILOVER, type FailoverParams } from '../../workflows/storage/failover-workflow.js';
-import { peerViewOf, storageConfigOf, storageHosts, type StorageHost } from '../../workflows/storage/storage-pool.js';
+import { peerViewOf, pickStorageHosts, storageConfigOf, storageHosts, type StorageHost } from '../../workflows/storage/storage-pool.js';
+
+/** How often a witness running on the journal's hosts asks XAPI again. */
+const XAPI_RETRY_MS = 5_000;
 
 export interface HostWitness {
   host: StorageHost;
@@ -32,6 +35,9 @@ export class WitnessMonitor {
   #alerted = false;
   #lastRoleChange = 0;
   #resolved: StorageHost[] | null = null;
+  #refreshing: Promise<void> | null = null;
+  #lastRefresh = 0;
+  #usedJournal = false;
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -64,19 +70,10 @@ export class WitnessMonitor {
 
   async #round(): Promise<void> {
     const storage = storageConfigOf(this.pool);
-    // Hosts are read from XAPI once; a dead pool master must not stop the witness. A controller
-    // restarted after (or during) a failover whose dead host is the configured XAPI host cannot
-    // read them: it takes them from the pool's last failover in the journal, so the promoted
-    // survivor keeps its heartbeat (without one it self-fences within selfFenceAfterMs).
-    this.#resolved ??= await storageHosts(this.ctx, this.pool).catch((err: unknown) => {
-      const last = this.engine.store.list({ pool: this.pool.name, kind: STORAGE_FAILOVER, limit: 1 })[0];
-      if (last === undefined) throw err;
-      this.ctx.logger.warn({ pool: this.pool.name, err: err instanceof Error ? err.message : String(err), failover: last.id }, 'witness: XAPI cannot list the pool; using the storage hosts of the last failover');
-      return hostsAfterFailover(last.params as FailoverParams);
-    });
+    const hosts = await this.#storageHosts();
     const deadline = Math.min(1_500, storage.failover.pollIntervalMs * 3);
     await Promise.all(
-      this.#resolved.map(async (h) => {
+      hosts.map(async (h) => {
         const w = this.hosts.get(h.name) ?? { host: h, reachable: false, lastSeen: 0, view: undefined, error: '' };
         try {
           w.view = await peerViewOf(this.ctx, this.pool, h, AbortSignal.timeout(deadline));
@@ -121,6 +118,55 @@ export class WitnessMonitor {
     this.#lastRoleChange = now;
     this.master = survivor.host.name;
     this.ctx.logger.error({ pool: this.pool.name, reason }, 'STORAGE FAILOVER started by the witness');
+  }
+
+  /**
+   * The two storage hosts. XAPI's listing is authoritative and read once. Until it is read, a
+   * controller that has seen the pool before heartbeats the hosts the journal knows at once and
+   * asks XAPI in the background: the master may be dead (a connect that times out must not delay
+   * the heartbeat that keeps the storage master from self-fencing) and, when it is, the journal's
+   * copy is all there is. Of the journal's two sources the newer wins: the members XAPI last
+   * listed, or the hosts as the last failover left them (its survivor became the pool master).
+   * A controller that never listed the pool waits for XAPI (the round fails until it answers).
+   */
+  async #storageHosts(): Promise<StorageHost[]> {
+    if (this.#resolved !== null) return this.#resolved;
+    const known = this.#journalHosts();
+    if (known === null) {
+      this.#resolved = await storageHosts(this.ctx, this.pool);
+      return this.#resolved;
+    }
+    const now = Date.now();
+    if (this.#refreshing === null && now - this.#lastRefresh >= XAPI_RETRY_MS) {
+      this.#lastRefresh = now;
+      this.#refreshing = storageHosts(this.ctx, this.pool)
+        .then(
+          (h) => {
+            this.#resolved = h;
+            if (this.#usedJournal) this.ctx.logger.info({ pool: this.pool.name }, 'witness: XAPI lists the pool again; storage hosts from XAPI');
+          },
+          (err: unknown) => {
+            if (!this.#usedJournal) this.ctx.logger.warn({ pool: this.pool.name, from: known.from, seenAt: known.at, err: err instanceof Error ? err.message : String(err) }, `witness: XAPI cannot list the pool; heartbeating the storage hosts from the journal (${known.from})`);
+            this.#usedJournal = true;
+          },
+        )
+        .finally(() => {
+          this.#refreshing = null;
+        });
+    }
+    return known.hosts;
+  }
+
+  #journalHosts(): { hosts: StorageHost[]; from: string; at: string } | null {
+    const members = this.ctx.knownPoolHosts(this.pool);
+    const last = this.engine.store.list({ pool: this.pool.name, kind: STORAGE_FAILOVER, limit: 1 })[0];
+    if (last !== undefined && (members === null || last.createdAt > members.seenAt)) return { hosts: hostsAfterFailover(last.params as FailoverParams), from: `failover ${last.id}`, at: last.createdAt };
+    if (members === null) return null;
+    try {
+      return { hosts: pickStorageHosts(this.pool, members.hosts), from: 'pool members', at: members.seenAt };
+    } catch {
+      return null;
+    }
   }
 
   /** The failover an admin asks for: the same decision, without the timers. */

@@ -59,6 +59,14 @@ async function runFailover(ctx: ControllerContext, w: WorkflowContext): Promise<
   const stopHeartbeat = keepHeartbeat(ctx, ctx.pool(w.pool), p.survivor, w.signal);
   try {
     return await failoverPhases(ctx, w, p);
+  } catch (err) {
+    // A refused failover leaves the pool without storage until an admin acts (the master is
+    // lost and the survivor may not serve): as loud as a failed fence, with the typed reason.
+    if (err instanceof StorageRoleChangeRefusedError) {
+      w.emit('failover-refused', { host: err.host, code: err.code, reason: err.reason, message: err.message });
+      w.logger.error({ pool: w.pool, host: err.host, code: err.code }, `FAILOVER REFUSED (${err.code}): ${err.message}; nothing is promoted`);
+    }
+    throw err;
   } finally {
     stopHeartbeat();
   }

@@ -25,8 +25,12 @@ export function storageConfigOf(pool: PoolConfig): PoolStorageConfig {
 
 /** The two storage hosts from XAPI, in the order of the config. */
 export async function storageHosts(ctx: ControllerContext, pool: PoolConfig, signal?: AbortSignal): Promise<StorageHost[]> {
+  return pickStorageHosts(pool, await ctx.poolHosts(pool, signal));
+}
+
+/** The config's two storage hosts among a pool's hosts (from XAPI, or the journal's copy of its listing). */
+export function pickStorageHosts(pool: PoolConfig, all: readonly { nameLabel: string; hostname: string; ref: string; uuid: string; address: string; isMaster: boolean }[]): StorageHost[] {
   const storage = storageConfigOf(pool);
-  const all = await ctx.poolHosts(pool, signal);
   return Object.keys(storage.hosts).map((name) => {
     const h = all.find((x) => x.nameLabel === name || x.hostname === name);
     if (h === undefined) throw new StorageRoleChangeRefusedError('no-storage-config', name, `storage host ${name} is not a host of pool ${pool.name}`);

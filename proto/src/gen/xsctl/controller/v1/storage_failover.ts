@@ -71,6 +71,13 @@ export interface LastFailover {
   /** JSON: detected, fenced, promoted, served, xapiRecovered. */
   timelineJson: string;
   at: string;
+  /**
+   * Why a failed workflow stopped (its typed error's message, e.g. a refusal naming the safety
+   * rule) and that error's stable code (STORAGE_SURVIVOR_NOT_UP_TO_DATE, FENCING_FAILED, ...);
+   * empty unless state is failed.
+   */
+  error: string;
+  errorCode: string;
 }
 
 export interface GetWitnessStatusResponse {
@@ -859,7 +866,18 @@ export const WitnessHostView: MessageFns<WitnessHostView> = {
 };
 
 function createBaseLastFailover(): LastFailover {
-  return { workflowId: "", kind: "", state: "", reason: "", from: "", to: "", timelineJson: "", at: "" };
+  return {
+    workflowId: "",
+    kind: "",
+    state: "",
+    reason: "",
+    from: "",
+    to: "",
+    timelineJson: "",
+    at: "",
+    error: "",
+    errorCode: "",
+  };
 }
 
 export const LastFailover: MessageFns<LastFailover> = {
@@ -887,6 +905,12 @@ export const LastFailover: MessageFns<LastFailover> = {
     }
     if (message.at !== "") {
       writer.uint32(66).string(message.at);
+    }
+    if (message.error !== "") {
+      writer.uint32(74).string(message.error);
+    }
+    if (message.errorCode !== "") {
+      writer.uint32(82).string(message.errorCode);
     }
     return writer;
   },
@@ -968,6 +992,22 @@ export const LastFailover: MessageFns<LastFailover> = {
             message.at = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.errorCode = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -998,6 +1038,12 @@ export const LastFailover: MessageFns<LastFailover> = {
         ? globalThis.String(object.timeline_json)
         : "",
       at: isSet(object.at) ? globalThis.String(object.at) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.String(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.String(object.error_code)
+        : "",
     };
   },
 
@@ -1027,6 +1073,12 @@ export const LastFailover: MessageFns<LastFailover> = {
     if (message.at !== "") {
       obj.at = message.at;
     }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.errorCode !== "") {
+      obj.errorCode = message.errorCode;
+    }
     return obj;
   },
 
@@ -1043,6 +1095,8 @@ export const LastFailover: MessageFns<LastFailover> = {
     message.to = object.to ?? "";
     message.timelineJson = object.timelineJson ?? "";
     message.at = object.at ?? "";
+    message.error = object.error ?? "";
+    message.errorCode = object.errorCode ?? "";
     return message;
   },
 };
