@@ -9,7 +9,7 @@
 //   getFacts        p50/p99 (ms) of --calls sequential GetFacts over loopback mTLS, cpuMsPerCall
 //   goals           each goal as {goal, value, met}
 // Rows: the packaged agent fresh and holding a revocation list (as every agent of a pool does once
-// the controller has sent one: its X.509 parser then loads at start), the dev build, and the
+// the controller has sent one: it is parsed and verified at start), the dev build, and the
 // floor: the same runtime with nothing but a bare grpc-js mTLS server (bench/lib/floor-server.mjs),
 // and with an empty program.
 // Options: --rpm FILE (default: dist/packages/xsctl-agent-*.rpm, built if missing), --calls N, --starts N.

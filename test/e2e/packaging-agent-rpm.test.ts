@@ -1,11 +1,13 @@
-import { mkdtemp, open, readFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { execa } from 'execa';
-import { createChannel, createClient } from 'nice-grpc';
+import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostServiceDefinition, PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
+import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
+import { pkiLayout, revokeCertificate, type TlsMaterial } from '@xsctl/common/pki/index';
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { makeHostRoot } from '../src/demo/make-host-root.js';
@@ -155,6 +157,62 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
     expect((await unitEnvironment())['BUN_JSC_useJIT']).toBe('0');
     const maps = await readFile(`/proc/${String(agent.child.pid)}/maps`, 'utf8');
     expect(maps.split('\n').filter((l) => / rwx[ps] /.test(l))).toEqual([]);
+    await agent.stop();
+    agent = undefined;
+  }, 90_000);
+
+  it('the installed agent holding a revocation list refuses the revoked controller, and enforces the newer list a controller sends (both verified by the runtime\'s own crypto)', async () => {
+    const pki = await makeTestPki();
+    await pki.issue({ kind: 'agent', name: 'xs-crl', ipAddresses: ['127.0.0.1'] });
+    const ctl = await pki.issue({ kind: 'controller', name: 'ctl' });
+    const spare = await pki.issue({ kind: 'controller', name: 'ctl-spare' });
+    const old = await pki.issue({ kind: 'controller', name: 'ctl-old' });
+    await revokeCertificate(pki.dir, { name: 'ctl-old' }, 'keyCompromise');
+    const host = await makeHostRoot(await mkdtemp(join(tmpdir(), 'xsctl-rpm-host-')), {
+      hostname: 'xs-crl', productBrand: 'XCP-ng', productVersion: '8.2.1', buildNumber: 'release/yangtze/master/58',
+      installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: 'master', uptimeSeconds: 1234,
+    });
+    // The list installed with the agent (config tls.crl): number 2, ctl-old revoked.
+    const installed = join(host, 'crl-installed.pem');
+    await copyFile(pkiLayout(pki.dir).crl, installed);
+    agent = await spawnReadyExecutable(join(el7.root, 'usr/bin/xsctl-agent'), ['serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'xs-crl.crt'), '--tls-key', join(pki.dir, 'xs-crl.key'), '--tls-crl', installed], { cwd: tmpdir(), timeoutMs: 60_000, env: await unitEnvironment() });
+    const address = `127.0.0.1:${String(agent.ready['port'])}`;
+    const facts = async (tls: TlsMaterial): Promise<string> => {
+      const channel = createChannel(address, mtlsChannelCredentials(tls));
+      try {
+        await createClient(HostServiceDefinition, channel).getFacts({}, { signal: AbortSignal.timeout(10_000) });
+        return 'OK';
+      } catch (err) {
+        return err instanceof ClientError ? Status[err.code] : String(err);
+      } finally {
+        channel.close();
+      }
+    };
+    const push = async (tls: TlsMaterial, crlPem: string): Promise<string> => {
+      const channel = createChannel(address, mtlsChannelCredentials(tls));
+      try {
+        const r = await createClient(TrustServiceDefinition, channel).putRevocationList({ crlPem }, { signal: AbortSignal.timeout(10_000) });
+        return `installed ${String(r.installed)} number ${String(r.number)}`;
+      } catch (err) {
+        return err instanceof ClientError ? Status[err.code] : String(err);
+      } finally {
+        channel.close();
+      }
+    };
+    expect(await facts(old)).toBe('UNAUTHENTICATED');
+    expect(await facts(ctl)).toBe('OK');
+    // A newer list (number 3) that also revokes ctl, sent by ctl itself as a controller does.
+    await revokeCertificate(pki.dir, { name: 'ctl' }, 'superseded');
+    const third = await readFile(pkiLayout(pki.dir).crl, 'utf8');
+    // Tampered (one bit of the signed part flipped): refused, nothing changes.
+    const der = Buffer.from(third.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
+    der[40] = (der[40] ?? 0) ^ 0x01;
+    expect(await push(spare, `-----BEGIN X509 CRL-----\n${der.toString('base64')}\n-----END X509 CRL-----\n`)).not.toMatch(/^installed/);
+    expect(await facts(ctl)).toBe('OK');
+    expect(await push(ctl, third)).toBe('installed true number 3');
+    expect(await facts(ctl)).toBe('UNAUTHENTICATED');
+    expect(await facts(old)).toBe('UNAUTHENTICATED');
+    expect(await facts(spare)).toBe('OK');
     await agent.stop();
     agent = undefined;
   }, 90_000);

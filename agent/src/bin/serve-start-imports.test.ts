@@ -1,4 +1,4 @@
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
  * entry by static imports and require() calls (dynamic import() edges are where lazy loading
  * happens). Read from esbuild's metafile of the same bundle the RPM ships.
  */
-async function startModules(): Promise<string[]> {
+async function bundleInputs(): Promise<Metafile['inputs']> {
   const r = await build({
     entryPoints: [join(repo, 'agent', 'dist', 'bin', 'xsctl-agent.js')],
     absWorkingDir: repo,
@@ -22,7 +22,11 @@ async function startModules(): Promise<string[]> {
     metafile: true,
     logLevel: 'silent',
   });
-  const inputs = r.metafile.inputs;
+  return r.metafile.inputs;
+}
+
+async function startModules(): Promise<string[]> {
+  const inputs = await bundleInputs();
   const start = Object.keys(inputs).find((f) => f.endsWith('agent/dist/bin/xsctl-agent.js'));
   if (start === undefined) throw new Error('entry not in the metafile');
   const seen = new Set([start]);
@@ -47,4 +51,13 @@ describe('the serving agent starts without the code its first answer does not ne
     const lazy = ['node_modules/execa/', 'node_modules/@peculiar/x509/', 'agent/dist/drbd/drbd-ops.js', 'agent/dist/target/tgt-ops.js', 'agent/dist/storage/assert-role.js', 'agent/dist/storage/boot-role.js', 'agent/dist/scsi/scsi-service.js', 'agent/dist/multipath/multipath-service.js', 'agent/dist/precheck/run-prechecks.js'];
     expect(modules.filter((m) => lazy.some((l) => m.includes(l)))).toEqual([]);
   });
+
+  it('holds no X.509 schema library at all, even behind a dynamic import: a revocation list is read with asn1js and node:crypto', async () => {
+    const inputs = Object.keys(await bundleInputs());
+    expect(inputs.some((m) => m.includes('common/dist/tls-trust/revocation-list.js'))).toBe(true);
+    expect(inputs.some((m) => m.includes('node_modules/asn1js/'))).toBe(true);
+    const heavy = ['node_modules/@peculiar/', 'node_modules/tsyringe/', 'node_modules/reflect-metadata/'];
+    expect(inputs.filter((m) => heavy.some((h) => m.includes(h)))).toEqual([]);
+  });
 });
+

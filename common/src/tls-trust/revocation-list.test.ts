@@ -1,14 +1,19 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { webcrypto, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
 import { initCa, issueCertificate, keyAlg, loadCa, writeCrl } from '../pki/certificate-authority.js';
+import { normalizeSerial } from '../pki/cert-registry.js';
 import { pkiLayout } from '../pki/pki-layout.js';
 import { revokeCertificate, rotateCertificate } from '../pki/revocation.js';
 import { parseRevocationList, RevocationListError, RevocationStore } from './revocation-list.js';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type Algorithm = webcrypto.Algorithm;
 
 const fresh = () => mkdtemp(join(tmpdir(), 'xsctl-crl-'));
 
@@ -110,4 +115,99 @@ describe('revocation list', () => {
     expect((await parseRevocationList(await signed([0x02, 0x02, 0x00, 0x80]), await readFile(ca.cert))).number).toBe(128);
     await expect(parseRevocationList(await signed([0x02, 0x01, 0x80]), await readFile(ca.cert))).rejects.toBeInstanceOf(RevocationListError);
   });
+
+  /** A list signed by `key`, shaped at will (the CA code only ever writes well-formed ones). */
+  async function craft(options: { issuer: string; key: CryptoKey; alg?: Algorithm; serials?: string[]; number?: number[]; nextUpdate?: Date | null; thisUpdate?: Date }): Promise<string> {
+    const thisUpdate = options.thisUpdate ?? new Date();
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: options.issuer,
+      thisUpdate,
+      ...(options.nextUpdate === null ? {} : { nextUpdate: options.nextUpdate ?? new Date(thisUpdate.getTime() + 86_400_000) }),
+      signingAlgorithm: options.alg ?? keyAlg,
+      signingKey: options.key as never,
+      entries: (options.serials ?? []).map((serialNumber) => ({ serialNumber, revocationDate: thisUpdate, reason: x509.X509CrlReason.keyCompromise })),
+      extensions: [new x509.Extension('2.5.29.20', false, Buffer.from(options.number ?? [0x02, 0x01, 0x07]))],
+    });
+    return crl.toString('pem').replace(/(BEGIN|END) CRL/g, '$1 X509 CRL');
+  }
+  const derOf = (pem: string): Buffer => Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
+  const pemOf = (der: Buffer): string => `-----BEGIN X509 CRL-----\n${der.toString('base64')}\n-----END X509 CRL-----\n`;
+
+  it('reads every entry, the number and both dates as openssl reads them, and a store built from it refuses each listed serial', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    const loaded = await loadCa(dir);
+    // Serials as DER INTEGER contents: short, a leading 00 before a high bit, 20 bytes, and zero-led forms.
+    const serials = ['01', '7f', '0080', '00ff00', '0a0b0c', '1234567890abcdef1234567890abcdef12345678', ...Array.from({ length: 40 }, (_, n) => (0x100 + n * 37).toString(16).padStart(4, '0'))];
+    const thisUpdate = new Date('2026-12-05T01:02:03Z');
+    const pem = await craft({ issuer: loaded.cert.subject, key: loaded.key, serials, thisUpdate, nextUpdate: new Date('2051-01-02T03:04:05Z'), number: [0x02, 0x02, 0x01, 0x2c] });
+    const file = join(dir, 'crafted.pem');
+    await writeFile(file, pem);
+    const opensslText = (await execa('openssl', ['crl', '-in', file, '-CAfile', ca.cert, '-noout', '-text'], { all: true })).all;
+    expect(opensslText).toMatch(/verify OK/);
+    const opensslSerials = [...opensslText.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => normalizeSerial(m[1]!));
+    expect(opensslSerials).toHaveLength(serials.length);
+    const list = await parseRevocationList(pem, await readFile(ca.cert));
+    expect([...list.serials].sort()).toEqual(opensslSerials.sort());
+    expect(list.number).toBe(300); // 0x012c, and openssl says so
+    expect(opensslText).toMatch(/CRL Number:\s*\n\s*300/);
+    expect(list.thisUpdate.toISOString()).toBe('2026-12-05T01:02:03.000Z');
+    expect(opensslText).toMatch(/Last Update: Dec {2}5 01:02:03 2026 GMT/);
+    // After 2049 a Time is a GeneralizedTime (RFC 5280 5.1.2.4).
+    expect(list.nextUpdate?.toISOString()).toBe('2051-01-02T03:04:05.000Z');
+    expect(opensslText).toMatch(/Next Update: Jan {2}2 03:04:05 2051 GMT/);
+    const store = new RevocationStore(list);
+    for (const s of serials) expect(store.isRevoked(s.toUpperCase()), s).toBe(true);
+    for (const s of ['02', '81', 'ff', '7f00', '1234567890abcdef1234567890abcdef12345679']) expect(store.isRevoked(s), s).toBe(false);
+  });
+
+  it('keeps a list without nextUpdate (the field is optional) and reports none', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    const loaded = await loadCa(dir);
+    const list = await parseRevocationList(await craft({ issuer: loaded.cert.subject, key: loaded.key, serials: ['2a'], nextUpdate: null }), await readFile(ca.cert));
+    expect(list.nextUpdate).toBeNull();
+    expect([...list.serials]).toEqual(['2a']);
+  });
+
+  it('refuses a list the CA key signed under another issuer name, a signed algorithm that differs from the outer one, trailing bytes, and an unsupported algorithm', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    const loaded = await loadCa(dir);
+    const caPem = await readFile(ca.cert);
+    const good = await craft({ issuer: loaded.cert.subject, key: loaded.key, serials: ['2a'] });
+    // Control: the untouched list is accepted, so each refusal below is the change's doing.
+    expect((await parseRevocationList(good, caPem)).serials.has('2a')).toBe(true);
+    const rejected = async (pem: string, reason: RegExp): Promise<void> => {
+      const err = await parseRevocationList(pem, caPem).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RevocationListError);
+      expect((err as RevocationListError).reason).toMatch(reason);
+    };
+    await rejected(await craft({ issuer: 'CN=someone else, O=xsctl', key: loaded.key, serials: ['2a'] }), /not signed by the trusted CA/);
+    // ecdsa-with-SHA256 (2a 86 48 ce 3d 04 03 02) outside, changed to ecdsa-with-SHA384 (.3).
+    const der = derOf(good);
+    const oid = Buffer.from('06082a8648ce3d040302', 'hex');
+    const outer = der.lastIndexOf(oid);
+    expect(outer).toBeGreaterThan(der.indexOf(oid));
+    const swapped = Buffer.from(der);
+    swapped[outer + oid.length - 1] = 0x03;
+    await rejected(pemOf(swapped), /differs from signatureAlgorithm/);
+    await rejected(pemOf(Buffer.concat([der, Buffer.from([0x05, 0x00])])), /not DER \(trailing bytes\)/);
+    // RSASSA-PSS (1.2.840.113549.1.1.10) is not one of the algorithms a list may use.
+    const rsaPss = await webcrypto.subtle.generateKey({ name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']);
+    await rejected(await craft({ issuer: loaded.cert.subject, key: rsaPss.privateKey, alg: { name: 'RSA-PSS', saltLength: 32 } as Algorithm, serials: ['2a'] }), /unsupported algorithm/);
+  });
+
+  it('verifies a list of an RSA CA (sha256WithRSAEncryption) and refuses it tampered', async () => {
+    const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const caCert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=rsa CA', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000), signingAlgorithm: alg, keys: keys as never });
+    const caPem = caCert.toString('pem');
+    const pem = await craft({ issuer: 'CN=rsa CA', key: keys.privateKey, alg, serials: ['0b', '0c'] });
+    expect([...(await parseRevocationList(pem, caPem)).serials].sort()).toEqual(['b', 'c']);
+    const der = derOf(pem);
+    der[der.length - 10] = (der[der.length - 10] ?? 0) ^ 0x01; // inside the signature
+    await expect(parseRevocationList(pemOf(der), caPem)).rejects.toBeInstanceOf(RevocationListError);
+  });
 });
+

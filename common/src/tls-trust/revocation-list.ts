@@ -1,25 +1,16 @@
-import type * as X509 from '@peculiar/x509';
-import { webcrypto } from 'node:crypto';
+import * as asn1 from 'asn1js';
+import { verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { XsctlError, type XsctlErrorOptions } from '../errors/index.js';
 import { normalizeSerial } from '../pki/cert-registry.js';
 import { fromPem, toPem } from '../pki/pem.js';
 
-/**
- * @peculiar/x509 (with tsyringe, reflect-metadata and every ASN.1 schema) is loaded by the first
- * list parsed, not by importing this module: the agent imports the store and starts without a
- * list until a controller sends one (bench/agent.mjs measures what loading it costs).
- */
-let x509Module: Promise<typeof X509> | undefined;
-const loadX509 = (): Promise<typeof X509> =>
-  (x509Module ??= import('@peculiar/x509').then((x509) => {
-    x509.cryptoProvider.set(webcrypto as never);
-    return x509;
-  }));
+// A list is read with asn1js (a DER walker, no schemas) and verified with node:crypto, not with
+// @peculiar/x509: that library (tsyringe, reflect-metadata, every ASN.1 schema) kept ~6 MB in the
+// agent's resident set for the life of the process once a list was configured (bench/agent.mjs).
 
 /** A revocation list that is not one our CA signed, or older than the one already held. */
 export class RevocationListError extends XsctlError {
   readonly code = 'REVOCATION_LIST_REJECTED';
-
   constructor(
     readonly reason: string,
     options?: XsctlErrorOptions,
@@ -40,20 +31,132 @@ export interface RevocationList {
 /** Upper bound on a list's PEM: thousands of entries fit in far less; anything bigger is not ours. */
 export const maxCrlBytes = 1 << 20;
 
-function crlNumber(crl: X509.X509Crl): number {
-  const ext = crl.getExtension('2.5.29.20');
-  if (ext === null) throw new RevocationListError('no cRLNumber: lists must be numbered so an older one cannot replace a newer one');
-  const der = Buffer.from(ext.value);
-  const len = der[1] ?? 0;
-  // DER INTEGER is two's complement: a first content byte of 0x80 or more is negative (RFC 5280 5.2.3: non-negative).
-  if (der[0] !== 0x02 || len < 1 || len > 6 || der.length !== 2 + len || (der[2] ?? 0) >= 0x80) throw new RevocationListError('cRLNumber is not a small positive INTEGER');
-  return Number.parseInt(der.subarray(2).toString('hex'), 16);
+/** The signature algorithms a list may be signed with (RFC 5758 ECDSA, RFC 4055 RSA PKCS#1 v1.5), and the key each needs. */
+const signatureAlgorithms = new Map<string, { hash: string; key: 'ec' | 'rsa' }>([
+  ['1.2.840.10045.4.3.2', { hash: 'sha256', key: 'ec' }],
+  ['1.2.840.10045.4.3.3', { hash: 'sha384', key: 'ec' }],
+  ['1.2.840.10045.4.3.4', { hash: 'sha512', key: 'ec' }],
+  ['1.2.840.113549.1.1.11', { hash: 'sha256', key: 'rsa' }],
+  ['1.2.840.113549.1.1.12', { hash: 'sha384', key: 'rsa' }],
+  ['1.2.840.113549.1.1.13', { hash: 'sha512', key: 'rsa' }],
+]);
+const crlNumberOid = '2.5.29.20';
+
+const bytesOf = (block: asn1.AsnType): Buffer => Buffer.from(block.valueBeforeDecodeView);
+const isContext = (block: asn1.AsnType | undefined, tag: number): block is asn1.Constructed =>
+  block instanceof asn1.Constructed && block.idBlock.tagClass === 3 && block.idBlock.tagNumber === tag;
+
+/** One whole DER value: trailing bytes and indefinite lengths (BER, not DER) are refused. */
+function decode(der: Uint8Array, what: string): asn1.AsnType {
+  const r = asn1.fromBER(der);
+  if (r.offset !== der.byteLength || r.result.error !== '') throw new RevocationListError(`${what} is not DER${r.result.error === '' ? ' (trailing bytes)' : `: ${r.result.error}`}`);
+  return r.result;
 }
 
-function caCertificates(x509: typeof X509, caPem: string | Buffer): X509.X509Certificate[] {
-  const text = caPem.toString();
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new x509.X509Certificate(b));
+function sequence(block: asn1.AsnType | undefined, what: string): asn1.AsnType[] {
+  if (!(block instanceof asn1.Sequence) || block.lenBlock.isIndefiniteForm) throw new RevocationListError(`${what} is not a SEQUENCE`);
+  return block.valueBlock.value;
+}
+
+function oidOf(algorithmIdentifier: asn1.AsnType | undefined, what: string): string {
+  const oid = sequence(algorithmIdentifier, what)[0];
+  if (!(oid instanceof asn1.ObjectIdentifier)) throw new RevocationListError(`${what} has no algorithm`);
+  return oid.getValue();
+}
+
+function timeOf(block: asn1.AsnType | undefined, what: string): Date {
+  // GeneralizedTime extends UTCTime in asn1js; each converts its own form.
+  if (!(block instanceof asn1.UTCTime)) throw new RevocationListError(`${what} is not a Time`);
+  const date = block.toDate();
+  if (Number.isNaN(date.getTime())) throw new RevocationListError(`${what} is not a valid time`);
+  return date;
+}
+
+/** cRLNumber's extnValue: DER INTEGER, two's complement; RFC 5280 5.2.3 wants it non-negative. */
+function crlNumber(extensions: asn1.AsnType[]): number {
+  for (const ext of extensions) {
+    const fields = sequence(ext, 'an extension');
+    if (!(fields[0] instanceof asn1.ObjectIdentifier) || fields[0].getValue() !== crlNumberOid) continue;
+    const value = fields[fields.length - 1];
+    if (!(value instanceof asn1.OctetString)) throw new RevocationListError('cRLNumber has no value');
+    const der = Buffer.from(value.valueBlock.valueHexView);
+    const len = der[1] ?? 0;
+    if (der[0] !== 0x02 || len < 1 || len > 6 || der.length !== 2 + len || (der[2] ?? 0) >= 0x80) throw new RevocationListError('cRLNumber is not a small positive INTEGER');
+    return Number.parseInt(der.subarray(2).toString('hex'), 16);
+  }
+  throw new RevocationListError('no cRLNumber: lists must be numbered so an older one cannot replace a newer one');
+}
+
+interface ParsedCrl {
+  tbs: Buffer;
+  algorithm: string;
+  signature: Buffer;
+  issuer: Buffer;
+  number: number;
+  thisUpdate: Date;
+  nextUpdate: Date | null;
+  serials: Set<string>;
+}
+
+/** RFC 5280 5.1: CertificateList and TBSCertList, read field by field. */
+function parseCrl(der: Buffer): ParsedCrl {
+  const [tbsBlock, algorithmBlock, signatureBlock, ...extra] = sequence(decode(der, 'the list'), 'CertificateList');
+  if (extra.length > 0) throw new RevocationListError('CertificateList has extra fields');
+  const algorithm = oidOf(algorithmBlock, 'signatureAlgorithm');
+  if (!(signatureBlock instanceof asn1.BitString) || signatureBlock.valueBlock.unusedBits !== 0) throw new RevocationListError('signatureValue is not a whole-byte BIT STRING');
+  const fields = sequence(tbsBlock, 'TBSCertList');
+  let i = 0;
+  if (fields[i] instanceof asn1.Integer) {
+    // Extensions (cRLNumber is required here) need v2, encoded as 1.
+    if ((fields[i] as asn1.Integer).valueBlock.valueDec !== 1) throw new RevocationListError('version is not v2');
+    i++;
+  }
+  // RFC 5280 5.1.1.2: the signed algorithm must be the one outside.
+  if (oidOf(fields[i++], 'signature') !== algorithm) throw new RevocationListError('the signed algorithm differs from signatureAlgorithm');
+  const issuerBlock = fields[i++];
+  sequence(issuerBlock, 'issuer');
+  const thisUpdate = timeOf(fields[i++], 'thisUpdate');
+  const nextUpdate = fields[i] instanceof asn1.UTCTime ? timeOf(fields[i++], 'nextUpdate') : null;
+  const serials = new Set<string>();
+  if (fields[i] instanceof asn1.Sequence) {
+    for (const entry of sequence(fields[i++], 'revokedCertificates')) {
+      const [serial, revocationDate] = sequence(entry, 'a revoked certificate');
+      if (!(serial instanceof asn1.Integer)) throw new RevocationListError('a revoked certificate has no serial');
+      timeOf(revocationDate, 'revocationDate');
+      serials.add(normalizeSerial(Buffer.from(serial.valueBlock.valueHexView).toString('hex')));
+    }
+  }
+  let extensions: asn1.AsnType[] = [];
+  const tagged = fields[i];
+  if (isContext(tagged, 0)) {
+    i++;
+    extensions = sequence(tagged.valueBlock.value[0], 'crlExtensions');
+    if (tagged.valueBlock.value.length !== 1) throw new RevocationListError('crlExtensions has extra fields');
+  }
+  if (i !== fields.length) throw new RevocationListError('TBSCertList has unexpected fields');
+  return {
+    tbs: bytesOf(tbsBlock!),
+    algorithm,
+    signature: Buffer.from(signatureBlock.valueBlock.valueHexView),
+    issuer: bytesOf(issuerBlock!),
+    number: crlNumber(extensions),
+    thisUpdate,
+    nextUpdate,
+    serials,
+  };
+}
+
+/** Each CA certificate of the bundle: its subject (DER, to match a list's issuer) and public key. */
+function caCertificates(caPem: string | Buffer): { subject: Buffer; key: KeyObject }[] {
+  const blocks = caPem.toString().match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => {
+    const cert = new X509Certificate(b);
+    // RFC 5280 4.1: tbsCertificate = [0] version, serialNumber, signature, issuer, validity, subject, ...
+    const tbs = sequence(sequence(decode(cert.raw, 'a CA certificate'), 'Certificate')[0], 'tbsCertificate');
+    const subject = tbs[isContext(tbs[0], 0) ? 5 : 4];
+    sequence(subject, 'the CA subject');
+    return { subject: bytesOf(subject!), key: cert.publicKey };
+  });
 }
 
 /**
@@ -62,26 +165,26 @@ function caCertificates(x509: typeof X509, caPem: string | Buffer): X509.X509Cer
  */
 export async function parseRevocationList(pem: string, trustedCaPem: string | Buffer): Promise<RevocationList> {
   if (Buffer.byteLength(pem) > maxCrlBytes) throw new RevocationListError(`larger than ${maxCrlBytes} bytes`);
-  const x509 = await loadX509();
-  let crl: X509.X509Crl;
+  let der: Buffer;
+  let crl: ParsedCrl;
   try {
-    crl = new x509.X509Crl(fromPem('X509 CRL', pem));
+    der = fromPem('X509 CRL', pem);
+    crl = parseCrl(der);
   } catch (err) {
-    throw new RevocationListError('not a PEM X.509 CRL', { cause: err });
+    throw err instanceof RevocationListError ? err : new RevocationListError('not a PEM X.509 CRL', { cause: err });
   }
-  const issuers = caCertificates(x509, trustedCaPem).filter((c) => c.subject === crl.issuer);
-  let signed = false;
-  for (const ca of issuers) {
-    if (await crl.verify({ publicKey: ca }).catch(() => false)) signed = true;
-  }
-  if (!signed) throw new RevocationListError(`not signed by the trusted CA (issuer ${crl.issuer})`);
-  return {
-    number: crlNumber(crl),
-    thisUpdate: crl.thisUpdate,
-    nextUpdate: crl.nextUpdate ?? null,
-    serials: new Set(crl.entries.map((e) => normalizeSerial(e.serialNumber))),
-    pem: toPem('X509 CRL', crl.rawData),
+  const algorithm = signatureAlgorithms.get(crl.algorithm);
+  if (algorithm === undefined) throw new RevocationListError(`signed with an unsupported algorithm (${crl.algorithm})`);
+  const signedBy = (key: KeyObject): boolean => {
+    try {
+      return key.asymmetricKeyType === algorithm.key && verify(algorithm.hash, crl.tbs, key, crl.signature);
+    } catch {
+      return false; // a malformed signature is an unverified one
+    }
   };
+  const signed = caCertificates(trustedCaPem).some((ca) => ca.subject.equals(crl.issuer) && signedBy(ca.key));
+  if (!signed) throw new RevocationListError('not signed by the trusted CA');
+  return { number: crl.number, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, serials: crl.serials, pem: toPem('X509 CRL', new Uint8Array(der).buffer) };
 }
 
 /**
