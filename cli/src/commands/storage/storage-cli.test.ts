@@ -10,6 +10,7 @@ import { parseNodeFlag, renderOffline, resourcesFromFlags } from '../drbd/drbd.j
 import { targetsFromFlags } from '../tgt/tgt.js';
 import { loadSpecFile } from './spec-file.js';
 import { renderAssertRole, renderPoolStorage } from './storage.js';
+import { renderWitness } from './switchover-failover.js';
 
 describe('xsctl drbd config (offline)', () => {
   it('reads --node NAME=DISK@IP:PORT, IPv6 in brackets, port 7789 by default', () => {
@@ -118,5 +119,20 @@ describe('rendering', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('xsctl storage status: the witness', () => {
+  const base = { pool: 'lab', automatic: true, storageMaster: 'xs1', hosts: [], alerts: [] };
+  const last = { workflowId: 'wf-1', kind: 'storage-failover', state: 'failed', reason: 'storage master xs1 lost', from: 'xs1', to: 'xs2', timelineJson: '{}', at: '2026-12-05T03:00:00.000Z', error: '', errorCode: '' };
+
+  it('a failed failover shows its typed code and the refusal naming the rule', () => {
+    const error = "xs2's copy of iscsi1 is Inconsistent, not UpToDate: promoting it would serve stale data (rule 1)";
+    const text = renderWitness({ ...base, last: { ...last, error, errorCode: 'STORAGE_SURVIVOR_NOT_UP_TO_DATE' } });
+    expect(text).toContain(`FAILED (STORAGE_SURVIVOR_NOT_UP_TO_DATE): ${error}\n`);
+  });
+
+  it('a finished one has no FAILED line', () => {
+    expect(renderWitness({ ...base, last: { ...last, state: 'done' } })).not.toContain('FAILED');
   });
 });

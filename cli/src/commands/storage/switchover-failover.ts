@@ -68,6 +68,8 @@ export function renderWitness(s: GetWitnessStatusResponse): string {
     ).trimEnd(),
   );
   if (s.last !== undefined) out.push(`last ${s.last.kind.replace('storage-', '')}: ${s.last.at} ${s.last.from} -> ${s.last.to} (${s.last.state}); reason: ${s.last.reason}; timeline ${s.last.timelineJson}`);
+  // A failed failover or switchover says why, with its typed code (a refusal names the safety rule).
+  if (s.last !== undefined && s.last.error !== '') out.push(`FAILED${s.last.errorCode === '' ? '' : ` (${s.last.errorCode})`}: ${s.last.error}`);
   for (const a of s.alerts) out.push(`ALERT: ${a}`);
   return `${out.join('\n')}\n`;
 }
