@@ -257,7 +257,11 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'split brain after both return: detected, reported, not resolved',
-    options: { fencing: 'self' },
+    // Self-fencing: the failover waits detectAfterMs past xs1's self-fence bound for its tear-down
+    // (IP, target, tgtd, DRBD Secondary) to finish. With the lab's 6 s that margin was short: the
+    // in-process agents' tear-down took 7.7 s at load 10 and 37 s at load 14, and the monitor saw
+    // both kernels Primary (8 and 11 samples). 20 s is for the lab's load, not a product default.
+    options: { fencing: 'self', detectAfterMs: 20_000 },
     async run(lab) {
       await witnessReady(lab);
       await lab.fleet.cutLink('xs1', 'eth0');
