@@ -46,10 +46,11 @@ async function main() {
   };
   try {
     const sims = [await startXapiSimulator({ source: { description: description('fan', big, 'f') }, credentials }), await startXapiSimulator({ source: { description: description('solo', one, 's') }, credentials })];
-    // Certificates one at a time: the CA's registry (ca/.issued.json) is read, changed and
-    // replaced by each issue, so concurrent issues in one process collide on its temp file.
-    const certs = new Map();
-    for (const h of [...big, ...one]) certs.set(h.name, await issueCertificate(pkiDir, { kind: 'agent', name: h.name, ipAddresses: [h.address] }));
+    // All at once: each issue holds the CA lock (common/src/pki/ca-lock.ts) around its
+    // read-change-write of the register (ca/issued.json), so none is lost.
+    const hostsAll = [...big, ...one];
+    const issued = await Promise.all(hostsAll.map((h) => issueCertificate(pkiDir, { kind: 'agent', name: h.name, ipAddresses: [h.address] })));
+    const certs = new Map(hostsAll.map((h, i) => [h.name, issued[i]]));
     // Each agent: its own sandbox root (a dom0's files), certificate and process.
     await inBatches([...big, ...one], 4, async (h) => {
       const root = join(dir, 'hosts', h.name, 'root');

@@ -4,6 +4,7 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { ValidationError } from '../errors/index.js';
+import { withCaLock } from './ca-lock.js';
 import { readRegistry, liveRecords, normalizeSerial, writeRegistry, type CertRegistry, type IssuedRecord } from './cert-registry.js';
 import { identityFromCertificate, identityUris, assertCertName, type PeerKind, type Role } from './identity.js';
 import { fromPem, toPem } from './pem.js';
@@ -104,8 +105,18 @@ export interface LoadedCa {
   migrated: boolean;
 }
 
-/** Reads the CA of `dir`, moving a first-layout CA into ca/ on the way. */
+/**
+ * Reads the CA of `dir`, moving a first-layout CA into ca/ on the way (under the CA lock). The
+ * register it returns is a snapshot: a caller that changes and writes it back holds the lock
+ * around the whole (withCaLock, as issueCertificate does).
+ */
 export async function loadCa(dir: string): Promise<LoadedCa> {
+  if (await hasLegacyCa(dir)) return withCaLock(dir, () => readCa(dir));
+  return readCa(dir);
+}
+
+/** loadCa for a caller that holds the CA lock (withCaLock): the lock is not re-entrant. */
+export async function readCa(dir: string): Promise<LoadedCa> {
   const legacy = await hasLegacyCa(dir);
   const migrated = legacy ? await migrateLegacyCa(dir) : false;
   const layout = pkiLayout(dir);
@@ -182,8 +193,14 @@ function validateIssue(options: IssueOptions): { name: string; days: number } {
  * revokes the replaced one: its key may still be somewhere).
  */
 export async function issueCertificate(dir: string, options: IssueOptions): Promise<IssuedFiles> {
-  const { name, days } = validateIssue(options);
-  const ca = await loadCa(dir);
+  const validated = validateIssue(options);
+  // The register is read, checked (a live certificate of that name?), extended and written back:
+  // one issue at a time per CA, across processes.
+  return withCaLock(dir, () => issueLocked(dir, options, validated));
+}
+
+async function issueLocked(dir: string, options: IssueOptions, { name, days }: { name: string; days: number }): Promise<IssuedFiles> {
+  const ca = await readCa(dir);
   const files = leafFiles(dir, name);
   const live = liveRecords(ca.registry, name);
   if (options.force !== true) {

@@ -7,4 +7,5 @@ export * from './revocation.js';
 // The TLS files and the revocation list a server enforces, apart so an agent loads no CA code.
 export * from '../tls-trust/index.js';
 export { PkiError } from './pki-error.js';
+export { withCaLock, CaLockedError, caLockName, type CaLockOptions } from './ca-lock.js';
 export { writeFileAtomic } from './write-secret-file.js';

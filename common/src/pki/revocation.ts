@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import * as x509 from '@peculiar/x509';
 import { ValidationError } from '../errors/index.js';
 import { normalizeSerial, revocationReasons, type IssuedRecord, type RevocationReason } from './cert-registry.js';
-import { issueCertificate, loadCa, recordOf, writeCrl, type IssuedFiles } from './certificate-authority.js';
+import { withCaLock } from './ca-lock.js';
+import { issueCertificate, readCa, recordOf, writeCrl, type IssuedFiles } from './certificate-authority.js';
 import { PkiError } from './pki-error.js';
 import { leafFiles, assertLeafName } from './pki-layout.js';
 
@@ -25,7 +26,11 @@ export function parseReason(value: string): RevocationReason {
  */
 export async function revokeCertificate(dir: string, target: { name?: string; serial?: string }, reason: RevocationReason = 'unspecified'): Promise<RevokeResult> {
   if ((target.name === undefined) === (target.serial === undefined)) throw new ValidationError('target', 'name a certificate or a serial, not both');
-  const ca = await loadCa(dir);
+  return withCaLock(dir, () => revokeLocked(dir, target, reason));
+}
+
+async function revokeLocked(dir: string, target: { name?: string; serial?: string }, reason: RevocationReason): Promise<RevokeResult> {
+  const ca = await readCa(dir);
   const now = new Date();
   let hits: IssuedRecord[];
   if (target.serial !== undefined) {
@@ -80,6 +85,6 @@ export async function rotateCertificate(dir: string, name: string, options: Rota
 
 /** Re-signs the revocation list with fresh dates (before its next update passes). */
 export async function refreshCrl(dir: string): Promise<{ file: string; number: number; nextUpdate: string }> {
-  const r = await writeCrl(await loadCa(dir));
+  const r = await withCaLock(dir, async () => writeCrl(await readCa(dir)));
   return { file: r.file, number: r.number, nextUpdate: r.nextUpdate.toISOString() };
 }
