@@ -25,7 +25,15 @@
 // connection when no answer comes within ping-timeout, as DRBD's PingAck does. Cutting the link (a
 // veth down, a host gone) is seen by each side on its own: conn( Connected -> NetworkFailure ),
 // then WFConnection, and a Primary starts a new data generation; when the link returns the
-// handshake runs again (resync or split brain). ping-int/ping-timeout come from drbdadm's
+// handshake runs again (resync or split brain). A crash (`drbd-sim --crash`, what the lab's power-off
+// and lost host do) is no `down`: the node's kernel state is gone at once, with no state change
+// sent to the peer and no new data generation; its metadata stays as written (generation,
+// UpToDate, and the primary indicator of a Primary, DRBD's MDF_PRIMARY_IND, which the next attach
+// reads as CRASHED_PRIMARY). The peer learns of it only by its PingAck timeout. When the node
+// comes back (`up`: attach, connect), the handshake follows drbd_uuid_compare() (drbd_receiver.c):
+// its generation is the one the new master started from (rule 50), so it becomes SyncTarget and
+// ends UpToDate; with equal generations a crashed Primary is the SyncSource (rule 40).
+// ping-int/ping-timeout come from drbdadm's
 // --ping-int/--ping-timeout when drbd.conf sets them, else XSCTL_DRBD_SIM_PING_INT_MS (default 10 s,
 // DRBD's default) and XSCTL_DRBD_SIM_PING_TIMEOUT_MS (default 500 ms).
 // Environment: XSCTL_DRBD_SIM_DIR (shared state), __DRBD_NODE__ (this node),
@@ -167,7 +175,8 @@ function diskState(n, s) {
 function isConnected(n, s) {
   if (!s.configured || !s.wantConnect) return false;
   const p = peerOf(n, s);
-  if (p === null || !p.res.configured || s.connectedWith !== p.node) return false;
+  // A crashed peer sent nothing: this side still holds the connection until its PingAck times out.
+  if (p === null || (!p.res.configured && !(network && p.res.crashed)) || s.connectedWith !== p.node) return false;
   // In network mode each side knows only its own end of the link: it detects a loss on its own.
   if (network) return linkUp(n, s.name);
   return p.res.wantConnect && p.res.connectedWith === n;
@@ -191,6 +200,7 @@ function settle() {
 function handshake(an, a, bn, b) {
   const amd = a.attached ? loadMd(an, a.minor) : null;
   const bmd = b.attached ? loadMd(bn, b.minor) : null;
+  let synced = false;
   const connect = () => {
     a.connectedWith = bn;
     b.connectedWith = an;
@@ -198,18 +208,42 @@ function handshake(an, a, bn, b) {
     b.discardMyData = false;
     saveRes(an, a);
     saveRes(bn, b);
-    for (const [n, s] of [[an, a], [bn, b]]) kernelLog(n, `${devLabel(n, s)} conn( WFReportParams -> Connected )`);
+    // After a resync the kernel log already ends with SyncSource/SyncTarget -> Connected.
+    if (!synced) for (const [n, s] of [[an, a], [bn, b]]) kernelLog(n, `${devLabel(n, s)} conn( WFReportParams -> Connected )`);
   };
-  const syncFrom = (srcN, src, srcMd, dstN, dst, dstMd) => {
+  const syncFrom = (srcN, src, srcMd, dstN, dst, dstMd, rule) => {
+    // The resync itself is instant here; the kernel's lines for it are not (a test reads them).
+    const was = dstMd.disk;
+    if (rule !== undefined) {
+      kernelLog(dstN, `${devLabel(dstN, dst)} uuid_compare()=-1 by rule ${rule}`);
+      kernelLog(srcN, `${devLabel(srcN, src)} uuid_compare()=1 by rule ${rule}`);
+    } else {
+      kernelLog(dstN, `${devLabel(dstN, dst)} Becoming sync target due to disk states.`);
+      kernelLog(srcN, `${devLabel(srcN, src)} Becoming sync source due to disk states.`);
+    }
+    synced = true;
+    kernelLog(dstN, `${devLabel(dstN, dst)} conn( WFReportParams -> WFBitMapT )`);
+    kernelLog(srcN, `${devLabel(srcN, src)} conn( WFReportParams -> WFBitMapS )`);
+    kernelLog(dstN, `${devLabel(dstN, dst)} conn( WFBitMapT -> WFSyncUUID )`);
+    kernelLog(dstN, `${devLabel(dstN, dst)} conn( WFSyncUUID -> SyncTarget ) disk( ${was} -> Inconsistent )`);
+    kernelLog(dstN, `${devLabel(dstN, dst)} Began resync as SyncTarget (will sync 0 KB [0 bits set]).`);
+    kernelLog(srcN, `${devLabel(srcN, src)} conn( WFBitMapS -> SyncSource ) pdsk( ${was} -> Inconsistent )`);
+    kernelLog(srcN, `${devLabel(srcN, src)} Began resync as SyncSource (will sync 0 KB [0 bits set]).`);
+    kernelLog(dstN, `${devLabel(dstN, dst)} Resync done (total 1 sec; paused 0 sec; 0 K/sec)`);
+    kernelLog(dstN, `${devLabel(dstN, dst)} conn( SyncTarget -> Connected ) disk( Inconsistent -> UpToDate )`);
+    kernelLog(srcN, `${devLabel(srcN, src)} Resync done (total 1 sec; paused 0 sec; 0 K/sec)`);
+    kernelLog(srcN, `${devLabel(srcN, src)} conn( SyncSource -> Connected ) pdsk( Inconsistent -> UpToDate )`);
     dstMd.disk = 'UpToDate';
     dstMd.gen = srcMd.gen;
     dstMd.changed = false;
     srcMd.changed = false;
+    dstMd.crashedPrimary = false;
+    srcMd.crashedPrimary = false;
     saveMd(dstN, dst.minor, dstMd);
     saveMd(srcN, src.minor, srcMd);
   };
-  const aToB = () => syncFrom(an, a, amd, bn, b, bmd);
-  const bToA = () => syncFrom(bn, b, bmd, an, a, amd);
+  const aToB = (rule) => syncFrom(an, a, amd, bn, b, bmd, rule);
+  const bToA = (rule) => syncFrom(bn, b, bmd, an, a, amd, rule);
   if (amd === null || bmd === null) return connect(); // diskless side: nothing to compare
   const good = (md) => md.disk === 'UpToDate' || md.disk === 'Consistent' || md.disk === 'Outdated';
   if (a.discardMyData && good(bmd)) {
@@ -229,13 +263,25 @@ function handshake(an, a, bn, b) {
     bToA();
     return connect();
   }
-  if (amd.gen === bmd.gen) return connect();
+  if (amd.gen === bmd.gen) {
+    // Rule 40, "common power [off|failure]": a crashed Primary resyncs its activity log to the peer.
+    if (amd.crashedPrimary === true && bmd.crashedPrimary !== true) aToB(40);
+    else if (bmd.crashedPrimary === true && amd.crashedPrimary !== true) bToA(40);
+    else for (const [n, md, s] of [[an, amd, a], [bn, bmd, b]]) {
+      if (md.crashedPrimary === true) {
+        md.crashedPrimary = false;
+        saveMd(n, s.minor, md);
+      }
+    }
+    return connect();
+  }
+  // Rule 50 / 70: one side's generation is the one the other started from (its bitmap UUID).
   if (amd.changed && !bmd.changed) {
-    aToB();
+    aToB(50);
     return connect();
   }
   if (bmd.changed && !amd.changed) {
-    bToA();
+    bToA(50);
     return connect();
   }
   // Both sides wrote while apart: split brain. Both drop the connection.
@@ -282,8 +328,8 @@ function view(n, s) {
   return {
     role: s.configured ? s.role : 'Unconfigured',
     disk: s.configured ? diskState(n, s) : 'Diskless',
-    peerRole: p ? p.res.role : 'Unknown',
-    peerDisk: p ? diskState(p.node, p.res) : 'DUnknown',
+    peerRole: p ? (p.res.crashed?.role ?? p.res.role) : 'Unknown',
+    peerDisk: p ? (p.res.crashed?.disk ?? diskState(p.node, p.res)) : 'DUnknown',
     connected,
     peer: p,
   };
@@ -401,6 +447,11 @@ function secondary(s) {
   if (existsSync(join(nodeDir(node), `${s.name}.holders`))) die(11, `${s.name}: State change failed: (-12) Device is held open by someone`);
   s.role = 'Secondary';
   saveRes(node, s);
+  const md = s.attached ? loadMd(node, s.minor) : null;
+  if (md?.crashedPrimary === true) {
+    md.crashedPrimary = false;
+    saveMd(node, s.minor, md);
+  }
 }
 
 function attach(s, disk) {
@@ -457,6 +508,16 @@ function down(s) {
   s.wantConnect = false;
   s.role = 'Secondary';
   saveRes(node, s);
+}
+
+/**
+ * A resource configured again after a crash or a down is a new kernel object: no role, no
+ * connection. Only the metadata on disk carried over.
+ */
+function revive(s) {
+  if (s.configured) return s;
+  delete s.crashed;
+  return { ...s, role: 'Secondary', attached: false, wantConnect: false, connectedWith: '', discardMyData: false };
 }
 
 function fresh(name, minor) {
@@ -523,6 +584,7 @@ function drbdsetup83(a) {
     case 'disk': {
       const resource = process.env.DRBD_RESOURCE || name;
       s = s ?? loadRes(node, resource) ?? fresh(resource, minor);
+      s = revive(s);
       s.configured = true;
       s.minor = Number(minor);
       saveRes(node, s);
@@ -531,7 +593,7 @@ function drbdsetup83(a) {
     case 'syncer': {
       // drbdadm-83 passes --create-device: the minor exists after this even without a disk.
       const resource = process.env.DRBD_RESOURCE || name;
-      s = s ?? loadRes(node, resource) ?? fresh(resource, minor);
+      s = revive(s ?? loadRes(node, resource) ?? fresh(resource, minor));
       s.configured = true;
       s.minor = Number(minor);
       s.syncerRate = (rest.find((x) => x.startsWith('--rate=')) ?? '--rate=250K').slice('--rate='.length);
@@ -579,7 +641,8 @@ function drbdsetup(a) {
   const pos = rest.filter((x) => !x.startsWith('--'));
   switch (cmd) {
     case 'new-resource': {
-      const s = loadRes(node, pos[0]) ?? fresh(pos[0], -1);
+      const old = loadRes(node, pos[0]);
+      const s = old === null ? fresh(pos[0], -1) : revive(old);
       s.configured = true;
       s.nodeId = pos[1] ?? '';
       saveRes(node, s);
@@ -807,8 +870,45 @@ function runLink(n, r) {
   }, 50);
 }
 
+/**
+ * The node loses power or panics: its kernel state is gone at once. No state change reaches the
+ * peer (its PingAck times out), no new generation is written; the metadata keeps what it had,
+ * and a Primary's primary indicator stays set (the next attach reads it as CRASHED_PRIMARY).
+ * What the peer last knew of this node is kept for the peer's view until its link drops.
+ */
+function crash() {
+  for (const s of allRes(node)) {
+    const pid = Number(existsSync(linkPidFile(node, s.name)) ? readFileSync(linkPidFile(node, s.name), 'utf8') : '');
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(linkPidFile(node, s.name), { force: true });
+    writeJson(linkFile(node, s.name), { up: false, since: new Date().toISOString() });
+    if (!s.configured) continue;
+    const md = s.attached ? loadMd(node, s.minor) : null;
+    if (md !== null && s.role === 'Primary') {
+      md.crashedPrimary = true;
+      saveMd(node, s.minor, md);
+    }
+    const crashed = { role: s.role, disk: diskState(node, s) };
+    saveRes(node, { ...s, configured: false, attached: false, wantConnect: false, role: 'Secondary', syncerRate: '', discardMyData: false, crashed });
+  }
+}
+
 if (args[0] === '--link') {
   runLink(args[1], args[2]);
+} else if (args[0] === '--crash') {
+  withLock(() => {
+    try {
+      crash();
+    } finally {
+      settle();
+    }
+  });
 } else {
   withLock(() => {
     try {

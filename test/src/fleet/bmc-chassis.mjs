@@ -2,8 +2,10 @@
 // Chassis control for OpenIPMI's ipmi_sim (lan.conf `chassis_control`): ipmi_sim runs it as
 // `bmc-chassis.mjs CONFIG get power` (prints power:1|0) and `... set power 0|1`. Powering a
 // fleet host off does what losing power does to a dom0: every process in its namespace dies
-// (tgtd, the DRBD link processes), runtime addresses (the floating IP) go, DRBD roles are gone
-// (`drbdsetup down all` in the simulator), and its cables carry nothing (switch ports down).
+// (tgtd, the DRBD link processes), runtime addresses (the floating IP) go, the DRBD kernel state
+// is gone without an orderly `down` (the simulator's --crash: no state change reaches the peer, no
+// new data generation, the metadata stays as it was, a Primary's primary indicator set), and its
+// cables carry nothing (switch ports down).
 // Powering on plugs the cables back; the test harness starts the agent again (a boot).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,7 +34,7 @@ function powerOff() {
     const shown = run('ip', ['-n', c.ns, '-o', '-4', 'addr', 'show', 'dev', iface]);
     for (const m of shown.matchAll(/inet (\S+)/g)) if (m[1].split('/')[0] !== keep) run('ip', ['-n', c.ns, 'addr', 'del', m[1], 'dev', iface]);
   }
-  run(process.execPath, [c.sim.script, 'down', 'all'], { ...process.env, ...c.sim.env });
+  run(process.execPath, [c.sim.script, '--crash'], { ...process.env, ...c.sim.env });
 }
 
 if (op === 'get' && parm === 'power') {

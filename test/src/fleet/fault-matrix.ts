@@ -200,26 +200,61 @@ export const scenarios: Scenario[] = [
     name: 'the old master returns: it comes back Secondary',
     async run(lab) {
       await witnessReady(lab);
+      // A crash, not a shutdown: the DRBD simulator keeps xs1's metadata as the kernel left it
+      // (the generation xs2 started its new one from, UpToDate, the primary indicator set).
       await lab.loseHost('xs1');
       const w = await failoverDone(lab);
-      check(w.last?.state === 'done', 'failover done');
-      // It boots with a stale pool.conf (master) and its storage role config: rule 9 and 11.
+      check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
+      check((await role(lab, 'xs1')) === 'Unconfigured', `the crashed xs1 has no DRBD state (is ${await role(lab, 'xs1')})`);
+      // It boots with a stale pool.conf (master) and its storage role config: rules 9 and 11.
       const root = join(lab.base, 'xs1');
       await mkdir(join(root, 'etc/xensource'), { recursive: true });
       await mkdir(join(root, 'etc/xsctl'), { recursive: true });
       await writeFile(join(root, 'etc/xensource/pool.conf'), 'master');
       const spec = JSON.parse(JSON.stringify(lab.spec('xs1'))) as Record<string, unknown>;
+      // The CHAP secret in a file beside it, as the boot role requires (a plain password is refused).
+      const target = spec['target'] as { incomingUser: { user: string; password?: string; passwordFile?: string } };
+      await writeFile(join(root, 'etc/xsctl/chap-secret'), `${target.incomingUser.password ?? ''}\n`, { mode: 0o600 });
+      target.incomingUser = { user: target.incomingUser.user, passwordFile: 'chap-secret' };
       await writeFile(join(root, 'etc/xsctl/storage.yaml'), stringify({ ...spec, hysteresisMs: 1_000, connectWaitMs: 5_000, retryInitialMs: 2_000, retryMaxMs: 5_000 }));
+      const kernLog = join(root, 'var/log/kern.log');
+      const kernBefore = (await readFile(kernLog, 'utf8').catch(() => '')).length;
       const node = await lab.bootHost('xs1');
+      const agentLogBefore = (await readFile(node.logFile, 'utf8')).length;
       const stop = new AbortController();
       const boot = assertStorageRoleOnBoot(node.ctx, { signal: stop.signal });
-      await sleep(20_000);
-      stop.abort();
-      await boot;
-      check((await role(lab, 'xs1')) !== 'Primary', `xs1 is not Primary (is ${await role(lab, 'xs1')})`);
-      check((await role(lab, 'xs2')) === 'Primary', 'xs2 still Primary');
-      check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'the floating IP stays on xs2');
-      return `xs1 back as ${await role(lab, 'xs1')}; its boot role refused to promote over a Primary peer`;
+      try {
+        // DRBD up as Secondary, the handshake makes it SyncTarget of xs2, the resync ends UpToDate.
+        const s = await lab.until('xs1 Connected, Secondary and UpToDate under a Primary xs2', async () => {
+          const d = await lab.drbdState('xs1');
+          return d?.connection === 'Connected' && d.role === 'Secondary' && d.disk === 'UpToDate' && d.peerRole === 'Primary' ? d : undefined;
+        }, 90_000);
+        // Its boot role tried the master role pool.conf names and was refused (rule 4), then retried.
+        await lab.until('the boot role refusing to promote over the Primary xs2', async () => {
+          const log = (await readFile(node.logFile, 'utf8')).slice(agentLogBefore);
+          return /STORAGE ROLE NOT ASSERTED/.test(log) && /DRBD_PEER_PRIMARY/.test(log) ? true : undefined;
+        }, 60_000);
+        // A later retry does not change it either.
+        await sleep(6_000);
+        const kern = (await readFile(kernLog, 'utf8')).slice(kernBefore);
+        check(/uuid_compare\(\)=-1 by rule 50/.test(kern), 'xs1 kernel: its generation is the one xs2 started from (rule 50)');
+        check(/conn\( WFSyncUUID -> SyncTarget \)/.test(kern), 'xs1 kernel: became SyncTarget');
+        check(/conn\( SyncTarget -> Connected \) disk\( Inconsistent -> UpToDate \)/.test(kern), 'xs1 kernel: resync done, UpToDate');
+        check(!/Split-Brain/.test(kern), 'no split brain');
+        const after = await lab.drbdState('xs1');
+        check(after?.role === 'Secondary' && after.connection === 'Connected' && after.disk === 'UpToDate', `xs1 still Secondary/Connected/UpToDate (${after?.role}/${after?.connection}/${after?.disk})`);
+        check((await role(lab, 'xs1')) === 'Secondary', 'the simulated kernel holds xs1 Secondary');
+        check((await role(lab, 'xs2')) === 'Primary', 'xs2 still Primary');
+        const peer = await lab.drbdState('xs2');
+        check(peer?.connection === 'Connected' && peer.peerDisk === 'UpToDate', `xs2 sees xs1 UpToDate (${peer?.connection}/${peer?.peerDisk})`);
+        check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'the floating IP stays on xs2');
+        const id = await lab.inquiry();
+        check(id !== null && `${id.vendor}/${id.product}/${id.serial}` === IDENTITY, `the LUN answers on the floating IP as ${IDENTITY}`);
+        return `xs1 back Secondary, resynced as SyncTarget of xs2 (${s.connection}/${s.disk}); its boot role was refused (DRBD_PEER_PRIMARY)`;
+      } finally {
+        stop.abort();
+        await boot;
+      }
     },
   },
   {

@@ -262,6 +262,9 @@ export class StorageLab {
         // gone
       }
     }
+    // The kernel goes with the host: the DRBD simulator forgets the node's state without a `down`.
+    const simEnv = this.nodes.get(name)?.drbdSimEnv;
+    if (simEnv !== undefined) await execa(process.execPath, [drbdSimPath(), '--crash'], { env: { ...process.env, ...simEnv }, reject: false });
     this.powered[name] = false;
     await this.#hostDown(name);
   }

@@ -34,7 +34,7 @@ export interface StorageNode {
   logFile: string;
   /** The backing disk DRBD sits on, as the agent sees it (under root). */
   backingDisk: string;
-  /** The DRBD simulator's environment for this node (what a power-off's `down all` needs). */
+  /** The DRBD simulator's environment for this node (what a power-off's crash needs). */
   drbdSimEnv: Record<string, string>;
   client<S extends CompatServiceDefinition>(definition: S): Client<S>;
   close(): Promise<void>;
