@@ -6,6 +6,7 @@ import { assertStorageRoleOnBoot } from '@xsctl/agent/storage/boot-role';
 import { SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { drbdSimPath } from '../drbd-sim/drbd-sim-runner.js';
 import { LabMonitor, type MonitorReport } from './lab-monitor.js';
+import { longestPauseMs, startPerfSession } from './perf-session.js';
 import { LAB_IDENTITY, LAB_RESOURCE, StorageLab, type LabHost, type StorageLabOptions } from './storage-lab.js';
 
 /**
@@ -353,17 +354,31 @@ export const scenarios: Scenario[] = [
     name: 'switchover under continuous initiator I/O',
     async run(lab, mon) {
       await witnessReady(lab);
-      const ini = lab.fleet.host('ini');
       const url = `iscsi://xsinit%Lab-CHAP-secret-77@${lab.floatingIp}/iqn.2013-05.com.example:xsctl.lab/10`;
-      const perf = ini.exec('iscsi-perf', ['-r', '-t', '120', '-n', '-x', '100', url], { reject: false, timeout: 180_000 });
+      const session = startPerfSession(lab, url);
+      await session.reading();
       await sleep(2_000);
       mon.mark();
+      const started = performance.now();
       const r = await lab.xsctl(['storage', 'switchover', '--pool', 'lab', '--yes']);
-      perf.kill('SIGINT');
-      const out = await perf;
-      check(r.exitCode === 0, `switchover done: ${r.stderr}`);
-      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
-      return `switched over with iscsi-perf running (${String(out.stdout).trim().split('\n').at(-1) ?? ''})`;
+      const switched = performance.now();
+      // Reads go on from xs2 afterwards: a few progress lines with I/O after the switchover.
+      await lab.until('iscsi-perf reading from xs2', async () => (session.progress.filter((p) => p.at > switched && p.iops > 0).length >= 3 ? true : undefined), 60_000).catch(() => undefined);
+      const out = await session.stop();
+      const tail = (t: string) => t.trim().split(/[\r\n]+/).slice(-3).join(' | ');
+      check(r.exitCode === 0, `switchover done: ${r.stderr.trim().split('\n').at(-1)}`);
+      check((await role(lab, 'xs2')) === 'Primary' && (await role(lab, 'xs1')) === 'Secondary', 'xs2 Primary, xs1 Secondary');
+      check(out.failure === null, `no failed read, no ABORTED (${out.failure})`);
+      check(out.progress.filter((p) => p.at > switched && p.iops > 0).length >= 3, `reads went on after the switchover (${tail(out.stdout)})`);
+      // Killed after SIGINT only for iscsi-perf's own count after a reconnect (perf-session.ts).
+      if (out.killed) check(out.reconnects.length > 0, `iscsi-perf stuck after SIGINT without a reconnect (${tail(out.stdout)} / ${tail(out.stderr)})`);
+      else check(out.exitCode === 0 && /finished\./.test(out.stdout), `iscsi-perf finished after SIGINT (exit ${out.exitCode}; ${tail(out.stdout)})`);
+      // The longest pause the logged-in session saw (no read completing) from just before the
+      // switchover, and the longest gap of the monitor's INQUIRY probes (a fresh login each).
+      const pause = longestPauseMs(out.progress, started - 1_000);
+      const probeGap = mon.peek().longestGapMs;
+      const rc = out.reconnects.map((t) => `+${Math.round(t - started)} ms`).join(', ');
+      return `switched over in ${Math.round(switched - started)} ms under iscsi-perf, no failed read; session reconnects at ${rc || 'none'}; longest I/O pause of the session ${pause} ms, longest INQUIRY gap ${probeGap} ms; iscsi-perf ${out.killed ? 'killed after SIGINT (its in_flight count after a UNIT ATTENTION retry)' : 'finished'}`;
     },
   },
   {

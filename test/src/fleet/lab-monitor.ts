@@ -86,6 +86,13 @@ export class LabMonitor {
     }
   }
 
+  /** The report so far (the loops keep running): a row reads the initiator's gap before the lab closes. */
+  peek(): MonitorReport {
+    const r = { ...this.#report, promotions: [...this.#report.promotions], identities: [...this.#report.identities] };
+    r.longestGapMs = Math.max(r.longestGapMs, Math.round(performance.now() - this.#lastAnswer));
+    return r;
+  }
+
   async stop(): Promise<MonitorReport> {
     this.#stop = true;
     await Promise.all(this.#loops);
