@@ -14,6 +14,8 @@ import {
   hostRecord,
   invalidateSessions,
   matches,
+  peekRow,
+  peekRows,
   platformVersion,
   refreshMemoryFree,
   runningGuests,
@@ -57,10 +59,13 @@ export function computeEvacuationPlan(db: XapiDb, hostRef: string): EvacuationPl
   hostRecord(db, hostRef);
   const targets = db
     .refs('host')
-    .filter((h) => h !== hostRef && hostRecord(db, h)['enabled'] === true)
+    .filter((h) => h !== hostRef && peekRow(db, 'host', h)['enabled'] === true)
     // PR-1007: VMs only go to hosts of the same or a newer version.
     .filter((h) => versionsNotDecreasing(db, hostRef, h));
-  const guests = db.find('VM', (v) => v['resident_on'] === hostRef && v['is_control_domain'] !== true);
+  // Copies of this host's guests only (db.find would copy every VM of the pool first).
+  const guests: Array<[string, XapiRecord]> = peekRows(db, 'VM')
+    .filter(([, v]) => v['resident_on'] === hostRef && v['is_control_domain'] !== true)
+    .map(([vm]) => [vm, db.getRecord('VM', vm)]);
   if (targets.length === 0) {
     for (const [vm] of guests) plan.set(vm, { error: new XapiFailure('NO_HOSTS_AVAILABLE', [vm]) });
     return plan;
