@@ -1,10 +1,45 @@
-import { ServerInterceptingCall, type ServerInterceptor, type Metadata } from '@grpc/grpc-js';
-import { identityFromCertificate } from '../pki/identity.js';
+import { ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor, type Metadata } from '@grpc/grpc-js';
+import { identityFromCertificate, type PeerIdentity } from '../pki/identity.js';
 
 export const peerNameKey = 'x-xsctl-peer-name';
 export const peerKindKey = 'x-xsctl-peer-kind';
 export const peerRoleKey = 'x-xsctl-peer-role';
 export const peerSerialKey = 'x-xsctl-peer-serial';
+
+type PeerFacts = (PeerIdentity & { serial?: string }) | null;
+
+/**
+ * The peer's identity per HTTP/2 session (one TLS connection). A connection's certificate cannot
+ * change: HTTP/2 forbids TLS renegotiation (RFC 9113 9.2.1). Reading it (getPeerCertificate builds
+ * the whole certificate object, fingerprints included) was ~10% of an agent's CPU per GetFacts
+ * under Bun (bench/agent.mjs). Revocation is still checked on every call, from the serial.
+ */
+const perSession = new WeakMap<object, PeerFacts>();
+
+/**
+ * grpc-js hands the first interceptor its BaseServerInterceptingCall, which keeps the HTTP/2
+ * stream in a field its types call private. Without it (another layout), nothing is cached.
+ */
+function sessionOf(call: ServerInterceptingCallInterface): object | undefined {
+  const session = (call as unknown as { stream?: { session?: unknown } }).stream?.session;
+  return typeof session === 'object' && session !== null ? session : undefined;
+}
+
+function readPeer(call: ServerInterceptingCallInterface): PeerFacts {
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  const identity = identityFromCertificate(typeof cert?.subject?.CN === 'string' ? cert.subject.CN : undefined, cert?.subjectaltname);
+  if (identity === null) return null;
+  return typeof cert?.serialNumber === 'string' ? { ...identity, serial: cert.serialNumber } : identity;
+}
+
+function peerOf(call: ServerInterceptingCallInterface): PeerFacts {
+  const session = sessionOf(call);
+  if (session === undefined) return readPeer(call);
+  if (perSession.has(session)) return perSession.get(session) ?? null;
+  const peer = readPeer(call);
+  perSession.set(session, peer);
+  return peer;
+}
 
 /**
  * nice-grpc hides the TLS session, so this grpc-js interceptor copies the verified certificate's
@@ -16,17 +51,13 @@ export const peerIdentityInterceptor: ServerInterceptor = (_method, call) =>
       next({
         onReceiveMetadata: (metadata: Metadata, mdNext) => {
           for (const key of [peerNameKey, peerKindKey, peerRoleKey, peerSerialKey]) metadata.remove(key);
-          const cert = call.getAuthContext()?.sslPeerCertificate;
-          const identity = identityFromCertificate(
-            typeof cert?.subject?.CN === 'string' ? cert.subject.CN : undefined,
-            cert?.subjectaltname,
-          );
-          if (identity !== null) {
-            metadata.set(peerNameKey, identity.name);
-            metadata.set(peerKindKey, identity.kind);
-            if (identity.role !== null) metadata.set(peerRoleKey, identity.role);
+          const peer = peerOf(call);
+          if (peer !== null) {
+            metadata.set(peerNameKey, peer.name);
+            metadata.set(peerKindKey, peer.kind);
+            if (peer.role !== null) metadata.set(peerRoleKey, peer.role);
             // For the revocation check in the auth middleware.
-            if (typeof cert?.serialNumber === 'string') metadata.set(peerSerialKey, cert.serialNumber);
+            if (peer.serial !== undefined) metadata.set(peerSerialKey, peer.serial);
           }
           mdNext(metadata);
         },

@@ -1,0 +1,80 @@
+import { TLSSocket } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createChannel, createClient, createServer, Metadata, type CallContext, type Server } from 'nice-grpc';
+import { makeTestPki, type TestPki } from '../testing/make-test-pki.js';
+import type { TlsMaterial } from '../tls-trust/tls-files.js';
+import { mtlsChannelCredentials, mtlsServerCredentials } from './mtls-credentials.js';
+import { peerIdentity } from './peer-identity.js';
+import { peerIdentityInterceptor, peerSerialKey } from './peer-identity-interceptor.js';
+
+interface Who {
+  name: string;
+  kind: string;
+  role: string;
+  serial: string;
+}
+const serialize = (v: object): Buffer => Buffer.from(JSON.stringify(v));
+const deserialize = (b: Buffer): Who => JSON.parse(b.toString() || '{}') as Who;
+const WhoDefinition = {
+  whoAmI: { path: '/test.Who/WhoAmI', requestStream: false, responseStream: false, requestSerialize: serialize, requestDeserialize: deserialize, responseSerialize: serialize, responseDeserialize: deserialize, options: {} },
+} as const;
+
+let pki: TestPki;
+let server: Server;
+let port: number;
+const certs: Record<string, TlsMaterial> = {};
+
+beforeAll(async () => {
+  pki = await makeTestPki();
+  const agent = await pki.issue({ kind: 'agent', name: 'xs-who', ipAddresses: ['127.0.0.1'] });
+  certs['ctl'] = await pki.issue({ kind: 'controller', name: 'ctl' });
+  certs['olga'] = await pki.issue({ kind: 'cli', name: 'olga', role: 'operator' });
+  server = createServer({ interceptors: [peerIdentityInterceptor] });
+  server.add(WhoDefinition, {
+    async whoAmI(_req: Who, context: CallContext) {
+      const peer = peerIdentity(context);
+      return { name: peer?.name ?? '', kind: peer?.kind ?? '', role: peer?.role ?? '', serial: peer?.serial ?? '' };
+    },
+  });
+  port = await server.listen('127.0.0.1:0', mtlsServerCredentials(agent));
+});
+
+afterAll(async () => {
+  await server.forceShutdown();
+});
+
+const serialOf = async (name: string): Promise<string> => {
+  const { X509Certificate } = await import('node:crypto');
+  const { readFile } = await import('node:fs/promises');
+  return new X509Certificate(await readFile(`${pki.dir}/${name}.crt`)).serialNumber;
+};
+
+describe('peer identity interceptor', () => {
+  it('reads each connection\'s certificate once, and still gives every call the identity of its own connection', async () => {
+    const reads = vi.spyOn(TLSSocket.prototype, 'getPeerCertificate');
+    try {
+      const ctl = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(certs['ctl']!));
+      const olga = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(certs['olga']!));
+      const asCtl = createClient(WhoDefinition, ctl);
+      const asOlga = createClient(WhoDefinition, olga);
+      const seen: Who[] = [];
+      for (let i = 0; i < 5; i++) {
+        seen.push(await asCtl.whoAmI({} as Who));
+        // A client copying another's identity into its metadata changes nothing.
+        seen.push(await asOlga.whoAmI({} as Who, { metadata: Metadata({ 'x-xsctl-peer-name': 'ctl', 'x-xsctl-peer-kind': 'controller', [peerSerialKey]: '01' }) }));
+      }
+      ctl.close();
+      olga.close();
+      const ctlSerial = await serialOf('ctl');
+      const olgaSerial = await serialOf('olga');
+      expect(seen.filter((_, i) => i % 2 === 0)).toEqual(Array(5).fill({ name: 'ctl', kind: 'controller', role: '', serial: ctlSerial }));
+      expect(seen.filter((_, i) => i % 2 === 1)).toEqual(Array(5).fill({ name: 'olga', kind: 'cli', role: 'operator', serial: olgaSerial }));
+      // Server side: one read per connection (the client sockets read the server's certificate
+      // through checkServerIdentity's own path, not this method, when no check is given).
+      const serverReads = reads.mock.contexts.filter((socket) => (socket as TLSSocket & { server?: unknown }).server !== undefined);
+      expect(serverReads).toHaveLength(2);
+    } finally {
+      reads.mockRestore();
+    }
+  });
+});
