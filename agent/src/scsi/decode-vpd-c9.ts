@@ -99,6 +99,9 @@ export function decodeVpdC9(b: Uint8Array): VpdC9Info {
   };
 }
 
+/** sg_vpd's headings of the page and of its two Target Port Group Data blocks. */
+const headings = ['Volume access control (RDAC) VPD Page:', 'Target Port Group Data (This controller):', 'Target Port Group Data (Alternate controller):'];
+
 export interface SgVpdC9Parse {
   info: VpdC9Info;
   /** Lines sg_vpd printed that no field accounts for. */
@@ -122,18 +125,19 @@ export function parseSgVpdC9TextStrict(text: string): SgVpdC9Parse {
   const unrecognised: string[] = [];
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
-    if (line === '' || /^Volume access control \(RDAC\) VPD Page:?$/i.test(line) || /^Target Port Group Data \((This|Alternate) controller\):$/i.test(line)) continue;
+    // The lines as sg_vpd_vendor.c's decode_rdac_vpd_c9 prints them (one blank after each colon).
+    if (line === '' || headings.includes(line)) continue;
     let m: RegExpExecArray | null;
-    if (/^IOShipping \(ALUA\):\s*Enabled$/i.test(line)) sg = 'IOSHIP';
-    else if ((m = /^AVT:\s*(Enabled|Disabled)( \(Allow reads on sector 0\))?$/i.exec(line)) !== null) {
-      sg = /enabled/i.test(m[1] ?? '') ? 'AVT' : 'RDAC';
+    if (line === 'IOShipping (ALUA): Enabled') sg = 'IOSHIP';
+    else if ((m = /^AVT: (Enabled|Disabled)( \(Allow reads on sector 0\))?$/.exec(line)) !== null) {
+      sg = m[1] === 'Enabled' ? 'AVT' : 'RDAC';
       sector0 = sg === 'AVT' ? m[2] !== undefined : null;
-    } else if ((m = /^Volume Access via:\s*(primary|alternate) controller$/i.exec(line)) !== null) owned = (m[1] ?? '').toLowerCase() === 'primary';
-    else if ((m = /^Path priority:\s*(\d+)\b/i.exec(line)) !== null) prio = Number.parseInt(m[1] ?? '', 10);
-    else if ((m = /^Preferred Path Auto Changeable:\s*(.+)$/i.exec(line)) !== null) autoChange = m[1] ?? '';
-    else if ((m = /^Implicit Failback:\s*(.+)$/i.exec(line)) !== null) implicit = m[1] ?? '';
-    else if ((m = /^Asymmetric Access State:\s*(.+)$/i.exec(line)) !== null) states.push(normalizeAluaState(m[1] ?? ''));
-    else if ((m = /^Vendor Specific Field:\s*(.+)$/i.exec(line)) !== null) statuses.push(m[1] ?? '');
+    } else if ((m = /^Volume Access via: (primary|alternate) controller$/.exec(line)) !== null) owned = m[1] === 'primary';
+    else if ((m = /^Path priority: (\d+) \((?:preferred path|secondary path|unknown)\)$/.exec(line)) !== null) prio = Number(m[1]);
+    else if ((m = /^Preferred Path Auto Changeable: (.+)/.exec(line)) !== null) autoChange = m[1] as string;
+    else if ((m = /^Implicit Failback: (.+)/.exec(line)) !== null) implicit = m[1] as string;
+    else if ((m = /^Asymmetric Access State: (.+)/.exec(line)) !== null) states.push(normalizeAluaState(m[1] as string));
+    else if ((m = /^Vendor Specific Field: (.+)/.exec(line)) !== null) statuses.push(m[1] as string);
     else unrecognised.push(line);
   }
   if (sg === null) throw new ScsiDecodeError('sg_vpd 0xc9 output', 'no "IOShipping (ALUA):" or "AVT:" line');
