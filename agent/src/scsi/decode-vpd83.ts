@@ -75,7 +75,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const text = (b: Uint8Array) =>
   Buffer.from(b)
     .toString('utf8')
-    .replace(/\0+$/g, '')
+    // Trailing NULs become blanks and go with them.
     .replace(/\0/g, ' ')
     .trimEnd();
 /** A bit field as sg_vpd prints it: 0x, lowercase, no leading zeros. */
@@ -170,30 +170,43 @@ export interface SgVpd83Parse {
   unrecognised: string[];
 }
 
-const protocolOf = (t: string): string => {
-  if (/iSCSI/i.test(t)) return 'iscsi';
-  if (/Fibre Channel/i.test(t)) return 'fcp';
-  if (/Serial Attached/i.test(t)) return 'sas';
-  if (/SCSI RDMA/i.test(t)) return 'srp';
-  if (/Parallel SCSI/i.test(t)) return 'spi';
-  if (/USB Attached/i.test(t)) return 'uas';
-  if (/PCIe/i.test(t)) return 'pcie';
-  return t.toLowerCase();
+/**
+ * sg_lib's names of the protocol identifiers (sg_get_trans_proto_str, sg_lib_transport_proto_strs),
+ * index = identifier, without the standard's version in parentheses that follows some of them and
+ * changes between releases ("(FCP-5)", "(SPL-4)"). 0xc-0xe print as "Oxc".."Oxe" (sg_lib's spelling).
+ */
+const transportNames = [
+  'Fibre Channel Protocol for SCSI', 'SCSI Parallel Interface', 'Serial Storage Architecture SCSI-3 Protocol', 'Serial Bus Protocol for IEEE 1394',
+  'SCSI RDMA Protocol', 'Internet SCSI', 'Serial Attached SCSI Protocol', 'Automation/Drive Interface Transport', 'AT Attachment Interface',
+  'USB Attached SCSI', 'SCSI over PCI Express', 'PCIe', 'Oxc', 'Oxd', 'Oxe', 'No specific protocol',
+];
+
+/** The binary decoder's name for the protocol sg_vpd names, or undefined for a name sg_lib does not print. */
+const protocolOf = (t: string): string | undefined => {
+  const id = transportNames.indexOf(t.replace(/ \([^()]+\)$/, ''));
+  return id < 0 ? undefined : (protocols[id] ?? `protocol-${id}`);
 };
 
-const typeOf = (t: string): string => {
-  const s = t.toLowerCase();
-  if (s.startsWith('naa')) return 'naa';
-  if (s.startsWith('t10')) return 't10-vendor-id';
-  if (s.startsWith('eui')) return 'eui-64';
-  if (s.startsWith('relative target port')) return 'relative-target-port';
-  if (s.startsWith('target port group')) return 'target-port-group';
-  if (s.startsWith('logical unit group')) return 'logical-unit-group';
-  if (s.startsWith('scsi name')) return 'scsi-name-string';
-  if (s.startsWith('md5')) return 'md5-logical-unit-id';
-  if (s.startsWith('uuid')) return 'uuid';
-  if (s.startsWith('protocol specific')) return 'protocol-specific-port-id';
-  return 'vendor-specific';
+/** sg_vpd's names of the designator types (desig_type_arr, the same since sg3_utils 1.3x), index = type. */
+const designatorTypeNames = [
+  'vendor specific [0x0]', 'T10 vendor identification', 'EUI-64 based', 'NAA', 'Relative target port', 'Target port group',
+  'Logical unit group', 'MD5 logical unit identifier', 'SCSI name string', 'Protocol specific port identifier', 'UUID identifier',
+];
+/** sg_vpd's association headings (assoc_arr), index = association. */
+const associationHeadings = ['Addressed logical unit:', 'Target port:', 'Target device that contains addressed lu:', 'Reserved [0x3]:'];
+/** sg_vpd's names of the code sets (code_set_arr), index = code set. */
+const codeSetNames = ['Reserved [0x0]', 'Binary', 'ASCII', 'UTF-8'];
+
+/**
+ * A type or code set number from sg_vpd's name: its table, or "Reserved [0xN]" (older releases print
+ * type 10 that way: they predate the UUID designator).
+ */
+const numberOf = (names: readonly string[], t: string): number | undefined => {
+  const i = names.indexOf(t);
+  if (i >= 0) return i;
+  // 2013's sg_vpd printed reserved code sets 4-15 and types 10-15 as "[0xN]" only.
+  const reserved = /^(?:Reserved )?\[0x([0-9a-f])\]$/.exec(t);
+  return reserved === null ? undefined : Number.parseInt(reserved[1] as string, 16);
 };
 
 /**
@@ -228,31 +241,31 @@ export function parseSgVpd83TextStrict(input: string): SgVpd83Parse {
       }
       flushHex();
     }
-    if (/^Device Identification VPD page:?$/i.test(line)) continue;
-    const pqLine = /^\[PQual=(\d+)\s+Peripheral device type:\s*(.+)\]$/.exec(line);
+    if (line === 'Device Identification VPD page:') continue;
+    // sg_vpd -l: "   [PQual=%d  Peripheral device type: %s]" (PQual is 3 bits).
+    const pqLine = /^\[PQual=([0-7]) {2}Peripheral device type: (.+)\]$/.exec(line);
     if (pqLine !== null) {
       pq = Number(pqLine[1]);
-      const idx = deviceTypeNames.indexOf((pqLine[2] ?? '').trim());
+      const idx = deviceTypeNames.indexOf(pqLine[2] as string);
       pdt = idx < 0 ? null : idx;
       if (idx < 0) unrecognised.push(line);
       continue;
     }
-    if (/^Addressed logical unit:?$/i.test(line)) {
-      association = 'logical-unit';
+    const heading = associationHeadings.indexOf(line);
+    if (heading >= 0) {
+      association = associations[heading] as Designator['association'];
       continue;
     }
-    if (/^Target port:?$/i.test(line)) {
-      association = 'target-port';
-      continue;
-    }
-    if (/^Target device that contains addressed lu:?$/i.test(line)) {
-      association = 'target-device';
-      continue;
-    }
-    const m = /designator type:\s*([^,]+?)(?:\s*\[0x[0-9a-f]+\])?,\s*code set:\s*(\S+)/i.exec(line);
+    // sg_vpd's printf: "    designator type: %s,  code set: %s" (two blanks before "code set").
+    const m = /^designator type: (.+), {2}code set: (.+)$/.exec(line);
     if (m !== null) {
-      const cs = (m[2] ?? '').toLowerCase();
-      cur = { association, type: typeOf(m[1] ?? ''), codeSet: cs === 'binary' ? 'binary' : cs === 'utf-8' ? 'utf-8' : 'ascii', value: '', protocol: null };
+      const typeN = numberOf(designatorTypeNames, m[1] as string);
+      const codeSetN = numberOf(codeSetNames, m[2] as string);
+      if (typeN === undefined || codeSetN === undefined) unrecognised.push(line);
+      // The binary decoder's names for the same numbers (a name sg_vpd does not print: vendor specific).
+      const type = typeN === undefined ? 'vendor-specific' : (designatorTypes[typeN] ?? `reserved-${typeN}`);
+      const codeSet = codeSetN === undefined ? 'ascii' : (codeSets[codeSetN] ?? `reserved-${codeSetN}`);
+      cur = { association, type, codeSet, value: '', protocol: null };
       designators.push(cur);
       continue;
     }
@@ -261,9 +274,11 @@ export function parseSgVpd83TextStrict(input: string): SgVpd83Parse {
       continue;
     }
     const d: Designator = cur;
-    const transport = /^transport:\s*(.*)$/i.exec(line);
+    const transport = /^transport: (.*)$/.exec(line);
     if (transport !== null) {
-      d.protocol = protocolOf(transport[1] ?? '');
+      const protocol = protocolOf(transport[1] as string);
+      if (protocol === undefined) unrecognised.push(line);
+      else d.protocol = protocol;
       continue;
     }
     const numbered = /^(?:Relative target port|Target port group|Logical unit group):\s*0x([0-9a-fA-F]+)$/i.exec(line);
@@ -287,64 +302,62 @@ export function parseSgVpd83TextStrict(input: string): SgVpd83Parse {
       }
       continue;
     }
-    const naaHead = /^NAA (\d), IEEE Company_id:\s*(0x[0-9a-f]+)$/i.exec(line);
+    const naaHead = /^NAA ([56]), IEEE Company_id: (0x[0-9a-f]+)$/.exec(line);
     if (naaHead !== null) {
-      d.naa = { format: Number(naaHead[1]), companyId: (naaHead[2] ?? '').toLowerCase(), vendorSpecific: '' };
+      d.naa = { format: Number(naaHead[1]), companyId: naaHead[2] as string, vendorSpecific: '' };
       continue;
     }
-    const vsi = /^Vendor Specific Identifier( Extension)?:\s*(0x[0-9a-f]+)$/i.exec(line);
+    const vsi = /^Vendor Specific Identifier( Extension)?: (0x[0-9a-f]+)$/.exec(line);
     if (vsi !== null && d.naa !== undefined) {
-      if (vsi[1] === undefined) d.naa.vendorSpecific = (vsi[2] ?? '').toLowerCase();
-      else d.naa.extension = (vsi[2] ?? '').toLowerCase();
+      if (vsi[1] === undefined) d.naa.vendorSpecific = vsi[2] as string;
+      else d.naa.extension = vsi[2] as string;
       continue;
     }
-    if (/^EUI-64 based 8 byte identifier$/i.test(line)) {
+    if (/^EUI-64 based 8 byte identifier$/.test(line)) {
       d.eui64 = { companyId: '', extension: '' };
       continue;
     }
-    const euiField = /^(IEEE Company_id|Vendor Specific Extension Identifier):\s*(0x[0-9a-f]+)$/i.exec(line);
+    const euiField = /^(IEEE Company_id|Vendor Specific Extension Identifier): (0x[0-9a-f]+)$/.exec(line);
     if (euiField !== null && d.eui64 !== undefined) {
-      if (/company/i.test(euiField[1] ?? '')) d.eui64.companyId = (euiField[2] ?? '').toLowerCase();
-      else d.eui64.extension = (euiField[2] ?? '').toLowerCase();
+      if (euiField[1] === 'IEEE Company_id') d.eui64.companyId = euiField[2] as string;
+      else d.eui64.extension = euiField[2] as string;
       if (d.eui64.companyId !== '' && d.eui64.extension !== '') d.value = `${BigInt(d.eui64.companyId).toString(16).padStart(6, '0')}${BigInt(d.eui64.extension).toString(16).padStart(10, '0')}`;
       continue;
     }
-    const vendorId = /^vendor id:\s?(.*)$/i.exec(raw.replace(/^\s+/, ''));
+    // "      vendor id: %.8s": the 8 bytes as they are (blank padded), so read from the raw line.
+    const vendorId = /^vendor id: (.*)$/.exec(raw.replace(/^\s+/, ''));
     if (vendorId !== null) {
-      // sg_vpd prints the 8 bytes as they are (blank padded) and the rest on the next line.
-      const id = (vendorId[1] ?? '').replace(/\s+$/, '');
+      const id = (vendorId[1] as string).replace(/\s+$/, '');
       d.t10 = { vendorId: id, vendorSpecific: '' };
-      d.value = (vendorId[1] ?? '').padEnd(8);
+      d.value = (vendorId[1] as string).padEnd(8);
       continue;
     }
-    const vs = /^vendor specific:\s*(.*)$/i.exec(line);
+    // "vendor specific: %.*s", or "vendor specific:" and a hex dump (binary); the line is trimmed.
+    const vs = /^vendor specific:(?: (.*))?$/.exec(line);
     if (vs !== null) {
+      const value = vs[1] ?? '';
       if (d.t10 !== undefined) {
-        d.t10.vendorSpecific = vs[1] ?? '';
-        d.value = `${d.value.padEnd(8)}${vs[1] ?? ''}`;
-      } else if ((vs[1] ?? '') === '' && d.codeSet === 'binary') hexDump = [];
-      else d.value = vs[1] ?? '';
+        d.t10.vendorSpecific = value;
+        d.value = `${d.value.padEnd(8)}${value}`;
+      } else if (vs[1] === undefined) hexDump = [];
+      else d.value = value;
       continue;
     }
-    if (/^MD5 logical unit identifier:$/i.test(line)) {
+    if (/^MD5 logical unit identifier:$/.test(line)) {
       hexDump = [];
       continue;
     }
-    const uuid = /^Locally assigned UUID:\s*([0-9a-f-]{36})$/i.exec(line);
+    const uuid = /^Locally assigned UUID: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(line);
     if (uuid !== null) {
-      d.uuid = (uuid[1] ?? '').toLowerCase();
+      d.uuid = uuid[1] as string;
       d.value = `1000${d.uuid.replaceAll('-', '')}`;
       continue;
     }
-    if (/^SCSI name string:$/i.test(line)) continue;
+    if (/^SCSI name string:$/.test(line)) continue;
     // sg_vpd's remark on a descriptor that breaks a SHALL of SPC (`<< expected UTF-8, use ASCII >>`):
     // not a value (read as one, it became the SCSI name of an ASCII name-string designator).
     if (/^<<.*>>$/.test(line)) continue;
     if (d.type === 'scsi-name-string' && d.value === '') {
-      d.value = line;
-      continue;
-    }
-    if (d.codeSet !== 'binary' && d.value === '' && d.type === 'vendor-specific') {
       d.value = line;
       continue;
     }
