@@ -140,10 +140,14 @@ export interface SgInqParse {
 /** sg_inq 1.37 (the dom0's sg3_utils) says Device_type where newer ones say PDT. */
 const flagAliases: Readonly<Record<string, string>> = { Device_type: 'PDT' };
 
+/** The flags sg_inq prints (inquiryFlags' names): another NAME=value is left over, not taken as a flag. */
+const flagNames = new Set(Object.keys(inquiryFlags(new Uint8Array(57), 57)).concat('VS', 'Device_type'));
+
 /**
  * The text `sg_inq DEVICE` prints (any version since 1.2x): "TPGS=0", "Vendor identification: DELL".
- * Every NAME=value token becomes a flag; a line that is neither flags nor a known field is kept
- * in `unrecognised` (parseSgInqTextStrict), so a field sg_inq shows and we do not decode is seen.
+ * Every NAME=value token sg_inq prints becomes a flag; a line or token that is neither a flag nor a
+ * known field is kept in `unrecognised` (parseSgInqTextStrict), so a field sg_inq shows and we do
+ * not decode is seen.
  */
 export function parseSgInqTextStrict(text: string): SgInqParse {
   const flags: Record<string, number> = {};
@@ -153,39 +157,39 @@ export function parseSgInqTextStrict(text: string): SgInqParse {
   let revision: string | null = null;
   let deviceTypeName: string | null = null;
   for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '') continue;
-    if (/^standard INQUIRY:/i.test(line)) continue; // the header, with sg_inq's remark on PQual
-    const field = /^(Vendor identification|Product identification|Product revision level|Unit serial number):[ \t]*(.*)$/i.exec(line);
+    // Web pages of sg_inq output space it with U+00A0.
+    const line = raw.replace(/\u00a0/g, ' ').trim();
+    if (line.startsWith('standard INQUIRY:')) continue; // the header, with sg_inq's remark on PQual
+    // " Vendor identification: %.8s" (blank padded, so nothing after the colon once trimmed when blank).
+    const field = /^(Vendor identification|Product identification|Product revision level|Unit serial number): ?(.*)$/.exec(line);
     if (field !== null) {
-      const value = (field[2] ?? '').trim();
-      const name = (field[1] ?? '').toLowerCase();
-      if (name === 'vendor identification') vendor = value;
-      else if (name === 'product identification') product = value;
-      else if (name === 'product revision level') revision = value;
+      const value = field[2] as string;
+      if (field[1] === 'Vendor identification') vendor = value;
+      else if (field[1] === 'Product identification') product = value;
+      else if (field[1] === 'Product revision level') revision = value;
       // The unit serial number comes from VPD page 0x80, not from these bytes.
       continue;
     }
     let rest = line;
-    const pdtName = /Peripheral device type:\s*(.+)$/.exec(rest);
+    // "    length=74 (0x4a)   Peripheral device type: disk"
+    const pdtName = / Peripheral device type: (.+)/.exec(rest);
     if (pdtName !== null) {
-      deviceTypeName = (pdtName[1] ?? '').trim();
+      deviceTypeName = pdtName[1] as string;
       rest = rest.slice(0, pdtName.index);
     }
     // "length=74 (0x4a)": the hex repeat; "version=0x05  [SPC-3]": the standard's name for the version.
     rest = rest.replace(/\blength=(\d+) \(0x[0-9a-f]+\)/i, 'length=$1').replace(/(version=0x[0-9a-f]+)\s+\[[^\]=]*\]/i, '$1');
-    rest = rest.replace(/MultiP=1 \(VS=(\d)\)/, 'MultiP=1 VS=$1').replace(/\[SPI:/, '[');
-    for (const token of rest.split(/\s+/)) {
-      const t = token.replace(/^\[|\]$/g, '');
+    // "MultiP=1 (VS=0)", "[SPI: Clocking=0x0  QAS=0  IUS=0]" and "[AERC=0]" (a flag of an obsolete bit).
+    rest = rest.replace(/MultiP=1 \(VS=(\d)\)/, 'MultiP=1 VS=$1').replace(/\[SPI: ([^\]]*)\]/, '$1').replace(/\[([^\s[\]]+)\]/g, '$1');
+    for (const t of rest.split(' ')) {
       if (t === '') continue;
       const m = /^([A-Za-z0-9_]+)=(0x[0-9a-fA-F]+|\d+)$/.exec(t);
-      if (m === null) {
+      if (m === null || !flagNames.has(m[1] as string)) {
         unrecognised.push(`${line} (${t})`);
         continue;
       }
       const name = flagAliases[m[1] as string] ?? (m[1] as string);
-      const v = m[2] as string;
-      flags[name] = v.startsWith('0x') ? Number.parseInt(v.slice(2), 16) : Number.parseInt(v, 10);
+      flags[name] = Number(m[2]);
     }
   }
   const tpgs = flags['TPGS'] ?? null;
@@ -198,7 +202,7 @@ export function parseSgInqTextStrict(text: string): SgInqParse {
       deviceTypeName,
       version: flags['version'] ?? null,
       tpgs,
-      tpgsMeaning: tpgs === null ? null : (tpgsMeanings[tpgs] ?? null),
+      tpgsMeaning: tpgsMeanings[tpgs ?? -1] ?? null,
       thirdPartyCopy: flag('3PC'),
       protect: flag('Protect'),
       multiPort: flag('MultiP'),
