@@ -117,7 +117,7 @@ describe('revocation list', () => {
   });
 
   /** A list signed by `key`, shaped at will (the CA code only ever writes well-formed ones). */
-  async function craft(options: { issuer: string; key: CryptoKey; alg?: Algorithm; serials?: string[]; number?: number[]; nextUpdate?: Date | null; thisUpdate?: Date }): Promise<string> {
+  async function craft(options: { issuer: string; key: CryptoKey; alg?: Algorithm; serials?: string[]; number?: number[]; nextUpdate?: Date | null; thisUpdate?: Date; extensions?: x509.Extension[] }): Promise<string> {
     const thisUpdate = options.thisUpdate ?? new Date();
     const crl = await x509.X509CrlGenerator.create({
       issuer: options.issuer,
@@ -126,7 +126,7 @@ describe('revocation list', () => {
       signingAlgorithm: options.alg ?? keyAlg,
       signingKey: options.key as never,
       entries: (options.serials ?? []).map((serialNumber) => ({ serialNumber, revocationDate: thisUpdate, reason: x509.X509CrlReason.keyCompromise })),
-      extensions: [new x509.Extension('2.5.29.20', false, Buffer.from(options.number ?? [0x02, 0x01, 0x07]))],
+      extensions: [new x509.Extension('2.5.29.20', false, Buffer.from(options.number ?? [0x02, 0x01, 0x07])), ...(options.extensions ?? [])],
     });
     return crl.toString('pem').replace(/(BEGIN|END) CRL/g, '$1 X509 CRL');
   }
@@ -196,6 +196,26 @@ describe('revocation list', () => {
     // RSASSA-PSS (1.2.840.113549.1.1.10) is not one of the algorithms a list may use.
     const rsaPss = await webcrypto.subtle.generateKey({ name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']);
     await rejected(await craft({ issuer: loaded.cert.subject, key: rsaPss.privateKey, alg: { name: 'RSA-PSS', saltLength: 32 } as Algorithm, serials: ['2a'] }), /unsupported algorithm/);
+  });
+
+  it('refuses a delta list (deltaCRLIndicator, critical) the CA key signed: installed as a whole list it would un-revoke what it leaves out', async () => {
+    const dir = await fresh();
+    const ca = await initCa(dir);
+    const loaded = await loadCa(dir);
+    const caPem = await readFile(ca.cert);
+    // deltaCRLIndicator (2.5.29.27) = BaseCRLNumber 5: DER INTEGER 02 01 05. Numbered 7, listing only 2b.
+    const delta = (critical: boolean) => craft({ issuer: loaded.cert.subject, key: loaded.key, serials: ['2b'], extensions: [new x509.Extension('2.5.29.27', critical, Buffer.from([0x02, 0x01, 0x05]))] });
+    const file = join(dir, 'delta.pem');
+    await writeFile(file, await delta(true));
+    // openssl reads it as a delta list, signed by the CA: only the extension is why it is refused.
+    const opensslText = (await execa('openssl', ['crl', '-in', file, '-CAfile', ca.cert, '-noout', '-text'], { all: true })).all;
+    expect(opensslText).toMatch(/verify OK/);
+    expect(opensslText).toMatch(/Delta CRL Indicator: critical/);
+    const err = await parseRevocationList(await delta(true), caPem).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RevocationListError);
+    expect((err as RevocationListError).reason).toMatch(/critical extension .*\(2\.5\.29\.27\)/);
+    // Control: the same extension marked non-critical (RFC 5280 forbids it; only the flag differs) is read.
+    expect([...(await parseRevocationList(await delta(false), caPem)).serials]).toEqual(['2b']);
   });
 
   it('verifies a list of an RSA CA (sha256WithRSAEncryption) and refuses it tampered', async () => {

@@ -72,8 +72,17 @@ function timeOf(block: asn1.AsnType | undefined, what: string): Date {
   return date;
 }
 
-/** cRLNumber's extnValue: DER INTEGER, two's complement; RFC 5280 5.2.3 wants it non-negative. */
+/**
+ * cRLNumber's extnValue: DER INTEGER, two's complement; RFC 5280 5.2.3 wants it non-negative.
+ * RFC 5280 5.2: a list with a critical extension the reader cannot process must not be used. The
+ * one that matters is deltaCRLIndicator (always critical): a delta lists only what changed since a
+ * base list, so installed as a whole list (it is newer) it would un-revoke everyone it leaves out.
+ */
 function crlNumber(extensions: asn1.AsnType[]): number {
+  for (const ext of extensions) {
+    const [oid, critical] = sequence(ext, 'an extension');
+    if (critical instanceof asn1.Boolean && critical.getValue()) throw new RevocationListError(`has a critical extension this reader does not process (${oid instanceof asn1.ObjectIdentifier ? oid.getValue() : 'no OID'})`);
+  }
   for (const ext of extensions) {
     const fields = sequence(ext, 'an extension');
     if (!(fields[0] instanceof asn1.ObjectIdentifier) || fields[0].getValue() !== crlNumberOid) continue;
