@@ -52,6 +52,8 @@ describe('identityFromCertificate', () => {
     ['the controller', 'ctl', 'URI:urn:xsctl:kind:controller', { name: 'ctl', kind: 'controller', role: null }],
     ['a CLI operator', 'alice', 'URI:urn:xsctl:kind:cli, URI:urn:xsctl:role:operator', { name: 'alice', kind: 'cli', role: 'operator' }],
     ['a CLI viewer, role before kind, no space after the comma', 'bob', 'URI:urn:xsctl:role:viewer,URI:urn:xsctl:kind:cli', { name: 'bob', kind: 'cli', role: 'viewer' }],
+    // The kind URI after the role URI must not reset the role (a reset would read as the default, viewer).
+    ['a CLI operator, role before kind', 'erin', 'URI:urn:xsctl:role:operator, URI:urn:xsctl:kind:cli', { name: 'erin', kind: 'cli', role: 'operator' }],
     ['a CLI without a role is a viewer', 'carol', 'URI:urn:xsctl:kind:cli', { name: 'carol', kind: 'cli', role: 'viewer' }],
     ['a CLI with an unknown role is a viewer', 'dave', 'URI:urn:xsctl:kind:cli, URI:urn:xsctl:role:admin', { name: 'dave', kind: 'cli', role: 'viewer' }],
     ['a role on an agent certificate is ignored', 'xs2', 'URI:urn:xsctl:kind:agent, URI:urn:xsctl:role:operator', { name: 'xs2', kind: 'agent', role: null }],
