@@ -1,8 +1,9 @@
 import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createChannel, createClient, createServer, Metadata, type CallContext, type Server } from 'nice-grpc';
+import { ClientError, createChannel, createClient, createServer, Metadata, Status, type CallContext, type Server } from 'nice-grpc';
 import { makeTestPki, type TestPki } from '../testing/make-test-pki.js';
 import type { TlsMaterial } from '../tls-trust/tls-files.js';
+import { authMiddleware } from './auth-middleware.js';
 import { mtlsChannelCredentials, mtlsServerCredentials } from './mtls-credentials.js';
 import { peerIdentity } from './peer-identity.js';
 import { peerIdentityInterceptor, peerSerialKey } from './peer-identity-interceptor.js';
@@ -75,6 +76,32 @@ describe('peer identity interceptor', () => {
       expect(serverReads).toHaveLength(2);
     } finally {
       reads.mockRestore();
+    }
+  });
+
+  it('refuses the next call of a connection whose identity is cached once its serial is revoked', async () => {
+    const revoked = new Set<string>();
+    const guarded = createServer({ interceptors: [peerIdentityInterceptor] }).use(authMiddleware({ kinds: ['controller'], methods: new Map([['/test.Who/WhoAmI', 'read']]), revoked: (serial) => revoked.has(serial.toUpperCase()) }));
+    guarded.add(WhoDefinition, { whoAmI: async () => ({ name: 'ok', kind: '', role: '', serial: '' }) });
+    const agent = await pki.issue({ kind: 'agent', name: 'xs-guard', ipAddresses: ['127.0.0.1'] });
+    const guardedPort = await guarded.listen('127.0.0.1:0', mtlsServerCredentials(agent));
+    const reads = vi.spyOn(TLSSocket.prototype, 'getPeerCertificate');
+    const channel = createChannel(`127.0.0.1:${guardedPort}`, mtlsChannelCredentials(certs['ctl']!));
+    try {
+      const client = createClient(WhoDefinition, channel);
+      expect((await client.whoAmI({} as Who)).name).toBe('ok');
+      // The serial as openssl would list it (X509Certificate's upper-case hex), revoked mid-connection.
+      revoked.add((await serialOf('ctl')).toUpperCase());
+      const err = await client.whoAmI({} as Who).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClientError);
+      expect((err as ClientError).code).toBe(Status.UNAUTHENTICATED);
+      expect((err as ClientError).details).toMatch(/revoked/);
+      // Same connection: the refusal came from the cached serial, not from a second read.
+      expect(reads.mock.contexts.filter((socket) => (socket as TLSSocket & { server?: unknown }).server !== undefined)).toHaveLength(1);
+    } finally {
+      reads.mockRestore();
+      channel.close();
+      await guarded.forceShutdown();
     }
   });
 });
