@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { PeerView, PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
-import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { isConnected } from '../drbd/drbd-state.js';
 import { readStatus } from '../drbd/drbd-ops.js';
 import { floatingIpState } from '../network/floating-ip.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { integerInRange, interfaceName, ipv4Address } from '../validate/validators.js';
-import { assertRole, normalizeStorageSpec, type StorageConfig } from './assert-role.js';
+import { normalizeStorageSpec, type StorageConfig } from './assert-role.js';
+import { defaultSelfFenceTeardownMs, selfFenceCleanup, selfFenceTearDown } from './self-fence.js';
 
 interface WatchConfig {
   spec: PeerWatchSpec;
@@ -18,6 +18,8 @@ interface WatchConfig {
   peerManagement: { address: string; iface: string } | null;
   peerReplication: { address: string; iface: string } | null;
   selfFenceAfterMs: number;
+  /** The whole tear-down's deadline (each step has its share). */
+  teardownMs: number;
   intervalMs: number;
 }
 
@@ -35,6 +37,7 @@ export function normalizeWatchSpec(spec: PeerWatchSpec | undefined, options: Tar
     peerManagement: pair('watch.peerManagementAddress', spec.peerManagementAddress, 'watch.managementInterface', spec.managementInterface),
     peerReplication: pair('watch.peerReplicationAddress', spec.peerReplicationAddress, 'watch.replicationInterface', spec.replicationInterface),
     selfFenceAfterMs: spec.selfFenceAfterMs === 0 ? 0 : integerInRange('watch.selfFenceAfterMs', spec.selfFenceAfterMs, 200, 600_000),
+    teardownMs: spec.selfFenceTeardownMs === 0 ? defaultSelfFenceTeardownMs : integerInRange('watch.selfFenceTeardownMs', spec.selfFenceTeardownMs, 200, 60_000),
     intervalMs: spec.probeIntervalMs === 0 ? 500 : integerInRange('watch.probeIntervalMs', spec.probeIntervalMs, 50, 60_000),
   };
 }
@@ -46,6 +49,8 @@ interface Observation {
   replicationReachable: boolean;
   managementReachable: boolean;
   ipPresent: boolean;
+  /** Not here, and another host answers ARP for it. */
+  ipAnswersElsewhere: boolean;
   warnings: string[];
 }
 
@@ -55,6 +60,13 @@ const message = (err: unknown) => (err instanceof XsctlError ? `${err.code}: ${e
 async function arpAnswers(ctx: AgentContext, target: { address: string; iface: string }, signal: AbortSignal): Promise<boolean> {
   const r = await ctx.runner.run('arping', ['-q', '-c', '1', '-w', '1', '-I', target.iface, target.address], { signal, timeoutMs: 3_000, okExitCodes: [1, 2] }).catch(() => null);
   return r !== null && r.exitCode === 0;
+}
+
+/** Duplicate address detection, one probe, one second at most (arping -D: exit 1 when a host claims the address). */
+async function dadAnswers(ctx: AgentContext, ip: { address: string; iface: string }, signal: AbortSignal): Promise<boolean> {
+  // A failed probe throws (the caller reports it): "no answer" must mean a probe that ran.
+  const r = await ctx.runner.run('arping', ['-D', '-q', '-c', '1', '-w', '1', '-I', ip.iface, ip.address], { signal, timeoutMs: 3_000, okExitCodes: [1] });
+  return r.exitCode === 1;
 }
 
 /**
@@ -87,7 +99,7 @@ export class PeerWatch {
     const changed = JSON.stringify(this.#config?.spec) !== JSON.stringify(config.spec);
     this.#config = config;
     if (changed) this.#last = null;
-    this.#loop ??= this.#run();
+    this.#loop ??= Promise.all([this.#run(), this.#fenceClock()]).then(() => undefined);
     // The first call (or a new spec) waits for one fresh observation, but not past 0.8 s: the
     // method's deadline is 1.5 s (common/calls/agent-call-table.ts), and an answer without an
     // observation (heldRole unknown) tells the witness more than a lost heartbeat. It waited up to
@@ -108,6 +120,7 @@ export class PeerWatch {
       observedAgeMs: o === null ? 0 : Math.round(performance.now() - o.at),
       warnings: o?.warnings ?? ['no observation yet'],
       floatingIpPresent: o?.ipPresent ?? false,
+      floatingIpAnswersElsewhere: o?.ipAnswersElsewhere ?? false,
     };
   }
 
@@ -125,7 +138,6 @@ export class PeerWatch {
       const started = performance.now();
       try {
         this.#last = await this.#observe(config, signal);
-        await this.#enforceSelfFence(config, this.#last, signal);
       } catch (err) {
         if (signal.aborted) break;
         this.ctx.logger.warn({ err: message(err) }, 'peer watch: observation failed');
@@ -139,9 +151,29 @@ export class PeerWatch {
     }
   }
 
+  /**
+   * The self-fence is checked every 50 ms against the latest observation, not at the end of an
+   * observation: a round of probes waits up to a second per unanswered ARP (the lost peer's), and
+   * that lag came on top of the bound before.
+   */
+  async #fenceClock(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      const config = this.#config;
+      const o = this.#last;
+      if (config === null) break;
+      if (o !== null) await this.#enforceSelfFence(config, o, signal).catch((err: unknown) => signal.aborted || this.ctx.logger.error({ err: message(err) }, 'SELF-FENCE: check failed'));
+      try {
+        await sleep(50, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+  }
+
   async #observe(c: WatchConfig, signal: AbortSignal): Promise<Observation> {
     const warnings: string[] = [];
-    const [drbd, ip, rep, mgmt] = await Promise.all([
+    const [drbd, ip, rep, mgmt, elsewhere] = await Promise.all([
       readStatus(this.ctx, c.storage.resources.length === 1 ? (c.storage.resources[0] ?? null) : null, signal).then(
         (s) => s.resources.filter((r) => c.storage.resources.includes(r.name)),
         (err: unknown) => {
@@ -158,6 +190,14 @@ export class PeerWatch {
       ),
       c.peerReplication === null ? Promise.resolve(false) : arpAnswers(this.ctx, c.peerReplication, signal),
       c.peerManagement === null ? Promise.resolve(false) : arpAnswers(this.ctx, c.peerManagement, signal),
+      // The controller's evidence before a self-fence-mode promotion: does the floating IP answer
+      // ARP from another host (the old master), as an initiator's ARP would find it?
+      // Only when the address is not here (a node holding it learns nothing), and that is when the
+      // probe costs its full second: on a slave whose master holds the address the reply is at once.
+      floatingIpState(this.ctx, c.storage.ip, signal).then((s) => (s.present ? false : dadAnswers(this.ctx, c.storage.ip, signal))).catch((err: unknown) => {
+        warnings.push(`floating IP probe: ${message(err)}`);
+        return false;
+      }),
     ]);
     return {
       at: performance.now(),
@@ -166,6 +206,7 @@ export class PeerWatch {
       replicationReachable: rep,
       managementReachable: mgmt,
       ipPresent: ip,
+      ipAnswersElsewhere: !ip && elsewhere,
       warnings,
     };
   }
@@ -194,13 +235,16 @@ export class PeerWatch {
     this.#heldForSplitBrain = false;
     this.#fencing = true;
     try {
-      this.ctx.logger.error(
-        { witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, replication: o.drbd.map((r) => `${r.name}:${r.connection}`) },
-        'SELF-FENCE: replication link and witness lost while serving; stopping the storage master role',
-      );
-      const r = await assertRole(this.ctx, StorageRole.STORAGE_ROLE_SLAVE, c.spec.storage, false, signal);
+      // Nothing before the tear-down: the log line waits until the IP and the target are gone.
+      const r = await selfFenceTearDown(this.ctx, c.storage, c.teardownMs, signal);
       this.#selfFencedAt = new Date().toISOString();
-      this.ctx.logger.error({ ok: r.ok, failedStep: r.failedStep || undefined, steps: r.steps.map((s) => `${s.name}:${s.durationMs}ms`) }, r.ok ? 'SELF-FENCE: stopped serving' : 'SELF-FENCE: TEAR-DOWN FAILED');
+      const fields = { witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, teardownMs: r.durationMs, budgetMs: c.teardownMs, replication: o.drbd.map((d) => `${d.name}:${d.connection}`), steps: r.steps.map((x) => `${x.name}:${x.ok ? 'ok' : 'FAILED'}:${x.durationMs}ms:${x.detail}`) };
+      this.ctx.logger.error(fields, 'SELF-FENCE: replication link and witness lost while serving; stopping the storage master role');
+      this.ctx.logger.error(fields, r.ok ? 'SELF-FENCE: stopped serving' : 'SELF-FENCE: TEAR-DOWN FAILED');
+      const cleanup = await selfFenceCleanup(this.ctx, c.storage, signal).catch((err: unknown) => `tgtd stop failed: ${message(err)}`);
+      this.ctx.logger.info({ cleanup }, 'SELF-FENCE: cleanup');
+      // The next observation shows what is left; a failed step is retried at the next check.
+      this.#last = null;
     } finally {
       this.#fencing = false;
     }

@@ -154,6 +154,30 @@ export async function deleteTarget(ctx: AgentContext, t: Tgtd, tid: number, forc
   }
 }
 
+/**
+ * The self-fence's target step: stop initiators reaching the LUN now, with no `show` first (one
+ * spawn less on a loaded host). Offline (tgtd answers new commands with NOT READY), then delete
+ * with --force (drops the sessions and closes the backing store, so DRBD can go Secondary),
+ * retrying "still active" every 50 ms until `signal` (the step's deadline) ends it. A tid that
+ * does not exist (tgtadm exit 22) or a tgtd that is not running (exit 107) is already withdrawn.
+ */
+export async function withdrawTarget(ctx: AgentContext, t: Tgtd, tid: number, signal: AbortSignal): Promise<'withdrawn' | 'absent'> {
+  const gone = [22, 107];
+  const offline = await ctx.runner.run('tgtadm', [...base(t), '--op', 'update', '--mode', 'target', '--tid', String(tid), '--name', 'state', '--value', 'offline'], { signal, timeoutMs: 5_000, okExitCodes: gone });
+  if (gone.includes(offline.exitCode)) return 'absent';
+  for (;;) {
+    try {
+      await ctx.runner.run('tgtadm', [...base(t), '--op', 'delete', '--mode', 'target', '--tid', String(tid), '--force'], { signal, timeoutMs: 5_000, okExitCodes: gone });
+      return 'withdrawn';
+    } catch (err) {
+      if (!(err instanceof CommandFailedError)) throw err;
+      const reason = err.stderr.trim().replace(/^tgtadm:\s*/, '');
+      if (!/still active/.test(reason)) throw new TgtadmFailedError('delete target', err.exitCode, reason);
+    }
+    await sleep(50, undefined, { signal });
+  }
+}
+
 function pidFile(ctx: AgentContext, t: Tgtd): string {
   return ctx.root.resolve(join(ctx.stateDir, `tgtd.${t.controlPort}.pid`));
 }

@@ -54,17 +54,31 @@ describe('controller inventory', () => {
       `tls: {ca: a, cert: b, key: c}\npools:\n  - name: lab\n    xapi: {url: "https://x", password: y}\n    storage:\n      spec: {drbdResources: [iscsi1], target: {tid: 1, iqn: "iqn.2013-05.com.example:x", luns: [{lun: 10, backingStore: /dev/drbd1}], incomingUser: {user: xsinit, passwordFile: chap.pw}}, floatingIp: {address: 10.10.10.3, prefixLength: 24, interface: xapi1}}\n      hosts:\n        xcp1: {replicationAddress: 10.10.10.1, replicationInterface: xapi1, managementInterface: xenbr0}\n        xcp2: {replicationAddress: 10.10.10.2, replicationInterface: xapi1, managementInterface: xenbr0}\n${extra}`;
 
     it('reads the spec, the links, the timers and the BMC passwords from files', async () => {
-      const file = await configFile(storage('      failover: {automatic: true, detectAfterMs: 2500, selfFenceAfterMs: 1500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: 10.0.0.21, user: fence, passwordFile: xapi.pw}, xcp2: {address: 10.0.0.22, user: fence, passwordFile: xapi.pw}}}\n'));
+      const file = await configFile(storage('      failover: {automatic: true, detectAfterMs: 2600, selfFenceAfterMs: 1500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: 10.0.0.21, user: fence, passwordFile: xapi.pw}, xcp2: {address: 10.0.0.22, user: fence, passwordFile: xapi.pw}}}\n'));
       await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
       const s = (await loadControllerConfig(file)).pools[0]?.storage;
       expect(s?.spec.target?.incomingUser).toEqual({ user: 'xsinit', password: 'chap-secret' });
       expect(s?.spec.floatingIp).toMatchObject({ address: '10.10.10.3', interface: 'xapi1' });
-      expect(s?.failover).toEqual({ automatic: true, detectAfterMs: 2500, selfFenceAfterMs: 1500, holdDownMs: 60000, pollIntervalMs: 500 });
+      expect(s?.failover).toEqual({ automatic: true, detectAfterMs: 2600, selfFenceAfterMs: 1500, selfFenceTeardownMs: 1000, holdDownMs: 60000, pollIntervalMs: 500 });
       expect(s?.fencing).toMatchObject({ method: 'ipmi', hosts: { xcp1: { address: '10.0.0.21', port: 623, password: 'p@ss word', interface: 'lanplus', cipherSuite: 3, privilege: 'OPERATOR' } } });
     });
 
+    it('takes fencing: self with a witness address and the default timers (3000 > 1500 + 1000)', async () => {
+      const file = await configFile(storage('      fencing: {method: self}\n').replace('floatingIp: {', 'peerSafety: {witnessAddress: 10.0.0.1, witnessInterface: xenbr0}, floatingIp: {'));
+      await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
+      const s = (await loadControllerConfig(file)).pools[0]?.storage;
+      expect(s?.fencing).toEqual({ method: 'self' });
+      expect(s?.failover).toMatchObject({ detectAfterMs: 3000, selfFenceAfterMs: 1500, selfFenceTeardownMs: 1000 });
+    });
+
     it.each([
-      ['a self-fence bound not shorter than the failover delay', '      failover: {detectAfterMs: 2000, selfFenceAfterMs: 2000}\n', /selfFenceAfterMs must be shorter than detectAfterMs/],
+      // 2000 + 1000 = 3000: the failover delay must be strictly longer than the self-fence due time plus its tear-down deadline.
+      ['a failover delay equal to the self-fence bound', '      failover: {detectAfterMs: 3000, selfFenceAfterMs: 2000, selfFenceTeardownMs: 1000}\n      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}, xcp2: {address: b, user: u, passwordFile: xapi.pw}}}\n', /pools\[0\]\.storage\.failover\.detectAfterMs: must exceed failover\.selfFenceAfterMs \+ failover\.selfFenceTeardownMs \(2000 \+ 1000 ms/],
+      // The defaults count: detectAfterMs 2500 <= 1500 (default) + 1000 (default).
+      ['a failover delay under the default bound', '      failover: {detectAfterMs: 2500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}, xcp2: {address: b, user: u, passwordFile: xapi.pw}}}\n', /detectAfterMs: must exceed .*\(1500 \+ 1000 ms, defaults included\)/],
+      ['fencing: self without a witness', '      fencing: {method: self}\n', /pools\[0\]\.storage\.spec\.peerSafety\.witnessAddress: required with fencing: self/],
+      ['no fencing (self by default) without a witness', '', /pools\[0\]\.storage\.spec\.peerSafety\.witnessAddress: required with fencing: self \(the default\)/],
+      ['a tear-down budget out of range', '      failover: {selfFenceTeardownMs: 100}\n', /pools\[0\]\.storage\.failover\.selfFenceTeardownMs:/],
       ['an inline BMC password', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, password: hunter2}}}\n', /passwordFile/],
       ['a host without a BMC', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}}}\n', /xcp2 is missing/],
       ['an unknown fencing method', '      fencing: {method: hope}\n', /method must be ipmi or self/],

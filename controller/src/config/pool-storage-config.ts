@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '@xsctl/common/errors/index';
 import { StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { failoverDefaults } from './storage-config-schema.js';
 
 /** How the controller reaches one host's BMC (IPMI over LAN). The password is read from a file. */
 export interface IpmiTarget {
@@ -31,8 +32,10 @@ export interface FailoverConfig {
   automatic: boolean;
   /** How long the storage master must stay lost before a failover starts. */
   detectAfterMs: number;
-  /** Witness silence after which a storage master without replication stops serving; < detectAfterMs. */
+  /** Witness silence after which a storage master without replication stops serving. */
   selfFenceAfterMs: number;
+  /** The agent's deadline for that tear-down; detectAfterMs > selfFenceAfterMs + this (checked by the schema). */
+  selfFenceTeardownMs: number;
   /** Rule 11: after a role change, no automatic one for this long (a flapping link moves roles at most once). */
   holdDownMs: number;
   /** How often the witness asks each agent for its peer view. */
@@ -68,7 +71,7 @@ const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
  *       xcp1: { replicationAddress: 10.10.10.1, replicationInterface: xapi1, managementInterface: xenbr0 }
  *       xcp2: { replicationAddress: 10.10.10.2, replicationInterface: xapi1, managementInterface: xenbr0 }
  *     couplePoolMaster: true      # the pool master moves with the storage: set xapi.followMasterRedirect: true
- *     failover: { automatic: false, detectAfterMs: 3000, selfFenceAfterMs: 2000, holdDownMs: 60000 }
+ *     failover: { automatic: false, detectAfterMs: 3000, selfFenceAfterMs: 1500, selfFenceTeardownMs: 1000, holdDownMs: 60000 }
  *     fencing: { method: ipmi, hosts: { xcp1: { address: 10.0.0.21, user: fence, passwordFile: ipmi-xcp1.pw } } }
  */
 export function parsePoolStorageConfig(raw: unknown, where: string, file: string, base: string): PoolStorageConfig | undefined {
@@ -122,13 +125,16 @@ export function parsePoolStorageConfig(raw: unknown, where: string, file: string
   };
   const failover: FailoverConfig = {
     automatic: f['automatic'] === true,
-    detectAfterMs: ms('detectAfterMs', 3_000, 500, 600_000),
-    selfFenceAfterMs: ms('selfFenceAfterMs', 2_000, 200, 600_000),
+    detectAfterMs: ms('detectAfterMs', failoverDefaults.detectAfterMs, 500, 600_000),
+    selfFenceAfterMs: ms('selfFenceAfterMs', failoverDefaults.selfFenceAfterMs, 200, 600_000),
+    selfFenceTeardownMs: ms('selfFenceTeardownMs', failoverDefaults.selfFenceTeardownMs, 200, 60_000),
     holdDownMs: ms('holdDownMs', 60_000, 0, 3_600_000),
     pollIntervalMs: ms('pollIntervalMs', 500, 50, 60_000),
   };
-  // The bound that makes self-fencing useful: the old master has stopped before the peer is promoted.
-  if (failover.selfFenceAfterMs >= failover.detectAfterMs) fail('storage.failover.selfFenceAfterMs must be shorter than detectAfterMs');
+  // The bound that makes self-fencing useful (the old master has stopped before the peer is
+  // promoted) is checked by storage-config-schema.ts at load; this repeats it for callers that
+  // parse a storage section without the schema.
+  if (failover.detectAfterMs <= failover.selfFenceAfterMs + failover.selfFenceTeardownMs) fail('storage.failover.detectAfterMs must exceed failover.selfFenceAfterMs + failover.selfFenceTeardownMs');
 
   const fence = (s['fencing'] ?? { method: 'self' }) as Record<string, unknown>;
   let fencing: PoolStorageConfig['fencing'];

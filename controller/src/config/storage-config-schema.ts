@@ -7,6 +7,9 @@ import { z } from 'zod';
  * needs more than one field (exactly two hosts, a BMC for each, selfFenceAfterMs below
  * detectAfterMs) and the secrets read from files are checked by parsePoolStorageConfig.
  */
+/** The failover timers' defaults (parsePoolStorageConfig applies them; the bound below checks them too). */
+export const failoverDefaults = { detectAfterMs: 3_000, selfFenceAfterMs: 1_500, selfFenceTeardownMs: 1_000 } as const;
+
 const nonEmpty = z.string().min(1);
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const port = z.number().int().min(1).max(65535);
@@ -67,6 +70,8 @@ export const poolStorageSchema = z.strictObject({
       automatic: z.boolean().optional(),
       detectAfterMs: ms(500, 600_000).optional(),
       selfFenceAfterMs: ms(200, 600_000).optional(),
+      /** The agent's deadline for its self-fence tear-down (floating IP, target, DRBD Secondary). */
+      selfFenceTeardownMs: ms(200, 60_000).optional(),
       holdDownMs: ms(0, 3_600_000).optional(),
       pollIntervalMs: ms(50, 60_000).optional(),
     })
@@ -75,4 +80,20 @@ export const poolStorageSchema = z.strictObject({
     .discriminatedUnion('method', [z.strictObject({ method: z.literal('ipmi'), hosts: z.record(z.string(), ipmiTargetSchema) }), z.strictObject({ method: z.literal('self') })], { error: 'method must be ipmi or self' })
     .optional(),
   initiatorProbe: z.strictObject({ via: z.array(nonEmpty).optional(), timeoutMs: ms(1_000, 600_000).optional() }).optional(),
+}).superRefine((s, ctx) => {
+  // The self-fence bound (docs/storage-safety-rules.md, "Self-fencing"): the lost master has
+  // stopped serving (self-fence due, plus its tear-down's deadline) before the controller's
+  // failover delay runs out. Checked whatever the fencing method: ipmi pools run the agents'
+  // self-fence too (any pool whose master loses both links and the witness).
+  const detect = s.failover?.detectAfterMs ?? failoverDefaults.detectAfterMs;
+  const after = s.failover?.selfFenceAfterMs ?? failoverDefaults.selfFenceAfterMs;
+  const teardown = s.failover?.selfFenceTeardownMs ?? failoverDefaults.selfFenceTeardownMs;
+  if (detect <= after + teardown) {
+    ctx.addIssue({ code: 'custom', path: ['failover', 'detectAfterMs'], message: `must exceed failover.selfFenceAfterMs + failover.selfFenceTeardownMs (${after} + ${teardown} ms, defaults included): the failover delay must be longer than the self-fence bound, or the survivor may meet a live master` });
+  }
+  // Rule 2: self-fencing has no power proof, so quorum must be provable: a witness address. The
+  // default method is self, so a pool with neither fencing nor a witness is refused too.
+  if ((s.fencing?.method ?? 'self') === 'self' && (s.spec.peerSafety?.witnessAddress ?? '') === '') {
+    ctx.addIssue({ code: 'custom', path: ['spec', 'peerSafety', 'witnessAddress'], message: 'required with fencing: self (the default): rule 2 needs a quorum witness when there is no power fencing; set it, or configure fencing: {method: ipmi, ...}' });
+  }
 });

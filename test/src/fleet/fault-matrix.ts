@@ -293,11 +293,11 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'split brain after both return: detected, reported, not resolved',
-    // Self-fencing: the failover waits detectAfterMs past xs1's self-fence bound for its tear-down
-    // (IP, target, tgtd, DRBD Secondary) to finish. With the lab's 6 s that margin was short: the
-    // in-process agents' tear-down took 7.7 s at load 10 and 37 s at load 14, and the monitor saw
-    // both kernels Primary (8 and 11 samples). 20 s is for the lab's load, not a product default.
-    options: { fencing: 'self', detectAfterMs: 20_000 },
+    // Self-fencing with the lab's normal delay (6 s): xs1's tear-down (IP, target, DRBD Secondary)
+    // has its own deadline (selfFenceTeardownMs), and the failover also waits for the floating IP
+    // to stop answering from xs2's side. Before, the tear-down took 7.7-37 s under load and the
+    // monitor saw both kernels Primary; the row ran with 20 s to hide it.
+    options: { fencing: 'self' },
     async run(lab) {
       await witnessReady(lab);
       await lab.fleet.cutLink('xs1', 'eth0');
@@ -316,7 +316,8 @@ export const scenarios: Scenario[] = [
       const status = await lab.xsctl(['storage', 'status', '--pool', 'lab'], 60_000);
       check(/SPLIT BRAIN/.test(status.stdout + status.stderr), 'storage status reports it');
       await sleep(3_000);
-      check((await role(lab, 'xs2')) === 'Primary' && (await role(lab, 'xs1')) === 'Secondary', 'roles untouched: xs2 serves, xs1 waits for the admin');
+      const [r1, r2] = [await role(lab, 'xs1'), await role(lab, 'xs2')];
+      check(r2 === 'Primary' && r1 === 'Secondary', `roles untouched: xs2 serves, xs1 waits for the admin (xs1 ${r1}, xs2 ${r2})`);
       check((await lab.drbdState('xs1'))?.connection === 'StandAlone', 'not resolved automatically');
       // The split brain itself is no reason to self-fence (rule 10: nothing can be promoted until
       // the admin resolves it): xs2 keeps serving with its replication link StandAlone even when

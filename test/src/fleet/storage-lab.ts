@@ -40,6 +40,8 @@ export interface StorageLabOptions {
   stuckBmc?: readonly string[];
   detectAfterMs?: number;
   selfFenceAfterMs?: number;
+  /** The agents' self-fence tear-down deadline (default 1.5 s: 4 s + 1.5 s < the 6 s failover delay). */
+  selfFenceTeardownMs?: number;
   holdDownMs?: number;
   pollIntervalMs?: number;
   /** DRBD's ping-int / ping-timeout in the simulator (how fast a cut link is seen). */
@@ -385,6 +387,7 @@ export class StorageLab {
               automatic: o.automatic ?? true,
               detectAfterMs: o.detectAfterMs ?? 6_000,
               selfFenceAfterMs: o.selfFenceAfterMs ?? 4_000,
+              selfFenceTeardownMs: o.selfFenceTeardownMs ?? 1_500,
               holdDownMs: o.holdDownMs ?? 30_000,
               pollIntervalMs: o.pollIntervalMs ?? 500,
             },

@@ -132,6 +132,8 @@ export async function startFuzzController(dir: string, pki: FuzzPki, logger: Log
               drbdResources: ['iscsi1'],
               target: { tid: 1, iqn: 'iqn.2026-12.com.example:storage.lun1', luns: [{ lun: 10, backingStore: '/dev/drbd1' }], incomingUser: { user: 'xsinit', passwordFile: join(dir, 'chap.pw') } },
               floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1' },
+              // fencing: self (the default) needs a quorum witness (rule 2), refused at load without one.
+              peerSafety: { witnessAddress: '10.10.10.254', witnessInterface: 'xenbr0' },
             },
             hosts: {
               'xs-demo-1': { replicationAddress: '10.10.10.1', replicationInterface: 'xapi1', managementInterface: 'xenbr0' },

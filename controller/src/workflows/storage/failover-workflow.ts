@@ -94,6 +94,25 @@ export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor
   return () => stop.abort();
 }
 
+/**
+ * Self-fence evidence from the survivor's peer watch: 'silent' once an observation taken after
+ * `since` shows the floating IP neither on the survivor nor answering ARP elsewhere; 'answers'
+ * if it still answers at `until`; 'unknown' when the survivor gave no usable view by then.
+ */
+async function oldMasterSilent(ctx: ControllerContext, pool: PoolConfig, survivor: StorageHost, since: number, until: number, every: number, signal: AbortSignal): Promise<'silent' | 'answers' | 'unknown'> {
+  let seen: 'answers' | 'unknown' = 'unknown';
+  for (;;) {
+    const asked = Date.now();
+    const v = await peerViewOf(ctx, pool, survivor, AbortSignal.any([signal, AbortSignal.timeout(1_500)])).catch(() => null);
+    if (v !== null && !v.warnings.some((w) => w.startsWith('floating IP') || w === 'no observation yet') && asked - Number(v.observedAgeMs) >= since) {
+      if (!v.floatingIpPresent && !v.floatingIpAnswersElsewhere) return 'silent';
+      if (v.floatingIpAnswersElsewhere) seen = 'answers';
+    }
+    if (Date.now() >= until) return seen;
+    await realSleep(every, signal);
+  }
+}
+
 async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: FailoverParams): Promise<unknown> {
   const pool = ctx.pool(w.pool);
   const storage = storageConfigOf(pool);
@@ -123,10 +142,27 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
       if (fencer === null) {
         // Quorum, not power: the witness sees the survivor, and the lost master stops serving
         // after selfFenceAfterMs without the witness; promote only once that bound has passed.
-        const wait = Date.parse(p.detectedAt) + storage.failover.selfFenceAfterMs + storage.failover.detectAfterMs - Date.now();
+        // Two conditions, both required (docs/storage-safety-rules.md, "Self-fencing"):
+        // 1. The bound: the self-fence is due selfFenceAfterMs after the last witness call the
+        //    old master may have received (at most detectedAt), and its tear-down has a deadline
+        //    of selfFenceTeardownMs; the config refuses a detectAfterMs that is not longer than
+        //    both, and the wait below is that bound plus the failover delay. It is the only
+        //    evidence for DRBD Secondary: across a cut replication link the survivor cannot see
+        //    the old master's role.
+        // 2. Evidence where the survivor can get it: the floating IP, absent on the survivor, no
+        //    longer answers ARP from the survivor's side (its peer watch probes every round, in
+        //    an observation taken after the bound). The IP goes first in the tear-down, so a
+        //    master still answering past the bound has overrun its deadline or never fenced:
+        //    nothing is promoted until it stops, and after one more failover delay the failover
+        //    is refused, loudly (STORAGE_OLD_MASTER_SERVING). A survivor that cannot answer is
+        //    no evidence either way; then the bound alone is used, as before.
+        const bound = Date.parse(p.detectedAt) + storage.failover.selfFenceAfterMs + storage.failover.detectAfterMs;
+        const wait = bound - Date.now();
         io.progress({ phase: 'fence', message: `waiting ${Math.max(0, wait)} ms for ${p.failed.name}'s self-fence bound` });
         if (wait > 0) await realSleep(wait, signal);
-        return { method: 'self', confirmedOff: false, at: stamp() };
+        const evidence = await oldMasterSilent(ctx, pool, p.survivor, bound, bound + storage.failover.detectAfterMs, storage.failover.pollIntervalMs, signal);
+        if (evidence === 'answers') throw new StorageRoleChangeRefusedError('old-master-serving', p.failed.name, `the floating IP still answers ARP from ${p.failed.name}'s side ${storage.failover.detectAfterMs} ms past its self-fence bound: it has not stopped serving; nothing is promoted (rule 4)`);
+        return { method: 'self', confirmedOff: false, at: stamp(), evidence };
       }
       io.progress({ phase: 'fence', message: `${fencer.method}: powering ${p.failed.name} off` });
       try {

@@ -59,6 +59,7 @@ export function watchSpecFor(storage: PoolStorageConfig, host: string): PeerWatc
     peerReplicationAddress: peer?.replicationAddress ?? '',
     replicationInterface: me?.replicationInterface ?? '',
     selfFenceAfterMs: storage.failover.selfFenceAfterMs,
+    selfFenceTeardownMs: storage.failover.selfFenceTeardownMs,
     probeIntervalMs: Math.min(500, storage.failover.pollIntervalMs),
   };
 }

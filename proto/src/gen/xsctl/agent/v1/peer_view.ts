@@ -30,6 +30,11 @@ export interface PeerWatchSpec {
   selfFenceAfterMs: number;
   /** How often the background watch looks (default 500 ms). */
   probeIntervalMs: number;
+  /**
+   * Deadline for the whole self-fence tear-down (floating IP, target, DRBD Secondary), ms; 0: 1000.
+   * The controller's failover delay exceeds self_fence_after_ms plus this (checked at config load).
+   */
+  selfFenceTeardownMs: number;
 }
 
 export interface GetPeerViewRequest {
@@ -57,6 +62,11 @@ export interface PeerView {
   warnings: string[];
   /** The floating IP is on this node. */
   floatingIpPresent: boolean;
+  /**
+   * The floating IP is not here but another host answers ARP for it (DAD probe from this node):
+   * the controller's evidence, in self-fence mode, that the old master still serves.
+   */
+  floatingIpAnswersElsewhere: boolean;
 }
 
 export interface GetPeerViewResponse {
@@ -72,6 +82,7 @@ function createBasePeerWatchSpec(): PeerWatchSpec {
     replicationInterface: "",
     selfFenceAfterMs: 0,
     probeIntervalMs: 0,
+    selfFenceTeardownMs: 0,
   };
 }
 
@@ -97,6 +108,9 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
     }
     if (message.probeIntervalMs !== 0) {
       writer.uint32(56).uint32(message.probeIntervalMs);
+    }
+    if (message.selfFenceTeardownMs !== 0) {
+      writer.uint32(64).uint32(message.selfFenceTeardownMs);
     }
     return writer;
   },
@@ -170,6 +184,14 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
             message.probeIntervalMs = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.selfFenceTeardownMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -215,6 +237,11 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
         : isSet(object.probe_interval_ms)
         ? globalThis.Number(object.probe_interval_ms)
         : 0,
+      selfFenceTeardownMs: isSet(object.selfFenceTeardownMs)
+        ? globalThis.Number(object.selfFenceTeardownMs)
+        : isSet(object.self_fence_teardown_ms)
+        ? globalThis.Number(object.self_fence_teardown_ms)
+        : 0,
     };
   },
 
@@ -241,6 +268,9 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
     if (message.probeIntervalMs !== 0) {
       obj.probeIntervalMs = Math.round(message.probeIntervalMs);
     }
+    if (message.selfFenceTeardownMs !== 0) {
+      obj.selfFenceTeardownMs = Math.round(message.selfFenceTeardownMs);
+    }
     return obj;
   },
 
@@ -258,6 +288,7 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
     message.replicationInterface = object.replicationInterface ?? "";
     message.selfFenceAfterMs = object.selfFenceAfterMs ?? 0;
     message.probeIntervalMs = object.probeIntervalMs ?? 0;
+    message.selfFenceTeardownMs = object.selfFenceTeardownMs ?? 0;
     return message;
   },
 };
@@ -345,6 +376,7 @@ function createBasePeerView(): PeerView {
     observedAgeMs: 0,
     warnings: [],
     floatingIpPresent: false,
+    floatingIpAnswersElsewhere: false,
   };
 }
 
@@ -385,6 +417,9 @@ export const PeerView: MessageFns<PeerView> = {
     }
     if (message.floatingIpPresent !== false) {
       writer.uint32(96).bool(message.floatingIpPresent);
+    }
+    if (message.floatingIpAnswersElsewhere !== false) {
+      writer.uint32(104).bool(message.floatingIpAnswersElsewhere);
     }
     return writer;
   },
@@ -498,6 +533,14 @@ export const PeerView: MessageFns<PeerView> = {
             message.floatingIpPresent = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.floatingIpAnswersElsewhere = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -562,6 +605,11 @@ export const PeerView: MessageFns<PeerView> = {
         : isSet(object.floating_ip_present)
         ? globalThis.Boolean(object.floating_ip_present)
         : false,
+      floatingIpAnswersElsewhere: isSet(object.floatingIpAnswersElsewhere)
+        ? globalThis.Boolean(object.floatingIpAnswersElsewhere)
+        : isSet(object.floating_ip_answers_elsewhere)
+        ? globalThis.Boolean(object.floating_ip_answers_elsewhere)
+        : false,
     };
   },
 
@@ -603,6 +651,9 @@ export const PeerView: MessageFns<PeerView> = {
     if (message.floatingIpPresent !== false) {
       obj.floatingIpPresent = message.floatingIpPresent;
     }
+    if (message.floatingIpAnswersElsewhere !== false) {
+      obj.floatingIpAnswersElsewhere = message.floatingIpAnswersElsewhere;
+    }
     return obj;
   },
 
@@ -623,6 +674,7 @@ export const PeerView: MessageFns<PeerView> = {
     message.observedAgeMs = object.observedAgeMs ?? 0;
     message.warnings = object.warnings?.map((e) => e) || [];
     message.floatingIpPresent = object.floatingIpPresent ?? false;
+    message.floatingIpAnswersElsewhere = object.floatingIpAnswersElsewhere ?? false;
     return message;
   },
 };
