@@ -71,7 +71,10 @@ async function failoverTrials(n, timers) {
         const t = JSON.parse(w.last.timelineJson || '{}');
         const at = (k) => (t[k] ? Date.parse(t[k]) : NaN);
         const r = {
-          ok: w.last.state === 'done',
+          // The storage moved (the survivor Primary, the LUN answering): a trial for the storage
+          // timing even when the XAPI recovery after it failed; that is counted apart (xapiFailures).
+          ok: w.last.state === 'done' || ((await lab.kernelState(survivor))?.role === 'Primary' && /^XAPI_/.test(w.last.errorCode ?? '')),
+          xapiOk: w.last.state === 'done',
           totalMs: m.firstAnswerAfterMs >= 0 ? m.firstAnswerAfterMs : served - lost,
           detectionMs: at('detected') - lost + timers.detectAfterMs,
           fenceMs: at('fenced') - (at('detected') + timers.detectAfterMs),
@@ -79,7 +82,9 @@ async function failoverTrials(n, timers) {
           xapiMs: at('xapiRecovered') - at('served'),
           invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identities: m.identities },
         };
-        log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state})`);
+        log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state}${w.last.state === 'done' ? '' : `: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`})`);
+        if (!r.xapiOk) r.xapiError = `trial ${i + 1}: failover ${w.last.state}: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`.trim();
+        if (!r.ok) r.error = r.xapiError;
         out.push(r);
         if (!r.ok) break;
         // The dead host boots (its DRBD metadata as the crash left it); DRBD comes up as Secondary
@@ -170,6 +175,9 @@ const totals = ok.map((r) => r.totalMs);
 const result = {
   trials: ok.length,
   failedTrials: ours.length - ok.length,
+  // Failovers whose storage moved but whose XAPI recovery (emergency transition, recover_slaves,
+  // VM resets) failed: the workflow ended failed.
+  xapiFailures: ours.filter((r) => r.xapiOk === false).map((r) => r.xapiError),
   errors: ours.filter((r) => r.error !== undefined).map((r) => r.error),
   medianMs: median(totals),
   p95Ms: quantile(totals, 0.95),
