@@ -43,6 +43,8 @@ export function normalizeWatchSpec(spec: PeerWatchSpec | undefined, options: Tar
 }
 
 interface Observation {
+  /** When its probes started (an observation started before a tear-down ended may show what it removed). */
+  startedAt: number;
   at: number;
   drbd: DrbdResourceState[];
   replicationConnected: boolean;
@@ -84,6 +86,7 @@ export class PeerWatch {
   #lastWitness = 0;
   #selfFencedAt = '';
   #fencing = false;
+  #tornDownAt = 0;
   #heldForSplitBrain = false;
   #loop: Promise<void> | null = null;
   readonly #stop = new AbortController();
@@ -172,6 +175,7 @@ export class PeerWatch {
   }
 
   async #observe(c: WatchConfig, signal: AbortSignal): Promise<Observation> {
+    const startedAt = performance.now();
     const warnings: string[] = [];
     const [drbd, ip, rep, mgmt, elsewhere] = await Promise.all([
       readStatus(this.ctx, c.storage.resources.length === 1 ? (c.storage.resources[0] ?? null) : null, signal).then(
@@ -200,6 +204,7 @@ export class PeerWatch {
       }),
     ]);
     return {
+      startedAt,
       at: performance.now(),
       drbd,
       replicationConnected: drbd.length > 0 && drbd.every(isConnected),
@@ -212,7 +217,7 @@ export class PeerWatch {
   }
 
   async #enforceSelfFence(c: WatchConfig, o: Observation, signal: AbortSignal): Promise<void> {
-    if (c.selfFenceAfterMs === 0 || this.#fencing || this.#lastWitness === 0) return;
+    if (c.selfFenceAfterMs === 0 || this.#fencing || this.#lastWitness === 0 || o.startedAt < this.#tornDownAt) return;
     const serving = o.ipPresent || o.drbd.some((r) => r.role === 'Primary');
     if (!serving) {
       return;
@@ -237,6 +242,7 @@ export class PeerWatch {
     try {
       // Nothing before the tear-down: the log line waits until the IP and the target are gone.
       const r = await selfFenceTearDown(this.ctx, c.storage, c.teardownMs, signal);
+      this.#tornDownAt = performance.now();
       this.#selfFencedAt = new Date().toISOString();
       const fields = { witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, teardownMs: r.durationMs, budgetMs: c.teardownMs, replication: o.drbd.map((d) => `${d.name}:${d.connection}`), steps: r.steps.map((x) => `${x.name}:${x.ok ? 'ok' : 'FAILED'}:${x.durationMs}ms:${x.detail}`) };
       this.ctx.logger.error(fields, 'SELF-FENCE: replication link and witness lost while serving; stopping the storage master role');
