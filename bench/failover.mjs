@@ -42,7 +42,7 @@ const median = (xs) => quantile(xs, 0.5);
 const HA_LIZARD = { MONITOR_DELAY: 15, XAPI_COUNT: 2, XAPI_DELAY: 10, MONITOR_SCANRATE: 10 };
 const anchorTimers = { pollIntervalMs: HA_LIZARD.MONITOR_DELAY * 1000, detectAfterMs: HA_LIZARD.XAPI_COUNT * HA_LIZARD.XAPI_DELAY * 1000, selfFenceAfterMs: HA_LIZARD.XAPI_COUNT * HA_LIZARD.XAPI_DELAY * 1000 - 5_000 };
 /** Ours: as fast as this shared machine allows without false alarms. */
-const ourTimers = { pollIntervalMs: 500, detectAfterMs: 3_000, selfFenceAfterMs: 1_500 };
+const ourTimers = { pollIntervalMs: 500, detectAfterMs: 3_500, selfFenceAfterMs: 1_500 };
 
 /** One unplanned failover after another, the dead host booted and resynced in between. */
 async function failoverTrials(n, timers) {
