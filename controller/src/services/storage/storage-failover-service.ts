@@ -48,7 +48,7 @@ export function storageFailoverService(ctx: ControllerContext): StorageFailoverS
       if (params === null) throw new StorageRoleChangeRefusedError('no-storage-master', '', `the witness has not seen a storage master in pool ${pool.name}`);
       if (!request.confirm) throw new ConfirmationRequiredError(`a failover fences ${params.failed.name} and promotes ${params.survivor.name}: send confirm (xsctl --yes)`);
       const row = engine.start(STORAGE_FAILOVER, pool.name, params, peerIdentity(context)?.name ?? 'unknown');
-      w?.noteRoleChange(params.survivor.name);
+      w?.noteFailover(params);
       yield* stream(row.id, context.signal);
     },
 

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PeerView } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import type { PoolConfig } from '../../config/inventory.js';
 import { parsePoolStorageConfig } from '../../config/pool-storage-config.js';
@@ -156,5 +156,55 @@ describe('the failover keeps the survivor heartbeaten while it runs', () => {
     expect(sent).toBe(1);
     await new Promise((r) => setTimeout(r, 150));
     expect(heartbeats.length).toBe(sent);
+  });
+});
+
+describe('a witness that has run one failover runs the next one with the XAPI master it left (issue 11)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('the failover back to the original pool master names the survivor of the first as the dead pool master', async () => {
+    // Only Date is faked: the detection delay passes without waiting, promises run as usual.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-05T02:00:00.000Z'));
+    const later = (minutes: number) => vi.setSystemTime(Date.now() + minutes * 60_000);
+    // XAPI lists the pool once, as it was at start: xs1 the pool master (and the storage master).
+    const listing = [
+      { name: 'xs1', nameLabel: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
+      { name: 'xs2', nameLabel: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
+    ];
+    const answering: Record<string, string> = { xs1: 'master', xs2: 'slave' };
+    const { ctx } = deadMasterContext(answering, null, async () => listing as never);
+    const started: FailoverParams[] = [];
+    const engine = {
+      start: (_kind: string, _pool: string, params: FailoverParams) => started.push(params),
+      store: { list: () => [], activeFor: () => undefined },
+    } as unknown as WorkflowEngine;
+    const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
+    const monitor = new WitnessMonitor(ctx, noHoldDown, engine);
+
+    await monitor.tick();
+    // xs1 is lost (its agent silent, xs2 sees the replication link down).
+    delete answering['xs1'];
+    await monitor.tick();
+    later(10);
+    await monitor.tick();
+    expect(started.map((p) => [p.failed.name, p.failed.isMaster, p.survivor.name, p.survivor.isMaster])).toEqual([['xs1', true, 'xs2', false]]);
+
+    // xs1 boots as the storage slave (and a XAPI slave of xs2, after the emergency transition); then xs2 dies.
+    answering['xs1'] = 'slave';
+    answering['xs2'] = 'master';
+    later(1);
+    await monitor.tick();
+    delete answering['xs2'];
+    await monitor.tick();
+    later(10);
+    await monitor.tick();
+    // The dead xs2 was the pool master: the workflow must run pool.emergency_transition_to_master on xs1.
+    expect(started.map((p) => [p.failed.name, p.failed.isMaster, p.survivor.name, p.survivor.isMaster])).toEqual([
+      ['xs1', true, 'xs2', false],
+      ['xs2', true, 'xs1', false],
+    ]);
   });
 });

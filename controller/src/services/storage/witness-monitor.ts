@@ -38,6 +38,7 @@ export class WitnessMonitor {
   #refreshing: Promise<void> | null = null;
   #lastRefresh = 0;
   #usedJournal = false;
+  #failovers = 0;
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -75,6 +76,7 @@ export class WitnessMonitor {
     await Promise.all(
       hosts.map(async (h) => {
         const w = this.hosts.get(h.name) ?? { host: h, reachable: false, lastSeen: 0, view: undefined, error: '' };
+        w.host = h;
         try {
           w.view = await peerViewOf(this.ctx, this.pool, h, AbortSignal.timeout(deadline));
           w.reachable = true;
@@ -115,8 +117,7 @@ export class WitnessMonitor {
     }
     const params: FailoverParams = { failed: master.host, survivor: survivor.host, reason, automatic: true, detectedAt: new Date(this.#lostSince).toISOString() };
     this.engine.start(STORAGE_FAILOVER, this.pool.name, params, 'witness');
-    this.#lastRoleChange = now;
-    this.master = survivor.host.name;
+    this.noteFailover(params);
     this.ctx.logger.error({ pool: this.pool.name, reason }, 'STORAGE FAILOVER started by the witness');
   }
 
@@ -139,9 +140,12 @@ export class WitnessMonitor {
     const now = Date.now();
     if (this.#refreshing === null && now - this.#lastRefresh >= XAPI_RETRY_MS) {
       this.#lastRefresh = now;
+      const failovers = this.#failovers;
       this.#refreshing = storageHosts(this.ctx, this.pool)
         .then(
           (h) => {
+            // A listing read before a failover this witness started is stale.
+            if (failovers !== this.#failovers) return;
             this.#resolved = h;
             if (this.#usedJournal) this.ctx.logger.info({ pool: this.pool.name }, 'witness: XAPI lists the pool again; storage hosts from XAPI');
           },
@@ -180,6 +184,24 @@ export class WitnessMonitor {
   noteRoleChange(master: string): void {
     this.#lastRoleChange = Date.now();
     this.master = master;
+  }
+
+  /**
+   * A failover started: the storage master is the survivor, and so is the XAPI pool master if the
+   * dead host was (the workflow's pool.emergency_transition_to_master). The hosts XAPI listed
+   * before are stale from now on: the next failover's params come from here, and a survivor
+   * still marked a slave would skip the emergency transition and log in to a slave whose master
+   * is dead (issue 11: every failover back to xs1 failed its XAPI recovery that way).
+   */
+  noteFailover(params: FailoverParams): void {
+    this.noteRoleChange(params.survivor.name);
+    this.#failovers++;
+    const after = hostsAfterFailover(params);
+    this.#resolved = after;
+    for (const h of after) {
+      const w = this.hosts.get(h.name);
+      if (w !== undefined) w.host = h;
+    }
   }
 }
 
