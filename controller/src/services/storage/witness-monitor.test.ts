@@ -168,7 +168,8 @@ describe('a witness that has run one failover runs the next one with the XAPI ma
     // Only Date is faked: the detection delay passes without waiting, promises run as usual.
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-12-05T02:00:00.000Z'));
-    const later = (minutes: number) => vi.setSystemTime(Date.now() + minutes * 60_000);
+    // Both failovers within XAPI_RELIST_MS (30 s): the witness's own copy must carry the new master.
+    const later = (seconds: number) => vi.setSystemTime(Date.now() + seconds * 1000);
     // XAPI lists the pool once, as it was at start: xs1 the pool master (and the storage master).
     const listing = [
       { name: 'xs1', nameLabel: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
@@ -178,7 +179,11 @@ describe('a witness that has run one failover runs the next one with the XAPI ma
     const { ctx } = deadMasterContext(answering, null, async () => listing as never);
     const started: FailoverParams[] = [];
     const engine = {
-      start: (_kind: string, _pool: string, params: FailoverParams) => started.push(params),
+      // The workflow's pool.emergency_transition_to_master: XAPI lists the survivor as the master from then on.
+      start: (_kind: string, _pool: string, params: FailoverParams) => {
+        started.push(params);
+        if (params.failed.isMaster) for (const h of listing) h.isMaster = h.name === params.survivor.name;
+      },
       store: { list: () => [], activeFor: () => undefined },
     } as unknown as WorkflowEngine;
     const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
@@ -188,7 +193,7 @@ describe('a witness that has run one failover runs the next one with the XAPI ma
     // xs1 is lost (its agent silent, xs2 sees the replication link down).
     delete answering['xs1'];
     await monitor.tick();
-    later(10);
+    later(5);
     await monitor.tick();
     expect(started.map((p) => [p.failed.name, p.failed.isMaster, p.survivor.name, p.survivor.isMaster])).toEqual([['xs1', true, 'xs2', false]]);
 
@@ -199,12 +204,53 @@ describe('a witness that has run one failover runs the next one with the XAPI ma
     await monitor.tick();
     delete answering['xs2'];
     await monitor.tick();
-    later(10);
+    later(5);
     await monitor.tick();
     // The dead xs2 was the pool master: the workflow must run pool.emergency_transition_to_master on xs1.
     expect(started.map((p) => [p.failed.name, p.failed.isMaster, p.survivor.name, p.survivor.isMaster])).toEqual([
       ['xs1', true, 'xs2', false],
       ['xs2', true, 'xs1', false],
     ]);
+  });
+});
+
+describe('the witness reads XAPI again: the pool master moves without a failover', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('after a switchover that moved the pool master to xs2, the failover of xs2 transitions xs1 to master', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-05T03:00:00.000Z'));
+    const later = (minutes: number) => vi.setSystemTime(Date.now() + minutes * 60_000);
+    const settle = () => new Promise((r) => setImmediate(r));
+    const listing = [
+      { name: 'xs1', nameLabel: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
+      { name: 'xs2', nameLabel: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
+    ];
+    const answering: Record<string, string> = { xs1: 'master', xs2: 'slave' };
+    const { ctx } = deadMasterContext(answering, null, async () => listing.map((h) => ({ ...h })) as never);
+    const started: FailoverParams[] = [];
+    const engine = { start: (_k: string, _p: string, params: FailoverParams) => started.push(params), store: { list: () => [], activeFor: () => undefined } } as unknown as WorkflowEngine;
+    const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
+    const monitor = new WitnessMonitor(ctx, noHoldDown, engine);
+    await monitor.tick();
+
+    // A switchover that couples the pool master (pool.designate_new_master): xs2 both masters.
+    answering['xs1'] = 'slave';
+    answering['xs2'] = 'master';
+    listing[0]!.isMaster = false;
+    listing[1]!.isMaster = true;
+    later(1);
+    await monitor.tick();
+    await settle();
+    await monitor.tick();
+    expect(monitor.hosts.get('xs2')?.host.isMaster).toBe(true);
+
+    delete answering['xs2'];
+    await monitor.tick();
+    later(10);
+    await monitor.tick();
+    expect(started.map((p) => [p.failed.name, p.failed.isMaster, p.survivor.name, p.survivor.isMaster])).toEqual([['xs2', true, 'xs1', false]]);
   });
 });

@@ -7,6 +7,8 @@ import { peerViewOf, pickStorageHosts, storageConfigOf, storageHosts, type Stora
 
 /** How often a witness running on the journal's hosts asks XAPI again. */
 const XAPI_RETRY_MS = 5_000;
+/** How often a witness that has XAPI's listing reads it again (the pool master may have moved). */
+const XAPI_RELIST_MS = 30_000;
 
 export interface HostWitness {
   host: StorageHost;
@@ -122,7 +124,7 @@ export class WitnessMonitor {
   }
 
   /**
-   * The two storage hosts. XAPI's listing is authoritative and read once. Until it is read, a
+   * The two storage hosts. XAPI's listing is authoritative (read again every XAPI_RELIST_MS). Until it is read, a
    * controller that has seen the pool before heartbeats the hosts the journal knows at once and
    * asks XAPI in the background: the master may be dead (a connect that times out must not delay
    * the heartbeat that keeps the storage master from self-fencing) and, when it is, the journal's
@@ -131,34 +133,50 @@ export class WitnessMonitor {
    * A controller that never listed the pool waits for XAPI (the round fails until it answers).
    */
   async #storageHosts(): Promise<StorageHost[]> {
-    if (this.#resolved !== null) return this.#resolved;
+    if (this.#resolved !== null) {
+      this.#refresh(XAPI_RELIST_MS, null);
+      return this.#resolved;
+    }
     const known = this.#journalHosts();
     if (known === null) {
       this.#resolved = await storageHosts(this.ctx, this.pool);
+      this.#lastRefresh = Date.now();
       return this.#resolved;
     }
-    const now = Date.now();
-    if (this.#refreshing === null && now - this.#lastRefresh >= XAPI_RETRY_MS) {
-      this.#lastRefresh = now;
-      const failovers = this.#failovers;
-      this.#refreshing = storageHosts(this.ctx, this.pool)
-        .then(
-          (h) => {
-            // A listing read before a failover this witness started is stale.
-            if (failovers !== this.#failovers) return;
-            this.#resolved = h;
-            if (this.#usedJournal) this.ctx.logger.info({ pool: this.pool.name }, 'witness: XAPI lists the pool again; storage hosts from XAPI');
-          },
-          (err: unknown) => {
-            if (!this.#usedJournal) this.ctx.logger.warn({ pool: this.pool.name, from: known.from, seenAt: known.at, err: err instanceof Error ? err.message : String(err) }, `witness: XAPI cannot list the pool; heartbeating the storage hosts from the journal (${known.from})`);
-            this.#usedJournal = true;
-          },
-        )
-        .finally(() => {
-          this.#refreshing = null;
-        });
-    }
+    this.#refresh(XAPI_RETRY_MS, known);
     return known.hosts;
+  }
+
+  /**
+   * Lists the pool again in the background, at most once per `everyMs`. The pool master moves
+   * without this witness starting anything (a switchover that couples it, the rolling upgrade's,
+   * an admin's designate_new_master), and a failover's params name the dead host the pool master
+   * only if this copy says so. Not while a workflow runs on the pool (it may be moving the
+   * master); a failed listing (the master may be dead) keeps the last copy.
+   */
+  #refresh(everyMs: number, known: { from: string; at: string } | null): void {
+    const now = Date.now();
+    if (this.#refreshing !== null || now - this.#lastRefresh < everyMs) return;
+    if (known === null && this.engine.store.activeFor(this.pool.name) !== undefined) return;
+    this.#lastRefresh = now;
+    const failovers = this.#failovers;
+    this.#refreshing = storageHosts(this.ctx, this.pool)
+      .then(
+        (h) => {
+          // A listing read before a failover this witness started is stale.
+          if (failovers !== this.#failovers) return;
+          this.#resolved = h;
+          if (this.#usedJournal && known !== null) this.ctx.logger.info({ pool: this.pool.name }, 'witness: XAPI lists the pool again; storage hosts from XAPI');
+        },
+        (err: unknown) => {
+          if (known === null) return;
+          if (!this.#usedJournal) this.ctx.logger.warn({ pool: this.pool.name, from: known.from, seenAt: known.at, err: err instanceof Error ? err.message : String(err) }, `witness: XAPI cannot list the pool; heartbeating the storage hosts from the journal (${known.from})`);
+          this.#usedJournal = true;
+        },
+      )
+      .finally(() => {
+        this.#refreshing = null;
+      });
   }
 
   #journalHosts(): { hosts: StorageHost[]; from: string; at: string } | null {
