@@ -85,6 +85,7 @@ export class PeerWatch {
   #last: Observation | null = null;
   #lastWitness = 0;
   #selfFencedAt = '';
+  #forgottenAt = 0;
   #fencing = false;
   #tornDownAt = 0;
   #heldForSplitBrain = false;
@@ -101,7 +102,7 @@ export class PeerWatch {
     this.#lastWitness = now;
     const changed = JSON.stringify(this.#config?.spec) !== JSON.stringify(config.spec);
     this.#config = config;
-    if (changed) this.#last = null;
+    if (changed) this.#forgetObservation();
     this.#loop ??= Promise.all([this.#run(), this.#fenceClock()]).then(() => undefined);
     // The first call (or a new spec) waits for one fresh observation, but not past 0.8 s: the
     // method's deadline is 1.5 s (common/calls/agent-call-table.ts), and an answer without an
@@ -127,6 +128,12 @@ export class PeerWatch {
     };
   }
 
+  /** Drops the latest observation, and any round of probes already under way with it. */
+  #forgetObservation(): void {
+    this.#last = null;
+    this.#forgottenAt = performance.now();
+  }
+
   /** Stops the background loop (agent shutdown). */
   async close(): Promise<void> {
     this.#stop.abort();
@@ -140,7 +147,11 @@ export class PeerWatch {
       if (config === null) break;
       const started = performance.now();
       try {
-        this.#last = await this.#observe(config, signal);
+        const o = await this.#observe(config, signal);
+        // A round of probes takes up to a second; one that started before the view was last
+        // forgotten (a new spec, a self-fence) describes the host as it was then: reporting it
+        // as fresh showed a self-fenced master as still Primary with the floating IP.
+        if (o.startedAt >= this.#forgottenAt) this.#last = o;
       } catch (err) {
         if (signal.aborted) break;
         this.ctx.logger.warn({ err: message(err) }, 'peer watch: observation failed');
@@ -250,7 +261,7 @@ export class PeerWatch {
       const cleanup = await selfFenceCleanup(this.ctx, c.storage, signal).catch((err: unknown) => `tgtd stop failed: ${message(err)}`);
       this.ctx.logger.info({ cleanup }, 'SELF-FENCE: cleanup');
       // The next observation shows what is left; a failed step is retried at the next check.
-      this.#last = null;
+      this.#forgetObservation();
     } finally {
       this.#fencing = false;
     }
