@@ -188,6 +188,8 @@ export class PeerWatch {
   async #observe(c: WatchConfig, signal: AbortSignal): Promise<Observation> {
     const startedAt = performance.now();
     const warnings: string[] = [];
+    // One read of the address for both questions (it was two `ip addr show` a round).
+    const ipRead = floatingIpState(this.ctx, c.storage.ip, signal);
     const [drbd, ip, rep, mgmt, elsewhere] = await Promise.all([
       readStatus(this.ctx, c.storage.resources.length === 1 ? (c.storage.resources[0] ?? null) : null, signal).then(
         (s) => s.resources.filter((r) => c.storage.resources.includes(r.name)),
@@ -196,7 +198,7 @@ export class PeerWatch {
           return [] as DrbdResourceState[];
         },
       ),
-      floatingIpState(this.ctx, c.storage.ip, signal).then(
+      ipRead.then(
         (s) => s.present,
         (err: unknown) => {
           warnings.push(`floating IP: ${message(err)}`);
@@ -209,7 +211,11 @@ export class PeerWatch {
       // ARP from another host (the old master), as an initiator's ARP would find it?
       // Only when the address is not here (a node holding it learns nothing), and that is when the
       // probe costs its full second: on a slave whose master holds the address the reply is at once.
-      floatingIpState(this.ctx, c.storage.ip, signal).then((s) => (s.present ? false : dadAnswers(this.ctx, c.storage.ip, signal))).catch((err: unknown) => {
+      ipRead.then(
+        (s) => (s.present ? false : dadAnswers(this.ctx, c.storage.ip, signal)),
+        // The read's failure is already a warning above; without it the probe says nothing.
+        () => false,
+      ).catch((err: unknown) => {
         warnings.push(`floating IP probe: ${message(err)}`);
         return false;
       }),
