@@ -29,6 +29,13 @@ describe('checkToolArgs', () => {
   });
   it('an option written --name=value is looked up by its name; a short option with = is looked up whole', () => {
     expect(checkToolArgs('blkid', ['-o=export'])).toMatchObject({ arg: '-o=export' });
+    // getopt_long's `--name=value` (tgtadm parses its options with getopt_long): the part before
+    // the first `=` is looked up, the value after it is the option's own, so the next argument is
+    // the next option and is checked as one.
+    expect(checkToolArgs('tgtadm', ['--op=show', '--mode=target'])).toBeNull();
+    expect(checkToolArgs('tgtadm', ['--op=show', '-x'])).toEqual({ arg: '-x', reason: 'tgtadm -x is not in the tool-option table' });
+    expect(checkToolArgs('tgtadm', ['--op=new=x', '--mode', 'target'])).toBeNull();
+    expect(checkToolArgs('tgtadm', ['--opx=show'])).toEqual({ arg: '--opx=show', reason: 'tgtadm --opx=show is not in the tool-option table' });
   });
   it('subcommands: a whole listed word, or a word followed by its arguments', () => {
     expect(checkToolArgs('ip', ['addr', 'show', 'dev', 'eth0'])).toBeNull();
