@@ -128,7 +128,11 @@ export function findSplitBrainEvidence(log: string, name: string, minor: number)
     // A later successful handshake means that split brain is over.
     if (/->\s*Connected\s*\)/.test(message)) hit = null;
     if (!/Split-Brain detected/i.test(message)) continue;
-    if (/automatically solved|resolved by/i.test(message) && !/unresolved/i.test(message)) continue;
+    // Resolved at the handshake (drbd_receiver.c): `Split-Brain detected, N primaries, automatically
+    // solved. Sync from ... node` (after-sb-*pri) or `..., manually solved. Sync from ... node`
+    // (--discard-my-data). 8.3 says `Split-Brain detected, dropping connection!`, 8.4/9 `... but
+    // unresolved, dropping connection!`: both are evidence.
+    if (/automatically solved|manually solved|resolved by/i.test(message) && !/unresolved/i.test(message)) continue;
     hit = line.trim();
   }
   return hit;
