@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { memoryPolicies } from './memory.js';
-import { compareIntLists, compareVersionKey, describeVersions, displayVersion, notOlder, sameOn, versionNumbers } from './versions.js';
+import { compareIntLists, compareVersionKey, describeVersions, displayVersion, maxParsedVersions, notOlder, sameOn, versionNumbers } from './versions.js';
 
 /**
  * Version comparison as xapi's Checks module does it (ocaml/xapi/helpers.ml,
@@ -26,6 +26,23 @@ describe('versionNumbers (version_numbers_of_string)', () => {
     ['1..2', [1, 2]],
   ])('%s -> %j', (text, numbers) => {
     expect(versionNumbers(text)).toEqual(numbers);
+  });
+});
+
+describe('versionNumbers keeps what it parsed (the planner asks for the same strings again and again)', () => {
+  it('a string asked again, with others in between, is answered with the same frozen array', () => {
+    const first = versionNumbers('4.13.5-9.40');
+    expect(versionNumbers('3.2.1')).toEqual([3, 2, 1]);
+    expect(versionNumbers('4.13.5-9.40')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
+  it('holds at most maxParsedVersions strings: after that many others, a string is parsed anew, to the same numbers', () => {
+    const first = versionNumbers('7.7.7-77');
+    for (let i = 0; i < maxParsedVersions; i++) versionNumbers(`1.${i}.0`);
+    const again = versionNumbers('7.7.7-77');
+    expect(again).not.toBe(first);
+    expect(again).toEqual([7, 7, 7, 77]);
   });
 });
 

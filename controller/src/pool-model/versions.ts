@@ -17,11 +17,26 @@ export const migrationVersionKeys = ['platform_version', 'xapi_build', 'xen'] as
 /** What the final uniformity check compares: every key that names what a host runs. */
 export const uniformityVersionKeys = ['product_version', 'platform_version', 'build_number', 'xapi', 'xapi_build', 'xen'] as const;
 
-export function versionNumbers(text: string): number[] {
+/**
+ * Parsed version strings, kept: the planner compares the same few strings (a pool runs one or two
+ * releases) for every VM, candidate host, wave and order it tries (roles.ts mayGo), and parsing
+ * them again was 200-330 ms of a 64-host pool precheck (bench/fanout.mjs). Bounded, so strings
+ * from many pools over a controller's life cannot grow it without end.
+ */
+const parsed = new Map<string, readonly number[]>();
+export const maxParsedVersions = 1024;
+
+/** The numbers of a version string; the same frozen array for the same string while it is held. */
+export function versionNumbers(text: string): readonly number[] {
+  const held = parsed.get(text);
+  if (held !== undefined) return held;
   // standard_version :: patch :: _ (a third '-' part is dropped), or standard_version alone.
   const pieces = text.split('-').slice(0, 2).flatMap((part) => part.split('.'));
   // OCaml's int_of_string_opt: an optional sign and digits only.
-  return pieces.filter((p) => /^[+-]?\d+$/.test(p)).map(Number);
+  const numbers = Object.freeze(pieces.filter((p) => /^[+-]?\d+$/.test(p)).map(Number));
+  if (parsed.size >= maxParsedVersions) parsed.clear();
+  parsed.set(text, numbers);
+  return numbers;
 }
 
 export function compareIntLists(a: readonly number[], b: readonly number[]): number {
@@ -34,7 +49,7 @@ export function compareIntLists(a: readonly number[], b: readonly number[]): num
   }
 }
 
-export function versionOf(key: string, v: SoftwareVersion): number[] {
+export function versionOf(key: string, v: SoftwareVersion): readonly number[] {
   return versionNumbers(v[key] ?? '0.0.0');
 }
 

@@ -56,6 +56,8 @@ export class XapiDb {
   /** Per relation, set-side ref -> refs pointing at it; dropped when the ref-side class is written. */
   private readonly reverseIndex = new Map<Relation, Map<string, string[]>>();
   private nextGeneration: number;
+  /** Per class, the generation of its last created, written or deleted row (see `classGeneration`). */
+  private readonly classGenerations = new Map<string, number>();
 
   constructor(options: XapiDbOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -185,6 +187,7 @@ export class XapiDb {
     this.dropIndexes(cls);
     const generation = this.nextGeneration++;
     table.set(ref, { fields: stored, created: generation, modified: generation });
+    this.classGenerations.set(cls, generation);
     for (const relation of relationsForRefClass(cls)) this.touchIfPresent(relation.setClass, stored[relation.refField]);
     this.notify();
     return ref;
@@ -210,6 +213,7 @@ export class XapiDb {
     Object.assign(row.fields, cloneValue(patch));
     this.dropIndexes(cls);
     row.modified = this.nextGeneration++;
+    this.classGenerations.set(cls, row.modified);
     this.notify();
   }
 
@@ -219,7 +223,9 @@ export class XapiDb {
     if (table === undefined || row === undefined) throw handleInvalid(cls, ref);
     table.delete(ref);
     this.dropIndexes(cls);
-    this.tombstones.push({ cls, ref, created: row.created, deleted: this.nextGeneration++ });
+    const deleted = this.nextGeneration++;
+    this.tombstones.push({ cls, ref, created: row.created, deleted });
+    this.classGenerations.set(cls, deleted);
     if (this.tombstones.length > maxTombstones) this.tombstones.splice(0, this.tombstones.length - maxTombstones);
     for (const relation of relationsForRefClass(cls)) this.touchIfPresent(relation.setClass, row.fields[relation.refField]);
     this.notify();
@@ -241,6 +247,17 @@ export class XapiDb {
   /** The last generation handed out; a token for "now". */
   get generation(): number {
     return this.nextGeneration - 1;
+  }
+
+  /**
+   * The generation at which a row of `cls` was last created, written or deleted; 0 if none has
+   * been since this database was made. Rows only marked modified (a relation's set side,
+   * `event.inject`) leave it: their fields did not change. Every XAPI call's task is a write, so
+   * `generation` moves on every call; an index built from a few classes is rebuilt only when one
+   * of those moved (the simulator's storage index was rebuilt on every call, bench/fanout.mjs).
+   */
+  classGeneration(cls: string): number {
+    return this.classGenerations.get(cls) ?? 0;
   }
 
   // ---------------------------------------------------------------- events

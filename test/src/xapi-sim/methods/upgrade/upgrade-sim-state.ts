@@ -291,8 +291,12 @@ export function refreshMemoryFree(db: XapiDb, hostRef: string): void {
   db.update('host_metrics', metrics, { memory_free: Math.max(0, total - used) });
 }
 
+/** The classes the storage index is built from: it is rebuilt when a row of one of them changed. */
+const storageIndexClasses = ['VBD', 'VDI', 'PBD', 'VM'] as const;
+const storageIndexGenerations = (db: XapiDb): string => storageIndexClasses.map((cls) => db.classGeneration(cls)).join(',');
+
 interface StorageIndex {
-  generation: number;
+  generations: string;
   srsByVm: Map<string, string[]>;
   attachedByHost: Map<string, Set<string>>;
   /** VMs resident on or scheduled to each host (rows as stored: read, never change them). */
@@ -301,12 +305,13 @@ interface StorageIndex {
 
 const storageIndexes = new WeakMap<XapiDb, StorageIndex>();
 
-/** VM -> SRs of its disks and host -> attached SRs, rebuilt whenever the database changed (evacuation checks ask them for every VM and host). */
+/** VM -> SRs of its disks and host -> attached SRs, rebuilt whenever a VBD, VDI, PBD or VM changed (evacuation checks ask them for every VM and host). */
 function storageIndex(db: XapiDb): StorageIndex {
+  const generations = storageIndexGenerations(db);
   const cached = storageIndexes.get(db);
-  if (cached !== undefined && cached.generation === db.generation) return cached;
+  if (cached !== undefined && cached.generations === generations) return cached;
   const srsByVm = new Map<string, string[]>();
-  // Rebuilt after every write (each XAPI call's task is one): rows as stored, not copied.
+  // Rows as stored, not copied.
   for (const [, vbd] of peekRows(db, 'VBD')) {
     if (vbd['empty'] === true) continue;
     const vdi = vbd['VDI'];
@@ -334,7 +339,7 @@ function storageIndex(db: XapiDb): StorageIndex {
       vmsByHost.set(host, list);
     }
   }
-  const index = { generation: db.generation, srsByVm, attachedByHost, vmsByHost };
+  const index = { generations, srsByVm, attachedByHost, vmsByHost };
   storageIndexes.set(db, index);
   return index;
 }
