@@ -14,7 +14,19 @@
 // the controller has sent one: it is parsed and verified at start), the dev build, and the
 // floor: the same runtime with nothing but a bare grpc-js mTLS server (bench/lib/floor-server.mjs),
 // and with an empty program.
-// Options: --rpm FILE (default: dist/packages/xsctl-agent-*.rpm, built if missing), --calls N, --starts N.
+// Placement: on a real pool the controller (the client) runs on another machine, so the dom0's
+// agent has its CPU to itself. Here both share 2 cores: each answering row is measured twice,
+//   placement "shared"  unpinned, the client and the agent scheduled over the same cores (the
+//                       historical figure), and
+//   placement "pinned"  the agent on CPU 1 (`taskset -c 1`), this client on CPU 0 (`taskset -a -p`,
+//                       all its threads), as a dom0 sees it: the client's CPU per call (0.8-1.1 ms,
+//                       clientCpuMsPerCall) no longer queues behind or in front of the agent's.
+// The goals are judged on the pinned rows (`goalsJudgedOn`); the shared rows stay for comparison.
+// Options: --rpm FILE (default: dist/packages/xsctl-agent-*.rpm, built if missing), --calls N, --starts N,
+// --no-pin (shared rows only, e.g. on a 1-CPU machine).
+// XSCTL_BENCH_CPU_PROF=DIR: the packaged agent (fresh rows) writes a CPU profile per start into DIR
+// (Bun's --cpu-prof through BUN_OPTIONS, with a .md summary beside it); the last start of a row is
+// the one that answered --calls calls.
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +44,7 @@ import { makeHostRoot } from '@xsctl/test/demo/make-host-root';
 import { bunCompile } from '../packaging/bun-compile.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({ options: { rpm: { type: 'string' }, calls: { type: 'string', default: '1000' }, starts: { type: 'string', default: '5' } } });
+const { values: opts } = parseArgs({ options: { rpm: { type: 'string' }, calls: { type: 'string', default: '1000' }, starts: { type: 'string', default: '5' }, 'no-pin': { type: 'boolean', default: false } } });
 const calls = Number(opts.calls);
 const starts = Number(opts.starts);
 const goals = { idleRssMb: 60, coldStartMs: 400, p99Ms: 5 };
@@ -68,6 +80,14 @@ async function compiled(name) {
   return file;
 }
 
+const cpuCount = (await import('node:os')).availableParallelism();
+const pin = !opts['no-pin'] && cpuCount >= 2;
+const allCpus = `0-${cpuCount - 1}`;
+const clientCpu = '0';
+const agentCpu = '1';
+/** Every thread of this process (-a: libuv's pool, V8's workers) to `cpus`. */
+const pinSelf = (cpus) => execFileSync('taskset', ['-a', '-cp', cpus, String(process.pid)], { stdio: 'ignore' });
+
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const ticks = 100; // USER_HZ on Linux x86_64
 const cpuMs = (pid) => {
@@ -90,51 +110,62 @@ const FloorDefinition = { getFacts: { path: '/bench.Floor/GetFacts', requestStre
  * Starts `file` --starts times; each start is timed to its first answered GetFacts (none for an
  * empty program, only its memory); the last one then answers --calls calls and rests 1 s.
  */
-async function measure(name, file, args, { definition, controllerTls, answers = true, env = {} }) {
+async function measure(name, file, args, { definition, controllerTls, answers = true, env: rowEnv = {}, pinned = false, profile = false }) {
+  const prof = process.env.XSCTL_BENCH_CPU_PROF;
+  const env = profile && prof !== undefined && prof !== '' ? { ...rowEnv, BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${prof}` } : rowEnv;
   const colds = [];
   const coldCpu = [];
   let result;
-  for (let i = 0; i < starts; i++) {
-    const t0 = performance.now();
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
-    const ready = await new Promise((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d) => {
-        buf += d;
-        const m = /^(\{"ready".*\})$/m.exec(buf);
-        if (m) resolve(JSON.parse(m[1]));
+  // The client's threads to CPU 0 for this row, back to every CPU after it.
+  if (pinned) pinSelf(clientCpu);
+  try {
+    for (let i = 0; i < starts; i++) {
+      const t0 = performance.now();
+      // taskset execs the program: the pid is the agent's own (its /proc/PID/stat is read below).
+      const child = pinned
+        ? spawn('taskset', ['-c', agentCpu, file, ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } })
+        : spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+      const ready = await new Promise((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d) => {
+          buf += d;
+          const m = /^(\{"ready".*\})$/m.exec(buf);
+          if (m) resolve(JSON.parse(m[1]));
+        });
+        child.on('exit', (c) => reject(new Error(`${name} exited ${c}`)));
       });
-      child.on('exit', (c) => reject(new Error(`${name} exited ${c}`)));
-    });
-    const channel = answers ? createChannel(`127.0.0.1:${ready.port}`, mtlsChannelCredentials(controllerTls)) : undefined;
-    const client = channel === undefined ? undefined : createClient(definition, channel);
-    await client?.getFacts({});
-    colds.push(performance.now() - t0);
-    coldCpu.push(cpuMs(child.pid));
-    if (i === starts - 1) {
-      const lat = [];
-      const cpu0 = cpuMs(child.pid);
-      const client0 = process.cpuUsage();
-      for (let n = 0; client !== undefined && n < calls; n++) {
-        const s = performance.now();
-        await client.getFacts({});
-        lat.push(performance.now() - s);
+      const channel = answers ? createChannel(`127.0.0.1:${ready.port}`, mtlsChannelCredentials(controllerTls)) : undefined;
+      const client = channel === undefined ? undefined : createClient(definition, channel);
+      await client?.getFacts({});
+      colds.push(performance.now() - t0);
+      coldCpu.push(cpuMs(child.pid));
+      if (i === starts - 1) {
+        const lat = [];
+        const cpu0 = cpuMs(child.pid);
+        const client0 = process.cpuUsage();
+        for (let n = 0; client !== undefined && n < calls; n++) {
+          const s = performance.now();
+          await client.getFacts({});
+          lat.push(performance.now() - s);
+        }
+        const cpuPerCall = (cpuMs(child.pid) - cpu0) / calls;
+        const client1 = process.cpuUsage(client0);
+        const clientCpuPerCall = (client1.user + client1.system) / 1000 / calls;
+        await sleep(1000);
+        lat.sort((a, b) => a - b);
+        result = { idle: memory(child.pid), ...(client === undefined ? {} : { getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p90Ms: Number(quantile(lat, 0.9).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)), clientCpuMsPerCall: Number(clientCpuPerCall.toFixed(3)) } }) };
       }
-      const cpuPerCall = (cpuMs(child.pid) - cpu0) / calls;
-      const client1 = process.cpuUsage(client0);
-      const clientCpuPerCall = (client1.user + client1.system) / 1000 / calls;
-      await sleep(1000);
-      lat.sort((a, b) => a - b);
-      result = { idle: memory(child.pid), ...(client === undefined ? {} : { getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p90Ms: Number(quantile(lat, 0.9).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)), clientCpuMsPerCall: Number(clientCpuPerCall.toFixed(3)) } }) };
+      channel?.close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
     }
-    channel?.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+  } finally {
+    if (pinned) pinSelf(allCpus);
   }
   colds.sort((a, b) => a - b);
   coldCpu.sort((a, b) => a - b);
   const coldStartMs = Number(quantile(colds, 0.5).toFixed(0));
-  const row = { build: name, coldStartMs, coldStartRunsMs: colds.map((c) => Number(c.toFixed(0))), coldStartCpuMs: quantile(coldCpu, 0.5), ...result };
+  const row = { build: name, placement: pinned ? { kind: 'pinned', agentCpus: agentCpu, clientCpus: clientCpu } : { kind: 'shared', agentCpus: allCpus, clientCpus: allCpus }, coldStartMs, coldStartRunsMs: colds.map((c) => Number(c.toFixed(0))), coldStartCpuMs: quantile(coldCpu, 0.5), ...result };
   const met = (value, goal) => ({ goal, value, met: value <= goal });
   row.goals = { idleRssMb: met(row.idle.rssMb, goals.idleRssMb), ...(answers ? { coldStartMs: met(coldStartMs, goals.coldStartMs), p99Ms: met(row.getFacts.p99Ms, goals.p99Ms) } : {}) };
   return row;
@@ -161,17 +192,25 @@ function agentArgs(root) {
 const packaged = packagedBinary();
 const runtime = `${packaged.runtime.runtime === 'bun' ? 'Bun' : 'Node'} ${packaged.runtime.version}`;
 const floorArgs = ['--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'bench.crt'), '--tls-key', join(pki.dir, 'bench.key')];
-const results = [
-  await measure(`packaged (${runtime}, compiled), fresh`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: packaged.env }),
-  await measure(`packaged (${runtime}, compiled), holding a revocation list`, packaged.file, agentArgs(withCrl), { definition: HostServiceDefinition, controllerTls, env: packaged.env }),
-  await measure(`dev (Node ${process.versions.node}, tsc output), fresh`, process.execPath, [join(repo, 'agent', 'bin', 'xsctl-agent.js'), ...agentArgs(fresh)], { definition: HostServiceDefinition, controllerTls }),
-];
+const placements = pin ? [false, true] : [false];
+const results = [];
+for (const pinned of placements) {
+  results.push(await measure(`packaged (${runtime}, compiled), fresh`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned, profile: packaged.runtime.runtime === 'bun' }));
+  results.push(await measure(`packaged (${runtime}, compiled), holding a revocation list`, packaged.file, agentArgs(withCrl), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned }));
+  results.push(await measure(`dev (Node ${process.versions.node}, tsc output), fresh`, process.execPath, [join(repo, 'agent', 'bin', 'xsctl-agent.js'), ...agentArgs(fresh)], { definition: HostServiceDefinition, controllerTls, pinned }));
+}
 // The floor with the unit's environment and without it (the JIT's share).
 const floor = [];
+const floorServer = await compiled('floor-server');
+const emptyProgram = await compiled('empty-program');
 for (const env of Object.keys(packaged.env).length === 0 ? [{}] : [packaged.env, {}]) {
   const how = Object.keys(env).length === 0 ? 'no environment' : Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
-  floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, a bare grpc-js mTLS server (bench/lib/floor-server.mjs)`, await compiled('floor-server'), floorArgs, { definition: FloorDefinition, controllerTls, env }));
-  floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, an empty program`, await compiled('empty-program'), [], { answers: false, env }));
+  for (const pinned of placements) {
+    floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, a bare grpc-js mTLS server (bench/lib/floor-server.mjs)`, floorServer, floorArgs, { definition: FloorDefinition, controllerTls, env, pinned }));
+  }
+  floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, an empty program`, emptyProgram, [], { answers: false, env }));
 }
+// One line per answering row, so the two placements read side by side.
+const summary = [...results, ...floor].filter((r) => r.getFacts !== undefined).map((r) => ({ build: r.build, placement: r.placement.kind, p50Ms: r.getFacts.p50Ms, p99Ms: r.getFacts.p99Ms, cpuMsPerCall: r.getFacts.cpuMsPerCall, clientCpuMsPerCall: r.getFacts.clientCpuMsPerCall, idleRssMb: r.idle.rssMb, coldStartMs: r.coldStartMs }));
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
-process.stdout.write(`${JSON.stringify({ bench: 'agent-footprint', rpm: packaged.rpm, unitEnvironment: packaged.env, goals, loadavg, cpus: (await import('node:os')).cpus().length, results, floor }, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify({ bench: 'agent-footprint', rpm: packaged.rpm, unitEnvironment: packaged.env, goals, goalsJudgedOn: pin ? 'pinned rows: the agent on CPU 1, the client on CPU 0, as on a pool where the controller is remote' : 'shared rows (no pinning: --no-pin or 1 CPU)', loadavg, cpus: cpuCount, summary, results, floor }, null, 2)}\n`);
