@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
  * A file that changed this recently may change again within the same timestamp tick (file times
  * advance by the kernel's tick, not by the nanosecond): its text is not reused until it is older.
  */
-const racyWindowNs = 2_000_000_000n;
+const racyWindowMs = 2_000;
 
 /** A small file's text, or null when it (or a directory on its path) does not exist. Other errors throw. */
 export function readOptionalFileSync(path: string): string | null {
@@ -18,15 +18,25 @@ export function readOptionalFileSync(path: string): string | null {
 }
 
 interface Entry {
-  key: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
   text: string;
 }
 
 /**
  * Small files (the inventory, pool.conf, /etc/hostname) read again only when their stat changes:
- * device, inode, size, mtime and ctime, in nanoseconds. A file whose ctime is within the racy
- * window of the read is read again on every call, so a write that left the same times behind is
- * never missed. An atomic replace (rename) changes the inode; an in-place write changes ctime.
+ * device, inode, size, mtime and ctime. A file whose ctime is within the racy window of the read
+ * is read again on every call, so a write that left the same times behind is never missed. An
+ * atomic replace (rename) changes the inode; an in-place write changes ctime.
+ *
+ * Times are compared as the millisecond doubles of a plain stat (sub-microsecond resolution
+ * today), not as BigInt nanoseconds built into a string key: that cost 2.5 times the CPU per
+ * GetFacts under Bun without its JIT (22 against 9 us for the three files). It loses nothing: a
+ * held entry's ctime is at least the racy window old, and any later change sets ctime to the
+ * present (utimes cannot set it), seconds away from the held one.
  *
  * Synchronous on purpose: a stat of a local file takes microseconds, while an async read goes
  * through the thread pool and cost most of GetFacts' CPU (bench/agent.mjs).
@@ -41,7 +51,7 @@ export class StatCachedFiles {
   read(path: string): string | null {
     let st;
     try {
-      st = statSync(path, { bigint: true, throwIfNoEntry: false });
+      st = statSync(path, { throwIfNoEntry: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') st = undefined;
       else throw err;
@@ -50,16 +60,15 @@ export class StatCachedFiles {
       this.#entries.delete(path);
       return null;
     }
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     const held = this.#entries.get(path);
-    if (held !== undefined && held.key === key) return held.text;
+    if (held !== undefined && held.dev === st.dev && held.ino === st.ino && held.size === st.size && held.mtimeMs === st.mtimeMs && held.ctimeMs === st.ctimeMs) return held.text;
     const text = this.readText(path);
     if (text === null) {
       this.#entries.delete(path);
       return null;
     }
-    const now = BigInt(Date.now()) * 1_000_000n;
-    if (now - st.ctimeNs > racyWindowNs && now - st.mtimeNs > racyWindowNs) this.#entries.set(path, { key, text });
+    const now = Date.now();
+    if (now - st.ctimeMs > racyWindowMs && now - st.mtimeMs > racyWindowMs) this.#entries.set(path, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, text });
     else this.#entries.delete(path);
     return text;
   }

@@ -1,9 +1,10 @@
-import { mkdir, mkdtemp, copyFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, copyFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { SandboxRoot } from '../fs/sandbox-root.js';
+import { readOptionalFileSync, StatCachedFiles } from '../fs/stat-cached-files.js';
 import { parseInventory } from './parse-inventory.js';
 import { parsePoolConf } from './parse-pool-conf.js';
 import { readHostFacts } from './read-host-facts.js';
@@ -40,6 +41,40 @@ describe('readHostFacts', () => {
     const facts = await readHostFacts(await sandbox('slave:10.80.224.75'));
     expect(facts.poolRole).toBe(PoolRole.POOL_ROLE_SLAVE);
     expect(facts.masterAddress).toBe('10.80.224.75');
+  });
+
+  it('answers from held files while they are unchanged, and the new facts once one is rewritten in place (same size and mtime) or replaced', async () => {
+    const root = await sandbox('slave:10.80.224.75');
+    const poolConf = join(root.root, 'etc/xensource/pool.conf');
+    const hostname = join(root.root, 'etc/hostname');
+    // A whole-second mtime, so that it can be put back exactly after the rewrite below.
+    const mtime = 1_700_000_000;
+    await utimes(poolConf, mtime, mtime);
+    // Held only once older than the racy window (2 s): ctime follows the clock, so wait.
+    await new Promise((r) => setTimeout(r, 2_300));
+    const reads: string[] = [];
+    const files = new StatCachedFiles((p) => {
+      reads.push(p);
+      return readOptionalFileSync(p);
+    });
+    for (let i = 0; i < 3; i++) expect((await readHostFacts(root, undefined, files)).masterAddress).toBe('10.80.224.75');
+    // Read once each (inventory, pool.conf, hostname), then answered from what is held.
+    expect(reads).toHaveLength(3);
+    // XAPI's new master written in place: same length, and the mtime put back as it was.
+    await writeFile(poolConf, 'slave:10.80.224.76');
+    await utimes(poolConf, mtime, mtime);
+    expect((await stat(poolConf)).mtimeMs).toBe(mtime * 1000);
+    const moved = await readHostFacts(root, undefined, files);
+    expect(moved.poolRole).toBe(PoolRole.POOL_ROLE_SLAVE);
+    expect(moved.masterAddress).toBe('10.80.224.76');
+    // A rename over the hostname (a new inode), then the host promoted to master.
+    await writeFile(join(root.root, 'etc/hostname.new'), 'xs71-b\n');
+    await rename(join(root.root, 'etc/hostname.new'), hostname);
+    await writeFile(poolConf, 'master');
+    const promoted = await readHostFacts(root, undefined, files);
+    expect(promoted.hostname).toBe('xs71-b');
+    expect(promoted.poolRole).toBe(PoolRole.POOL_ROLE_MASTER);
+    expect(promoted.masterAddress).toBe('');
   });
 
   it('parses the inventory as data, never as shell', () => {

@@ -1,4 +1,4 @@
-import * as asn1 from 'asn1js';
+import type * as Asn1 from 'asn1js';
 import { verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { XsctlError, type XsctlErrorOptions } from '../errors/index.js';
 import { normalizeSerial } from '../pki/cert-registry.js';
@@ -7,6 +7,12 @@ import { fromPem, toPem } from '../pki/pem.js';
 // A list is read with asn1js (a DER walker, no schemas) and verified with node:crypto, not with
 // @peculiar/x509: that library (tsyringe, reflect-metadata, every ASN.1 schema) kept ~6 MB in the
 // agent's resident set for the life of the process once a list was configured (bench/agent.mjs).
+// asn1js itself is loaded with the first list parsed: an agent that never holds one (a fresh
+// install) does not keep it (bench/agent.mjs, the fresh row's idle RSS).
+let asn1: typeof Asn1;
+async function loadAsn1(): Promise<void> {
+  asn1 ??= await import('asn1js');
+}
 
 /** A revocation list that is not one our CA signed, or older than the one already held. */
 export class RevocationListError extends XsctlError {
@@ -42,29 +48,29 @@ const signatureAlgorithms = new Map<string, { hash: string; key: 'ec' | 'rsa' }>
 ]);
 const crlNumberOid = '2.5.29.20';
 
-const bytesOf = (block: asn1.AsnType): Buffer => Buffer.from(block.valueBeforeDecodeView);
-const isContext = (block: asn1.AsnType | undefined, tag: number): block is asn1.Constructed =>
+const bytesOf = (block: Asn1.AsnType): Buffer => Buffer.from(block.valueBeforeDecodeView);
+const isContext = (block: Asn1.AsnType | undefined, tag: number): block is Asn1.Constructed =>
   block instanceof asn1.Constructed && block.idBlock.tagClass === 3 && block.idBlock.tagNumber === tag;
 
 /** One whole DER value: trailing bytes and indefinite lengths (BER, not DER) are refused. */
-function decode(der: Uint8Array, what: string): asn1.AsnType {
+function decode(der: Uint8Array, what: string): Asn1.AsnType {
   const r = asn1.fromBER(der);
   if (r.offset !== der.byteLength || r.result.error !== '') throw new RevocationListError(`${what} is not DER${r.result.error === '' ? ' (trailing bytes)' : `: ${r.result.error}`}`);
   return r.result;
 }
 
-function sequence(block: asn1.AsnType | undefined, what: string): asn1.AsnType[] {
+function sequence(block: Asn1.AsnType | undefined, what: string): Asn1.AsnType[] {
   if (!(block instanceof asn1.Sequence) || block.lenBlock.isIndefiniteForm) throw new RevocationListError(`${what} is not a SEQUENCE`);
   return block.valueBlock.value;
 }
 
-function oidOf(algorithmIdentifier: asn1.AsnType | undefined, what: string): string {
+function oidOf(algorithmIdentifier: Asn1.AsnType | undefined, what: string): string {
   const oid = sequence(algorithmIdentifier, what)[0];
   if (!(oid instanceof asn1.ObjectIdentifier)) throw new RevocationListError(`${what} has no algorithm`);
   return oid.getValue();
 }
 
-function timeOf(block: asn1.AsnType | undefined, what: string): Date {
+function timeOf(block: Asn1.AsnType | undefined, what: string): Date {
   // GeneralizedTime extends UTCTime in asn1js; each converts its own form.
   if (!(block instanceof asn1.UTCTime)) throw new RevocationListError(`${what} is not a Time`);
   const date = block.toDate();
@@ -78,7 +84,7 @@ function timeOf(block: asn1.AsnType | undefined, what: string): Date {
  * one that matters is deltaCRLIndicator (always critical): a delta lists only what changed since a
  * base list, so installed as a whole list (it is newer) it would un-revoke everyone it leaves out.
  */
-function crlNumber(extensions: asn1.AsnType[]): number {
+function crlNumber(extensions: Asn1.AsnType[]): number {
   for (const ext of extensions) {
     const [oid, critical] = sequence(ext, 'an extension');
     if (critical instanceof asn1.Boolean && critical.getValue()) throw new RevocationListError(`has a critical extension this reader does not process (${oid instanceof asn1.ObjectIdentifier ? oid.getValue() : 'no OID'})`);
@@ -117,7 +123,7 @@ function parseCrl(der: Buffer): ParsedCrl {
   let i = 0;
   if (fields[i] instanceof asn1.Integer) {
     // Extensions (cRLNumber is required here) need v2, encoded as 1.
-    if ((fields[i] as asn1.Integer).valueBlock.valueDec !== 1) throw new RevocationListError('version is not v2');
+    if ((fields[i] as Asn1.Integer).valueBlock.valueDec !== 1) throw new RevocationListError('version is not v2');
     i++;
   }
   // RFC 5280 5.1.1.2: the signed algorithm must be the one outside.
@@ -135,7 +141,7 @@ function parseCrl(der: Buffer): ParsedCrl {
       serials.add(normalizeSerial(Buffer.from(serial.valueBlock.valueHexView).toString('hex')));
     }
   }
-  let extensions: asn1.AsnType[] = [];
+  let extensions: Asn1.AsnType[] = [];
   const tagged = fields[i];
   if (isContext(tagged, 0)) {
     i++;
@@ -174,6 +180,7 @@ function caCertificates(caPem: string | Buffer): { subject: Buffer; key: KeyObje
  */
 export async function parseRevocationList(pem: string, trustedCaPem: string | Buffer): Promise<RevocationList> {
   if (Buffer.byteLength(pem) > maxCrlBytes) throw new RevocationListError(`larger than ${maxCrlBytes} bytes`);
+  await loadAsn1();
   let der: Buffer;
   let crl: ParsedCrl;
   try {
