@@ -74,6 +74,6 @@ describe.skipIf(!isRoot())('storage-aware rolling upgrade hook', () => {
     expect(await lab.ipHolders()).toEqual(['xs1']);
     expect(m).toMatchObject({ dualPrimary: 0, dualFloatingIp: 0, promotionsWithoutUpToDate: 0, identities: [`${LAB_IDENTITY.vendorId}/${LAB_IDENTITY.productId}/${LAB_IDENTITY.scsiSn}`] });
     const steps = journal.db.prepare("SELECT name FROM step WHERE workflow_id = ? ORDER BY seq").all(row.id) as { name: string }[];
-    expect(steps.map((s) => s.name.replace(/^storage:[^:]+:/, ''))).toEqual(['serves', 'away:check', 'away:demote:xs1', 'away:promote:xs2', 'away:verify', 'away:designate-master', 'resynced', 'back:check', 'back:demote:xs2', 'back:promote:xs1', 'back:verify', 'back:designate-master']);
+    expect(steps.map((s) => s.name.replace(/^storage:[^:]+:/, ''))).toEqual(['serves', 'away:check', 'away:prepare:xs2', 'away:demote:xs1', 'away:promote:xs2', 'away:settle:xs1', 'away:verify', 'away:designate-master', 'resynced', 'back:check', 'back:prepare:xs1', 'back:demote:xs2', 'back:promote:xs1', 'back:settle:xs2', 'back:verify', 'back:designate-master']);
   }, 900_000);
 });

@@ -61,7 +61,10 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
       '-I': v('1.2.0', true),
       '-D': v('1.2.0', true),
       '-s': v('1.2.0', true),
+      '-d': v('1.2.0', true),
       '-p': v('1.2.0', true),
+      // The tcp match's SYN-only test (first segment of a connection): the switchover's portal block.
+      '--syn': v('1.2.0'),
       '-m': v('1.2.0', true),
       '--dport': v('1.2.0', true),
       '-j': v('1.2.0', true),

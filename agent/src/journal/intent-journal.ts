@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { writeFileAtomic } from '../fs/write-file-atomic.js';
@@ -60,26 +60,37 @@ export interface IntentHandle<T extends Intent> {
   done(): Promise<void>;
 }
 
-async function begin<T extends Intent>(ctx: Pick<AgentContext, 'root' | 'stateDir'>, intent: T, previous?: string): Promise<IntentHandle<T>> {
+/**
+ * `durable: false` writes the record without fsync (temp file and rename: never half written):
+ * it survives the agent's death, not the host's. Enough for a record of runtime state that a
+ * host crash loses anyway (DRBD role, tgtd, floating IP: rule 9 re-asserts them after a boot),
+ * and an fsync took seconds on a loaded lab host, inside a switchover's I/O gap.
+ */
+async function begin<T extends Intent>(ctx: Pick<AgentContext, 'root' | 'stateDir'>, intent: T, previous?: string, durable = true): Promise<IntentHandle<T>> {
   const dir = intentsDir(ctx);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${intent.id}.json`);
   const opts = { mode: 0o600, confineTo: ctx.root.root, stagingDir: join(dir, '.staging') };
+  const write = async (text: string) => {
+    if (durable) return void (await writeFileAtomic(file, text, opts));
+    await writeFile(`${file}.tmp`, text, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  };
   if (previous !== undefined) await writeFileAtomic(join(dir, `${intent.id}.previous`), previous, opts);
   let current = intent;
-  await writeFileAtomic(file, `${JSON.stringify(current)}\n`, opts);
+  await write(`${JSON.stringify(current)}\n`);
   return {
     get intent() {
       return current;
     },
     async update(patch) {
       current = { ...current, ...patch };
-      await writeFileAtomic(file, `${JSON.stringify(current)}\n`, opts);
+      await write(`${JSON.stringify(current)}\n`);
     },
     async done() {
       await unlink(file).catch(() => undefined);
       await unlink(join(dir, `${intent.id}.previous`)).catch(() => undefined);
-      await fsyncDir(dir);
+      if (durable) await fsyncDir(dir);
     },
   };
 }
@@ -92,11 +103,14 @@ export function beginFileWrite(ctx: Pick<AgentContext, 'root' | 'stateDir'>, hos
   return begin(ctx, intent, previous ?? undefined);
 }
 
-/** Before the first step of a storage role change. */
-export function beginStorageRole(ctx: Pick<AgentContext, 'root' | 'stateDir'>, role: StorageRole, spec: StorageSpec, firstStep: string): Promise<IntentHandle<StorageRoleIntent>> {
+/**
+ * Before the first step of a storage role change. `changed` starts non-empty for a change that
+ * records no step (a switchover's handover phase): its interruption is always torn down.
+ */
+export function beginStorageRole(ctx: Pick<AgentContext, 'root' | 'stateDir'>, role: StorageRole, spec: StorageSpec, firstStep: string, options: { durable?: boolean; changed?: string[] } = {}): Promise<IntentHandle<StorageRoleIntent>> {
   const safe: StorageSpec = { ...spec, ...(spec.target === undefined ? {} : { target: { ...spec.target, incomingUser: undefined } }) };
-  const intent: StorageRoleIntent = { kind: 'storage-role', id: newId(), createdAt: new Date().toISOString(), role, spec: safe, step: firstStep, changed: [] };
-  return begin(ctx, intent);
+  const intent: StorageRoleIntent = { kind: 'storage-role', id: newId(), createdAt: new Date().toISOString(), role, spec: safe, step: firstStep, changed: options.changed ?? [] };
+  return begin(ctx, intent, undefined, options.durable ?? true);
 }
 
 export interface RecoveredIntent {

@@ -7,6 +7,7 @@ import { FloatingIpInUseError } from '../network/network-errors.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
 import { beginStorageRole } from '../journal/intent-journal.js';
+import { openPortal, portalBlockRule } from './portal-block.js';
 import { tgtdOf } from '../target/target-service.js';
 import { normalizeTargetSpec, type TargetConfig, type TargetSpecOptions } from '../target/target-spec.js';
 import { applyTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
@@ -93,6 +94,16 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
       },
     },
     {
+      // A switchover's portal block (handover.ts) left by an interrupted release: new logins to
+      // the address this host is about to serve would be dropped.
+      name: 'portal-open',
+      async run(dryRun) {
+        if (dryRun) return planned(`iptables -D ${portalBlockRule(c.ip).join(' ')} (if present)`);
+        const n = await openPortal(ctx, c.ip, signal);
+        return n === 0 ? already('no portal block') : done(`portal block removed (${n})`);
+      },
+    },
+    {
       name: 'floating-ip',
       async run(dryRun) {
         if ((await floatingIpState(ctx, c.ip, signal)).present) return already(`${c.ip.address} on ${c.ip.iface}`);
@@ -162,6 +173,15 @@ function slaveSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): 
         },
       }),
     ),
+    {
+      // A switchover's portal block (handover.ts): with the address gone it has nothing left to block.
+      name: 'portal-open',
+      async run(dryRun) {
+        if (dryRun) return planned(`iptables -D ${portalBlockRule(c.ip).join(' ')} (if present)`);
+        const n = await openPortal(ctx, c.ip, signal);
+        return n === 0 ? already('no portal block') : done(`portal block removed (${n})`);
+      },
+    },
   ];
 }
 
@@ -179,8 +199,10 @@ export function storageLockKeys(c: StorageConfig): string[] {
  * secret, the step under way, the steps that changed something) is kept under the agent's state
  * dir while the steps run, so a crash in between is torn down when the agent starts again.
  */
-export async function runRoleSteps(ctx: AgentContext, role: StorageRole, spec: StorageSpec | undefined, steps: readonly Step[], dryRun: boolean, signal?: AbortSignal): Promise<AssertStorageRoleResponse> {
-  const journal = dryRun || spec === undefined || steps.length === 0 ? null : await beginStorageRole(ctx, role, spec, steps[0]!.name);
+export async function runRoleSteps(ctx: AgentContext, role: StorageRole, spec: StorageSpec | undefined, steps: readonly Step[], dryRun: boolean, signal?: AbortSignal, handover = ''): Promise<AssertStorageRoleResponse> {
+  // A handover phase (handover.ts) keeps one record, written before its first step without
+  // fsync and never updated: no disk wait between its steps, which run inside the I/O gap.
+  const journal = dryRun || spec === undefined || steps.length === 0 ? null : await beginStorageRole(ctx, role, spec, steps[0]!.name, handover === '' ? {} : { durable: false, changed: [`(handover ${handover})`] });
   const out: RoleStep[] = [];
   let failed = '';
   try {
@@ -189,12 +211,12 @@ export async function runRoleSteps(ctx: AgentContext, role: StorageRole, spec: S
         out.push({ name: step.name, outcome: StepOutcome.STEP_OUTCOME_SKIPPED, detail: `not reached: ${failed} failed`, errorCode: '', durationMs: 0 });
         continue;
       }
-      await journal?.update({ step: step.name });
+      if (handover === '') await journal?.update({ step: step.name });
       const start = performance.now();
       try {
         const r = await step.run(dryRun);
         out.push({ name: step.name, outcome: r.outcome, detail: r.detail, errorCode: '', durationMs: Math.round(performance.now() - start) });
-        if (journal !== null && r.outcome === StepOutcome.STEP_OUTCOME_DONE) await journal.update({ changed: [...journal.intent.changed, step.name] });
+        if (journal !== null && handover === '' && r.outcome === StepOutcome.STEP_OUTCOME_DONE) await journal.update({ changed: [...journal.intent.changed, step.name] });
       } catch (err) {
         signal?.throwIfAborted();
         failed = step.name;
@@ -217,6 +239,7 @@ export async function runRoleSteps(ctx: AgentContext, role: StorageRole, spec: S
     ok: failed === '',
     failedStep: failed,
     unchanged: out.every((s) => s.outcome === StepOutcome.STEP_OUTCOME_ALREADY),
+    floatingIpAnsweredBy: [],
   };
   ctx.logger.info({ role: StorageRole[role], ok: result.ok, failedStep: failed || undefined, dryRun, steps: out.map((s) => `${s.name}=${StepOutcome[s.outcome].replace('STEP_OUTCOME_', '')}`) }, 'storage role asserted');
   return result;

@@ -1,6 +1,6 @@
 import type { DrbdServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { FloatingIpServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
-import type { StorageServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StorageHandover, type StorageServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { TargetServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import type { PeerViewServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { drbdService } from '../drbd/drbd-service.js';
@@ -8,6 +8,7 @@ import { floatingIpService } from '../network/floating-ip-service.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { targetService } from '../target/target-service.js';
 import { assertRole } from './assert-role.js';
+import { runHandover } from './handover.js';
 import { storageStatus } from './storage-status.js';
 import { writeStorageRoleConfig } from './write-role-config.js';
 import { PeerWatch } from './peer-watch.js';
@@ -15,6 +16,7 @@ import { PeerWatch } from './peer-watch.js';
 export function storageService(ctx: AgentContext): StorageServiceImplementation {
   return {
     async assertStorageRole(request, { signal }) {
+      if (request.handover !== StorageHandover.STORAGE_HANDOVER_UNSPECIFIED) return runHandover(ctx, request.role, request.handover, request.spec, request.dryRun, signal);
       return assertRole(ctx, request.role, request.spec, request.dryRun, signal);
     },
     async getStorageStatus(request, { signal }) {

@@ -71,7 +71,7 @@ const message = (err: unknown) => (err instanceof XsctlError ? `${err.code}: ${e
 
 export async function storageStatus(ctx: AgentContext, spec: StorageSpec | undefined, signal?: AbortSignal): Promise<StorageStatus> {
   const warnings: string[] = [];
-  const status: StorageStatus = { hostname: hostname(), drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'unknown', bootEnabled: [], warnings, haProcessesRunning: [], haLizardInstalled: false };
+  const status: StorageStatus = { hostname: hostname(), drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'unknown', bootEnabled: [], warnings, haProcessesRunning: [], haLizardInstalled: false, floatingIpMac: '' };
   const only = spec !== undefined && spec.drbdResources.length === 1 ? resourceName('spec.drbdResources[0]', spec.drbdResources[0] ?? '') : null;
   try {
     const snap = await readStatus(ctx, only, signal);
@@ -95,8 +95,10 @@ export async function storageStatus(ctx: AgentContext, spec: StorageSpec | undef
     try {
       const ip = normalizeFloatingIp(spec.floatingIp, 'spec.floatingIp');
       status.floatingIp = ip.address;
-      ipPresent = (await floatingIpState(ctx, ip, signal)).present;
+      const st = await floatingIpState(ctx, ip, signal);
+      ipPresent = st.present;
       status.floatingIpPresent = ipPresent;
+      status.floatingIpMac = ipPresent ? st.mac : '';
     } catch (err) {
       warnings.push(`floating IP: ${message(err)}`);
     }

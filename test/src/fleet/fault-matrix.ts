@@ -35,6 +35,9 @@ export interface Scenario {
   run(lab: StorageLab, mon: LabMonitor): Promise<string>;
 }
 
+/** Row 13's bound on the logged-in session's longest pause (its reasoning is beside the check). */
+export const PAUSE_BOUND_MS = 6_000;
+
 export const IDENTITY = `${LAB_IDENTITY.vendorId}/${LAB_IDENTITY.productId}/${LAB_IDENTITY.scsiSn}`;
 
 interface Witness {
@@ -379,6 +382,12 @@ export const scenarios: Scenario[] = [
       const pause = longestPauseMs(out.progress, started - 1_000);
       const probeGap = mon.peek().longestGapMs;
       const rc = out.reconnects.map((t) => `+${Math.round(t - started)} ms`).join(', ');
+      // The bound. Before the handover phases (full role assertions, the session reset only by
+      // the initiator's 5 s NOP-out) the session paused 6858 and 7986 ms at load 1-3 and 11.7-30 s
+      // at load 9-14; with them 4432 ms at load 12-14 (the phases' dozen commands at ~0.3-1 s per
+      // spawn there, then the initiator's next SYN). 6 s fails every run before, and leaves 1.5 s
+      // over the loaded figure; the issue's goal (2 s) is the benchmark's, on a quiet machine.
+      check(pause <= PAUSE_BOUND_MS, `the session's longest pause ${pause} ms is within ${PAUSE_BOUND_MS} ms (reconnects at ${rc || 'none'})`);
       return `switched over in ${Math.round(switched - started)} ms under iscsi-perf, no failed read; session reconnects at ${rc || 'none'}; longest I/O pause of the session ${pause} ms, longest INQUIRY gap ${probeGap} ms; iscsi-perf ${out.killed ? 'killed after SIGINT (its in_flight count after a UNIT ATTENTION retry)' : 'finished'}`;
     },
   },

@@ -71,7 +71,7 @@ describe('storage spec files and xsctl tgt config', () => {
 
 describe('rendering', () => {
   const drbd = (patch: object) => ({ name: 'iscsi1', minor: 1, role: 'Secondary', peerRole: 'Primary', disk: 'UpToDate', peerDisk: 'UpToDate', connection: 'Connected', replication: 'Established', peer: '', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '', ...patch });
-  const status = (patch: object) => ({ hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '10.10.10.3', apparentRole: 'slave', bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, ...patch });
+  const status = (patch: object) => ({ hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '10.10.10.3', apparentRole: 'slave', bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, floatingIpMac: '', ...patch });
 
   it('storage status: both nodes side by side, problems after the table', () => {
     const text = renderPoolStorage({

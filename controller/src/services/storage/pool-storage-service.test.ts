@@ -15,7 +15,7 @@ function drbd(name: string, patch: Partial<DrbdResourceState>): DrbdResourceStat
 }
 
 function status(patch: Partial<StorageStatus>): StorageStatus {
-  return { hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'slave', bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, ...patch };
+  return { hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'slave', bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, floatingIpMac: '', ...patch };
 }
 
 interface FakeHost {

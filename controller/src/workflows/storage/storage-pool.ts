@@ -1,6 +1,6 @@
 import { DrbdServiceDefinition, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { PeerViewServiceDefinition, type PeerView, type PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
-import { StorageRole, StorageServiceDefinition, type StorageSpec, type StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StorageHandover, StorageRole, StorageServiceDefinition, type StorageSpec, type StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { agentEndpoint } from '../../agents/agent-endpoint.js';
 import type { PoolConfig } from '../../config/inventory.js';
 import type { PoolStorageConfig } from '../../config/pool-storage-config.js';
@@ -76,15 +76,18 @@ export async function peerViewOf(ctx: ControllerContext, pool: PoolConfig, h: St
   return r.view;
 }
 
-/** Asserts a role on one host; a failed step is an error naming it. */
-export async function assertRoleOn(ctx: ControllerContext, pool: PoolConfig, h: StorageHost, role: StorageRole, signal: AbortSignal, spec?: StorageSpec): Promise<{ steps: string[] }> {
-  const r = await agentOf(ctx, pool, h).client(StorageServiceDefinition).assertStorageRole({ role, spec: spec ?? specFor(storageConfigOf(pool), h.name), dryRun: false }, { signal });
+/**
+ * Asserts a role on one host, or runs one phase of a planned switchover (`handover`); a failed
+ * step is an error naming it.
+ */
+export async function assertRoleOn(ctx: ControllerContext, pool: PoolConfig, h: StorageHost, role: StorageRole, signal: AbortSignal, spec?: StorageSpec, handover = StorageHandover.STORAGE_HANDOVER_UNSPECIFIED): Promise<{ steps: string[]; answeredBy: string[] }> {
+  const r = await agentOf(ctx, pool, h).client(StorageServiceDefinition).assertStorageRole({ role, spec: spec ?? specFor(storageConfigOf(pool), h.name), dryRun: false, handover }, { signal });
   const roleName = role === StorageRole.STORAGE_ROLE_MASTER ? 'master' : 'slave';
   if (!r.ok) {
     const failed = r.steps.find((s) => s.name === r.failedStep);
     throw new StorageRoleFailedError(h.name, roleName, r.failedStep, `${failed?.errorCode ?? ''}: ${failed?.detail ?? ''}`);
   }
-  return { steps: r.steps.map((s) => `${s.name}:${s.durationMs}ms`) };
+  return { steps: r.steps.map((s) => `${s.name}:${s.durationMs}ms`), answeredBy: r.floatingIpAnsweredBy };
 }
 
 /** Rule 10 and the switchover's preconditions, from both hosts' status. */
@@ -106,10 +109,12 @@ export function switchoverPlan(hosts: readonly StorageHost[], statuses: readonly
   return { from, to: peer };
 }
 
-export async function checkSwitchover(ctx: ControllerContext, pool: PoolConfig, to: string, signal?: AbortSignal): Promise<{ hosts: StorageHost[]; from: StorageHost; to: StorageHost }> {
+/** `holderMac`: the MAC the floating IP answers from on the master now ('' when it reads none). */
+export async function checkSwitchover(ctx: ControllerContext, pool: PoolConfig, to: string, signal?: AbortSignal): Promise<{ hosts: StorageHost[]; from: StorageHost; to: StorageHost; holderMac: string }> {
   const hosts = await storageHosts(ctx, pool, signal);
   const statuses = await Promise.all(hosts.map((h) => statusOf(ctx, pool, h, signal)));
-  return { hosts, ...switchoverPlan(hosts, statuses, to) };
+  const plan = switchoverPlan(hosts, statuses, to);
+  return { hosts, ...plan, holderMac: statuses[hosts.indexOf(plan.from)]?.floatingIpMac ?? '' };
 }
 
 /** DRBD state of one resource on a host (for the failover's assessment). */

@@ -1,8 +1,9 @@
-import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StorageHandover, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { PoolConfig } from '../../config/inventory.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { CompensationContext, WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
 import { assertRoleOn, checkSwitchover, statusOf, storageConfigOf, type StorageHost } from './storage-pool.js';
+import { StorageRoleChangeRefusedError, StorageRoleFailedError } from './storage-workflow-errors.js';
 import { verifyFromInitiator } from './verify-initiator.js';
 
 export const STORAGE_SWITCHOVER = 'storage-switchover';
@@ -57,30 +58,53 @@ export async function switchStorage(ctx: ControllerContext, w: WorkflowContext, 
   const plan = await w.step(`${prefix}check`, {
     run: async () => {
       const p = await checkSwitchover(ctx, pool, to, signal);
-      return { from: p.from, to: p.to };
+      return { from: p.from, to: p.to, holderMac: p.holderMac };
     },
   });
   const roleOf = async (h: StorageHost) => (await statusOf(ctx, pool, h, signal)).apparentRole;
+  // Before anything is taken away: the peer gets ready to serve (tgtd up, the target defined
+  // offline without LUNs) and says who answers for the floating IP. Only the master may (rule 4:
+  // TAKE adds the address with no duplicate-address probe, which would cost a second of the gap).
+  await w.step(`${prefix}prepare:${plan.to.name}`, {
+    host: plan.to.name,
+    run: async (io) => {
+      io.progress({ phase: 'prepare', message: `${plan.to.name}: tgtd, target offline without LUNs, who answers ${storage.spec.floatingIp?.address}` });
+      const r = await assertRoleOn(ctx, pool, plan.to, StorageRole.STORAGE_ROLE_MASTER, signal, undefined, StorageHandover.STORAGE_HANDOVER_PREPARE);
+      const others = r.answeredBy.filter((m) => m !== (plan.holderMac ?? '').toLowerCase());
+      if (others.length > 0) {
+        throw new StorageRoleChangeRefusedError('floating-ip-elsewhere', plan.to.name, `${storage.spec.floatingIp?.address} answers from ${others.join(', ')}, not only from ${plan.from.name} (${plan.holderMac || 'no MAC read'}): another host holds the floating IP (rule 4)`);
+      }
+      return { steps: r.steps, answeredBy: r.answeredBy };
+    },
+    // A prepared peer serves nothing; the settle step (or a failed switchover's compensation,
+    // which asserts slave on it) stops its tgtd.
+    compensation: () => ({ name: `restore-master:${plan.from.name}`, args: { from: plan.from, to: plan.to } }),
+  });
   const started = performance.now();
   await w.step(`${prefix}demote:${plan.from.name}`, {
     host: plan.from.name,
     check: async () => ((await roleOf(plan.from)) === 'slave' ? { steps: ['(found slave)'] } : undefined),
-    run: (io) => {
-      io.progress({ phase: 'demote', message: `${plan.from.name}: floating IP, target, tgtd, DRBD Secondary` });
-      return assertRoleOn(ctx, pool, plan.from, StorageRole.STORAGE_ROLE_SLAVE, signal);
+    run: async (io) => {
+      io.progress({ phase: 'demote', message: `${plan.from.name}: portal closed to new logins, target, floating IP, DRBD Secondary` });
+      return handoverOrFull(StorageRole.STORAGE_ROLE_SLAVE, plan.from, StorageHandover.STORAGE_HANDOVER_RELEASE);
     },
-    compensation: () => ({ name: `restore-master:${plan.from.name}`, args: { from: plan.from, to: plan.to } }),
   });
   await w.step(`${prefix}promote:${plan.to.name}`, {
     host: plan.to.name,
     check: async () => ((await roleOf(plan.to)) === 'master' ? { steps: ['(found master)'] } : undefined),
     run: (io) => {
-      io.progress({ phase: 'promote', message: `${plan.to.name}: DRBD Primary, target, floating IP, GARP` });
-      return assertRoleOn(ctx, pool, plan.to, StorageRole.STORAGE_ROLE_MASTER, signal);
+      io.progress({ phase: 'promote', message: `${plan.to.name}: DRBD Primary, LUN, target ready, floating IP, GARP` });
+      return handoverOrFull(StorageRole.STORAGE_ROLE_MASTER, plan.to, StorageHandover.STORAGE_HANDOVER_TAKE);
     },
     releases: [`restore-master:${plan.from.name}`],
   });
   const servedMs = Math.round(performance.now() - started);
+  // The old master's full slave assertion: tgtd stopped (rule 6's escalation), the portal block
+  // gone with the address; outside the gap, every part read again.
+  await w.step(`${prefix}settle:${plan.from.name}`, {
+    host: plan.from.name,
+    run: () => assertRoleOn(ctx, pool, plan.from, StorageRole.STORAGE_ROLE_SLAVE, signal),
+  });
   const verified = await w.step(`${prefix}verify`, { run: () => verifyFromInitiator(storage, signal) });
   if (storage.couplePoolMaster) {
     await w.step(`${prefix}designate-master`, {
@@ -105,6 +129,21 @@ export async function switchStorage(ctx: ControllerContext, w: WorkflowContext, 
     });
   }
   return { from: plan.from.name, to: plan.to.name, servedMs, verified };
+
+  /**
+   * A handover phase, and when it stops at a step the full role assertion, which reads every part
+   * and changes what is left (a resumed workflow, a LUN already bound, tgtd gone). A guard's refusal
+   * (DRBD not UpToDate, the peer Primary) refuses there as well and fails the step.
+   */
+  async function handoverOrFull(role: StorageRole, h: StorageHost, handover: StorageHandover): Promise<{ steps: string[]; fallback?: string }> {
+    try {
+      return { steps: (await assertRoleOn(ctx, pool, h, role, signal, undefined, handover)).steps };
+    } catch (err) {
+      if (signal.aborted || !(err instanceof StorageRoleFailedError)) throw err;
+      const full = await assertRoleOn(ctx, pool, h, role, signal);
+      return { steps: full.steps, fallback: err.message };
+    }
+  }
 
   async function masterIs(ref: string): Promise<boolean> {
     const x = await ctx.openXapi(pool, { readOnly: true, signal }).catch(() => null);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { HA_LIZARD_POOL_KEY, haLizardFindings } from './upgrade-storage-hook.js';
 
-const status = (o: Partial<StorageStatus>): StorageStatus => ({ hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'slave', bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, ...o });
+const status = (o: Partial<StorageStatus>): StorageStatus => ({ hostname: '', drbd: [], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole: 'slave', bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, floatingIpMac: '', ...o });
 
 describe('HA-Lizard before a rolling upgrade of a two-node pool', () => {
   it('blocks when the pool flag says HA-Lizard is enabled, and names the way out', () => {

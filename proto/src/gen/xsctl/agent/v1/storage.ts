@@ -116,6 +116,71 @@ export function stepOutcomeToJSON(object: StepOutcome): string {
   }
 }
 
+/**
+ * The phases of a planned switchover, which cut the initiators' I/O gap to the few commands
+ * between RELEASE and TAKE. Each is followed by the full role assertion of the same role, which
+ * finishes what the phase left (tgtd stopped on the old master, every check re-made).
+ */
+export enum StorageHandover {
+  STORAGE_HANDOVER_UNSPECIFIED = 0,
+  /**
+   * STORAGE_HANDOVER_PREPARE - On the slave, before the master lets go, nothing served: tgtd started, the target defined
+   * offline without LUNs (a Secondary DRBD device cannot be opened), no portal block left over,
+   * and who answers ARP for the floating IP reported (floating_ip_answered_by).
+   */
+  STORAGE_HANDOVER_PREPARE = 1,
+  /**
+   * STORAGE_HANDOVER_RELEASE - On the master: new logins to the portal dropped (iptables), the target withdrawn (sessions
+   * reset while the floating IP can still carry the reset), the floating IP removed, DRBD
+   * Secondary. tgtd is left running; the slave assertion afterwards stops it.
+   */
+  STORAGE_HANDOVER_RELEASE = 2,
+  /**
+   * STORAGE_HANDOVER_TAKE - On the prepared slave, after the peer's RELEASE: DRBD Primary (the usual guard), the LUNs
+   * with their identity, target ready, floating IP, GARP. No duplicate-address probe: PREPARE
+   * found the address answered only by the peer, which RELEASE removed (rule 4).
+   */
+  STORAGE_HANDOVER_TAKE = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function storageHandoverFromJSON(object: any): StorageHandover {
+  switch (object) {
+    case 0:
+    case "STORAGE_HANDOVER_UNSPECIFIED":
+      return StorageHandover.STORAGE_HANDOVER_UNSPECIFIED;
+    case 1:
+    case "STORAGE_HANDOVER_PREPARE":
+      return StorageHandover.STORAGE_HANDOVER_PREPARE;
+    case 2:
+    case "STORAGE_HANDOVER_RELEASE":
+      return StorageHandover.STORAGE_HANDOVER_RELEASE;
+    case 3:
+    case "STORAGE_HANDOVER_TAKE":
+      return StorageHandover.STORAGE_HANDOVER_TAKE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StorageHandover.UNRECOGNIZED;
+  }
+}
+
+export function storageHandoverToJSON(object: StorageHandover): string {
+  switch (object) {
+    case StorageHandover.STORAGE_HANDOVER_UNSPECIFIED:
+      return "STORAGE_HANDOVER_UNSPECIFIED";
+    case StorageHandover.STORAGE_HANDOVER_PREPARE:
+      return "STORAGE_HANDOVER_PREPARE";
+    case StorageHandover.STORAGE_HANDOVER_RELEASE:
+      return "STORAGE_HANDOVER_RELEASE";
+    case StorageHandover.STORAGE_HANDOVER_TAKE:
+      return "STORAGE_HANDOVER_TAKE";
+    case StorageHandover.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** The boot-time role assertion's timing; 0 takes the agent's default. */
 export interface StorageRoleTiming {
   hysteresisMs: number;
@@ -177,6 +242,11 @@ export interface AssertStorageRoleRequest {
     | undefined;
   /** Report the plan without changing anything. */
   dryRun: boolean;
+  /**
+   * Unspecified: the full role assertion. Otherwise one phase of a planned switchover (the role
+   * must match: PREPARE and TAKE with master, RELEASE with slave).
+   */
+  handover: StorageHandover;
 }
 
 export interface AssertStorageRoleResponse {
@@ -187,6 +257,8 @@ export interface AssertStorageRoleResponse {
   failedStep: string;
   /** Nothing had to change. */
   unchanged: boolean;
+  /** PREPARE: the MAC addresses that answered ARP for the floating IP (lower case). */
+  floatingIpAnsweredBy: string[];
 }
 
 export interface GetStorageStatusRequest {
@@ -217,6 +289,8 @@ export interface StorageStatus {
    * may manage the pool; a rolling upgrade refuses until the admin disables it (ha-cfg ha-disable).
    */
   haLizardInstalled: boolean;
+  /** The MAC of the floating IP's interface when the address is here (lower case), else empty. */
+  floatingIpMac: string;
 }
 
 export interface GetStorageStatusResponse {
@@ -934,7 +1008,7 @@ export const RoleStep: MessageFns<RoleStep> = {
 };
 
 function createBaseAssertStorageRoleRequest(): AssertStorageRoleRequest {
-  return { role: 0, spec: undefined, dryRun: false };
+  return { role: 0, spec: undefined, dryRun: false, handover: 0 };
 }
 
 export const AssertStorageRoleRequest: MessageFns<AssertStorageRoleRequest> = {
@@ -947,6 +1021,9 @@ export const AssertStorageRoleRequest: MessageFns<AssertStorageRoleRequest> = {
     }
     if (message.dryRun !== false) {
       writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.handover !== 0) {
+      writer.uint32(32).int32(message.handover);
     }
     return writer;
   },
@@ -988,6 +1065,14 @@ export const AssertStorageRoleRequest: MessageFns<AssertStorageRoleRequest> = {
             message.dryRun = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.handover = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1009,6 +1094,7 @@ export const AssertStorageRoleRequest: MessageFns<AssertStorageRoleRequest> = {
         : isSet(object.dry_run)
         ? globalThis.Boolean(object.dry_run)
         : false,
+      handover: isSet(object.handover) ? storageHandoverFromJSON(object.handover) : 0,
     };
   },
 
@@ -1023,6 +1109,9 @@ export const AssertStorageRoleRequest: MessageFns<AssertStorageRoleRequest> = {
     if (message.dryRun !== false) {
       obj.dryRun = message.dryRun;
     }
+    if (message.handover !== 0) {
+      obj.handover = storageHandoverToJSON(message.handover);
+    }
     return obj;
   },
 
@@ -1036,12 +1125,13 @@ export const AssertStorageRoleRequest: MessageFns<AssertStorageRoleRequest> = {
       ? StorageSpec.fromPartial(object.spec)
       : undefined;
     message.dryRun = object.dryRun ?? false;
+    message.handover = object.handover ?? 0;
     return message;
   },
 };
 
 function createBaseAssertStorageRoleResponse(): AssertStorageRoleResponse {
-  return { role: 0, steps: [], ok: false, failedStep: "", unchanged: false };
+  return { role: 0, steps: [], ok: false, failedStep: "", unchanged: false, floatingIpAnsweredBy: [] };
 }
 
 export const AssertStorageRoleResponse: MessageFns<AssertStorageRoleResponse> = {
@@ -1060,6 +1150,9 @@ export const AssertStorageRoleResponse: MessageFns<AssertStorageRoleResponse> = 
     }
     if (message.unchanged !== false) {
       writer.uint32(40).bool(message.unchanged);
+    }
+    for (const v of message.floatingIpAnsweredBy) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -1117,6 +1210,14 @@ export const AssertStorageRoleResponse: MessageFns<AssertStorageRoleResponse> = 
             message.unchanged = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.floatingIpAnsweredBy.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1140,6 +1241,11 @@ export const AssertStorageRoleResponse: MessageFns<AssertStorageRoleResponse> = 
         ? globalThis.String(object.failed_step)
         : "",
       unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
+      floatingIpAnsweredBy: globalThis.Array.isArray(object?.floatingIpAnsweredBy)
+        ? object.floatingIpAnsweredBy.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.floating_ip_answered_by)
+        ? object.floating_ip_answered_by.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1160,6 +1266,9 @@ export const AssertStorageRoleResponse: MessageFns<AssertStorageRoleResponse> = 
     if (message.unchanged !== false) {
       obj.unchanged = message.unchanged;
     }
+    if (message.floatingIpAnsweredBy?.length) {
+      obj.floatingIpAnsweredBy = message.floatingIpAnsweredBy;
+    }
     return obj;
   },
 
@@ -1173,6 +1282,7 @@ export const AssertStorageRoleResponse: MessageFns<AssertStorageRoleResponse> = 
     message.ok = object.ok ?? false;
     message.failedStep = object.failedStep ?? "";
     message.unchanged = object.unchanged ?? false;
+    message.floatingIpAnsweredBy = object.floatingIpAnsweredBy?.map((e) => e) || [];
     return message;
   },
 };
@@ -1260,6 +1370,7 @@ function createBaseStorageStatus(): StorageStatus {
     warnings: [],
     haProcessesRunning: [],
     haLizardInstalled: false,
+    floatingIpMac: "",
   };
 }
 
@@ -1300,6 +1411,9 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     }
     if (message.haLizardInstalled !== false) {
       writer.uint32(96).bool(message.haLizardInstalled);
+    }
+    if (message.floatingIpMac !== "") {
+      writer.uint32(106).string(message.floatingIpMac);
     }
     return writer;
   },
@@ -1413,6 +1527,14 @@ export const StorageStatus: MessageFns<StorageStatus> = {
             message.haLizardInstalled = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.floatingIpMac = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1471,6 +1593,11 @@ export const StorageStatus: MessageFns<StorageStatus> = {
         : isSet(object.ha_lizard_installed)
         ? globalThis.Boolean(object.ha_lizard_installed)
         : false,
+      floatingIpMac: isSet(object.floatingIpMac)
+        ? globalThis.String(object.floatingIpMac)
+        : isSet(object.floating_ip_mac)
+        ? globalThis.String(object.floating_ip_mac)
+        : "",
     };
   },
 
@@ -1512,6 +1639,9 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     if (message.haLizardInstalled !== false) {
       obj.haLizardInstalled = message.haLizardInstalled;
     }
+    if (message.floatingIpMac !== "") {
+      obj.floatingIpMac = message.floatingIpMac;
+    }
     return obj;
   },
 
@@ -1534,6 +1664,7 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     message.warnings = object.warnings?.map((e) => e) || [];
     message.haProcessesRunning = object.haProcessesRunning?.map((e) => e) || [];
     message.haLizardInstalled = object.haLizardInstalled ?? false;
+    message.floatingIpMac = object.floatingIpMac ?? "";
     return message;
   },
 };
