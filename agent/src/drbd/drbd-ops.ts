@@ -258,12 +258,19 @@ async function provePeerSafe(ctx: AgentContext, resource: string, state: DrbdRes
  * peer that is either connected (so we see its role) or fenced/outvoted, and no failover while the
  * replication link is Connected. Never --force.
  */
-export async function promote(ctx: AgentContext, resource: string, safety: PeerSafety | undefined, signal?: AbortSignal, dryRun = false): Promise<DrbdOperationResult> {
+/**
+ * `readBack: false` (a switchover's TAKE, inside the I/O gap) skips the status read after
+ * `drbdadm primary`, whose exit code already says it took: the result carries the state read
+ * before, with the role set to Primary.
+ */
+export async function promote(ctx: AgentContext, resource: string, safety: PeerSafety | undefined, signal?: AbortSignal, dryRun = false, readBack = true): Promise<DrbdOperationResult> {
   const { version, state } = await resourceState(ctx, resource, signal);
   const next = checkPromotion(resource, state, safety);
   if (next === 'already-primary') return unchanged(state);
   if (next === 'verify-peer') await provePeerSafe(ctx, resource, state, safety, signal);
-  return perform(ctx, resource, version, [drbdadmArgs.primary(resource)], dryRun, signal);
+  if (readBack || dryRun) return perform(ctx, resource, version, [drbdadmArgs.primary(resource)], dryRun, signal);
+  await drbdadm(ctx, resource, drbdadmArgs.primary(resource), signal);
+  return { commands: [`drbdadm ${drbdadmArgs.primary(resource).join(' ')}`], state: { ...state, role: 'Primary' }, changed: true, dryRun: false };
 }
 
 export async function demote(ctx: AgentContext, resource: string, signal?: AbortSignal, dryRun = false): Promise<DrbdOperationResult> {

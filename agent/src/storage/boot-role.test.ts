@@ -148,6 +148,7 @@ const response = (role: StorageRole, ok: boolean): AssertStorageRoleResponse => 
   ok,
   failedStep: ok ? '' : 'drbd-primary:iscsi1',
   unchanged: false,
+  floatingIpAnsweredBy: [],
   steps: [
     ok
       ? { name: 'drbd-primary:iscsi1', outcome: StepOutcome.STEP_OUTCOME_DONE, detail: 'Primary', errorCode: '', durationMs: 1 }

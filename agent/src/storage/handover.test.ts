@@ -7,6 +7,7 @@ import { ValidationError } from '@xsctl/common/errors/index';
 import { StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { CommandFailedError } from '../exec/command-errors.js';
 import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
+import type { AllowedCommand } from '../exec/command-table.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { recoverIntents } from '../journal/intent-journal.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -27,7 +28,7 @@ class Recorder extends CommandRunner {
   constructor(private readonly answer: (line: string) => number = () => 0) {
     super({ logger: pino({ level: 'silent' }) });
   }
-  override async run(command: string, args: readonly string[], o: RunOptions = {}): Promise<CommandResult> {
+  override async run(command: AllowedCommand, args: readonly string[], o: RunOptions = {}): Promise<CommandResult> {
     const line = `${command} ${args.join(' ')}`;
     this.calls.push(line);
     const exitCode = this.answer(line);

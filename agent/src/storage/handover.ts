@@ -139,7 +139,7 @@ function takeSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): S
         name: `drbd-primary:${r}`,
         async run() {
           // promote(): rule 1 (UpToDate) and rule 4 (peer not Primary) checked on a fresh read.
-          const res = await promote(ctx, r, c.peerSafety, signal);
+          const res = await promote(ctx, r, c.peerSafety, signal, false, false);
           return res.changed ? done(`Primary (${res.state?.disk}/${res.state?.peerDisk}, ${res.state?.connection})`) : already('Primary');
         },
       }),

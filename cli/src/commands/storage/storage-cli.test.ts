@@ -105,6 +105,7 @@ describe('rendering', () => {
       ok: false,
       failedStep: 'drbd-primary:iscsi1',
       unchanged: false,
+      floatingIpAnsweredBy: [],
       steps: [
         { name: 'drbd-primary:iscsi1', outcome: StepOutcome.STEP_OUTCOME_FAILED, detail: 'refusing to promote iscsi1: the peer is Primary; demote it first', errorCode: 'DRBD_PEER_PRIMARY', durationMs: 40 },
         { name: 'tgtd', outcome: StepOutcome.STEP_OUTCOME_SKIPPED, detail: 'not reached: drbd-primary:iscsi1 failed', errorCode: '', durationMs: 0 },
