@@ -17,6 +17,12 @@ export interface AtomicWriteOptions {
   /** The written file's real path (after symlinks) must lie under this directory (the sandbox root). */
   confineTo?: string;
   signal?: AbortSignal;
+  /**
+   * false: no fsync of the file or its directory. Still never half written (temp file and
+   * rename), and survives the process, not a host crash. Only for records of state that a host
+   * crash loses anyway (the agent's storage-role intents).
+   */
+  durable?: boolean;
 }
 
 export interface AtomicWriteResult {
@@ -69,7 +75,7 @@ export async function writeFileAtomic(target: string, data: string | Buffer, opt
       });
     }
     await fh.writeFile(data);
-    await fh.sync();
+    if (options.durable !== false) await fh.sync();
   } catch (err) {
     await fh.close();
     await unlink(tmp).catch(() => undefined);
@@ -90,6 +96,6 @@ export async function writeFileAtomic(target: string, data: string | Buffer, opt
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await fsyncDir(dirname(file));
+  if (options.durable !== false) await fsyncDir(dirname(file));
   return { path: file, backup };
 }

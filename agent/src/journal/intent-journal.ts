@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { writeFileAtomic } from '../fs/write-file-atomic.js';
@@ -61,7 +61,7 @@ export interface IntentHandle<T extends Intent> {
 }
 
 /**
- * `durable: false` writes the record without fsync (temp file and rename: never half written):
+ * `durable: false` writes the record without fsync (still a temp file and a rename, confined):
  * it survives the agent's death, not the host's. Enough for a record of runtime state that a
  * host crash loses anyway (DRBD role, tgtd, floating IP: rule 9 re-asserts them after a boot),
  * and an fsync took seconds on a loaded lab host, inside a switchover's I/O gap.
@@ -71,11 +71,7 @@ async function begin<T extends Intent>(ctx: Pick<AgentContext, 'root' | 'stateDi
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, `${intent.id}.json`);
   const opts = { mode: 0o600, confineTo: ctx.root.root, stagingDir: join(dir, '.staging') };
-  const write = async (text: string) => {
-    if (durable) return void (await writeFileAtomic(file, text, opts));
-    await writeFile(`${file}.tmp`, text, { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
-  };
+  const write = async (text: string) => void (await writeFileAtomic(file, text, { ...opts, durable }));
   if (previous !== undefined) await writeFileAtomic(join(dir, `${intent.id}.previous`), previous, opts);
   let current = intent;
   await write(`${JSON.stringify(current)}\n`);

@@ -17,11 +17,14 @@ export interface SwitchoverParams {
 /**
  * A planned switchover, journaled like the rolling upgrade (resumes after a controller crash,
  * never repeats a role change blindly: each step first asks the host what it holds):
- * check (peer UpToDate and Connected, no split brain) -> demote the master (rule 6: floating IP,
- * target, tgtd, DRBD Secondary, bounded) -> promote the peer (rule 5: DRBD Primary, target with
- * the same SCSI identity, IP, GARP) -> verify as an initiator -> hand the pool master role over
- * when the pool couples it with the storage (pool.designate_new_master, as iSCSI-HA's design wants).
- * If the promotion fails, the compensation puts the old master back.
+ * check (peer UpToDate and Connected, no split brain) -> prepare the peer (tgtd, target offline
+ * without LUNs, who answers for the floating IP) -> demote the master (handover RELEASE: portal
+ * closed to new logins, target withdrawn with its sessions reset, floating IP, DRBD Secondary)
+ * -> promote the peer (TAKE: DRBD Primary, LUNs with the same SCSI identity, ready, IP, GARP) ->
+ * settle the old master (full slave assertion: tgtd stopped, rule 6) -> verify as an initiator
+ * -> hand the pool master role over when the pool couples it with the storage
+ * (pool.designate_new_master, as iSCSI-HA's design wants). docs/storage-safety-rules.md says how
+ * each host keeps rule 5. If a step after prepare fails, the compensation puts the old master back.
  */
 export function switchoverKind(ctx: ControllerContext): WorkflowKind {
   return {
@@ -72,12 +75,14 @@ export async function switchStorage(ctx: ControllerContext, w: WorkflowContext, 
       const r = await assertRoleOn(ctx, pool, plan.to, StorageRole.STORAGE_ROLE_MASTER, signal, undefined, StorageHandover.STORAGE_HANDOVER_PREPARE);
       const others = r.answeredBy.filter((m) => m !== (plan.holderMac ?? '').toLowerCase());
       if (others.length > 0) {
+        // Nothing was served from the peer; its tgtd and offline target go again (best effort: the refusal is what matters).
+        await assertRoleOn(ctx, pool, plan.to, StorageRole.STORAGE_ROLE_SLAVE, signal).catch(() => undefined);
         throw new StorageRoleChangeRefusedError('floating-ip-elsewhere', plan.to.name, `${storage.spec.floatingIp?.address} answers from ${others.join(', ')}, not only from ${plan.from.name} (${plan.holderMac || 'no MAC read'}): another host holds the floating IP (rule 4)`);
       }
       return { steps: r.steps, answeredBy: r.answeredBy };
     },
-    // A prepared peer serves nothing; the settle step (or a failed switchover's compensation,
-    // which asserts slave on it) stops its tgtd.
+    // From here on a failed step puts the old master back: slave on the peer first (its tgtd and
+    // offline target go), then master on the old one (which also removes a portal block).
     compensation: () => ({ name: `restore-master:${plan.from.name}`, args: { from: plan.from, to: plan.to } }),
   });
   const started = performance.now();
