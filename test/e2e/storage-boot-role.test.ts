@@ -180,7 +180,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
     expect(out).toMatchObject({ status: 'asserted', role: 'slave', attempts: 1 });
     expect(t.tap.calls[0]?.at).toBeGreaterThanOrEqual(timing.hysteresisMs);
     const steps = (out as Extract<BootRoleOutcome, { status: 'asserted' }>).result.steps;
-    expect(steps.map((s) => `${s.name}=${StepOutcome[s.outcome]}`)).toEqual(['floating-ip=STEP_OUTCOME_DONE', 'target=STEP_OUTCOME_DONE', 'tgtd=STEP_OUTCOME_DONE', 'drbd-secondary:iscsi1=STEP_OUTCOME_DONE']);
+    expect(steps.map((s) => `${s.name}=${StepOutcome[s.outcome]}`)).toEqual(['floating-ip=STEP_OUTCOME_DONE', 'target=STEP_OUTCOME_DONE', 'tgtd=STEP_OUTCOME_DONE', 'drbd-secondary:iscsi1=STEP_OUTCOME_DONE', 'portal-open=STEP_OUTCOME_ALREADY']);
     expect(await drbdState(xs2)).toMatchObject({ role: 'Secondary', connection: 'Connected' });
     expect(await ipHere(xs2)).toBe(false);
     expect(await tgtdRunning(xs2.ctx, { controlPort: 0 })).toBe(false);
@@ -215,6 +215,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
       'drbd-primary:iscsi1=STEP_OUTCOME_DONE',
       'tgtd=STEP_OUTCOME_DONE',
       'target=STEP_OUTCOME_DONE',
+      'portal-open=STEP_OUTCOME_ALREADY',
       'floating-ip=STEP_OUTCOME_DONE',
       'garp=STEP_OUTCOME_DONE',
     ]);
@@ -323,7 +324,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
     clearTimeout(guard);
     expect(out).toMatchObject({ status: 'asserted', role: 'master', attempts: 1 });
     const steps = (out as Extract<BootRoleOutcome, { status: 'asserted' }>).result.steps;
-    expect(steps.map((s) => `${s.name}=${StepOutcome[s.outcome]}`)).toEqual(['drbd-primary:iscsi1=STEP_OUTCOME_DONE', 'tgtd=STEP_OUTCOME_DONE', 'target=STEP_OUTCOME_DONE', 'floating-ip=STEP_OUTCOME_DONE', 'garp=STEP_OUTCOME_DONE']);
+    expect(steps.map((s) => `${s.name}=${StepOutcome[s.outcome]}`)).toEqual(['drbd-primary:iscsi1=STEP_OUTCOME_DONE', 'tgtd=STEP_OUTCOME_DONE', 'target=STEP_OUTCOME_DONE', 'portal-open=STEP_OUTCOME_ALREADY', 'floating-ip=STEP_OUTCOME_DONE', 'garp=STEP_OUTCOME_DONE']);
     expect(steps[0]?.detail).toMatch(/SPLIT BRAIN unresolved/);
     expect(t.tap.calls.some((c) => c.line.includes('--force') || c.line.includes('discard-my-data'))).toBe(false);
     expect(await drbdState(xs2)).toMatchObject({ role: 'Primary', connection: 'StandAlone', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_DETECTED });

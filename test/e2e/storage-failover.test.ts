@@ -116,7 +116,7 @@ describe.skipIf(!isRoot())('storage failover between two namespaced hosts (real 
     await expect(xs1.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_MASTER, spec: storageSpec(xs1), dryRun: false })).resolves.toMatchObject({
       ok: false,
       failedStep: 'drbd-primary:iscsi1',
-      steps: [expect.objectContaining({ errorCode: 'DRBD_NOT_UP_TO_DATE' }), ...['tgtd', 'target', 'floating-ip', 'garp'].map((name) => expect.objectContaining({ name, outcome: StepOutcome.STEP_OUTCOME_SKIPPED }))],
+      steps: [expect.objectContaining({ errorCode: 'DRBD_NOT_UP_TO_DATE' }), ...['tgtd', 'target', 'portal-open', 'floating-ip', 'garp'].map((name) => expect.objectContaining({ name, outcome: StepOutcome.STEP_OUTCOME_SKIPPED }))],
     });
     const sync = await xs1.client(DrbdServiceDefinition).startDrbdInitialSync({ resource: 'iscsi1', confirm: true });
     expect(sync.result?.commands).toEqual(['drbdadm primary --force iscsi1']);
@@ -131,6 +131,7 @@ describe.skipIf(!isRoot())('storage failover between two namespaced hosts (real 
       ['drbd-primary:iscsi1', StepOutcome.STEP_OUTCOME_PLANNED],
       ['tgtd', StepOutcome.STEP_OUTCOME_PLANNED],
       ['target', StepOutcome.STEP_OUTCOME_PLANNED],
+      ['portal-open', StepOutcome.STEP_OUTCOME_PLANNED],
       ['floating-ip', StepOutcome.STEP_OUTCOME_PLANNED],
       ['garp', StepOutcome.STEP_OUTCOME_PLANNED],
     ]);
@@ -139,6 +140,8 @@ describe.skipIf(!isRoot())('storage failover between two namespaced hosts (real 
       'drbd-primary:iscsi1=STEP_OUTCOME_DONE',
       'tgtd=STEP_OUTCOME_DONE',
       'target=STEP_OUTCOME_DONE',
+      // No switchover's portal block here (handover.ts): nothing to remove.
+      'portal-open=STEP_OUTCOME_ALREADY',
       'floating-ip=STEP_OUTCOME_DONE',
       'garp=STEP_OUTCOME_DONE',
     ]);
@@ -182,7 +185,7 @@ describe.skipIf(!isRoot())('storage failover between two namespaced hosts (real 
     const shown = (await tgt.showTargets({ instance: storageSpec(xs1).tgtd })).targets[0];
     expect(shown?.nexuses[0]).toMatchObject({ initiator: expect.stringMatching(/^iqn\./), connections: [expect.objectContaining({ ipAddress: ini.address })] });
     const r = await xs1.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_SLAVE, spec: storageSpec(xs1), dryRun: false });
-    expect(r.steps.map((s) => `${s.name}=${StepOutcome[s.outcome]}`)).toEqual(['floating-ip=STEP_OUTCOME_DONE', 'target=STEP_OUTCOME_DONE', 'tgtd=STEP_OUTCOME_DONE', 'drbd-secondary:iscsi1=STEP_OUTCOME_DONE']);
+    expect(r.steps.map((s) => `${s.name}=${StepOutcome[s.outcome]}`)).toEqual(['floating-ip=STEP_OUTCOME_DONE', 'target=STEP_OUTCOME_DONE', 'tgtd=STEP_OUTCOME_DONE', 'drbd-secondary:iscsi1=STEP_OUTCOME_DONE', 'portal-open=STEP_OUTCOME_ALREADY']);
     expect(r.steps[1]?.detail).toMatch(/1 sessions dropped/);
     perf.kill('SIGKILL');
     await perf;
@@ -213,10 +216,10 @@ describe.skipIf(!isRoot())('storage failover between two namespaced hosts (real 
     await writeFile(holders, 'xapi\n'); // the simulator now says /dev/drbd1 is held open
     const r = await xs2.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_SLAVE, spec: storageSpec(xs2), dryRun: false });
     expect(r).toMatchObject({ ok: false, failedStep: 'drbd-secondary:iscsi1' });
-    expect(r.steps.at(-1)).toMatchObject({ errorCode: 'DRBD_STATE_CHANGE_FAILED', detail: expect.stringMatching(/held open/) });
+    expect(r.steps.find((s) => s.name === 'drbd-secondary:iscsi1')).toMatchObject({ errorCode: 'DRBD_STATE_CHANGE_FAILED', detail: expect.stringMatching(/held open/) });
     await rm(holders);
     const again = await xs2.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_SLAVE, spec: storageSpec(xs2), dryRun: false });
-    expect(again.steps.map((s) => StepOutcome[s.outcome])).toEqual(['STEP_OUTCOME_ALREADY', 'STEP_OUTCOME_ALREADY', 'STEP_OUTCOME_ALREADY', 'STEP_OUTCOME_DONE']);
+    expect(again.steps.map((s) => StepOutcome[s.outcome])).toEqual(['STEP_OUTCOME_ALREADY', 'STEP_OUTCOME_ALREADY', 'STEP_OUTCOME_ALREADY', 'STEP_OUTCOME_DONE', 'STEP_OUTCOME_ALREADY']);
   }, 60_000);
 
   it('the CHAP secret never reached either agent log', async () => {

@@ -71,7 +71,9 @@ class Tap extends CommandRunner {
     if (command === 'iptables') {
       const rule = args.slice(args[0] === '-I' ? 3 : 2).join(' ');
       if (args[0] === '-I') this.iptablesRules.add(rule);
-      const exitCode = args[0] === '-C' && !this.iptablesRules.has(rule) ? 1 : 0;
+      // -D removes the rule, and like -C exits 1 when it is not there (iptables' own exit codes).
+      const exitCode = (args[0] === '-C' || args[0] === '-D') && !this.iptablesRules.has(rule) ? 1 : 0;
+      if (args[0] === '-D') this.iptablesRules.delete(rule);
       return { command: 'iptables', args, exitCode, stdout: '', stderr: '', durationMs: 0 };
     }
     if (this.inner === null) throw new Error(`unexpected command ${command}`);
