@@ -184,7 +184,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
     expect(await drbdState(xs2)).toMatchObject({ role: 'Secondary', connection: 'Connected' });
     expect(await ipHere(xs2)).toBe(false);
     expect(await tgtdRunning(xs2.ctx, { controlPort: 0 })).toBe(false);
-    expect(t.lines.filter((l) => l.msg === 'boot storage role: step').map((l) => l['step'])).toEqual(['floating-ip', 'target', 'tgtd', 'drbd-secondary:iscsi1']);
+    expect(t.lines.filter((l) => l.msg === 'boot storage role: step').map((l) => l['step'])).toEqual(['floating-ip', 'target', 'tgtd', 'drbd-secondary:iscsi1', 'portal-open']);
   }, 60_000);
 
   it('a pool slave rebooted: DRBD comes back Secondary and connected, nothing else starts', async () => {
@@ -280,7 +280,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
     const t = tapped(xs2, (command, args) => command === 'arping' && args.includes('-U'));
     const failed = await assertRole(t.ctx, StorageRole.STORAGE_ROLE_MASTER, spec(), false);
     expect(failed).toMatchObject({ ok: false, failedStep: 'garp' });
-    expect(failed.steps.map((s) => StepOutcome[s.outcome])).toEqual(['STEP_OUTCOME_DONE', 'STEP_OUTCOME_DONE', 'STEP_OUTCOME_DONE', 'STEP_OUTCOME_DONE', 'STEP_OUTCOME_FAILED']);
+    expect(failed.steps.map((s) => StepOutcome[s.outcome])).toEqual(['STEP_OUTCOME_DONE', 'STEP_OUTCOME_DONE', 'STEP_OUTCOME_DONE', 'STEP_OUTCOME_ALREADY', 'STEP_OUTCOME_DONE', 'STEP_OUTCOME_FAILED']);
     expect(await ipHere(xs2)).toBe(true);
     await stale(bogusMac);
     // The retry finds the IP in place and still announces it.
