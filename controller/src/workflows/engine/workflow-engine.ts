@@ -173,9 +173,11 @@ export class WorkflowEngine {
       // Back to active: refused by the database if another workflow started on the pool meanwhile.
       try {
         this.store.setState(id, 'running', { request: '', error: '' });
-      } catch {
+      } catch (err) {
         const active = this.store.activeFor(row.pool);
-        throw new WorkflowStateError(id, `failed, and pool ${row.pool} has another active workflow ${active?.id ?? ''}`, 'resume');
+        // Any other refusal (a disk error, a locked database) is not a conflict: passed on as it is.
+        if (active === undefined) throw err;
+        throw new WorkflowStateError(id, `failed, and pool ${row.pool} has another active workflow ${active.id}`, 'resume');
       }
     } else {
       this.store.setState(id, 'running', { request: '' });
