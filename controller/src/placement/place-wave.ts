@@ -102,9 +102,10 @@ interface Room {
 
 /**
  * Finds the allowed host where the fewest bytes must move to fit `vm`: on each, the guests that
- * could leave (movable, not already moved in this wave) and where each would go; one guest big
- * enough if any, else the largest first until the gap is covered, then the smallest dropped again
- * while it stays covered. Each candidate set is checked against the homes its guests would take.
+ * could leave (movable, not already moved in this wave) and where each would go; the cheapest guest
+ * big enough on its own, and the largest first until the gap is covered (taken largest first, no
+ * guest of that set can be dropped again: the last one taken is the smallest, and the gap was open
+ * before it). Each candidate set is checked against the homes its guests would take.
  */
 export function makeRoom(state: CapacityState, vm: ModelVm, allowed: readonly string[], roles: WaveRoles, stay: ReadonlySet<string>, moved: ReadonlySet<string>): Room | undefined {
   let best: Room | undefined;
@@ -113,9 +114,8 @@ export function makeRoom(state: CapacityState, vm: ModelVm, allowed: readonly st
   for (const host of targets) {
     const gap = vm.requiredBytes - state.free(host);
     if (gap <= 0) continue;
-    const source = state.hosts.get(host)!;
-    const movable = state.guestsOn(host).filter((c) => !stay.has(c.ref) && !moved.has(c.ref) && c.immobile === undefined && c.requiredBytes > 0);
-    if (movable.reduce((s, c) => s + c.requiredBytes, 0) < gap) continue;
+    // (A guest of 0 bytes never ends in a set: the gap is open, largest first takes it last.)
+    const movable = state.guestsOn(host).filter((c) => !stay.has(c.ref) && !moved.has(c.ref) && c.immobile === undefined);
     const sets: ModelVm[][] = [];
     const single = movable.filter((c) => c.requiredBytes >= gap).sort((a, b) => a.migrateBytes - b.migrateBytes)[0];
     if (single !== undefined) sets.push([single]);
@@ -126,25 +126,19 @@ export function makeRoom(state: CapacityState, vm: ModelVm, allowed: readonly st
       greedy.push(c);
       covered += c.requiredBytes;
     }
-    for (const c of [...greedy].sort((a, b) => a.requiredBytes - b.requiredBytes)) {
-      if (covered - c.requiredBytes >= gap && greedy.length > 1) {
-        greedy.splice(greedy.indexOf(c), 1);
-        covered -= c.requiredBytes;
-      }
-    }
     if (covered >= gap) sets.push(greedy);
     for (const set of sets) {
       const bytes = set.reduce((s, c) => s + c.migrateBytes, 0);
       if (best !== undefined && bytes >= best.bytes) continue;
-      const homes = homesFor(state, set, source.ref, host, roles);
+      const homes = homesFor(state, set, host, roles);
       if (homes !== undefined) best = { host, moves: homes, bytes };
     }
   }
   return best;
 }
 
-/** Where each of `set` would go from `host` (not back to it, not to `avoid`), or undefined if one has nowhere. */
-function homesFor(state: CapacityState, set: readonly ModelVm[], host: string, avoid: string, roles: WaveRoles): Move[] | undefined {
+/** Where each of `set` would go from `host` (never back to it: mayGo), or undefined if one has nowhere. */
+function homesFor(state: CapacityState, set: readonly ModelVm[], host: string, roles: WaveRoles): Move[] | undefined {
   const extra = new Map<string, number>();
   const free = (h: string): number => state.free(h) - (extra.get(h) ?? 0);
   const source = state.hosts.get(host)!;
@@ -153,7 +147,7 @@ function homesFor(state: CapacityState, set: readonly ModelVm[], host: string, a
     let best: string | undefined;
     let bestRank: number[] | undefined;
     for (const h of state.model.hosts) {
-      if (h.ref === avoid || free(h.ref) < c.requiredBytes || !mayGo(c, source, h, roles)) continue;
+      if (free(h.ref) < c.requiredBytes || !mayGo(c, source, h, roles)) continue;
       const r = rank(c, h.ref, roles, state);
       r[3] = free(h.ref) - c.requiredBytes;
       if (bestRank === undefined || compareRank(r, bestRank) < 0) {

@@ -101,9 +101,10 @@ export function planRollingUpgrade(model: PoolModel, options: PlanOptions = {}):
   // Capacity blockers: VMs with nowhere to go at their wave. Overridden: they stay (shut down during the reboot).
   for (const w of result.waves) {
     for (const u of w.unplaced) {
+      // Pinned where it is at its wave (below), not on the host it started on: it may have left that one earlier.
+      // Never a second blocker for one VM: a VM with nowhere to go stays on its host, which is
+      // upgraded with its wave and never evacuated again; blocked and pinned VMs never move.
       const overridden = overrides.has(u.code);
-      if (overridden) pinnedCode.set(u.vm.ref, u.code);
-      if (blockers.some((b) => b.vmRef === u.vm.ref && b.code === u.code)) continue;
       blockers.push({ vm: u.vm.name, vmRef: u.vm.ref, code: u.code, host: nameOf(u.host), params: u.params, check: u.code, overridden, message: blockerMessage(u.code, u.vm.name, nameOf(u.host), position.get(u.host) ?? 0) });
     }
   }
@@ -160,9 +161,11 @@ export function planRollingUpgrade(model: PoolModel, options: PlanOptions = {}):
         const code = pinnedCode.get(vm.ref);
         if (code !== undefined) pinned.push({ vm: vm.name, vmRef: vm.ref, vmUuid: vm.uuid, host: nameOf(hostRef), hostRef, code, reason: 'shut down during the reboot, started again after' });
       }
-      // VMs that arrived here earlier in the run and could not leave again are pinned here too.
+      // VMs with nowhere to go from this host at its wave, overridden: whether they started here or
+      // arrived earlier in the run (those left their first host, which must not pin them).
+      // (Blocked and pinned VMs above never move, so they are never among the unplaced.)
       for (const u of w.unplaced) {
-        if (u.host !== hostRef || pinned.some((p) => p.vmRef === u.vm.ref) || !overrides.has(u.code)) continue;
+        if (u.host !== hostRef || !overrides.has(u.code)) continue;
         pinned.push({ vm: u.vm.name, vmRef: u.vm.ref, vmUuid: u.vm.uuid, host: nameOf(hostRef), hostRef, code: u.code, reason: 'shut down during the reboot, started again after' });
       }
       steps.push({ step: position.get(hostRef) ?? 0, wave: w.wave, hostRef, host: nameOf(hostRef), migrations: wm.filter((m) => !m.room && m.fromRef === hostRef), pinned, freeAfterEvacuation: freeAfter });
@@ -186,9 +189,10 @@ export function planRollingUpgrade(model: PoolModel, options: PlanOptions = {}):
     })
     .sort((a, b) => (a.order || 1e9) - (b.order || 1e9) || a.name.localeCompare(b.name));
 
-  // The bound: every running guest of a host to upgrade that can move at all moves once.
-  // A VM XAPI allows on no other host cannot move at all (e.g. its disks on a local SR): not in the bound.
-  const canMove = (vm: ModelVm): boolean => !stay.has(vm.ref) && (vm.restrictedTo === undefined || [...vm.restrictedTo.hosts].some((h) => h !== vm.residentOn));
+  // The bound: every running guest of a host to upgrade that can move at all moves once. A VM
+  // XAPI allows on no other host cannot move at all (e.g. its disks on a local SR): it is in
+  // `stay` (blocked or pinned) with the VMs XAPI says cannot leave, and not in the bound.
+  const canMove = (vm: ModelVm): boolean => !stay.has(vm.ref);
   const movable = toUpgrade.flatMap((h) => state0.guestsOn(h.ref)).filter(canMove);
   const lowerBoundBytes = movable.reduce((s, vm) => s + vm.migrateBytes, 0);
   const masterSecond = head.length === 0 ? 0 : state0.guestsOn(master.ref).filter((vm) => canMove(vm) && ![...excluded].some((e) => canLiveOn(vm, byRef.get(e)!, master))).reduce((s, vm) => s + vm.migrateBytes, 0);
@@ -274,6 +278,7 @@ export function blockerMessage(code: string, vm: string, host: string, step: num
     case 'VM_BAD_POWER_STATE':
       return `${vm} is not running (paused?): it cannot be live-migrated off ${host}`;
     default:
-      return capacityCodes.has(code) ? `${vm} has nowhere to go from ${host}` : `${vm} cannot leave ${host}: ${code}`;
+      // (Both capacity codes have their sentence above.)
+      return `${vm} cannot leave ${host}: ${code}`;
   }
 }

@@ -29,12 +29,12 @@ export function compareResults(a: SequenceResult, b: SequenceResult): number {
  */
 export function searchSequence(base: CapacityState, head: readonly string[], others: readonly string[], setup: SequenceSetup, options: SearchOptions = {}): SearchResult {
   const name = (ref: string): string => base.hosts.get(ref)?.name ?? ref;
-  let best: SearchResult | undefined;
+  let best: { order: string[]; result: SequenceResult } | undefined;
   let evaluated = 0;
   const consider = (order: string[]): void => {
     const result = playSequence(base.clone(), head, order, setup);
     evaluated++;
-    if (best === undefined || compareResults(result, best.result) < 0) best = { order, result, evaluated: 0, exhaustive: false };
+    if (best === undefined || compareResults(result, best.result) < 0) best = { order, result };
   };
   let exhaustive = false;
   if (options.fixedOrder !== undefined) {

@@ -62,8 +62,7 @@ export function playSequence(state: CapacityState, head: readonly string[], orde
     for (const m of placed.moves) result.migratedBytes += m.vm.migrateBytes;
     for (const h of hosts) {
       upgraded.add(h);
-      const growth = setup.dom0Growth.get(h) ?? 0;
-      if (growth > 0) state.reserve(h, growth);
+      state.reserve(h, setup.dom0Growth.get(h) ?? 0);
     }
   };
   for (const w of queue) runWave(w);
