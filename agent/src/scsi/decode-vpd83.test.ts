@@ -1,40 +1,12 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CommandRunner } from '../exec/command-runner.js';
+import { describe, expect, it } from 'vitest';
+import { hex, padded, page, sgVpd83 as sgVpd, type Desc } from '@xsctl/test/scsi/sg-oracle';
 import { decodeVpd83, eui64Parts, naaParts, parseSgVpd83TextStrict } from './decode-vpd83.js';
-import { toSpacedHex } from './hex-input.js';
 
 /**
  * VPD 0x83 pages built byte by byte (SPC-4 7.8.6) with every designator type, association, code
  * set and protocol identifier; the real `sg_vpd --inhex` (sg3_utils) decodes the same bytes and is
  * the oracle. Values that sg_vpd does not print are computed by hand in the comments.
  */
-const runner = new CommandRunner({ checkToolOptions: false, logger: pino({ level: 'silent' }) });
-let dir = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-vpd83-'));
-});
-async function sgVpd(bytes: Uint8Array, ...args: string[]): Promise<string> {
-  const file = join(dir, `${Math.random().toString(36).slice(2)}.hex`);
-  await writeFile(file, toSpacedHex(bytes));
-  return (await runner.run('sg_vpd', [`--inhex=${file}`, '-p', '0x83', ...args])).stdout;
-}
-
-interface Desc { codeSet: number; piv?: number; proto?: number; assoc: number; type: number; data: Buffer }
-const desc = (d: Desc) => Buffer.concat([Buffer.from([((d.proto ?? 0) << 4) | d.codeSet, ((d.piv ?? 0) << 7) | (d.assoc << 4) | d.type, 0, d.data.length]), d.data]);
-function page(descs: Desc[], byte0 = 0): Buffer {
-  const body = Buffer.concat(descs.map(desc));
-  return Buffer.concat([Buffer.from([byte0, 0x83, body.length >> 8, body.length & 0xff]), body]);
-}
-const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
-const padded = (s: string) => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]);
-};
-
 // In sg_vpd's order (it prints the designators association by association).
 const every: Desc[] = [
   { codeSet: 2, assoc: 0, type: 0, data: Buffer.from('vendor spec text') },

@@ -228,9 +228,13 @@ export function parseSgVpd83TextStrict(input: string): SgVpd83Parse {
     if (cur !== null && hexDump !== null) cur.value = hexDump.join('');
     hexDump = null;
   };
+  // sg_vpd prints a SCSI name on the line right after "SCSI name string:" (and nowhere else).
+  let nameLabel = false;
   for (const raw of input.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '') continue;
+    const afterNameLabel = nameLabel;
+    nameLabel = false;
     if (hexDump !== null) {
       // sg3_utils' hex dump starts in column 0: up to 16 bytes in the first 49 columns, then the
       // ASCII column (which may itself look like hex, so it is cut off by position).
@@ -353,11 +357,14 @@ export function parseSgVpd83TextStrict(input: string): SgVpd83Parse {
       d.value = `1000${d.uuid.replaceAll('-', '')}`;
       continue;
     }
-    if (/^SCSI name string:$/.test(line)) continue;
+    if (/^SCSI name string:$/.test(line)) {
+      nameLabel = true;
+      continue;
+    }
     // sg_vpd's remark on a descriptor that breaks a SHALL of SPC (`<< expected UTF-8, use ASCII >>`):
     // not a value (read as one, it became the SCSI name of an ASCII name-string designator).
     if (/^<<.*>>$/.test(line)) continue;
-    if (d.type === 'scsi-name-string' && d.value === '') {
+    if (d.type === 'scsi-name-string' && d.value === '' && afterNameLabel) {
       d.value = line;
       continue;
     }
