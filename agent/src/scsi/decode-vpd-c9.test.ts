@@ -1,11 +1,6 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CommandRunner } from '../exec/command-runner.js';
+import { describe, expect, it } from 'vitest';
+import { sgInhex } from '@xsctl/test/scsi/sg-oracle';
 import { decodeVpdC9, parseSgVpdC9TextStrict, type SgVpdC9Parse } from './decode-vpd-c9.js';
-import { toSpacedHex } from './hex-input.js';
 import { ScsiDecodeError } from './scsi-errors.js';
 
 /**
@@ -13,16 +8,7 @@ import { ScsiDecodeError } from './scsi-errors.js';
  * sg_vpd_vendor.c's decode_rdac_vpd_c9), and the real `sg_vpd --inhex -p vac1` text as the oracle
  * for the text parser.
  */
-const runner = new CommandRunner({ checkToolOptions: false, logger: pino({ level: 'silent' }) });
-let dir = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-c9-'));
-});
-async function sgVpd(bytes: Uint8Array): Promise<string> {
-  const file = join(dir, `${Math.random().toString(36).slice(2)}.hex`);
-  await writeFile(file, toSpacedHex(bytes));
-  return (await runner.run('sg_vpd', [`--inhex=${file}`, '-p', 'vac1'])).stdout;
-}
+const sgVpd = (bytes: Uint8Array): Promise<string> => sgInhex('sg_vpd', bytes, ['-p', 'vac1']);
 
 /** 48 bytes: header 00 c9 00 2c, "vac1", then bytes 8.. as given. */
 function c9(rest: number[], length = 48): Buffer {
