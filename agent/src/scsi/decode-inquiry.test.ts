@@ -1,27 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CommandRunner } from '../exec/command-runner.js';
+import { describe, expect, it } from 'vitest';
+import { sgInhex } from '@xsctl/test/scsi/sg-oracle';
 import { decodeInquiry, parseSgInqTextStrict, type SgInqParse } from './decode-inquiry.js';
-import { toSpacedHex } from './hex-input.js';
 
 /**
  * Standard INQUIRY bytes worked by hand (SPC-4 6.6.2), and the real `sg_inq --inhex` text as the
  * oracle for the text parser: every line of it with text before or after it must change the parse.
  */
-const runner = new CommandRunner({ checkToolOptions: false, logger: pino({ level: 'silent' }) });
-let dir = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-inq-'));
-});
-async function sgInq(bytes: Uint8Array): Promise<string> {
-  const file = join(dir, `${Math.random().toString(36).slice(2)}.hex`);
-  await writeFile(file, toSpacedHex(bytes));
-  return (await runner.run('sg_inq', [`--inhex=${file}`])).stdout;
-}
+const sgInq = (bytes: Uint8Array): Promise<string> => sgInhex('sg_inq', bytes);
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 
 /** 74 bytes: byte 0-7 as given (byte 4 = additional length), then vendor, product, revision. */
