@@ -160,7 +160,8 @@ describe('abort', () => {
     engine.pause(wf.id);
     g.open();
     expect((await engine.wait(wf.id)).state).toBe('paused');
-    expect(engine.abort(wf.id).state).toBe('aborting');
+    // The request stays in the journal: a controller that stops now aborts it on its next start.
+    expect(engine.abort(wf.id)).toMatchObject({ state: 'aborting', request: 'abort' });
     expect(await engine.wait(wf.id)).toMatchObject({ state: 'aborted', error: 'aborted by the admin' });
     expect(script.compensated).toEqual(['undo-s1']);
     expect(kinds(engine, wf.id).slice(-5)).toEqual(['paused', 'abort-requested', 'compensation-started', 'compensation-done', 'workflow-finished']);
@@ -350,6 +351,7 @@ describe('the workflow context', () => {
     second.resumeAll();
     expect(await second.wait(wf.id)).toMatchObject({ state: 'done', result: { task: 'OpaqueRef:task-1' } });
     expect(runs).toBe(1);
+    expect(second.store.step(wf.id, 'long')?.status).toBe('done');
     expect(checks).toEqual([{ to: 2, task: 'OpaqueRef:task-1' }]);
     expect(second.events(wf.id).find((e) => e.kind === 'step-verified')?.data).toEqual({ step: 'long', host: '', outcome: { task: 'OpaqueRef:task-1' } });
     // Registered with the verified outcome, and run when the workflow finished.
