@@ -1,40 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CommandRunner } from '../exec/command-runner.js';
+import { describe, expect, it } from 'vitest';
+import { page, sgInhex as sg, withoutHeader } from '@xsctl/test/scsi/sg-oracle';
 import { decodeInquiry, deviceTypeNames, parseSgInqText, parseSgInqTextStrict } from './decode-inquiry.js';
 import { decodeRtpg, parseSgRtpgText } from './decode-rtpg.js';
 import { decodeVpdC9, kernelRdacMode, parseSgVpdC9Text, parseSgVpdC9TextStrict, sgVpdRdacMode } from './decode-vpd-c9.js';
-import { decodeVpd83, parseSgVpd83Text, parseSgVpd83TextStrict, type Vpd83Info } from './decode-vpd83.js';
-import { HexInputError, parseHexDump, toSpacedHex } from './hex-input.js';
+import { decodeVpd83, parseSgVpd83Text, parseSgVpd83TextStrict } from './decode-vpd83.js';
+import { HexInputError, parseHexDump } from './hex-input.js';
 import { parseRdacLog } from './parse-rdac-log.js';
 
 // Sources of every fixture: __fixtures__/SOURCES.md.
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
-const runner = new CommandRunner({ checkToolOptions: false, logger: pino({ level: 'silent' }) });
-let dir = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-sg-'));
-});
-
-/** The real sg3_utils decoding the same bytes (`--inhex`): the oracle for our decoders. */
-async function sg(tool: 'sg_vpd' | 'sg_inq', bytes: Uint8Array, args: string[]): Promise<string> {
-  const file = join(dir, `${tool}-${Math.random().toString(36).slice(2)}.hex`);
-  await writeFile(file, toSpacedHex(bytes));
-  return (await runner.run(tool, [`--inhex=${file}`, ...args])).stdout;
-}
-
-function page83(descs: { codeSet: number; piv: number; proto: number; assoc: number; type: number; data: Buffer }[]): Buffer {
-  const body = Buffer.concat(descs.map((d) => Buffer.concat([Buffer.from([(d.proto << 4) | d.codeSet, (d.piv << 7) | (d.assoc << 4) | d.type, 0, d.data.length]), d.data])));
-  return Buffer.concat([Buffer.from([0, 0x83, body.length >> 8, body.length & 0xff]), body]);
-}
-
-/** Plain `sg_vpd -p 0x83` (no -l) does not print the page's first byte: PQual and PDT are unknown there. */
-const withoutHeader = (v: Vpd83Info): Vpd83Info => ({ ...v, peripheralQualifier: null, deviceType: null });
-
 function c9(avteCvp: number, pathPrio = 0x01): Buffer {
   const b = Buffer.alloc(48);
   b.set([0x00, 0xc9, 0x00, 0x2c, 0x76, 0x61, 0x63, 0x31, avteCvp, pathPrio, 0x00, 0x01, 0x01, 0x01]);
@@ -117,7 +92,7 @@ describe('VPD 0x83', () => {
   it('decodes a LIO iSCSI page (T10 vendor id, NAA, SCSI name with PIV, port 2, TPG 1) the same as sg_vpd, plain and -l', async () => {
     let name = Buffer.from('iqn.2003-01.org.linux-iscsi.xs-a:sn.1234,t,0x0001', 'utf8');
     name = Buffer.concat([name, Buffer.alloc(4 - (name.length % 4))]);
-    const bytes = page83([
+    const bytes = page([
       { codeSet: 2, piv: 0, proto: 0, assoc: 0, type: 1, data: Buffer.from('LIO-ORG 5a1c9b6e-4c1f-4f5e-9c1d-1c2b3a4d5e6f', 'latin1') },
       { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 3, data: Buffer.from('6001405a1c9b6e4c1f4f5e9c1d1c2b3a', 'hex') },
       { codeSet: 3, piv: 1, proto: 5, assoc: 1, type: 8, data: name },
@@ -336,7 +311,7 @@ describe('every decoder against sg3_utils, field by field', () => {
   it('VPD 0x83 with every designator type we decode: T10 parts, NAA 5/6, EUI-64, UUID, groups, MD5, vendor specific (plain and -l)', async () => {
     let name = Buffer.from('iqn.2003-01.org.linux-iscsi.xs-a:sn.1234,t,0x0001', 'utf8');
     name = Buffer.concat([name, Buffer.alloc(4 - (name.length % 4))]);
-    const bytes = page83([
+    const bytes = page([
       { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 0, data: Buffer.from('0102030405', 'hex') },
       { codeSet: 2, piv: 0, proto: 0, assoc: 0, type: 0, data: Buffer.from('ABCDEF', 'latin1') },
       { codeSet: 1, piv: 0, proto: 0, assoc: 0, type: 2, data: Buffer.from('0011223344556677', 'hex') },
