@@ -76,11 +76,15 @@ export async function addressAnswers(ctx: AgentContext, ip: FloatingIpConfig, si
   return { answers: r.exitCode === 1, by };
 }
 
-/** Rule 4: never add an address that still answers. Idempotent. */
-export async function addFloatingIp(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal): Promise<boolean> {
+/**
+ * Rule 4: never add an address that still answers. Idempotent. `dad`: a duplicate address
+ * detection the caller started earlier (a promotion starts it with DRBD Primary, after the old
+ * master was fenced or demoted) instead of one here, which costs its two probes' 2 s in line.
+ */
+export async function addFloatingIp(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal, dad?: Promise<{ answers: boolean; by: string }>): Promise<boolean> {
   if ((await floatingIpState(ctx, ip, signal)).present) return false;
-  const dad = await addressAnswers(ctx, ip, signal);
-  if (dad.answers) throw new FloatingIpInUseError(ip.address, ip.iface, dad.by);
+  const found = await (dad ?? addressAnswers(ctx, ip, signal));
+  if (found.answers) throw new FloatingIpInUseError(ip.address, ip.iface, found.by);
   await ctx.runner.run('ip', ['addr', 'add', `${ip.address}/${ip.prefixLength}`, 'dev', ip.iface], { signal, timeoutMs: 10_000 });
   ctx.logger.info({ address: ip.address, iface: ip.iface }, 'floating IP added');
   return true;

@@ -12,7 +12,7 @@ import { CommandRunner, type CommandResult, type RunOptions } from '../exec/comm
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { applyFirewall, normalizeFirewall, removeFirewall, renderFirewallRules } from './firewall.js';
-import { addFloatingIp, announceFloatingIp, floatingIpState, normalizeFloatingIp, parseIpAddrShow, removeFloatingIp } from './floating-ip.js';
+import { addFloatingIp, addressAnswers, announceFloatingIp, floatingIpState, normalizeFloatingIp, parseIpAddrShow, removeFloatingIp } from './floating-ip.js';
 
 const logger = createLogger('test', { level: 'silent' });
 
@@ -244,6 +244,9 @@ describe.skipIf(!root)('floating IP with iproute2 and iputils arping (two namesp
     expect(await addFloatingIp(a, ip)).toBe(false);
     expect(await floatingIpState(a, ip)).toEqual({ present: true, mac: await mac(nsA) });
     await expect(addFloatingIp(b, ip)).rejects.toMatchObject({ code: 'FLOATING_IP_IN_USE', answeredBy: (await mac(nsA))?.toUpperCase() });
+    // A detection started earlier (a promotion starts it with DRBD Primary) refuses the same way.
+    await expect(addFloatingIp(b, ip, undefined, addressAnswers(b, ip))).rejects.toMatchObject({ code: 'FLOATING_IP_IN_USE', answeredBy: (await mac(nsA))?.toUpperCase() });
+    expect(await floatingIpState(b, ip)).toMatchObject({ present: false });
     expect(await removeFloatingIp(a, ip)).toBe(true);
     expect(await removeFloatingIp(a, ip)).toBe(false);
     // A's ARP cache still points the address somewhere stale; B's gratuitous ARP must repoint it.
