@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -34,7 +34,7 @@ describe('IPMI fencing (ipmitool against ipmi_sim)', () => {
     const fencer = new IpmiFencer({ xs1: target(bmc) });
     expect(await fencer.powerState('xs1')).toBe('on');
     const out = await fencer.fence('xs1');
-    expect(out).toMatchObject({ host: 'xs1', method: 'ipmi', confirmedOff: true, wasOff: false });
+    expect(out).toMatchObject({ host: 'xs1', method: 'ipmi', confirmedOff: true });
     expect(out.detail).toMatch(/chassis power off confirmed by 127\.0\.0\.1/);
     // The chassis itself recorded the power-off, and ipmitool (not our code) reads it as off.
     expect((await readFile(bmc.stateFile, 'utf8')).trim()).toBe('0');
@@ -42,9 +42,27 @@ describe('IPMI fencing (ipmitool against ipmi_sim)', () => {
     expect(stdout.trim()).toBe('Chassis Power is off');
   });
 
-  it('fencing a host that is already off succeeds at once', async () => {
+  it('fencing a host that is already off succeeds (the power-off is a no-op, the read-back says off)', async () => {
     const out = await new IpmiFencer({ xs1: target(bmc) }).fence('xs1');
-    expect(out).toMatchObject({ confirmedOff: true, wasOff: true, detail: 'already off' });
+    expect(out).toMatchObject({ confirmedOff: true });
+    expect(out.detail).toMatch(/chassis power off confirmed by 127\.0\.0\.1$/);
+    expect((await readFile(bmc.stateFile, 'utf8')).trim()).toBe('0');
+  });
+
+  it('the path to the promotion is one power-off and one read-back: no status read before the power-off', async () => {
+    // ipmitool through a wrapper that logs each command (the last three arguments) and runs the real one.
+    const fresh = await startBmcSim({ dir: join(base, 'xs4'), name: 'xs4' });
+    try {
+      const calls = join(base, 'ipmitool-calls');
+      const wrapper = join(base, 'ipmitool-logged');
+      await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do last3="$last2 $a"; last2="$last1 $a"; last1="$a"; done\necho "$last3" >> ${calls}\nexec ipmitool "$@"\n`);
+      await chmod(wrapper, 0o755);
+      const out = await new IpmiFencer({ xs4: target(fresh) }, { program: wrapper }).fence('xs4');
+      expect(out.confirmedOff).toBe(true);
+      expect((await readFile(calls, 'utf8')).trim().split('\n').map((l) => l.trim())).toEqual(['chassis power off', 'chassis power status']);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a wrong password is a failed fence, and the password is in no message', async () => {

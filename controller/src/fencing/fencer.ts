@@ -9,8 +9,6 @@ export interface FenceOutcome {
   method: string;
   /** The power state was read back as off after the power-off. */
   confirmedOff: true;
-  /** Power was already off before we asked. */
-  wasOff: boolean;
   durationMs: number;
   detail: string;
 }
