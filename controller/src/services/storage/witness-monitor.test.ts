@@ -52,6 +52,8 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
             const role = answering[endpoint.serverName];
             if (role === undefined) throw new Error(`${endpoint.serverName}: UNAVAILABLE`);
             heartbeats.push(endpoint.serverName);
+            // A host that went away mid-call: the call never comes back (its deadline is the caller's).
+            if (role === 'hang') return new Promise<never>(() => undefined);
             return { view: view(role) };
           },
         }),
@@ -61,8 +63,18 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
   return { ctx, heartbeats };
 }
 
-const engineWith = (rows: Array<{ id: string; params: unknown; createdAt?: string }>) =>
-  ({ store: { list: (f: { kind?: string }) => (f.kind === STORAGE_FAILOVER ? rows : []), activeFor: () => undefined } }) as unknown as WorkflowEngine;
+/** A journal of failovers, newest first; `promoted: false` is one that stopped before its promotion (refused, fence failed). */
+const engineWith = (rows: Array<{ id: string; params: FailoverParams; createdAt?: string; promoted?: boolean }>) =>
+  ({
+    store: {
+      list: (f: { kind?: string }) => (f.kind === STORAGE_FAILOVER ? rows : []),
+      activeFor: () => undefined,
+      step: (id: string, name: string) => {
+        const row = rows.find((r) => r.id === id);
+        return row !== undefined && name === `promote:${row.params.survivor.name}` && row.promoted !== false ? { name, status: 'done' } : undefined;
+      },
+    },
+  }) as unknown as WorkflowEngine;
 
 describe('the witness of a controller restarted with the pool master dead', () => {
   it('takes the storage hosts from the last failover in the journal and heartbeats the promoted survivor', async () => {
@@ -120,6 +132,38 @@ describe('the witness of a controller restarted with the pool master dead', () =
     expect(heartbeats).toEqual(['xs2']);
     expect(monitor.hosts.get('xs2')?.host.isMaster).toBe(true);
     expect(monitor.hosts.get('xs1')?.host.isMaster).toBe(false);
+  });
+
+  it('a refused failover newer than the last one that moved the storage does not relabel the masters (issue 11)', async () => {
+    // wf-1 moved the storage xs1 -> xs2 (xs2 became the pool master). wf-2, later, tried xs2 -> xs1
+    // and stopped before the promotion (its fence failed): nothing moved, xs2 is still both masters.
+    const back: FailoverParams = { ...failover, failed: { ...failover.survivor, isMaster: true }, survivor: { ...failover.failed, isMaster: false }, reason: 'storage master xs2 lost' };
+    const { ctx, heartbeats } = deadMasterContext({ xs2: 'master' });
+    const monitor = new WitnessMonitor(
+      ctx,
+      pool,
+      engineWith([
+        { id: 'wf-2', params: back, createdAt: '2026-12-05T02:00:00.000Z', promoted: false },
+        { id: 'wf-1', params: failover, createdAt: '2026-12-05T01:00:00.000Z' },
+      ]),
+    );
+    await monitor.tick();
+    expect(heartbeats).toEqual(['xs2']);
+    expect(monitor.hosts.get('xs2')?.host.isMaster).toBe(true);
+    expect(monitor.hosts.get('xs1')?.host.isMaster).toBe(false);
+  });
+
+  it('a refused failover newer than the pool members the journal kept: the members stand', async () => {
+    const members: StorageHost[] = [
+      { name: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
+      { name: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
+    ];
+    const { ctx } = deadMasterContext({ xs1: 'master' }, { hosts: members, seenAt: '2026-12-05T00:59:00.000Z' });
+    const monitor = new WitnessMonitor(ctx, pool, engineWith([{ id: 'wf-1', params: failover, createdAt: '2026-12-05T01:00:00.000Z', promoted: false }]));
+    await monitor.tick();
+    // Taken as a move, wf-1 would make xs2 the pool master and xs1 a slave.
+    expect(monitor.hosts.get('xs1')?.host.isMaster).toBe(true);
+    expect(monitor.hosts.get('xs2')?.host.isMaster).toBe(false);
   });
 
   it('after the failover the survivor is the pool master when the dead host was', () => {
@@ -252,5 +296,45 @@ describe('the witness reads XAPI again: the pool master moves without a failover
     later(10);
     await monitor.tick();
     expect(started.map((p) => [p.failed.name, p.failed.isMaster, p.survivor.name, p.survivor.isMaster])).toEqual([['xs2', true, 'xs1', false]]);
+  });
+});
+
+describe('a master whose heartbeat never comes back (issue 11: detection held by the call deadline)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('the round does not wait for it past one poll interval, and the failover starts detectAfterMs after its last answer', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-05T04:00:00.000Z'));
+    const answering: Record<string, string> = { xs1: 'master', xs2: 'slave' };
+    const listing = [
+      { name: 'xs1', nameLabel: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
+      { name: 'xs2', nameLabel: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
+    ];
+    const { ctx, heartbeats } = deadMasterContext(answering, null, async () => listing as never);
+    const started: FailoverParams[] = [];
+    const engine = { start: (_k: string, _p: string, params: FailoverParams) => started.push(params), store: { list: () => [], activeFor: () => undefined } } as unknown as WorkflowEngine;
+    const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
+    const monitor = new WitnessMonitor(ctx, noHoldDown, engine);
+    await monitor.tick();
+    const seen = Date.now();
+    expect(monitor.master).toBe('xs1');
+
+    answering['xs1'] = 'hang';
+    const t0 = performance.now();
+    await monitor.tick();
+    // One poll interval (50 ms here), not the call: it never ends.
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(started).toEqual([]);
+    // One ms short of detectAfterMs (3000 by default) since xs1's last answer: not yet.
+    vi.setSystemTime(seen + storage.failover.detectAfterMs - 1);
+    await monitor.tick();
+    expect(started).toEqual([]);
+    vi.setSystemTime(seen + storage.failover.detectAfterMs);
+    await monitor.tick();
+    expect(started.map((p) => [p.failed.name, p.survivor.name, p.detectedAt])).toEqual([['xs1', 'xs2', new Date(seen).toISOString()]]);
+    // xs1 answered once, then was asked once more: a call in flight is not stacked with another.
+    expect(heartbeats.filter((h) => h === 'xs1')).toHaveLength(2);
   });
 });

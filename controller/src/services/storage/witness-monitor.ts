@@ -2,6 +2,7 @@ import type { PeerView } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import type { PoolConfig } from '../../config/inventory.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
+import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
 import { STORAGE_FAILOVER, type FailoverParams } from '../../workflows/storage/failover-workflow.js';
 import { peerViewOf, pickStorageHosts, storageConfigOf, storageHosts, type StorageHost } from '../../workflows/storage/storage-pool.js';
 
@@ -41,6 +42,7 @@ export class WitnessMonitor {
   #lastRefresh = 0;
   #usedJournal = false;
   #failovers = 0;
+  readonly #asking = new Map<string, Promise<void>>();
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -75,35 +77,39 @@ export class WitnessMonitor {
     const storage = storageConfigOf(this.pool);
     const hosts = await this.#storageHosts();
     const deadline = Math.min(1_500, storage.failover.pollIntervalMs * 3);
-    await Promise.all(
-      hosts.map(async (h) => {
-        const w = this.hosts.get(h.name) ?? { host: h, reachable: false, lastSeen: 0, view: undefined, error: '' };
-        w.host = h;
-        try {
-          w.view = await peerViewOf(this.ctx, this.pool, h, AbortSignal.timeout(deadline));
-          w.reachable = true;
-          w.lastSeen = Date.now();
-          w.error = '';
-        } catch (err) {
-          w.reachable = false;
-          w.error = err instanceof Error ? err.message : String(err);
-        }
-        this.hosts.set(h.name, w);
-      }),
-    );
+    for (const h of hosts) {
+      const w = this.hosts.get(h.name) ?? { host: h, reachable: false, lastSeen: 0, view: undefined, error: '' };
+      w.host = h;
+      this.hosts.set(h.name, w);
+      // One call in flight per host: a host whose last call has not come back is not asked again.
+      if (!this.#asking.has(h.name)) {
+        const call = this.#ask(w, h, deadline).finally(() => this.#asking.delete(h.name));
+        this.#asking.set(h.name, call);
+      }
+    }
+    // The round waits for the answers, but not past one poll interval: a dead master's call runs
+    // into its 1.5 s deadline, and waiting for it held every round (the decision included) to
+    // 1.5 s, so a lost master was declared up to 1.5 s after detectAfterMs (issue 11's bench).
+    const pending = [...this.#asking.values()];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending), new Promise<void>((r) => (timer = setTimeout(r, storage.failover.pollIntervalMs)))]);
+    clearTimeout(timer);
     const all = [...this.hosts.values()];
     const serving = all.find((w) => w.reachable && w.view?.heldRole === 'master');
     if (serving !== undefined) this.master = serving.host.name;
     const master = all.find((w) => w.host.name === this.master);
     const survivor = all.find((w) => w.host.name !== this.master);
     if (master === undefined || survivor === undefined) return;
-    const lost = !master.reachable && survivor.reachable && survivor.view?.replicationConnected === false;
+    const now = Date.now();
+    // Not answering: its last call failed, or no answer came for detectAfterMs while one is still
+    // in flight (the call's own deadline would add up to 1.5 s to the detection).
+    const silent = !master.reachable || (master.lastSeen > 0 && now - master.lastSeen >= storage.failover.detectAfterMs);
+    const lost = silent && survivor.reachable && survivor.view?.replicationConnected === false;
     if (!lost) {
       this.#lostSince = 0;
       this.#alerted = false;
       return;
     }
-    const now = Date.now();
     this.#lostSince ||= now - Math.max(0, now - master.lastSeen);
     if (now - this.#lostSince < storage.failover.detectAfterMs) return;
     if (this.engine.store.activeFor(this.pool.name) !== undefined) return;
@@ -117,10 +123,23 @@ export class WitnessMonitor {
       }
       return;
     }
-    const params: FailoverParams = { failed: master.host, survivor: survivor.host, reason, automatic: true, detectedAt: new Date(this.#lostSince).toISOString() };
+    const params: FailoverParams = { failed: master.host, survivor: survivor.host, reason, automatic: true, detectedAt: new Date(this.#lostSince).toISOString(), declaredAt: new Date(now).toISOString() };
     this.engine.start(STORAGE_FAILOVER, this.pool.name, params, 'witness');
     this.noteFailover(params);
     this.ctx.logger.error({ pool: this.pool.name, reason }, 'STORAGE FAILOVER started by the witness');
+  }
+
+  /** One heartbeat: the host's peer view, or why it did not answer. */
+  async #ask(w: HostWitness, h: StorageHost, deadline: number): Promise<void> {
+    try {
+      w.view = await peerViewOf(this.ctx, this.pool, h, AbortSignal.timeout(deadline));
+      w.reachable = true;
+      w.lastSeen = Date.now();
+      w.error = '';
+    } catch (err) {
+      w.reachable = false;
+      w.error = err instanceof Error ? err.message : String(err);
+    }
   }
 
   /**
@@ -181,7 +200,7 @@ export class WitnessMonitor {
 
   #journalHosts(): { hosts: StorageHost[]; from: string; at: string } | null {
     const members = this.ctx.knownPoolHosts(this.pool);
-    const last = this.engine.store.list({ pool: this.pool.name, kind: STORAGE_FAILOVER, limit: 1 })[0];
+    const last = lastStorageMove(this.engine, this.pool.name);
     if (last !== undefined && (members === null || last.createdAt > members.seenAt)) return { hosts: hostsAfterFailover(last.params as FailoverParams), from: `failover ${last.id}`, at: last.createdAt };
     if (members === null) return null;
     try {
@@ -196,7 +215,8 @@ export class WitnessMonitor {
     const master = [...this.hosts.values()].find((w) => w.host.name === this.master);
     const survivor = [...this.hosts.values()].find((w) => w.host.name !== this.master);
     if (master === undefined || survivor === undefined) return null;
-    return { failed: master.host, survivor: survivor.host, reason, automatic: false, detectedAt: new Date(this.#lostSince || Date.now()).toISOString() };
+    const now = Date.now();
+    return { failed: master.host, survivor: survivor.host, reason, automatic: false, detectedAt: new Date(this.#lostSince || now).toISOString(), declaredAt: new Date(now).toISOString() };
   }
 
   noteRoleChange(master: string): void {
@@ -250,4 +270,17 @@ export function hostsAfterFailover(p: FailoverParams): StorageHost[] {
     { ...p.failed, isMaster: false },
     { ...p.survivor, isMaster: p.survivor.isMaster || p.failed.isMaster },
   ];
+}
+
+/**
+ * The newest failover that moved the storage: its survivor's promotion step is done (the workflow
+ * finished, or failed later in its XAPI recovery). A failover refused or failed before that (a
+ * failed fence, a survivor not UpToDate, an old master still serving) left the roles as they were,
+ * and taking it would relabel the survivor the pool master and the storage master.
+ */
+export function lastStorageMove(engine: WorkflowEngine, pool: string): WorkflowRow | undefined {
+  return engine.store.list({ pool, kind: STORAGE_FAILOVER, limit: 20 }).find((row) => {
+    const p = row.params as FailoverParams;
+    return engine.store.step(row.id, `promote:${p.survivor.name}`)?.status === 'done';
+  });
 }
