@@ -57,7 +57,7 @@ export class IpmiFencer implements Fencer {
         const off = await runIpmitool(t, ['chassis', 'power', 'off'], { signal, ...program });
         if (off.exitCode !== 0) {
           last = `power off refused (exit ${off.exitCode}: ${firstLine(off.stderr) || firstLine(off.stdout)})`;
-          if ((await this.powerState(host, signal)) === 'off') return done(`already off (${last})`);
+          if ((await this.powerState(host, signal)) === 'off') return done(`off by read-back after the power-off answered: ${last}`);
           continue;
         }
         // Only a read-back "off" counts, whatever the power-off answered.
