@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Status } from 'nice-grpc';
 import { XsctlError } from '@xsctl/common/errors/index';
 // The simulator is a test double in the test package (a devDependency: it depends on the controller).
-import { DEFAULT_SIM_CREDENTIALS, demoPoolFile, startXapiSimulator, XapiFailure, type XapiSimulator } from '@xsctl/test/xapi-sim/index';
+import { DEFAULT_SIM_CREDENTIALS, demoPoolFile, setXapiState, startXapiSimulator, XapiFailure, type XapiSimulator } from '@xsctl/test/xapi-sim/index';
 import { asRef, NULL_REF } from './ref.js';
 import { callPolicy, callTable } from './xapi-call-table.js';
 import { XapiCancelledError } from './xapi-cancelled-error.js';
@@ -304,6 +304,29 @@ describe('the XAPI password never travels unverified unless the config says so (
     expect(err).toMatchObject({ setting: 'followMasterRedirect' });
     expect((err as Error).message).toContain('127.0.0.11');
     expect(sessions()).toBe(before);
+  });
+
+  it('a slave whose master is dead: HOST_IS_SLAVE, then the dead master is unreachable (typed, bounded); without the redirect, refused naming it', async () => {
+    // What a failover meets when it logs in to the survivor before pool.emergency_transition_to_master.
+    const slaveUrl = sim.hostUrls.get('127.0.0.12');
+    if (slaveUrl === undefined) return; // no loopback aliases here
+    const master = sim.db.masterRef();
+    setXapiState(sim.db, master, 'down');
+    try {
+      const start = performance.now();
+      const follow = await XapiClient.connect({ url: slaveUrl, user, password, allowPlainHttp: true, followMasterRedirect: true }).catch((e: unknown) => e);
+      expect(follow).toBeInstanceOf(XapiUnreachableError);
+      // The unreachable one is the dead master the slave named, not the slave that answered.
+      expect(follow).toMatchObject({ code: 'XAPI_UNREACHABLE', url: `http://127.0.0.11:${sim.port}` });
+      expect((follow as XapiUnreachableError).reason).toBe(`ECONNREFUSED (named the pool master by http://127.0.0.12:${sim.port}, HOST_IS_SLAVE)`);
+      expect(performance.now() - start).toBeLessThan(15_000);
+      const refused = await XapiClient.connect({ url: slaveUrl, user, password, allowPlainHttp: true }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(XapiInsecureTransportError);
+      expect(refused).toMatchObject({ setting: 'followMasterRedirect' });
+      expect((refused as Error).message).toContain('127.0.0.11');
+    } finally {
+      setXapiState(sim.db, master, 'up');
+    }
   });
 
   it('refuses to follow the master when it moves mid-session', async () => {

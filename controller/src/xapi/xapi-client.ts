@@ -327,6 +327,15 @@ export class XapiClient {
     } catch (error) {
       void xapi.disconnect().catch(() => undefined);
       if (error instanceof XapiError && error.code === 'HOST_IS_SLAVE' && !this.followsRedirects) throw redirectRefused(this.url, error.params[0] ?? '', { cause: error });
+      // xen-api followed HOST_IS_SLAVE and the master the host named did not answer (a slave
+      // whose master is dead: xapi_session.ml answers HOST_IS_SLAVE without asking the master).
+      // Name the master that is unreachable, not the slave that answered.
+      const followed = (xapi as unknown as { _url?: { hostname?: unknown } })._url?.hostname;
+      if (error instanceof XapiUnreachableError && typeof followed === 'string' && followed !== '' && followed !== this.masterUrl.hostname) {
+        const master = new URL(this.masterUrl.href);
+        master.hostname = followed;
+        throw new XapiUnreachableError(master.origin, `${error.reason} (named the pool master by ${this.url}, HOST_IS_SLAVE)`, { cause: error });
+      }
       throw error;
     }
     // xen-api follows HOST_IS_SLAVE during login on its own and keeps the master in its private

@@ -68,6 +68,12 @@ export async function dispatchCall(env: DispatchEnv, wireName: string, params: r
   const onSlave = server.listenerHostRef !== undefined && server.listenerHostRef !== master;
   // A slave's own xapi answers its slave-local calls whatever the master's state (failover).
   const slaveLocal = onSlave && server.registry.resolve(name, db)?.slaveLocal === true;
+  // A password login on a slave is refused by the slave itself, naming the master from its own
+  // pool.conf, without asking the master: xapi_session.ml login_with_password, `if
+  // Pool_role.is_slave () then raise (Server_error (host_is_slave, [Pool_role.get_master_address
+  // ()]))` before any authentication. So it answers even while the master is dead (the
+  // simulator cut the socket there); a client learns the master's address and fails there.
+  if (onSlave && name === 'session.login_with_password') throw hostIsSlave(db);
   if (!slaveLocal && master !== '' && xapiState(db, master) === 'down') throw new SimConnectionRefused(String(db.peek('host', master)?.['address'] ?? ''));
   if (onSlave && !slaveLocal) {
     // A slave refuses API calls and names the master, which is how clients find it.
@@ -87,6 +93,12 @@ export async function dispatchCall(env: DispatchEnv, wireName: string, params: r
     checkSession(db, session);
   }
   throw new XapiFailure('MESSAGE_METHOD_UNKNOWN', [name]);
+}
+
+/** HOST_IS_SLAVE [the master's address], as a slave names it (Pool_role.get_master_address). */
+function hostIsSlave(db: XapiDb): XapiFailure {
+  const address = db.getRecord('host', db.masterRef())['address'];
+  return new XapiFailure('HOST_IS_SLAVE', [typeof address === 'string' ? address : '']);
 }
 
 /** `VM.start`, or gen_server.ml's alternative wire name `VM_start`. */

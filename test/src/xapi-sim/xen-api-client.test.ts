@@ -3,6 +3,7 @@ import { createClient, type Xapi } from 'xen-api';
 import { demoPoolFile, sharedDumpFile } from './fixture-paths.js';
 import { XapiFailure } from './xapi-failure.js';
 import { DEFAULT_SIM_CREDENTIALS, startXapiSimulator, type XapiSimulator } from './start-xapi-simulator.js';
+import { setXapiState } from './xapi-process.js';
 
 // These tests drive the simulator with the unmodified xen-api client, default transport, so
 // they break if the simulator stops speaking XAPI the way the real product's client expects.
@@ -196,6 +197,27 @@ describe('xen-api against the demo pool', () => {
       await expect(xapi.call('Async.host.get_record', host)).rejects.toMatchObject({ code: 'Fault', params: ['No async mode for this operation (rpc: host.get_record)'] });
     } finally {
       await xapi.disconnect();
+    }
+  });
+
+  it('a slave answers a password login with HOST_IS_SLAVE even while its master is dead (xapi_session.ml)', async () => {
+    // xapi_session.ml login_with_password: `if Pool_role.is_slave () then raise (Server_error
+    // (host_is_slave, [Pool_role.get_master_address ()]))`, before authentication and without
+    // asking the master (the address is the slave's own pool.conf). The simulator cut the socket.
+    const slaveUrl = sim.hostUrls.get('127.0.0.12');
+    expect(slaveUrl).toBeDefined();
+    const master = sim.db.masterRef();
+    setXapiState(sim.db, master, 'down');
+    try {
+      const raw = await rawCall(slaveUrl!, { jsonrpc: '2.0', method: 'session.login_with_password', params: [auth.user, 'not-even-the-password'], id: 1 });
+      expect(raw.json).toEqual({ result: null, error: ['HOST_IS_SLAVE', '127.0.0.11'], id: 0 });
+      // The unmodified client follows it to the dead master and fails there, not on the slave.
+      const xapi = client(slaveUrl!);
+      const err = await xapi.connect().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ECONNREFUSED' });
+      expect(String((err as { address?: unknown }).address ?? (err as Error).message)).toContain('127.0.0.11');
+    } finally {
+      setXapiState(sim.db, master, 'up');
     }
   });
 
