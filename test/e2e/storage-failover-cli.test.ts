@@ -115,11 +115,13 @@ describe.skipIf(!isRoot())('storage switchover and failover through the CLI, con
     expect(w.last).toMatchObject({ from: 'xs1', to: 'xs2' });
     expect(w.last?.reason).toMatch(/storage master xs1 lost/);
     const timeline = JSON.parse(w.last?.timelineJson ?? '{}') as Record<string, string>;
-    expect(Object.keys(timeline)).toEqual(['detected', 'fenced', 'promoted', 'served', 'xapiRecovered']);
+    expect(Object.keys(timeline)).toEqual(['lastHeartbeat', 'detected', 'fenced', 'promoted', 'served', 'xapiRecovered']);
     const at = Object.values(timeline).map((t) => Date.parse(t));
     expect(at).toEqual([...at].sort((a, b) => a - b));
-    // detected is the master's last heartbeat: at most a few polls before its death.
+    // lastHeartbeat is the master's last answer to the witness: at most a few polls before its death.
     expect(at[0]!).toBeGreaterThan(lostAt - 30_000);
+    // detected is when the witness declared it lost: no earlier than the lab's detectAfterMs (6 s) of silence.
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(6_000);
     // Fenced by the BMC: ipmi_sim's chassis recorded the power-off.
     expect((await readFile(lab.bmcs.get('xs1')!.stateFile, 'utf8')).trim()).toBe('0');
     expect((await roles()).xs2).toBe('Primary');

@@ -75,7 +75,7 @@ export function storageFailoverService(ctx: ControllerContext): StorageFailoverS
                 reason: str(params['reason']) || str(result['reason']),
                 from: str((params['failed'] as Record<string, unknown> | undefined)?.['name']) || str(result['from']),
                 to: str((params['survivor'] as Record<string, unknown> | undefined)?.['name']) || str(result['to']),
-                timelineJson: JSON.stringify(result['timeline'] ?? {}),
+                timelineJson: JSON.stringify(timelineOf(engine, last.id, result)),
                 at: last.createdAt,
                 error: last.state === 'failed' ? last.error : '',
                 errorCode: last.state === 'failed' ? failureCode(engine, last.id) : '',
@@ -91,4 +91,14 @@ export function storageFailoverService(ctx: ControllerContext): StorageFailoverS
 function failureCode(engine: WorkflowEngine, id: string): string {
   const failing = engine.store.events(id).findLast((e) => e.kind === 'failing');
   return str(failing?.data['code']);
+}
+
+/**
+ * A failover's timeline: its 'failover-phase' events as they were recorded (a failed or running
+ * failover shows the phases it reached), over the finished workflow's result for older journals.
+ */
+function timelineOf(engine: WorkflowEngine, id: string, result: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...((result['timeline'] as Record<string, unknown> | undefined) ?? {}) };
+  for (const e of engine.store.events(id)) if (e.kind === 'failover-phase' && typeof e.data['phase'] === 'string') out[e.data['phase']] = e.data['at'];
+  return out;
 }

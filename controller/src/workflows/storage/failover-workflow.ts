@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import pRetry from 'p-retry';
 import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
@@ -6,9 +7,11 @@ import type { Fencer } from '../../fencing/fencer.js';
 import { FencingFailedError } from '../../fencing/fencing-errors.js';
 import { IpmiFencer } from '../../fencing/ipmi-fencer.js';
 import type { ControllerContext } from '../../server/controller-context.js';
+import { buildPoolModel, noAnswers, readPoolRecords } from '../../pool-model/index.js';
 import { emergencyTransitionToMaster, XapiClient } from '../../xapi/index.js';
 import type { WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
 import { realSleep } from '../sleep.js';
+import { placeRestarts } from './restart-placement.js';
 import { assertRoleOn, peerViewOf, specFor, storageConfigOf, type StorageHost } from './storage-pool.js';
 import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
 import { verifyFromInitiator } from './verify-initiator.js';
@@ -20,8 +23,10 @@ export interface FailoverParams {
   survivor: StorageHost;
   reason: string;
   automatic: boolean;
-  /** When the witness first saw the master lost (ISO). */
+  /** The master's last heartbeat before it was lost (ISO): where the self-fence bound starts. */
   detectedAt: string;
+  /** When the witness (or the admin) declared it lost and started this failover (ISO). */
+  declaredAt?: string;
 }
 
 export function fencerFor(pool: PoolConfig): Fencer | null {
@@ -118,7 +123,17 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
   const storage = storageConfigOf(pool);
   const signal = w.signal;
   const stamp = () => new Date().toISOString();
-  const timeline: Record<string, string> = { detected: p.detectedAt };
+  // The timeline (issue 11: detected, fenced, promoted, served, xapiRecovered) is recorded as it
+  // goes, one persisted 'failover-phase' event per phase, so a failover that fails later (its XAPI
+  // recovery) or is still running shows how far it got. The times come from journaled step
+  // outcomes where there is one: a resumed failover keeps the original times.
+  const timeline: Record<string, string> = {};
+  const phase = (name: string, at: string): void => {
+    timeline[name] = at;
+    w.emit('failover-phase', { phase: name, at });
+  };
+  phase('lastHeartbeat', p.detectedAt);
+  phase('detected', p.declaredAt ?? p.detectedAt);
 
   await w.step('assess', {
     host: p.survivor.name,
@@ -175,19 +190,19 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
       }
     },
   });
-  timeline['fenced'] = fence.at;
+  phase('fenced', fence.at);
 
-  await w.step(`promote:${p.survivor.name}`, {
+  const promoted: { at?: string } = await w.step(`promote:${p.survivor.name}`, {
     host: p.survivor.name,
     run: async () => {
       const spec = specFor(storage, p.survivor.name);
       const peerSafety = { witnessAddress: '', witnessInterface: '', ...spec.peerSafety, peerFenced: fence.confirmedOff, failoverReason: FailoverReason.FAILOVER_REASON_PEER_HOST_NOT_LIVE };
-      return assertRoleOn(ctx, pool, p.survivor, StorageRole.STORAGE_ROLE_MASTER, signal, { ...spec, peerSafety });
+      return { ...(await assertRoleOn(ctx, pool, p.survivor, StorageRole.STORAGE_ROLE_MASTER, signal, { ...spec, peerSafety })), at: stamp() };
     },
   });
-  timeline['promoted'] = stamp();
-  const verified = await w.step('verify', { run: () => verifyFromInitiator(storage, signal) });
-  timeline['served'] = stamp();
+  phase('promoted', promoted.at ?? stamp());
+  const verified = await w.step('verify', { run: async () => ({ ...(await verifyFromInitiator(storage, signal)), at: stamp() }) });
+  phase('served', verified.at ?? stamp());
 
   // ---------------------------------------------------------------- XAPI, in xapi's order
   const open = () => XapiClient.connect({ url: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal });
@@ -220,26 +235,48 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
     });
     // Only a proven-fenced host's VMs may be declared halted: a live domain would run twice.
     if (fence.confirmedOff) {
-      for (const vm of vms) {
-        await w.step(`xapi:reset:${vm.uuid}`, { host: p.failed.name, intent: { vm: vm.name }, run: async () => (await xapi.callAsync('VM.power_state_reset', [vm.ref as never], { signal }), { reset: vm.name }) });
+      // Every reset before any start (xapi's order), then the starts side by side, at most
+      // vmStartConcurrency at once: each VM.start_on runs as its own task on the master, and one
+      // after another a host's VMs came back one boot time apart (30 s each in the simulator).
+      await settleAll(vms, (vm) => w.step(`xapi:reset:${vm.uuid}`, { host: p.failed.name, intent: { vm: vm.name }, run: async () => (await xapi.callAsync('VM.power_state_reset', [vm.ref as never], { signal }), { reset: vm.name }) }));
+      const placement = await w.step('xapi:place', {
+        run: async () => placeRestarts(buildPoolModel({ records: await readPoolRecords(xapi, signal), answers: noAnswers }), vms.map((v) => v.ref), p.failed.ref),
+      });
+      for (const u of placement.unplaced) {
+        w.emit('warning', { message: `${u.vmName} of ${p.failed.name} not started: ${u.reason}` });
+        w.logger.error({ pool: w.pool, vm: u.vmName, reason: u.reason }, 'FAILOVER: VM left Halted');
       }
-      for (const vm of vms) {
-        await w.step(`xapi:start:${vm.uuid}`, {
-          host: p.survivor.name,
-          intent: { vm: vm.name },
-          check: async () => ((await xapi.getRecord('VM', vm.ref as never, { signal })).power_state === 'Running' ? { started: vm.name } : undefined),
-          run: async () => (await xapi.callAsync('VM.start_on', [vm.ref as never, p.survivor.ref as never, false, false], { signal }), { started: vm.name }),
-        });
-      }
+      const uuidOf = new Map(vms.map((v) => [v.ref, v.uuid]));
+      await settleAll(placement.placed, (pl) =>
+        w.step(`xapi:start:${uuidOf.get(pl.vm) ?? pl.vm}`, {
+          host: pl.hostName,
+          intent: { vm: pl.vmName, on: pl.hostName },
+          check: async () => ((await xapi.getRecord('VM', pl.vm as never, { signal })).power_state === 'Running' ? { started: pl.vmName, on: pl.hostName } : undefined),
+          run: async () => (await xapi.callAsync('VM.start_on', [pl.vm as never, pl.host as never, false, false], { signal }), { started: pl.vmName, on: pl.hostName }),
+        }),
+      );
     } else if (vms.length > 0) {
       w.emit('warning', { message: `${vms.length} VMs of ${p.failed.name} left as XAPI sees them: ${p.failed.name} was not fenced by power, so VM.power_state_reset is not safe; check the host, then reset them` });
     }
   } finally {
     await xapi.close().catch(() => undefined);
   }
-  timeline['xapiRecovered'] = stamp();
+  phase('xapiRecovered', stamp());
   w.emit('failover-timeline', { failed: p.failed.name, survivor: p.survivor.name, reason: p.reason, automatic: p.automatic, timeline });
   return { pool: w.pool, failed: p.failed.name, survivor: p.survivor.name, reason: p.reason, automatic: p.automatic, fence, timeline, verified };
+}
+
+/** How many VM.power_state_reset / VM.start_on calls a failover has in flight at once. */
+export const vmStartConcurrency = 4;
+
+/**
+ * Runs `fn` over every item, at most vmStartConcurrency at once; one failure does not stop the
+ * others (each VM is its own step), and the first failure is thrown once all have ended.
+ */
+async function settleAll<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  const results = await pMap(items, (item) => fn(item).then(() => null, (err: unknown) => ({ err })), { concurrency: vmStartConcurrency });
+  const failed = results.find((r) => r !== null);
+  if (failed !== undefined && failed !== null) throw failed.err;
 }
 
 /**
