@@ -33,6 +33,8 @@ export class LabMonitor {
   #roles = new Map<LabHost, string>();
   /** Answers after this moment count (the caller marks when the fault starts). */
   #since = 0;
+  /** Set by markDeath: only its own probes measure the first answer. */
+  #firstAnswerFrom = 0;
 
   constructor(
     private readonly lab: StorageLab,
@@ -47,6 +49,40 @@ export class LabMonitor {
   mark(): void {
     this.#since = performance.now();
     this.#report.firstAnswerAfterMs = -1;
+  }
+
+  /**
+   * The fault starts now (call it before the first cable is cut): firstAnswerAfterMs becomes the
+   * time to the first INQUIRY answered by a probe that started after this moment. The probes
+   * overlap (a new one every `everyMs`, at most `inFlight` at once, each given `timeoutMs`; few, since
+   * the lab's agents share this process's event loop with the spawns): a
+   * probe whose SYN or ARP went out while the address was gone waits for a retransmission
+   * (TCP's first SYN retry is 1 s later), and the one-at-a-time loop (a 2 s timeout, then 100 ms)
+   * measured that wait too. An answer to a probe started before the fault never counts.
+   */
+  markDeath(options: { everyMs?: number; inFlight?: number; timeoutMs?: number } = {}): void {
+    const since = performance.now();
+    this.#since = since;
+    this.#report.firstAnswerAfterMs = -1;
+    this.#firstAnswerFrom = since;
+    this.#loops.push(this.#firstAnswerLoop(since, options.everyMs ?? 200, options.inFlight ?? 6, options.timeoutMs ?? 2_000));
+  }
+
+  async #firstAnswerLoop(since: number, everyMs: number, inFlight: number, timeoutMs: number): Promise<void> {
+    const running = new Set<Promise<void>>();
+    while (!this.#stop && this.#report.firstAnswerAfterMs < 0 && this.#firstAnswerFrom === since) {
+      if (running.size < inFlight) {
+        const p: Promise<void> = this.lab
+          .answers(timeoutMs)
+          .then((ok) => {
+            if (ok && this.#report.firstAnswerAfterMs < 0 && this.#firstAnswerFrom === since) this.#report.firstAnswerAfterMs = Math.round(performance.now() - since);
+          })
+          .finally(() => running.delete(p));
+        running.add(p);
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    await Promise.all(running);
   }
 
   async #stateLoop(interval: number): Promise<void> {
@@ -80,7 +116,7 @@ export class LabMonitor {
         this.#lastAnswer = now;
         const key = `${id.vendor}/${id.product}/${id.serial}`;
         if (!this.#report.identities.includes(key)) this.#report.identities.push(key);
-        if (this.#since > 0 && this.#report.firstAnswerAfterMs < 0) this.#report.firstAnswerAfterMs = Math.round(now - this.#since);
+        if (this.#since > 0 && this.#firstAnswerFrom === 0 && this.#report.firstAnswerAfterMs < 0) this.#report.firstAnswerAfterMs = Math.round(now - this.#since);
       }
       await new Promise((r) => setTimeout(r, interval));
     }

@@ -460,6 +460,13 @@ export class StorageLab {
     };
   }
 
+  /** Whether the LUN answers a standard INQUIRY on the floating IP now (a fresh login, as a host's rescan does). */
+  async answers(timeoutMs = 3_000): Promise<boolean> {
+    const url = `iscsi://${CHAP.user}%${CHAP.password}@${this.floatingIp}/${IQN}/10`;
+    const r = await this.fleet.host('ini').exec('iscsi-inq', [url], { reject: false, timeout: timeoutMs });
+    return r.exitCode === 0 && /^Vendor:/m.test(String(r.stdout));
+  }
+
   /** Who holds the floating IP now, as `ip addr` in each host namespace says. */
   async ipHolders(): Promise<LabHost[]> {
     const out: LabHost[] = [];
