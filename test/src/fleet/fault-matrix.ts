@@ -404,6 +404,32 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'the old master keeps serving past its self-fence bound (self fencing): refused, nothing promoted',
+    // A master that cannot fence itself: its agent is dead (no self-fence runs), while DRBD stays
+    // Primary, tgtd keeps the LUN and the floating IP stays on eth1; only the replication traffic
+    // (DRBD's port) is dropped, so the survivor sees the link down and can still ARP the address.
+    // The controller waits out the bound, sees the IP still answering from xs1's side, and after
+    // one more detectAfterMs refuses (docs/storage-safety-rules.md, rule 4): STORAGE_OLD_MASTER_SERVING.
+    options: { fencing: 'self' },
+    async run(lab) {
+      await witnessReady(lab);
+      await lab.killAgent('xs1');
+      for (const dir of ['--dport', '--sport']) await lab.fleet.host('xs1').exec('iptables', ['-A', 'INPUT', '-p', 'tcp', dir, '7789', '-j', 'DROP']);
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'failed', `failover refused (was ${w.last?.state})`);
+      check((await role(lab, 'xs2')) === 'Secondary', `xs2 not promoted (is ${await role(lab, 'xs2')})`);
+      check((await role(lab, 'xs1')) === 'Primary' && JSON.stringify(await lab.ipHolders()) === '["xs1"]', 'xs1 still Primary with the floating IP, alone');
+      check((await lab.inquiry(10_000)) !== null, 'the LUN still answers, from xs1');
+      // Loud: the typed code in `xsctl storage status --json` (the witness's last failover) and the log.
+      const st = await lab.xsctl(['storage', 'status', '--pool', 'lab', '--json'], 60_000);
+      const status = JSON.parse(st.stdout) as { witness?: { last?: { state: string; errorCode: string; error: string } } };
+      check(status.witness?.last?.errorCode === 'STORAGE_OLD_MASTER_SERVING', `storage status names STORAGE_OLD_MASTER_SERVING (was '${status.witness?.last?.errorCode}', exit ${st.exitCode})`);
+      check(/the floating IP still answers ARP from xs1's side \d+ ms past its self-fence bound/.test(status.witness?.last?.error ?? ''), `the refusal says why (was '${status.witness?.last?.error}')`);
+      check(/FAILOVER REFUSED \(STORAGE_OLD_MASTER_SERVING\)/.test(await readFile(lab.controllerLog, 'utf8')), 'the controller logged the refusal loudly');
+      return `refused with ${status.witness?.last?.errorCode}: ${status.witness?.last?.error}`;
+    },
+  },
+  {
     name: 'XAPI master (the storage slave) lost, then the controller restarts: the storage master keeps its witness',
     // A pool whose XAPI master is not coupled to the storage: xs2 is the pool master, xs1 serves.
     // The self-fence bound is long enough for a controller restart on a loaded machine.
