@@ -193,4 +193,26 @@ describe.skipIf(!isRoot())('replication link and peer view (namespaces, DRBD sim
     }, 10_000);
     expect(back.value).toMatchObject({ selfFenced: true, heldRole: 'slave' });
   }, 90_000);
+
+  it('a role assertion from the controller is a witness call: a master being asserted does not self-fence, one left alone does', async () => {
+    const selfFenceAfterMs = 1_500;
+    const master = () => xs1.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_MASTER, spec: spec(xs1), dryRun: false });
+    await until('xs1 reconnected', async () => ((await connection(xs1)) === 'Connected' ? true : undefined), 30_000);
+    expect((await master()).ok).toBe(true);
+    await xs1.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs1, selfFenceAfterMs) });
+    const logBefore = (await readFile(xs1.logFile, 'utf8')).length;
+    await fleet.cutLink('xs1', 'eth1');
+    // No GetPeerView from here on: only role assertions, one about every 0.7 s, for three bounds.
+    const end = performance.now() + 3 * selfFenceAfterMs;
+    while (performance.now() < end) {
+      await master().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    expect((await readFile(xs1.logFile, 'utf8')).slice(logBefore)).not.toMatch(/SELF-FENCE: replication link and witness lost/);
+    expect((await xs1.client(DrbdServiceDefinition).getDrbdStatus({ resource: 'r0' })).resources[0]?.role).toBe('Primary');
+    expect((await xs1.client(FloatingIpServiceDefinition).getFloatingIp({ ip: spec(xs1).floatingIp })).present).toBe(true);
+    // The assertions stop: the bound runs from the last one, and the master stops serving.
+    await until('xs1 self-fences once the assertions stop', async () => (/SELF-FENCE: replication link and witness lost/.test((await readFile(xs1.logFile, 'utf8')).slice(logBefore)) ? true : undefined), 30_000);
+    await fleet.restoreLink('xs1', 'eth1');
+  }, 120_000);
 });

@@ -90,6 +90,8 @@ export class PeerWatch {
   #tornDownAt = 0;
   #heldForSplitBrain = false;
   #loop: Promise<void> | null = null;
+  /** Role assertions from the controller under way (the witness is there while they run). */
+  #controllerCalls = 0;
   readonly #stop = new AbortController();
 
   constructor(private readonly ctx: AgentContext) {}
@@ -125,6 +127,26 @@ export class PeerWatch {
       warnings: o?.warnings ?? ['no observation yet'],
       floatingIpPresent: o?.ipPresent ?? false,
       floatingIpAnswersElsewhere: o?.ipAnswersElsewhere ?? false,
+    };
+  }
+
+  /**
+   * A role assertion from the controller counts as a witness call, at its start and its end, and
+   * no self-fence runs while one is under way: the controller asking this node to serve is the
+   * witness, there. Issue 11's bench: a survivor promoted by the failover, its replication link
+   * down (the peer is dead), self-fenced in the middle of its own promotion because the heartbeats
+   * were 1.5 s late on a loaded machine (the floating IP removed, then the GARP failed). Does not
+   * arm the watch: only a GetPeerView does.
+   */
+  controllerCall(): () => void {
+    this.#controllerCalls++;
+    if (this.#lastWitness !== 0) this.#lastWitness = performance.now();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.#controllerCalls--;
+      if (this.#lastWitness !== 0) this.#lastWitness = performance.now();
     };
   }
 
@@ -234,7 +256,7 @@ export class PeerWatch {
   }
 
   async #enforceSelfFence(c: WatchConfig, o: Observation, signal: AbortSignal): Promise<void> {
-    if (c.selfFenceAfterMs === 0 || this.#fencing || this.#lastWitness === 0 || o.startedAt < this.#tornDownAt) return;
+    if (c.selfFenceAfterMs === 0 || this.#fencing || this.#lastWitness === 0 || this.#controllerCalls > 0 || o.startedAt < this.#tornDownAt) return;
     const serving = o.ipPresent || o.drbd.some((r) => r.role === 'Primary');
     if (!serving) {
       return;

@@ -13,11 +13,17 @@ import { storageStatus } from './storage-status.js';
 import { writeStorageRoleConfig } from './write-role-config.js';
 import { PeerWatch } from './peer-watch.js';
 
-export function storageService(ctx: AgentContext): StorageServiceImplementation {
+export function storageService(ctx: AgentContext, watch?: PeerWatch): StorageServiceImplementation {
   return {
     async assertStorageRole(request, { signal }) {
-      if (request.handover !== StorageHandover.STORAGE_HANDOVER_UNSPECIFIED) return runHandover(ctx, request.role, request.handover, request.spec, request.dryRun, signal);
-      return assertRole(ctx, request.role, request.spec, request.dryRun, signal);
+      // The controller is the witness: a role change it asks for is witness contact (peer-watch.ts).
+      const done = watch?.controllerCall();
+      try {
+        if (request.handover !== StorageHandover.STORAGE_HANDOVER_UNSPECIFIED) return await runHandover(ctx, request.role, request.handover, request.spec, request.dryRun, signal);
+        return await assertRole(ctx, request.role, request.spec, request.dryRun, signal);
+      } finally {
+        done?.();
+      }
     },
     async getStorageStatus(request, { signal }) {
       return { status: await storageStatus(ctx, request.spec, signal) };
@@ -49,5 +55,5 @@ export function storageServices(ctx: AgentContext, lifetime?: AbortSignal): {
 } {
   const watch = new PeerWatch(ctx);
   lifetime?.addEventListener('abort', () => void watch.close(), { once: true });
-  return { peerView: peerViewService(watch), drbd: drbdService(ctx), target: targetService(ctx), floatingIp: floatingIpService(ctx), storage: storageService(ctx) };
+  return { peerView: peerViewService(watch), drbd: drbdService(ctx), target: targetService(ctx), floatingIp: floatingIpService(ctx), storage: storageService(ctx, watch) };
 }
