@@ -11,7 +11,7 @@ import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
  */
 const host = (name: string): StorageHost => ({ name, ref: `OpaqueRef:${name}`, uuid: name, address: '', hostname: name, isMaster: name === 'xs1' });
 const drbd = (o: Partial<DrbdResourceState>): DrbdResourceState => ({ name: 'iscsi1', minor: 1, role: 'Secondary', peerRole: 'Primary', disk: 'UpToDate', peerDisk: 'UpToDate', connection: 'Connected', replication: 'Established', peer: '', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '', ...o });
-const status = (apparentRole: string, ...resources: Array<Partial<DrbdResourceState>>): StorageStatus => ({ hostname: '', drbd: resources.map(drbd), drbdVersion: undefined, tgtdRunning: apparentRole === 'master', targets: [], floatingIpPresent: apparentRole === 'master', floatingIp: '', apparentRole, bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false });
+const status = (apparentRole: string, ...resources: Array<Partial<DrbdResourceState>>): StorageStatus => ({ hostname: '', drbd: resources.map(drbd), drbdVersion: undefined, tgtdRunning: apparentRole === 'master', targets: [], floatingIpPresent: apparentRole === 'master', floatingIpMac: '', floatingIp: '', apparentRole, bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false });
 const master = status('master', { role: 'Primary', peerRole: 'Secondary' });
 const two = [host('xs1'), host('xs2')];
 const three = [host('xs1'), host('xs2'), host('xs3')];
