@@ -1,6 +1,6 @@
 import pMap from 'p-map';
 import pRetry from 'p-retry';
-import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { FailoverReason } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { xapiTransportOf, type PoolConfig } from '../../config/inventory.js';
 import type { Fencer } from '../../fencing/fencer.js';
@@ -11,6 +11,7 @@ import { buildPoolModel, noAnswers, readPoolRecords } from '../../pool-model/ind
 import { emergencyTransitionToMaster, XapiClient } from '../../xapi/index.js';
 import type { WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
 import { realSleep } from '../sleep.js';
+import { assessSurvivor, fencedByPower, floatingIpObservation, selfFenceBound, selfFenceEvidence, selfFenceVerdict, type SelfFenceEvidence } from './failover-assess.js';
 import { placeRestarts } from './restart-placement.js';
 import { assertRoleOn, peerViewOf, specFor, storageConfigOf, type StorageHost } from './storage-pool.js';
 import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
@@ -104,16 +105,14 @@ export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor
  * `since` shows the floating IP neither on the survivor nor answering ARP elsewhere; 'answers'
  * if it still answers at `until`; 'unknown' when the survivor gave no usable view by then.
  */
-async function oldMasterSilent(ctx: ControllerContext, pool: PoolConfig, survivor: StorageHost, since: number, until: number, every: number, signal: AbortSignal): Promise<'silent' | 'answers' | 'unknown'> {
+async function oldMasterSilent(ctx: ControllerContext, pool: PoolConfig, survivor: StorageHost, since: number, until: number, every: number, signal: AbortSignal): Promise<SelfFenceEvidence> {
   let seen: 'answers' | 'unknown' = 'unknown';
   for (;;) {
     const asked = Date.now();
     const v = await peerViewOf(ctx, pool, survivor, AbortSignal.any([signal, AbortSignal.timeout(1_500)])).catch(() => null);
-    if (v !== null && !v.warnings.some((w) => w.startsWith('floating IP') || w === 'no observation yet') && asked - Number(v.observedAgeMs) >= since) {
-      if (!v.floatingIpPresent && !v.floatingIpAnswersElsewhere) return 'silent';
-      if (v.floatingIpAnswersElsewhere) seen = 'answers';
-    }
-    if (Date.now() >= until) return seen;
+    const next = selfFenceEvidence(seen, floatingIpObservation(v, asked, since), Date.now(), until);
+    if ('done' in next) return next.done;
+    seen = next.seen;
     await realSleep(every, signal);
   }
 }
@@ -140,11 +139,8 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
     run: async () => {
       // A busy survivor may miss one short deadline: that is no reason to give up the failover.
       const v = await retry(() => peerViewOf(ctx, pool, p.survivor, signal), signal, 30_000);
-      if (v.replicationConnected) throw new StorageRoleChangeRefusedError('peer-alive', p.failed.name, `${p.survivor.name}'s replication link to ${p.failed.name} is Connected: the peer is alive, no failover (rule 3); switch over instead`);
-      for (const d of v.drbd) {
-        if (d.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) throw new StorageRoleChangeRefusedError('split-brain', p.survivor.name, `SPLIT BRAIN on ${p.survivor.name} (${d.name}): no automatic promotion (rule 10)`);
-        if (d.disk !== 'UpToDate') throw new StorageRoleChangeRefusedError('survivor-not-up-to-date', p.survivor.name, `${p.survivor.name}'s copy of ${d.name} is ${d.disk}, not UpToDate: promoting it would serve stale data (rule 1)`);
-      }
+      const refused = assessSurvivor(v, p.failed.name, p.survivor.name);
+      if (refused !== null) throw refused;
       return { heldRole: v.heldRole, drbd: v.drbd.map((d) => `${d.name}:${d.role}/${d.disk}/${d.connection}`) };
     },
   });
@@ -152,7 +148,7 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
   const fencer = fencerFor(pool);
   const fence = await w.step(`fence:${p.failed.name}`, {
     host: p.failed.name,
-    check: async () => (fencer !== null && (await fencer.powerState(p.failed.name, signal).catch(() => 'on')) === 'off' ? { method: fencer.method, confirmedOff: true, at: stamp() } : undefined),
+    check: async () => (fencer !== null && fencedByPower(await fencer.powerState(p.failed.name, signal).catch(() => 'on')) ? { method: fencer.method, confirmedOff: true, at: stamp() } : undefined),
     run: async (io) => {
       if (fencer === null) {
         // Quorum, not power: the witness sees the survivor, and the lost master stops serving
@@ -171,12 +167,13 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
         //    nothing is promoted until it stops, and after one more failover delay the failover
         //    is refused, loudly (STORAGE_OLD_MASTER_SERVING). A survivor that cannot answer is
         //    no evidence either way; then the bound alone is used, as before.
-        const bound = Date.parse(p.detectedAt) + storage.failover.selfFenceAfterMs + storage.failover.detectAfterMs;
+        const bound = selfFenceBound(p.detectedAt, storage.failover.selfFenceAfterMs, storage.failover.detectAfterMs);
         const wait = bound - Date.now();
         io.progress({ phase: 'fence', message: `waiting ${Math.max(0, wait)} ms for ${p.failed.name}'s self-fence bound` });
         if (wait > 0) await realSleep(wait, signal);
         const evidence = await oldMasterSilent(ctx, pool, p.survivor, bound, bound + storage.failover.detectAfterMs, storage.failover.pollIntervalMs, signal);
-        if (evidence === 'answers') throw new StorageRoleChangeRefusedError('old-master-serving', p.failed.name, `the floating IP still answers ARP from ${p.failed.name}'s side ${storage.failover.detectAfterMs} ms past its self-fence bound: it has not stopped serving; nothing is promoted (rule 4)`);
+        const serving = selfFenceVerdict(evidence, p.failed.name, storage.failover.detectAfterMs);
+        if (serving !== null) throw serving;
         return { method: 'self', confirmedOff: false, at: stamp(), evidence };
       }
       io.progress({ phase: 'fence', message: `${fencer.method}: powering ${p.failed.name} off` });
