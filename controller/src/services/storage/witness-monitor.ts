@@ -5,6 +5,7 @@ import type { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
 import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
 import { STORAGE_FAILOVER, type FailoverParams } from '../../workflows/storage/failover-workflow.js';
 import { peerViewOf, pickStorageHosts, storageConfigOf, storageHosts, type StorageHost } from '../../workflows/storage/storage-pool.js';
+import { failoverTrigger } from './failover-trigger.js';
 
 /** How often a witness running on the journal's hosts asks XAPI again. */
 const XAPI_RETRY_MS = 5_000;
@@ -101,26 +102,30 @@ export class WitnessMonitor {
     const survivor = all.find((w) => w.host.name !== this.master);
     if (master === undefined || survivor === undefined) return;
     const now = Date.now();
-    // Not answering: its last call failed, or no answer came for detectAfterMs while one is still
-    // in flight (the call's own deadline would add up to 1.5 s to the detection).
-    const silent = !master.reachable || (master.lastSeen > 0 && now - master.lastSeen >= storage.failover.detectAfterMs);
-    const lost = silent && survivor.reachable && survivor.view?.replicationConnected === false;
-    if (!lost) {
+    const trigger = failoverTrigger({
+      now,
+      master: { reachable: master.reachable, lastSeen: master.lastSeen },
+      survivor: { reachable: survivor.reachable, replicationConnected: survivor.view?.replicationConnected },
+      lostSince: this.#lostSince,
+      alerted: this.#alerted,
+      lastRoleChange: this.#lastRoleChange,
+      workflowActive: () => this.engine.store.activeFor(this.pool.name) !== undefined,
+      detectAfterMs: storage.failover.detectAfterMs,
+      holdDownMs: storage.failover.holdDownMs,
+      automatic: storage.failover.automatic,
+    });
+    if (trigger.act === 'clear') {
       this.#lostSince = 0;
       this.#alerted = false;
       return;
     }
-    this.#lostSince ||= now - Math.max(0, now - master.lastSeen);
-    if (now - this.#lostSince < storage.failover.detectAfterMs) return;
-    if (this.engine.store.activeFor(this.pool.name) !== undefined) return;
-    if (now - this.#lastRoleChange < storage.failover.holdDownMs) return;
+    this.#lostSince = trigger.lostSince;
+    if (trigger.act === 'wait') return;
     const reason = `storage master ${master.host.name} lost: no heartbeat for ${now - master.lastSeen} ms; ${survivor.host.name} sees the replication link ${survivor.view?.drbd.map((d) => d.connection).join(',')}`;
-    if (!storage.failover.automatic) {
-      if (!this.#alerted) {
-        this.#alerted = true;
-        this.alerts.push(`${new Date().toISOString()} ${reason}: automatic failover is off; run xsctl storage failover --pool ${this.pool.name} --reason ...`);
-        this.ctx.logger.error({ pool: this.pool.name, reason }, 'STORAGE MASTER LOST: automatic failover is off, waiting for the admin');
-      }
+    if (trigger.act === 'alert') {
+      this.#alerted = true;
+      this.alerts.push(`${new Date().toISOString()} ${reason}: automatic failover is off; run xsctl storage failover --pool ${this.pool.name} --reason ...`);
+      this.ctx.logger.error({ pool: this.pool.name, reason }, 'STORAGE MASTER LOST: automatic failover is off, waiting for the admin');
       return;
     }
     const params: FailoverParams = { failed: master.host, survivor: survivor.host, reason, automatic: true, detectedAt: new Date(this.#lostSince).toISOString(), declaredAt: new Date(now).toISOString() };
