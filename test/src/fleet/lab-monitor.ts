@@ -35,6 +35,8 @@ export class LabMonitor {
   #since = 0;
   /** Set by markDeath: only its own probes measure the first answer. */
   #firstAnswerFrom = 0;
+  /** Only probes started at or after this moment count (cablesCut): earlier ones may reach the old master. */
+  #countFrom = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly lab: StorageLab,
@@ -65,17 +67,24 @@ export class LabMonitor {
     this.#since = since;
     this.#report.firstAnswerAfterMs = -1;
     this.#firstAnswerFrom = since;
+    this.#countFrom = Number.POSITIVE_INFINITY;
     this.#loops.push(this.#firstAnswerLoop(since, options.everyMs ?? 200, options.inFlight ?? 6, options.timeoutMs ?? 2_000));
+  }
+
+  /** The cables are cut: from now on a probe cannot reach the old master, and its answer counts (time still runs from markDeath). */
+  cablesCut(): void {
+    this.#countFrom = performance.now();
   }
 
   async #firstAnswerLoop(since: number, everyMs: number, inFlight: number, timeoutMs: number): Promise<void> {
     const running = new Set<Promise<void>>();
     while (!this.#stop && this.#report.firstAnswerAfterMs < 0 && this.#firstAnswerFrom === since) {
       if (running.size < inFlight) {
+        const started = performance.now();
         const p: Promise<void> = this.lab
           .answers(timeoutMs)
           .then((ok) => {
-            if (ok && this.#report.firstAnswerAfterMs < 0 && this.#firstAnswerFrom === since) this.#report.firstAnswerAfterMs = Math.round(performance.now() - since);
+            if (ok && started >= this.#countFrom && this.#report.firstAnswerAfterMs < 0 && this.#firstAnswerFrom === since) this.#report.firstAnswerAfterMs = Math.round(performance.now() - since);
           })
           .finally(() => running.delete(p));
         running.add(p);

@@ -253,8 +253,9 @@ export class StorageLab {
   }
 
   /** The whole host is lost at once, without its BMC (cables, processes, agent, xapi). */
-  async loseHost(name: LabHost): Promise<void> {
+  async loseHost(name: LabHost, cablesCut?: () => void): Promise<void> {
     for (const iface of ['eth0', 'eth1'] as const) await this.fleet.cutLink(name, iface);
+    cablesCut?.();
     const ns = this.fleet.host(name).ns;
     const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
     for (const pid of String(pids.stdout).split(/\s+/).filter((p) => /^\d+$/.test(p))) {
