@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostRef, smallPool, vmRef } from '@xsctl/test/pools/small-pool';
-import { buildPoolModel } from '../../pool-model/index.js';
+import { buildPoolModel, recordsFromRaw } from '../../pool-model/index.js';
 import { placeRestarts } from './restart-placement.js';
 
 /**
@@ -72,5 +72,71 @@ describe("where a dead host's VMs start again (the capacity engine's accounting)
     const r = placeRestarts(model, [vmRef('local')], hostRef('xs1'));
     expect(r.placed).toEqual([]);
     expect(r.unplaced).toEqual([{ vm: vmRef('local'), vmName: 'local', reason: 'no live, enabled host has all its SRs attached (1 SR(s)); it stays Halted' }]);
+  });
+  it('a dead host that XAPI still reports live and enabled gets nothing, though it has the most memory left', () => {
+    // xapi marks a host dead only after its heartbeat times out; the failover may run before that.
+    const model = buildPoolModel(
+      smallPool(
+        [
+          { name: 'xs1', gib: 64 },
+          { name: 'xs2', gib: 8 },
+        ],
+        [{ name: 'a', host: 'xs1', gib: 4, powerState: 'Halted' }],
+      ),
+    );
+    // Left: xs1 63 GiB (excluded: it is the dead host), xs2 7 GiB: a (4) -> xs2.
+    const r = placeRestarts(model, [vmRef('a')], hostRef('xs1'));
+    expect(r.placed.map((p) => [p.vmName, p.hostName])).toEqual([['a', 'xs2']]);
+    expect(r.unplaced).toEqual([]);
+  });
+
+  it('a VM destroyed since the failover started is named as gone; the others still start', () => {
+    const model = buildPoolModel(
+      smallPool(
+        [
+          { name: 'xs1', gib: 16, live: false },
+          { name: 'xs2', gib: 8 },
+        ],
+        [{ name: 'a', host: 'xs1', gib: 2, powerState: 'Halted' }],
+      ),
+    );
+    const r = placeRestarts(model, [vmRef('gone'), vmRef('a')], hostRef('xs1'));
+    expect(r.placed.map((p) => [p.vmName, p.hostName])).toEqual([['a', 'xs2']]);
+    expect(r.unplaced).toEqual([{ vm: vmRef('gone'), vmName: vmRef('gone'), reason: 'not in the pool any more' }]);
+  });
+
+  it('a VM with one disk on the shared SR and one on the dead host\'s local SR stays Halted: every SR must be attached', () => {
+    const input = smallPool(
+      [
+        { name: 'xs1', gib: 16, live: false },
+        { name: 'xs2', gib: 16 },
+      ],
+      [{ name: 'a', host: 'xs1', gib: 1, powerState: 'Halted' }],
+    );
+    // The second disk, on xs1's local SR (only xs1 has a PBD for it).
+    const extra = recordsFromRaw({
+      VDI: { 'OpaqueRef:vdi-a-local': { SR: 'OpaqueRef:sr-local-xs1' } },
+      VBD: { 'OpaqueRef:vbd-a-local': { VM: vmRef('a'), VDI: 'OpaqueRef:vdi-a-local', type: 'Disk', empty: false } },
+    });
+    for (const cls of ['VDI', 'VBD'] as const) for (const [ref, rec] of extra[cls]) (input.records[cls] as Map<unknown, unknown>).set(ref, rec);
+    const r = placeRestarts(buildPoolModel(input), [vmRef('a')], hostRef('xs1'));
+    expect(r.placed).toEqual([]);
+    expect(r.unplaced).toEqual([{ vm: vmRef('a'), vmName: 'a', reason: 'no live, enabled host has all its SRs attached (2 SR(s)); it stays Halted' }]);
+  });
+
+  it('a VM that needs exactly the memory left starts there', () => {
+    const model = buildPoolModel(
+      smallPool(
+        [
+          { name: 'xs1', gib: 16, live: false },
+          { name: 'xs2', gib: 8 },
+        ],
+        [{ name: 'a', host: 'xs1', gib: 7, powerState: 'Halted' }],
+      ),
+    );
+    // xs2: 8 GiB - 1 GiB dom0 = 7 GiB left; a needs 7 GiB: it fits, with 0 left.
+    const r = placeRestarts(model, [vmRef('a')], hostRef('xs1'));
+    expect(r.placed).toEqual([{ vm: vmRef('a'), vmName: 'a', host: hostRef('xs2'), hostName: 'xs2', requiredBytes: 7 * GiB }]);
+    expect(r.unplaced).toEqual([]);
   });
 });
