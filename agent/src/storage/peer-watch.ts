@@ -2,7 +2,7 @@ import type { TargetSpecOptions } from '../target/target-spec.js';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError, XsctlError } from '@xsctl/common/errors/index';
-import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import type { DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { PeerView, PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { isConnected } from '../drbd/drbd-state.js';
 import { readStatus } from '../drbd/drbd-ops.js';
@@ -11,6 +11,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { integerInRange, interfaceName, ipv4Address } from '../validate/validators.js';
 import { normalizeStorageSpec, type StorageConfig } from './assert-role.js';
 import { defaultSelfFenceTeardownMs, selfFenceCleanup, selfFenceTearDown } from './self-fence.js';
+import { selfFenceDecision } from './self-fence-decision.js';
 
 interface WatchConfig {
   spec: PeerWatchSpec;
@@ -256,23 +257,11 @@ export class PeerWatch {
   }
 
   async #enforceSelfFence(c: WatchConfig, o: Observation, signal: AbortSignal): Promise<void> {
-    if (c.selfFenceAfterMs === 0 || this.#fencing || this.#lastWitness === 0 || this.#controllerCalls > 0 || o.startedAt < this.#tornDownAt) return;
-    const serving = o.ipPresent || o.drbd.some((r) => r.role === 'Primary');
-    if (!serving) {
-      return;
-    }
-    const silence = performance.now() - this.#lastWitness;
-    // Rule 3: a Connected replication link means a live peer, which no controller will promote.
-    if (o.replicationConnected || silence < c.selfFenceAfterMs) return;
-    // Rule 10: a split brain means the peer is alive (it connected and DRBD found both copies
-    // changed), and nothing promotes it while the split brain lasts: the controller's failover
-    // refuses a survivor in split brain and only an admin naming the victim resolves it. The
-    // self-fence exists so that a promoted survivor never meets a live master; here none will
-    // be promoted, so tearing the master down would only turn a reported split brain into an
-    // outage (and change roles automatically, which rule 10 leaves to the admin).
-    const splitBrain = o.drbd.filter((r) => r.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED);
-    if (splitBrain.length > 0) {
-      if (!this.#heldForSplitBrain) this.ctx.logger.error({ witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, splitBrain: splitBrain.map((r) => `${r.name}:${r.splitBrainEvidence}`) }, 'SPLIT BRAIN: witness lost while serving; not self-fencing (no promotion is possible until an admin resolves it, rule 10)');
+    const decision = selfFenceDecision({ selfFenceAfterMs: c.selfFenceAfterMs, fencing: this.#fencing, lastWitnessAt: this.#lastWitness, controllerCalls: this.#controllerCalls, tornDownAt: this.#tornDownAt, now: performance.now(), observation: o });
+    if (decision.action === 'none') return;
+    const silence = decision.silenceMs;
+    if (decision.action === 'hold-split-brain') {
+      if (!this.#heldForSplitBrain) this.ctx.logger.error({ witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, splitBrain: decision.splitBrain }, 'SPLIT BRAIN: witness lost while serving; not self-fencing (no promotion is possible until an admin resolves it, rule 10)');
       this.#heldForSplitBrain = true;
       return;
     }
