@@ -2,12 +2,10 @@ import { ValidationError } from '@xsctl/common/errors/index';
 import { StepOutcome, StorageHandover, StorageRole, type AssertStorageRoleResponse, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { drbdadm, promote } from '../drbd/drbd-ops.js';
 import { drbdadmArgs } from '../drbd/drbdadm-args.js';
-import { CommandFailedError } from '../exec/command-errors.js';
 import { announceFloatingIp } from '../network/floating-ip.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
-import { TgtadmFailedError } from '../target/target-errors.js';
-import { applyTarget, showTargets, startTgtd, tgtdRunning, withdrawTarget, type Tgtd } from '../target/tgt-ops.js';
+import { applyTarget, showTargets, startTgtd, tgtadm, tgtdRunning, withdrawTarget, type Tgtd } from '../target/tgt-ops.js';
 import { normalizeStorageSpec, runRoleSteps, storageLockKeys, type Step, type StorageConfig } from './assert-role.js';
 import { ISCSI_PORT, openPortal, portalBlockRule } from './portal-block.js';
 
@@ -68,13 +66,7 @@ function prepareSteps(ctx: AgentContext, c: StorageConfig, answeredBy: string[],
 }
 
 async function setState(ctx: AgentContext, t: Tgtd, tid: number, state: 'offline' | 'ready', signal?: AbortSignal): Promise<void> {
-  const port = t.controlPort === 0 ? [] : ['-C', String(t.controlPort)];
-  try {
-    await ctx.runner.run('tgtadm', [...port, '--lld', 'iscsi', '--op', 'update', '--mode', 'target', '--tid', String(tid), '--name', 'state', '--value', state], { signal, timeoutMs: 10_000 });
-  } catch (err) {
-    if (err instanceof CommandFailedError) throw new TgtadmFailedError(`set ${state}`, err.exitCode, err.stderr.trim().replace(/^tgtadm:\s*/, ''));
-    throw err;
-  }
+  await tgtadm(ctx, t, ['--op', 'update', '--mode', 'target', '--tid', String(tid), '--name', 'state', '--value', state], `set ${state}`, signal, 10_000);
 }
 
 /**
@@ -123,15 +115,7 @@ function releaseSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal)
 
 /** The prepared peer takes over: rule 5's bring-up with what PREPARE left (tgtd, offline target). */
 function takeSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): Step[] {
-  const port = c.tgtd.controlPort === 0 ? [] : ['-C', String(c.tgtd.controlPort)];
-  const tgtadm = async (args: string[], op: string) => {
-    try {
-      await ctx.runner.run('tgtadm', [...port, '--lld', 'iscsi', ...args], { signal, timeoutMs: 10_000 });
-    } catch (err) {
-      if (err instanceof CommandFailedError) throw new TgtadmFailedError(op, err.exitCode, err.stderr.trim().replace(/^tgtadm:\s*/, ''));
-      throw err;
-    }
-  };
+  const lunCall = (args: string[], op: string) => tgtadm(ctx, c.tgtd, args, op, signal, 10_000);
   const tid = String(c.target.tid);
   return [
     ...c.resources.map(
@@ -148,16 +132,16 @@ function takeSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): S
       (l): Step => ({
         name: `lun:${l.lun}`,
         async run() {
-          await tgtadm(['--op', 'new', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--backing-store', l.backingStore, '--bstype', l.bsType], 'new logicalunit');
+          await lunCall(['--op', 'new', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--backing-store', l.backingStore, '--bstype', l.bsType], 'new logicalunit');
           // Rule 7: the same identity as the peer exported, before the target is ready.
-          await tgtadm(['--op', 'update', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--params', `scsi_id=${l.scsiId},scsi_sn=${l.scsiSn},vendor_id=${l.vendorId},product_id=${l.productId}`], 'update logicalunit');
+          await lunCall(['--op', 'update', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--params', `scsi_id=${l.scsiId},scsi_sn=${l.scsiSn},vendor_id=${l.vendorId},product_id=${l.productId}`], 'update logicalunit');
           return done(`LUN ${l.lun} ${l.scsiSn}`);
         },
       }),
     ),
     {
       name: 'target-ready',
-      run: async () => (await tgtadm(['--op', 'update', '--mode', 'target', '--tid', tid, '--name', 'state', '--value', 'ready'], 'set ready'), done(`tid ${tid} ready`)),
+      run: async () => (await setState(ctx, c.tgtd, c.target.tid, 'ready', signal), done(`tid ${tid} ready`)),
     },
     // No portal-open here: PREPARE removed any block moments before, and only a RELEASE on this
     // host inserts one, which the one workflow per pool does not run in between.

@@ -17,7 +17,8 @@ export interface Tgtd {
 const port = (t: Tgtd) => (t.controlPort === 0 ? [] : ['-C', String(t.controlPort)]);
 const base = (t: Tgtd) => [...port(t), '--lld', 'iscsi'];
 
-async function tgtadm(ctx: AgentContext, t: Tgtd, args: readonly string[], operation: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<CommandResult> {
+/** One tgtadm call on this tgtd's control port; a refusal becomes TgtadmFailedError naming the operation. */
+export async function tgtadm(ctx: AgentContext, t: Tgtd, args: readonly string[], operation: string, signal?: AbortSignal, timeoutMs = 30_000): Promise<CommandResult> {
   try {
     return await ctx.runner.run('tgtadm', [...base(t), ...args], { signal, timeoutMs });
   } catch (err) {
