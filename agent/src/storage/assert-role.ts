@@ -7,7 +7,7 @@ import { FloatingIpInUseError } from '../network/network-errors.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
 import { beginStorageRole } from '../journal/intent-journal.js';
-import { openPortal, portalBlockRule } from './portal-block.js';
+import { openPortal, portalBlockRule, portalBlocked } from './portal-block.js';
 import { tgtdOf } from '../target/target-service.js';
 import { normalizeTargetSpec, type TargetConfig, type TargetSpecOptions } from '../target/target-spec.js';
 import { applyTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
@@ -110,7 +110,7 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
       // the address this host is about to serve would be dropped.
       name: 'portal-open',
       async run(dryRun) {
-        if (dryRun) return planned(`iptables -D ${portalBlockRule(c.ip).join(' ')} (if present)`);
+        if (dryRun) return (await portalBlocked(ctx, c.ip, signal)) ? planned(`iptables -D ${portalBlockRule(c.ip).join(' ')}`) : already('no portal block');
         const n = await openPortal(ctx, c.ip, signal);
         return n === 0 ? already('no portal block') : done(`portal block removed (${n})`);
       },
@@ -189,7 +189,7 @@ function slaveSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): 
       // A switchover's portal block (handover.ts): with the address gone it has nothing left to block.
       name: 'portal-open',
       async run(dryRun) {
-        if (dryRun) return planned(`iptables -D ${portalBlockRule(c.ip).join(' ')} (if present)`);
+        if (dryRun) return (await portalBlocked(ctx, c.ip, signal)) ? planned(`iptables -D ${portalBlockRule(c.ip).join(' ')}`) : already('no portal block');
         const n = await openPortal(ctx, c.ip, signal);
         return n === 0 ? already('no portal block') : done(`portal block removed (${n})`);
       },

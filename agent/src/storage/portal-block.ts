@@ -27,3 +27,9 @@ export async function openPortal(ctx: AgentContext, ip: FloatingIpConfig, signal
   }
   return removed;
 }
+
+/** Whether the portal block is in place (iptables -C: exit 0 present, 1 absent); changes nothing, so a dry run may ask. */
+export async function portalBlocked(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal): Promise<boolean> {
+  const r = await ctx.runner.run('iptables', ['-C', ...portalBlockRule(ip)], { signal, timeoutMs: 10_000, okExitCodes: [1] });
+  return r.exitCode === 0;
+}

@@ -16,7 +16,7 @@ const decode = (format: string, input: string) => {
 describe('xsctl decode multipath-ll / multipathd-json', () => {
   it('decodes every captured multipath -ll to the documented shape', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('multipath-ll.txt') || ['netapp-failed-paths.txt', 'dell-md36xxi-rdac-lio.txt', 'old-bracket-format.txt'].includes(f));
-    expect(files.length).toBe(7);
+    expect(files.length).toBe(9);
     for (const f of files) {
       const out = decode('multipath-ll', fixture(f));
       expect(out.warnings, f).toBeUndefined();
