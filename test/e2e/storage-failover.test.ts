@@ -131,7 +131,7 @@ describe.skipIf(!isRoot())('storage failover between two namespaced hosts (real 
       ['drbd-primary:iscsi1', StepOutcome.STEP_OUTCOME_PLANNED],
       ['tgtd', StepOutcome.STEP_OUTCOME_PLANNED],
       ['target', StepOutcome.STEP_OUTCOME_PLANNED],
-      ['portal-open', StepOutcome.STEP_OUTCOME_PLANNED],
+      ['portal-open', StepOutcome.STEP_OUTCOME_ALREADY],
       ['floating-ip', StepOutcome.STEP_OUTCOME_PLANNED],
       ['garp', StepOutcome.STEP_OUTCOME_PLANNED],
     ]);
