@@ -5,9 +5,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
 import { StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
-import { CommandFailedError } from '../exec/command-errors.js';
-import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
-import type { AllowedCommand } from '../exec/command-table.js';
+import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
+import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { recoverIntents } from '../journal/intent-journal.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -22,18 +21,17 @@ const spec: StorageSpec = {
   stopGraceMs: 0,
 };
 
-/** Records every call; `answer` picks an exit code per call (0 by default). */
-class Recorder extends CommandRunner {
-  calls: string[] = [];
-  constructor(private readonly answer: (line: string) => number = () => 0) {
-    super({ logger: pino({ level: 'silent' }) });
+/**
+ * The fuzzers' recording runner: the real runner's checks before exec (allow-listed program,
+ * every option in the dom0 tool table), then the call is recorded, not run. `exit` picks an exit
+ * code per command line (0 by default).
+ */
+class Recorder extends RecordingRunner {
+  constructor(exit: (line: string) => number = () => 0) {
+    super(pino({ level: 'silent' }), (command, args) => ({ exitCode: exit(`${command} ${args.join(' ')}`) }));
   }
-  override async run(command: AllowedCommand, args: readonly string[], o: RunOptions = {}): Promise<CommandResult> {
-    const line = `${command} ${args.join(' ')}`;
-    this.calls.push(line);
-    const exitCode = this.answer(line);
-    if (exitCode !== 0 && !(o.okExitCodes ?? []).includes(exitCode)) throw new CommandFailedError(command, args, exitCode, '');
-    return { command, args, exitCode, stdout: '', stderr: '', durationMs: 0 };
+  get lines(): string[] {
+    return this.calls.map((c) => `${c.command} ${c.args.join(' ')}`);
   }
 }
 
@@ -54,7 +52,7 @@ describe('handover RELEASE (the old master lets go)', () => {
     const rec = new Recorder((l) => (l.startsWith('iptables -C') ? 1 : 0));
     const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(r.ok).toBe(true);
-    expect(rec.calls).toEqual([
+    expect(rec.lines).toEqual([
       `iptables -C ${RULE}`,
       `iptables -I ${RULE}`,
       'tgtadm --lld iscsi --op update --mode target --tid 1 --name state --value offline',
@@ -70,7 +68,7 @@ describe('handover RELEASE (the old master lets go)', () => {
     const rec = new Recorder((l) => (l.startsWith('tgtadm') ? 22 : l.startsWith('ip addr del') ? 2 : 0));
     const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(r.ok).toBe(true);
-    expect(rec.calls.filter((c) => c.startsWith('iptables -I'))).toEqual([]);
+    expect(rec.lines.filter((c) => c.startsWith('iptables -I'))).toEqual([]);
     expect(r.steps.map((s) => s.detail)).toEqual(['new logins to the portal already dropped', 'no tid 1', '10.10.10.3 not here', 'Secondary']);
   });
 
@@ -79,7 +77,7 @@ describe('handover RELEASE (the old master lets go)', () => {
     const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(r.ok).toBe(false);
     expect(r.failedStep).toBe('target');
-    expect(rec.calls.some((c) => c.startsWith('ip addr del') || c.startsWith('drbdadm'))).toBe(false);
+    expect(rec.lines.some((c) => c.startsWith('ip addr del') || c.startsWith('drbdadm'))).toBe(false);
   });
 
   it('leaves no record when done; an agent killed half-way finds one that is always torn down', async () => {
@@ -88,7 +86,7 @@ describe('handover RELEASE (the old master lets go)', () => {
     expect(await recoverIntents(ctx, { tearDown: async () => 'torn' })).toEqual([]);
     // Killed inside a step: the command never returns, the record stays.
     const hang = new Recorder();
-    hang.run = (command, args) => (hang.calls.push(`${command} ${args.join(' ')}`), new Promise<never>(() => undefined));
+    hang.run = (command, args) => (hang.calls.push({ command, args }), new Promise<never>(() => undefined));
     void runHandover(ctxOf(hang), StorageRole.STORAGE_ROLE_MASTER, StorageHandover.STORAGE_HANDOVER_TAKE, spec, false);
     await expect.poll(() => hang.calls.length).toBe(1);
     const found = await recoverIntents(ctx, { tearDown: async () => 'torn' });
@@ -106,7 +104,7 @@ describe('handover requests', () => {
     await expect(runHandover(ctx, StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_PREPARE, spec, false)).rejects.toThrow(ValidationError);
     await expect(runHandover(ctx, StorageRole.STORAGE_ROLE_MASTER, 7 as StorageHandover, spec, false)).rejects.toThrow(ValidationError);
     await expect(runHandover(ctx, StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, true)).rejects.toThrow(ValidationError);
-    expect(rec.calls).toEqual([]);
+    expect(rec.lines).toEqual([]);
   });
 });
 
