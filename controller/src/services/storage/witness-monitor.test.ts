@@ -63,6 +63,13 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
   return { ctx, heartbeats };
 }
 
+/** XAPI's host list as the witness reads it at start: xs1 the pool master (fresh rows: tests move the master in them). */
+const xapiListing = () => [failover.failed, failover.survivor].map((h) => ({ ...h, nameLabel: h.name }));
+/** The pool with no hold-down after a failover, so a second one may start at once. */
+const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
+/** An engine with an empty journal that records each failover it is asked to start. */
+const recordingEngine = (started: FailoverParams[]) => ({ start: (_k: string, _p: string, params: FailoverParams) => started.push(params), store: { list: () => [], activeFor: () => undefined } }) as unknown as WorkflowEngine;
+
 /** A journal of failovers, newest first; `promoted: false` is one that stopped before its promotion (refused, fence failed). */
 const engineWith = (rows: Array<{ id: string; params: FailoverParams; createdAt?: string; promoted?: boolean }>) =>
   ({
@@ -215,10 +222,7 @@ describe('a witness that has run one failover runs the next one with the XAPI ma
     // Both failovers within XAPI_RELIST_MS (30 s): the witness's own copy must carry the new master.
     const later = (seconds: number) => vi.setSystemTime(Date.now() + seconds * 1000);
     // XAPI lists the pool once, as it was at start: xs1 the pool master (and the storage master).
-    const listing = [
-      { name: 'xs1', nameLabel: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
-      { name: 'xs2', nameLabel: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
-    ];
+    const listing = xapiListing();
     const answering: Record<string, string> = { xs1: 'master', xs2: 'slave' };
     const { ctx } = deadMasterContext(answering, null, async () => listing as never);
     const started: FailoverParams[] = [];
@@ -230,7 +234,6 @@ describe('a witness that has run one failover runs the next one with the XAPI ma
       },
       store: { list: () => [], activeFor: () => undefined },
     } as unknown as WorkflowEngine;
-    const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
     const monitor = new WitnessMonitor(ctx, noHoldDown, engine);
 
     await monitor.tick();
@@ -268,15 +271,11 @@ describe('the witness reads XAPI again: the pool master moves without a failover
     vi.setSystemTime(new Date('2026-12-05T03:00:00.000Z'));
     const later = (minutes: number) => vi.setSystemTime(Date.now() + minutes * 60_000);
     const settle = () => new Promise((r) => setImmediate(r));
-    const listing = [
-      { name: 'xs1', nameLabel: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
-      { name: 'xs2', nameLabel: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
-    ];
+    const listing = xapiListing();
     const answering: Record<string, string> = { xs1: 'master', xs2: 'slave' };
     const { ctx } = deadMasterContext(answering, null, async () => listing.map((h) => ({ ...h })) as never);
     const started: FailoverParams[] = [];
-    const engine = { start: (_k: string, _p: string, params: FailoverParams) => started.push(params), store: { list: () => [], activeFor: () => undefined } } as unknown as WorkflowEngine;
-    const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
+    const engine = recordingEngine(started);
     const monitor = new WitnessMonitor(ctx, noHoldDown, engine);
     await monitor.tick();
 
@@ -308,14 +307,10 @@ describe('a master whose heartbeat never comes back (issue 11: detection held by
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-12-05T04:00:00.000Z'));
     const answering: Record<string, string> = { xs1: 'master', xs2: 'slave' };
-    const listing = [
-      { name: 'xs1', nameLabel: 'xs1', ref: 'OpaqueRef:h1', uuid: 'u1', address: '192.0.2.1', hostname: 'xs1', isMaster: true },
-      { name: 'xs2', nameLabel: 'xs2', ref: 'OpaqueRef:h2', uuid: 'u2', address: '192.0.2.2', hostname: 'xs2', isMaster: false },
-    ];
+    const listing = xapiListing();
     const { ctx, heartbeats } = deadMasterContext(answering, null, async () => listing as never);
     const started: FailoverParams[] = [];
-    const engine = { start: (_k: string, _p: string, params: FailoverParams) => started.push(params), store: { list: () => [], activeFor: () => undefined } } as unknown as WorkflowEngine;
-    const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
+    const engine = recordingEngine(started);
     const monitor = new WitnessMonitor(ctx, noHoldDown, engine);
     await monitor.tick();
     const seen = Date.now();

@@ -13,8 +13,9 @@ export interface RestartPlacement {
  * (CapacityState: XAPI's memory policy, the residents of each host, dom0 included): largest
  * first, each on the live, enabled host (not the dead one) that has every SR of its disks
  * attached and the most memory left, as long as its requiredBytes fit. xapi would refuse the
- * others anyway (VM.start_on's reserve_memory_for_vm: HOST_NOT_ENOUGH_FREE_MEMORY, message_forwarding.ml;
- * assert_can_boot_here's VM_REQUIRES_SR), and one refusal must not stop the rest.
+ * others anyway (VM.start_on's reserve_memory_for_vm, message_forwarding.ml, calls
+ * xapi_vm_helpers.ml assert_can_boot_here: VM_REQUIRES_SR, then assert_enough_memory_available's
+ * HOST_NOT_ENOUGH_FREE_MEMORY), and one refusal must not stop the rest.
  * The VMs were reset to Halted (VM.power_state_reset), so the engine no longer counts them anywhere.
  */
 export function placeRestarts(model: PoolModel, vms: readonly string[], deadHost: string): RestartPlacement {

@@ -1,4 +1,5 @@
-import { estimateOverheadBytes } from '@xsctl/controller/pool-model/index';
+// Versions are compared with the planner's own helpers.ml port (one copy: a fix reaches both).
+import { compareVersionKey, estimateOverheadBytes, migrationVersionKeys, notOlder, rpuVersionKeys } from '@xsctl/controller/pool-model/index';
 import type { XapiDb } from '../../xapi-db.js';
 import { handleInvalid, XapiFailure } from '../../xapi-failure.js';
 import { isLiveRef, NULL_REF, type XapiRecord } from '../../xapi-value.js';
@@ -379,37 +380,9 @@ export function bootHereError(db: XapiDb, vmRef: string, hostRef: string): XapiF
   return undefined;
 }
 
-/**
- * helpers.ml version_numbers_of_string: "4.13.5-9.40" -> [4; 13; 5; 9; 40] (the part after the
- * first '-' is a further list; non-numbers are dropped); a missing key counts as "0.0.0".
- */
-export function versionNumbers(text: string | undefined): number[] {
-  const parts = (text ?? '0.0.0').split('-');
-  const pieces = parts.length >= 2 ? [...(parts[0] ?? '').split('.'), ...(parts[1] ?? '').split('.')] : (parts[0] ?? '').split('.');
-  return pieces.filter((p) => /^-?\d+$/.test(p)).map(Number);
-}
-
-/** helpers.ml compare_int_lists: element by element, a shorter list is smaller. */
-export function compareIntLists(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; ; i++) {
-    if (i >= a.length && i >= b.length) return 0;
-    if (i >= a.length) return -1;
-    if (i >= b.length) return 1;
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d;
-  }
-}
-
-/** helpers.ml Checks.Migration.version_keys: what "not migrating to an older host" compares. */
-export const migrationVersionKeys = ['platform_version', 'xapi_build', 'xen'] as const;
-/** helpers.ml Checks.RPU.version_keys: what "hosts differ, a rolling upgrade is on" compares. */
-export const rpuVersionKeys = ['platform_version', 'xapi'] as const;
-
 /** compare_all_versions: every key of `a` at least that of `b`. */
 export function versionsAtLeast(a: Readonly<XapiRecord>, b: Readonly<XapiRecord>, keys: readonly string[]): boolean {
-  const sa = softwareVersion(a);
-  const sb = softwareVersion(b);
-  return keys.every((k) => compareIntLists(versionNumbers(sa[k]), versionNumbers(sb[k])) >= 0);
+  return notOlder(softwareVersion(a), softwareVersion(b), keys);
 }
 
 /** Checks.Migration.host_versions_not_decreasing, from `from` to `to`. */
@@ -433,7 +406,7 @@ export function syncRollingUpgradeFlag(db: XapiDb): void {
   const sm = softwareVersion(master);
   const inProgress = db.refs('host').some((h) => {
     const sh = softwareVersion(hostRecord(db, h));
-    return rpuVersionKeys.some((k) => compareIntLists(versionNumbers(sm[k]), versionNumbers(sh[k])) !== 0);
+    return rpuVersionKeys.some((k) => compareVersionKey(k, sm, sh) !== 0);
   });
   const poolRef = db.poolRef();
   const other = { ...((db.getRecord('pool', poolRef)['other_config'] ?? {}) as Record<string, string>) };
