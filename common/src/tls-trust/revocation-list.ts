@@ -11,7 +11,13 @@ import { fromPem, toPem } from '../pki/pem.js';
 // install) does not keep it (bench/agent.mjs, the fresh row's idle RSS).
 let asn1: typeof Asn1;
 async function loadAsn1(): Promise<void> {
-  asn1 ??= await import('asn1js');
+  try {
+    asn1 ??= await import('asn1js');
+  } catch (err) {
+    // Not the list's fault (a broken install or binary): its own code, so a caller does not
+    // report a good list as one that does not verify. A later call tries the load again.
+    throw new RevocationReaderError(err);
+  }
 }
 
 /** A revocation list that is not one our CA signed, or older than the one already held. */
@@ -22,6 +28,14 @@ export class RevocationListError extends XsctlError {
     options?: XsctlErrorOptions,
   ) {
     super(`revocation list rejected: ${reason}`, options);
+  }
+}
+
+/** The DER reader (asn1js, loaded with the first list) could not be loaded: no list can be read. */
+export class RevocationReaderError extends XsctlError {
+  readonly code = 'REVOCATION_READER_UNAVAILABLE';
+  constructor(cause: unknown) {
+    super('revocation list reader (asn1js) could not be loaded', { cause });
   }
 }
 
