@@ -55,6 +55,9 @@ describe('StatCachedFiles', () => {
     const old = join(d, 'inventory');
     const young = join(d, 'hostname');
     await writeFile(old, "PRODUCT_BRAND='XCP-ng'\n");
+    // A whole second, so that utimes can put it back exactly below.
+    const oldMtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    await utimes(old, oldMtime, oldMtime);
     await writeFile(young, 'xs1\n');
     // ctime follows the clock, not utimes: let the old file's ctime fall behind the window.
     await new Promise((r) => setTimeout(r, 2_300));
@@ -70,5 +73,15 @@ describe('StatCachedFiles', () => {
     }
     expect(reads.filter((p) => p === old)).toHaveLength(1);
     expect(reads.filter((p) => p === young)).toHaveLength(3);
+
+    // The held entry again, now rewritten in place with the same size and its mtime put back
+    // (a whole second, exact): device, inode, size and mtime all match the held ones, so only
+    // ctime (now, against one over 2 s old) tells the change.
+    const held = await stat(old, { bigint: true });
+    await writeFile(old, "PRODUCT_BRAND='XS-8.2'\n");
+    await utimes(old, oldMtime, oldMtime);
+    const after = await stat(old, { bigint: true });
+    expect([after.ino, after.size, after.mtimeNs]).toEqual([held.ino, held.size, held.mtimeNs]);
+    expect(files.read(old)).toBe("PRODUCT_BRAND='XS-8.2'\n");
   });
 });
