@@ -42,7 +42,9 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
-const ctxOf = (runner: CommandRunner): AgentContext => ({ root: new SandboxRoot(root), runner, logger: pino({ level: 'silent' }), stateDir: '/var/lib/xsctl' });
+// RecordingRunner extends the CommandRunner of @xsctl/agent's built declarations; AgentContext
+// names this source tree's. The class is the same, but tsc keeps two types (private # fields).
+const ctxOf = (runner: RecordingRunner): AgentContext => ({ root: new SandboxRoot(root), runner: runner as unknown as CommandRunner, logger: pino({ level: 'silent' }), stateDir: '/var/lib/xsctl' });
 
 // The rule, written out by hand: INPUT, the floating IP alone, iSCSI's port, first segments only.
 const RULE = 'INPUT -d 10.10.10.3/32 -p tcp -m tcp --dport 3260 --syn -j DROP';
