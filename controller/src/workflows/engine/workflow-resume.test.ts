@@ -48,6 +48,15 @@ function gate(): { wait: (signal: AbortSignal) => Promise<void>; open: () => voi
 }
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+/** An engine over a journal in memory (or in `file`, shared by two engines: two controllers) running `script`. */
+const engineOf = (script: Script, file = ':memory:'): WorkflowEngine => new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+/** Pauses a workflow while its step waits on `g`, then lets the step finish: the row it ends with. */
+const pauseAtGate = async (engine: WorkflowEngine, id: string, g: ReturnType<typeof gate>) => {
+  await tick();
+  engine.pause(id);
+  g.open();
+  return engine.wait(id);
+};
 const journalFile = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'xsctl-wf-resume-')), 'journal.sqlite');
 const kinds = (engine: WorkflowEngine, id: string): string[] => engine.events(id).map((e) => e.kind);
 const message = (fn: () => unknown): string => {
@@ -63,7 +72,7 @@ describe('resume', () => {
   it('refuses a workflow running in this process and a finished one; abort refuses a finished one', async () => {
     const g = gate();
     const script: Script = { compensated: [], run: async (ctx) => ctx.step('s1', { run: async (io) => (await g.wait(io.signal), { ok: true }) }) };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', {}, 'alice');
     await tick();
     expect(message(() => engine.resume(wf.id))).toBe(`WorkflowStateError: workflow ${wf.id} is running: cannot resume`);
@@ -88,7 +97,7 @@ describe('resume', () => {
         return ctx.step('s2', { run: async () => ({ s2: true }) });
       },
     };
-    const first = new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+    const first = engineOf(script, file);
     const wf = first.start('script', 'p1', {}, 'alice');
     await tick();
     first.pause(wf.id);
@@ -96,7 +105,7 @@ describe('resume', () => {
     expect(first.store.get(wf.id)).toMatchObject({ state: 'running', request: 'pause' });
 
     // A new controller: resume (not resumeAll). s1 may have run: its check says it did.
-    const second = new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+    const second = engineOf(script, file);
     expect(second.resume(wf.id)).toMatchObject({ state: 'running', request: '' });
     const end = await second.wait(wf.id);
     expect(end).toMatchObject({ state: 'done', result: { s2: true } });
@@ -117,7 +126,7 @@ describe('resume', () => {
         } });
       },
     };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', 'first', 'alice');
     expect(await engine.wait(wf.id)).toMatchObject({ state: 'failed', error: 'host b did not come back' });
     const other = engine.start('script', 'p1', 'other', 'bob');
@@ -133,7 +142,7 @@ describe('resume', () => {
 
   it('a failed workflow whose state cannot be written: the store\'s error, not a conflict', async () => {
     const script: Script = { compensated: [], run: async () => { throw new Error('no'); } };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', {}, 'alice');
     await engine.wait(wf.id);
     vi.spyOn(engine.store, 'setState').mockImplementation(() => {
@@ -154,12 +163,9 @@ describe('abort', () => {
         return ctx.step('s2', { run: async () => ({}) });
       },
     };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', {}, 'alice');
-    await tick();
-    engine.pause(wf.id);
-    g.open();
-    expect((await engine.wait(wf.id)).state).toBe('paused');
+    expect((await pauseAtGate(engine, wf.id, g)).state).toBe('paused');
     // The request stays in the journal: a controller that stops now aborts it on its next start.
     expect(engine.abort(wf.id)).toMatchObject({ state: 'aborting', request: 'abort' });
     expect(await engine.wait(wf.id)).toMatchObject({ state: 'aborted', error: 'aborted by the admin' });
@@ -177,7 +183,7 @@ describe('abort', () => {
         return ctx.step('s2', { run: async () => ((s2Ran = true), {}) });
       },
     };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', {}, 'alice');
     await tick();
     engine.store.setRequest(wf.id, 'abort');
@@ -213,7 +219,7 @@ describe('resumeAll after a restart', () => {
     // The paused one was still in s1 at the stop: mark it paused as a finished pause would.
     first.store.setState(paused.id, 'paused', { request: '' });
 
-    const second = new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+    const second = engineOf(script, file);
     expect(second.resumeAll()).toEqual([crashed.id]);
     expect(second.resumeAll()).toEqual([]);
     g.open();
@@ -281,7 +287,7 @@ describe('the workflow context', () => {
         seen.push(ctx.outcome('bad'));
       },
     };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', {}, 'alice');
     await engine.wait(wf.id);
     expect(seen).toEqual([undefined]);
@@ -302,7 +308,7 @@ describe('the workflow context', () => {
         }
       },
     };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const live: WorkflowEvent[] = [];
     engine.onEvent((e) => live.push(e));
     const wf = engine.start('script', 'p1', {}, 'alice');
@@ -340,14 +346,14 @@ describe('the workflow context', () => {
           compensation: (o) => ({ name: 'undo-long', args: { task: o.task } }),
         }),
     };
-    const first = new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+    const first = engineOf(script, file);
     const wf = first.start('script', 'p1', {}, 'alice');
     // Halted inside the step (a pause-like stop, not a failure): nothing recorded as failed.
     expect((await first.wait(wf.id)).state).toBe('running');
     expect(first.store.step(wf.id, 'long')?.status).toBe('started');
     expect(kinds(first, wf.id)).not.toContain('step-failed');
     crash = false;
-    const second = new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+    const second = engineOf(script, file);
     second.resumeAll();
     expect(await second.wait(wf.id)).toMatchObject({ state: 'done', result: { task: 'OpaqueRef:task-1' } });
     expect(runs).toBe(1);
@@ -376,11 +382,11 @@ describe('the workflow context', () => {
         return ctx.step('checked', { check: async () => (log.push('check checked'), undefined), run: async () => (log.push('run checked'), {}) });
       },
     };
-    const first = new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+    const first = engineOf(script, file);
     const wf = first.start('script', 'p1', {}, 'alice');
     await first.wait(wf.id);
     crash = false;
-    const second = new WorkflowEngine({ journal: new Journal(file), logger, kinds: [scripted(script)] });
+    const second = engineOf(script, file);
     second.resumeAll();
     expect((await second.wait(wf.id)).state).toBe('done');
     expect(log).toEqual(['run first', 'run unchecked', 'run unchecked', 'run checked']);
@@ -397,12 +403,9 @@ describe('the workflow context', () => {
         return {};
       } }),
     };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', {}, 'alice');
-    await tick();
-    engine.pause(wf.id);
-    g.open();
-    expect((await engine.wait(wf.id)).state).toBe('paused');
+    expect((await pauseAtGate(engine, wf.id, g)).state).toBe('paused');
     expect(kinds(engine, wf.id)).not.toContain('step-failed');
   });
 
@@ -415,7 +418,7 @@ describe('the workflow context', () => {
         throw new Error('connection reset');
       } }),
     };
-    const engine = new WorkflowEngine({ journal: new Journal(':memory:'), logger, kinds: [scripted(script)] });
+    const engine = engineOf(script);
     const wf = engine.start('script', 'p1', {}, 'alice');
     await tick();
     await engine.shutdown();
