@@ -48,6 +48,18 @@ const already = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_ALREADY
 const done = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_DONE as const, detail });
 const planned = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_PLANNED as const, detail });
 
+/** Removes a switchover's portal block (handover.ts) from this host's floating IP; a dry run reads whether it is there. */
+function portalOpenStep(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): Step {
+  return {
+    name: 'portal-open',
+    async run(dryRun) {
+      if (dryRun) return (await portalBlocked(ctx, c.ip, signal)) ? planned(`iptables -D ${portalBlockRule(c.ip).join(' ')}`) : already('no portal block');
+      const n = await openPortal(ctx, c.ip, signal);
+      return n === 0 ? already('no portal block') : done(`portal block removed (${n})`);
+    },
+  };
+}
+
 function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): Step[] {
   let ipAdded = false;
   // The floating IP's duplicate address detection (arping -D, two probes: 2 s) runs beside DRBD
@@ -105,16 +117,9 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
         return r.changed ? done(`${c.target.iqn} tid ${c.target.tid}: ${r.commands.length} tgtadm calls`) : already(`tid ${c.target.tid} ready`);
       },
     },
-    {
-      // A switchover's portal block (handover.ts) left by an interrupted release: new logins to
-      // the address this host is about to serve would be dropped.
-      name: 'portal-open',
-      async run(dryRun) {
-        if (dryRun) return (await portalBlocked(ctx, c.ip, signal)) ? planned(`iptables -D ${portalBlockRule(c.ip).join(' ')}`) : already('no portal block');
-        const n = await openPortal(ctx, c.ip, signal);
-        return n === 0 ? already('no portal block') : done(`portal block removed (${n})`);
-      },
-    },
+    // A switchover's portal block (handover.ts) left by an interrupted release: new logins to
+    // the address this host is about to serve would be dropped.
+    portalOpenStep(ctx, c, signal),
     {
       name: 'floating-ip',
       async run(dryRun) {
@@ -185,15 +190,8 @@ function slaveSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): 
         },
       }),
     ),
-    {
-      // A switchover's portal block (handover.ts): with the address gone it has nothing left to block.
-      name: 'portal-open',
-      async run(dryRun) {
-        if (dryRun) return (await portalBlocked(ctx, c.ip, signal)) ? planned(`iptables -D ${portalBlockRule(c.ip).join(' ')}`) : already('no portal block');
-        const n = await openPortal(ctx, c.ip, signal);
-        return n === 0 ? already('no portal block') : done(`portal block removed (${n})`);
-      },
-    },
+    // A switchover's portal block (handover.ts): with the address gone it has nothing left to block.
+    portalOpenStep(ctx, c, signal),
   ];
 }
 
