@@ -29,7 +29,7 @@
 // the one that answered --calls calls.
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -80,7 +80,7 @@ async function compiled(name) {
   return file;
 }
 
-const cpuCount = (await import('node:os')).availableParallelism();
+const cpuCount = availableParallelism();
 const pin = !opts['no-pin'] && cpuCount >= 2;
 const allCpus = `0-${cpuCount - 1}`;
 const clientCpu = '0';

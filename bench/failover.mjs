@@ -12,6 +12,7 @@
 // Options: --trials N (20), --anchor-trials N (3), --switchovers N (5), --matrix-stride K (1; 0 = skip).
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { failoverDefaults } from '@xsctl/controller/config/storage-config-schema';
 import { DrbdServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageLab } from '@xsctl/test/fleet/storage-lab';
 import { LabMonitor } from '@xsctl/test/fleet/lab-monitor';
@@ -42,9 +43,9 @@ const median = (xs) => quantile(xs, 0.5);
 const HA_LIZARD = { MONITOR_DELAY: 15, XAPI_COUNT: 2, XAPI_DELAY: 10, MONITOR_SCANRATE: 10 };
 const anchorTimers = { pollIntervalMs: HA_LIZARD.MONITOR_DELAY * 1000, detectAfterMs: HA_LIZARD.XAPI_COUNT * HA_LIZARD.XAPI_DELAY * 1000, selfFenceAfterMs: HA_LIZARD.XAPI_COUNT * HA_LIZARD.XAPI_DELAY * 1000 - 5_000 };
 /** Ours: as fast as this shared machine allows without false alarms. */
-// The product's defaults (storage-config-schema.ts failoverDefaults, pollIntervalMs 500):
-// detectAfterMs 3000 > selfFenceAfterMs 1500 + selfFenceTeardownMs 1000.
-const ourTimers = { pollIntervalMs: 500, detectAfterMs: 3_000, selfFenceAfterMs: 1_500, selfFenceTeardownMs: 1_000 };
+// The product's defaults, read from the schema so the bench follows them (pollIntervalMs 500 is
+// pool-storage-config.ts's default): detectAfterMs 3000 > selfFenceAfterMs 1500 + selfFenceTeardownMs 1000.
+const ourTimers = { pollIntervalMs: 500, ...failoverDefaults };
 
 /** The failover's timeline, as the workflow records it (failover-phase events). */
 const PHASES = ['lastHeartbeat', 'detected', 'fenced', 'promoted', 'served', 'xapiRecovered'];
