@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostRef, smallPool, vmRef } from '@xsctl/test/pools/small-pool';
+import { hostRef, makeRoomPool, smallPool, vmRef } from '@xsctl/test/pools/small-pool';
 import { buildPoolModel, type ModelVm, type PoolModel } from '../pool-model/pool-model.js';
 import { blockerMessage, planRollingUpgrade } from './plan.js';
 import type { RollingPlan } from './plan-types.js';
@@ -131,15 +131,8 @@ describe('per wave and per step figures', () => {
   });
 
   it('room moves count in the wave and the capacity proof, not in the step of the host evacuated', () => {
-    // As in plan.test.ts: t1 (3) C -> B makes room on C for big (6) from A.
-    const model = pool([{ name: 'A', gib: 10 }, { name: 'B', gib: 10 }, { name: 'C', gib: 10 }], [
-      { name: 'big', host: 'A', gib: 6 },
-      { name: 's1', host: 'B', gib: 2 },
-      { name: 's2', host: 'B', gib: 2 },
-      { name: 's3', host: 'B', gib: 2 },
-      { name: 't1', host: 'C', gib: 3 },
-      { name: 't2', host: 'C', gib: 3 },
-    ]);
+    // makeRoomPool (worked out in plan.test.ts): t1 (3) C -> B makes room on C for big (6) from A.
+    const model = buildPoolModel(makeRoomPool());
     const plan = planRollingUpgrade(model);
     expect(moves(plan).filter((m) => m.startsWith('1:'))).toEqual(['1:t1:C->B:room', '1:big:A->C']);
     expect(plan.waves[0]).toMatchObject({ migrations: 1, roomMoves: 1, migratedBytes: 9 * GiB });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostRef, smallPool, vmRef } from '@xsctl/test/pools/small-pool';
+import { hostRef, makeRoomPool, smallPool, vmRef } from '@xsctl/test/pools/small-pool';
 import { buildPoolModel } from '../pool-model/pool-model.js';
 import { checkPlanInvariants } from './plan-invariants.js';
 import { planRollingUpgrade } from './plan.js';
@@ -70,14 +70,7 @@ describe('planRollingUpgrade on hand-checked pools', () => {
     // 9 GiB for guests each. A: big 6. B: s1, s2, s3 of 2 (3 free). C: t1, t2 of 3 (3 free).
     // Nowhere has 6. On B the gap of 3 needs two 2 GiB VMs, and C could take only one: no.
     // On C one VM of 3 covers it and B takes it: t1 C->B (3 GiB), then big A->C.
-    const model = buildPoolModel(smallPool([{ name: 'A', gib: 10 }, { name: 'B', gib: 10 }, { name: 'C', gib: 10 }], [
-      { name: 'big', host: 'A', gib: 6 },
-      { name: 's1', host: 'B', gib: 2 },
-      { name: 's2', host: 'B', gib: 2 },
-      { name: 's3', host: 'B', gib: 2 },
-      { name: 't1', host: 'C', gib: 3 },
-      { name: 't2', host: 'C', gib: 3 },
-    ]));
+    const model = buildPoolModel(makeRoomPool());
     const plan = planRollingUpgrade(model);
     expect(moves(plan).filter((m) => m.startsWith('1:'))).toEqual(['1:t1:C->B:room', '1:big:A->C']);
     expect(plan.runnable).toBe(true);

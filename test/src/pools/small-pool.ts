@@ -73,3 +73,19 @@ export function smallPool(hosts: readonly HostSpec[], vms: readonly VmSpec[], an
 
 export const vmRef = (name: string): string => `OpaqueRef:v-${name}`;
 export const hostRef = (name: string): string => `OpaqueRef:h-${name}`;
+
+/**
+ * The pool where nothing fits until room is made (plan.test.ts works it out, plan-report.test.ts
+ * reads its figures): 9 GiB for guests on each host. A: big 6. B: s1, s2, s3 of 2 (3 free).
+ * C: t1, t2 of 3 (3 free). Nowhere has 6; on C one VM of 3 covers the gap and B takes it.
+ */
+export function makeRoomPool(): PoolInput {
+  return smallPool([{ name: 'A', gib: 10 }, { name: 'B', gib: 10 }, { name: 'C', gib: 10 }], [
+    { name: 'big', host: 'A', gib: 6 },
+    { name: 's1', host: 'B', gib: 2 },
+    { name: 's2', host: 'B', gib: 2 },
+    { name: 's3', host: 'B', gib: 2 },
+    { name: 't1', host: 'C', gib: 3 },
+    { name: 't2', host: 'C', gib: 3 },
+  ]);
+}
