@@ -5,6 +5,9 @@
 # The rule goes into RH-Firewall-1-INPUT just before the chain's final REJECT, where the dom0's
 # own rules (22, 80, 443) sit, and carries the comment "xsctl-agent" so close finds exactly it.
 # When the iptables service is running the same rule is applied live; nothing is restarted.
+# Live calls wait for the xtables lock (-w: other tools on a dom0 run iptables too, and without it
+# iptables 1.4.21 fails at once while one holds the lock), bounded by timeout(1): 1.4.21's bare -w
+# waits without end, and a scriptlet must not hang yum.
 # PORT defaults to the port of "listen:" in /etc/xsctl/agent.yaml, else 7443.
 set -eu
 file=${XSCTL_IPTABLES_FILE:-/etc/sysconfig/iptables}
@@ -14,6 +17,10 @@ tag=xsctl-agent
 port_from_config() {
   p=$(sed -n 's/^listen:.*:\([0-9][0-9]*\)["'"'"']*[[:space:]]*$/\1/p' /etc/xsctl/agent.yaml 2>/dev/null | head -n 1)
   echo "${p:-7443}"
+}
+
+ipt() {
+  timeout 20 iptables -w "$@"
 }
 
 rule() {
@@ -35,8 +42,8 @@ open_port() {
   chmod 0600 "$tmp"
   mv -f "$tmp" "$file"
   if command -v iptables >/dev/null 2>&1 && systemctl is-active --quiet iptables 2>/dev/null; then
-    iptables -C "$chain" -p tcp -m conntrack --ctstate NEW -m tcp --dport "$port" -m comment --comment "$tag" -j ACCEPT 2>/dev/null ||
-      iptables -I "$chain" 1 -p tcp -m conntrack --ctstate NEW -m tcp --dport "$port" -m comment --comment "$tag" -j ACCEPT || :
+    ipt -C "$chain" -p tcp -m conntrack --ctstate NEW -m tcp --dport "$port" -m comment --comment "$tag" -j ACCEPT 2>/dev/null ||
+      ipt -I "$chain" 1 -p tcp -m conntrack --ctstate NEW -m tcp --dport "$port" -m comment --comment "$tag" -j ACCEPT || :
   fi
 }
 
@@ -51,7 +58,7 @@ close_port() {
   fi
   if command -v iptables >/dev/null 2>&1 && systemctl is-active --quiet iptables 2>/dev/null; then
     for port in $ports; do
-      while iptables -D "$chain" -p tcp -m conntrack --ctstate NEW -m tcp --dport "$port" -m comment --comment "$tag" -j ACCEPT 2>/dev/null; do :; done
+      while ipt -D "$chain" -p tcp -m conntrack --ctstate NEW -m tcp --dport "$port" -m comment --comment "$tag" -j ACCEPT 2>/dev/null; do :; done
     done
   fi
 }

@@ -24,14 +24,25 @@ describe('the tool-option table', () => {
   });
 
   it('checks options, option values and subcommands', () => {
-    expect(checkToolArgs('iptables', ['-C', 'RH-Firewall-1-INPUT', '-s', '10.0.0.0/24', '-p', 'tcp', '-m', 'tcp', '--dport', '7789', '-j', 'ACCEPT'])).toBeNull();
-    expect(checkToolArgs('iptables', ['-S'])).toMatchObject({ arg: '-S' });
-    expect(checkToolArgs('iptables', ['-w', '-C', 'INPUT'])).toMatchObject({ arg: '-w' });
+    expect(checkToolArgs('iptables', ['-w', '-C', 'RH-Firewall-1-INPUT', '-s', '10.0.0.0/24', '-p', 'tcp', '-m', 'tcp', '--dport', '7789', '-j', 'ACCEPT'])).toBeNull();
+    expect(checkToolArgs('iptables', ['-w', '-S'])).toMatchObject({ arg: '-S' });
     // A value that looks like an option belongs to the option before it.
     expect(checkToolArgs('tgtadm', ['--op', 'update', '--mode', 'target', '--tid', '1', '--name', 'state', '--value', '-x'])).toBeNull();
     expect(checkToolArgs('drbdadm', ['--', '--discard-my-data', 'connect', 'r0'])).toBeNull();
     expect(checkToolArgs('drbdadm', ['adjust', 'r0'])).toMatchObject({ arg: 'adjust r0' });
     expect(checkToolArgs('tgtd', ['-C', '3261', '-f'])).toMatchObject({ arg: '-f' });
     expect(checkToolArgs('sg_vpd', ['--inhex=/tmp/x'])).toMatchObject({ arg: '--inhex=/tmp/x' });
+  });
+
+  it('refuses an iptables call that does not start with -w (the xtables lock on a shared dom0)', () => {
+    expect(checkToolArgs('iptables', ['-w', '-n', '-L', 'INPUT'])).toBeNull();
+    // Without -w: iptables 1.4.21 exits 4 at once while another program holds the lock.
+    expect(checkToolArgs('iptables', ['-n', '-L', 'INPUT'])).toEqual({ arg: '-n', reason: expect.stringMatching(/^iptables calls start with -w: .*exits 4/) as unknown });
+    // Later than first is refused too: a -w before a word (`-I INPUT -w 1`) is read as seconds by 1.6+ and CentOS 7.
+    expect(checkToolArgs('iptables', ['-n', '-w', '-L', 'INPUT'])).toMatchObject({ arg: '-n' });
+    expect(checkToolArgs('iptables', [])).toMatchObject({ arg: '' });
+    // The rule is iptables': arping's -w (a deadline, with a value) is not required.
+    expect(checkToolArgs('arping', ['-c', '2', '-I', 'eth0', '10.0.0.1'])).toBeNull();
+    expect(checkToolArgs('iptables-restore', ['--test'])).toBeNull();
   });
 });

@@ -33,6 +33,8 @@ export interface ToolSpec {
   words?: Readonly<Record<string, Since>>;
   /** `--` ends the options and what follows is another program's argv (unshare). */
   endOfOptions?: boolean;
+  /** An option every call starts with, and why (iptables' `-w`). */
+  first?: { option: string; why: string };
 }
 
 const v = (since: string, value = false, guard?: string): OptionSpec => ({ since, ...(value ? { value } : {}), ...(guard === undefined ? {} : { guard }) });
@@ -55,6 +57,11 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
     dom0: '1.4.21',
     // -C (check) arrived in 1.4.11; -S is avoided for older dom0s (see firewall.ts).
     options: {
+      // Wait for the xtables lock: netfilter/iptables 93587a0 (2013-05-31), first in v1.4.20, no
+      // argument there and in v1.4.21 (getopt "w", has_arg 0). The optional seconds came with
+      // aaa4ace (2014-07-04), first in v1.6.0; CentOS 7 backported them in 1.4.21-14.el7
+      // (RHBZ#1156411, with the flock lock of RHBZ#1202435). So bare `-w`: both take it.
+      '-w': v('1.4.20'),
       '-n': v('1.2.0'),
       '-L': v('1.2.0'),
       '-C': v('1.4.11', true),
@@ -69,8 +76,14 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
       '--dport': v('1.2.0', true),
       '-j': v('1.2.0', true),
     },
+    first: {
+      option: '-w',
+      why: 'other programs on a dom0 run iptables too, and without -w iptables 1.4.21 exits 4 at once while one of them holds the xtables lock; first, because 1.6+ and CentOS 7 read a word after -w as its seconds (network/iptables.ts)',
+    },
   },
   // persist-firewall.ts checks an edited /etc/sysconfig/iptables on stdin before writing it.
+  // No -w: iptables-restore takes the lock (and -w) only from v1.6.2 (999eaa2, 2017); upstream
+  // 1.4.21 refuses -w, CentOS 7 has it from 1.4.21-18.el7 (RHBZ#1438597). Exit 4 is IPTABLES_BUSY.
   'iptables-restore': { package: 'iptables', dom0: '1.4.21', options: { '--test': v('1.3.0') } },
   multipath: {
     package: 'device-mapper-multipath',
@@ -215,6 +228,7 @@ export interface OptionProblem {
 export function checkToolArgs(command: AllowedCommand, args: readonly string[]): OptionProblem | null {
   const spec = toolOptions[command];
   if (spec === undefined) return { arg: command, reason: `${command} has no entry in the tool-option table` };
+  if (spec.first !== undefined && args[0] !== spec.first.option) return { arg: args[0] ?? '', reason: `${command} calls start with ${spec.first.option}: ${spec.first.why}` };
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';

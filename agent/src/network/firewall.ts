@@ -2,6 +2,7 @@ import type { StorageFirewallSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floati
 import type { AgentContext } from '../server/agent-context.js';
 import { port, storageSubnet } from '../validate/validators.js';
 import { ValidationError } from '@xsctl/common/errors/index';
+import { iptables } from './iptables.js';
 import { FirewallChainNotFoundError } from './network-errors.js';
 
 export interface FirewallConfig {
@@ -42,13 +43,13 @@ export function renderFirewallRules(fw: FirewallConfig): string[] {
  */
 async function requireChain(ctx: AgentContext, fw: FirewallConfig, signal?: AbortSignal): Promise<void> {
   // `-n -L` (not -S): old dom0 iptables (1.3.x) have no -S.
-  const r = await ctx.runner.run('iptables', ['-n', '-L', fw.chain], { signal, timeoutMs: 10_000, okExitCodes: [1, 2] });
+  const r = await iptables(ctx, ['-n', '-L', fw.chain], { signal, timeoutMs: 10_000, okExitCodes: [1, 2] });
   if (r.exitCode !== 0) throw new FirewallChainNotFoundError(fw.chain, r.stderr.trim().split('\n')[0] ?? '');
 }
 
 /** Whether one rule is in the chain (`iptables -C`: 0 present, 1 absent). */
 async function rulePresent(ctx: AgentContext, fw: FirewallConfig, rule: readonly string[], signal?: AbortSignal): Promise<boolean> {
-  const check = await ctx.runner.run('iptables', ['-C', fw.chain, ...rule], { signal, timeoutMs: 10_000, okExitCodes: [1] });
+  const check = await iptables(ctx, ['-C', fw.chain, ...rule], { signal, timeoutMs: 10_000, okExitCodes: [1] });
   return check.exitCode === 0;
 }
 
@@ -64,7 +65,7 @@ export async function applyFirewall(ctx: AgentContext, fw: FirewallConfig, confi
       present.unshift(line);
       continue;
     }
-    if (confirm) await ctx.runner.run('iptables', ['-I', fw.chain, '1', ...rule], { signal, timeoutMs: 10_000 });
+    if (confirm) await iptables(ctx, ['-I', fw.chain, '1', ...rule], { signal, timeoutMs: 10_000 });
     added.unshift(line);
   }
   if (confirm && added.length > 0) ctx.logger.info({ chain: fw.chain, added }, 'firewall rules inserted');
@@ -82,7 +83,7 @@ export async function removeFirewall(ctx: AgentContext, fw: FirewallConfig, conf
       absent.push(line);
       continue;
     }
-    if (confirm) await ctx.runner.run('iptables', ['-D', fw.chain, ...rule], { signal, timeoutMs: 10_000 });
+    if (confirm) await iptables(ctx, ['-D', fw.chain, ...rule], { signal, timeoutMs: 10_000 });
     removed.push(line);
   }
   if (confirm && removed.length > 0) ctx.logger.info({ chain: fw.chain, removed }, 'firewall rules removed');

@@ -46,3 +46,23 @@ export class FirewallFileInvalidError extends XsctlError {
     super(`${path}: ${reason}; the runtime rules are in place but would not survive a reboot or \`service iptables restart\``, options);
   }
 }
+
+/**
+ * iptables exited 4 (RESOURCE_PROBLEM): another program held the xtables lock (a call without
+ * `-w`, or iptables-restore, which takes no `-w` on 1.4.21), or replaced the table between our
+ * read and our commit (the kernel's EAGAIN). The call changed nothing; it can be retried once
+ * that program is done.
+ */
+export class IptablesBusyError extends XsctlError {
+  readonly code = 'IPTABLES_BUSY';
+
+  constructor(
+    readonly command: 'iptables' | 'iptables-restore',
+    readonly args: readonly string[],
+    /** iptables' first stderr line ("Another app is currently holding the xtables lock. ..."). */
+    readonly stderr: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${command} could not change the firewall: another program holds the xtables lock or changed the table at the same moment (exit 4${stderr ? `: ${stderr}` : ''}); nothing was changed, retry when it is done (firewalld, \`service iptables restart\`, another agent's or admin's iptables)`, options);
+  }
+}

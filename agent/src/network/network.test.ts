@@ -66,16 +66,17 @@ describe('parseIpAddrShow', () => {
   });
 });
 
-/** Records iptables calls and answers `-C` from a set of rules "already in the chain". */
+/** Records iptables calls (`-w` first, else the table refuses them) and answers `-C` from a set of rules "already in the chain". */
 class FakeIptables extends CommandRunner {
   readonly calls: string[] = [];
   constructor(readonly present: Set<string>) {
     super({ logger });
   }
-  override async run(command: string, args: readonly string[], _options: RunOptions = {}): Promise<CommandResult> {
+  override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    this.admit(command, args, options);
     this.calls.push(`${command} ${args.join(' ')}`);
-    const rule = args.slice(2).join(' ');
-    const exitCode = args[0] === '-C' && !this.present.has(rule) ? 1 : 0;
+    const rule = args.slice(3).join(' ');
+    const exitCode = args[1] === '-C' && !this.present.has(rule) ? 1 : 0;
     return { command: command as AllowedCommand, args, exitCode, stdout: '', stderr: '', durationMs: 0 };
   }
 }
@@ -103,9 +104,12 @@ describe('storage firewall', () => {
     await applyFirewall(ctx, fw, true);
     // Inserted at the top in reverse, so the chain lists them in the rendered order.
     expect(runner.calls.filter((c) => c.includes(' -I '))).toEqual([
-      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
-      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7790 -j ACCEPT',
+      'iptables -w -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
+      'iptables -w -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7790 -j ACCEPT',
     ]);
+    // Every call waits for the xtables lock: the chain check, each -C, each -I.
+    expect(runner.calls.filter((c) => !c.startsWith('iptables -w '))).toEqual([]);
+    expect(runner.calls[0]).toBe('iptables -w -n -L RH-Firewall-1-INPUT');
   });
 });
 

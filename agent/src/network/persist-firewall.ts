@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { renderFirewallRules, type FirewallConfig } from './firewall.js';
 import { FirewallChainNotFoundError, FirewallFileInvalidError } from './network-errors.js';
+import { busyOr } from './iptables.js';
 
 /**
  * The dom0 way to keep firewall rules (the how-to's step 2: "vi /etc/sysconfig/iptables, insert the
@@ -76,6 +77,11 @@ export async function persistFirewall(ctx: AgentContext, fw: FirewallConfig, con
     // Parses the whole ruleset as the boot-time restore will, without committing it.
     await ctx.runner.run('iptables-restore', ['--test'], { input: merged.text, signal, timeoutMs: 15_000 });
   } catch (err) {
+    // Exit 4: CentOS 7's iptables-restore (1.4.21-18 on) takes the xtables lock at `*filter` even
+    // with --test; its `-w` is a backport upstream 1.4.21 rejects, so the check goes without it
+    // and a busy lock is said as such, not as a rejected file.
+    const busy = busyOr(err, 'iptables-restore', ['--test']);
+    if (busy !== err) throw busy;
     if (err instanceof CommandFailedError) throw new FirewallFileInvalidError(iptablesSavePath, `iptables-restore --test rejects the edited file: ${err.stderr.trim().split('\n')[0] ?? ''}`, { cause: err });
     throw err;
   }

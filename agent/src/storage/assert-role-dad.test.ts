@@ -54,7 +54,7 @@ function host(arping: { exitCode: number; stdout?: string }, tgtdStarts = true):
     if (command === 'drbdadm' && args[0] === 'sh-minor') return { stdout: '1\n' };
     if (command === 'drbdadm' && args.includes('primary')) writeFileSync(join(root, 'proc/drbd'), procDrbd('Primary'));
     if (command === 'arping') return arping;
-    if (command === 'iptables' && args[0] === '-C') return { exitCode: 1 };
+    if (command === 'iptables' && args[1] === '-C') return { exitCode: 1 };
     if (command === 'tgtd') {
       if (!tgtdStarts) return { exitCode: 1, stderr: 'tgtd: cannot bind' };
       tgtdUp = true;

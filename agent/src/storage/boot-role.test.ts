@@ -69,11 +69,15 @@ class Tap extends CommandRunner {
   override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     this.calls.push({ at: performance.now() - this.t0(), line: `${command} ${args.join(' ')}` });
     if (command === 'iptables') {
-      const rule = args.slice(args[0] === '-I' ? 3 : 2).join(' ');
-      if (args[0] === '-I') this.iptablesRules.add(rule);
+      // Checked against the dom0 tool table as the real runner would, then simulated.
+      this.admit(command, args, options);
+      // Every call starts with -w (the xtables lock), then the command.
+      const op = args[1];
+      const rule = args.slice(op === '-I' ? 4 : 3).join(' ');
+      if (op === '-I') this.iptablesRules.add(rule);
       // -D removes the rule, and like -C exits 1 when it is not there (iptables' own exit codes).
-      const exitCode = (args[0] === '-C' || args[0] === '-D') && !this.iptablesRules.has(rule) ? 1 : 0;
-      if (args[0] === '-D') this.iptablesRules.delete(rule);
+      const exitCode = (op === '-C' || op === '-D') && !this.iptablesRules.has(rule) ? 1 : 0;
+      if (op === '-D') this.iptablesRules.delete(rule);
       return { command: 'iptables', args, exitCode, stdout: '', stderr: '', durationMs: 0 };
     }
     if (this.inner === null) throw new Error(`unexpected command ${command}`);
@@ -291,17 +295,17 @@ describe('boot-time storage role (real drbdadm, DRBD simulator, sandbox root)', 
     const rec = recorder(() => 0);
     expect(await assertStorageRoleOnBoot(n.ctx, { signal: new AbortController().signal, assert: rec.assert })).toMatchObject({ status: 'asserted', role: 'slave' });
     const lines = n.tap.calls.map((c) => c.line);
-    const inserts = lines.filter((l) => l.startsWith('iptables -I RH-Firewall-1-INPUT 1 '));
+    const inserts = lines.filter((l) => l.startsWith('iptables -w -I RH-Firewall-1-INPUT 1 '));
     expect(inserts).toEqual([
-      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
-      'iptables -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7789 -j ACCEPT',
+      'iptables -w -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 3260 -j ACCEPT',
+      'iptables -w -I RH-Firewall-1-INPUT 1 -s 10.10.10.0/24 -p tcp -m tcp --dport 7789 -j ACCEPT',
     ]);
-    expect(lines.findIndex((l) => l.startsWith('iptables -I'))).toBeLessThan(lines.indexOf('drbdadm up iscsi1'));
+    expect(lines.findIndex((l) => l.startsWith('iptables -w -I'))).toBeLessThan(lines.indexOf('drbdadm up iscsi1'));
     expect(n.lines.map((l) => l.msg)).toContain('boot storage role: firewall rules re-applied');
     // A second start finds them in place and inserts nothing.
     n.tap.calls.length = 0;
     await assertStorageRoleOnBoot(n.ctx, { signal: new AbortController().signal, assert: rec.assert });
-    expect(n.tap.calls.filter((c) => c.line.startsWith('iptables -I'))).toEqual([]);
+    expect(n.tap.calls.filter((c) => c.line.startsWith('iptables -w -I'))).toEqual([]);
   });
 
   it('the agent shutdown aborts the retries', async () => {

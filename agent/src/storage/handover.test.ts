@@ -51,12 +51,12 @@ const RULE = 'INPUT -d 10.10.10.3/32 -p tcp -m tcp --dport 3260 --syn -j DROP';
 
 describe('handover RELEASE (the old master lets go)', () => {
   it('closes the portal to new logins, then withdraws the target while the address is still here, then the address, then DRBD', async () => {
-    const rec = new Recorder((l) => (l.startsWith('iptables -C') ? 1 : 0));
+    const rec = new Recorder((l) => (l.startsWith('iptables -w -C') ? 1 : 0));
     const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(r.ok).toBe(true);
     expect(rec.lines).toEqual([
-      `iptables -C ${RULE}`,
-      `iptables -I ${RULE}`,
+      `iptables -w -C ${RULE}`,
+      `iptables -w -I ${RULE}`,
       'tgtadm --lld iscsi --op update --mode target --tid 1 --name state --value offline',
       'tgtadm --lld iscsi --op delete --mode target --tid 1 --force',
       'ip addr del 10.10.10.3/24 dev xapi1',
@@ -70,12 +70,12 @@ describe('handover RELEASE (the old master lets go)', () => {
     const rec = new Recorder((l) => (l.startsWith('tgtadm') ? 22 : l.startsWith('ip addr del') ? 2 : 0));
     const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(r.ok).toBe(true);
-    expect(rec.lines.filter((c) => c.startsWith('iptables -I'))).toEqual([]);
+    expect(rec.lines.filter((c) => c.startsWith('iptables -w -I'))).toEqual([]);
     expect(r.steps.map((s) => s.detail)).toEqual(['new logins to the portal already dropped', 'no tid 1', '10.10.10.3 not here', 'Secondary']);
   });
 
   it('stops at the first failure: the address stays while the target could not be withdrawn (rule 5)', async () => {
-    const rec = new Recorder((l) => (l.startsWith('iptables -C') ? 1 : l.includes('--value offline') ? 1 : 0));
+    const rec = new Recorder((l) => (l.startsWith('iptables -w -C') ? 1 : l.includes('--value offline') ? 1 : 0));
     const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(r.ok).toBe(false);
     expect(r.failedStep).toBe('target');
@@ -83,7 +83,7 @@ describe('handover RELEASE (the old master lets go)', () => {
   });
 
   it('leaves no record when done; an agent killed half-way finds one that is always torn down', async () => {
-    const ctx = ctxOf(new Recorder((l) => (l.startsWith('iptables -C') ? 1 : 0)));
+    const ctx = ctxOf(new Recorder((l) => (l.startsWith('iptables -w -C') ? 1 : 0)));
     await runHandover(ctx, StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(await recoverIntents(ctx, { tearDown: async () => 'torn' })).toEqual([]);
     // Killed inside a step: the command never returns, the record stays.

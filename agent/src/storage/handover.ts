@@ -7,7 +7,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
 import { applyTarget, showTargets, startTgtd, tgtadm, tgtdRunning, withdrawTarget, type Tgtd } from '../target/tgt-ops.js';
 import { normalizeStorageSpec, runRoleSteps, storageLockKeys, type Step, type StorageConfig } from './assert-role.js';
-import { ISCSI_PORT, openPortal, portalBlockRule, portalBlocked } from './portal-block.js';
+import { ISCSI_PORT, blockPortal, openPortal, portalBlocked } from './portal-block.js';
 
 const already = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_ALREADY as const, detail });
 const done = (detail: string) => ({ outcome: StepOutcome.STEP_OUTCOME_DONE as const, detail });
@@ -82,7 +82,7 @@ function releaseSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal)
       name: 'portal-block',
       async run() {
         if (await portalBlocked(ctx, c.ip, signal)) return already('new logins to the portal already dropped');
-        await ctx.runner.run('iptables', ['-I', ...portalBlockRule(c.ip)], { signal, timeoutMs: 10_000 });
+        await blockPortal(ctx, c.ip, signal);
         return done(`new logins to ${c.ip.address}:${ISCSI_PORT} dropped`);
       },
     },

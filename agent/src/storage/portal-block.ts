@@ -1,4 +1,5 @@
 import type { FloatingIpConfig } from '../network/floating-ip.js';
+import { iptables } from '../network/iptables.js';
 import type { AgentContext } from '../server/agent-context.js';
 
 /** tgtd's iSCSI portal: the agent starts tgtd without --iscsi portal options, so 3260 on every address. */
@@ -16,12 +17,17 @@ export function portalBlockRule(ip: FloatingIpConfig): string[] {
   return ['INPUT', '-d', `${ip.address}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', String(ISCSI_PORT), '--syn', '-j', 'DROP'];
 }
 
+/** Inserts the portal block (first in INPUT, before any ACCEPT). */
+export async function blockPortal(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal): Promise<void> {
+  await iptables(ctx, ['-I', ...portalBlockRule(ip)], { signal, timeoutMs: 10_000 });
+}
+
 /** Removes every copy of the portal block (iptables -D removes one; exit 1: none left). */
 export async function openPortal(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal): Promise<number> {
   let removed = 0;
   // Bounded: a rule inserted by each of a few interrupted releases at most.
   for (let i = 0; i < 8; i++) {
-    const r = await ctx.runner.run('iptables', ['-D', ...portalBlockRule(ip)], { signal, timeoutMs: 10_000, okExitCodes: [1] });
+    const r = await iptables(ctx, ['-D', ...portalBlockRule(ip)], { signal, timeoutMs: 10_000, okExitCodes: [1] });
     if (r.exitCode === 1) return removed;
     removed++;
   }
@@ -30,6 +36,6 @@ export async function openPortal(ctx: AgentContext, ip: FloatingIpConfig, signal
 
 /** Whether the portal block is in place (iptables -C: exit 0 present, 1 absent); changes nothing, so a dry run may ask. */
 export async function portalBlocked(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal): Promise<boolean> {
-  const r = await ctx.runner.run('iptables', ['-C', ...portalBlockRule(ip)], { signal, timeoutMs: 10_000, okExitCodes: [1] });
+  const r = await iptables(ctx, ['-C', ...portalBlockRule(ip)], { signal, timeoutMs: 10_000, okExitCodes: [1] });
   return r.exitCode === 0;
 }

@@ -55,6 +55,8 @@ const table: Readonly<Record<string, Status>> = {
   INTERFACE_NOT_FOUND: Status.NOT_FOUND,
   FIREWALL_CHAIN_NOT_FOUND: Status.FAILED_PRECONDITION,
   FIREWALL_FILE_INVALID: Status.FAILED_PRECONDITION,
+  // exit 4: the xtables lock held, or the table replaced under us; nothing changed, retry later.
+  IPTABLES_BUSY: Status.ABORTED,
   STORAGE_PRIMARY_ELSEWHERE: Status.FAILED_PRECONDITION,
   STORAGE_SPLIT_BRAIN_PAIR: Status.FAILED_PRECONDITION,
   STORAGE_NO_SPLIT_BRAIN: Status.FAILED_PRECONDITION,

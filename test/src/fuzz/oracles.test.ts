@@ -50,8 +50,8 @@ describe('fuzz oracles', () => {
   it('counts only reading commands as a dry run', () => {
     expect(isReadOnlyCall({ command: 'drbdadm', args: ['sh-minor', 'r0'] })).toBe(true);
     expect(isReadOnlyCall({ command: 'drbdadm', args: ['up', 'r0'] })).toBe(false);
-    expect(isReadOnlyCall({ command: 'iptables', args: ['-C', 'INPUT', '-j', 'ACCEPT'] })).toBe(true);
-    expect(isReadOnlyCall({ command: 'iptables', args: ['-I', 'INPUT', '1', '-j', 'ACCEPT'] })).toBe(false);
+    expect(isReadOnlyCall({ command: 'iptables', args: ['-w', '-C', 'INPUT', '-j', 'ACCEPT'] })).toBe(true);
+    expect(isReadOnlyCall({ command: 'iptables', args: ['-w', '-I', 'INPUT', '1', '-j', 'ACCEPT'] })).toBe(false);
     expect(isReadOnlyCall({ command: 'tgtadm', args: ['--op', 'new', '--mode', 'target'] })).toBe(false);
     expect(isReadOnlyCall({ command: 'ip', args: ['addr', 'add', '10.0.0.3/24', 'dev', 'eth1'] })).toBe(false);
   });
