@@ -192,6 +192,63 @@ describe('CapacityState', () => {
     expect(state.free(hostRef('A'))).toBe(14 * GiB);
   });
 
+  // Trials (begin/rollback/commit): A has 10 GiB free (dom0 1, small 1, large 4), B 13 (dom0 1, b1 2).
+  const at = (state: CapacityState) => ({
+    small: state.where(vmRef('small')),
+    large: state.where(vmRef('large')),
+    b1: state.where(vmRef('b1')),
+    freeA: state.free(hostRef('A')) / GiB,
+    freeB: state.free(hostRef('B')) / GiB,
+    onA: state.guestsOn(hostRef('A')).map((v) => v.name),
+    onB: state.guestsOn(hostRef('B')).map((v) => v.name),
+  });
+  const start = { small: hostRef('A'), large: hostRef('A'), b1: hostRef('B'), freeA: 10, freeB: 13, onA: ['large', 'small'], onB: ['b1'] };
+
+  it('a trial undone puts every guest and figure back: a VM moved twice, one sent to an unknown host, a reservation', () => {
+    const state = CapacityState.of(model);
+    expect(at(state)).toEqual(start);
+    const trial = state.begin();
+    state.move(vmRef('large'), hostRef('B'));
+    state.move(vmRef('small'), 'OpaqueRef:h-elsewhere');
+    state.reserve(hostRef('B'), 3 * GiB);
+    state.move(vmRef('large'), hostRef('A'));
+    state.move(vmRef('b1'), hostRef('A'));
+    // A: dom0 1 + large 4 + b1 2 = 7 used; B: dom0 1 + 3 reserved.
+    expect(at(state)).toEqual({ small: 'OpaqueRef:h-elsewhere', large: hostRef('A'), b1: hostRef('A'), freeA: 9, freeB: 12, onA: ['large', 'b1'], onB: [] });
+    state.rollback(trial);
+    expect(at(state)).toEqual(start);
+    expect(state.usedBytes('OpaqueRef:h-elsewhere')).toBe(0);
+    state.commit();
+  });
+
+  it('trials nest: an inner trial undone leaves the outer one\'s moves; one kept is undone with the outer one', () => {
+    const state = CapacityState.of(model);
+    const outer = state.begin();
+    state.move(vmRef('large'), hostRef('B'));
+    const inner = state.begin();
+    state.move(vmRef('small'), hostRef('B'));
+    state.rollback(inner);
+    expect(at(state)).toEqual({ ...start, large: hostRef('B'), freeA: 14, freeB: 9, onA: ['small'], onB: ['large', 'b1'] });
+    state.move(vmRef('b1'), hostRef('A'));
+    state.commit();
+    state.rollback(outer);
+    expect(at(state)).toEqual(start);
+    state.commit();
+  });
+
+  it('once the last trial is kept its record is gone, and a move outside any trial is not recorded', () => {
+    const state = CapacityState.of(model);
+    const trial = state.begin();
+    state.move(vmRef('large'), hostRef('B'));
+    state.commit();
+    state.move(vmRef('small'), hostRef('B'));
+    state.reserve(hostRef('A'), 2 * GiB);
+    state.rollback(trial);
+    // B: dom0 1 + b1 2 + large 4 + small 1 = 8 used; A: dom0 1 + 2 reserved.
+    expect(at(state)).toEqual({ small: hostRef('B'), large: hostRef('B'), b1: hostRef('B'), freeA: 13, freeB: 8, onA: [], onB: ['large', 'b1', 'small'] });
+    expect(() => state.commit()).toThrow('CapacityState.commit without begin');
+  });
+
   it('largestFirst: required bytes (descending), then name, then ref', () => {
     const vm = (ref: string, nm: string, gib: number) => ({ ...model.vms[0]!, ref, name: nm, requiredBytes: gib * GiB });
     const list = [vm('r3', 'b', 1), vm('r2', 'a', 1), vm('r1', 'a', 1), vm('r0', 'z', 2)];

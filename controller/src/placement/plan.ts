@@ -1,5 +1,5 @@
 import type { ModelHost, ModelVm, PoolModel } from '../pool-model/pool-model.js';
-import { compareVersionKey, notOlder, uniformityVersionKeys } from '../pool-model/versions.js';
+import { compareVersionKey, uniformityVersionKeys } from '../pool-model/versions.js';
 import { capacityCodes } from '../pool-model/xapi-reasons.js';
 import { CapacityState } from './capacity-state.js';
 import { endStateOf } from './end-state.js';
@@ -238,7 +238,12 @@ export function planRollingUpgrade(model: PoolModel, options: PlanOptions = {}):
 
 /** Hosts whose release is the newest in the pool (every uniformity key not older than any other host's). */
 function newestHosts(hosts: readonly ModelHost[]): ModelHost[] {
-  return hosts.filter((h) => hosts.every((o) => notOlder(h.software, o.software, uniformityVersionKeys.filter((k) => k !== 'build_number'))));
+  // Not older than every other host on every key is not older than the highest on each key (the
+  // comparison is a total order): one pass per key instead of every pair of hosts.
+  const keys = uniformityVersionKeys.filter((k) => k !== 'build_number');
+  // (An empty list: no host to filter, so `highest` is never read.)
+  const highest = keys.map((k) => hosts.reduce((top, o) => (compareVersionKey(k, o.software, top.software) > 0 ? o : top), hosts[0]!));
+  return hosts.filter((h) => keys.every((k, i) => compareVersionKey(k, h.software, highest[i]!.software) >= 0));
 }
 
 /** Whether an excluded host could take the VM for good (so a master VM need not move twice). */

@@ -45,16 +45,16 @@ export function playSequence(state: CapacityState, head: readonly string[], orde
   let rest = [...order];
   const runWave = (hosts: string[]): void => {
     const roles: WaveRoles = { upgraded, down: new Set(hosts), later: positions(rest), excluded: setup.excluded };
-    let trial = state.clone();
-    let placed = placeWave(trial, hosts, roles, { stay: setup.stay, makeRoom: setup.makeRoom });
+    const trial = state.begin();
+    let placed = placeWave(state, hosts, roles, { stay: setup.stay, makeRoom: setup.makeRoom });
     while (placed.unplaced.length > 0 && hosts.length > 1) {
       // Too many hosts out at once: the last one waits for the next wave.
+      state.rollback(trial);
       rest = [hosts.pop()!, ...rest];
       const smaller: WaveRoles = { upgraded, down: new Set(hosts), later: positions(rest), excluded: setup.excluded };
-      trial = state.clone();
-      placed = placeWave(trial, hosts, smaller, { stay: setup.stay, makeRoom: setup.makeRoom });
+      placed = placeWave(state, hosts, smaller, { stay: setup.stay, makeRoom: setup.makeRoom });
     }
-    state.adopt(trial);
+    state.commit();
     const freeAfter = new Map(state.model.hosts.map((h) => [h.ref, state.free(h.ref)]));
     waves.push({ wave: waves.length + 1, hosts: [...hosts], moves: placed.moves, unplaced: placed.unplaced, freeAfter });
     result.unplaced += placed.unplaced.length;
