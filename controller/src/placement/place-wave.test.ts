@@ -221,6 +221,18 @@ describe('CapacityState', () => {
     state.commit();
   });
 
+  it('a trial undone: a reservation on a host no move touched, and a VM moved on from a host the pool does not list', () => {
+    const state = CapacityState.of(model);
+    const trial = state.begin();
+    state.reserve(hostRef('A'), 2 * GiB);
+    state.move(vmRef('b1'), 'OpaqueRef:h-elsewhere');
+    state.move(vmRef('b1'), hostRef('B'));
+    expect(at(state)).toEqual({ ...start, freeA: 8 });
+    state.rollback(trial);
+    expect(at(state)).toEqual(start);
+    state.commit();
+  });
+
   it('trials nest: an inner trial undone leaves the outer one\'s moves; one kept is undone with the outer one', () => {
     const state = CapacityState.of(model);
     const outer = state.begin();
