@@ -1,4 +1,4 @@
-import { readdir, stat, statfs } from 'node:fs/promises';
+import { readdirSync, statSync, statfsSync, type Stats } from 'node:fs';
 import type { PrecheckFilesystemSpace, PrecheckFinding, PrecheckIscsiNode } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import { CommandFailedError } from '../exec/command-errors.js';
 import { formatBytes } from './assess-disk.js';
@@ -7,6 +7,17 @@ import { parseChronyTracking, parseNtpqPeers, parseTimeServers, selectedNtpPeer 
 import { BLOCKER, INFO, WARNING, finding, readOptional, worst, type PrecheckContext } from './precheck-context.js';
 
 const MiB = 2 ** 20;
+
+// Stats, statfs and directory listings are synchronous: local metadata, microseconds each, where
+// the promise API's thread-pool round trip cost more CPU than the checks themselves (bench/fanout.mjs).
+/** The file's stat, or undefined when it cannot be stat'ed (absent, or unreadable: as absent). */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
 const GiB = 2 ** 30;
 
 // ------------------------------------------------------------------ disk space
@@ -28,12 +39,12 @@ export async function checkDiskSpace(ctx: PrecheckContext): Promise<PrecheckFind
   const seen = new Map<number, string>();
   for (const path of spacePaths) {
     const full = ctx.root.resolve(path);
-    const st = await stat(full).catch(() => undefined);
+    const st = statOrUndefined(full);
     if (st === undefined) {
       evidence.push(`${path}: not present`);
       continue;
     }
-    const fs = await statfs(full);
+    const fs = statfsSync(full);
     const total = fs.blocks * fs.bsize;
     const free = fs.bavail * fs.bsize;
     const freePercent = total > 0 ? Math.round((free / total) * 1000) / 10 : 0;
@@ -69,11 +80,11 @@ export function rcLocalCommands(text: string): string[] {
 
 export async function checkRcLocal(ctx: PrecheckContext): Promise<PrecheckFinding> {
   const full = ctx.root.resolve(rcLocalPath);
-  const st = await stat(full).catch(() => undefined);
+  const st = statOrUndefined(full);
   const text = st === undefined ? '' : ((await readOptional(full, ctx.signal)) ?? '');
   const commands = rcLocalCommands(text);
   const executable = st !== undefined && (st.mode & 0o100) !== 0;
-  const systemd = (await stat(ctx.root.resolve('/usr/lib/systemd/system/rc-local.service')).catch(() => undefined)) !== undefined;
+  const systemd = statOrUndefined(ctx.root.resolve('/usr/lib/systemd/system/rc-local.service')) !== undefined;
   let unitState = '';
   if (ctx.live && systemd) {
     const r = await ctx.runner.run('systemctl', ['is-enabled', 'rc-local.service'], { okExitCodes: [1], timeoutMs: 5000, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) }).catch(() => undefined);
@@ -189,8 +200,12 @@ function cronLines(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#') && !/^[A-Z_]+=/.test(l));
 }
 
-async function listOptional(path: string): Promise<string[]> {
-  return readdir(path).catch(() => [] as string[]);
+function listOptional(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
 }
 
 export async function checkCustomisations(ctx: PrecheckContext): Promise<PrecheckFinding> {
@@ -198,17 +213,17 @@ export async function checkCustomisations(ctx: PrecheckContext): Promise<Prechec
   const fstabEntries = customFstabEntries((await read('/etc/fstab')) ?? '');
   const cronEntries: string[] = [];
   for (const line of cronLines((await read('/etc/crontab')) ?? '')) cronEntries.push(`/etc/crontab: ${line}`);
-  for (const user of await listOptional(ctx.root.resolve('/var/spool/cron'))) {
+  for (const user of listOptional(ctx.root.resolve('/var/spool/cron'))) {
     for (const line of cronLines((await read(`/var/spool/cron/${user}`)) ?? '')) cronEntries.push(`crontab ${user}: ${line}`);
   }
-  for (const name of (await listOptional(ctx.root.resolve('/etc/cron.d'))).sort()) {
+  for (const name of listOptional(ctx.root.resolve('/etc/cron.d')).sort()) {
     for (const line of cronLines((await read(`/etc/cron.d/${name}`)) ?? '')) cronEntries.push(`/etc/cron.d/${name}: ${line}`);
   }
   const rcLocal = rcLocalCommands((await read(rcLocalPath)) ?? '');
   const initiator = /^InitiatorName=(\S+)/m.exec((await read('/etc/iscsi/initiatorname.iscsi')) ?? '')?.[1] ?? '';
   const iscsiNodes: PrecheckIscsiNode[] = [];
-  for (const target of (await listOptional(ctx.root.resolve('/var/lib/iscsi/nodes'))).sort()) {
-    for (const portal of (await listOptional(ctx.root.resolve(`/var/lib/iscsi/nodes/${target}`))).sort()) iscsiNodes.push({ target, portal });
+  for (const target of listOptional(ctx.root.resolve('/var/lib/iscsi/nodes')).sort()) {
+    for (const portal of listOptional(ctx.root.resolve(`/var/lib/iscsi/nodes/${target}`)).sort()) iscsiNodes.push({ target, portal });
   }
   const editedFiles = await editedConfigFiles(ctx);
   const customisedFiles = editedFiles.filter((f) => f.customised);
