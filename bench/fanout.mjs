@@ -32,7 +32,7 @@ import { PoolPrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/controller
 import { PrecheckServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import { startXapiSimulator } from '@xsctl/test/xapi-sim/index';
 import { makeHostRoot } from '@xsctl/test/demo/make-host-root';
-import { spawnReady } from '@xsctl/test/demo/spawn-ready';
+import { spawnReady, spawnReadyExecutable } from '@xsctl/test/demo/spawn-ready';
 import { benchDir, bin, cliClient, inBatches, median, round, startController } from './lib/harness.mjs';
 
 const { values } = parseArgs({ options: { agents: { type: 'string', default: '64' }, runs: { type: 'string', default: '5' } } });
@@ -40,6 +40,7 @@ const agents = Number(values.agents);
 const runs = Number(values.runs);
 const credentials = { user: 'root', password: 'bench-password' };
 const agentPort = 21000 + (process.pid % 20000);
+const prof = process.env.XSCTL_BENCH_CPU_PROF;
 const hotfixes = ['XS82E001', 'XS82E002', 'XS82E003'];
 
 // utime + stime of a process, in ms (fields 14 and 15 of /proc/PID/stat, in clock ticks).
@@ -86,7 +87,13 @@ async function main() {
         await writeFile(join(root, 'var/update/applied', `0000000${k}-0000-4000-8000-000000000000`), `<?xml version="1.0" ?><update name-label="${hf}" name-description="" after-apply-guidance="restartHost" uuid="0000000${k}-0000-4000-8000-000000000000"/>\n`);
       }
       const tls = certs.get(h.name);
-      const p = await spawnReady(bin('@xsctl/agent', 'xsctl-agent.js'), ['serve', '--listen', `${h.address}:${agentPort}`, '--root', root, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key], { logFile: join(dir, `agent-${h.name}.log`), timeoutMs: 600_000 });
+      const script = bin('@xsctl/agent', 'xsctl-agent.js');
+      const args = ['serve', '--listen', `${h.address}:${agentPort}`, '--root', root, '--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key];
+      const options = { logFile: join(dir, `agent-${h.name}.log`), timeoutMs: 600_000 };
+      // XSCTL_BENCH_CPU_PROF=DIR: the first agent writes a CPU profile there too (as the controller does).
+      const p = prof !== undefined && prof !== '' && h.name === big[0].name
+        ? await spawnReadyExecutable(process.execPath, ['--cpu-prof', '--cpu-prof-dir', prof, script, ...args], options, script)
+        : await spawnReady(script, args, options);
       started.push(p);
       agentPids.set(h.name, p.child.pid);
     });
