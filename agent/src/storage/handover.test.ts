@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
-import { StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StepOutcome, StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
@@ -27,8 +28,11 @@ const spec: StorageSpec = {
  * code per command line (0 by default).
  */
 class Recorder extends RecordingRunner {
-  constructor(exit: (line: string) => number = () => 0) {
-    super(pino({ level: 'silent' }), (command, args) => ({ exitCode: exit(`${command} ${args.join(' ')}`) }));
+  constructor(exit: (line: string) => number = () => 0, stdout: (line: string) => string = () => '') {
+    super(pino({ level: 'silent' }), (command, args) => {
+      const line = `${command} ${args.join(' ')}`;
+      return { exitCode: exit(line), stdout: stdout(line) };
+    });
   }
   get lines(): string[] {
     return this.calls.map((c) => `${c.command} ${c.args.join(' ')}`);
@@ -94,6 +98,69 @@ describe('handover RELEASE (the old master lets go)', () => {
     const found = await recoverIntents(ctx, { tearDown: async () => 'torn' });
     // A TAKE records no step, yet its record says something may have changed: torn down, not cleared.
     expect(found.map((f) => f.action)).toEqual(['torn-down']);
+  });
+});
+
+// /proc/drbd in DRBD 8.4's format, written by hand (as ../drbd/__fixtures__/proc-drbd-84.txt): minor 1.
+const procDrbd = (ro: string, ds: string, cs = 'Connected') =>
+  `version: 8.4.11-1 (api:1/proto:86-101)\nGIT-hash: 66145a308421e9c124ec391a7848ac20203bb03c build by mockbuild@, 2018-04-26 12:10:42\n 1: cs:${cs} ro:${ro} ds:${ds} C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n`;
+
+describe('handover TAKE (the prepared peer takes over)', () => {
+  // What PREPARE left: tgtd running, the target defined offline without LUNs; the peer has let go.
+  const take = async (proc: string, exit: (line: string) => number = () => 0) => {
+    await mkdir(join(root, 'proc'), { recursive: true });
+    await writeFile(join(root, 'proc/drbd'), proc);
+    const rec = new Recorder((l) => {
+      // The kernel's side of `drbdadm primary`: /proc/drbd says Primary afterwards.
+      if (l === 'drbdadm primary iscsi1' && exit(l) === 0) writeFileSync(join(root, 'proc/drbd'), procDrbd('Primary/Secondary', 'UpToDate/UpToDate'));
+      return exit(l);
+    }, (l) => (l === 'drbdadm sh-minor iscsi1' ? '1\n' : ''));
+    const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_MASTER, StorageHandover.STORAGE_HANDOVER_TAKE, spec, false);
+    return { r, rec };
+  };
+
+  it('brings up in rule 5\'s order: DRBD Primary, the LUN with its fixed identity (rule 7), target ready, floating IP, GARP', async () => {
+    const { r, rec } = await take(procDrbd('Secondary/Secondary', 'UpToDate/UpToDate'));
+    expect(r.ok).toBe(true);
+    // Written from the rules, not read from the code: the only writes and in this order. Reads
+    // (drbdadm sh-*, which promote() asks for the fresh state) may come between, never a write.
+    const writes = rec.lines.filter((l) => !/^drbdadm sh-/.test(l));
+    expect(writes).toEqual([
+      'drbdadm primary iscsi1',
+      'tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 10 --backing-store /dev/drbd1 --bstype rdwr',
+      'tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun 10 --params scsi_id=X1,scsi_sn=S1,vendor_id=XSCTL,product_id=P',
+      'tgtadm --lld iscsi --op update --mode target --tid 1 --name state --value ready',
+      'ip addr add 10.10.10.3/24 dev xapi1',
+      'arping -U -c 3 -I xapi1 10.10.10.3',
+    ]);
+    expect(r.steps.map((s) => s.name)).toEqual(['drbd-primary:iscsi1', 'lun:10', 'target-ready', 'floating-ip', 'garp']);
+    // No duplicate-address probe and no portal change in TAKE: PREPARE did both (handover.ts).
+    expect(rec.lines.some((l) => l.startsWith('arping -D') || l.startsWith('iptables'))).toBe(false);
+  });
+
+  it('refuses the promotion without UpToDate data (rule 1) and serves nothing: no LUN, no address, no GARP', async () => {
+    const { r, rec } = await take(procDrbd('Secondary/Secondary', 'Inconsistent/UpToDate'));
+    expect(r.ok).toBe(false);
+    expect(r.failedStep).toBe('drbd-primary:iscsi1');
+    expect(r.steps[0]).toMatchObject({ outcome: StepOutcome.STEP_OUTCOME_FAILED, errorCode: 'DRBD_NOT_UP_TO_DATE' });
+    expect(r.steps.slice(1).map((s) => s.outcome)).toEqual([StepOutcome.STEP_OUTCOME_SKIPPED, StepOutcome.STEP_OUTCOME_SKIPPED, StepOutcome.STEP_OUTCOME_SKIPPED, StepOutcome.STEP_OUTCOME_SKIPPED]);
+    expect(rec.lines.filter((l) => !/^drbdadm sh-/.test(l))).toEqual([]);
+  });
+
+  it('refuses while the peer is still Primary (rule 4): it has not let go', async () => {
+    const { r, rec } = await take(procDrbd('Secondary/Primary', 'UpToDate/UpToDate'));
+    expect(r.failedStep).toBe('drbd-primary:iscsi1');
+    expect(r.steps[0]?.errorCode).toBe('DRBD_PEER_PRIMARY');
+    expect(rec.lines.filter((l) => !/^drbdadm sh-/.test(l))).toEqual([]);
+  });
+
+  it('stops at the first failure (rule 5): a LUN that cannot be added leaves the target offline and the address away', async () => {
+    const { r, rec } = await take(procDrbd('Secondary/Secondary', 'UpToDate/UpToDate'), (l) => (l.includes('--op new --mode logicalunit') ? 22 : 0));
+    expect(r.failedStep).toBe('lun:10');
+    // (The code is the runner's COMMAND_FAILED here: @xsctl/test's RecordingRunner throws the built
+    // CommandFailedError, which tgt-ops' instanceof of this tree's class does not recognise.)
+    expect(r.steps.find((s) => s.name === 'lun:10')?.outcome).toBe(StepOutcome.STEP_OUTCOME_FAILED);
+    expect(rec.lines.some((l) => l.includes('--value ready') || l.startsWith('ip addr add') || l.startsWith('arping'))).toBe(false);
   });
 });
 

@@ -109,6 +109,16 @@ export function switchoverPlan(hosts: readonly StorageHost[], statuses: readonly
   return { from, to: peer };
 }
 
+/**
+ * Rule 4 before a switchover moves anything: whoever answered for the floating IP when the peer
+ * asked (PREPARE's `arping -c 2`, MACs in lower case) must be the master alone, by the MAC the
+ * master's status read for the address. With no MAC read there, any answer refuses.
+ */
+export function checkFloatingIpAnswers(address: string, from: StorageHost, to: StorageHost, holderMac: string, answeredBy: readonly string[]): void {
+  const others = answeredBy.filter((m) => m !== holderMac.toLowerCase());
+  if (others.length > 0) throw new StorageRoleChangeRefusedError('floating-ip-elsewhere', to.name, `${address} answers from ${others.join(', ')}, not only from ${from.name} (${holderMac || 'no MAC read'}): another host holds the floating IP (rule 4)`);
+}
+
 /** `holderMac`: the MAC the floating IP answers from on the master now ('' when it reads none). */
 export async function checkSwitchover(ctx: ControllerContext, pool: PoolConfig, to: string, signal?: AbortSignal): Promise<{ hosts: StorageHost[]; from: StorageHost; to: StorageHost; holderMac: string }> {
   const hosts = await storageHosts(ctx, pool, signal);

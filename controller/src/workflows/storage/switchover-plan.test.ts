@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
-import { switchoverPlan, type StorageHost } from './storage-pool.js';
+import { Status } from 'nice-grpc-common';
+import { toServerError } from '@xsctl/common/grpc/index';
+import { checkFloatingIpAnswers, switchoverPlan, type StorageHost } from './storage-pool.js';
 import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
 
 /**
@@ -95,5 +97,58 @@ describe('switchoverPlan: refusals', () => {
     const statuses = [master, status('slave', { disk: 'Outdated' }), status('slave', {})];
     expect(switchoverPlan(three, statuses, 'xs3').to.name).toBe('xs3');
     expect(refusal(() => switchoverPlan(three, statuses, 'xs2')).reason).toBe('peer-not-up-to-date');
+  });
+});
+
+describe('checkFloatingIpAnswers: rule 4 before the switchover moves anything (STORAGE_FLOATING_IP_ELSEWHERE)', () => {
+  const [xs1, xs2] = two as [StorageHost, StorageHost];
+  // The master's status reads its MAC as ip(8) prints it; arping's reply lines are lower-cased by the agent.
+  const holder = '52:54:00:AA:BB:01';
+
+  it('passes when only the master answers, or nobody does', () => {
+    expect(() => checkFloatingIpAnswers('10.10.10.3', xs1, xs2, holder, ['52:54:00:aa:bb:01'])).not.toThrow();
+    expect(() => checkFloatingIpAnswers('10.10.10.3', xs1, xs2, holder, [])).not.toThrow();
+  });
+
+  it.each([
+    {
+      why: 'a third host answers',
+      holderMac: holder,
+      answeredBy: ['52:54:00:cc:dd:09'],
+      message: '10.10.10.3 answers from 52:54:00:cc:dd:09, not only from xs1 (52:54:00:AA:BB:01): another host holds the floating IP (rule 4)',
+    },
+    {
+      why: 'the master and a third host answer: only the other is named',
+      holderMac: holder,
+      answeredBy: ['52:54:00:aa:bb:01', '52:54:00:cc:dd:09'],
+      message: '10.10.10.3 answers from 52:54:00:cc:dd:09, not only from xs1 (52:54:00:AA:BB:01): another host holds the floating IP (rule 4)',
+    },
+    {
+      why: 'two other hosts answer: both named',
+      holderMac: holder,
+      answeredBy: ['52:54:00:cc:dd:09', '52:54:00:cc:dd:0a'],
+      message: '10.10.10.3 answers from 52:54:00:cc:dd:09, 52:54:00:cc:dd:0a, not only from xs1 (52:54:00:AA:BB:01): another host holds the floating IP (rule 4)',
+    },
+    {
+      why: "no MAC read on the master: even the master's own answer cannot be told apart",
+      holderMac: '',
+      answeredBy: ['52:54:00:aa:bb:01'],
+      message: '10.10.10.3 answers from 52:54:00:aa:bb:01, not only from xs1 (no MAC read): another host holds the floating IP (rule 4)',
+    },
+  ])('refuses when $why', ({ holderMac, answeredBy, message }) => {
+    expect(refusal(() => checkFloatingIpAnswers('10.10.10.3', xs1, xs2, holderMac, answeredBy))).toEqual({ reason: 'floating-ip-elsewhere', code: 'STORAGE_FLOATING_IP_ELSEWHERE', host: 'xs2', message });
+  });
+
+  it('goes over gRPC as FAILED_PRECONDITION with its code first in the details (the one status table)', () => {
+    let err: unknown;
+    try {
+      checkFloatingIpAnswers('10.10.10.3', xs1, xs2, holder, ['52:54:00:cc:dd:09']);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StorageRoleChangeRefusedError);
+    const wire = toServerError(err as StorageRoleChangeRefusedError);
+    expect(wire.code).toBe(Status.FAILED_PRECONDITION);
+    expect(wire.details).toBe('STORAGE_FLOATING_IP_ELSEWHERE: 10.10.10.3 answers from 52:54:00:cc:dd:09, not only from xs1 (52:54:00:AA:BB:01): another host holds the floating IP (rule 4)');
   });
 });

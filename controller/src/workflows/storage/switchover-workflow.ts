@@ -2,8 +2,8 @@ import { StorageHandover, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/st
 import type { PoolConfig } from '../../config/inventory.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { CompensationContext, WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
-import { assertRoleOn, checkSwitchover, statusOf, storageConfigOf, type StorageHost } from './storage-pool.js';
-import { StorageRoleChangeRefusedError, StorageRoleFailedError } from './storage-workflow-errors.js';
+import { assertRoleOn, checkFloatingIpAnswers, checkSwitchover, statusOf, storageConfigOf, type StorageHost } from './storage-pool.js';
+import { StorageRoleFailedError } from './storage-workflow-errors.js';
 import { verifyFromInitiator } from './verify-initiator.js';
 
 export const STORAGE_SWITCHOVER = 'storage-switchover';
@@ -73,11 +73,12 @@ export async function switchStorage(ctx: ControllerContext, w: WorkflowContext, 
     run: async (io) => {
       io.progress({ phase: 'prepare', message: `${plan.to.name}: tgtd, target offline without LUNs, who answers ${storage.spec.floatingIp?.address}` });
       const r = await assertRoleOn(ctx, pool, plan.to, StorageRole.STORAGE_ROLE_MASTER, signal, undefined, StorageHandover.STORAGE_HANDOVER_PREPARE);
-      const others = r.answeredBy.filter((m) => m !== (plan.holderMac ?? '').toLowerCase());
-      if (others.length > 0) {
+      try {
+        checkFloatingIpAnswers(storage.spec.floatingIp?.address ?? '', plan.from, plan.to, plan.holderMac ?? '', r.answeredBy);
+      } catch (err) {
         // Nothing was served from the peer; its tgtd and offline target go again (best effort: the refusal is what matters).
         await assertRoleOn(ctx, pool, plan.to, StorageRole.STORAGE_ROLE_SLAVE, signal).catch(() => undefined);
-        throw new StorageRoleChangeRefusedError('floating-ip-elsewhere', plan.to.name, `${storage.spec.floatingIp?.address} answers from ${others.join(', ')}, not only from ${plan.from.name} (${plan.holderMac || 'no MAC read'}): another host holds the floating IP (rule 4)`);
+        throw err;
       }
       return { steps: r.steps, answeredBy: r.answeredBy };
     },
