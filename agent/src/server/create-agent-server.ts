@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
-import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, malformedRequestMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware, withTolerantDecoding } from '@xsctl/common/grpc/index';
+import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, malformedRequestMiddleware, mtlsServerCredentials, peerIdentityInterceptor, withTolerantDecoding } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/tls-trust/index';
 import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
 import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
@@ -70,14 +70,14 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   })
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
-    .use(shutdownMiddleware(stopping.signal))
     // The agent serves only the controller: agent and CLI certificates are refused, and so is any
     // method missing from the shared call table (default deny).
     // A revoked controller is refused on every call, from the list the controller hands over.
     .use(authMiddleware({ kinds: ['controller'], methods: agentMethodAccess(), revoked: (serial) => trust.store.isRevoked(serial) }))
     .use(malformedRequestMiddleware())
     // Per method: the controller's deadline plus a margin, never a flat value shorter than it.
-    .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000, agentServerCeilings()))
+    // Shutdown aborts every call in flight and refuses new ones (a stuck tool must not hold it).
+    .use(deadlineMiddleware(options.defaultDeadlineMs ?? 120_000, { limits: agentServerCeilings(), shutdown: stopping.signal }))
     // Calls that change the same resource run one at a time (defect: a rollback undid another call's change).
     .use(lockMiddleware(resourceLocks(options.ctx.root.root))));
   registerServices(server, options.ctx, stopping.signal);

@@ -4,8 +4,10 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { ClientError, Metadata, Status, createChannel, createClient, createClientFactory, createServer, type CallContext, type MethodDefinition, type Server } from 'nice-grpc';
+import { pino } from 'pino';
 import { clientDeadlineMiddleware } from './client-middleware.js';
 import { callTimeoutKey, deadlineMiddleware } from './deadline-middleware.js';
+import { errorMiddleware } from './error-middleware.js';
 
 // Forced collections: the bug was a timeout signal collected before it fired.
 setFlagsFromString('--expose-gc');
@@ -34,7 +36,7 @@ const abortedAfter: number[] = [];
 
 beforeAll(async () => {
   collector = setInterval(gc, 20);
-  server = createServer().use(deadlineMiddleware(1_000, { '/test.Slow/Stream': 1_200, '/test.Slow/Patient': 10_000 }));
+  server = createServer().use(deadlineMiddleware(1_000, { limits: { '/test.Slow/Stream': 1_200, '/test.Slow/Patient': 10_000 } }));
   // Waits as long as it is asked to, unless its signal aborts.
   const honest = async (req: Msg, { signal }: CallContext) => {
     const start = performance.now();
@@ -148,5 +150,90 @@ describe('server deadline middleware', () => {
     const { c, close } = client();
     expect(await c.honest({ ms: 50 })).toEqual({ ms: 50 });
     close();
+  });
+});
+
+// The shutdown signal is one more source of the handler's signal (it had a middleware layer of its
+// own): a server shutting down cancels what runs and refuses what comes, and the deadline still
+// answers DEADLINE_EXCEEDED beside it. The error middleware in front maps the abort as the agent's does.
+describe('server deadline middleware with a shutdown signal', () => {
+  let stopping: AbortController;
+  let own: Server;
+  let ownPort: number;
+  let started = 0;
+  /** The reason each handler's signal aborted with, and when. */
+  const aborts: Array<{ reason: unknown; ms: number }> = [];
+
+  beforeAll(async () => {
+    stopping = new AbortController();
+    own = createServer()
+      .use(errorMiddleware(pino({ level: 'silent' })))
+      .use(deadlineMiddleware(1_000, { limits: { '/test.Slow/Patient': 10_000 }, shutdown: stopping.signal }));
+    const honest = async (req: Msg, { signal }: CallContext) => {
+      started++;
+      const start = performance.now();
+      signal.addEventListener('abort', () => aborts.push({ reason: signal.reason, ms: performance.now() - start }));
+      await delay(req.ms, undefined, { signal });
+      return { ms: req.ms };
+    };
+    own.add(SlowDefinition, {
+      honest,
+      patient: honest,
+      async deaf(req: Msg) {
+        started++;
+        await delay(req.ms);
+        return { ms: req.ms };
+      },
+      async *stream() {
+        yield { ms: 0 };
+      },
+    });
+    ownPort = await own.listen('127.0.0.1:0', ServerCredentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    await own.shutdown();
+  });
+
+  const ownClient = () => {
+    const channel = createChannel(`127.0.0.1:${ownPort}`, ChannelCredentials.createInsecure());
+    return { c: createClient(SlowDefinition, channel), close: () => channel.close() };
+  };
+
+  it('still answers DEADLINE_EXCEEDED at the deadline, not CANCELLED, while the server is not shutting down', async () => {
+    const { c, close } = ownClient();
+    const before = aborts.length;
+    const r = await outcome(c.patient({ ms: 4_000 }, { metadata: Metadata({ [callTimeoutKey]: '300' }) }));
+    close();
+    expect(r.status).toBe('DEADLINE_EXCEEDED');
+    expect(r.ms).toBeLessThan(2_500);
+    expect(aborts.length).toBe(before + 1);
+  });
+
+  it('cancels a call in flight when shutdown begins (the handler sees its signal abort), long before its deadline', async () => {
+    const { c, close } = ownClient();
+    const before = aborts.length;
+    const startedBefore = started;
+    const call = outcome(c.patient({ ms: 8_000 }));
+    // Let the handler start before the server begins to stop.
+    for (let i = 0; i < 200 && started === startedBefore; i++) await delay(10);
+    expect(started).toBe(startedBefore + 1);
+    stopping.abort();
+    const r = await call;
+    close();
+    expect(r.status).toBe('CANCELLED');
+    // The 10 s ceiling and the 8 s the handler would run are far off.
+    expect(r.ms).toBeLessThan(2_500);
+    expect(aborts.length).toBe(before + 1);
+    expect((aborts.at(-1)?.reason as Error).name).toBe('AbortError');
+  });
+
+  it('refuses a call that arrives after shutdown began, without running its handler', async () => {
+    const { c, close } = ownClient();
+    const before = started;
+    const r = await outcome(c.deaf({ ms: 10 }));
+    close();
+    expect(r.status).toBe('CANCELLED');
+    expect(started).toBe(before);
   });
 });

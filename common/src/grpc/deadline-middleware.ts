@@ -9,17 +9,35 @@ import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from
  */
 export const callTimeoutKey = 'x-xsctl-timeout-ms';
 
+export interface ServerDeadlineOptions {
+  /** Per-method ceilings (method path -> ms); `defaultMs` covers the rest. */
+  limits?: Readonly<Record<string, number>>;
+  /**
+   * Aborted when the server begins to shut down. grpc-js's graceful shutdown waits for running
+   * calls, and a root agent must not wait on a stuck tool: aborting it cancels every in-flight
+   * handler (and the commands it runs), and a call that arrives after it is refused (CANCELLED
+   * through the error middleware). It is one more source of the same per-call signal, so it
+   * lives here rather than in a middleware layer of its own: each layer is an async generator
+   * and an AbortSignal.any() per call, paid by every GetFacts (bench/agent.mjs).
+   */
+  shutdown?: AbortSignal;
+}
+
 /**
  * Bounds every call on the server side too: a client without a deadline must not pin a root
- * process forever. `limits` holds per-method ceilings; `defaultMs` covers the rest. A shorter
- * deadline sent by the client (`callTimeoutKey`) wins over the ceiling.
+ * process forever. `options.limits` holds per-method ceilings; `defaultMs` covers the rest. A shorter
+ * deadline sent by the client (`callTimeoutKey`) wins over the ceiling. The handler's signal
+ * aborts when the client cancels, when the deadline passes, or when `options.shutdown` aborts.
  *
  * The timer is a plain setTimeout held until the call ends. `AbortSignal.timeout()` passed into
  * `AbortSignal.any()` is only weakly referenced and is garbage-collected before it fires, which
  * let a call with a 3 s ceiling run to OK at 8.3 s.
  */
-export function deadlineMiddleware(defaultMs: number, limits: Readonly<Record<string, number>> = {}) {
+export function deadlineMiddleware(defaultMs: number, options: ServerDeadlineOptions = {}) {
+  const limits = options.limits ?? {};
+  const shutdown = options.shutdown;
   return async function* <Request, Response>(call: ServerMiddlewareCall<Request, Response>, context: CallContext) {
+    shutdown?.throwIfAborted();
     const ceiling = limits[call.method.path] ?? defaultMs;
     // A client may ask for less time than the ceiling, never for more.
     const asked = Number(context.metadata.get(callTimeoutKey) ?? Number.NaN);
@@ -41,7 +59,8 @@ export function deadlineMiddleware(defaultMs: number, limits: Readonly<Record<st
       }, ms);
     });
     expired.catch(() => undefined);
-    const inner = call.next(call.request, { ...context, signal: AbortSignal.any([context.signal, deadline.signal]) });
+    const signal = AbortSignal.any(shutdown === undefined ? [context.signal, deadline.signal] : [context.signal, deadline.signal, shutdown]);
+    const inner = call.next(call.request, { ...context, signal });
     let done = false;
     try {
       for (;;) {

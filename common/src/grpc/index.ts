@@ -7,5 +7,4 @@ export * from './auth-middleware.js';
 export * from './deadline-middleware.js';
 export * from './mtls-credentials.js';
 export * from './client-middleware.js';
-export * from './shutdown-middleware.js';
 export * from './malformed-request.js';

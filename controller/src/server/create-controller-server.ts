@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
-import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, malformedRequestMiddleware, mtlsServerCredentials, peerIdentityInterceptor, shutdownMiddleware, withTolerantDecoding } from '@xsctl/common/grpc/index';
+import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, malformedRequestMiddleware, mtlsServerCredentials, peerIdentityInterceptor, withTolerantDecoding } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import { defaultLimits, IdentityLimits } from '../limits/identity-limits.js';
 import { identityLimitsMiddleware } from '../limits/limits-middleware.js';
@@ -26,7 +26,6 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
   const server = withTolerantDecoding(createServer({ interceptors: [peerIdentityInterceptor] })
     .use(loggingMiddleware(options.logger))
     .use(errorMiddleware(options.logger))
-    .use(shutdownMiddleware(stopping.signal))
     // The controller serves CLI users; writes need the operator role; unclassified methods are refused.
     // A revoked CLI certificate is refused on every call, even on a connection opened before.
     .use(authMiddleware({ kinds: ['cli'], methods: new Map([...methodAccess(registrations), ...healthMethods]), ...(revocations === undefined ? {} : { revoked: (serial: string) => revocations.isRevoked(serial) }) }))
@@ -34,7 +33,8 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
     // One budget per identity: a viewer cannot fan heavy reads out to every dom0 and XAPI at will.
     .use(identityLimitsMiddleware(options.ctx.limits ?? new IdentityLimits(options.ctx.config.limits ?? defaultLimits)))
     // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
-    .use(deadlineMiddleware(6 * 3600_000)));
+    // Shutdown aborts every call in flight and refuses new ones.
+    .use(deadlineMiddleware(6 * 3600_000, { shutdown: stopping.signal })));
   registerServices(server, registrations);
   // grpc.health.v1: "" is the whole controller; each service by its full name (grpc_health_probe -service).
   const health = HealthState();
