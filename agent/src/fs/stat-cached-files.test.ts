@@ -84,4 +84,41 @@ describe('StatCachedFiles', () => {
     expect([after.ino, after.size, after.mtimeNs]).toEqual([held.ino, held.size, held.mtimeNs]);
     expect(files.read(old)).toBe("PRODUCT_BRAND='XS-8.2'\n");
   });
+
+  it('parses a held file once and hands out that value; parses again after a change, and on every call while the file is young', async () => {
+    const d = await dir();
+    const old = join(d, 'pool.conf');
+    const young = join(d, 'hostname');
+    await writeFile(old, 'master');
+    await age(old, 60);
+    await writeFile(young, 'xs1');
+    // ctime follows the clock, not utimes: let the old file's ctime fall behind the 2 s window.
+    await new Promise((r) => setTimeout(r, 2_300));
+    await writeFile(young, 'xs1');
+    const parsed: string[] = [];
+    const parse = (text: string) => {
+      parsed.push(text);
+      return { text };
+    };
+    const files = new StatCachedFiles();
+    const first = files.readParsed(old, parse);
+    expect(first).toEqual({ text: 'master' });
+    expect(files.readParsed(old, parse)).toBe(first);
+    expect(files.readParsed(old, parse)).toBe(first);
+    expect(parsed).toEqual(['master']);
+    // Another parser of the same file is not handed the first one's value.
+    expect(files.readParsed(old, (t) => t.length)).toBe(6);
+    // The young file: parsed on every call, as it is read on every call.
+    parsed.length = 0;
+    for (let i = 0; i < 3; i++) expect(files.readParsed(young, parse)).toEqual({ text: 'xs1' });
+    expect(parsed).toEqual(['xs1', 'xs1', 'xs1']);
+    // Rewritten in place (same size): the new text is parsed, not the held value handed out.
+    parsed.length = 0;
+    await writeFile(old, 'slave:');
+    expect(files.readParsed(old, parse)).toEqual({ text: 'slave:' });
+    expect(parsed).toEqual(['slave:']);
+    // Gone: null, like read.
+    await rename(old, join(d, 'gone'));
+    expect(files.readParsed(old, parse)).toBeNull();
+  });
 });

@@ -24,6 +24,8 @@ interface Entry {
   mtimeMs: number;
   ctimeMs: number;
   text: string;
+  /** What `readParsed` made of `text`, and with which parser. */
+  parsed?: { parse: (text: string) => unknown; value: unknown };
 }
 
 /**
@@ -49,6 +51,27 @@ export class StatCachedFiles {
 
   /** The file's text, or null when it (or a directory on its path) does not exist. Other errors throw. */
   read(path: string): string | null {
+    return this.#entry(path)?.text ?? null;
+  }
+
+  /**
+   * `parse(text)` of the file, or null when it does not exist. While the file's text is held
+   * (unchanged and out of the racy window) the value is parsed once and handed out again, so it
+   * must not be mutated. Without a JIT, parsing the inventory's lines with a regular expression on
+   * every GetFacts was per-call work and garbage for the collector (bench/agent.mjs).
+   */
+  readParsed<T>(path: string, parse: (text: string) => T): T | null {
+    const entry = this.#entry(path);
+    if (entry === null) return null;
+    if (entry.parsed?.parse === parse) return entry.parsed.value as T;
+    const value = parse(entry.text);
+    // Kept only if the entry is held: one that is not is made afresh by the next read.
+    entry.parsed = { parse, value };
+    return value;
+  }
+
+  /** The held entry, or a fresh one for this read only (not held: racy or changed). */
+  #entry(path: string): Entry | null {
     let st;
     try {
       st = statSync(path, { throwIfNoEntry: false });
@@ -61,15 +84,16 @@ export class StatCachedFiles {
       return null;
     }
     const held = this.#entries.get(path);
-    if (held !== undefined && held.dev === st.dev && held.ino === st.ino && held.size === st.size && held.mtimeMs === st.mtimeMs && held.ctimeMs === st.ctimeMs) return held.text;
+    if (held !== undefined && held.dev === st.dev && held.ino === st.ino && held.size === st.size && held.mtimeMs === st.mtimeMs && held.ctimeMs === st.ctimeMs) return held;
     const text = this.readText(path);
     if (text === null) {
       this.#entries.delete(path);
       return null;
     }
+    const entry: Entry = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, text };
     const now = Date.now();
-    if (now - st.ctimeMs > racyWindowMs && now - st.mtimeMs > racyWindowMs) this.#entries.set(path, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, text });
+    if (now - st.ctimeMs > racyWindowMs && now - st.mtimeMs > racyWindowMs) this.#entries.set(path, entry);
     else this.#entries.delete(path);
-    return text;
+    return entry;
   }
 }
