@@ -13,7 +13,9 @@
 // Rows: the packaged agent fresh and holding a revocation list (as every agent of a pool does once
 // the controller has sent one: it is parsed and verified at start), the dev build, and the
 // floor: the same runtime with nothing but a bare grpc-js mTLS server (bench/lib/floor-server.mjs),
-// and with an empty program.
+// also answering after one thread-pool file read as GetFacts does (--read-first: Bun's HTTP/2 is
+// slower for an answer written in the same turn of the event loop as its request), and with an
+// empty program.
 // Placement: on a real pool the controller (the client) runs on another machine, so the dom0's
 // agent has its CPU to itself. Here both share 2 cores: each answering row is measured twice,
 //   placement "shared"  unpinned, the client and the agent scheduled over the same cores (the
@@ -24,6 +26,8 @@
 // The goals are judged on the pinned rows (`goalsJudgedOn`); the shared rows stay for comparison.
 // Options: --rpm FILE (default: dist/packages/xsctl-agent-*.rpm, built if missing), --calls N, --starts N,
 // --no-pin (shared rows only, e.g. on a 1-CPU machine).
+// XSCTL_BENCH_AGENT_ENV='K=V ...': one more packaged fresh row per placement, with these variables
+// added to the unit's environment (e.g. a JSC/Bun GC setting to try before it goes into the unit).
 // XSCTL_BENCH_CPU_PROF=DIR: the packaged agent (fresh rows) writes a CPU profile per start into DIR
 // (Bun's --cpu-prof through BUN_OPTIONS, with a .md summary beside it); the last start of a row is
 // the one that answered --calls calls.
@@ -193,10 +197,16 @@ const packaged = packagedBinary();
 const runtime = `${packaged.runtime.runtime === 'bun' ? 'Bun' : 'Node'} ${packaged.runtime.version}`;
 const floorArgs = ['--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'bench.crt'), '--tls-key', join(pki.dir, 'bench.key')];
 const placements = pin ? [false, true] : [false];
+const extraEnv = (process.env.XSCTL_BENCH_AGENT_ENV ?? '').trim() === '' ? undefined : Object.fromEntries(process.env.XSCTL_BENCH_AGENT_ENV.trim().split(/\s+/).map((kv) => {
+  const at = kv.indexOf('=');
+  if (at < 1) throw new Error(`XSCTL_BENCH_AGENT_ENV: ${kv} is not NAME=VALUE`);
+  return [kv.slice(0, at), kv.slice(at + 1)];
+}));
 const results = [];
 for (const pinned of placements) {
   results.push(await measure(`packaged (${runtime}, compiled), fresh`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned, profile: packaged.runtime.runtime === 'bun' }));
   results.push(await measure(`packaged (${runtime}, compiled), holding a revocation list`, packaged.file, agentArgs(withCrl), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned }));
+  if (extraEnv !== undefined) results.push(await measure(`packaged (${runtime}, compiled), fresh, with ${process.env.XSCTL_BENCH_AGENT_ENV}`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: { ...packaged.env, ...extraEnv }, pinned }));
   results.push(await measure(`dev (Node ${process.versions.node}, tsc output), fresh`, process.execPath, [join(repo, 'agent', 'bin', 'xsctl-agent.js'), ...agentArgs(fresh)], { definition: HostServiceDefinition, controllerTls, pinned }));
 }
 // The floor with the unit's environment and without it (the JIT's share).
@@ -207,6 +217,8 @@ for (const env of Object.keys(packaged.env).length === 0 ? [{}] : [packaged.env,
   const how = Object.keys(env).length === 0 ? 'no environment' : Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
   for (const pinned of placements) {
     floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, a bare grpc-js mTLS server (bench/lib/floor-server.mjs)`, floorServer, floorArgs, { definition: FloorDefinition, controllerTls, env, pinned }));
+    // The same server answering after one thread-pool file read, as GetFacts does (--read-first).
+    if (Object.keys(env).length > 0) floor.push(await measure(`floor (${how}): the same bare server, answering after one thread-pool file read as GetFacts does (floor-server.mjs --read-first)`, floorServer, [...floorArgs, '--read-first'], { definition: FloorDefinition, controllerTls, env, pinned }));
   }
   floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, an empty program`, emptyProgram, [], { answers: false, env }));
 }
