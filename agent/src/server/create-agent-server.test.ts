@@ -8,7 +8,7 @@ import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target'
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
-import { ChannelCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, getChannelzHandlers } from '@grpc/grpc-js';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
@@ -83,6 +83,19 @@ describe('agent mTLS', () => {
   it('rejects a CLI certificate: only the controller may call an agent', async () => {
     const creds = mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'alice', role: 'operator' }));
     expect(await statusOf(getFacts(creds))).toBe(Status.PERMISSION_DENIED);
+  });
+});
+
+describe('agent server bookkeeping', () => {
+  it('keeps no channelz records: its server and listening socket are unknown to grpc-js channelz', async () => {
+    // One call first, so a server that tracked calls would be registered with them.
+    await getFacts(mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl-z' })));
+    const handlers = getChannelzHandlers();
+    const reply = await new Promise<{ server: Array<{ listen_socket: Array<{ name: string }> }> }>((resolve, reject) => {
+      handlers.GetServers({ request: { start_server_id: 0, max_results: 0 } } as never, ((err: Error | null, value: unknown) => (err === null ? resolve(value as never) : reject(err))) as never);
+    });
+    const listening = reply.server.flatMap((s) => s.listen_socket.map((l) => l.name));
+    expect(listening.some((name) => name.endsWith(`:${agent.port}`))).toBe(false);
   });
 });
 
