@@ -3,6 +3,7 @@ import type { FloatingIpSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip
 import { CommandFailedError } from '../exec/command-errors.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { integerInRange, interfaceName, ipv4Address, prefixLength } from '../validate/validators.js';
+import { stopGarpBurst } from './garp-burst.js';
 import { FloatingIpInUseError, InterfaceNotFoundError } from './network-errors.js';
 
 export interface FloatingIpConfig {
@@ -91,6 +92,8 @@ export async function addFloatingIp(ctx: AgentContext, ip: FloatingIpConfig, sig
 }
 
 export async function removeFloatingIp(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal): Promise<boolean> {
+  // A bring-up's announcements still under way would point the neighbours back here afterwards.
+  await stopGarpBurst(ctx, ip);
   if (!(await floatingIpState(ctx, ip, signal)).present) return false;
   await ctx.runner.run('ip', ['addr', 'del', `${ip.address}/${ip.prefixLength}`, 'dev', ip.iface], { signal, timeoutMs: 10_000 });
   ctx.logger.info({ address: ip.address, iface: ip.iface }, 'floating IP removed');

@@ -3,9 +3,10 @@ import { StepOutcome, StorageHandover, StorageRole, type AssertStorageRoleRespon
 import { drbdadm, promote } from '../drbd/drbd-ops.js';
 import { drbdadmArgs } from '../drbd/drbdadm-args.js';
 import { announceFloatingIp } from '../network/floating-ip.js';
+import { stopGarpBurst } from '../network/garp-burst.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
-import { applyTarget, showTargets, startTgtd, tgtadm, tgtdRunning, withdrawTarget, type Tgtd } from '../target/tgt-ops.js';
+import { defineOfflineTarget, setTargetState, showTargets, startTgtd, tgtadm, tgtdRunning, withdrawTarget } from '../target/tgt-ops.js';
 import { normalizeStorageSpec, runRoleSteps, storageLockKeys, type Step, type StorageConfig } from './assert-role.js';
 import { ISCSI_PORT, blockPortal, openPortal, portalBlocked } from './portal-block.js';
 
@@ -44,12 +45,13 @@ function prepareSteps(ctx: AgentContext, c: StorageConfig, answeredBy: string[],
       async run() {
         const shown = await showTargets(ctx, c.tgtd, signal);
         const t = shown.targets.find((x) => x.tid === c.target.tid);
-        let detail = 'defined';
-        if (t === undefined) await applyTarget(ctx, c.tgtd, { ...c.target, luns: [] }, signal);
-        else if (t.state === 'offline') return already(`tid ${c.target.tid} defined, offline`);
-        else detail = 'was defined';
-        await setState(ctx, c.tgtd, c.target.tid, 'offline', signal);
-        return done(`tid ${c.target.tid} ${detail}, offline`);
+        if (t === undefined) {
+          await defineOfflineTarget(ctx, c.tgtd, c.target, signal);
+          return done(`tid ${c.target.tid} defined, offline`);
+        }
+        if (t.state === 'offline') return already(`tid ${c.target.tid} defined, offline`);
+        await setTargetState(ctx, c.tgtd, c.target.tid, 'offline', signal);
+        return done(`tid ${c.target.tid} was defined, offline`);
       },
     },
     {
@@ -63,10 +65,6 @@ function prepareSteps(ctx: AgentContext, c: StorageConfig, answeredBy: string[],
       },
     },
   ];
-}
-
-async function setState(ctx: AgentContext, t: Tgtd, tid: number, state: 'offline' | 'ready', signal?: AbortSignal): Promise<void> {
-  await tgtadm(ctx, t, ['--op', 'update', '--mode', 'target', '--tid', String(tid), '--name', 'state', '--value', state], `set ${state}`, signal, 10_000);
 }
 
 /**
@@ -97,6 +95,8 @@ function releaseSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal)
     {
       name: 'floating-ip',
       async run() {
+        // A bring-up's GARP burst still under way (garp-burst.ts) stops before the address goes.
+        await stopGarpBurst(ctx, c.ip);
         // iproute exits 2 when the address is not here.
         const r = await ctx.runner.run('ip', ['addr', 'del', `${c.ip.address}/${c.ip.prefixLength}`, 'dev', c.ip.iface], { signal, timeoutMs: 10_000, okExitCodes: [2] });
         return r.exitCode === 2 ? already(`${c.ip.address} not here`) : done(`${c.ip.address} removed`);
@@ -140,7 +140,7 @@ function takeSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): S
     ),
     {
       name: 'target-ready',
-      run: async () => (await setState(ctx, c.tgtd, c.target.tid, 'ready', signal), done(`tid ${tid} ready`)),
+      run: async () => (await setTargetState(ctx, c.tgtd, c.target.tid, 'ready', signal), done(`tid ${tid} ready`)),
     },
     // No portal-open here: PREPARE removed any block moments before, and only a RELEASE on this
     // host inserts one, which the one workflow per pool does not run in between.

@@ -1,5 +1,6 @@
 import { drbdadm } from '../drbd/drbd-ops.js';
 import { drbdadmArgs } from '../drbd/drbdadm-args.js';
+import { stopGarpBurst } from '../network/garp-burst.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { stopTgtd, withdrawTarget } from '../target/tgt-ops.js';
 import type { StorageConfig } from './assert-role.js';
@@ -61,6 +62,9 @@ export async function selfFenceTearDown(ctx: AgentContext, c: StorageConfig, bud
   };
   // 1. Initiators stop reaching this host: the address goes (iproute exits 2 when it is not here).
   await step('floating-ip', budgetMs * shares['floating-ip'], async (s) => {
+    // A bring-up's GARP burst still under way (garp-burst.ts) gets SIGTERM now, before the
+    // address goes; its exit is not waited for inside the deadline.
+    void stopGarpBurst(ctx, c.ip);
     const r = await ctx.runner.run('ip', ['addr', 'del', `${c.ip.address}/${c.ip.prefixLength}`, 'dev', c.ip.iface], { signal: s, timeoutMs: Math.round(budgetMs), okExitCodes: [2] });
     return r.exitCode === 2 ? 'not here' : 'removed';
   });

@@ -120,6 +120,23 @@ export async function applyTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig,
   return { commands, changed: commands.length > 0, target: current };
 }
 
+/** Sets a target's state with one tgtadm call (no `show` first). */
+export async function setTargetState(ctx: AgentContext, t: Tgtd, tid: number, state: 'offline' | 'ready', signal?: AbortSignal): Promise<void> {
+  await tgtadm(ctx, t, ['--op', 'update', '--mode', 'target', '--tid', String(tid), '--name', 'state', '--value', state], `set ${state}`, signal, 10_000);
+}
+
+/**
+ * A target defined ahead of its LUNs (rule 5: nothing of the device before DRBD Primary): the
+ * target with its ACLs and CHAP account but no LUN, then offline. Its LUNs' backing store is the
+ * DRBD device, which the kernel will not open while it is Secondary; the bring-up adds them and
+ * sets the target ready after the promotion (applyTarget). Used by a switchover's prepare and by
+ * a master assertion that promotes (beside DRBD Primary).
+ */
+export async function defineOfflineTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig, signal?: AbortSignal): Promise<void> {
+  await applyTarget(ctx, t, { ...cfg, luns: [] }, signal);
+  await setTargetState(ctx, t, cfg.tid, 'offline', signal);
+}
+
 export async function offlineTarget(ctx: AgentContext, t: Tgtd, tid: number, signal?: AbortSignal): Promise<boolean> {
   const shown = await showTargets(ctx, t, signal);
   const target = shown.targets.find((x) => x.tid === tid);

@@ -254,7 +254,15 @@ export class StorageLab {
 
   /** The whole host is lost at once, without its BMC (cables, processes, agent, xapi). */
   async loseHost(name: LabHost, cablesCut?: () => void): Promise<void> {
-    for (const iface of ['eth0', 'eth1'] as const) await this.fleet.cutLink(name, iface);
+    for (const iface of ['eth0', 'eth1'] as const) {
+      await this.fleet.cutLink(name, iface);
+      // The relay is the management link's path to the agent (the agents run in this process):
+      // it goes with eth0, not after the kills and the DRBD crash below. Cut later, as before,
+      // the dead host's agent went on answering the witness for 0.5-1.5 s after its death (the
+      // `ip netns pids` and `drbd-sim --crash` spawns on a loaded machine), and every failover's
+      // detection was measured that much late.
+      if (iface === 'eth0') this.relays.get(name)?.cut();
+    }
     cablesCut?.();
     const ns = this.fleet.host(name).ns;
     const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });

@@ -1,0 +1,135 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
+import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
+import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
+import { SandboxRoot } from '../fs/sandbox-root.js';
+import type { AgentContext } from '../server/agent-context.js';
+import { PeerWatch } from './peer-watch.js';
+
+// The peer watch's early view (issue 11): a round's DRBD read reaches the witness before its ARP
+// probes end (each waits up to a second when nobody answers: the lost peer's case), while the
+// probes' fields keep their own age. The survivor's lost replication link is the failover's
+// rule-3 evidence; its ARP answer for the floating IP is the self-fence evidence, which must never
+// look fresher than it is.
+
+// /proc/drbd in DRBD 8.4's format (as ../drbd/__fixtures__/proc-drbd-84.txt), minor 1: a slave
+// connected to its Primary peer, then the link lost (WFConnection, peer unknown).
+const connected = 'version: 8.4.11-1 (api:1/proto:86-101)\n 1: cs:Connected ro:Secondary/Primary ds:UpToDate/UpToDate C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n';
+const lost = 'version: 8.4.11-1 (api:1/proto:86-101)\n 1: cs:WFConnection ro:Secondary/Unknown ds:UpToDate/DUnknown C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n';
+
+/**
+ * Answers the watch's commands: the DRBD read takes `drbdMs`; every arping waits for the gate in
+ * place when it was called (or for its abort), so a test can hold a round in its probes.
+ */
+class ProbeHost extends RecordingRunner {
+  gate: Promise<void> | null = null;
+  arpings = 0;
+  drbdMs = 0;
+
+  constructor() {
+    super(pino({ level: 'silent' }));
+  }
+
+  /** Arpings called and not answered yet. */
+  get pending(): number {
+    return this.calls.filter((c) => c.command === 'arping').length - this.arpings;
+  }
+
+  override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    this.admit(command, args, options);
+    this.calls.push({ command, args: [...args] });
+    const ok = (stdout = '', exitCode = 0): CommandResult => ({ command, args, exitCode, stdout, stderr: '', durationMs: 0 });
+    const wait = (p: Promise<void>) =>
+      new Promise<void>((resolve, reject) => {
+        void p.then(resolve);
+        options.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      });
+    if (command === 'drbdadm') {
+      await wait(new Promise((r) => setTimeout(r, this.drbdMs)));
+      return ok('1\n');
+    }
+    if (command === 'ip') return ok('2: eth1: <BROADCAST,MULTICAST,UP> mtu 1500\n    link/ether 52:54:00:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n    inet 10.10.10.12/24 scope global eth1\n');
+    if (command === 'arping') {
+      if (this.gate !== null) await wait(this.gate);
+      this.arpings++;
+      // arping -D: exit 1, the master holds the floating IP; arping -q -c 1 to the peer: exit 0, it answers.
+      return ok('', args[0] === '-D' ? 1 : 0);
+    }
+    return ok();
+  }
+}
+
+const watch: PeerWatchSpec = {
+  storage: {
+    drbdResources: ['iscsi1'],
+    target: { tid: 1, iqn: 'iqn.2013-05.com.example:x', luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }], initiatorAddresses: ['ALL'], initiatorNames: [], incomingUser: undefined },
+    floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'eth1', garpCount: 0 },
+    tgtd: undefined,
+    peerSafety: undefined,
+    stopGraceMs: 0,
+  },
+  peerManagementAddress: '',
+  managementInterface: '',
+  peerReplicationAddress: '10.10.10.11',
+  replicationInterface: 'eth1',
+  selfFenceAfterMs: 0,
+  selfFenceTeardownMs: 0,
+  probeIntervalMs: 50,
+};
+
+let root = '';
+let pw: PeerWatch | null = null;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'xsctl-peer-early-'));
+  await mkdir(join(root, 'proc'), { recursive: true });
+  await writeFile(join(root, 'proc/drbd'), connected);
+});
+afterEach(async () => {
+  await pw?.close();
+  pw = null;
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('peer watch: the early view of a round', () => {
+  it('reports the replication link lost while the next round\'s ARP probes still run, with the probes\' fields as old as they are', async () => {
+    const host = new ProbeHost();
+    host.drbdMs = 400;
+    const ctx: AgentContext = { root: new SandboxRoot(root), runner: host as unknown as CommandRunner, logger: pino({ level: 'silent' }), stateDir: '/var/lib/xsctl' };
+    pw = new PeerWatch(ctx);
+    // A complete round first: connected, the peer answering, the floating IP answering elsewhere (the master).
+    await expect.poll(async () => (await pw!.heartbeat(watch)).replicationReachable, { timeout: 10_000 }).toBe(true);
+    expect(await pw.heartbeat(watch)).toMatchObject({ replicationConnected: true, floatingIpAnswersElsewhere: true });
+    // Round N: held in its probes, its DRBD read (connected) done.
+    let liftN = (): void => undefined;
+    host.gate = new Promise<void>((resolve) => (liftN = resolve));
+    await expect.poll(() => host.pending, { timeout: 10_000 }).toBeGreaterThan(0);
+    // The link goes; round N+1's probes will be held too, so only its early view can report it.
+    await writeFile(join(root, 'proc/drbd'), lost);
+    let liftNext = (): void => undefined;
+    host.gate = new Promise<void>((resolve) => (liftNext = resolve));
+    liftN();
+    try {
+      await expect.poll(async () => (await pw!.heartbeat(watch)).replicationConnected, { timeout: 10_000 }).toBe(false);
+      const seen = performance.now();
+      expect(host.pending).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 300));
+      const early = await pw.heartbeat(watch);
+      expect(host.pending).toBeGreaterThan(0);
+      expect(early.drbd[0]).toMatchObject({ connection: 'WFConnection', role: 'Secondary' });
+      // The probes' fields are round N's, and so is the age the view reports: round N ended
+      // before round N+1's DRBD read (400 ms) began, so the view is at least that much older
+      // than the moment the early view appeared.
+      expect(early).toMatchObject({ replicationReachable: true, floatingIpAnswersElsewhere: true, floatingIpPresent: false });
+      expect(Number(early.observedAgeMs)).toBeGreaterThanOrEqual(Math.round(performance.now() - seen) + 350);
+    } finally {
+      liftNext();
+      host.gate = null;
+    }
+    // A complete round is fresh again.
+    await expect.poll(async () => Number((await pw!.heartbeat(watch)).observedAgeMs), { timeout: 10_000 }).toBeLessThan(300);
+  }, 60_000);
+});
