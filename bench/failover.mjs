@@ -90,7 +90,8 @@ async function failoverTrials(n, timers) {
           phases: Object.fromEntries(PHASES.map((k) => [k, Number.isFinite(at(k)) ? at(k) - lost : null])),
           invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identities: m.identities },
         };
-        log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state}${w.last.state === 'done' ? '' : `: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`})`);
+        const phaseText = PHASES.map((k) => `${k} ${r.phases[k] ?? '-'}`).join(', ');
+        log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state}${w.last.state === 'done' ? '' : `: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`}); ms after the death: ${phaseText}`);
         if (!r.xapiOk) r.xapiError = `trial ${i + 1}: failover ${w.last.state}: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`.trim();
         if (!r.ok) r.error = r.xapiError;
         out.push(r);
@@ -195,6 +196,8 @@ const result = {
   // started), fenced, promoted (the survivor's role asserted), served (the controller's own
   // initiator check), xapiRecovered. medianMs is the bench's probe: the first INQUIRY answered.
   phasesMsAfterDeath: Object.fromEntries(PHASES.map((k) => [k, median(ok.map((r) => r.phases?.[k]).filter((v) => typeof v === 'number'))])),
+  // Each trial: the probe's first answer and the timeline phases, ms after the death (the medians above hide the spread).
+  perTrial: ok.map((r) => ({ totalMs: r.totalMs, ...r.phases })),
   invariants: {
     dualPrimary: ours.reduce((a, r) => a + (r.invariants?.dualPrimary ?? 0), 0),
     dualFloatingIp: ours.reduce((a, r) => a + (r.invariants?.dualFloatingIp ?? 0), 0),

@@ -230,6 +230,16 @@ describe('a promotion: tgtd and the target beside DRBD Primary, the LUNs after i
       ['floating-ip', StepOutcome.STEP_OUTCOME_DONE],
       ['garp', StepOutcome.STEP_OUTCOME_DONE],
     ]);
+    // After Primary, the target step's tgtadm calls are the LUN's and the state's, one read before
+    // them and none after (each call's exit code says it took; the account is bound already).
+    const afterPrimary = host.events.slice(primary).filter((e) => e.startsWith('start tgtadm')).map((e) => e.replace('start tgtadm -C 3261 ', ''));
+    expect(afterPrimary).toEqual([
+      '--op show --mode sys',
+      '--lld iscsi --op show --mode target',
+      '--lld iscsi --op new --mode logicalunit --tid 1 --lun 10 --backing-store /dev/drbd1 --bstype rdwr',
+      '--lld iscsi --op update --mode logicalunit --tid 1 --lun 10 --params scsi_id=X1,scsi_sn=S1,vendor_id=XSCTL,product_id=P',
+      '--lld iscsi --op update --mode target --tid 1 --name state --value ready',
+    ]);
     // The target was defined once (beside the promotion), not again after it.
     expect(host.events.filter((e) => e.startsWith('start tgtadm -C 3261 --lld iscsi --op new --mode target'))).toHaveLength(1);
     await assertRole(ctx, StorageRole.STORAGE_ROLE_SLAVE, spec, false);

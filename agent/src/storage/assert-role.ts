@@ -170,7 +170,7 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
         }
         // A definition that failed beside the promotion fails here again, with its own error.
         await prepared?.target.catch(() => undefined);
-        const r = await applyTarget(ctx, c.tgtd, c.target, signal);
+        const r = await applyTarget(ctx, c.tgtd, c.target, signal, { readBack: false });
         return r.changed ? done(`${c.target.iqn} tid ${c.target.tid}: ${r.commands.length} tgtadm calls`) : already(`tid ${c.target.tid} ready`);
       },
     },

@@ -68,7 +68,7 @@ export interface ApplyResult {
  * identity, ACLs, CHAP, state ready. Idempotent; a LUN that exists with another identity or
  * backing store is an error, not something to change under connected initiators.
  */
-export async function applyTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig, signal?: AbortSignal): Promise<ApplyResult> {
+export async function applyTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig, signal?: AbortSignal, options: { readBack?: boolean } = {}): Promise<ApplyResult> {
   const shown = await showTargets(ctx, t, signal);
   if (!shown.running) throw new TgtdNotRunningError(t.controlPort);
   const commands: string[] = [];
@@ -103,16 +103,20 @@ export async function applyTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig,
     if (current?.acls.includes(n)) continue;
     await run(['--op', 'bind', '--mode', 'target', '--tid', tid, '--initiator-name', n], 'bind initiator-name');
   }
-  if (cfg.chap !== null) {
+  // An account bound to the target exists: no `show account` then (one spawn less in a promotion).
+  if (cfg.chap !== null && !current?.accounts.includes(cfg.chap.user)) {
     if (!(await accountExists(ctx, t, cfg.chap.user, signal))) {
       commands.push(`tgtadm ${base(t).join(' ')} --op new --mode account --user ${cfg.chap.user} --password [redacted]`);
       await tgtadmSecret(ctx, t, ['--op', 'new', '--mode', 'account', '--user', cfg.chap.user, '--password', cfg.chap.password], 'new account', cfg.chap.password, signal);
     }
-    if (!current?.accounts.includes(cfg.chap.user)) await run(['--op', 'bind', '--mode', 'account', '--tid', tid, '--user', cfg.chap.user], 'bind account');
+    await run(['--op', 'bind', '--mode', 'account', '--tid', tid, '--user', cfg.chap.user], 'bind account');
   }
   if (current !== null && current.state !== 'ready') {
     await run(['--op', 'update', '--mode', 'target', '--tid', tid, '--name', 'state', '--value', 'ready'], 'set ready');
   }
+  // `readBack: false`: the caller needs no target afterwards (a bring-up: each call's exit code
+  // already said it took), so no second `show` (two spawns) after the changes.
+  if (options.readBack === false) return { commands, changed: commands.length > 0, target: null };
   if (commands.length > 0) {
     current = (await showTargets(ctx, t, signal)).targets.find((x) => x.tid === cfg.tid) ?? null;
     ctx.logger.info({ tid: cfg.tid, iqn: cfg.iqn, commands }, 'tgt target applied');
@@ -133,7 +137,7 @@ export async function setTargetState(ctx: AgentContext, t: Tgtd, tid: number, st
  * a master assertion that promotes (beside DRBD Primary).
  */
 export async function defineOfflineTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig, signal?: AbortSignal): Promise<void> {
-  await applyTarget(ctx, t, { ...cfg, luns: [] }, signal);
+  await applyTarget(ctx, t, { ...cfg, luns: [] }, signal, { readBack: false });
   await setTargetState(ctx, t, cfg.tid, 'offline', signal);
 }
 
