@@ -5,6 +5,7 @@
 //   trials, medianMs, p95Ms   unplanned failover: the storage master's death (all its links and
 //                             processes gone) -> the LUN answering again on the floating IP
 //   phasesMsAfterDeath        medians of the failover's timeline phases, ms after the death
+//   perTrial                  each trial's first answer and phases, ms after the death
 //   ioGap {medianMs, p95Ms}   planned switchover: the longest pause a logged-in initiator session
 //                             (iscsi-perf reading) saw; freshLogin: the monitor's INQUIRY probes
 //   anchor                    the same harness with HA-Lizard's default timers
