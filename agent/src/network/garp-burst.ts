@@ -27,26 +27,40 @@ const bursts = new Map<string, Burst>();
 const keyOf = (ctx: Pick<AgentContext, 'root'>, ip: Pick<FloatingIpConfig, 'iface' | 'address'>) => `${ctx.root.root}\0${ip.iface}\0${ip.address}`;
 
 /**
- * Starts the burst (`arping -U -c garpCount -I iface address`) and returns without waiting for
- * it; a failure is logged (the address is here and answers; only the neighbours' caches wait
- * for their ARP entries to expire). Returns the number of announcements under way.
+ * How long the step watches the burst before it returns: an arping that cannot run (no such
+ * interface, no permission) exits at once, and fails the step as a failed announce did before.
  */
-export function startGarpBurst(ctx: AgentContext, ip: FloatingIpConfig): number {
+export const garpWatchMs = 250;
+
+/**
+ * Starts the burst (`arping -U -c garpCount -I iface address`), watches it for `watchMs` and
+ * returns while it runs on. A failure in that window is thrown (the step fails, the caller
+ * retries); one after it is logged (the address is here and answers; only the neighbours' caches
+ * wait for their entries to expire). Resolves to the number of announcements under way.
+ */
+export async function startGarpBurst(ctx: AgentContext, ip: FloatingIpConfig, watchMs = garpWatchMs): Promise<number> {
   const key = keyOf(ctx, ip);
   bursts.get(key)?.stop.abort();
   const stop = new AbortController();
-  const ended = ctx.runner
-    .run('arping', ['-U', '-c', String(ip.garpCount), '-I', ip.iface, ip.address], { signal: stop.signal, timeoutMs: (ip.garpCount + 5) * 1_000 })
-    .then(
-      () => undefined,
-      (err: unknown) => {
-        if (!stop.signal.aborted) ctx.logger.error({ address: ip.address, iface: ip.iface, err: err instanceof Error ? err.message : String(err) }, 'gratuitous ARP burst failed: neighbours keep their cached MAC for the floating IP until it expires');
-      },
-    )
+  let watched = true;
+  // Never rejects: the failure, or null when the burst ran to its end.
+  const outcome = ctx.runner.run('arping', ['-U', '-c', String(ip.garpCount), '-I', ip.iface, ip.address], { signal: stop.signal, timeoutMs: (ip.garpCount + 5) * 1_000 }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  const ended = outcome
+    .then((err) => {
+      if (err !== null && !watched && !stop.signal.aborted) ctx.logger.error({ address: ip.address, iface: ip.iface, err: err instanceof Error ? err.message : String(err) }, 'gratuitous ARP burst failed: neighbours keep their cached MAC for the floating IP until it expires');
+    })
     .finally(() => {
       if (bursts.get(key)?.stop === stop) bursts.delete(key);
     });
   bursts.set(key, { stop, ended });
+  let timer: NodeJS.Timeout | undefined;
+  const early = await Promise.race([outcome, new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), watchMs)))]);
+  clearTimeout(timer);
+  watched = false;
+  if (early !== 'running' && early !== null && !stop.signal.aborted) throw early;
   return ip.garpCount;
 }
 

@@ -196,12 +196,13 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
       // The address may have been added by an earlier call whose GARP failed: announce it every
       // time. A GARP changes nothing here (so it counts as ALREADY when the address was here).
       // The burst runs on after the step (garp-burst.ts: its first announcement goes at once, the
-      // rest a second apart), and a demotion stops it before the address goes.
+      // rest a second apart; the step watches it for 250 ms, so an arping that cannot run still
+      // fails it), and a demotion stops it before the address goes.
       name: 'garp',
       async run(dryRun) {
         const arping = `arping -U -c ${c.ip.garpCount} -I ${c.ip.iface} ${c.ip.address}`;
         if (dryRun) return ipAdded ? planned(arping) : already(`address already here; would re-announce (${arping})`);
-        const sent = startGarpBurst(ctx, c.ip);
+        const sent = await startGarpBurst(ctx, c.ip);
         return ipAdded ? done(`${sent} gratuitous ARPs under way`) : already(`address already here; re-announcing with ${sent} gratuitous ARPs`);
       },
     },

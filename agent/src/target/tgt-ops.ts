@@ -114,13 +114,11 @@ export async function applyTarget(ctx: AgentContext, t: Tgtd, cfg: TargetConfig,
   if (current !== null && current.state !== 'ready') {
     await run(['--op', 'update', '--mode', 'target', '--tid', tid, '--name', 'state', '--value', 'ready'], 'set ready');
   }
+  if (commands.length > 0) ctx.logger.info({ tid: cfg.tid, iqn: cfg.iqn, commands }, 'tgt target applied');
   // `readBack: false`: the caller needs no target afterwards (a bring-up: each call's exit code
   // already said it took), so no second `show` (two spawns) after the changes.
   if (options.readBack === false) return { commands, changed: commands.length > 0, target: null };
-  if (commands.length > 0) {
-    current = (await showTargets(ctx, t, signal)).targets.find((x) => x.tid === cfg.tid) ?? null;
-    ctx.logger.info({ tid: cfg.tid, iqn: cfg.iqn, commands }, 'tgt target applied');
-  }
+  if (commands.length > 0) current = (await showTargets(ctx, t, signal)).targets.find((x) => x.tid === cfg.tid) ?? null;
   return { commands, changed: commands.length > 0, target: current };
 }
 
