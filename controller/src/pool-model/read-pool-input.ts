@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
 import type { XapiClient } from '../xapi/xapi-client.js';
 import { XapiError } from '../xapi/xapi-error.js';
@@ -29,8 +30,31 @@ export const xapiQuestionConcurrency = 8;
 
 const absent = (err: unknown): boolean => err instanceof XapiError && (err.code === 'MESSAGE_METHOD_UNKNOWN' || err.code === 'MESSAGE_REMOVED');
 
-export async function readPoolRecords(xapi: XapiClient, signal?: AbortSignal): Promise<PoolRecords> {
+/** Listeners one XAPI call keeps on its signal while it runs: p-retry's and the call's own guard. */
+const listenersPerCall = 2;
+
+/**
+ * The signal a fan-out of `inFlight` XAPI calls listens to. The caller's signal (a workflow's or
+ * a service's, alive for weeks) would carry listenersPerCall listeners per call in flight (24 for
+ * the twelve record classes read at once): Node took that for a leak ("11 abort listeners added
+ * to [AbortSignal]", 72 times in one run of the suite). It is a bounded fan-out -- every listener
+ * is removed when its call ends (read-pool-input-listeners.test.ts counts them) -- so the calls
+ * listen to a signal derived for this read, whose limit is the fan-out's own bound, and the
+ * caller's signal keeps no listener of ours: AbortSignal.any registers the derived signal with its
+ * source without an event listener, and aborts it when the source aborts.
+ */
+function fanOutSignal(signal: AbortSignal | undefined, inFlight: number): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  const derived = AbortSignal.any([signal]);
+  // +1: p-map listens too.
+  setMaxListeners(inFlight * listenersPerCall + 1, derived);
+  return derived;
+}
+
+export async function readPoolRecords(xapi: XapiClient, caller?: AbortSignal): Promise<PoolRecords> {
   const out: Partial<Record<PoolClass, ReadonlyMap<unknown, unknown>>> = {};
+  // Every class at once: the fan-out is poolModelClasses.length calls.
+  const signal = fanOutSignal(caller, poolModelClasses.length);
   await Promise.all(
     poolModelClasses.map(async (cls) => {
       try {
@@ -46,8 +70,9 @@ export async function readPoolRecords(xapi: XapiClient, signal?: AbortSignal): P
 }
 
 export async function readXapiAnswers(xapi: XapiClient, records: PoolRecords, options: ReadPoolOptions = {}): Promise<XapiAnswers> {
-  const { signal } = options;
   const concurrency = Math.max(1, options.concurrency ?? xapiQuestionConcurrency);
+  // `concurrency` questions in flight at once (p-map's bound), on a signal of their own.
+  const signal = fanOutSignal(options.signal, concurrency);
   const hostRefs = options.evacuationOf ?? [...records.host.keys()];
   const evacuation = new Map<string, Readonly<Record<string, XapiReason>> | { error: string }>();
   // One host's failure is that host's answer: the others are still asked and reported.
