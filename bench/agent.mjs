@@ -46,6 +46,7 @@ import { refreshCrl } from '@xsctl/common/pki/index';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { makeHostRoot } from '@xsctl/test/demo/make-host-root';
 import { bunCompile } from '../packaging/bun-compile.mjs';
+import { onInterrupt, removeOnExit } from './lib/harness.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { rpm: { type: 'string' }, calls: { type: 'string', default: '1000' }, starts: { type: 'string', default: '5' }, 'no-pin': { type: 'boolean', default: false } } });
@@ -53,7 +54,16 @@ const calls = Number(opts.calls);
 const starts = Number(opts.starts);
 const goals = { idleRssMb: 60, coldStartMs: 400, p99Ms: 5 };
 const bun = join(repo, 'node_modules', '@oven', 'bun-linux-x64-baseline', 'bin', 'bun');
-const work = mkdtempSync(join(tmpdir(), 'xsctl-bench-agent-'));
+// Removed at exit (success, failure, SIGINT): runs used to leave every xsctl-bench-agent-* behind.
+const work = removeOnExit(mkdtempSync(join(tmpdir(), 'xsctl-bench-agent-')));
+/** The agent (or floor program) being measured: spawn() has no clean-up of its own on SIGINT. */
+let running;
+onInterrupt(async () => {
+  if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+  const gone = new Promise((r) => running.once('exit', r));
+  running.kill('SIGTERM');
+  await gone;
+});
 
 function packagedBinary() {
   let rpm = opts.rpm;
@@ -129,6 +139,7 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
       const child = pinned
         ? spawn('taskset', ['-c', agentCpu, file, ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } })
         : spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+      running = child;
       const ready = await new Promise((resolve, reject) => {
         let buf = '';
         child.stdout.on('data', (d) => {
@@ -176,6 +187,7 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
 }
 
 const pki = await makeTestPki();
+removeOnExit(pki.dir);
 await pki.issue({ kind: 'agent', name: 'bench', ipAddresses: ['127.0.0.1'] });
 const controllerTls = await pki.issue({ kind: 'controller', name: 'bench-ctl' });
 const hostFacts = { hostname: 'bench', productBrand: 'XCP-ng', productVersion: '8.2.1', buildNumber: 'release/yangtze/master/58', installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: 'master', uptimeSeconds: 1234 };

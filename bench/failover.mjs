@@ -19,6 +19,7 @@ import { StorageLab } from '@xsctl/test/fleet/storage-lab';
 import { LabMonitor } from '@xsctl/test/fleet/lab-monitor';
 import { runScenario, scenarios, strideOf, witness } from '@xsctl/test/fleet/fault-matrix';
 import { longestPauseMs, startPerfSession } from '@xsctl/test/fleet/perf-session';
+import { onInterrupt } from './lib/harness.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,6 +55,8 @@ const PHASES = ['lastHeartbeat', 'detected', 'fenced', 'promoted', 'served', 'xa
 /** One unplanned failover after another, the dead host booted and resynced in between. */
 async function failoverTrials(n, timers) {
   const lab = await StorageLab.start({ automatic: true, holdDownMs: 0, ...timers });
+  // On SIGINT the lab's namespaces, daemons and directories go too (close() is what the finally runs).
+  const forget = onInterrupt(() => lab.close());
   const out = [];
   try {
     await lab.startController();
@@ -116,6 +119,7 @@ async function failoverTrials(n, timers) {
       }
     }
   } finally {
+    forget();
     await lab.close();
   }
   return out;
@@ -128,6 +132,8 @@ async function failoverTrials(n, timers) {
  */
 async function switchoverGaps(n) {
   const lab = await StorageLab.start({ automatic: false });
+  // On SIGINT the lab's namespaces, daemons and directories go too (close() is what the finally runs).
+  const forget = onInterrupt(() => lab.close());
   const out = { session: [], freshLogin: [], failedReads: 0, reconnects: 0, invariantsBroken: 0 };
   const url = `iscsi://xsinit%Lab-CHAP-secret-77@${lab.floatingIp}/iqn.2013-05.com.example:xsctl.lab/10`;
   try {
@@ -161,6 +167,7 @@ async function switchoverGaps(n) {
       out.freshLogin.push(m.longestGapMs);
     }
   } finally {
+    forget();
     await lab.close();
   }
   return out;

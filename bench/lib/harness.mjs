@@ -1,4 +1,5 @@
 // Shared by the benchmarks: a CA, certificates, a controller process, and small statistics.
+import { rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,55 @@ import { spawnReady, spawnReadyExecutable } from '@xsctl/test/demo/spawn-ready';
 const require = createRequire(import.meta.url);
 export const bin = (pkg, file) => join(require.resolve(`${pkg}/package.json`), '..', 'dist', 'bin', file);
 
+/**
+ * What a bench created under /tmp, removed when the process exits: on success, after a failure
+ * (process.exit(1)) and on SIGINT/SIGTERM (turned into an exit, so the 'exit' handler runs; the
+ * child processes go with execa's `cleanup`). XSCTL_BENCH_KEEP=1 keeps them (the controller's log).
+ * Before this every run of bench:fanout left its xsctl-bench-fanout-* directory behind.
+ */
+const scratch = new Set();
+const cleanups = [];
+let hooked = false;
+function hookExit() {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    if (process.env.XSCTL_BENCH_KEEP === '1') {
+      for (const d of scratch) process.stderr.write(`kept ${d} (XSCTL_BENCH_KEEP=1)\n`);
+      return;
+    }
+    // maxRetries: a child killed a moment ago may still be closing its log file.
+    for (const d of scratch) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+  });
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+    process.once(sig, () => {
+      process.stderr.write(`${sig}: stopping the bench and removing its directories\n`);
+      // Async clean-ups (a lab's namespaces and daemons) get 20 s, then the exit handler runs anyway.
+      const done = Promise.allSettled(cleanups.map((fn) => fn()));
+      void Promise.race([done, new Promise((r) => setTimeout(r, 20_000).unref())]).then(() => process.exit(code));
+    });
+  }
+}
+
+/** Removes `dir` (recursively) when the process exits, however it exits. Returns `dir`. */
+export function removeOnExit(dir) {
+  hookExit();
+  scratch.add(dir);
+  return dir;
+}
+
+/** Runs `fn` (async) on SIGINT/SIGTERM before the exit; returns a function that unregisters it. */
+export function onInterrupt(fn) {
+  hookExit();
+  cleanups.push(fn);
+  return () => {
+    const i = cleanups.indexOf(fn);
+    if (i !== -1) cleanups.splice(i, 1);
+  };
+}
+
 export async function benchDir(name) {
-  const dir = await mkdtemp(join(tmpdir(), `xsctl-bench-${name}-`));
+  const dir = removeOnExit(await mkdtemp(join(tmpdir(), `xsctl-bench-${name}-`)));
   const pkiDir = join(dir, 'pki');
   await initCa(pkiDir, { name: `xsctl bench ${name} CA` });
   return { dir, pkiDir };
