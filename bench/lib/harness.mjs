@@ -35,6 +35,10 @@ function hookExit() {
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
     process.once(sig, () => {
       process.stderr.write(`${sig}: stopping the bench and removing its directories\n`);
+      // What the stopping children make fail (a call to an agent just killed) is not the bench's error.
+      const quiet = () => process.exit(code);
+      process.on('uncaughtException', quiet);
+      process.on('unhandledRejection', quiet);
       // Async clean-ups (a lab's namespaces and daemons) get 20 s, then the exit handler runs anyway.
       const done = Promise.allSettled(cleanups.map((fn) => fn()));
       void Promise.race([done, new Promise((r) => setTimeout(r, 20_000).unref())]).then(() => process.exit(code));
