@@ -10,7 +10,7 @@ const childProcess = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'proto/src/gen/**', '.demo/**', 'coverage/**', '.stryker-tmp/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'proto/src/gen/**', '.demo/**', 'coverage/**', '.stryker-tmp/**', '.tmp/**', 'packaging/out/**', 'test/artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
