@@ -286,12 +286,17 @@ export async function runRoleSteps(ctx: AgentContext, role: StorageRole, spec: S
         out.push({ name: step.name, outcome: StepOutcome.STEP_OUTCOME_SKIPPED, detail: `not reached: ${failed} failed`, errorCode: '', durationMs: 0 });
         continue;
       }
-      if (handover === '') await journal?.update({ step: step.name });
+      // Written only until a step has changed something: until then the record names the step
+      // under way (a master re-assertion interrupted there changed nothing and is left alone);
+      // from the first change on, its non-empty `changed` alone decides the recovery (a tear-down),
+      // and a rename per step (about ten file-system calls each) took 0.5-1.9 s per write in the
+      // lab's loaded bench process, in line between a failover's steps (issue 11).
+      if (handover === '' && journal?.intent.changed.length === 0) await journal.update({ step: step.name });
       const start = performance.now();
       try {
         const r = await step.run(dryRun);
         out.push({ name: step.name, outcome: r.outcome, detail: r.detail, errorCode: '', durationMs: Math.round(performance.now() - start) });
-        if (journal !== null && handover === '' && r.outcome === StepOutcome.STEP_OUTCOME_DONE) await journal.update({ changed: [...journal.intent.changed, step.name] });
+        if (journal !== null && handover === '' && r.outcome === StepOutcome.STEP_OUTCOME_DONE && journal.intent.changed.length === 0) await journal.update({ changed: [step.name] });
       } catch (err) {
         signal?.throwIfAborted();
         failed = step.name;
