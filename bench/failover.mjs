@@ -10,6 +10,8 @@
 //                             (iscsi-perf reading) saw; freshLogin: the monitor's INQUIRY probes
 //   anchor                    the same harness with HA-Lizard's default timers
 //   faultMatrix               every row of test/src/fleet/fault-matrix.ts (fresh lab each)
+//                             identitiesBefore/After: INQUIRY answers the initiator saw before
+//                             and after the row's fault; servedAfter: the row serves the LUN after it
 // Options: --trials N (20), --anchor-trials N (3), --switchovers N (5), --matrix-stride K (1; 0 = skip).
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -182,9 +184,9 @@ const faultMatrix = [];
 if (stride > 0) {
   for (const s of strideOf(scenarios, stride)) {
     log(`matrix: ${s.name}`);
-    const r = await runScenario(s).catch((err) => ({ scenario: s.name, passed: false, dualPrimary: -1, dualFloatingIp: -1, promotionsWithoutUpToDate: -1, ms: 0, detail: `lab: ${err instanceof Error ? err.message : String(err)}` }));
+    const r = await runScenario(s).catch((err) => ({ scenario: s.name, passed: false, dualPrimary: -1, dualFloatingIp: -1, promotionsWithoutUpToDate: -1, identitiesBefore: -1, identitiesAfter: -1, servedAfter: s.servedAfter, ms: 0, detail: `lab: ${err instanceof Error ? err.message : String(err)}` }));
     log(`matrix: ${s.name}: ${r.passed ? 'passed' : `FAILED (${r.detail})`}`);
-    faultMatrix.push({ scenario: r.scenario, passed: r.passed, dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, ms: r.ms, detail: r.detail });
+    faultMatrix.push({ scenario: r.scenario, passed: r.passed, dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, identitiesBefore: r.identitiesBefore, identitiesAfter: r.identitiesAfter, servedAfter: r.servedAfter, ms: r.ms, detail: r.detail });
   }
 }
 const ok = ours.filter((r) => r.ok);

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { assertStorageRoleOnBoot } from '@xsctl/agent/storage/boot-role';
 import { SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { drbdSimPath } from '../drbd-sim/drbd-sim-runner.js';
+import { identityInvariant } from './identity-invariant.js';
 import { LabMonitor, type MonitorReport } from './lab-monitor.js';
 import { longestPauseMs, startPerfSession } from './perf-session.js';
 import { LAB_IDENTITY, LAB_RESOURCE, StorageLab, type LabHost, type StorageLabOptions } from './storage-lab.js';
@@ -13,7 +14,8 @@ import { LAB_IDENTITY, LAB_RESOURCE, StorageLab, type LabHost, type StorageLabOp
  * The fault matrix of issue 11: each scenario runs on a fresh two-node lab (storage-lab.ts) with
  * the invariant monitor (lab-monitor.ts) watching from before the fault to the end. Every row
  * asserts the four invariants (no two Primaries, no floating IP on two hosts, no promotion
- * without UpToDate data, one SCSI identity seen by the initiator) plus its own outcome.
+ * without UpToDate data, the initiator seeing the lab's one SCSI identity before the fault and,
+ * where the row serves the LUN after it, after the fault: identity-invariant.ts) plus its own outcome.
  * The e2e test runs every k-th row (XSCTL_FAULT_STRIDE), `npm run test:fault-matrix` and the
  * benchmark run all of them.
  */
@@ -24,6 +26,11 @@ export interface ScenarioResult {
   dualFloatingIp: number;
   promotionsWithoutUpToDate: number;
   identities: string[];
+  /** Probes the initiator saw answered before / after the fault's mark (the identity invariant's evidence). */
+  identitiesBefore: number;
+  identitiesAfter: number;
+  /** Whether the row says the LUN is served after the fault. */
+  servedAfter: boolean;
   detail: string;
   ms: number;
 }
@@ -31,7 +38,16 @@ export interface ScenarioResult {
 export interface Scenario {
   name: string;
   options?: StorageLabOptions;
-  /** The fault and the scenario's own checks; throws on a failed check. */
+  /**
+   * Whether the LUN is served on the floating IP after the fault in this scenario (a fact of the
+   * scenario: false where fencing fails, the survivor is refused or the master self-fences with
+   * nobody promoted). When true the initiator must see it after the fault's mark.
+   */
+  servedAfter: boolean;
+  /**
+   * The fault and the scenario's own checks; throws on a failed check. It calls `mon.mark()` once
+   * the fault is injected: answers to probes started before it count as before the fault.
+   */
   run(lab: StorageLab, mon: LabMonitor): Promise<string>;
 }
 
@@ -97,9 +113,11 @@ async function makeInconsistent(lab: StorageLab, n: LabHost): Promise<void> {
 export const scenarios: Scenario[] = [
   {
     name: 'storage master agent killed',
-    async run(lab) {
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       await lab.killAgent('xs1');
+      mon.mark();
       // The replication link stays Connected (rule 3): the peer is alive, no failover.
       await holdsFor(lab, 2 * 6_000);
       check((await lab.inquiry()) !== null, 'the LUN still answers');
@@ -110,6 +128,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'storage master host lost (all links and tgtd)',
+    servedAfter: true,
     async run(lab, mon) {
       await witnessReady(lab);
       await lab.loseHost('xs1');
@@ -123,10 +142,12 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'replication link cut only',
-    async run(lab) {
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       // The slave's storage cable: DRBD drops on both sides, the initiator keeps its path to xs1.
       await lab.fleet.cutLink('xs2', 'eth1');
+      mon.mark();
       await lab.until('xs1 sees the link down', async () => ((await lab.drbdState('xs1'))?.connection !== 'Connected' ? true : undefined), 15_000);
       await holdsFor(lab, 2 * 6_000);
       check((await lab.inquiry()) !== null, 'the LUN still answers from xs1');
@@ -136,10 +157,12 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'management link cut only',
-    async run(lab) {
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       await lab.fleet.cutLink('xs1', 'eth0');
       lab.relays.get('xs1')!.cut();
+      mon.mark();
       // The witness loses xs1, but xs2 still sees the replication link Connected (rule 3).
       await holdsFor(lab, 2 * 6_000);
       check((await lab.inquiry()) !== null, 'the LUN still answers');
@@ -150,6 +173,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'both links of the master cut while the witness sees the slave',
+    servedAfter: true,
     async run(lab, mon) {
       await witnessReady(lab);
       await lab.fleet.cutLink('xs1', 'eth0');
@@ -166,10 +190,13 @@ export const scenarios: Scenario[] = [
   {
     name: 'witness lost together with the replication link',
     options: { automatic: true },
-    async run(lab) {
+    // xs1 self-fences and nobody is promoted: the storage stays down.
+    servedAfter: false,
+    async run(lab, mon) {
       await witnessReady(lab);
       await lab.stopController();
       await lab.fleet.cutLink('xs2', 'eth1');
+      mon.mark();
       // xs1 serves with neither peer nor witness: it stops within its self-fence bound; nothing is promoted.
       await lab.until('xs1 stops serving (self-fence)', async () => ((await role(lab, 'xs1')) === 'Secondary' && (await lab.ipHolders()).length === 0 ? true : undefined), 60_000);
       check((await role(lab, 'xs2')) === 'Secondary', 'xs2 not promoted without the witness');
@@ -181,7 +208,10 @@ export const scenarios: Scenario[] = [
   {
     name: 'flapping link (at most one role change per hold-down)',
     options: { fencing: 'self', holdDownMs: 60_000 },
-    async run(lab) {
+    // After the flaps the links are back: whichever host holds the role (xs1, or xs2 after the one
+    // failover the hold-down allows) serves the LUN.
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       let changes = 0;
       for (let i = 0; i < 3; i++) {
@@ -194,6 +224,8 @@ export const scenarios: Scenario[] = [
         lab.relays.get('xs1')!.restore();
         await sleep(3_000);
       }
+      // The fault is over (the last flap restored): from here on the LUN must answer.
+      mon.mark();
       await sleep(5_000);
       changes = ((await readFile(lab.controllerLog, 'utf8')).match(/STORAGE FAILOVER started by the witness/g) ?? []).length;
       check(changes <= 1, 'at most one failover');
@@ -202,11 +234,13 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'the old master returns: it comes back Secondary',
-    async run(lab) {
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       // A crash, not a shutdown: the DRBD simulator keeps xs1's metadata as the kernel left it
       // (the generation xs2 started its new one from, UpToDate, the primary indicator set).
       await lab.loseHost('xs1');
+      mon.mark();
       const w = await failoverDone(lab);
       check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
       check((await role(lab, 'xs1')) === 'Unconfigured', `the crashed xs1 has no DRBD state (is ${await role(lab, 'xs1')})`);
@@ -264,9 +298,12 @@ export const scenarios: Scenario[] = [
   {
     name: 'fencing failing',
     options: { stuckBmc: ['xs1'] },
-    async run(lab) {
+    // xs1 is lost and cannot be fenced: nothing is promoted, nobody serves.
+    servedAfter: false,
+    async run(lab, mon) {
       await witnessReady(lab);
       await lab.loseHost('xs1');
+      mon.mark();
       const w = await failoverDone(lab);
       check(w.last?.state === 'failed', `failover failed (was ${w.last?.state})`);
       check((await role(lab, 'xs2')) === 'Secondary', 'nothing promoted');
@@ -277,10 +314,13 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'the survivor not UpToDate',
-    async run(lab) {
+    // xs1 is lost and xs2 may not be promoted: nobody serves.
+    servedAfter: false,
+    async run(lab, mon) {
       await witnessReady(lab);
       await makeInconsistent(lab, 'xs2');
       await lab.loseHost('xs1');
+      mon.mark();
       const w = await failoverDone(lab);
       check(w.last?.state === 'failed', `failover refused (was ${w.last?.state})`);
       check((await role(lab, 'xs2')) === 'Secondary', 'xs2 not promoted');
@@ -301,11 +341,14 @@ export const scenarios: Scenario[] = [
     // to stop answering from xs2's side. Before, the tear-down took 7.7-37 s under load and the
     // monitor saw both kernels Primary; the row ran with 20 s to hide it.
     options: { fencing: 'self' },
-    async run(lab) {
+    // xs2 takes over by quorum and keeps serving through the split brain.
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       await lab.fleet.cutLink('xs1', 'eth0');
       await lab.fleet.cutLink('xs1', 'eth1');
       lab.relays.get('xs1')!.cut();
+      mon.mark();
       const w = await failoverDone(lab);
       check(w.last?.state === 'done', `failover by quorum done (was ${w.last?.state})`);
       await lab.fleet.restoreLink('xs1', 'eth0');
@@ -336,6 +379,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'controller SIGKILLed in the middle of a failover, then resumed',
+    servedAfter: true,
     async run(lab, mon) {
       await witnessReady(lab);
       await lab.stopController();
@@ -356,16 +400,18 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'switchover under continuous initiator I/O',
+    servedAfter: true,
     async run(lab, mon) {
       await witnessReady(lab);
       const url = `iscsi://xsinit%Lab-CHAP-secret-77@${lab.floatingIp}/iqn.2013-05.com.example:xsctl.lab/10`;
       const session = startPerfSession(lab, url);
       await session.reading();
       await sleep(2_000);
-      mon.mark();
       const started = performance.now();
       const r = await lab.xsctl(['storage', 'switchover', '--pool', 'lab', '--yes']);
       const switched = performance.now();
+      // After the switchover's return: an answer counted after it comes from xs2, not from xs1 before the move.
+      mon.mark();
       // Reads go on from xs2 afterwards: a few progress lines with I/O after the switchover.
       await lab.until('iscsi-perf reading from xs2', async () => (session.progress.filter((p) => p.at > switched && p.iops > 0).length >= 3 ? true : undefined), 60_000).catch(() => undefined);
       const out = await session.stop();
@@ -393,10 +439,13 @@ export const scenarios: Scenario[] = [
   },
   {
     name: 'switchover refused while the peer is Inconsistent',
-    async run(lab) {
+    // Refused: xs1 keeps serving.
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       await makeInconsistent(lab, 'xs2');
       const r = await lab.xsctl(['storage', 'switchover', '--pool', 'lab', '--yes']);
+      mon.mark();
       check(r.exitCode !== 0, 'refused');
       check(/STORAGE_PEER_NOT_UP_TO_DATE/.test(r.stderr) && /xs2's copy of iscsi1 is Inconsistent/.test(r.stderr), `typed refusal naming xs2 (${r.stderr.trim().split('\n').at(-1)})`);
       check((await role(lab, 'xs1')) === 'Primary', 'nothing moved');
@@ -411,10 +460,13 @@ export const scenarios: Scenario[] = [
     // The controller waits out the bound, sees the IP still answering from xs1's side, and after
     // one more detectAfterMs refuses (docs/storage-safety-rules.md, rule 4): STORAGE_OLD_MASTER_SERVING.
     options: { fencing: 'self' },
-    async run(lab) {
+    // Refused, nothing promoted: xs1 goes on serving the LUN.
+    servedAfter: true,
+    async run(lab, mon) {
       await witnessReady(lab);
       await lab.killAgent('xs1');
       for (const dir of ['--dport', '--sport']) await lab.fleet.host('xs1').exec('iptables', ['-A', 'INPUT', '-p', 'tcp', dir, '7789', '-j', 'DROP']);
+      mon.mark();
       const w = await failoverDone(lab);
       check(w.last?.state === 'failed', `failover refused (was ${w.last?.state})`);
       check((await role(lab, 'xs2')) === 'Secondary', `xs2 not promoted (is ${await role(lab, 'xs2')})`);
@@ -434,6 +486,8 @@ export const scenarios: Scenario[] = [
     // A pool whose XAPI master is not coupled to the storage: xs2 is the pool master, xs1 serves.
     // The self-fence bound is long enough for a controller restart on a loaded machine.
     options: { xapiMaster: 'xs2', couplePoolMaster: false, selfFenceAfterMs: 20_000, detectAfterMs: 25_000 },
+    // The lost host is the storage slave: xs1 serves throughout.
+    servedAfter: true,
     async run(lab, mon) {
       // The witness read the pool from XAPI (xs1 answered HOST_IS_SLAVE naming xs2): the journal has its members.
       await witnessReady(lab);
@@ -471,8 +525,15 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
     await lab.startController();
     const mon = new LabMonitor(lab);
     try {
+      // The invariant needs the initiator to have seen the LUN before the fault: the lab serves
+      // from its start, so this waits for the monitor's first answer, not for a fix (a lab that
+      // never answers fails the invariant below, whatever the row does).
+      await mon.seen('before', 60_000);
       detail = await s.run(lab, mon);
       passed = true;
+      // Likewise a row that ends soon after its fault leaves the monitor little time for a probe
+      // started after the mark: where the LUN is served after, give it that time.
+      if (s.servedAfter) await mon.seen('after', 30_000);
     } catch (err) {
       detail = err instanceof Error ? err.message : String(err);
     } finally {
@@ -482,8 +543,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
     await lab.close();
   }
   const r = report;
-  const invariants = r.dualPrimary === 0 && r.dualFloatingIp === 0 && r.promotionsWithoutUpToDate === 0 && r.identities.every((i) => i === IDENTITY);
-  if (passed && !invariants) detail = `invariants broken: ${JSON.stringify({ dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, identities: r.identities })}`;
+  const identity = identityInvariant(r, IDENTITY, s.servedAfter);
+  const invariants = r.dualPrimary === 0 && r.dualFloatingIp === 0 && r.promotionsWithoutUpToDate === 0 && identity.ok;
+  if (passed && !invariants) detail = `invariants broken: ${JSON.stringify({ dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, identity: identity.reason, before: r.before, after: r.after, servedAfter: s.servedAfter })}`;
   return {
     scenario: s.name,
     passed: passed && invariants,
@@ -491,6 +553,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioResult> {
     dualFloatingIp: r.dualFloatingIp,
     promotionsWithoutUpToDate: r.promotionsWithoutUpToDate,
     identities: r.identities,
+    identitiesBefore: r.before.answered,
+    identitiesAfter: r.after.answered,
+    servedAfter: s.servedAfter,
     detail,
     ms: Math.round(performance.now() - started),
   };

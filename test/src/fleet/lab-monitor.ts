@@ -7,8 +7,18 @@ import type { LabHost, StorageLab } from './storage-lab.js';
  * - `ip addr` in both host namespaces: moments with the floating IP on two hosts;
  * - an initiator in its own namespace probing the LUN on the floating IP (iscsi-inq, INQUIRY and
  *   VPD 0x80 after a fresh login each time): the longest time without an answer, and every
- *   identity (vendor/product/serial) it saw.
+ *   identity (vendor/product/serial) it saw, kept apart by the fault's moment (mark/markDeath):
+ *   an answer counts before the fault when its probe started before the mark, after the fault
+ *   when its probe started at or after it (a probe in flight across the mark may have logged in
+ *   before the fault, so it never counts as evidence that the LUN is served after it).
  */
+export interface IdentitiesSeen {
+  /** Probes answered (INQUIRY and VPD 0x80 both). */
+  answered: number;
+  /** Each distinct vendor/product/serial, in the order first seen. */
+  identities: string[];
+}
+
 export interface MonitorReport {
   samples: number;
   dualPrimary: number;
@@ -22,13 +32,19 @@ export interface MonitorReport {
   /** When the longest gap ended, ms after the monitor started (-1 when it never ended). */
   identities: string[];
   firstAnswerAfterMs: number;
+  /** When the fault was marked, ms after the monitor started (-1 when it never was). */
+  faultAtMs: number;
+  /** What the initiator saw from probes started before the fault's mark. */
+  before: IdentitiesSeen;
+  /** What the initiator saw from probes started at or after the fault's mark. */
+  after: IdentitiesSeen;
 }
 
 export class LabMonitor {
   #stop = false;
   #loops: Promise<void>[] = [];
   readonly #started = performance.now();
-  readonly #report: MonitorReport = { samples: 0, dualPrimary: 0, dualFloatingIp: 0, promotionsWithoutUpToDate: 0, promotions: [], probes: 0, answered: 0, longestGapMs: 0, identities: [], firstAnswerAfterMs: -1 };
+  readonly #report: MonitorReport = { samples: 0, dualPrimary: 0, dualFloatingIp: 0, promotionsWithoutUpToDate: 0, promotions: [], probes: 0, answered: 0, longestGapMs: 0, identities: [], firstAnswerAfterMs: -1, faultAtMs: -1, before: { answered: 0, identities: [] }, after: { answered: 0, identities: [] } };
   #lastAnswer: number;
   #roles = new Map<LabHost, string>();
   /** Answers after this moment count (the caller marks when the fault starts). */
@@ -47,10 +63,31 @@ export class LabMonitor {
     if (options.probe !== false) this.#loops.push(this.#probeLoop(options.probeIntervalMs ?? 100));
   }
 
-  /** From now on, the first answer is measured (the fault's start). */
+  /** The fault's moment for the identities seen before/after (the latest mark or markDeath). */
+  #faultAt = Number.POSITIVE_INFINITY;
+
+  /** From now on, the first answer is measured (the fault's start), and answers count as after the fault. */
   mark(): void {
     this.#since = performance.now();
     this.#report.firstAnswerAfterMs = -1;
+    this.#setFault(this.#since);
+  }
+
+  #setFault(at: number): void {
+    this.#faultAt = at;
+    this.#report.faultAtMs = Math.round(at - this.#started);
+  }
+
+  /**
+   * Resolves once the initiator has seen the LUN `when` the fault ('before' it: at least one
+   * answer so far; 'after': one from a probe started after the mark), or with false after
+   * `timeoutMs`: a row waits for the evidence the invariant needs; the invariant judges it.
+   */
+  async seen(when: 'before' | 'after', timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    const got = () => (when === 'before' ? this.#report.before.answered + this.#report.after.answered : this.#report.after.answered) > 0;
+    while (!got() && !this.#stop && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return got();
   }
 
   /**
@@ -66,6 +103,7 @@ export class LabMonitor {
     const since = performance.now();
     this.#since = since;
     this.#report.firstAnswerAfterMs = -1;
+    this.#setFault(since);
     this.#firstAnswerFrom = since;
     this.#countFrom = Number.POSITIVE_INFINITY;
     this.#loops.push(this.#firstAnswerLoop(since, options.everyMs ?? 200, options.inFlight ?? 6, options.timeoutMs ?? 2_000));
@@ -116,6 +154,7 @@ export class LabMonitor {
 
   async #probeLoop(interval: number): Promise<void> {
     while (!this.#stop) {
+      const started = performance.now();
       const id = await this.lab.inquiry(2_000).catch(() => null);
       const now = performance.now();
       this.#report.probes++;
@@ -125,6 +164,9 @@ export class LabMonitor {
         this.#lastAnswer = now;
         const key = `${id.vendor}/${id.product}/${id.serial}`;
         if (!this.#report.identities.includes(key)) this.#report.identities.push(key);
+        const side = started < this.#faultAt ? this.#report.before : this.#report.after;
+        side.answered++;
+        if (!side.identities.includes(key)) side.identities.push(key);
         if (this.#since > 0 && this.#firstAnswerFrom === 0 && this.#report.firstAnswerAfterMs < 0) this.#report.firstAnswerAfterMs = Math.round(now - this.#since);
       }
       await new Promise((r) => setTimeout(r, interval));
@@ -133,7 +175,8 @@ export class LabMonitor {
 
   /** The report so far (the loops keep running): a row reads the initiator's gap before the lab closes. */
   peek(): MonitorReport {
-    const r = { ...this.#report, promotions: [...this.#report.promotions], identities: [...this.#report.identities] };
+    const copy = (x: IdentitiesSeen): IdentitiesSeen => ({ answered: x.answered, identities: [...x.identities] });
+    const r = { ...this.#report, promotions: [...this.#report.promotions], identities: [...this.#report.identities], before: copy(this.#report.before), after: copy(this.#report.after) };
     r.longestGapMs = Math.max(r.longestGapMs, Math.round(performance.now() - this.#lastAnswer));
     return r;
   }
