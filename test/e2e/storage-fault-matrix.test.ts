@@ -19,7 +19,7 @@ describe.skipIf(!isRoot())('storage fault matrix', () => {
     it(s.name, async () => {
       const r = await runScenario(s);
       // The row's own figures (gaps, timelines) go to the log whether it passed or not.
-      process.stderr.write(`fault matrix: ${r.scenario}: ${r.passed ? 'passed' : 'FAILED'} in ${r.ms} ms: ${r.detail}\n`);
+      process.stderr.write(`fault matrix: ${r.scenario}: ${r.passed ? 'passed' : 'FAILED'} in ${r.ms} ms (initiator answers before/after the fault ${r.identitiesBefore}/${r.identitiesAfter}, served after: ${r.servedAfter}): ${r.detail}\n`);
       expect(r.passed, `${r.scenario}: ${r.detail}`).toBe(true);
       expect(r).toMatchObject({ dualPrimary: 0, dualFloatingIp: 0, promotionsWithoutUpToDate: 0 });
     }, 420_000);
