@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The pinned Node runtimes the controller package is built and tested for
@@ -27,7 +27,7 @@ const { verifyAndUnpack } = (await import(runtimesModule)) as { verifyAndUnpack:
 
 /** package/bin/node printing `version`, packed as npm packs; returns the tarball and its hashes. */
 async function standIn(version: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-rt-'));
+  const dir = await tempDir('xsctl-rt-');
   await mkdir(join(dir, 'package', 'bin'), { recursive: true });
   const node = join(dir, 'package', 'bin', 'node');
   await writeFile(node, `#!/bin/sh\necho v${version}\n`);

@@ -1,11 +1,11 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowHalted } from '@xsctl/controller/workflows/engine/workflow-errors';
 import { upgradeSimState } from '../src/xapi-sim/methods/upgrade/index.js';
 import { demoDescription, finish, newEngine, model, runningGuests, simFor, startUpgrade } from './upgrade-helpers.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The controller dies right after each journal write of a real rolling upgrade (in-process: the
@@ -34,7 +34,7 @@ describe('rolling upgrade survives a controller crash at every step boundary (in
     for (let n = 1; n <= total; n += stride) {
       const sim = simFor(await demoDescription((d) => (d.pool.haEnabled = true)), 5000);
       const before = runningGuests(sim);
-      const file = join(await mkdtemp(join(tmpdir(), 'xsctl-rpu-crash-')), 'journal.sqlite');
+      const file = join(await tempDir('xsctl-rpu-crash-'), 'journal.sqlite');
       try {
         const journal1 = new Journal(file);
         const first = startUpgrade(sim, params, {

@@ -1,5 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@xsctl/common/errors/index';
@@ -8,12 +7,13 @@ import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { defaultAgentConfig } from './agent-config.js';
 import { resolveListen } from './resolve-listen.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const logger = createLogger('test', { level: 'silent' });
 
 /** A root with an inventory, and `ip` played by a script that prints a captured CentOS 7 `ip addr show`. */
 async function host(inventory: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-listen-'));
+  const dir = await tempDir('xsctl-listen-');
   await mkdir(join(dir, 'etc'), { recursive: true });
   await writeFile(join(dir, 'etc/xensource-inventory'), inventory);
   const captured = await readFile(new URL('../network/__fixtures__/ip-addr-centos7.txt', import.meta.url), 'utf8');

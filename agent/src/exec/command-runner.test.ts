@@ -1,11 +1,11 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { CommandRunner } from './command-runner.js';
 import { CommandCancelledError, CommandFailedError, CommandNotFoundError, CommandOptionNotInTableError, CommandTimeoutError } from './command-errors.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const logger = createLogger('test', { level: 'silent' });
 // Allowed names pointed at coreutils so the runner's behaviour is tested on real processes.
@@ -119,7 +119,7 @@ describe('CommandRunner stops the whole process group', () => {
   const spawnTree = (pidFile: string, trap = '') => ['-c', `${trap}sleep 300 & a=$!; sh -c 'sleep 300 & echo $!' > ${pidFile}.b; echo "$$ $a $(cat ${pidFile}.b)" > ${pidFile}; wait`];
 
   it('a cancel kills the grandchildren too, not only the direct child', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pg-'));
+    const dir = await tempDir('xsctl-pg-');
     const ac = new AbortController();
     const run = shRunner.run('chronyc', spawnTree(join(dir, 'pids')), { signal: ac.signal, timeoutMs: 60_000 });
     const pids = await waitForPids(join(dir, 'pids'));
@@ -132,7 +132,7 @@ describe('CommandRunner stops the whole process group', () => {
   });
 
   it('a timeout kills the grandchildren, with SIGKILL for those that ignore SIGTERM', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pg-'));
+    const dir = await tempDir('xsctl-pg-');
     const start = performance.now();
     const run = shRunner.run('chronyc', spawnTree(join(dir, 'pids'), "trap '' TERM; "), { timeoutMs: 700 });
     const pids = await waitForPids(join(dir, 'pids'));
@@ -143,7 +143,7 @@ describe('CommandRunner stops the whole process group', () => {
   });
 
   it('does not start a program when the signal is already aborted', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pg-'));
+    const dir = await tempDir('xsctl-pg-');
     const ac = new AbortController();
     ac.abort();
     await expect(shRunner.run('chronyc', ['-c', `touch ${join(dir, 'ran')}`], { signal: ac.signal })).rejects.toBeInstanceOf(CommandCancelledError);

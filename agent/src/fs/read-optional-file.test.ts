@@ -1,17 +1,17 @@
 import { execa } from 'execa';
-import { mkdir, mkdtemp, rename, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { readOptionalFile, syncReadMaxBytes } from './read-optional-file.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * readOptionalFile reads small regular files at once and everything else through the thread pool.
  * Nothing is kept between reads: each precheck sees the file as it is at that moment.
  */
 async function dir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'xsctl-readopt-'));
+  return tempDir('xsctl-readopt-');
 }
 
 describe('readOptionalFile', () => {

@@ -1,11 +1,11 @@
-import { mkdtemp, rename, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOptionalFileSync, StatCachedFiles } from './stat-cached-files.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 async function dir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'xsctl-statcache-'));
+  return tempDir('xsctl-statcache-');
 }
 
 /** Sets a file's mtime (ctime moves to now: only mtime can be set). */

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, copyFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, copyFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
@@ -8,12 +7,13 @@ import { readOptionalFileSync, StatCachedFiles } from '../fs/stat-cached-files.j
 import { parseInventory } from './parse-inventory.js';
 import { parsePoolConf } from './parse-pool-conf.js';
 import { readHostFacts } from './read-host-facts.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // The inventory layout is the one the XenServer 7.1 installer writes (KEY='value', one per line).
 const fixture = new URL('./__fixtures__/xensource-inventory', import.meta.url);
 
 async function sandbox(poolConf: string): Promise<SandboxRoot> {
-  const root = await mkdtemp(join(tmpdir(), 'xsctl-root-'));
+  const root = await tempDir('xsctl-root-');
   await mkdir(join(root, 'etc/xensource'), { recursive: true });
   await mkdir(join(root, 'proc'), { recursive: true });
   await copyFile(fixture, join(root, 'etc/xensource-inventory'));

@@ -1,5 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { addDrbdToBlacklist, applyDrbdBlacklist, blacklistsDrbd, drbdBlacklistDropIn } from './apply-drbd-blacklist.js';
 import { parseMultipathConf } from './multipath-conf.js';
 import { readPlatform } from './platform.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const fixture = new URL('./__fixtures__/xs7-multipath.conf', import.meta.url);
 const isRoot = process.getuid?.() === 0;
@@ -33,7 +33,7 @@ describe('the drbd blacklist (rule 8)', () => {
 });
 
 async function sandbox(brand: string, version: string, conf: string | null): Promise<AgentContext> {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-mpbl-'));
+  const dir = await tempDir('xsctl-mpbl-');
   await mkdir(join(dir, 'etc/multipath/conf.d'), { recursive: true });
   await writeFile(join(dir, 'etc/xensource-inventory'), `PRODUCT_BRAND='${brand}'\nPRODUCT_VERSION='${version}'\n`);
   if (conf !== null) await writeFile(join(dir, 'etc/multipath.conf'), conf);

@@ -1,5 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { multipathService } from './multipath-service.js';
 import { readPlatform } from './platform.js';
 import { findProfile, type MultipathProfileDef } from './profiles.js';
 import { runMultipathT } from './validate-config.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // These run the real `multipath -t` (multipath-tools on this machine) in a private mount namespace
 // over the sandbox's files, which needs root (CI runs as root).
@@ -21,7 +21,7 @@ const fixture = new URL('./__fixtures__/xs7-multipath.conf', import.meta.url);
 const call = { signal: new AbortController().signal } as never;
 
 async function sandbox(brand: string, version: string, withConf: boolean): Promise<AgentContext> {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-mp-'));
+  const dir = await tempDir('xsctl-mp-');
   await mkdir(join(dir, 'etc/multipath/conf.d'), { recursive: true });
   await writeFile(join(dir, 'etc/xensource-inventory'), `PRODUCT_BRAND='${brand}'\nPRODUCT_VERSION='${version}'\n`);
   if (withConf) await copyFile(fixture, join(dir, 'etc/multipath.conf'));

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { parseChkconfigList, planEnableDaemon } from './daemon.js';
 import { compareVersions, detectFlavor, parseMultipathVersion } from './flavors.js';
 import { multipathService } from './multipath-service.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // multipathd, systemctl and chkconfig are simulated by a stub runner (their outputs as the tools
 // print them); the service logic around them is the real one.
@@ -33,7 +33,7 @@ function stub(handler: Handler, calls: string[]): CommandRunner {
 }
 
 async function ctxWith(inventory: string | null, runner: CommandRunner): Promise<AgentContext> {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-mps-'));
+  const dir = await tempDir('xsctl-mps-');
   await mkdir(join(dir, 'etc'), { recursive: true });
   if (inventory !== null) await writeFile(join(dir, 'etc/xensource-inventory'), inventory);
   return { root: new SandboxRoot(dir), runner, logger: pino({ level: 'silent' }), stateDir: '/var/lib/xsctl-agent' };

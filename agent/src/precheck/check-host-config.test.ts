@@ -1,5 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -9,11 +8,12 @@ import { SandboxRoot } from '../fs/sandbox-root.js';
 import { checkClock, checkCustomisations, checkDiskSpace, checkRcLocal, customFstabEntries, spaceSeverity } from './check-host-config.js';
 import { parseChronyTracking, parseNtpqPeers, parseTimeServers, selectedNtpPeer } from './parse-time-sync.js';
 import type { PrecheckContext } from './precheck-context.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const { PRECHECK_SEVERITY_INFO: INFO, PRECHECK_SEVERITY_WARNING: WARNING, PRECHECK_SEVERITY_BLOCKER: BLOCKER } = PrecheckSeverity;
 
 async function host(files: Record<string, string> = {}): Promise<PrecheckContext> {
-  const root = new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-hostcfg-')));
+  const root = new SandboxRoot(await tempDir('xsctl-hostcfg-'));
   for (const [path, text] of Object.entries(files)) {
     await mkdir(join(root.root, path, '..'), { recursive: true });
     await writeFile(join(root.root, path), text);

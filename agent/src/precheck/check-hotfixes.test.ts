@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
@@ -7,6 +6,7 @@ import { SandboxRoot } from '../fs/sandbox-root.js';
 import { checkHotfixes } from './check-hotfixes.js';
 import { AppliedUpdateParseError, parseAppliedUpdate } from './parse-applied-update.js';
 import type { PrecheckContext } from './precheck-context.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // The update.xml format XAPI parses into /var/update/applied/<uuid> (xapi pool_update.ml,
 // parse_update_info): root <update>, attributes name-label, uuid, key, version,
@@ -64,7 +64,7 @@ describe('parseAppliedUpdate', () => {
 
 describe('hotfixes check', () => {
   async function host(): Promise<PrecheckContext> {
-    const root = new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-hotfix-')));
+    const root = new SandboxRoot(await tempDir('xsctl-hotfix-'));
     return { root, runner: undefined as never, stateDir: '/var/lib/xsctl-agent', now: () => new Date(), live: false };
   }
 

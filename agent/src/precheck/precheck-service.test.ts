@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CallContext } from 'nice-grpc';
 import { pino } from 'pino';
@@ -9,9 +8,10 @@ import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { precheckService } from './precheck-service.js';
 import { precheckIds } from './run-prechecks.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 async function service() {
-  const root = new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-precheck-svc-')));
+  const root = new SandboxRoot(await tempDir('xsctl-precheck-svc-'));
   await mkdir(join(root.root, 'etc'), { recursive: true });
   await writeFile(join(root.root, 'etc/hostname'), 'xs71-a\n');
   const logger = pino({ level: 'silent' });

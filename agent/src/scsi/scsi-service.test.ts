@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { toSpacedHex } from './hex-input.js';
 import { scsiService } from './scsi-service.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // Simulated: there are no SCSI devices behind multipathd on this machine. The sysfs tree is a
 // sandbox, the tool outputs are the captured ones (multipath -ll from insights-core, sg_vpd 0xc9
@@ -66,7 +66,7 @@ function stubRunner(calls: Call[]): CommandRunner {
 }
 
 async function sandbox(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'xsctl-scsi-'));
+  const root = await tempDir('xsctl-scsi-');
   await mkdir(join(root, 'etc'), { recursive: true });
   await writeFile(join(root, 'etc/xensource-inventory'), "PRODUCT_BRAND='XenServer'\nPRODUCT_VERSION='6.5.0'\n");
   for (const [dev, p] of Object.entries(paths)) {

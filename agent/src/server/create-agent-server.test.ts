@@ -1,6 +1,3 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
 import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
@@ -8,6 +5,7 @@ import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target'
 import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 import { ChannelCredentials, getChannelzHandlers } from '@grpc/grpc-js';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { CommandRunner } from '../exec/command-runner.js';
@@ -21,7 +19,7 @@ let rootDir: string;
 
 beforeAll(async () => {
   pki = await makeTestPki();
-  rootDir = await mkdtemp(join(tmpdir(), 'xsctl-root-'));
+  rootDir = await tempDir('xsctl-root-');
   const root = new SandboxRoot(rootDir);
   agent = await startAgentServer({
     ctx: { root, runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
@@ -101,7 +99,7 @@ describe('agent server bookkeeping', () => {
 
 describe('agent shutdown', () => {
   it('aborts in-flight calls instead of waiting for them', async () => {
-    const root = new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-root-')));
+    const root = new SandboxRoot(await tempDir('xsctl-root-'));
     const own = await startAgentServer({
       ctx: { root, runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
       tls: await pki.issue({ kind: 'agent', name: 'xs-s', ipAddresses: ['127.0.0.1'] }),

@@ -1,10 +1,9 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { initCa, issueCertificate } from '@xsctl/common/pki/index';
 import { describeNotice, ownCertificateNotice } from './hosts.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /** notAfter as openssl prints it (not as the code under test reads it). */
 async function opensslNotAfter(certFile: string): Promise<Date> {
@@ -13,7 +12,7 @@ async function opensslNotAfter(certFile: string): Promise<Date> {
 }
 
 describe('xsctl hosts: expiry warnings (issue 10, defect 3)', () => {
-  const pkiDir = mkdtemp(join(tmpdir(), 'xsctl-hosts-expiry-')).then(async (d) => {
+  const pkiDir = tempDir('xsctl-hosts-expiry-').then(async (d) => {
     await initCa(d);
     return d;
   });

@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -10,6 +9,7 @@ import { initCa, issueCertificate } from './certificate-authority.js';
 import { readRegistry } from './cert-registry.js';
 import { pkiLayout } from './pki-layout.js';
 import { revokeCertificate } from './revocation.js';
+import { tempDir } from '../testing/temp-dir.js';
 
 /**
  * The CA lock (ca-lock.ts) around the register's read-change-write. The child processes run the
@@ -18,7 +18,7 @@ import { revokeCertificate } from './revocation.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const builtPki = resolve(here, '../../dist/pki/index.js');
-const fresh = () => mkdtemp(join(tmpdir(), 'xsctl-ca-lock-'));
+const fresh = () => tempDir('xsctl-ca-lock-');
 
 /** Issues `names` at once in one process, after waiting until `startAt` (ms since the epoch). */
 const issuerScript = `

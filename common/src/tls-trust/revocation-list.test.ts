@@ -1,6 +1,5 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -10,12 +9,13 @@ import { normalizeSerial } from '../pki/cert-registry.js';
 import { pkiLayout } from '../pki/pki-layout.js';
 import { revokeCertificate, rotateCertificate } from '../pki/revocation.js';
 import { parseRevocationList, RevocationListError, RevocationStore } from './revocation-list.js';
+import { tempDir } from '../testing/temp-dir.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type Algorithm = webcrypto.Algorithm;
 
-const fresh = () => mkdtemp(join(tmpdir(), 'xsctl-crl-'));
+const fresh = () => tempDir('xsctl-crl-');
 
 /**
  * A serial as `openssl crl -text` prints it (lower-cased here): whole bytes. Our serials' first byte

@@ -1,12 +1,12 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@xsctl/common/errors/index';
 import { loadControllerConfig } from './inventory.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 async function configFile(text: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-inv-'));
+  const dir = await tempDir('xsctl-inv-');
   await writeFile(join(dir, 'xapi.pw'), 'p@ss word\n', { mode: 0o600 });
   const file = join(dir, 'controller.yaml');
   await writeFile(file, text);

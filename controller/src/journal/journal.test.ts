@@ -1,15 +1,15 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal } from './journal.js';
 import { migrations } from './migrations.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const latest = migrations[migrations.length - 1]?.version;
 
 describe('Journal', () => {
   it('migrates once and survives reopening', async () => {
-    const path = join(await mkdtemp(join(tmpdir(), 'xsctl-j-')), 'j.sqlite');
+    const path = join(await tempDir('xsctl-j-'), 'j.sqlite');
     const a = new Journal(path);
     expect(a.schemaVersion).toBe(latest);
     a.db.prepare("INSERT INTO workflow VALUES ('w1','demo','rolling-upgrade','running','{}','alice','t','t')").run();

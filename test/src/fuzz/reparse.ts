@@ -2,6 +2,7 @@ import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { removeWhenFileEnds } from '@xsctl/common/testing/temp-dir';
 
 export interface ReparseResult {
   tool: string;
@@ -28,7 +29,8 @@ export function valuesInFile(text: string, request: unknown): string[] {
 }
 
 let scratch: Promise<string> | undefined;
-const scratchDir = () => (scratch ??= mkdtemp(join(tmpdir(), 'xsctl-fuzz-reparse-')));
+// One scratch dir per test file (this module is evaluated afresh for each), removed when the file ends.
+const scratchDir = () => (scratch ??= mkdtemp(join(tmpdir(), 'xsctl-fuzz-reparse-')).then((d) => (removeWhenFileEnds(d), d)));
 
 /**
  * targets.conf through the real tgt-admin (--pretend -e prints the tgtadm commands it would run

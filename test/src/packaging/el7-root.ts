@@ -1,7 +1,7 @@
-import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * A scratch root with an rpm database that looks like a CentOS 7.5 dom0 to rpm: one stand-in
@@ -88,7 +88,7 @@ export interface El7Root {
 
 /** A fresh root with the stand-in installed (rpm -i without --nodeps). */
 export async function makeEl7Root(): Promise<El7Root> {
-  const work = await mkdtemp(join(tmpdir(), 'xsctl-el7-'));
+  const work = await tempDir('xsctl-el7-');
   const root = join(work, 'root');
   await mkdir(root);
   const rpm = async (...args: string[]) => {

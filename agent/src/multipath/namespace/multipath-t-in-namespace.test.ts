@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { pino } from 'pino';
@@ -8,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CommandRunner } from '../../exec/command-runner.js';
 import { SandboxRoot } from '../../fs/sandbox-root.js';
 import { namespaceHelper, runMultipathT } from '../validate-config.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // The helper is the compiled dist file (`npx tsc -b tsconfig.build.json` first), run the way the
 // agent runs it: `unshare ... -- node HELPER ...` through the CommandRunner.
@@ -15,7 +15,7 @@ const runner = new CommandRunner({ logger: pino({ level: 'silent' }) });
 const isRoot = process.getuid?.() === 0;
 
 async function files(): Promise<{ conf: string; confd: string; scratch: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-mpt-'));
+  const dir = await tempDir('xsctl-mpt-');
   const conf = join(dir, 'multipath.conf');
   await writeFile(conf, 'defaults {\n\tno_such_keyword 1\n}\n');
   await mkdir(join(dir, 'conf.d'));
@@ -49,7 +49,7 @@ describe('multipath -t namespace helper (a Node program, no shell)', () => {
   });
 
   it('refuses sandbox paths the mount options could misread (comma, space)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl mpt,'));
+    const dir = await tempDir('xsctl mpt,');
     await expect(runMultipathT({ root: new SandboxRoot(dir), runner, stateDir: '/var/lib/xsctl-agent' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 

@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -7,12 +6,13 @@ import { buildProgram } from '../../program.js';
 import { completionModel } from './completion-model.js';
 import { renderBashCompletion } from './render-bash.js';
 import { renderZshCompletion } from './render-zsh.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const run = (cmd: string, args: string[], options: { cwd?: string } = {}) => execa(cmd, args, options);
 
 /** Runs the generated bash function the way bash's completion does, and returns COMPREPLY. */
 async function complete(script: string, words: string[], cwd?: string): Promise<string[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-completion-'));
+  const dir = await tempDir('xsctl-completion-');
   const file = join(dir, 'xsctl.bash');
   await writeFile(file, script);
   const arr = words.map((w) => `'${w}'`).join(' ');
@@ -33,14 +33,14 @@ describe('shell completion', () => {
     const dashboard = await complete(bash, ['xsctl', 'dashboard', '']);
     expect(dashboard.filter((w) => !w.startsWith('-'))).toEqual(['open']);
     expect(dashboard).toContain('--help');
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-completion-files-'));
+    const dir = await tempDir('xsctl-completion-files-');
     await writeFile(join(dir, 'ca.crt'), '');
     expect(await complete(bash, ['xsctl', '--ca', 'ca'], dir)).toEqual(['ca.crt']);
   });
 
   it('zsh: the function parses in a real zsh and names every command path', async () => {
     const zsh = renderZshCompletion(model);
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-zsh-'));
+    const dir = await tempDir('xsctl-zsh-');
     await writeFile(join(dir, '_xsctl'), zsh);
     await run('zsh', ['-n', join(dir, '_xsctl')]);
     for (const n of model.nodes) if (n.path !== '') expect(zsh).toContain(`'${n.path}'`);

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const xsctl = resolve(import.meta.dirname, '../../../bin/xsctl.js');
 const run = (args: string[]) => execa(process.execPath, [xsctl, 'pki', ...args], { reject: false });
@@ -12,7 +12,7 @@ const sha = async (p: string) => createHash('sha256').update(await readFile(p)).
 // Each case spawns the built CLI several times: generous on a loaded 2-core machine.
 describe('xsctl pki (the built CLI)', { timeout: 120_000 }, () => {
   it('refuses `issue KIND ca`, bad --days and re-issuing a name, and leaves the CA as it was', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pki-cli-'));
+    const dir = await tempDir('xsctl-pki-cli-');
     expect((await run(['init', '--dir', dir])).exitCode).toBe(0);
     const before = [await sha(join(dir, 'ca', 'ca.crt')), await sha(join(dir, 'ca', 'ca.key'))];
 
@@ -35,7 +35,7 @@ describe('xsctl pki (the built CLI)', { timeout: 120_000 }, () => {
   });
 
   it('rotates, revokes and lists', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-pki-cli-'));
+    const dir = await tempDir('xsctl-pki-cli-');
     await run(['init', '--dir', dir]);
     const issued = JSON.parse((await run(['issue', 'cli', 'alice', '--role', 'operator', '--dir', dir, '--json'])).stdout) as { serial: string };
     const rotated = await run(['rotate', 'alice', '--dir', dir, '--json']);

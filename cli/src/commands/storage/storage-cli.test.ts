@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { targetsFromFlags } from '../tgt/tgt.js';
 import { loadSpecFile } from './spec-file.js';
 import { renderAssertRole, renderPoolStorage } from './storage.js';
 import { renderWitness } from './switchover-failover.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 describe('xsctl drbd config (offline)', () => {
   it('reads --node NAME=DISK@IP:PORT, IPv6 in brackets, port 7789 by default', () => {
@@ -21,7 +21,7 @@ describe('xsctl drbd config (offline)', () => {
   });
 
   it('prints a drbd.conf that the real drbdadm 8.4 parses (secret from a file)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-cli-drbd-'));
+    const dir = await tempDir('xsctl-cli-drbd-');
     await writeFile(join(dir, 'secret'), 'PUTyourSECREThere\n');
     const resources = await resourcesFromFlags({ resource: 'iscsi1', minor: '1', node: ['XCP1=/dev/sdb@10.10.10.1:7789', 'XCP2=/dev/sdb@10.10.10.2:7789'], sharedSecretFile: join(dir, 'secret') });
     const out = renderOffline(resources, '8.4');
@@ -36,7 +36,7 @@ describe('xsctl drbd config (offline)', () => {
 
 describe('storage spec files and xsctl tgt config', () => {
   it('reads secrets from files next to the spec and refuses them inline', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-cli-spec-'));
+    const dir = await tempDir('xsctl-cli-spec-');
     await writeFile(join(dir, 'chap'), 'Xs-CHAP-secret-42\n');
     await writeFile(
       join(dir, 'storage.yaml'),

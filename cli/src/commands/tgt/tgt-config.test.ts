@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * `xsctl tgt config` runs offline with the agent's validators: a CHAP secret that tgt-admin would
@@ -20,7 +20,7 @@ describe('xsctl tgt config (offline) with a CHAP secret file', () => {
     ['a comment sign', 'Passw0rd#1234567'],
     ['a leading dash', '-Passw0rd1234567'],
   ])('exits non-zero naming the field for %s, prints no config and runs nothing', async (_what, secret) => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-cli-tgt-'));
+    const dir = await tempDir('xsctl-cli-tgt-');
     await writeFile(join(dir, 'chap'), `${secret.replace('CANARY', join(dir, 'pwned'))}\n`, { mode: 0o600 });
     const r = await execa(process.execPath, [bin, 'tgt', 'config', ...flags, '--chap-secret-file', join(dir, 'chap')], { reject: false, cwd: dir, timeout: 30_000 });
     expect(r.exitCode).not.toBe(0);
@@ -32,7 +32,7 @@ describe('xsctl tgt config (offline) with a CHAP secret file', () => {
   });
 
   it('prints the config (secret redacted) for an allowed secret', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-cli-tgt-'));
+    const dir = await tempDir('xsctl-cli-tgt-');
     await writeFile(join(dir, 'chap'), 'Xs-CHAP:secret@42=ok\n', { mode: 0o600 });
     const r = await execa(process.execPath, [bin, 'tgt', 'config', ...flags, '--chap-secret-file', join(dir, 'chap')], { reject: false, timeout: 30_000 });
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });

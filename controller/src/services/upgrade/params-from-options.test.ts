@@ -1,11 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UpgradeOptions } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import { ValidationError } from '@xsctl/common/errors/index';
 import { loadControllerConfig } from '../../config/inventory.js';
 import { paramsFromOptions } from './upgrade-service.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // Issue 10, defect 13: the simulator-only `simulated` action is refused unless the controller
 // config turns it on (testing.simulatedUpgrade), before any workflow starts.
@@ -35,7 +35,7 @@ describe('the simulated upgrade action', () => {
   });
 
   it('the config switch is off unless set, and strict', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-sim-gate-'));
+    const dir = await tempDir('xsctl-sim-gate-');
     const base = 'tls: {ca: a, cert: b, key: c}\npools:\n  - {name: p, xapi: {url: "https://x", password: y}}\n';
     await writeFile(join(dir, 'off.yaml'), base);
     await writeFile(join(dir, 'on.yaml'), `testing: {simulatedUpgrade: true}\n${base}`);
