@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +12,7 @@ import type { CommandResult, CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { startAgentServer, type RunningAgentServer } from './create-agent-server.js';
 import { methodLocks } from './method-locks.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const logger = createLogger('test', { level: 'silent' });
 
@@ -69,7 +69,7 @@ describe('concurrent mutating calls', () => {
 
   beforeAll(async () => {
     const pki = await makeTestPki();
-    root = await mkdtemp(join(tmpdir(), 'xsctl-locks-'));
+    root = await tempDir('xsctl-locks-');
     await mkdir(join(root, 'etc'), { recursive: true });
     await writeFile(join(root, 'etc/xensource-inventory'), "PRODUCT_BRAND='XenServer'\nPRODUCT_VERSION='7.1.2'\n");
     agent = await startAgentServer({

@@ -1,9 +1,9 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './create-logger.js';
+import { tempDir } from '../testing/temp-dir.js';
 
 // Closed only at the end: a closed fd number is reused at once, and a logger still holding it
 // would write into the next test's file.
@@ -12,7 +12,7 @@ afterAll(() => opened.forEach((fd) => closeSync(fd)));
 
 describe('logger', () => {
   it('redacts secrets wherever they sit in a log object', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'xsctl-log-')), 'log.json');
+    const file = join(await tempDir('xsctl-log-'), 'log.json');
     const fd = openSync(file, 'w');
     const log = createLogger('t', { destination: fd, level: 'info' });
     log.info({ pool: { name: 'p', password: 'hunter2' }, chap: { chapPassword: 's3cret' }, sharedSecret: 'drbd-secret' }, 'hello');
@@ -25,7 +25,7 @@ describe('logger', () => {
   });
 
   it('redacts at any depth, not only two levels down, and survives cycles', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'xsctl-log-')), 'log.json');
+    const file = join(await tempDir('xsctl-log-'), 'log.json');
     const fd = openSync(file, 'w');
     const log = createLogger('t', { destination: fd, level: 'info' });
     const cyclic: Record<string, unknown> = { name: 'loop' };

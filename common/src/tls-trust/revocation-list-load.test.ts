@@ -1,9 +1,8 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { initCa } from '../pki/certificate-authority.js';
 import { pkiLayout } from '../pki/pki-layout.js';
+import { tempDir } from '../testing/temp-dir.js';
 
 // asn1js is imported with the first list parsed (revocation-list.ts): a failure of that import
 // must reach the caller as a typed error (not a raw module error, not an unhandled rejection),
@@ -15,7 +14,7 @@ describe('revocation list reader loaded lazily', () => {
   });
 
   it('a failed load of asn1js is REVOCATION_READER_UNAVAILABLE with the cause; the next call loads it and reads the list', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-crl-load-'));
+    const dir = await tempDir('xsctl-crl-load-');
     const ca = await initCa(dir);
     const caPem = await readFile(ca.cert);
     const pem = await readFile(pkiLayout(dir).crl, 'utf8');

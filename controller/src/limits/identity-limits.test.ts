@@ -1,7 +1,6 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, createClientFactory } from 'nice-grpc';
@@ -17,6 +16,7 @@ import { Journal } from '../journal/journal.js';
 import { startHttpServer, type RunningHttpServer } from '../http/start-http-server.js';
 import { createControllerContext } from '../server/create-controller-context.js';
 import { startControllerServer, type RunningControllerServer } from '../server/create-controller-server.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * Issue 10, defect 9: a viewer could fan ListHosts (every dom0 and XAPI) out as fast as it liked.
@@ -39,7 +39,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => silentXapi.listen(0, '127.0.0.1', resolve));
   const xapiPort = (silentXapi.address() as { port: number }).port;
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-limits-'));
+  const dir = await tempDir('xsctl-limits-');
   const tls = await pki.issue({ kind: 'controller', name: 'ctl', ipAddresses: ['127.0.0.1'] });
   const configFile = join(dir, 'controller.yaml');
   await writeFile(join(dir, 'pw'), 'secret\n');

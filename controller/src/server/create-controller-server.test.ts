@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, createClientFactory } from 'nice-grpc';
@@ -15,6 +14,7 @@ import { loadControllerConfig } from '../config/inventory.js';
 import { Journal } from '../journal/journal.js';
 import { createControllerContext } from './create-controller-context.js';
 import { startControllerServer, type RunningControllerServer } from './create-controller-server.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const logger = createLogger('test', { level: 'silent' });
 let pki: TestPki;
@@ -22,7 +22,7 @@ let server: RunningControllerServer;
 
 beforeAll(async () => {
   pki = await makeTestPki();
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-ctl-'));
+  const dir = await tempDir('xsctl-ctl-');
   const tls = await pki.issue({ kind: 'controller', name: 'ctl', ipAddresses: ['127.0.0.1'] });
   const configFile = join(dir, 'controller.yaml');
   await writeFile(join(dir, 'pw'), 'secret\n');

@@ -1,12 +1,12 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XapiClient } from './xapi-client.js';
 import { emergencyTransitionToMaster } from './emergency-transition.js';
 import { takeMetadataBackup } from '../prechecks/metadata-backup.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * Issue 10, defect 12, over https: XenServer's default certificate is self-signed. Every door that
@@ -22,7 +22,7 @@ const user = 'root';
 const password = 'hunter2-xapi';
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-xapi-https-'));
+  dir = await tempDir('xsctl-xapi-https-');
   const [key, cert] = [join(dir, 'xapi.key'), join(dir, 'xapi.crt')];
   await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
   server = createServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
