@@ -1,8 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect, type ConnectionOptions } from 'node:tls';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ import { startHttpServer, type RunningHttpServer } from '@xsctl/controller/http/
 import type { ControllerContext } from '@xsctl/controller/server/controller-context';
 import { anything } from '../src/registration/anything.js';
 import { generatedServices, type GeneratedMethod } from '../src/proto/generated-services.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * R5 (issue 10): every hop — agent gRPC, controller gRPC, controller HTTPS — against every way a
@@ -66,7 +66,7 @@ async function noKindCertificate(): Promise<TlsMaterial> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-authmatrix-'));
+  dir = await tempDir('xsctl-authmatrix-');
   pkiDir = join(dir, 'pki');
   await initCa(pkiDir);
   const now = Date.now();
@@ -284,7 +284,7 @@ describe('agent gRPC: only an unrevoked controller certificate from our CA', () 
 
   it('the controller refuses a revoked agent, and a controller certificate posing as an agent, at the handshake', async () => {
     const revokedAgent = await startAgentServer({
-      ctx: { root: new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-authmatrix-root-'))), runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
+      ctx: { root: new SandboxRoot(await tempDir('xsctl-authmatrix-root-')), runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
       tls: certs['agentRevoked']!,
       listen: '127.0.0.1:0',
       logger,

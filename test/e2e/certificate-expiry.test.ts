@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { loadControllerConfig } from '@xsctl/controller/config/inventory';
 import { Journal } from '@xsctl/controller/journal/journal';
 import { createControllerContext } from '@xsctl/controller/server/create-controller-context';
 import { certificateSamples, expiryNotices } from '@xsctl/controller/trust/certificate-expiry';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * Issue 10, defect 3: certificates that expire within 30 days are reported by `xsctl hosts` and in
@@ -31,14 +31,14 @@ async function opensslNotAfter(certFile: string): Promise<Date> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-expiry-'));
+  dir = await tempDir('xsctl-expiry-');
   pkiDir = join(dir, 'pki');
   await initCa(pkiDir);
   // 10 days from a minute ago: 9 whole days left. The controller's is comfortable (180 days).
   const soon = await issueCertificate(pkiDir, { kind: 'agent', name: 'xs-soon', ipAddresses: ['127.0.0.1'], days: 10 });
   await issueCertificate(pkiDir, { kind: 'controller', name: 'ctl', ipAddresses: ['127.0.0.1'] });
   agent = await startAgentServer({
-    ctx: { root: new SandboxRoot(await mkdtemp(join(tmpdir(), 'xsctl-expiry-root-'))), runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
+    ctx: { root: new SandboxRoot(await tempDir('xsctl-expiry-root-')), runner: new CommandRunner({ logger }), logger, stateDir: '/var/lib/xsctl-agent' },
     tls: await loadTlsMaterial(soon),
     listen: '127.0.0.1:0',
     logger,

@@ -1,11 +1,11 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCa, issueCertificate } from '@xsctl/common/pki/index';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 function httpsGet(url: string, tls: { ca: Buffer; cert?: Buffer; key?: Buffer }, method = 'GET'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -31,7 +31,7 @@ const xsctl = (args: string[], env: Record<string, string>) =>
   execa('npx', ['--no-install', 'xsctl', ...args], { cwd: repo, env: { ...env, PATH: process.env['PATH'] ?? '' }, extendEnv: false, reject: false });
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-hosts-'));
+  const dir = await tempDir('xsctl-e2e-hosts-');
   pool = await startSimulatedPool({ dir, source: { pool: demoPool }, withoutAgents: ['xs-demo-3'], agentPort, http: true });
 }, 120_000);
 
@@ -97,7 +97,7 @@ describe('xsctl hosts against a running controller', () => {
   });
 
   it('explains a certificate from another CA', async () => {
-    const other = await mkdtemp(join(tmpdir(), 'xsctl-other-ca-'));
+    const other = await tempDir('xsctl-other-ca-');
     await initCa(other);
     const foreign = await issueCertificate(other, { kind: 'cli', name: 'mallory', role: 'operator' });
     const r = await xsctl(['hosts'], { ...pool.operatorEnv, XSCTL_CERT: foreign.cert, XSCTL_KEY: foreign.key });

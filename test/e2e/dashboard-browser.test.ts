@@ -1,12 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
 import { launchChromium, type Browser } from '../src/browser/launch-chromium.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The dashboard in a real browser (Debian's headless Chromium driven by playwright-core) against
@@ -43,7 +43,7 @@ function watchConsole(page: Page): void {
 beforeAll(async () => {
   // Slower than the demo (300x) so the browser sees the run in progress on a loaded machine.
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '100';
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-dashboard-'));
+  const dir = await tempDir('xsctl-e2e-dashboard-');
   pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, http: true, agentPort: 20000 + ((process.pid + 11) % 20000) });
   browser = await launchChromium({ trustCertFile: join(pool.pkiDir, 'xsctl-controller.crt') });
   await mkdir(artifacts, { recursive: true });

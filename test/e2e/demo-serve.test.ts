@@ -1,13 +1,12 @@
 import { request } from 'node:https';
 import { readFile } from 'node:fs/promises';
-import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { XapiClient } from '@xsctl/controller/xapi/index';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * `npm run demo -- --serve`: the demo's pool, agents and controller stay up; the login link is
@@ -77,7 +76,7 @@ const refused = (host: string, port: number): Promise<boolean> =>
 
 describe('npm run demo -- --serve', () => {
   it('serves the dashboard until SIGTERM, then stops everything', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-demo-serve-'));
+    const dir = await tempDir('xsctl-e2e-demo-serve-');
     const agentPort = 20000 + ((process.pid + 23) % 20000);
     demo = execa(process.execPath, [join(repo, 'test', 'dist', 'bin', 'xsctl-demo.js'), '--serve'], { env: { XSCTL_DEMO_DIR: dir, XSCTL_DEMO_AGENT_PORT: String(agentPort) }, reject: false, all: false });
     const stderr: string[] = [];

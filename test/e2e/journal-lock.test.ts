@@ -1,6 +1,5 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -10,6 +9,7 @@ import { Journal } from '@xsctl/controller/journal/journal';
 import { WorkflowStore } from '@xsctl/controller/workflows/engine/workflow-store';
 import { ROLLING_UPGRADE, normalizeParams } from '@xsctl/controller/workflows/rolling-upgrade/index';
 import { spawnReady, type ReadyProcess } from '../src/demo/spawn-ready.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 const controllerBin = resolve(import.meta.dirname, '../../controller/bin/xsctl-controller.js');
 
@@ -24,7 +24,7 @@ const sockets: Socket[] = [];
 const started: ReadyProcess[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-jlock-'));
+  dir = await tempDir('xsctl-jlock-');
   const pki = await makeTestPki();
   const tls = await issueCertificate(pki.dir, { kind: 'controller', name: 'ctl', ipAddresses: ['127.0.0.1'] });
   blackHole = createServer((s) => sockets.push(s));

@@ -1,12 +1,12 @@
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XapiClient } from '@xsctl/controller/xapi/index';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
 import { spawnReady, type ReadyProcess } from '../src/demo/spawn-ready.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * `xsctl multipath rollout` end to end: the CLI -> the controller (its workflow engine and
@@ -71,7 +71,7 @@ const hostRefOf = async (name: string): Promise<string> => [...(await xapi.getAl
 
 beforeAll(async () => {
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '600';
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-mprollout-'));
+  dir = await tempDir('xsctl-e2e-mprollout-');
   pool = await startSimulatedPool({
     dir,
     source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') },

@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // Issue 3 end to end through the real parts: `npx xsctl` -> controller (mTLS) -> agent (mTLS) on
 // a sandbox root -> real `multipath -t` in a private mount namespace (the agent's Node helper
@@ -109,7 +109,7 @@ interface ApplyJson {
 }
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-mpscsi-'));
+  const dir = await tempDir('xsctl-e2e-mpscsi-');
   pool = await startSimulatedPool({
     dir,
     source: { pool: demoPool },

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, open, readFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { copyFile, open, readFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -13,6 +13,7 @@ import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { makeHostRoot } from '../src/demo/make-host-root.js';
 import { spawnReadyExecutable, type ReadyProcess } from '../src/demo/spawn-ready.js';
 import { baseCapabilities, dom0Iptables, makeEl7Root, type El7Root } from '../src/packaging/el7-root.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The agent RPM as a dom0 gets it: built with the real rpmbuild around Bun's baseline runtime,
@@ -34,7 +35,7 @@ async function buildRpm(args: string[]): Promise<{ rpm: string; payload: string 
 }
 
 beforeAll(async () => {
-  const out = await mkdtemp(join(tmpdir(), 'xsctl-rpm-test-'));
+  const out = await tempDir('xsctl-rpm-test-');
   const first = await buildRpm(['--out', out]);
   rpm1 = first.rpm;
   rpm2 = (await buildRpm(['--out', out, '--payload', first.payload, '--release', '2'])).rpm;
@@ -76,7 +77,7 @@ describe('agent RPM: the CentOS 7.5 floor', () => {
   });
 
   it('gate 1: every ELF in the payload needs at most GLIBC_2.17 (and GLIBCXX_3.4.19 / CXXABI_1.3.7 if any)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'xsctl-rpm-payload-'));
+    const dir = await tempDir('xsctl-rpm-payload-');
     await execa('sh', ['-c', 'rpm2cpio "$1" | cpio -idm --quiet', 'sh', rpm1], { cwd: dir });
     const elves: string[] = [];
     for (const f of await filesUnder(dir)) if ((await stat(f)).isFile() && (await isElf(f))) elves.push(f);
@@ -138,7 +139,7 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
   it('gate 4: the installed /usr/bin/xsctl-agent answers GetFacts over mTLS', async () => {
     const pki = await makeTestPki();
     await pki.issue({ kind: 'agent', name: 'xs-rpm', ipAddresses: ['127.0.0.1'] });
-    const host = await makeHostRoot(await mkdtemp(join(tmpdir(), 'xsctl-rpm-host-')), {
+    const host = await makeHostRoot(await tempDir('xsctl-rpm-host-'), {
       hostname: 'xs-rpm', productBrand: 'XCP-ng', productVersion: '8.2.1', buildNumber: 'release/yangtze/master/58',
       installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: { slaveOf: '10.0.0.1' }, uptimeSeconds: 1234,
     });
@@ -168,7 +169,7 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
     const spare = await pki.issue({ kind: 'controller', name: 'ctl-spare' });
     const old = await pki.issue({ kind: 'controller', name: 'ctl-old' });
     await revokeCertificate(pki.dir, { name: 'ctl-old' }, 'keyCompromise');
-    const host = await makeHostRoot(await mkdtemp(join(tmpdir(), 'xsctl-rpm-host-')), {
+    const host = await makeHostRoot(await tempDir('xsctl-rpm-host-'), {
       hostname: 'xs-crl', productBrand: 'XCP-ng', productVersion: '8.2.1', buildNumber: 'release/yangtze/master/58',
       installationUuid: 'b1c2', controlDomainUuid: 'd3e4', poolConf: 'master', uptimeSeconds: 1234,
     });
@@ -275,7 +276,7 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
 describe('the firewall helper on its own', () => {
   const helper = join(repo, 'packaging', 'agent', 'firewall.sh');
   it('opens once however often it runs, replaces another port of its own, and closes to the original file', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'xsctl-fw-')), 'iptables');
+    const file = join(await tempDir('xsctl-fw-'), 'iptables');
     await writeFile(file, dom0Iptables);
     const env = { XSCTL_IPTABLES_FILE: file, PATH: '/usr/bin:/bin' };
     await execa('sh', [helper, 'open', '7443'], { env });

@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The controller packages and the CLI tarball as an admin installs them: the .deb unpacked by
@@ -26,11 +27,11 @@ let prefix: string;
 let pool: SimulatedPool | undefined;
 
 beforeAll(async () => {
-  const out = await mkdtemp(join(tmpdir(), 'xsctl-ctl-pkg-'));
+  const out = await tempDir('xsctl-ctl-pkg-');
   built = JSON.parse((await execa(process.execPath, [join(repo, 'packaging', 'build-controller-cli.mjs'), '--out', out])).stdout) as typeof built;
-  root = await mkdtemp(join(tmpdir(), 'xsctl-ctl-root-'));
+  root = await tempDir('xsctl-ctl-root-');
   await execa('dpkg-deb', ['-x', built.deb, root]);
-  prefix = await mkdtemp(join(tmpdir(), 'xsctl-cli-prefix-'));
+  prefix = await tempDir('xsctl-cli-prefix-');
   await execa('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', built.cli], { cwd: tmpdir() });
 }, 1_800_000); // a cold ~/.cache/xsctl compiles better-sqlite3 for Node 22 and 24
 
@@ -59,7 +60,7 @@ describe('controller packages', () => {
     const contents = (await execa('dpkg-deb', ['-c', built.deb])).stdout;
     expect(contents).toMatch(/^-rw-r----- root\/root .* \.\/etc\/xsctl\/controller\.yaml$/m);
     expect(contents).toMatch(/\.\/usr\/lib\/systemd\/system\/xsctl-controller\.service$/m);
-    const control = await mkdtemp(join(tmpdir(), 'xsctl-deb-control-'));
+    const control = await tempDir('xsctl-deb-control-');
     await execa('dpkg-deb', ['-e', built.deb, control]);
     expect((await readFile(join(control, 'conffiles'), 'utf8')).trim()).toBe('/etc/xsctl/controller.yaml');
     const postinst = await readFile(join(control, 'postinst'), 'utf8');
@@ -82,7 +83,7 @@ describe('controller packages', () => {
     expect(requires).toMatch(/^nodejs >= 1:20$/m);
     expect(requires).toMatch(/^nodejs < 1:25$/m);
     // rpmbuild's ELF dependency generator names the addons' newest glibc, so EL8 (2.28) refuses the package.
-    const payload = await mkdtemp(join(tmpdir(), 'xsctl-ctl-rpm-payload-'));
+    const payload = await tempDir('xsctl-ctl-rpm-payload-');
     await execa('sh', ['-c', 'rpm2cpio "$1" | cpio -idm --quiet', 'sh', built.rpm], { cwd: payload });
     const glibc = await newestGlibc(addons(payload, ['115', '127', '137']));
     expect(requires).toMatch(new RegExp(`^libc\\.so\\.6\\(GLIBC_${glibc.replaceAll('.', '\\.')}\\)\\(64bit\\)$`, 'm'));
@@ -105,7 +106,7 @@ describe('controller packages', () => {
       const node = runtime?.node ?? process.execPath;
       expect((await execa(node, ['-p', 'process.versions.modules'])).stdout.trim()).toBe(runtime?.abi);
       await pool?.stop();
-      const dir = await mkdtemp(join(tmpdir(), 'xsctl-pkg-pool-'));
+      const dir = await tempDir('xsctl-pkg-pool-');
       pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 21000 + ((process.pid + major) % 20000), controllerScript: join(root, 'usr/lib/xsctl/controller/xsctl-controller.mjs'), controllerRuntime: node });
       // The journal is open: the addon of this Node's ABI is mapped, no other.
       const maps = await readFile(`/proc/${String(pool.controllerPid)}/maps`, 'utf8');
@@ -121,7 +122,7 @@ describe('controller packages', () => {
 
   it('a Node whose ABI the package lacks gets a plain refusal, not a loader stack', async () => {
     // Node 20's ABI with the addon removed stands in for an unsupported major.
-    const copy = await mkdtemp(join(tmpdir(), 'xsctl-ctl-noabi-'));
+    const copy = await tempDir('xsctl-ctl-noabi-');
     await execa('cp', ['-a', join(root, 'usr'), copy]);
     const bundle = join(copy, 'usr/lib/xsctl/controller/xsctl-controller.mjs');
     const text = await readFile(bundle, 'utf8');

@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readFile, readlink, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -7,6 +7,7 @@ import { sharedDumpFile } from '../src/xapi-sim/fixture-paths.js';
 import { loadPoolDumpFile } from '../src/xapi-sim/load-pool-dump.js';
 import { serializePoolDump } from '../src/xapi-sim/methods/precheck/index.js';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * `xsctl precheck`, `xsctl blobs` and `xsctl-agent precheck` as an admin runs them: the XAPI
@@ -39,7 +40,7 @@ async function sfdiskImage(file: string, sizeBytes: number, script: string): Pro
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-precheck-'));
+  dir = await tempDir('xsctl-e2e-precheck-');
   // The real dump, with the hosts' addresses moved to loopback.
   const db = await loadPoolDumpFile(sharedDumpFile('boston-db.xml'));
   db.update('host', db.refByName('host', 'inflames'), { address: '127.0.0.81' });

@@ -1,5 +1,3 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +12,7 @@ import { buildPoolFromDescription } from '../src/xapi-sim/build-pool-from-descri
 import type { PoolDescription } from '../src/xapi-sim/pool-description.js';
 import { XapiFailure } from '../src/xapi-sim/xapi-failure.js';
 import { IN_PROCESS_URL, inProcessSim, type InProcessSim } from '../src/sim-harness/in-process-xapi.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The pool precheck's fan-out (services/precheck/run-pool-prechecks.ts): every host's agent and
@@ -59,7 +58,7 @@ let asked: string[];
 let agentBehaviour: (hostname: string, signal: AbortSignal | undefined) => Promise<void>;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-precheck-fanout-'));
+  dir = await tempDir('xsctl-precheck-fanout-');
   sim = inProcessSim(buildPoolFromDescription(description()));
   xapiInFlight = new Map();
   beforeXapi = () => sleep(2);

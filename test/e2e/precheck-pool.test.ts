@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PrecheckSeverity, type PrecheckFinding } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
@@ -16,6 +15,7 @@ import { loadPoolDump, loadPoolDumpFile } from '../src/xapi-sim/load-pool-dump.j
 import { serializePoolDump } from '../src/xapi-sim/methods/precheck/index.js';
 import { DEFAULT_SIM_CREDENTIALS, startXapiSimulator, type XapiSimulator } from '../src/xapi-sim/start-xapi-simulator.js';
 import type { XapiDb } from '../src/xapi-sim/xapi-db.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The pool prechecks against the XAPI simulator loaded from real `xe pool-dump-database` files
@@ -89,7 +89,7 @@ async function start(file: string): Promise<void> {
 }
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-precheck-pool-'));
+  dir = await tempDir('xsctl-precheck-pool-');
 });
 afterEach(async () => {
   await sim?.close();

@@ -1,11 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XapiClient } from '@xsctl/controller/xapi/index';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /** `xsctl upgrade` through the controller's UpgradeService, against the simulated pool. */
 const repo = join(import.meta.dirname, '..', '..');
@@ -51,7 +50,7 @@ async function hostsState(): Promise<{ versions: string[]; enabled: boolean[] }>
 
 beforeAll(async () => {
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '300';
-  const dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-upgrade-cli-'));
+  const dir = await tempDir('xsctl-e2e-upgrade-cli-');
   pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 20000 + ((process.pid + 7) % 20000) });
   xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password: 'demo-password', allowPlainHttp: true });
 }, 120_000);

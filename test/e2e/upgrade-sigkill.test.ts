@@ -1,6 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { WorkflowStore, type WorkflowRow } from '@xsctl/controller/workflows/eng
 import { asRef, XapiClient } from '@xsctl/controller/xapi/index';
 import { startSimulatedPool, type SimulatedPool } from '../src/demo/start-simulated-pool.js';
 import { spawnReady, type ReadyProcess } from '../src/demo/spawn-ready.js';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The real thing: simulator, agents and controller as separate processes, the CLI starting the
@@ -32,7 +31,7 @@ let xapi: XapiClient;
 beforeAll(async () => {
   // The simulator reads this: a 180 s reboot takes 0.3 s.
   process.env['XSCTL_SIM_CLOCK_FACTOR'] = '600';
-  dir = await mkdtemp(join(tmpdir(), 'xsctl-e2e-sigkill-'));
+  dir = await tempDir('xsctl-e2e-sigkill-');
   pool = await startSimulatedPool({ dir, source: { pool: join(repo, 'test', 'fixtures', 'demo-pool.yaml') }, agentPort: 20000 + (process.pid % 20000) });
   xapi = await XapiClient.connect({ url: pool.xapiUrl, user: 'root', password, allowPlainHttp: true });
 }, 120_000);
