@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { CommandRunner } from '@xsctl/agent/exec/command-runner';
 import { toSpacedHex } from '@xsctl/agent/scsi/hex-input';
-import { removeWhenFileEnds } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The real sg3_utils as the oracle of the agent's SCSI decoders: `sg_vpd --inhex` / `sg_inq
@@ -19,8 +18,7 @@ let dir: Promise<string> | undefined;
 
 /** `TOOL --inhex=FILE ARGS...` on `bytes` (written as sg3_utils' spaced hex); its stdout. */
 export async function sgInhex(tool: 'sg_vpd' | 'sg_inq', bytes: Uint8Array, args: readonly string[] = []): Promise<string> {
-  // One dir per test file (this module is evaluated afresh for each), removed when the file ends.
-  dir ??= mkdtemp(join(tmpdir(), 'xsctl-sg-oracle-')).then((d) => (removeWhenFileEnds(d), d));
+  dir ??= mkdtemp(join(tmpdir(), 'xsctl-sg-oracle-'));
   const file = join(await dir, `${tool}-${Math.random().toString(36).slice(2)}.hex`);
   await writeFile(file, toSpacedHex(bytes));
   try {

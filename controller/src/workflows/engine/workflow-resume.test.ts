@@ -1,4 +1,5 @@
-
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
@@ -7,7 +8,6 @@ import { createLogger } from '@xsctl/common/log/create-logger';
 import { Journal } from '../../journal/journal.js';
 import { WorkflowEngine, type WorkflowContext, type WorkflowEvent, type WorkflowKind } from './workflow-engine.js';
 import { WorkflowHalted, WorkflowStateError } from './workflow-errors.js';
-import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The engine's resume decisions (resume, abort, resumeAll) and what a workflow's context does with
@@ -57,7 +57,7 @@ const pauseAtGate = async (engine: WorkflowEngine, id: string, g: ReturnType<typ
   g.open();
   return engine.wait(id);
 };
-const journalFile = async (): Promise<string> => join(await tempDir('xsctl-wf-resume-'), 'journal.sqlite');
+const journalFile = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'xsctl-wf-resume-')), 'journal.sqlite');
 const kinds = (engine: WorkflowEngine, id: string): string[] => engine.events(id).map((e) => e.kind);
 const message = (fn: () => unknown): string => {
   try {
