@@ -19,7 +19,9 @@ const id = randomBytes(3).toString('hex');
 const ns = `xsctl-vi${id}`;
 const empty = `xsctl-vi${id}-e`;
 const IQN = 'iqn.2013-05.com.example:xsctl.verify';
-const port = String(32_000 + Math.floor(Math.random() * 1_000));
+// tgtd's control port names its socket (/var/run/tgtd/socket.N, shared by every namespace), so it is
+// random; tgtd refuses -C above 32767 ('out of range', exit 34), and the storage lab takes 10000-19000.
+const port = String(20_000 + Math.floor(Math.random() * 10_000));
 let dir = '';
 
 const tgtadm = (args: string[]) => execa('ip', ['netns', 'exec', ns, 'tgtadm', '-C', port, '--lld', 'iscsi', ...args]);
