@@ -39,6 +39,17 @@ class ProbeHost extends RecordingRunner {
     return this.calls.filter((c) => c.command === 'arping').length - this.arpings;
   }
 
+  /**
+   * Whether a round that began after call `from` has read /proc/drbd: a round calls its arpings
+   * first (synchronously, at its start) and `drbdadm sh-minor` only after its /proc/drbd read
+   * (drbd-ops.ts readStatus), so a drbdadm after that round's first arping proves the read done.
+   */
+  drbdReadSince(from: number): boolean {
+    const later = this.calls.slice(from);
+    const firstArping = later.findIndex((c) => c.command === 'arping');
+    return firstArping >= 0 && later.slice(firstArping).some((c) => c.command === 'drbdadm');
+  }
+
   override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     this.admit(command, args, options);
     this.calls.push({ command, args: [...args] });
@@ -105,8 +116,12 @@ describe('peer watch: the early view of a round', () => {
     expect(await pw.heartbeat(watch)).toMatchObject({ replicationConnected: true, floatingIpAnswersElsewhere: true });
     // Round N: held in its probes, its DRBD read (connected) done.
     let liftN = (): void => undefined;
+    const heldFrom = host.calls.length;
     host.gate = new Promise<void>((resolve) => (liftN = resolve));
     await expect.poll(() => host.pending, { timeout: 10_000 }).toBeGreaterThan(0);
+    // Its probes start with its DRBD read, so a held probe alone does not mean the read is done: the
+    // link lost below must be round N+1's news, not round N's (under load round N read it).
+    await expect.poll(() => host.drbdReadSince(heldFrom), { timeout: 10_000 }).toBe(true);
     // The link goes; round N+1's probes will be held too, so only its early view can report it.
     await writeFile(join(root, 'proc/drbd'), lost);
     let liftNext = (): void => undefined;
