@@ -247,9 +247,12 @@ describe.skipIf(!root)('floating IP with iproute2 and iputils arping (two namesp
     expect(await addFloatingIp(a, ip)).toBe(true);
     expect(await addFloatingIp(a, ip)).toBe(false);
     expect(await floatingIpState(a, ip)).toEqual({ present: true, mac: await mac(nsA) });
-    await expect(addFloatingIp(b, ip)).rejects.toMatchObject({ code: 'FLOATING_IP_IN_USE', answeredBy: (await mac(nsA))?.toUpperCase() });
+    // The MAC is read before the call: awaiting it inside the matcher's argument left the call's
+    // rejection without a handler until the read returned (an unhandled rejection under load).
+    const macA = (await mac(nsA))?.toUpperCase();
+    await expect(addFloatingIp(b, ip)).rejects.toMatchObject({ code: 'FLOATING_IP_IN_USE', answeredBy: macA });
     // A detection started earlier (a promotion starts it with DRBD Primary) refuses the same way.
-    await expect(addFloatingIp(b, ip, undefined, addressAnswers(b, ip))).rejects.toMatchObject({ code: 'FLOATING_IP_IN_USE', answeredBy: (await mac(nsA))?.toUpperCase() });
+    await expect(addFloatingIp(b, ip, undefined, addressAnswers(b, ip))).rejects.toMatchObject({ code: 'FLOATING_IP_IN_USE', answeredBy: macA });
     expect(await floatingIpState(b, ip)).toMatchObject({ present: false });
     expect(await removeFloatingIp(a, ip)).toBe(true);
     expect(await removeFloatingIp(a, ip)).toBe(false);
