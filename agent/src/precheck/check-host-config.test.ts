@@ -38,6 +38,16 @@ describe('disk space', () => {
     for (const fs of d?.filesystems ?? []) expect(fs.totalBytes).toBeGreaterThan(fs.freeBytes);
     expect(f.evidence[1]).toMatch(/same filesystem as \//);
   });
+
+  it('stats the mount points through the thread pool: the event loop turns before the check answers (a hung NFS /var/log must not stop it)', async () => {
+    const ctx = await host({ 'var/log/messages': '', 'boot/grub/grub.cfg': '' });
+    const order: string[] = [];
+    const checked = checkDiskSpace(ctx).then(() => order.push('checked'));
+    setImmediate(() => order.push('next turn'));
+    await checked;
+    // A synchronous statfs answers within this turn, before any setImmediate callback.
+    expect(order).toEqual(['next turn', 'checked']);
+  });
 });
 
 describe('rc.local', () => {

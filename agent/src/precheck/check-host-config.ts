@@ -1,4 +1,5 @@
-import { readdirSync, statSync, statfsSync, type Stats } from 'node:fs';
+import { readdirSync, statSync, type Stats } from 'node:fs';
+import { stat, statfs } from 'node:fs/promises';
 import type { PrecheckFilesystemSpace, PrecheckFinding, PrecheckIscsiNode } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import { CommandFailedError } from '../exec/command-errors.js';
 import { formatBytes } from './assess-disk.js';
@@ -8,8 +9,9 @@ import { BLOCKER, INFO, WARNING, finding, readOptional, worst, type PrecheckCont
 
 const MiB = 2 ** 20;
 
-// Stats, statfs and directory listings are synchronous: local metadata, microseconds each, where
-// the promise API's thread-pool round trip cost more CPU than the checks themselves (bench/fanout.mjs).
+// Stats and directory listings of files on the root filesystem are synchronous: local metadata,
+// microseconds each, where the promise API's thread-pool round trip cost more CPU than the checks
+// themselves (bench/fanout.mjs). Not so the disk-space check's mount points (checkDiskSpace).
 /** The file's stat, or undefined when it cannot be stat'ed (absent, or unreadable: as absent). */
 function statOrUndefined(path: string): Stats | undefined {
   try {
@@ -33,18 +35,24 @@ export function spaceSeverity(totalBytes: number, freeBytes: number): PrecheckFi
   return INFO;
 }
 
+/**
+ * /var/log and /boot are mount points an admin may have put elsewhere (a hard NFS mount of
+ * /var/log whose server is gone makes stat and statfs wait without end, in D state), so they go
+ * through the thread pool: a hung one holds this check until the Run's deadline, never the event
+ * loop that answers health checks and every other call.
+ */
 export async function checkDiskSpace(ctx: PrecheckContext): Promise<PrecheckFinding> {
   const filesystems: PrecheckFilesystemSpace[] = [];
   const evidence: string[] = [];
   const seen = new Map<number, string>();
   for (const path of spacePaths) {
     const full = ctx.root.resolve(path);
-    const st = statOrUndefined(full);
+    const st = await stat(full).catch(() => undefined);
     if (st === undefined) {
       evidence.push(`${path}: not present`);
       continue;
     }
-    const fs = statfsSync(full);
+    const fs = await statfs(full);
     const total = fs.blocks * fs.bsize;
     const free = fs.bavail * fs.bsize;
     const freePercent = total > 0 ? Math.round((free / total) * 1000) / 10 : 0;
