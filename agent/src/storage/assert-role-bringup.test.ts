@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepOutcome, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StepOutcome, StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
 import { CommandCancelledError, CommandFailedError } from '../exec/command-errors.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
@@ -12,6 +12,7 @@ import { SandboxRoot } from '../fs/sandbox-root.js';
 import { garpBurstRunning } from '../network/garp-burst.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { assertRole } from './assert-role.js';
+import { runHandover } from './handover.js';
 import { selfFenceTearDown } from './self-fence.js';
 import { normalizeStorageSpec } from './assert-role.js';
 
@@ -133,7 +134,8 @@ class FakeDom0 extends RecordingRunner {
       }).finally(() => this.events.push(`end ${command} ${args.join(' ')}`));
       return undefined;
     }
-    if (command === 'iptables') return { exitCode: 1 };
+    // -C and -D: no such rule (exit 1); -I (a release's portal block) inserts it.
+    if (command === 'iptables') return { exitCode: args[1] === '-I' ? 0 : 1 };
     if (command === 'ip' && args[1] === 'show') return { stdout: `2: xapi1: <BROADCAST,MULTICAST,UP> mtu 1500\n    link/ether 52:54:00:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n${this.ipPresent ? '    inet 10.10.10.3/24 scope global xapi1\n' : ''}` };
     if (command === 'ip' && args[1] === 'add') this.ipPresent = true;
     if (command === 'ip' && args[1] === 'del') this.ipPresent = false;
@@ -291,6 +293,19 @@ describe('the GARP burst runs on after the bring-up, and a demotion stops it bef
     // Signalled before the address goes (its exit is not waited for inside the step's deadline).
     expect(host.bursts[0]!.aborted).toBe(true);
     expect(host.at('abort arping -U')).toBeLessThan(host.at('start ip addr del 10.10.10.3/24 dev xapi1'));
+  });
+
+  it("a switchover's RELEASE waits for the burst's end before its ip addr del", async () => {
+    const host = new FakeDom0(root);
+    const ctx = ctxOf(host);
+    expect((await assertRole(ctx, StorageRole.STORAGE_ROLE_MASTER, spec, false)).ok).toBe(true);
+    const r = await runHandover(ctx, StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
+    expect(r.ok).toBe(true);
+    expect(host.bursts[0]!.aborted).toBe(true);
+    expect(host.at('end arping -U')).toBeGreaterThan(-1);
+    expect(host.at('end arping -U')).toBeLessThan(host.at('start ip addr del 10.10.10.3/24 dev xapi1'));
+    expect(host.ipPresent).toBe(false);
+    expect(garpBurstRunning(ctx, { iface: 'xapi1', address: '10.10.10.3' })).toBe(false);
   });
 
   it('a burst that ends on its own is forgotten; a later demotion has nothing to stop', async () => {
