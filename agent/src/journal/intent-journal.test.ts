@@ -7,6 +7,7 @@ import { execa, type ResultPromise } from 'execa';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { storageSpec } from '@xsctl/test/storage/storage-spec';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -120,21 +121,7 @@ describe('multipath.conf written, killed before its check: rolled back on the ne
 });
 
 describe('storage role change killed between steps: torn down to slave on the next start', () => {
-  const spec: StorageSpec = {
-    drbdResources: ['iscsi1'],
-    target: {
-      tid: 1,
-      iqn: 'iqn.2013-05.com.example:x',
-      luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }],
-      initiatorAddresses: ['10.10.10.0/24'],
-      initiatorNames: [],
-      incomingUser: { user: 'xsinit', password: 'Xs-CHAP-secret-42' },
-    },
-    floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'eth0', garpCount: 0 },
-    tgtd: undefined,
-    peerSafety: undefined,
-    stopGraceMs: 0,
-  };
+  const spec = storageSpec({ target: { initiatorAddresses: ['10.10.10.0/24'], incomingUser: { user: 'xsinit', password: 'Xs-CHAP-secret-42' } }, floatingIp: { interface: 'eth0' } });
   const steps = ['drbd-primary:iscsi1', 'tgtd', 'target', 'floating-ip', 'garp'];
 
   const script = (root: string, marker: string, role: StorageRole, stopAt: number) => `

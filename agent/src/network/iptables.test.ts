@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { Status } from 'nice-grpc-common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusForCode } from '@xsctl/common/errors/index';
-import { StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StorageHandover, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { storageSpec } from '@xsctl/test/storage/storage-spec';
 import { CommandFailedError } from '../exec/command-errors.js';
 import { CommandRunner, type CommandResult, type RunOptions } from '../exec/command-runner.js';
 import type { AllowedCommand } from '../exec/command-table.js';
@@ -109,14 +110,7 @@ describe('iptables calls and the xtables lock', () => {
   });
 
   it('a switchover RELEASE whose portal block meets a busy lock stops there: the target, the address and DRBD stay (rule 5)', async () => {
-    const spec: StorageSpec = {
-      drbdResources: ['iscsi1'],
-      target: { tid: 1, iqn: 'iqn.2013-05.com.example:x', luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }], initiatorAddresses: ['ALL'], initiatorNames: [], incomingUser: undefined },
-      floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1', garpCount: 0 },
-      tgtd: undefined,
-      peerSafety: undefined,
-      stopGraceMs: 0,
-    };
+    const spec = storageSpec();
     const rec = new RecordingRunner((c, args) => (c !== 'iptables' ? undefined : args[1] === '-C' ? { exitCode: 1 } : { exitCode: 4, stderr: LOCKED_1_4_21 }));
     const r = await runHandover(ctxOf(rec), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, spec, false);
     expect(r.ok).toBe(false);

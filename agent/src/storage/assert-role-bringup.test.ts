@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepOutcome, StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StepOutcome, StorageHandover, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
+import { procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
 import { CommandCancelledError, CommandFailedError } from '../exec/command-errors.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
@@ -21,25 +22,14 @@ import { normalizeStorageSpec } from './assert-role.js';
 // demotion stops it. The expected orders come from the rules (docs/storage-safety-rules.md, rule 5
 // and "The planned switchover's handover"), the command lines from tgtadm(8), iproute and iputils.
 
-const spec: StorageSpec = {
-  drbdResources: ['iscsi1'],
-  target: {
-    tid: 1,
-    iqn: 'iqn.2013-05.com.example:x',
-    luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }],
-    initiatorAddresses: ['10.10.10.0/24'],
-    initiatorNames: [],
-    incomingUser: { user: 'xsinit', password: 'Not-a-real-secret-1' },
-  },
-  floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1', garpCount: 3 },
+const spec = storageSpec({
+  target: { initiatorAddresses: ['10.10.10.0/24'], incomingUser: { user: 'xsinit', password: 'Not-a-real-secret-1' } },
+  floatingIp: { garpCount: 3 },
   tgtd: { controlPort: 3261 },
-  peerSafety: undefined,
-  stopGraceMs: 0,
-};
+});
 
-// /proc/drbd in DRBD 8.4's format (as ../drbd/__fixtures__/proc-drbd-84.txt), minor 1, connected to a Secondary.
-const procDrbd = (role: string, disk = 'UpToDate') =>
-  `version: 8.4.11-1 (api:1/proto:86-101)\nGIT-hash: 66145a308421e9c124ec391a7848ac20203bb03c build by mockbuild@, 2018-04-26 12:10:42\n 1: cs:Connected ro:${role}/Secondary ds:${disk}/UpToDate C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n`;
+// Minor 1, connected to a Secondary.
+const procDrbd = (role: string, disk = 'UpToDate') => procDrbd84({ ro: `${role}/Secondary`, ds: `${disk}/UpToDate` });
 
 interface FakeTarget {
   iqn: string;

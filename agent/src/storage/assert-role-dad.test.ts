@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepOutcome, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StepOutcome, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { fakeHost, RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
+import { procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -16,18 +17,10 @@ import { assertRole } from './assert-role.js';
 // an answer stops the bring-up before `ip addr add`, and a detection that fails is that step's
 // failure, or nobody's when an earlier step failed (never an unhandled rejection).
 
-const spec: StorageSpec = {
-  drbdResources: ['iscsi1'],
-  target: { tid: 1, iqn: 'iqn.2013-05.com.example:x', luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }], initiatorAddresses: ['ALL'], initiatorNames: [], incomingUser: undefined },
-  floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1', garpCount: 0 },
-  tgtd: undefined,
-  peerSafety: undefined,
-  stopGraceMs: 0,
-};
+const spec = storageSpec();
 
-// /proc/drbd written by hand in DRBD 8.4's format (as ../drbd/__fixtures__/proc-drbd-84.txt), minor 1, connected to a Secondary.
-const procDrbd = (role: string) =>
-  `version: 8.4.11-1 (api:1/proto:86-101)\nGIT-hash: 66145a308421e9c124ec391a7848ac20203bb03c build by mockbuild@, 2018-04-26 12:10:42\n 1: cs:Connected ro:${role}/Secondary ds:UpToDate/UpToDate C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n`;
+// Minor 1, connected to a Secondary.
+const procDrbd = (role: string) => procDrbd84({ ro: `${role}/Secondary`, ds: 'UpToDate/UpToDate' });
 // iputils arping -D when another host holds the address, written by hand in its format (network.test.ts
 // runs the real arping in two namespaces): the reply line names the MAC, exit 1.
 const answered = 'ARPING 10.10.10.3 from 0.0.0.0 xapi1\nUnicast reply from 10.10.10.3 [52:54:00:12:34:56]  0.713ms\nSent 1 probes (1 broadcast(s))\nReceived 1 response(s)\n';

@@ -5,22 +5,16 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
-import { StepOutcome, StorageHandover, StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StepOutcome, StorageHandover, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
+import { procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { recoverIntents } from '../journal/intent-journal.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { parseArpingReplies, runHandover } from './handover.js';
 
-const spec: StorageSpec = {
-  drbdResources: ['iscsi1'],
-  target: { tid: 1, iqn: 'iqn.2013-05.com.example:x', luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }], initiatorAddresses: ['ALL'], initiatorNames: [], incomingUser: undefined },
-  floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1', garpCount: 0 },
-  tgtd: undefined,
-  peerSafety: undefined,
-  stopGraceMs: 0,
-};
+const spec = storageSpec();
 
 /**
  * The fuzzers' recording runner: the real runner's checks before exec (allow-listed program,
@@ -101,9 +95,7 @@ describe('handover RELEASE (the old master lets go)', () => {
   });
 });
 
-// /proc/drbd in DRBD 8.4's format, written by hand (as ../drbd/__fixtures__/proc-drbd-84.txt): minor 1.
-const procDrbd = (ro: string, ds: string, cs = 'Connected') =>
-  `version: 8.4.11-1 (api:1/proto:86-101)\nGIT-hash: 66145a308421e9c124ec391a7848ac20203bb03c build by mockbuild@, 2018-04-26 12:10:42\n 1: cs:${cs} ro:${ro} ds:${ds} C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n`;
+const procDrbd = (ro: string, ds: string, cs = 'Connected') => procDrbd84({ ro, ds, cs });
 
 describe('handover TAKE (the prepared peer takes over)', () => {
   // What PREPARE left: tgtd running, the target defined offline without LUNs; the peer has let go.

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
+import { storageSpec } from '@xsctl/test/storage/storage-spec';
 import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -75,14 +76,7 @@ class ProbeHost extends RecordingRunner {
 }
 
 const watch: PeerWatchSpec = {
-  storage: {
-    drbdResources: ['iscsi1'],
-    target: { tid: 1, iqn: 'iqn.2013-05.com.example:x', luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }], initiatorAddresses: ['ALL'], initiatorNames: [], incomingUser: undefined },
-    floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'eth1', garpCount: 0 },
-    tgtd: undefined,
-    peerSafety: undefined,
-    stopGraceMs: 0,
-  },
+  storage: storageSpec({ floatingIp: { interface: 'eth1' } }),
   peerManagementAddress: '',
   managementInterface: '',
   peerReplicationAddress: '10.10.10.11',

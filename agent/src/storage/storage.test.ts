@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@xsctl/common/errors/index';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
-import type { StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { storageSpec } from '@xsctl/test/storage/storage-spec';
 import { normalizeStorageSpec } from './assert-role.js';
 import { pino } from 'pino';
 import { CommandNotFoundError } from '../exec/command-errors.js';
@@ -15,14 +15,7 @@ import { apparentRole, haLizardInstalled, runningHaServices } from './storage-st
 
 const d = (role: string): DrbdResourceState => ({ name: 'r', minor: 1, role, peerRole: '', disk: 'UpToDate', peerDisk: '', connection: 'Connected', replication: '', peer: '', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '' });
 
-const spec: StorageSpec = {
-  drbdResources: ['iscsi1'],
-  target: { tid: 1, iqn: 'iqn.2013-05.com.example:x', luns: [{ lun: 10, backingStore: '/dev/drbd1', scsiId: 'X1', scsiSn: 'S1', vendorId: 'XSCTL', productId: 'P', bsType: '' }], initiatorAddresses: ['ALL'], initiatorNames: [], incomingUser: undefined },
-  floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1', garpCount: 0 },
-  tgtd: undefined,
-  peerSafety: undefined,
-  stopGraceMs: 0,
-};
+const spec = storageSpec();
 
 describe('storage role', () => {
   it('tells master, slave and the half-way states apart', () => {
