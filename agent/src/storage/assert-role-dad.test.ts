@@ -1,12 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StepOutcome, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { fakeHost, RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
+import { drbdHostRoot, procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -27,9 +26,7 @@ const answered = 'ARPING 10.10.10.3 from 0.0.0.0 xapi1\nUnicast reply from 10.10
 
 let root = '';
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xsctl-assert-dad-'));
-  await mkdir(join(root, 'proc'), { recursive: true });
-  await writeFile(join(root, 'proc/drbd'), procDrbd('Secondary'));
+  root = await drbdHostRoot('xsctl-assert-dad-', procDrbd('Secondary'));
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });

@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FloatingIpSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
 import type { StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { TargetSpec } from '@xsctl/proto/gen/xsctl/agent/v1/target';
@@ -41,4 +44,12 @@ export function procDrbd84(state: { ro: string; ds: string; cs?: string }): stri
     '    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0',
     '',
   ].join('\n');
+}
+
+/** A fresh host root (a temp dir) whose /proc/drbd says `procDrbd`; the test removes it. */
+export async function drbdHostRoot(prefix: string, procDrbd: string): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  await mkdir(join(root, 'proc'), { recursive: true });
+  await writeFile(join(root, 'proc/drbd'), procDrbd);
+  return root;
 }
