@@ -28,19 +28,22 @@ const SlowDefinition = {
   stream: method('/test.Slow/Stream', true),
 };
 
-let server: Server;
-let port: number;
-let collector: NodeJS.Timeout;
-/** When each handler saw its signal abort, ms after it started. */
-const abortedAfter: number[] = [];
+/** A server of SlowDefinition behind the given middleware, and what its handlers saw. */
+interface SlowServer {
+  port: number;
+  /** Each handler signal's abort: its reason, and when, ms after the handler started. */
+  aborts: Array<{ reason: unknown; ms: number }>;
+  /** Handlers started so far. */
+  started: number;
+}
 
-beforeAll(async () => {
-  collector = setInterval(gc, 20);
-  server = createServer().use(deadlineMiddleware(1_000, { limits: { '/test.Slow/Stream': 1_200, '/test.Slow/Patient': 10_000 } }));
+async function serveSlow(server: Server): Promise<SlowServer> {
+  const slow: SlowServer = { port: 0, aborts: [], started: 0 };
   // Waits as long as it is asked to, unless its signal aborts.
   const honest = async (req: Msg, { signal }: CallContext) => {
+    slow.started++;
     const start = performance.now();
-    signal.addEventListener('abort', () => abortedAfter.push(performance.now() - start));
+    signal.addEventListener('abort', () => slow.aborts.push({ reason: signal.reason, ms: performance.now() - start }));
     await delay(req.ms, undefined, { signal });
     return { ms: req.ms };
   };
@@ -49,6 +52,7 @@ beforeAll(async () => {
     patient: honest,
     // Ignores its signal: the middleware must still answer at the deadline.
     async deaf(req: Msg) {
+      slow.started++;
       await delay(req.ms);
       return { ms: req.ms };
     },
@@ -58,16 +62,12 @@ beforeAll(async () => {
       yield { ms: req.ms };
     },
   });
-  port = await server.listen('127.0.0.1:0', ServerCredentials.createInsecure());
-});
+  slow.port = await server.listen('127.0.0.1:0', ServerCredentials.createInsecure());
+  return slow;
+}
 
-afterAll(async () => {
-  clearInterval(collector);
-  await server.shutdown();
-});
-
-function client() {
-  const channel = createChannel(`127.0.0.1:${port}`, ChannelCredentials.createInsecure());
+function clientOf(slow: SlowServer) {
+  const channel = createChannel(`127.0.0.1:${slow.port}`, ChannelCredentials.createInsecure());
   return { c: createClient(SlowDefinition, channel), close: () => channel.close() };
 }
 
@@ -82,6 +82,35 @@ async function outcome(p: Promise<unknown>): Promise<{ status: string; ms: numbe
   }
 }
 
+/** A 4 s call to Patient (10 s ceiling) that sent a 300 ms budget: DEADLINE_EXCEEDED, and its handler aborted, well before 2.5 s. */
+async function expectStoppedAtSentBudget(slow: SlowServer): Promise<void> {
+  const { c, close } = clientOf(slow);
+  const before = slow.aborts.length;
+  const r = await outcome(c.patient({ ms: 4_000 }, { metadata: Metadata({ [callTimeoutKey]: '300' }) }));
+  close();
+  expect(r.status).toBe('DEADLINE_EXCEEDED');
+  expect(r.ms).toBeLessThan(2_500);
+  expect(slow.aborts.length).toBe(before + 1);
+  expect(slow.aborts.at(-1)?.ms).toBeLessThan(2_500);
+}
+
+let server: Server;
+let slow: SlowServer;
+let collector: NodeJS.Timeout;
+
+beforeAll(async () => {
+  collector = setInterval(gc, 20);
+  server = createServer().use(deadlineMiddleware(1_000, { limits: { '/test.Slow/Stream': 1_200, '/test.Slow/Patient': 10_000 } }));
+  slow = await serveSlow(server);
+});
+
+afterAll(async () => {
+  clearInterval(collector);
+  await server.shutdown();
+});
+
+const client = () => clientOf(slow);
+
 describe('server deadline middleware', () => {
   it('fires its ceiling under garbage collection: a 1 s limit stops a 4 s call', async () => {
     const { c, close } = client();
@@ -90,7 +119,7 @@ describe('server deadline middleware', () => {
     expect(r.status).toBe('DEADLINE_EXCEEDED');
     expect(r.ms).toBeGreaterThanOrEqual(950);
     expect(r.ms).toBeLessThan(2_500);
-    expect(abortedAfter.at(-1)).toBeGreaterThanOrEqual(950);
+    expect(slow.aborts.at(-1)?.ms).toBeGreaterThanOrEqual(950);
   });
 
   it('answers at the ceiling even when the handler ignores its signal', async () => {
@@ -102,27 +131,20 @@ describe('server deadline middleware', () => {
   });
 
   it("aborts the handler at the client's shorter deadline", async () => {
-    const channel = createChannel(`127.0.0.1:${port}`, ChannelCredentials.createInsecure());
+    const channel = createChannel(`127.0.0.1:${slow.port}`, ChannelCredentials.createInsecure());
     const c = createClientFactory().use(clientDeadlineMiddleware(300)).create(SlowDefinition, channel);
-    const before = abortedAfter.length;
+    const before = slow.aborts.length;
     const r = await outcome(c.patient({ ms: 4_000 }));
     channel.close();
     expect(r.status).toBe('DEADLINE_EXCEEDED');
     await delay(200);
-    expect(abortedAfter.length).toBe(before + 1);
+    expect(slow.aborts.length).toBe(before + 1);
     // Far below the 4 s the handler would run and the 10 s ceiling.
-    expect(abortedAfter.at(-1)).toBeLessThan(2_500);
+    expect(slow.aborts.at(-1)?.ms).toBeLessThan(2_500);
   });
 
   it('stops the handler at the budget the client sent, without any cancel from the client', async () => {
-    const { c, close } = client();
-    const before = abortedAfter.length;
-    const r = await outcome(c.patient({ ms: 4_000 }, { metadata: Metadata({ [callTimeoutKey]: '300' }) }));
-    close();
-    expect(r.status).toBe('DEADLINE_EXCEEDED');
-    expect(r.ms).toBeLessThan(2_500);
-    expect(abortedAfter.length).toBe(before + 1);
-    expect(abortedAfter.at(-1)).toBeLessThan(2_500);
+    await expectStoppedAtSentBudget(slow);
   });
 
   it('never lets a client ask for more than the ceiling', async () => {
@@ -159,81 +181,48 @@ describe('server deadline middleware', () => {
 describe('server deadline middleware with a shutdown signal', () => {
   let stopping: AbortController;
   let own: Server;
-  let ownPort: number;
-  let started = 0;
-  /** The reason each handler's signal aborted with, and when. */
-  const aborts: Array<{ reason: unknown; ms: number }> = [];
+  let shut: SlowServer;
 
   beforeAll(async () => {
     stopping = new AbortController();
     own = createServer()
       .use(errorMiddleware(pino({ level: 'silent' })))
       .use(deadlineMiddleware(1_000, { limits: { '/test.Slow/Patient': 10_000 }, shutdown: stopping.signal }));
-    const honest = async (req: Msg, { signal }: CallContext) => {
-      started++;
-      const start = performance.now();
-      signal.addEventListener('abort', () => aborts.push({ reason: signal.reason, ms: performance.now() - start }));
-      await delay(req.ms, undefined, { signal });
-      return { ms: req.ms };
-    };
-    own.add(SlowDefinition, {
-      honest,
-      patient: honest,
-      async deaf(req: Msg) {
-        started++;
-        await delay(req.ms);
-        return { ms: req.ms };
-      },
-      async *stream() {
-        yield { ms: 0 };
-      },
-    });
-    ownPort = await own.listen('127.0.0.1:0', ServerCredentials.createInsecure());
+    shut = await serveSlow(own);
   });
 
   afterAll(async () => {
     await own.shutdown();
   });
 
-  const ownClient = () => {
-    const channel = createChannel(`127.0.0.1:${ownPort}`, ChannelCredentials.createInsecure());
-    return { c: createClient(SlowDefinition, channel), close: () => channel.close() };
-  };
-
   it('still answers DEADLINE_EXCEEDED at the deadline, not CANCELLED, while the server is not shutting down', async () => {
-    const { c, close } = ownClient();
-    const before = aborts.length;
-    const r = await outcome(c.patient({ ms: 4_000 }, { metadata: Metadata({ [callTimeoutKey]: '300' }) }));
-    close();
-    expect(r.status).toBe('DEADLINE_EXCEEDED');
-    expect(r.ms).toBeLessThan(2_500);
-    expect(aborts.length).toBe(before + 1);
+    await expectStoppedAtSentBudget(shut);
   });
 
   it('cancels a call in flight when shutdown begins (the handler sees its signal abort), long before its deadline', async () => {
-    const { c, close } = ownClient();
-    const before = aborts.length;
-    const startedBefore = started;
+    const { c, close } = clientOf(shut);
+    const before = shut.aborts.length;
+    const startedBefore = shut.started;
     const call = outcome(c.patient({ ms: 8_000 }));
     // Let the handler start before the server begins to stop.
-    for (let i = 0; i < 200 && started === startedBefore; i++) await delay(10);
-    expect(started).toBe(startedBefore + 1);
+    for (let i = 0; i < 200 && shut.started === startedBefore; i++) await delay(10);
+    expect(shut.started).toBe(startedBefore + 1);
     stopping.abort();
     const r = await call;
     close();
     expect(r.status).toBe('CANCELLED');
     // The 10 s ceiling and the 8 s the handler would run are far off.
     expect(r.ms).toBeLessThan(2_500);
-    expect(aborts.length).toBe(before + 1);
-    expect((aborts.at(-1)?.reason as Error).name).toBe('AbortError');
+    expect(shut.aborts.length).toBe(before + 1);
+    expect((shut.aborts.at(-1)?.reason as Error).name).toBe('AbortError');
   });
 
   it('refuses a call that arrives after shutdown began, without running its handler', async () => {
-    const { c, close } = ownClient();
-    const before = started;
+    const { c, close } = clientOf(shut);
+    const before = shut.started;
     const r = await outcome(c.deaf({ ms: 10 }));
     close();
     expect(r.status).toBe('CANCELLED');
-    expect(started).toBe(before);
+    expect(shut.started).toBe(before);
   });
 });
