@@ -51,6 +51,19 @@ async function kill(child: ResultPromise): Promise<void> {
 
 const ctxOf = (root: string): AgentContext => ({ root: new SandboxRoot(root), runner: {} as CommandRunner, logger, stateDir: '/var/lib/xsctl-agent' });
 
+describe('records a host crash tore', () => {
+  it('an empty or zero-filled record (a rename that reached the disk before its data) is removed; a foreign file stays', async () => {
+    const root = await mkdtemp(join(dir, 'torn-'));
+    const intents = join(root, 'var/lib/xsctl-agent/intents');
+    await mkdir(intents, { recursive: true });
+    await writeFile(join(intents, 'a.json'), '');
+    await writeFile(join(intents, 'b.json'), Buffer.alloc(183));
+    await writeFile(join(intents, 'c.json'), 'not a record\n');
+    expect(await recoverIntents(ctxOf(root))).toEqual([]);
+    expect((await readdir(intents)).sort()).toEqual(['c.json']);
+  });
+});
+
 describe('multipath.conf written, killed before its check: rolled back on the next start', () => {
   const old = 'defaults {\n\tuser_friendly_names no\n}\n';
 

@@ -8,7 +8,8 @@ import type { AgentContext } from '../server/agent-context.js';
 /**
  * Intent records for crash recovery: before a side effect that must be confirmed (a config file
  * that is validated after it goes live, a multi-step storage role change), the agent writes what
- * it is about to do under `<stateDir>/intents/`, fsynced; it removes the record when the
+ * it is about to do under `<stateDir>/intents/`, fsynced (a storage role's record is not: see
+ * `durable` below); it removes the record when the
  * operation is confirmed or has finished. A record still there when the agent starts is an
  * operation a crash interrupted: recoverIntents (run before the server listens) undoes it.
  */
@@ -155,12 +156,21 @@ export async function recoverIntents(ctx: AgentContext, hooks: RecoveryHooks = {
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
   const out: RecoveredIntent[] = [];
   for (const name of names) {
-    const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+    const text = await readFile(join(dir, name), 'utf8').catch(() => null);
+    if (text !== null && /^\0*$/.test(text)) {
+      // A storage record (written without fsync) whose rename reached the disk before its data,
+      // and then the host went down: empty, or zeros (XFS). Only a host crash tears one, and the
+      // runtime state it named went with the host (rule 9 re-asserts the role after the boot).
+      ctx.logger.warn({ file: name }, 'empty intent record (a host crash before its data reached the disk) removed');
+      await unlink(join(dir, name)).catch(() => undefined);
+      continue;
+    }
     let intent: Intent;
     try {
-      intent = JSON.parse(text) as Intent;
+      intent = JSON.parse(text ?? '') as Intent;
     } catch {
-      // A record torn by the crash itself: written atomically, so only a foreign file gets here.
+      // Every record is written whole (a temp file and a rename) and is torn only empty: only a
+      // foreign file gets here.
       ctx.logger.error({ file: name }, 'unreadable intent record left as it is');
       continue;
     }
