@@ -1,18 +1,15 @@
-import pMap from 'p-map';
-import pRetry from 'p-retry';
 import { FailoverReason } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
-import { xapiTransportOf, type PoolConfig } from '../../config/inventory.js';
+import type { PoolConfig } from '../../config/inventory.js';
 import type { Fencer } from '../../fencing/fencer.js';
 import { FencingFailedError } from '../../fencing/fencing-errors.js';
 import { IpmiFencer } from '../../fencing/ipmi-fencer.js';
 import type { ControllerContext } from '../../server/controller-context.js';
-import { buildPoolModel, noAnswers, readPoolRecords } from '../../pool-model/index.js';
-import { emergencyTransitionToMaster, XapiClient } from '../../xapi/index.js';
 import type { WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
 import { realSleep } from '../sleep.js';
 import { assessSurvivor, fencedByPower, floatingIpObservation, selfFenceBound, selfFenceEvidence, selfFenceVerdict, type SelfFenceEvidence } from './failover-assess.js';
-import { placeRestarts } from './restart-placement.js';
+import { recoverXapi } from './recover-xapi.js';
+import { retry } from './retry.js';
 import { assertRoleOn, peerViewOf, specFor, storageConfigOf, type StorageHost } from './storage-pool.js';
 import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
 import { verifyFromInitiator } from './verify-initiator.js';
@@ -33,13 +30,6 @@ export interface FailoverParams {
 export function fencerFor(pool: PoolConfig): Fencer | null {
   const f = storageConfigOf(pool).fencing;
   return f.method === 'ipmi' ? new IpmiFencer(f.hosts) : null;
-}
-
-/** The survivor's own XAPI URL: the pool's URL with the host's address. */
-function hostUrl(pool: PoolConfig, h: StorageHost): string {
-  const u = new URL(pool.xapi.url);
-  u.hostname = h.address.includes(':') ? `[${h.address}]` : h.address;
-  return u.origin;
 }
 
 /**
@@ -201,85 +191,8 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
   const verified = await w.step('verify', { run: async () => ({ ...(await verifyFromInitiator(storage, signal)), at: stamp() }) });
   phase('served', verified.at ?? stamp());
 
-  // ---------------------------------------------------------------- XAPI, in xapi's order
-  const open = () => XapiClient.connect({ url: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal });
-  if (p.failed.isMaster) {
-    await w.step('xapi:emergency-transition', {
-      host: p.survivor.name,
-      check: async () => {
-        const x = await open().catch(() => null);
-        if (x === null) return undefined;
-        try {
-          return [...(await x.getAllRecords('pool', { signal })).values()][0]?.master === p.survivor.ref ? { master: p.survivor.name } : undefined;
-        } finally {
-          await x.close();
-        }
-      },
-      run: async () => {
-        await emergencyTransitionToMaster({ hostUrl: hostUrl(pool, p.survivor), user: pool.xapi.user, password: pool.xapi.password, ...xapiTransportOf(pool), signal });
-        return { master: p.survivor.name };
-      },
-    });
-  }
-  const xapi = await retry(open, signal);
-  try {
-    await w.step('xapi:recover-slaves', { run: async () => ({ recovered: await xapi.callAsync('pool.recover_slaves', [], { signal }) }) });
-    const vms = await w.step('xapi:vms', {
-      run: async () =>
-        [...(await xapi.getAllRecords('VM', { signal })).entries()]
-          .filter(([, v]) => v.resident_on === p.failed.ref && !v.is_control_domain && (v.power_state === 'Running' || v.power_state === 'Paused'))
-          .map(([ref, v]) => ({ ref: ref as string, uuid: v.uuid, name: v.name_label })),
-    });
-    // Only a proven-fenced host's VMs may be declared halted: a live domain would run twice.
-    if (fence.confirmedOff) {
-      // Every reset before any start (xapi's order), then the starts side by side, at most
-      // vmStartConcurrency at once: each VM.start_on runs as its own task on the master, and one
-      // after another a host's VMs came back one boot time apart (30 s each in the simulator).
-      await settleAll(vms, (vm) => w.step(`xapi:reset:${vm.uuid}`, { host: p.failed.name, intent: { vm: vm.name }, run: async () => (await xapi.callAsync('VM.power_state_reset', [vm.ref as never], { signal }), { reset: vm.name }) }));
-      const placement = await w.step('xapi:place', {
-        run: async () => placeRestarts(buildPoolModel({ records: await readPoolRecords(xapi, signal), answers: noAnswers }), vms.map((v) => v.ref), p.failed.ref),
-      });
-      for (const u of placement.unplaced) {
-        w.emit('warning', { message: `${u.vmName} of ${p.failed.name} not started: ${u.reason}` });
-        w.logger.error({ pool: w.pool, vm: u.vmName, reason: u.reason }, 'FAILOVER: VM left Halted');
-      }
-      const uuidOf = new Map(vms.map((v) => [v.ref, v.uuid]));
-      await settleAll(placement.placed, (pl) =>
-        w.step(`xapi:start:${uuidOf.get(pl.vm) ?? pl.vm}`, {
-          host: pl.hostName,
-          intent: { vm: pl.vmName, on: pl.hostName },
-          check: async () => ((await xapi.getRecord('VM', pl.vm as never, { signal })).power_state === 'Running' ? { started: pl.vmName, on: pl.hostName } : undefined),
-          run: async () => (await xapi.callAsync('VM.start_on', [pl.vm as never, pl.host as never, false, false], { signal }), { started: pl.vmName, on: pl.hostName }),
-        }),
-      );
-    } else if (vms.length > 0) {
-      w.emit('warning', { message: `${vms.length} VMs of ${p.failed.name} left as XAPI sees them: ${p.failed.name} was not fenced by power, so VM.power_state_reset is not safe; check the host, then reset them` });
-    }
-  } finally {
-    await xapi.close().catch(() => undefined);
-  }
+  await recoverXapi(w, pool, p, fence.confirmedOff);
   phase('xapiRecovered', stamp());
   w.emit('failover-timeline', { failed: p.failed.name, survivor: p.survivor.name, reason: p.reason, automatic: p.automatic, timeline });
   return { pool: w.pool, failed: p.failed.name, survivor: p.survivor.name, reason: p.reason, automatic: p.automatic, fence, timeline, verified };
-}
-
-/** How many VM.power_state_reset / VM.start_on calls a failover has in flight at once. */
-export const vmStartConcurrency = 4;
-
-/**
- * Runs `fn` over every item, at most vmStartConcurrency at once; one failure does not stop the
- * others (each VM is its own step), and the first failure is thrown once all have ended.
- */
-async function settleAll<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<void> {
-  const results = await pMap(items, (item) => fn(item).then(() => null, (err: unknown) => ({ err })), { concurrency: vmStartConcurrency });
-  const failed = results.find((r) => r !== null);
-  if (failed !== undefined && failed !== null) throw failed.err;
-}
-
-/**
- * Retries any failure (a busy survivor's agent, a XAPI still restarting after the emergency
- * transition) every 500 ms for at most `ms`; a halt or an abort of the workflow stops it.
- */
-function retry<T>(fn: () => Promise<T>, signal: AbortSignal, ms = 60_000): Promise<T> {
-  return pRetry(fn, { forever: true, factor: 1, minTimeout: 500, maxTimeout: 500, maxRetryTime: ms, signal });
 }
