@@ -40,39 +40,62 @@ const listenersPerCall = 2;
  * to [AbortSignal]", 72 times in one run of the suite). It is a bounded fan-out -- every listener
  * is removed when its call ends (read-pool-input-listeners.test.ts counts them) -- so the calls
  * listen to a signal derived for this read, whose limit is the fan-out's own bound, and the
- * caller's signal keeps no listener of ours: AbortSignal.any registers the derived signal with its
- * source without an event listener, and aborts it when the source aborts.
+ * caller's signal keeps one listener of ours, removed by `release` when the read ends (which also
+ * stops the calls a failed read leaves in flight: Promise.all rejects at the first failure).
+ * Not AbortSignal.any: on Node 20 every derived signal stays in its long-lived source's set of
+ * dependants for good (nodejs/node#55351, pruned on 22 and 24): one entry per read, forever.
  */
-function fanOutSignal(signal: AbortSignal | undefined, inFlight: number): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  const derived = AbortSignal.any([signal]);
+function fanOutSignal(caller: AbortSignal | undefined, inFlight: number): { signal: AbortSignal | undefined; release: () => void } {
+  if (caller === undefined) return { signal: undefined, release: () => undefined };
+  const derived = new AbortController();
   // +1: p-map listens too.
-  setMaxListeners(inFlight * listenersPerCall + 1, derived);
-  return derived;
+  setMaxListeners(inFlight * listenersPerCall + 1, derived.signal);
+  const follow = () => derived.abort(caller.reason);
+  if (caller.aborted) follow();
+  else caller.addEventListener('abort', follow, { once: true });
+  return {
+    signal: derived.signal,
+    release: () => {
+      caller.removeEventListener('abort', follow);
+      derived.abort(new Error('the pool read ended'));
+    },
+  };
 }
 
 export async function readPoolRecords(xapi: XapiClient, caller?: AbortSignal): Promise<PoolRecords> {
   const out: Partial<Record<PoolClass, ReadonlyMap<unknown, unknown>>> = {};
   // Every class at once: the fan-out is poolModelClasses.length calls.
-  const signal = fanOutSignal(caller, poolModelClasses.length);
-  await Promise.all(
-    poolModelClasses.map(async (cls) => {
-      try {
-        out[cls] = await xapi.getAllRecords(cls, { signal });
-      } catch (err) {
-        // A class the release does not have (pool_update before 7.1, VM_group before 8.3).
-        if (!absent(err)) throw err;
-        out[cls] = new Map();
-      }
-    }),
-  );
+  const { signal, release } = fanOutSignal(caller, poolModelClasses.length);
+  try {
+    await Promise.all(
+      poolModelClasses.map(async (cls) => {
+        try {
+          out[cls] = await xapi.getAllRecords(cls, { signal });
+        } catch (err) {
+          // A class the release does not have (pool_update before 7.1, VM_group before 8.3).
+          if (!absent(err)) throw err;
+          out[cls] = new Map();
+        }
+      }),
+    );
+  } finally {
+    release();
+  }
   return out as PoolRecords;
 }
 
 export async function readXapiAnswers(xapi: XapiClient, records: PoolRecords, options: ReadPoolOptions = {}): Promise<XapiAnswers> {
   const concurrency = Math.max(1, options.concurrency ?? xapiQuestionConcurrency);
   // `concurrency` questions in flight at once (p-map's bound), on a signal of their own.
-  const signal = fanOutSignal(options.signal, concurrency);
+  const { signal, release } = fanOutSignal(options.signal, concurrency);
+  try {
+    return await askXapi(xapi, records, options, concurrency, signal);
+  } finally {
+    release();
+  }
+}
+
+async function askXapi(xapi: XapiClient, records: PoolRecords, options: ReadPoolOptions, concurrency: number, signal: AbortSignal | undefined): Promise<XapiAnswers> {
   const hostRefs = options.evacuationOf ?? [...records.host.keys()];
   const evacuation = new Map<string, Readonly<Record<string, XapiReason>> | { error: string }>();
   // One host's failure is that host's answer: the others are still asked and reported.
