@@ -6,6 +6,8 @@
 //                             processes gone) -> the LUN answering again on the floating IP
 //   phasesMsAfterDeath        medians of the failover's timeline phases, ms after the death
 //   perTrial                  each trial's first answer and phases, ms after the death
+//   invariants                over the trials: dualPrimary, dualFloatingIp, promotionsWithoutUpToDate
+//                             moments; identityBroken: trials failing identity-invariant.ts
 //   ioGap {medianMs, p95Ms}   planned switchover: the longest pause a logged-in initiator session
 //                             (iscsi-perf reading) saw; freshLogin: the monitor's INQUIRY probes
 //   anchor                    the same harness with HA-Lizard's default timers
@@ -19,7 +21,8 @@ import { failoverDefaults } from '@xsctl/controller/config/storage-config-schema
 import { DrbdServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageLab } from '@xsctl/test/fleet/storage-lab';
 import { LabMonitor } from '@xsctl/test/fleet/lab-monitor';
-import { runScenario, scenarios, strideOf, witness } from '@xsctl/test/fleet/fault-matrix';
+import { IDENTITY, runScenario, scenarios, strideOf, witness } from '@xsctl/test/fleet/fault-matrix';
+import { identityInvariant } from '@xsctl/test/fleet/identity-invariant';
 import { longestPauseMs, startPerfSession } from '@xsctl/test/fleet/perf-session';
 import { onInterrupt } from './lib/harness.mjs';
 
@@ -94,7 +97,9 @@ async function failoverTrials(n, timers) {
           totalMs: m.firstAnswerAfterMs >= 0 ? m.firstAnswerAfterMs : served - lost,
           // Each phase of the workflow's timeline (its failover-phase events), in ms after the death.
           phases: Object.fromEntries(PHASES.map((k) => [k, Number.isFinite(at(k)) ? at(k) - lost : null])),
-          invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identities: m.identities },
+          // The fault matrix's identity invariant (identity-invariant.ts): the lab's one identity seen
+          // before the death and again after it (a failover serves the LUN after), nothing else.
+          invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identity: identityInvariant(m, IDENTITY, true).reason, identities: m.identities },
         };
         const phaseText = PHASES.map((k) => `${k} ${r.phases[k] ?? '-'}`).join(', ');
         log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state}${w.last.state === 'done' ? '' : `: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`}); ms after the death: ${phaseText}`);
@@ -212,6 +217,8 @@ const result = {
     dualPrimary: ours.reduce((a, r) => a + (r.invariants?.dualPrimary ?? 0), 0),
     dualFloatingIp: ours.reduce((a, r) => a + (r.invariants?.dualFloatingIp ?? 0), 0),
     promotionsWithoutUpToDate: ours.reduce((a, r) => a + (r.invariants?.promotionsWithoutUpToDate ?? 0), 0),
+    // Trials whose initiator did not see the lab's identity before and after the death, and why.
+    identityBroken: ours.flatMap((r, i) => ((r.invariants?.identity ?? '') === '' ? [] : [`trial ${i + 1}: ${r.invariants.identity}`])),
   },
   ioGap: {
     switchovers: gaps.session.length,

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
+import { deleteNamespace } from '@xsctl/test/fleet/kill-namespace';
 import type { TargetSpec } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import { allowedCommands, type AllowedCommand } from '../exec/command-table.js';
 import { CommandRunner } from '../exec/command-runner.js';
@@ -75,17 +76,7 @@ describe.skipIf(!root)('tgtd through tgtadm (real daemon in a namespace)', () =>
   }, 30_000);
 
   afterAll(async () => {
-    for (const ns of [target, initiator]) {
-      const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
-      for (const pid of String(pids.stdout).split(/\s+/).filter((p) => p !== '')) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      await execa('ip', ['netns', 'del', ns], { reject: false });
-    }
+    for (const ns of [target, initiator]) await deleteNamespace(ns);
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 

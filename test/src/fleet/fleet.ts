@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execa, type Options, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import { CommandRunner, type CommandRunnerOptions } from '@xsctl/agent/exec/command-runner';
+import { deleteNamespace } from './kill-namespace.js';
 import { allowedCommands, type AllowedCommand } from '@xsctl/agent/exec/command-table';
 
 /**
@@ -191,15 +192,7 @@ export class Fleet {
     this.#destroyed = true;
     const namespaces = [...[...this.hosts.values()].map((h) => h.ns), this.switchNs];
     for (const ns of namespaces) {
-      const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
-      for (const pid of String(pids.stdout).split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      await execa('ip', ['netns', 'del', ns], { reject: false });
+      await deleteNamespace(ns);
     }
   }
 }

@@ -16,6 +16,7 @@ import { startXapiSimulator, type XapiSimulator } from '../xapi-sim/start-xapi-s
 import { setXapiState } from '../xapi-sim/xapi-process.js';
 import { startBmcSim, type BmcSim } from './bmc-sim.js';
 import { Fleet } from './fleet.js';
+import { killNamespaceProcesses } from './kill-namespace.js';
 import { ManagementRelay } from './management-relay.js';
 import { startStorageNode, type StorageNode } from './storage-node.js';
 
@@ -264,15 +265,7 @@ export class StorageLab {
       if (iface === 'eth0') this.relays.get(name)?.cut();
     }
     cablesCut?.();
-    const ns = this.fleet.host(name).ns;
-    const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
-    for (const pid of String(pids.stdout).split(/\s+/).filter((p) => /^\d+$/.test(p))) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    await killNamespaceProcesses(this.fleet.host(name).ns);
     // The kernel goes with the host: the DRBD simulator forgets the node's state without a `down`.
     const simEnv = this.nodes.get(name)?.drbdSimEnv;
     if (simEnv !== undefined) await execa(process.execPath, [drbdSimPath(), '--crash'], { env: { ...process.env, ...simEnv }, reject: false });

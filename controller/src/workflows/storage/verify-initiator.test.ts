@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteNamespace } from '@xsctl/test/fleet/kill-namespace';
 import type { PoolStorageConfig } from '../../config/pool-storage-config.js';
 import { InitiatorCheckFailedError } from './storage-workflow-errors.js';
 import { verifyFromInitiator } from './verify-initiator.js';
@@ -59,17 +60,7 @@ describe.skipIf(!root)('verifyFromInitiator: what an initiator sees on the float
   }, 30_000);
 
   afterAll(async () => {
-    for (const n of [ns, empty]) {
-      const pids = await execa('ip', ['netns', 'pids', n], { reject: false });
-      for (const pid of String(pids.stdout).split(/\s+/).filter((p) => p !== '')) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      await execa('ip', ['netns', 'del', n], { reject: false });
-    }
+    for (const n of [ns, empty]) await deleteNamespace(n);
     if (dir !== '') await rm(dir, { recursive: true, force: true });
   });
 
