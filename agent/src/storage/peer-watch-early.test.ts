@@ -1,11 +1,10 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { storageSpec } from '@xsctl/test/storage/storage-spec';
+import { drbdHostRoot, procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
 import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -17,10 +16,9 @@ import { PeerWatch } from './peer-watch.js';
 // rule-3 evidence; its ARP answer for the floating IP is the self-fence evidence, which must never
 // look fresher than it is.
 
-// /proc/drbd in DRBD 8.4's format (as ../drbd/__fixtures__/proc-drbd-84.txt), minor 1: a slave
-// connected to its Primary peer, then the link lost (WFConnection, peer unknown).
-const connected = 'version: 8.4.11-1 (api:1/proto:86-101)\n 1: cs:Connected ro:Secondary/Primary ds:UpToDate/UpToDate C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n';
-const lost = 'version: 8.4.11-1 (api:1/proto:86-101)\n 1: cs:WFConnection ro:Secondary/Unknown ds:UpToDate/DUnknown C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n';
+// /proc/drbd, minor 1: a slave connected to its Primary peer, then the link lost (WFConnection, peer unknown).
+const connected = procDrbd84({ ro: 'Secondary/Primary', ds: 'UpToDate/UpToDate' });
+const lost = procDrbd84({ cs: 'WFConnection', ro: 'Secondary/Unknown', ds: 'UpToDate/DUnknown' });
 
 /**
  * Answers the watch's commands: the DRBD read takes `drbdMs`; every arping waits for the gate in
@@ -89,9 +87,7 @@ const watch: PeerWatchSpec = {
 let root = '';
 let pw: PeerWatch | null = null;
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'xsctl-peer-early-'));
-  await mkdir(join(root, 'proc'), { recursive: true });
-  await writeFile(join(root, 'proc/drbd'), connected);
+  root = await drbdHostRoot('xsctl-peer-early-', connected);
 });
 afterEach(async () => {
   await pw?.close();
