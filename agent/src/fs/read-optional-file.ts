@@ -7,8 +7,16 @@ import { readFile } from 'node:fs/promises';
  * the promise API's open, stat, read and close through the thread pool cost several times the
  * CPU (a precheck Run reads some 25 of them). Larger files, and anything that is not a regular
  * file (a FIFO, a device), go through the thread pool and never block the event loop.
+ * Only for paths on the dom0's local disks and in /proc and /sys: a regular file on a network mount
+ * whose server is gone blocks open and read without end (O_NONBLOCK does nothing for regular
+ * files), which here would stop the event loop. Such a path goes through readOptionalFileThroughPool.
  */
 export const syncReadMaxBytes = 1 << 20;
+
+const absent = (err: unknown): boolean => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
 
 /** A file's text, or null when it (or a directory on its path) does not exist. Other errors throw. */
 export async function readOptionalFile(path: string, signal?: AbortSignal): Promise<string | null> {
@@ -17,10 +25,19 @@ export async function readOptionalFile(path: string, signal?: AbortSignal): Prom
       const text = readSmallRegularFileSync(path);
       if (text !== undefined) return text;
     }
+  } catch (err) {
+    if (absent(err)) return null;
+    throw err;
+  }
+  return readOptionalFileThroughPool(path, signal);
+}
+
+/** readOptionalFile, always through the thread pool: the caller's turn of the event loop ends before it answers. */
+export async function readOptionalFileThroughPool(path: string, signal?: AbortSignal): Promise<string | null> {
+  try {
     return await readFile(path, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if (absent(err)) return null;
     throw err;
   }
 }

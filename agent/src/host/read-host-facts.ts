@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { hostname as osHostname, uptime as osUptime } from 'node:os';
 import { PoolRole, type HostFacts } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import type { SandboxRoot } from '../fs/sandbox-root.js';
+import { readOptionalFileThroughPool } from '../fs/read-optional-file.js';
 import { StatCachedFiles } from '../fs/stat-cached-files.js';
 import { agentVersion } from '../version.js';
 import { parseInventory } from './parse-inventory.js';
@@ -9,25 +9,6 @@ import { parsePoolConf } from './parse-pool-conf.js';
 
 const noInventory = parseInventory('');
 const noPoolConf = parsePoolConf('');
-
-/**
- * /proc/uptime through the thread pool, never at once (readOptionalFile reads a small regular file
- * at once, and a sandbox's /proc/uptime is one): a GetFacts answered in the same turn of the event
- * loop as its request came back slower under Bun's HTTP/2 (p50 1.8 -> 6.8 ms at the same CPU per
- * call), for a reason inside the runtime we did not pin down. The same holds for a bare grpc-js
- * server (bench/lib/floor-server.mjs, with and without --read-first: p50 6.6-8.2 against
- * 1.1-3.2 ms at load 20-28, the server on one CPU). A setImmediate turn instead of the read was
- * slower too (p50 3.3-4.3 against 1.6-1.9 ms, load 6).
- */
-async function readUptimeText(path: string, signal?: AbortSignal): Promise<string | null> {
-  try {
-    return await readFile(path, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw err;
-  }
-}
 
 /**
  * Facts from the files under the root; a sandbox without /proc or /etc/hostname falls back to this
@@ -39,8 +20,15 @@ export async function readHostFacts(root: SandboxRoot, signal?: AbortSignal, fil
   const inventory = files.readParsed(root.resolve('/etc/xensource-inventory'), parseInventory) ?? noInventory;
   const poolConf = files.readParsed(root.resolve('/etc/xensource/pool.conf'), parsePoolConf) ?? noPoolConf;
   const hostnameFile = files.read(root.resolve('/etc/hostname'));
-  // procfs: size 0 and no meaningful times, so never from the cache; through the thread pool (readUptimeText says why).
-  const uptimeFile = await readUptimeText(root.resolve('/proc/uptime'), signal);
+  // procfs: size 0 and no meaningful times, so never from the cache.
+  // /proc/uptime through the thread pool, never at once (readOptionalFile reads a small regular file
+  // at once, and a sandbox's /proc/uptime is one): a GetFacts answered in the same turn of the event
+  // loop as its request came back slower under Bun's HTTP/2 (p50 1.8 -> 6.8 ms at the same CPU per
+  // call), for a reason inside the runtime we did not pin down. The same holds for a bare grpc-js
+  // server (bench/lib/floor-server.mjs, with and without --read-first: p50 6.6-8.2 against
+  // 1.1-3.2 ms at load 20-28, the server on one CPU). A setImmediate turn instead of the read was
+  // slower too (p50 3.3-4.3 against 1.6-1.9 ms, load 6).
+  const uptimeFile = await readOptionalFileThroughPool(root.resolve('/proc/uptime'), signal);
   const uptime = uptimeFile === null ? osUptime() : Number.parseFloat(uptimeFile.split(/\s+/)[0] ?? '0');
   return {
     hostname: hostnameFile?.trim() || osHostname(),

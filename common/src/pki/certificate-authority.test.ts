@@ -1,6 +1,5 @@
-import { mkdtemp, stat, readFile, writeFile, rename, mkdir, readdir } from 'node:fs/promises';
+import { stat, readFile, writeFile, rename, mkdir, readdir } from 'node:fs/promises';
 import { X509Certificate, createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +10,9 @@ import { readRegistry } from './cert-registry.js';
 import { pkiLayout } from './pki-layout.js';
 import { PkiError } from './pki-error.js';
 import { maxLeafDays } from './validity.js';
+import { tempDir } from '../testing/temp-dir.js';
 
-const fresh = () => mkdtemp(join(tmpdir(), 'xsctl-ca-'));
+const fresh = () => tempDir('xsctl-ca-');
 const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
 /** openssl as the oracle for chains and revocation: its verdict line for `leaf`. */
