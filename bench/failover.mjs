@@ -6,6 +6,10 @@
 //                             processes gone) -> the LUN answering again on the floating IP
 //   phasesMsAfterDeath        medians of the failover's timeline phases, ms after the death
 //   perTrial                  each trial's first answer and phases, ms after the death
+//   promotionMs               medians of where the fenced -> promoted time goes, from the
+//                             controller's journal: the gap before the promote step, the agent's
+//                             own steps (drbd-primary, tgtd, target, portal-open, floating-ip,
+//                             garp), the call's time outside them; fence and verify step times
 //   invariants                over the trials: dualPrimary, dualFloatingIp, promotionsWithoutUpToDate
 //                             moments; identityBroken: trials failing identity-invariant.ts
 //   ioGap {medianMs, p95Ms}   planned switchover: the longest pause a logged-in initiator session
@@ -15,6 +19,8 @@
 //                             identitiesBefore/After: INQUIRY answers the initiator saw before
 //                             and after the row's fault; servedAfter: the row serves the LUN after it
 // Options: --trials N (20), --anchor-trials N (3), --switchovers N (5), --matrix-stride K (1; 0 = skip).
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failoverDefaults } from '@xsctl/controller/config/storage-config-schema';
@@ -54,6 +60,43 @@ const anchorTimers = { pollIntervalMs: HA_LIZARD.MONITOR_DELAY * 1000, detectAft
 // pool-storage-config.ts's default): detectAfterMs 3000 > selfFenceAfterMs 1500 + selfFenceTeardownMs 1000.
 const ourTimers = { pollIntervalMs: 500, ...failoverDefaults };
 
+/**
+ * Where one failover's time went between its phases, from the controller's journal (the lab's
+ * journal.sqlite, read-only beside the running controller; better-sqlite3 as the controller
+ * resolves it): each step's start and end, and the promote step's outcome, whose `steps` are the
+ * survivor agent's own steps as it timed them ("name:Nms"). `callOutsideStepsMs` is the promote
+ * call's time not spent in those steps: the gRPC round trip, the agent's lock and intent record.
+ */
+const Database = createRequire(createRequire(import.meta.url).resolve('@xsctl/controller/package.json'))('better-sqlite3');
+function stepBreakdown(lab, workflowId) {
+  const db = new Database(join(lab.base, 'journal.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare('SELECT name, started_at, finished_at, outcome FROM step WHERE workflow_id = ? ORDER BY seq').all(workflowId);
+    const ms = (r) => (r?.finished_at ? Date.parse(r.finished_at) - Date.parse(r.started_at) : null);
+    const fence = rows.find((r) => r.name.startsWith('fence:'));
+    const promote = rows.find((r) => r.name.startsWith('promote:'));
+    const verify = rows.find((r) => r.name === 'verify');
+    const agentSteps = Object.fromEntries(
+      (JSON.parse(promote?.outcome ?? '{}').steps ?? []).map((s) => {
+        const m = /^(.*):(\d+)ms$/.exec(s);
+        return m === null ? [s, null] : [m[1], Number(m[2])];
+      }),
+    );
+    const promoteMs = ms(promote);
+    const inSteps = Object.values(agentSteps).reduce((a, v) => a + (v ?? 0), 0);
+    return {
+      fenceStepMs: ms(fence),
+      fencedToPromoteStartMs: fence?.finished_at && promote ? Date.parse(promote.started_at) - Date.parse(fence.finished_at) : null,
+      promoteStepMs: promoteMs,
+      agentSteps,
+      callOutsideStepsMs: promoteMs === null ? null : promoteMs - inSteps,
+      verifyStepMs: ms(verify),
+    };
+  } finally {
+    db.close();
+  }
+}
+
 /** The failover's timeline, as the workflow records it (failover-phase events). */
 const PHASES = ['lastHeartbeat', 'detected', 'fenced', 'promoted', 'served', 'xapiRecovered'];
 
@@ -89,6 +132,7 @@ async function failoverTrials(n, timers) {
         const m = await mon.stop();
         const t = JSON.parse(w.last.timelineJson || '{}');
         const at = (k) => (t[k] ? Date.parse(t[k]) : NaN);
+        const breakdown = stepBreakdown(lab, w.last.workflowId);
         const r = {
           // The storage moved (the survivor Primary, the LUN answering): a trial for the storage
           // timing even when the XAPI recovery after it failed; that is counted apart (xapiFailures).
@@ -97,12 +141,14 @@ async function failoverTrials(n, timers) {
           totalMs: m.firstAnswerAfterMs >= 0 ? m.firstAnswerAfterMs : served - lost,
           // Each phase of the workflow's timeline (its failover-phase events), in ms after the death.
           phases: Object.fromEntries(PHASES.map((k) => [k, Number.isFinite(at(k)) ? at(k) - lost : null])),
+          breakdown,
           // The fault matrix's identity invariant (identity-invariant.ts): the lab's one identity seen
           // before the death and again after it (a failover serves the LUN after), nothing else.
           invariants: { dualPrimary: m.dualPrimary, dualFloatingIp: m.dualFloatingIp, promotionsWithoutUpToDate: m.promotionsWithoutUpToDate, identity: identityInvariant(m, IDENTITY, true).reason, identities: m.identities },
         };
         const phaseText = PHASES.map((k) => `${k} ${r.phases[k] ?? '-'}`).join(', ');
         log(`trial ${i + 1}/${n}: ${master} lost -> ${survivor} serving after ${r.totalMs} ms (${w.last.state}${w.last.state === 'done' ? '' : `: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`}); ms after the death: ${phaseText}`);
+        log(`trial ${i + 1}/${n}: steps (ms): ${JSON.stringify(breakdown)}`);
         if (!r.xapiOk) r.xapiError = `trial ${i + 1}: failover ${w.last.state}: ${w.last.errorCode ?? ''} ${w.last.error ?? ''}`.trim();
         if (!r.ok) r.error = r.xapiError;
         out.push(r);
@@ -194,6 +240,18 @@ if (stride > 0) {
     faultMatrix.push({ scenario: r.scenario, passed: r.passed, dualPrimary: r.dualPrimary, dualFloatingIp: r.dualFloatingIp, promotionsWithoutUpToDate: r.promotionsWithoutUpToDate, identitiesBefore: r.identitiesBefore, identitiesAfter: r.identitiesAfter, servedAfter: r.servedAfter, ms: r.ms, detail: r.detail });
   }
 }
+function medianBreakdown(bs) {
+  const of = (f) => median(bs.map(f).filter((v) => typeof v === 'number'));
+  const names = [...new Set(bs.flatMap((b) => Object.keys(b.agentSteps)))];
+  return {
+    fenceStepMs: of((b) => b.fenceStepMs),
+    fencedToPromoteStartMs: of((b) => b.fencedToPromoteStartMs),
+    promoteStepMs: of((b) => b.promoteStepMs),
+    agentSteps: Object.fromEntries(names.map((k) => [k, of((b) => b.agentSteps[k])])),
+    callOutsideStepsMs: of((b) => b.callOutsideStepsMs),
+    verifyStepMs: of((b) => b.verifyStepMs),
+  };
+}
 const ok = ours.filter((r) => r.ok);
 const totals = ok.map((r) => r.totalMs);
 const result = {
@@ -212,7 +270,10 @@ const result = {
   // initiator check), xapiRecovered. medianMs is the bench's probe: the first INQUIRY answered.
   phasesMsAfterDeath: Object.fromEntries(PHASES.map((k) => [k, median(ok.map((r) => r.phases?.[k]).filter((v) => typeof v === 'number'))])),
   // Each trial: the probe's first answer and the timeline phases, ms after the death (the medians above hide the spread).
-  perTrial: ok.map((r) => ({ totalMs: r.totalMs, ...r.phases })),
+  perTrial: ok.map((r) => ({ totalMs: r.totalMs, ...r.phases, breakdown: r.breakdown })),
+  // Medians of where the fenced -> promoted -> served time went (stepBreakdown): the fence and
+  // verify steps, the gap before the promote step, the survivor agent's steps, the call outside them.
+  promotionMs: medianBreakdown(ok.map((r) => r.breakdown).filter((b) => b !== undefined)),
   invariants: {
     dualPrimary: ours.reduce((a, r) => a + (r.invariants?.dualPrimary ?? 0), 0),
     dualFloatingIp: ours.reduce((a, r) => a + (r.invariants?.dualFloatingIp ?? 0), 0),
