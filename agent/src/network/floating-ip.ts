@@ -81,9 +81,11 @@ export async function addressAnswers(ctx: AgentContext, ip: FloatingIpConfig, si
  * Rule 4: never add an address that still answers. Idempotent. `dad`: a duplicate address
  * detection the caller started earlier (a promotion starts it with DRBD Primary, after the old
  * master was fenced or demoted) instead of one here, which costs its two probes' 2 s in line.
+ * `present: false`: the caller has just read the address absent (a promotion's floating-ip step,
+ * under its lock), so no second `ip addr show`.
  */
-export async function addFloatingIp(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal, dad?: Promise<{ answers: boolean; by: string }>): Promise<boolean> {
-  if ((await floatingIpState(ctx, ip, signal)).present) return false;
+export async function addFloatingIp(ctx: AgentContext, ip: FloatingIpConfig, signal?: AbortSignal, dad?: Promise<{ answers: boolean; by: string }>, present?: false): Promise<boolean> {
+  if (present === undefined && (await floatingIpState(ctx, ip, signal)).present) return false;
   const found = await (dad ?? addressAnswers(ctx, ip, signal));
   if (found.answers) throw new FloatingIpInUseError(ip.address, ip.iface, found.by);
   await ctx.runner.run('ip', ['addr', 'add', `${ip.address}/${ip.prefixLength}`, 'dev', ip.iface], { signal, timeoutMs: 10_000 });

@@ -220,18 +220,39 @@ describe('a promotion: tgtd and the target beside DRBD Primary, the LUNs after i
       ['floating-ip', StepOutcome.STEP_OUTCOME_DONE],
       ['garp', StepOutcome.STEP_OUTCOME_DONE],
     ]);
-    // After Primary, the target step's tgtadm calls are the LUN's and the state's, one read before
-    // them and none after (each call's exit code says it took; the account is bound already).
+    // After Primary, the target step's tgtadm calls are the LUN's and the state's alone: the
+    // target this call defined beside the promotion is known (offline, ACL and account bound, no
+    // LUN), so no read before them, and none after (each call's exit code says it took).
     const afterPrimary = host.events.slice(primary).filter((e) => e.startsWith('start tgtadm')).map((e) => e.replace('start tgtadm -C 3261 ', ''));
     expect(afterPrimary).toEqual([
-      '--op show --mode sys',
-      '--lld iscsi --op show --mode target',
       '--lld iscsi --op new --mode logicalunit --tid 1 --lun 10 --backing-store /dev/drbd1 --bstype rdwr',
       '--lld iscsi --op update --mode logicalunit --tid 1 --lun 10 --params scsi_id=X1,scsi_sn=S1,vendor_id=XSCTL,product_id=P',
       '--lld iscsi --op update --mode target --tid 1 --name state --value ready',
     ]);
     // The target was defined once (beside the promotion), not again after it.
     expect(host.events.filter((e) => e.startsWith('start tgtadm -C 3261 --lld iscsi --op new --mode target'))).toHaveLength(1);
+    // The whole promotion's tgtd calls, by hand from tgtadm(8) and the spec: is one running
+    // (show sys, refused: none is), start it, wait for it to answer (show sys), then the
+    // definition of a fresh daemon's target with no read in between (it has none), its ACL,
+    // the account (looked up once: tgtd-wide), offline; then the LUN and ready after Primary.
+    expect(host.events.filter((e) => /^start tgt(adm|d) /.test(e)).map((e) => e.replace(/^start /, '').replace(/ -p \S+$/, ' -p PIDFILE'))).toEqual([
+      'tgtadm -C 3261 --op show --mode sys',
+      'tgtd -h',
+      'tgtd -C 3261 -p PIDFILE',
+      'tgtadm -C 3261 --op show --mode sys',
+      'tgtadm -C 3261 --lld iscsi --op new --mode target --tid 1 --targetname iqn.2013-05.com.example:x',
+      'tgtadm -C 3261 --lld iscsi --op bind --mode target --tid 1 --initiator-address 10.10.10.0/24',
+      'tgtadm -C 3261 --lld iscsi --op show --mode account',
+      'tgtadm -C 3261 --lld iscsi --op new --mode account --user xsinit --password Not-a-real-secret-1',
+      'tgtadm -C 3261 --lld iscsi --op bind --mode account --tid 1 --user xsinit',
+      'tgtadm -C 3261 --lld iscsi --op update --mode target --tid 1 --name state --value offline',
+      'tgtadm -C 3261 --lld iscsi --op new --mode logicalunit --tid 1 --lun 10 --backing-store /dev/drbd1 --bstype rdwr',
+      'tgtadm -C 3261 --lld iscsi --op update --mode logicalunit --tid 1 --lun 10 --params scsi_id=X1,scsi_sn=S1,vendor_id=XSCTL,product_id=P',
+      'tgtadm -C 3261 --lld iscsi --op update --mode target --tid 1 --name state --value ready',
+    ]);
+    // The address is read once (absent), probed (DAD, started beside Primary) and added: no
+    // second read inside the add.
+    expect(host.events.filter((e) => e.startsWith('start ip ')).map((e) => e.replace('start ', ''))).toEqual(['ip addr show dev xapi1', 'ip addr add 10.10.10.3/24 dev xapi1']);
     await assertRole(ctx, StorageRole.STORAGE_ROLE_SLAVE, spec, false);
   });
 

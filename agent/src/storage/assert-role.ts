@@ -11,7 +11,7 @@ import { beginStorageRole } from '../journal/intent-journal.js';
 import { openPortal, portalBlockRule, portalBlocked } from './portal-block.js';
 import { tgtdOf } from '../target/target-service.js';
 import { normalizeTargetSpec, type TargetConfig, type TargetSpecOptions } from '../target/target-spec.js';
-import { applyTarget, defineOfflineTarget, deleteTarget, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
+import { addLun, applyTarget, defineOfflineTarget, deleteTarget, setTargetState, showTargets, startTgtd, stopTgtd, tgtdRunning, type Tgtd } from '../target/tgt-ops.js';
 import { drbdResourceName, integerInRange } from '../validate/validators.js';
 
 export interface StorageConfig {
@@ -70,10 +70,13 @@ interface Prepared {
 
 function prepareTarget(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): Prepared {
   const tgtd = startTgtd(ctx, c.tgtd, signal);
-  const target = tgtd.then(async () => {
+  const target = tgtd.then(async (started) => {
+    // A tgtd this call has just started has no targets; one that ran already is asked, once:
+    // the definition below goes on from that read instead of a second one.
+    const shown = started.changed ? { running: true, targets: [] } : await showTargets(ctx, c.tgtd, signal);
     // One already there (any state) is left to the target step, as before.
-    if ((await showTargets(ctx, c.tgtd, signal)).targets.some((t) => t.tid === c.target.tid)) return false;
-    await defineOfflineTarget(ctx, c.tgtd, c.target, signal);
+    if (shown.targets.some((t) => t.tid === c.target.tid)) return false;
+    await defineOfflineTarget(ctx, c.tgtd, c.target, signal, shown);
     return true;
   });
   // Read by the tgtd and target steps; a failure is theirs, not an unhandled rejection.
@@ -168,8 +171,15 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
           const complete = t !== undefined && t.state === 'ready' && c.target.luns.every((l) => t.luns.some((x) => x.lun === l.lun && x.scsiSn === l.scsiSn));
           return complete ? already(`tid ${c.target.tid} ready`) : planned(`export ${c.target.iqn} (tid ${c.target.tid})`);
         }
+        // A target this call defined beside the promotion, under the lock it still holds, is
+        // known: offline, its ACLs and account bound, no LUN. Its LUNs and the ready state
+        // follow without a read first (two spawns less, in line between Primary and the address).
+        if ((await prepared?.target.catch(() => undefined)) === true) {
+          for (const l of c.target.luns) await addLun(ctx, c.tgtd, c.target.tid, l, signal);
+          await setTargetState(ctx, c.tgtd, c.target.tid, 'ready', signal);
+          return done(`${c.target.iqn} tid ${c.target.tid}: ${2 * c.target.luns.length + 1} tgtadm calls after the offline definition`);
+        }
         // A definition that failed beside the promotion fails here again, with its own error.
-        await prepared?.target.catch(() => undefined);
         const r = await applyTarget(ctx, c.tgtd, c.target, signal, { readBack: false });
         return r.changed ? done(`${c.target.iqn} tid ${c.target.tid}: ${r.commands.length} tgtadm calls`) : already(`tid ${c.target.tid} ready`);
       },
@@ -187,7 +197,8 @@ function masterSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal):
           ipAdded = true;
           return planned(`add ${c.ip.address}/${c.ip.prefixLength} on ${c.ip.iface}`);
         }
-        await addFloatingIp(ctx, c.ip, signal, dad);
+        // Absent a moment ago (the read above, under the lock): no second `ip addr show`.
+        await addFloatingIp(ctx, c.ip, signal, dad, false);
         ipAdded = true;
         return done(`${c.ip.address}/${c.ip.prefixLength} on ${c.ip.iface}`);
       },

@@ -6,7 +6,7 @@ import { announceFloatingIp } from '../network/floating-ip.js';
 import { stopGarpBurst } from '../network/garp-burst.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { resourceLocks } from '../server/resource-locks.js';
-import { defineOfflineTarget, setTargetState, showTargets, startTgtd, tgtadm, tgtdRunning, withdrawTarget } from '../target/tgt-ops.js';
+import { addLun, defineOfflineTarget, setTargetState, showTargets, startTgtd, tgtdRunning, withdrawTarget } from '../target/tgt-ops.js';
 import { normalizeStorageSpec, runRoleSteps, storageLockKeys, type Step, type StorageConfig } from './assert-role.js';
 import { ISCSI_PORT, blockPortal, openPortal, portalBlocked } from './portal-block.js';
 
@@ -114,7 +114,6 @@ function releaseSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal)
 
 /** The prepared peer takes over: rule 5's bring-up with what PREPARE left (tgtd, offline target). */
 function takeSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): Step[] {
-  const lunCall = (args: string[], op: string) => tgtadm(ctx, c.tgtd, args, op, signal, 10_000);
   const tid = String(c.target.tid);
   return [
     ...c.resources.map(
@@ -131,9 +130,8 @@ function takeSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal): S
       (l): Step => ({
         name: `lun:${l.lun}`,
         async run() {
-          await lunCall(['--op', 'new', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--backing-store', l.backingStore, '--bstype', l.bsType], 'new logicalunit');
           // Rule 7: the same identity as the peer exported, before the target is ready.
-          await lunCall(['--op', 'update', '--mode', 'logicalunit', '--tid', tid, '--lun', String(l.lun), '--params', `scsi_id=${l.scsiId},scsi_sn=${l.scsiSn},vendor_id=${l.vendorId},product_id=${l.productId}`], 'update logicalunit');
+          await addLun(ctx, c.tgtd, c.target.tid, l, signal, 10_000);
           return done(`LUN ${l.lun} ${l.scsiSn}`);
         },
       }),
