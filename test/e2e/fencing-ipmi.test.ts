@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IpmiTarget } from '@xsctl/controller/config/pool-storage-config';
@@ -10,7 +11,8 @@ import { startBmcSim, type BmcSim } from '../src/fleet/bmc-sim.js';
 
 /**
  * The IPMI fencer against OpenIPMI's ipmi_sim (a BMC simulator speaking IPMI 2.0 RMCP+ on
- * loopback) with the real ipmitool: chassis power off, then power status until it reads off.
+ * loopback) with the real ipmitool: chassis power off, then power status until it reads off; the
+ * first read-back in the power-off's session (ipmitool exec).
  */
 describe('IPMI fencing (ipmitool against ipmi_sim)', () => {
   let base: string;
@@ -49,17 +51,30 @@ describe('IPMI fencing (ipmitool against ipmi_sim)', () => {
     expect((await readFile(bmc.stateFile, 'utf8')).trim()).toBe('0');
   });
 
-  it('the path to the promotion is one power-off and one read-back: no status read before the power-off', async () => {
-    // ipmitool through a wrapper that logs each command (the last three arguments) and runs the real one.
+  it('the path to the promotion is one ipmitool run, one RMCP+ session: the power-off, then the read-back, no status read before', async () => {
+    // ipmitool through a wrapper that logs each run (its command file: path, mode, lines) and runs
+    // the real one with -vv, whose session trace (stderr) says how many RMCP+ sessions it opened.
     const fresh = await startBmcSim({ dir: join(base, 'xs4'), name: 'xs4' });
     try {
       const calls = join(base, 'ipmitool-calls');
+      const trace = join(base, 'ipmitool-trace');
       const wrapper = join(base, 'ipmitool-logged');
-      await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do last3="$last2 $a"; last2="$last1 $a"; last1="$a"; done\necho "$last3" >> ${calls}\nexec ipmitool "$@"\n`);
+      await writeFile(wrapper, `#!/bin/sh\nfor a in "$@"; do last="$a"; done\necho "run $last" >> ${calls}\nstat -c '%a' "$last" >> ${calls}\ncat "$last" >> ${calls}\nexec ipmitool -vv "$@" 2>> ${trace}\n`);
       await chmod(wrapper, 0o755);
       const out = await new IpmiFencer({ xs4: target(fresh) }, { program: wrapper }).fence('xs4');
-      expect(out.confirmedOff).toBe(true);
-      expect((await readFile(calls, 'utf8')).trim().split('\n').map((l) => l.trim())).toEqual(['chassis power off', 'chassis power status']);
+      expect(out).toMatchObject({ confirmedOff: true });
+      expect(out.detail).toBe('chassis power off confirmed by 127.0.0.1');
+      const [run, mode, ...lines] = (await readFile(calls, 'utf8')).trim().split('\n');
+      expect(run).toMatch(/^run \/.*\/xsctl-ipmitool-[^/]+\/commands$/);
+      expect(mode).toBe('600');
+      expect(lines).toEqual(['chassis power off', 'chassis power status']);
+      // The commands' file is gone with its directory.
+      expect(existsSync(dirname(run!.slice(4)))).toBe(false);
+      // ipmitool's own trace: one session opened (and closed) for both commands.
+      const t = await readFile(trace, 'utf8');
+      expect(t.match(/IPMIv2 \/ RMCP\+ SESSION OPENED SUCCESSFULLY/g)).toHaveLength(1);
+      expect(t.match(/^Closed Session /gm)).toHaveLength(1);
+      expect((await readFile(fresh.stateFile, 'utf8')).trim()).toBe('0');
     } finally {
       await fresh.close();
     }

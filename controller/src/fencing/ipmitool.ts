@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IpmiTarget } from '../config/pool-storage-config.js';
 
 /**
@@ -38,8 +41,39 @@ export function runIpmitool(t: IpmiTarget, command: readonly string[], options: 
   });
 }
 
+/**
+ * Several commands in one ipmitool run, so one RMCP+ session (ipmitool opens the session at its
+ * first request and closes it at exit: ipmi_main.c), through `exec FILE` (ipmishell.c
+ * ipmi_exec_main, in ipmitool since 1.8.x and in CentOS 7's 1.8.18): it runs every line, even
+ * after one failed, and exits with the last failure's code, so the caller reads the outputs, not
+ * the exit code. Not `shell` (readline, prompts on stdout; absent without readline) and not
+ * `exec /dev/stdin`: a build with --enable-file-security (Fedora's and RHEL's) opens only a
+ * regular file with one link (helper.c ipmi_open_file), so the commands go into a private
+ * temporary file, removed afterwards. They are fixed words of ours: exec's parser treats '#' as a
+ * comment and quotes specially, so anything but plain lower-case words is refused.
+ */
+export async function runIpmitoolBatch(t: IpmiTarget, commands: readonly (readonly string[])[], options: { signal?: AbortSignal; timeoutMs?: number; program?: string } = {}): Promise<IpmitoolResult> {
+  for (const c of commands) {
+    if (c.length === 0 || c.some((w) => !/^[a-z][a-z0-9-]*$/.test(w))) throw new Error(`ipmitool exec: refusing command ${JSON.stringify(c)}: plain lower-case words only`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'xsctl-ipmitool-'));
+  try {
+    const file = join(dir, 'commands');
+    await writeFile(file, commands.map((c) => `${c.join(' ')}\n`).join(''), { mode: 0o600 });
+    return await runIpmitool(t, ['exec', file], options);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** `chassis power status` answers "Chassis Power is on|off". */
 export function parsePowerStatus(stdout: string): 'on' | 'off' | null {
-  const m = /Chassis Power is (on|off)/i.exec(stdout);
-  return m === null ? null : (m[1]!.toLowerCase() as 'on' | 'off');
+  // In a batch (runIpmitoolBatch) the last answer counts.
+  const m = [...stdout.matchAll(/Chassis Power is (on|off)/gi)].at(-1);
+  return m === undefined ? null : (m[1]!.toLowerCase() as 'on' | 'off');
+}
+
+/** `chassis power off` accepted: ipmi_chassis.c prints "Chassis Power Control: Down/Off" only on success. */
+export function powerOffAccepted(stdout: string): boolean {
+  return /^Chassis Power Control: Down\/Off$/m.test(stdout);
 }
