@@ -1,6 +1,6 @@
 import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { ControllerServiceDefinition, type ControllerServiceClient } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
-import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannelCredentials, type DeadlineOptions } from '@xsctl/common/grpc/index';
+import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannelCredentials, tlsTarget, type DeadlineOptions } from '@xsctl/common/grpc/index';
 import { loadTlsMaterial } from '@xsctl/common/pki/index';
 import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
 
@@ -27,11 +27,11 @@ export function serviceClient<Service extends CompatServiceDefinition>(
 
 export async function connectController(flags: GlobalFlags): Promise<ControllerConnection> {
   const config = await loadCliConfig(flags);
-  // The server must hold a controller certificate: an agent's (same CA) must not pass for it.
-  const credentials = mtlsChannelCredentials(await loadTlsMaterial(config.tls), { kind: 'controller' });
-  const channel = createChannel(config.controller, credentials, {
-    ...(config.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': config.serverName, 'grpc.default_authority': config.serverName }),
-  });
+  // The server must hold a controller certificate: an agent's (same CA) must not pass for it. It
+  // must name --server-name, else the address's host (an IP address is checked, never sent as SNI).
+  const target = tlsTarget(config.controller, config.serverName);
+  const credentials = mtlsChannelCredentials(await loadTlsMaterial(config.tls), { kind: 'controller', ...(target.verifyName === undefined ? {} : { verifyName: target.verifyName }) });
+  const channel = createChannel(config.controller, credentials, target.channelOptions);
   return {
     address: config.controller,
     controller: serviceClient(channel, ControllerServiceDefinition, 30_000),

@@ -6,5 +6,6 @@ export * from './logging-middleware.js';
 export * from './auth-middleware.js';
 export * from './deadline-middleware.js';
 export * from './mtls-credentials.js';
+export * from './tls-target.js';
 export * from './client-middleware.js';
 export * from './malformed-request.js';

@@ -23,6 +23,11 @@ export interface ServerCheck {
   revoked?: (serial: string) => boolean;
   /** Called after each accepted handshake (expiry warnings). */
   onPeer?: (peer: ServerPeer) => void;
+  /**
+   * The name the certificate must carry when it is not the host grpc-js checks (`tlsTarget`'s
+   * verifyName: an IP address, which never goes out as SNI).
+   */
+  verifyName?: string;
 }
 
 /**
@@ -30,7 +35,8 @@ export interface ServerCheck {
  * kind (a controller certificate must not pass for an agent) and the revocation list.
  */
 export function serverCheck(check: ServerCheck) {
-  return (host: string, cert: PeerCertificate): Error | undefined => {
+  return (sniHost: string, cert: PeerCertificate): Error | undefined => {
+    const host = check.verifyName ?? sniHost;
     const hostError = checkServerIdentity(host, cert);
     if (hostError !== undefined) return hostError;
     const identity = identityFromCertificate(typeof cert.subject?.CN === 'string' ? cert.subject.CN : undefined, cert.subjectaltname);

@@ -1,4 +1,5 @@
-import { connect } from 'node:tls';
+import { isIP } from 'node:net';
+import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 
 /**
@@ -11,7 +12,10 @@ export function probeCertificate(address: string, serverName: string, tls: TlsMa
   const host = address.slice(0, idx).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(idx + 1));
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, servername: serverName, ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'], timeout: timeoutMs });
+    // Node checks the certificate against servername, else against host: an IP address as
+    // serverName is checked without going out as SNI (RFC 6066, DEP0123).
+    const sni = isIP(serverName) === 0 ? { servername: serverName } : { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert) };
+    const socket = connect({ host, port, ...sni, ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'], timeout: timeoutMs });
     const done = (err: Error | undefined, at?: Date): void => {
       socket.destroy();
       if (err !== undefined) reject(err);
