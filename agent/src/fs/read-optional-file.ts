@@ -35,7 +35,8 @@ export async function readOptionalFile(path: string, signal?: AbortSignal): Prom
 /** readOptionalFile, always through the thread pool: the caller's turn of the event loop ends before it answers. */
 export async function readOptionalFileThroughPool(path: string, signal?: AbortSignal): Promise<string | null> {
   try {
-    return await readFile(path, { encoding: 'utf8', ...(signal === undefined ? {} : { signal }) });
+    // 'utf8' alone without a signal: no options objects made for the common read.
+    return await readFile(path, signal === undefined ? 'utf8' : { encoding: 'utf8', signal });
   } catch (err) {
     if (absent(err)) return null;
     throw err;

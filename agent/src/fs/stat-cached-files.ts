@@ -6,6 +6,9 @@ import { readFileSync, statSync } from 'node:fs';
  */
 const racyWindowMs = 2_000;
 
+/** One options object for every stat (not a literal per call). */
+const statOptions = { throwIfNoEntry: false } as const;
+
 /** A small file's text, or null when it (or a directory on its path) does not exist. Other errors throw. */
 export function readOptionalFileSync(path: string): string | null {
   try {
@@ -74,7 +77,7 @@ export class StatCachedFiles {
   #entry(path: string): Entry | null {
     let st;
     try {
-      st = statSync(path, { throwIfNoEntry: false });
+      st = statSync(path, statOptions);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') st = undefined;
       else throw err;

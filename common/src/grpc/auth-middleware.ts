@@ -19,24 +19,33 @@ export interface AuthPolicy {
   revoked?: (serial: string) => boolean;
 }
 
+/**
+ * Refuses a call its peer may not make (throws the ServerError the client is answered with):
+ * no xsctl certificate, a revoked one, a kind the policy does not admit, a method missing from the
+ * policy, or a write by a CLI user without the operator role.
+ */
+export function authorizeCall(policy: AuthPolicy, path: string, context: CallContext): void {
+  const peer = peerIdentity(context);
+  if (peer === null) throw toServerError(new UnauthenticatedError('no xsctl certificate'));
+  if (policy.revoked !== undefined && (peer.serial === undefined || policy.revoked(peer.serial))) {
+    throw toServerError(new UnauthenticatedError(`the certificate of ${peer.kind} ${peer.name} is revoked${peer.serial === undefined ? ' (no serial)' : ` (serial ${peer.serial})`}`));
+  }
+  if (!policy.kinds.includes(peer.kind)) {
+    throw toServerError(new PermissionDeniedError(`${peer.kind} ${peer.name}`, `a ${policy.kinds.join(' or ')} certificate`));
+  }
+  const access = policy.methods.get(path);
+  if (access === undefined) {
+    throw toServerError(new PermissionDeniedError(`${peer.kind} ${peer.name}`, `${path} to be classified read or write (unclassified methods are refused)`));
+  }
+  const needed: Role = access === 'write' ? 'operator' : 'viewer';
+  if (needed === 'operator' && peer.kind === 'cli' && peer.role !== 'operator') {
+    throw toServerError(new PermissionDeniedError(`${peer.name} (${peer.role ?? 'no role'})`, 'the operator role'));
+  }
+}
+
 export function authMiddleware(policy: AuthPolicy) {
   return async function* <Request, Response>(call: ServerMiddlewareCall<Request, Response>, context: CallContext) {
-    const peer = peerIdentity(context);
-    if (peer === null) throw toServerError(new UnauthenticatedError('no xsctl certificate'));
-    if (policy.revoked !== undefined && (peer.serial === undefined || policy.revoked(peer.serial))) {
-      throw toServerError(new UnauthenticatedError(`the certificate of ${peer.kind} ${peer.name} is revoked${peer.serial === undefined ? ' (no serial)' : ` (serial ${peer.serial})`}`));
-    }
-    if (!policy.kinds.includes(peer.kind)) {
-      throw toServerError(new PermissionDeniedError(`${peer.kind} ${peer.name}`, `a ${policy.kinds.join(' or ')} certificate`));
-    }
-    const access = policy.methods.get(call.method.path);
-    if (access === undefined) {
-      throw toServerError(new PermissionDeniedError(`${peer.kind} ${peer.name}`, `${call.method.path} to be classified read or write (unclassified methods are refused)`));
-    }
-    const needed: Role = access === 'write' ? 'operator' : 'viewer';
-    if (needed === 'operator' && peer.kind === 'cli' && peer.role !== 'operator') {
-      throw toServerError(new PermissionDeniedError(`${peer.name} (${peer.role ?? 'no role'})`, 'the operator role'));
-    }
+    authorizeCall(policy, call.method.path, context);
     return yield* call.next(call.request, context);
   };
 }

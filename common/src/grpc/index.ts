@@ -9,3 +9,5 @@ export * from './mtls-credentials.js';
 export * from './tls-target.js';
 export * from './client-middleware.js';
 export * from './malformed-request.js';
+export * from './server-call-middleware.js';
+export { CallDeadline } from './call-deadline.js';

@@ -58,14 +58,18 @@ export function withTolerantDecoding<S extends { add(definition: never, implemen
   return server;
 }
 
+/** Throws VALIDATION_FAILED on `request` when the request's bytes did not decode (the marker). */
+export function refuseMalformedRequest(request: unknown): void {
+  if (request !== null && typeof request === 'object' && malformed in request) {
+    const m = (request as Malformed)[malformed];
+    throw new ValidationError('request', `the bytes are not a valid ${m.type} request message (${m.reason})`);
+  }
+}
+
 /** Refuses a request whose bytes did not decode, after the caller was authorised. */
 export function malformedRequestMiddleware() {
   return async function* <Request, Response>(call: ServerMiddlewareCall<Request, Response>, context: CallContext) {
-    const request = call.request as unknown;
-    if (request !== null && typeof request === 'object' && malformed in request) {
-      const m = (request as Malformed)[malformed];
-      throw new ValidationError('request', `the bytes are not a valid ${m.type} request message (${m.reason})`);
-    }
+    refuseMalformedRequest(call.request);
     return yield* call.next(call.request, context);
   };
 }

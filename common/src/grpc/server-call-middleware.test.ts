@@ -1,0 +1,163 @@
+import { Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Metadata, ServerError, Status, composeServerMiddleware, type CallContext, type ServerMiddleware, type ServerMiddlewareCall } from 'nice-grpc-common';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { NotFoundError } from '../errors/index.js';
+import { authMiddleware, type AuthPolicy } from './auth-middleware.js';
+import { callTimeoutKey, deadlineMiddleware } from './deadline-middleware.js';
+import { errorMiddleware } from './error-middleware.js';
+import { loggingMiddleware } from './logging-middleware.js';
+import { malformedRequestMiddleware, tolerantDecoding } from './malformed-request.js';
+import { peerKindKey, peerNameKey, peerSerialKey } from './peer-identity-interceptor.js';
+import { serverCallMiddleware } from './server-call-middleware.js';
+
+// serverCallMiddleware replaces the agent's five .use() layers with one generator per call. Every
+// case below runs through both (the five layers composed as nice-grpc composes them, and the one
+// middleware) and must end the same way: status, details, log lines, what the handler saw.
+
+const path = '/xsctl.agent.v1.HostService/GetFacts';
+const policy: AuthPolicy = { kinds: ['controller'], methods: new Map([[path, 'read']]), revoked: (serial) => serial === 'DEAD' };
+
+interface Seen {
+  started: boolean;
+  /** The handler signal's abort reason, as a name or status, once it aborted. */
+  aborted?: string;
+}
+
+interface Case {
+  name: string;
+  peer?: { kind: string; serial: string };
+  request?: unknown;
+  timeoutMs?: string;
+  shutdown?: boolean;
+  /** Aborts the caller's signal this many ms into the call. */
+  cancelAfterMs?: number;
+  handler: (signal: AbortSignal) => Promise<string>;
+}
+
+/** A request whose bytes did not decode, as the tolerant decoder hands it on. */
+const undecodable = (() => {
+  const def = tolerantDecoding({ name: 'S', fullName: 'x.S', methods: { m: { name: 'M', requestType: { decode: (_input: Uint8Array): unknown => { throw new Error('index out of range'); } } } } });
+  return def.methods.m!.requestType.decode(new Uint8Array([1]));
+})();
+
+const cases: Case[] = [
+  { name: 'an answered call', handler: async () => 'facts' },
+  { name: 'no xsctl certificate', peer: undefined, handler: async () => 'facts' },
+  { name: 'a revoked certificate', peer: { kind: 'controller', serial: 'DEAD' }, handler: async () => 'facts' },
+  { name: 'a kind the policy refuses', peer: { kind: 'agent', serial: '01' }, handler: async () => 'facts' },
+  { name: 'undecodable bytes from an allowed peer', request: undecodable, handler: async () => 'facts' },
+  { name: 'undecodable bytes from no peer: authorisation first', peer: undefined, request: undecodable, handler: async () => 'facts' },
+  { name: 'a typed error', handler: async () => { throw new NotFoundError('host', 'xs9'); } },
+  { name: 'an untyped error', handler: async () => { throw new Error('boom at /secret/path'); } },
+  { name: 'the deadline sent by the caller passes, the handler honouring its signal', timeoutMs: '40', handler: async (signal) => { await delay(5_000, undefined, { signal }); return 'late'; } },
+  { name: 'the deadline passes, the handler ignoring its signal', timeoutMs: '40', handler: async () => { await delay(150); return 'late'; } },
+  { name: 'the server is shutting down', shutdown: true, handler: async () => 'facts' },
+  { name: 'the caller cancels', cancelAfterMs: 30, handler: async (signal) => { await delay(5_000, undefined, { signal }); return 'late'; } },
+];
+
+function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+type Build = (logger: pino.Logger, shutdown: AbortSignal) => ServerMiddleware;
+
+const layered: Build = (logger, shutdown) =>
+  [errorMiddleware(logger), authMiddleware(policy), malformedRequestMiddleware(), deadlineMiddleware(10_000, { shutdown })].reduce<ServerMiddleware>((m, next) => composeServerMiddleware(m, next), loggingMiddleware(logger));
+const fused: Build = (logger, shutdown) => serverCallMiddleware({ log: logger, errors: logger, auth: policy, refuseMalformed: true, deadline: { defaultMs: 10_000, shutdown } });
+
+async function run(build: Build, c: Case) {
+  const { logger, lines } = capture();
+  const stopping = new AbortController();
+  if (c.shutdown === true) stopping.abort();
+  const caller = new AbortController();
+  const peer = 'peer' in c ? c.peer : { kind: 'controller', serial: '01' };
+  const metadata = Metadata();
+  if (peer !== undefined) metadata.set(peerNameKey, 'ctl').set(peerKindKey, peer.kind).set(peerSerialKey, peer.serial);
+  if (c.timeoutMs !== undefined) metadata.set(callTimeoutKey, c.timeoutMs);
+  const context = { metadata, peer: 'ipv4:127.0.0.1:1', signal: caller.signal } as unknown as CallContext;
+  const seen: Seen = { started: false };
+  const call = {
+    method: { path, requestStream: false, responseStream: false, options: {} },
+    requestStream: false,
+    responseStream: false,
+    request: 'request' in c ? c.request : {},
+    // eslint-disable-next-line require-yield -- a unary handler yields nothing
+    next: async function* (_request: unknown, ctx: CallContext) {
+      seen.started = true;
+      ctx.signal.addEventListener('abort', () => {
+        const r = ctx.signal.reason as unknown;
+        seen.aborted = r instanceof ServerError ? Status[r.code] : (r as Error).name;
+      });
+      return c.handler(ctx.signal);
+    },
+  } as unknown as ServerMiddlewareCall<unknown, string>;
+  if (c.cancelAfterMs !== undefined) setTimeout(() => caller.abort(), c.cancelAfterMs);
+  const start = performance.now();
+  let outcome: { status: string; details?: string; value?: unknown };
+  try {
+    const r = await build(logger, stopping.signal)(call, context).next();
+    outcome = { status: 'OK', value: r.value };
+  } catch (err) {
+    outcome = err instanceof ServerError ? { status: Status[err.code], details: err.details } : { status: `not a ServerError: ${String(err)}` };
+  }
+  const ms = performance.now() - start;
+  // Let a handler that ignored its signal finish (and its abort be seen) before comparing.
+  await delay(200);
+  return { outcome, ms, seen, lines: lines.map((l) => ({ level: l['level'], msg: l['msg'], status: l['status'], details: l['details'], method: l['method'], peer: l['peer'], err: (l['err'] as { message?: string } | undefined)?.message })) };
+}
+
+describe('serverCallMiddleware: one middleware, the same outcome as the five layers', () => {
+  it.each(cases)('$name', async (c) => {
+    const [a, b] = [await run(layered, c), await run(fused, c)];
+    expect(b.outcome).toEqual(a.outcome);
+    expect(b.seen).toEqual(a.seen);
+    expect(b.lines).toEqual(a.lines);
+    // And what that outcome is, so that both cannot be wrong alike.
+    const expected: Record<string, string> = {
+      'an answered call': 'OK',
+      'no xsctl certificate': 'UNAUTHENTICATED',
+      'a revoked certificate': 'UNAUTHENTICATED',
+      'a kind the policy refuses': 'PERMISSION_DENIED',
+      'undecodable bytes from an allowed peer': 'INVALID_ARGUMENT',
+      'undecodable bytes from no peer: authorisation first': 'UNAUTHENTICATED',
+      'a typed error': 'NOT_FOUND',
+      'an untyped error': 'INTERNAL',
+      'the deadline sent by the caller passes, the handler honouring its signal': 'DEADLINE_EXCEEDED',
+      'the deadline passes, the handler ignoring its signal': 'DEADLINE_EXCEEDED',
+      'the server is shutting down': 'CANCELLED',
+      'the caller cancels': 'CANCELLED',
+    };
+    expect(b.outcome.status).toBe(expected[c.name]);
+  });
+
+  it('answers at the deadline, not when a handler that ignores its signal ends', async () => {
+    const c = cases.find((x) => x.name === 'the deadline passes, the handler ignoring its signal')!;
+    const r = await run(fused, c);
+    expect(r.ms).toBeLessThan(140);
+    expect(r.seen).toEqual({ started: true, aborted: 'DEADLINE_EXCEEDED' });
+  });
+
+  it('logs an untyped error with its message and the method, and answers without it', async () => {
+    const r = await run(fused, cases.find((x) => x.name === 'an untyped error')!);
+    expect(r.outcome.details).not.toContain('/secret/path');
+    expect(r.lines).toEqual([
+      expect.objectContaining({ msg: 'unhandled error', method: path, err: 'boom at /secret/path' }),
+      expect.objectContaining({ msg: 'call failed', status: 'INTERNAL', peer: 'ctl' }),
+    ]);
+  });
+
+  it('refuses before the handler runs: no certificate, a revoked one, shutdown', async () => {
+    for (const name of ['no xsctl certificate', 'a revoked certificate', 'the server is shutting down']) {
+      expect((await run(fused, cases.find((x) => x.name === name)!)).seen.started).toBe(false);
+    }
+  });
+});
