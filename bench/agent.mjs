@@ -9,6 +9,9 @@
 //   getFacts        p50/p90/p99 (ms) of --calls sequential GetFacts over loopback mTLS; cpuMsPerCall
 //                   (the agent's CPU) and clientCpuMsPerCall (this process, the Node client's CPU:
 //                   on 2 cores it competes with the agent, and its share is in every latency)
+//   gc              (Bun rows) JSC's collections during the calls, from BUN_JSC_logGC on the measured
+//                   start: per 1000 calls, and the KB allocated per call; load-independent, unlike
+//                   the latencies (gcFigures)
 //   goals           each goal as {goal, value, met}
 // Rows: the packaged agent fresh and holding a revocation list (as every agent of a pool does once
 // the controller has sent one: it is parsed and verified at start), the dev build, and the
@@ -116,6 +119,27 @@ function memory(pid) {
   return { rssMb: mb(kb(status, 'VmRSS')), anonMb: mb(kb(status, 'RssAnon')), fileMb: mb(kb(status, 'RssFile')), pssMb: mb(kb(rollup, 'Pss')), threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1]) };
 }
 
+/**
+ * JSC's collections during the --calls calls, from BUN_JSC_logGC's stderr (figures that do not
+ * depend on the machine's load, unlike the latencies): `collections` all of them, per 1000 calls;
+ * `allocationStarted` those started because the bytes allocated since the last one passed the
+ * allowance (JSC's "Requesting GC because bytes allocated this cycle: N exceed bytes allowed: M"),
+ * the rest being Bun's GC timer; `allocatedKbPerCall` the sum of those N over the calls (a lower
+ * bound: what was allocated after the last collection is not counted), and the mean allowance.
+ * Under --smol each collection is a full one, and the calls that meet one make the p99.
+ */
+function gcFigures(text, n) {
+  const started = [...text.matchAll(/bytes allocated this cycle: (\d+) exceed bytes allowed: (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  const all = [...text.matchAll(/: START /g)].length;
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  return {
+    collectionsPer1000Calls: Number(((all * 1000) / n).toFixed(1)),
+    allocationStartedPer1000Calls: Number(((started.length * 1000) / n).toFixed(1)),
+    allocatedKbPerCall: Number((sum(started.map(([a]) => a)) / n / 1024).toFixed(2)),
+    allowanceKb: started.length === 0 ? null : Number((sum(started.map(([, b]) => b)) / started.length / 1024).toFixed(0)),
+  };
+}
+
 // The floor answers a JSON-coded method of its own; the client needs no generated code for it.
 const json = { serialize: (v) => Buffer.from(JSON.stringify(v)), deserialize: (b) => JSON.parse(b.toString() || '{}') };
 const FloorDefinition = { getFacts: { path: '/bench.Floor/GetFacts', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize, options: {} } };
@@ -124,7 +148,7 @@ const FloorDefinition = { getFacts: { path: '/bench.Floor/GetFacts', requestStre
  * Starts `file` --starts times; each start is timed to its first answered GetFacts (none for an
  * empty program, only its memory); the last one then answers --calls calls and rests 1 s.
  */
-async function measure(name, file, args, { definition, controllerTls, answers = true, env: rowEnv = {}, pinned = false, profile = false }) {
+async function measure(name, file, args, { definition, controllerTls, answers = true, env: rowEnv = {}, pinned = false, profile = false, gcLog = false }) {
   const prof = process.env.XSCTL_BENCH_CPU_PROF;
   const env = profile && prof !== undefined && prof !== '' ? { ...rowEnv, BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-dir=${prof}` } : rowEnv;
   const colds = [];
@@ -135,10 +159,16 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
   try {
     for (let i = 0; i < starts; i++) {
       const t0 = performance.now();
+      // The start that answers --calls calls logs JSC's collections (a Bun row): see gcFigures.
+      const logGc = gcLog && answers && i === starts - 1;
+      const stdio = ['ignore', 'pipe', logGc ? 'pipe' : 'ignore'];
+      const childEnv = { ...process.env, ...env, ...(logGc ? { BUN_JSC_logGC: '1' } : {}) };
       // taskset execs the program: the pid is the agent's own (its /proc/PID/stat is read below).
-      const child = pinned
-        ? spawn('taskset', ['-c', agentCpu, file, ...args], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } })
-        : spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+      const child = pinned ? spawn('taskset', ['-c', agentCpu, file, ...args], { stdio, env: childEnv }) : spawn(file, args, { stdio, env: childEnv });
+      let gcText = '';
+      child.stderr?.on('data', (d) => {
+        gcText += d;
+      });
       running = child;
       const ready = await new Promise((resolve, reject) => {
         let buf = '';
@@ -158,17 +188,19 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
         const lat = [];
         const cpu0 = cpuMs(child.pid);
         const client0 = process.cpuUsage();
+        const gcFrom = gcText.length;
         for (let n = 0; client !== undefined && n < calls; n++) {
           const s = performance.now();
           await client.getFacts({});
           lat.push(performance.now() - s);
         }
+        const gcDuring = gcText.slice(gcFrom);
         const cpuPerCall = (cpuMs(child.pid) - cpu0) / calls;
         const client1 = process.cpuUsage(client0);
         const clientCpuPerCall = (client1.user + client1.system) / 1000 / calls;
         await sleep(1000);
         lat.sort((a, b) => a - b);
-        result = { idle: memory(child.pid), ...(client === undefined ? {} : { getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p90Ms: Number(quantile(lat, 0.9).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)), clientCpuMsPerCall: Number(clientCpuPerCall.toFixed(3)) } }) };
+        result = { idle: memory(child.pid), ...(logGc ? { gc: gcFigures(gcDuring, calls) } : {}), ...(client === undefined ? {} : { getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p90Ms: Number(quantile(lat, 0.9).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)), clientCpuMsPerCall: Number(clientCpuPerCall.toFixed(3)) } }) };
       }
       channel?.close();
       child.kill('SIGTERM');
@@ -216,9 +248,10 @@ const extraEnv = (process.env.XSCTL_BENCH_AGENT_ENV ?? '').trim() === '' ? undef
 }));
 const results = [];
 for (const pinned of placements) {
-  results.push(await measure(`packaged (${runtime}, compiled), fresh`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned, profile: packaged.runtime.runtime === 'bun' }));
-  results.push(await measure(`packaged (${runtime}, compiled), holding a revocation list`, packaged.file, agentArgs(withCrl), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned }));
-  if (extraEnv !== undefined) results.push(await measure(`packaged (${runtime}, compiled), fresh, with ${process.env.XSCTL_BENCH_AGENT_ENV}`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: { ...packaged.env, ...extraEnv }, pinned }));
+  const gcLog = packaged.runtime.runtime === 'bun';
+  results.push(await measure(`packaged (${runtime}, compiled), fresh`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned, profile: packaged.runtime.runtime === 'bun', gcLog }));
+  results.push(await measure(`packaged (${runtime}, compiled), holding a revocation list`, packaged.file, agentArgs(withCrl), { definition: HostServiceDefinition, controllerTls, env: packaged.env, pinned, gcLog }));
+  if (extraEnv !== undefined) results.push(await measure(`packaged (${runtime}, compiled), fresh, with ${process.env.XSCTL_BENCH_AGENT_ENV}`, packaged.file, agentArgs(fresh), { definition: HostServiceDefinition, controllerTls, env: { ...packaged.env, ...extraEnv }, pinned, gcLog }));
   results.push(await measure(`dev (Node ${process.versions.node}, tsc output), fresh`, process.execPath, [join(repo, 'agent', 'bin', 'xsctl-agent.js'), ...agentArgs(fresh)], { definition: HostServiceDefinition, controllerTls, pinned }));
 }
 // The floor with the unit's environment and without it (the JIT's share).
@@ -228,13 +261,13 @@ const emptyProgram = await compiled('empty-program');
 for (const env of Object.keys(packaged.env).length === 0 ? [{}] : [packaged.env, {}]) {
   const how = Object.keys(env).length === 0 ? 'no environment' : Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
   for (const pinned of placements) {
-    floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, a bare grpc-js mTLS server (bench/lib/floor-server.mjs)`, floorServer, floorArgs, { definition: FloorDefinition, controllerTls, env, pinned }));
+    floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, a bare grpc-js mTLS server (bench/lib/floor-server.mjs)`, floorServer, floorArgs, { definition: FloorDefinition, controllerTls, env, pinned, gcLog: true }));
     // The same server answering after one thread-pool file read, as GetFacts does (--read-first).
-    if (Object.keys(env).length > 0) floor.push(await measure(`floor (${how}): the same bare server, answering after one thread-pool file read as GetFacts does (floor-server.mjs --read-first)`, floorServer, [...floorArgs, '--read-first'], { definition: FloorDefinition, controllerTls, env, pinned }));
+    if (Object.keys(env).length > 0) floor.push(await measure(`floor (${how}): the same bare server, answering after one thread-pool file read as GetFacts does (floor-server.mjs --read-first)`, floorServer, [...floorArgs, '--read-first'], { definition: FloorDefinition, controllerTls, env, pinned, gcLog: true }));
   }
   floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, an empty program`, emptyProgram, [], { answers: false, env }));
 }
 // One line per answering row, so the two placements read side by side.
-const summary = [...results, ...floor].filter((r) => r.getFacts !== undefined).map((r) => ({ build: r.build, placement: r.placement.kind, p50Ms: r.getFacts.p50Ms, p99Ms: r.getFacts.p99Ms, cpuMsPerCall: r.getFacts.cpuMsPerCall, clientCpuMsPerCall: r.getFacts.clientCpuMsPerCall, idleRssMb: r.idle.rssMb, coldStartMs: r.coldStartMs }));
+const summary = [...results, ...floor].filter((r) => r.getFacts !== undefined).map((r) => ({ build: r.build, placement: r.placement.kind, p50Ms: r.getFacts.p50Ms, p99Ms: r.getFacts.p99Ms, cpuMsPerCall: r.getFacts.cpuMsPerCall, clientCpuMsPerCall: r.getFacts.clientCpuMsPerCall, idleRssMb: r.idle.rssMb, coldStartMs: r.coldStartMs, ...(r.gc === undefined ? {} : { gcPer1000Calls: r.gc.collectionsPer1000Calls, allocatedKbPerCall: r.gc.allocatedKbPerCall }) }));
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 process.stdout.write(`${JSON.stringify({ bench: 'agent-footprint', rpm: packaged.rpm, unitEnvironment: packaged.env, goals, goalsJudgedOn: pin ? 'pinned rows: the agent on CPU 1, the client on CPU 0, as on a pool where the controller is remote' : 'shared rows (no pinning: --no-pin or 1 CPU)', loadavg, cpus: cpuCount, summary, results, floor }, null, 2)}\n`);
