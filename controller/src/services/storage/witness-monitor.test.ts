@@ -69,6 +69,8 @@ const xapiListing = () => [failover.failed, failover.survivor].map((h) => ({ ...
 const noHoldDown = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0 } } } as PoolConfig;
 /** An engine with an empty journal that records each failover it is asked to start. */
 const recordingEngine = (started: FailoverParams[]) => ({ start: (_k: string, _p: string, params: FailoverParams) => started.push(params), store: { list: () => [], activeFor: () => undefined } }) as unknown as WorkflowEngine;
+/** The same, whose failover stays running once started (the pool's one active workflow, as the engine enforces it). */
+const runningEngine = (started: FailoverParams[]) => ({ start: (_k: string, _p: string, params: FailoverParams) => started.push(params), store: { list: () => [], activeFor: () => (started.length > 0 ? { id: 'running' } : undefined) } }) as unknown as WorkflowEngine;
 
 /** A journal of failovers, newest first; `promoted: false` is one that stopped before its promotion (refused, fence failed). */
 const engineWith = (rows: Array<{ id: string; params: FailoverParams; createdAt?: string; promoted?: boolean }>) =>
@@ -310,7 +312,7 @@ describe('a master whose heartbeat never comes back (issue 11: detection held by
     const listing = xapiListing();
     const { ctx, heartbeats } = deadMasterContext(answering, null, async () => listing as never);
     const started: FailoverParams[] = [];
-    const engine = recordingEngine(started);
+    const engine = runningEngine(started);
     const monitor = new WitnessMonitor(ctx, noHoldDown, engine);
     await monitor.tick();
     const seen = Date.now();
@@ -331,5 +333,51 @@ describe('a master whose heartbeat never comes back (issue 11: detection held by
     expect(started.map((p) => [p.failed.name, p.survivor.name, p.detectedAt])).toEqual([['xs1', 'xs2', new Date(seen).toISOString()]]);
     // xs1 answered once, then was asked once more: a call in flight is not stacked with another.
     expect(heartbeats.filter((h) => h === 'xs1')).toHaveLength(2);
+  });
+});
+
+describe('the decision when the silence reaches detectAfterMs, not at the next round (issue 11: detected 0.6 s past it)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A witness that has seen xs1 serve, then xs1's calls hang; the rounds' own timers are fake too. */
+  async function hungMaster() {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    vi.setSystemTime(new Date('2026-12-05T05:00:00.000Z'));
+    const answering: Record<string, string> = { xs1: 'master', xs2: 'slave' };
+    const listing = xapiListing();
+    const { ctx } = deadMasterContext(answering, null, async () => listing as never);
+    const started: FailoverParams[] = [];
+    const monitor = new WitnessMonitor(ctx, noHoldDown, runningEngine(started));
+    await monitor.tick();
+    const seen = Date.now();
+    answering['xs1'] = 'hang';
+    // A round with xs1's call out ends after one poll interval (50 ms).
+    const round = monitor.tick();
+    await vi.advanceTimersByTimeAsync(storage.failover.pollIntervalMs);
+    await round;
+    return { answering, monitor, started, seen };
+  }
+
+  it('with no round after it, the failover starts 1 ms after detectAfterMs of silence, detectedAt the last answer', async () => {
+    const { started, seen } = await hungMaster();
+    // No tick from here on: only the witness's own timer can decide.
+    await vi.advanceTimersByTimeAsync(seen + storage.failover.detectAfterMs - Date.now());
+    expect(started).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(started.map((p) => [p.failed.name, p.survivor.name, p.detectedAt, p.declaredAt])).toEqual([['xs1', 'xs2', new Date(seen).toISOString(), new Date(seen + storage.failover.detectAfterMs + 1).toISOString()]]);
+  });
+
+  it('a master that answers again before then cancels it', async () => {
+    const { answering, monitor, started, seen } = await hungMaster();
+    await vi.advanceTimersByTimeAsync(1_000);
+    answering['xs1'] = 'master';
+    // xs1's hung call is still out, so this round does not ask it again: the answer comes from a
+    // fresh monitor state instead, as a recovered host's next call would give it.
+    monitor.hosts.get('xs1')!.lastSeen = Date.now();
+    await vi.advanceTimersByTimeAsync(seen + storage.failover.detectAfterMs + 10 - Date.now());
+    expect(started).toEqual([]);
+    monitor.stop();
   });
 });
