@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { CommandRunner } from '@xsctl/agent/exec/command-runner';
 import { toSpacedHex } from '@xsctl/agent/scsi/hex-input';
+import { removeWhenFileEnds } from '@xsctl/common/testing/temp-dir';
 
 /**
  * The real sg3_utils as the oracle of the agent's SCSI decoders: `sg_vpd --inhex` / `sg_inq
@@ -18,7 +19,11 @@ let dir: Promise<string> | undefined;
 
 /** `TOOL --inhex=FILE ARGS...` on `bytes` (written as sg3_utils' spaced hex); its stdout. */
 export async function sgInhex(tool: 'sg_vpd' | 'sg_inq', bytes: Uint8Array, args: readonly string[] = []): Promise<string> {
-  dir ??= mkdtemp(join(tmpdir(), 'xsctl-sg-oracle-'));
+  // One directory for the test file's calls (memoized), removed when the file ends.
+  dir ??= mkdtemp(join(tmpdir(), 'xsctl-sg-oracle-')).then((d) => {
+    removeWhenFileEnds(d);
+    return d;
+  });
   const file = join(await dir, `${tool}-${Math.random().toString(36).slice(2)}.hex`);
   await writeFile(file, toSpacedHex(bytes));
   try {

@@ -1,8 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@xsctl/common/log/create-logger';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 import { Journal } from '../../journal/journal.js';
 import { WorkflowEngine, type WorkflowContext, type WorkflowKind } from './workflow-engine.js';
 import { WorkflowConflictError, WorkflowHalted } from './workflow-errors.js';
@@ -76,7 +75,7 @@ function fakeKind(world: World): WorkflowKind {
 }
 
 async function journalFile(): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), 'xsctl-wf-')), 'journal.sqlite');
+  return join(await tempDir('xsctl-wf-'), 'journal.sqlite');
 }
 
 describe('WorkflowEngine', () => {

@@ -1,10 +1,9 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { NotFoundError } from '@xsctl/common/errors/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
+import { tempDir } from '@xsctl/common/testing/temp-dir';
 import { Journal } from '../../journal/journal.js';
 import { WorkflowEngine, type WorkflowContext, type WorkflowEvent, type WorkflowKind } from './workflow-engine.js';
 import { WorkflowHalted, WorkflowStateError } from './workflow-errors.js';
@@ -57,7 +56,7 @@ const pauseAtGate = async (engine: WorkflowEngine, id: string, g: ReturnType<typ
   g.open();
   return engine.wait(id);
 };
-const journalFile = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'xsctl-wf-resume-')), 'journal.sqlite');
+const journalFile = async (): Promise<string> => join(await tempDir('xsctl-wf-resume-'), 'journal.sqlite');
 const kinds = (engine: WorkflowEngine, id: string): string[] => engine.events(id).map((e) => e.kind);
 const message = (fn: () => unknown): string => {
   try {
