@@ -241,7 +241,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
   }, 60_000);
 
   it('rule 3 in the agent API: a failover promotion is refused while the replication link is Connected', async () => {
-    const failover = { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST };
+    const failover = { peerFenced: true, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST };
     const err = await xs2.client(DrbdServiceDefinition).promoteDrbd({ resource: 'iscsi1', peerSafety: failover }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: Status.FAILED_PRECONDITION, details: expect.stringMatching(/DRBD_PEER_ALIVE: refusing failover promotion of iscsi1 \(management-link-lost\): the replication link is Connected/) });
     const r = await xs2.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_MASTER, spec: { ...spec(), peerSafety: failover }, dryRun: false });
@@ -311,7 +311,7 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
     await d2.promoteDrbd({ resource: 'iscsi1' });
     await d2.disconnectDrbd({ resource: 'iscsi1' });
     await d1.disconnectDrbd({ resource: 'iscsi1' });
-    await d1.promoteDrbd({ resource: 'iscsi1', peerSafety: { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED } });
+    await d1.promoteDrbd({ resource: 'iscsi1', peerSafety: { peerFenced: true, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED } });
     await d1.demoteDrbd({ resource: 'iscsi1' });
     await d1.connectDrbd({ resource: 'iscsi1' });
     await d2.connectDrbd({ resource: 'iscsi1' });

@@ -134,7 +134,7 @@ describe.skipIf(!isRoot())('PoolStorageService against two namespaced agents (DR
     const [xs1, xs2] = nodes as [StorageNode, StorageNode];
     // The replication link drops; xs2 is fenced-promoted by mistake and writes; the link returns.
     await xs1.client(DrbdServiceDefinition).disconnectDrbd({ resource: 'iscsi1' });
-    await xs2.client(DrbdServiceDefinition).promoteDrbd({ resource: 'iscsi1', peerSafety: { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED } });
+    await xs2.client(DrbdServiceDefinition).promoteDrbd({ resource: 'iscsi1', peerSafety: { peerFenced: true, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED } });
     await xs2.client(DrbdServiceDefinition).demoteDrbd({ resource: 'iscsi1' });
     await xs1.client(DrbdServiceDefinition).connectDrbd({ resource: 'iscsi1' });
     const svc = poolStorageService(ctx);

@@ -188,7 +188,7 @@ describe.each([
   });
 
   it('rule 3: a failover promotion is refused while the replication link is Connected (the peer is alive)', async () => {
-    const failover = (failoverReason: FailoverReason) => ({ peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason });
+    const failover = (failoverReason: FailoverReason) => ({ peerFenced: true, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason });
     expect((await readStatus(c.ctx, 'iscsi1')).resources[0]).toMatchObject({ role: 'Secondary', peerRole: 'Secondary', connection: 'Connected', disk: 'UpToDate' });
     // Even with the peer claimed fenced: a Connected link proves it is not.
     const err = await promote(c.ctx, 'iscsi1', failover(FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST)).catch((e: unknown) => e);
@@ -203,10 +203,10 @@ describe.each([
   it('a disconnected peer must be fenced (or outvoted) before we promote', async () => {
     expect((await disconnect(c.ctx, 'iscsi1')).state).toMatchObject({ connection: 'StandAlone', peerRole: 'Unknown' });
     expect(await codeOf(promote(c.ctx, 'iscsi1', undefined))).toBe('DRBD_PEER_UNVERIFIED');
-    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED }))).toBe('DRBD_PEER_UNVERIFIED');
+    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: false, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED }))).toBe('DRBD_PEER_UNVERIFIED');
     // The link is down: a failover for a lost management link is possible, once the peer is fenced.
-    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST }))).toBe('DRBD_PEER_UNVERIFIED');
-    const up = await promote(c.ctx, 'iscsi1', { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST });
+    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: false, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST }))).toBe('DRBD_PEER_UNVERIFIED');
+    const up = await promote(c.ctx, 'iscsi1', { peerFenced: true, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST });
     expect(up.state).toMatchObject({ role: 'Primary', connection: 'StandAlone' });
   });
 
@@ -283,7 +283,7 @@ describe('DRBD 8.3 through drbdadm-83 and the simulator', () => {
     expect(s.source).toBe('proc-drbd');
     expect(s.resources[0]).toMatchObject({ role: 'Secondary', disk: 'Inconsistent', connection: 'WFConnection' });
     expect(await readFile(join(c.root, 'proc/drbd'), 'utf8')).toMatch(/^version: 8\.3\.16 \(api:88/);
-    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: true, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED }))).toBe('DRBD_NOT_UP_TO_DATE');
+    expect(await codeOf(promote(c.ctx, 'iscsi1', { peerFenced: true, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED }))).toBe('DRBD_NOT_UP_TO_DATE');
     await disconnect(c.ctx, 'iscsi1');
     const plan = await resolveSplitBrain(c.ctx, 'iscsi1', SplitBrainSide.SPLIT_BRAIN_SIDE_VICTIM, false);
     expect(plan.commands).toEqual(['drbdadm -- --discard-my-data connect iscsi1']);

@@ -11,7 +11,7 @@ const state = (s: Partial<DrbdResourceState>): DrbdResourceState => ({
   name: 'iscsi1', minor: 0, role: 'Secondary', peerRole: 'Secondary', disk: 'UpToDate', peerDisk: 'UpToDate', connection: 'Connected', replication: 'Established', peer: '',
   splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '', ...s,
 });
-const safety = (s: Partial<PeerSafety>): PeerSafety => ({ peerFenced: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED, ...s });
+const safety = (s: Partial<PeerSafety>): PeerSafety => ({ peerFenced: false, peerFencedByPower: false, witnessAddress: '', witnessInterface: '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED, ...s });
 const failover = safety({ failoverReason: FailoverReason.FAILOVER_REASON_MANAGEMENT_LINK_LOST });
 
 function refusal(fn: () => unknown): Error & { code: string } {
@@ -95,7 +95,7 @@ describe('peerSafetyCheck (rule 2)', () => {
   });
   it('a fenced peer is safe, and fencing needs no witness', () => {
     expect(peerSafetyCheck(safety({ peerFenced: true }))).toEqual({ kind: 'fenced' });
-    expect(peerSafetyCheck(safety({ peerFenced: true, witnessAddress: '10.0.0.9', witnessInterface: 'xenbr1' }))).toEqual({ kind: 'fenced' });
+    expect(peerSafetyCheck(safety({ peerFenced: true, peerFencedByPower: false, witnessAddress: '10.0.0.9', witnessInterface: 'xenbr1' }))).toEqual({ kind: 'fenced' });
   });
   it('a witness address asks for an ARP probe on the named interface', () => {
     expect(peerSafetyCheck(safety({ witnessAddress: '10.0.0.9', witnessInterface: 'xenbr1' }))).toEqual({ kind: 'witness', address: '10.0.0.9', iface: 'xenbr1' });

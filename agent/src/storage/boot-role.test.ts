@@ -196,6 +196,7 @@ describe('storage role config (/etc/xsctl/storage.yaml)', () => {
     ['an inline CHAP secret', yaml('').replace('passwordFile: chap-secret', 'password: x'), /passwordFile/],
     ['a missing secret file', yaml('').replace('chap-secret', 'nope'), /\/etc\/xsctl\/nope does not exist/],
     ['a stored fence claim', yaml('').replace('{ witnessAddress', '{ peerFenced: true, witnessAddress'), /peerFenced: a fence claim written in a file is stale/],
+    ['a stored power-off claim', yaml('').replace('{ witnessAddress', '{ peerFencedByPower: true, witnessAddress'), /peerFencedByPower: a power-off read back once is stale at the next boot/],
     ['a stored failover reason', yaml('').replace('{ witnessAddress', '{ failoverReason: FAILOVER_REASON_MANAGEMENT_LINK_LOST, witnessAddress'), /no failover/],
     ['an invalid resource name', yaml('').replace('[iscsi1]', '["r0 --force"]'), /drbdResources\[0\]/],
     ['a negative delay', yaml('hysteresisMs: -1'), /hysteresisMs/],
@@ -337,7 +338,7 @@ describe('WriteStorageRoleConfig writes what the boot-time assertion reads', () 
       },
       floatingIp: { address: '10.10.10.3', prefixLength: 24, interface: 'xapi1', garpCount: 0 },
       tgtd: undefined,
-      peerSafety: { peerFenced: true, witnessAddress: '192.168.1.253', witnessInterface: 'xenbr0', failoverReason: 0 },
+      peerSafety: { peerFenced: true, peerFencedByPower: true, witnessAddress: '192.168.1.253', witnessInterface: 'xenbr0', failoverReason: 0 },
       stopGraceMs: 0,
     };
     const req = { spec, firewall: { subnet: '10.10.10.0/24', drbdPorts: [7789], iscsiPort: 0, chain: '' }, timing: { hysteresisMs: 2000, connectWaitMs: 0, retryInitialMs: 0, retryMaxMs: 0 } };
@@ -353,7 +354,7 @@ describe('WriteStorageRoleConfig writes what the boot-time assertion reads', () 
     expect(loaded?.spec.target?.incomingUser?.password).toBe('Xs-CHAP-secret-42');
     expect(loaded?.spec.target?.luns[0]).toMatchObject({ scsiId: 'XSCTL-ISCSI1', scsiSn: 'XS0000000001' });
     // A fence claim is a statement about one moment: it is not written for the next boot.
-    expect(loaded?.spec.peerSafety).toMatchObject({ peerFenced: false, witnessAddress: '192.168.1.253' });
+    expect(loaded?.spec.peerSafety).toMatchObject({ peerFenced: false, peerFencedByPower: false, witnessAddress: '192.168.1.253' });
     expect((await writeStorageRoleConfig(n.ctx, { ...req, confirm: true })).changed).toBe(false);
   });
 });

@@ -84,6 +84,7 @@ export async function loadStorageRoleConfig(ctx: AgentContext, signal?: AbortSig
   }
   const safety = o['peerSafety'] as Record<string, unknown> | undefined;
   if (safety?.['peerFenced'] === true) throw new ConfigError(file, 'peerSafety.peerFenced: a fence claim written in a file is stale at the next boot; use a witness (witnessAddress, witnessInterface)');
+  if (safety?.['peerFencedByPower'] === true) throw new ConfigError(file, 'peerSafety.peerFencedByPower: a power-off read back once is stale at the next boot (the peer may be on again); only a failover that fenced the peer sends it');
   const spec = StorageSpec.fromJSON(o);
   if (spec.peerSafety !== undefined && spec.peerSafety.failoverReason !== FailoverReason.FAILOVER_REASON_UNSPECIFIED) {
     throw new ConfigError(file, 'peerSafety.failoverReason: a boot-time assertion is no failover');

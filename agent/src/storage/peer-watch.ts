@@ -11,7 +11,7 @@ import type { AgentContext } from '../server/agent-context.js';
 import { integerInRange, interfaceName, ipv4Address } from '../validate/validators.js';
 import { normalizeStorageSpec, type StorageConfig } from './assert-role.js';
 import { defaultSelfFenceTeardownMs, selfFenceCleanup, selfFenceTearDown } from './self-fence.js';
-import { selfFenceDecision } from './self-fence-decision.js';
+import { peerFencedHoldEnd, selfFenceDecision } from './self-fence-decision.js';
 
 interface WatchConfig {
   spec: PeerWatchSpec;
@@ -49,6 +49,8 @@ interface Observation {
   at: number;
   drbd: DrbdResourceState[];
   replicationConnected: boolean;
+  /** When the ARP probes (replicationReachable, managementReachable) started: an early view carries the last round's. */
+  probesStartedAt: number;
   replicationReachable: boolean;
   managementReachable: boolean;
   ipPresent: boolean;
@@ -81,7 +83,9 @@ async function dadAnswers(ctx: AgentContext, ip: { address: string; iface: strin
  * also enforces the self-fence bound: a node that serves (Primary or floating IP) and has neither
  * a Connected replication link nor a witness call within selfFenceAfterMs tears its role down
  * (floating IP, target, tgtd, DRBD Secondary: rule 5's reverse order), so the peer, promoted by
- * the controller only after the longer failover delay, never meets a live master.
+ * the controller only after the longer failover delay, never meets a live master. Except while
+ * the peer-fenced hold lasts: this node was promoted by a failover that fenced the peer by power,
+ * and the peer has answered on neither link since (self-fence-decision.ts).
  */
 export class PeerWatch {
   #config: WatchConfig | null = null;
@@ -92,6 +96,11 @@ export class PeerWatch {
   #fencing = false;
   #tornDownAt = 0;
   #heldForSplitBrain = false;
+  /** performance.now() when the peer-fenced hold began (0: none), and the same as an ISO time for the view. */
+  #peerFencedSince = 0;
+  #peerFencedSinceIso = '';
+  /** The hold is logged once per loss of the witness, not per check. */
+  #heldForPeerFenced = false;
   #loop: Promise<void> | null = null;
   /** Role assertions from the controller under way (the witness is there while they run). */
   #controllerCalls = 0;
@@ -130,7 +139,34 @@ export class PeerWatch {
       warnings: o?.warnings ?? ['no observation yet'],
       floatingIpPresent: o?.ipPresent ?? false,
       floatingIpAnswersElsewhere: o?.ipAnswersElsewhere ?? false,
+      peerFencedHold: this.#peerFencedSince !== 0,
+      peerFencedHoldSince: this.#peerFencedSinceIso,
     };
+  }
+
+  /**
+   * A role assertion ended (storage-service.ts, before its controllerCall ends, so no self-fence
+   * check runs between the promotion and its hold): 'start' arms the peer-fenced hold, 'end'
+   * drops it (holdAfterAssertion decides which).
+   */
+  roleAsserted(change: 'start' | 'keep' | 'end'): void {
+    if (change === 'keep') return;
+    if (change === 'start') {
+      this.#peerFencedSince = performance.now();
+      this.#peerFencedSinceIso = new Date().toISOString();
+      this.#heldForPeerFenced = false;
+      this.ctx.logger.warn({ since: this.#peerFencedSinceIso }, 'PEER FENCED BY POWER: promoted after the controller powered the peer off; the self-fence is held while the peer answers on neither link');
+      return;
+    }
+    this.#endPeerFencedHold('a new role assertion');
+  }
+
+  #endPeerFencedHold(why: string): void {
+    if (this.#peerFencedSince === 0) return;
+    this.ctx.logger.warn({ since: this.#peerFencedSinceIso, why }, `PEER-FENCED HOLD ENDED: ${why}; the self-fence rule applies again`);
+    this.#peerFencedSince = 0;
+    this.#peerFencedSinceIso = '';
+    this.#heldForPeerFenced = false;
   }
 
   /**
@@ -281,6 +317,7 @@ export class PeerWatch {
       at: performance.now(),
       drbd,
       replicationConnected: drbd.length > 0 && drbd.every(isConnected),
+      probesStartedAt: startedAt,
       replicationReachable: rep,
       managementReachable: mgmt,
       ipPresent: ip,
@@ -291,9 +328,17 @@ export class PeerWatch {
   }
 
   async #enforceSelfFence(c: WatchConfig, o: Observation, signal: AbortSignal): Promise<void> {
-    const decision = selfFenceDecision({ selfFenceAfterMs: c.selfFenceAfterMs, fencing: this.#fencing, lastWitnessAt: this.#lastWitness, controllerCalls: this.#controllerCalls, tornDownAt: this.#tornDownAt, now: performance.now(), observation: o });
+    const ended = peerFencedHoldEnd(this.#peerFencedSince, o);
+    if (ended !== null) this.#endPeerFencedHold(ended);
+    const decision = selfFenceDecision({ selfFenceAfterMs: c.selfFenceAfterMs, fencing: this.#fencing, lastWitnessAt: this.#lastWitness, controllerCalls: this.#controllerCalls, tornDownAt: this.#tornDownAt, now: performance.now(), peerFencedSince: this.#peerFencedSince, observation: o });
+    if (decision.action !== 'hold-peer-fenced') this.#heldForPeerFenced = false;
     if (decision.action === 'none') return;
     const silence = decision.silenceMs;
+    if (decision.action === 'hold-peer-fenced') {
+      if (!this.#heldForPeerFenced) this.ctx.logger.warn({ witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, peerFencedSince: this.#peerFencedSinceIso, replication: o.drbd.map((d) => `${d.name}:${d.connection}`) }, 'SELF-FENCE HELD: witness lost while serving, but the peer was fenced by power before this promotion and has answered on neither link since; not self-fencing');
+      this.#heldForPeerFenced = true;
+      return;
+    }
     if (decision.action === 'hold-split-brain') {
       if (!this.#heldForSplitBrain) this.ctx.logger.error({ witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, splitBrain: decision.splitBrain }, 'SPLIT BRAIN: witness lost while serving; not self-fencing (no promotion is possible until an admin resolves it, rule 10)');
       this.#heldForSplitBrain = true;

@@ -1,6 +1,6 @@
 import type { DrbdServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { FloatingIpServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
-import { StorageHandover, type StorageServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StorageHandover, StorageRole, type StorageServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { TargetServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 import type { PeerViewServiceImplementation } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { drbdService } from '../drbd/drbd-service.js';
@@ -12,16 +12,23 @@ import { runHandover } from './handover.js';
 import { storageStatus } from './storage-status.js';
 import { writeStorageRoleConfig } from './write-role-config.js';
 import { PeerWatch } from './peer-watch.js';
+import { holdAfterAssertion } from './self-fence-decision.js';
 
 export function storageService(ctx: AgentContext, watch?: PeerWatch): StorageServiceImplementation {
   return {
     async assertStorageRole(request, { signal }) {
       // The controller is the witness: a role change it asks for is witness contact (peer-watch.ts).
       const done = watch?.controllerCall();
+      const handover = request.handover !== StorageHandover.STORAGE_HANDOVER_UNSPECIFIED;
+      let ok = false;
       try {
-        if (request.handover !== StorageHandover.STORAGE_HANDOVER_UNSPECIFIED) return await runHandover(ctx, request.role, request.handover, request.spec, request.dryRun, signal);
-        return await assertRole(ctx, request.role, request.spec, request.dryRun, signal);
+        const r = handover ? await runHandover(ctx, request.role, request.handover, request.spec, request.dryRun, signal) : await assertRole(ctx, request.role, request.spec, request.dryRun, signal);
+        ok = r.ok;
+        return r;
       } finally {
+        // Before the witness contact ends: no self-fence check runs between a promotion and its hold.
+        const safety = request.spec?.peerSafety;
+        watch?.roleAsserted(holdAfterAssertion({ master: request.role === StorageRole.STORAGE_ROLE_MASTER, handover, dryRun: request.dryRun, ok, peerFenced: safety?.peerFenced === true, peerFencedByPower: safety?.peerFencedByPower === true }));
         done?.();
       }
     },

@@ -43,6 +43,7 @@ export function renderStorageRoleConfig(req: Pick<WriteStorageRoleConfigRequest,
   const safety = spec['peerSafety'] as Record<string, unknown> | undefined;
   if (safety !== undefined) {
     delete safety['peerFenced'];
+    delete safety['peerFencedByPower'];
     delete safety['failoverReason'];
   }
   const doc: Record<string, unknown> = { ...timingOf(req.timing), ...spec };

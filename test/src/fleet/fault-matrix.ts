@@ -110,6 +110,63 @@ async function makeInconsistent(lab: StorageLab, n: LabHost): Promise<void> {
   await execa(process.execPath, [drbdSimPath(), 'status', LAB_RESOURCE], { env: { ...process.env, ...lab.node(n).drbdSimEnv } });
 }
 
+/**
+ * Row 8's return, after a failover that left xs2 serving: the crashed xs1 boots with a stale
+ * pool.conf (master) and its storage role config (rules 9 and 11), comes back Secondary, resyncs
+ * as SyncTarget of xs2 and its boot role is refused (DRBD_PEER_PRIMARY); xs2 keeps the role.
+ */
+async function oldMasterReturnsSecondary(lab: StorageLab): Promise<string> {
+  // It boots with a stale pool.conf (master) and its storage role config: rules 9 and 11.
+  const root = join(lab.base, 'xs1');
+  await mkdir(join(root, 'etc/xensource'), { recursive: true });
+  await mkdir(join(root, 'etc/xsctl'), { recursive: true });
+  await writeFile(join(root, 'etc/xensource/pool.conf'), 'master');
+  const spec = JSON.parse(JSON.stringify(lab.spec('xs1'))) as Record<string, unknown>;
+  // The CHAP secret in a file beside it, as the boot role requires (a plain password is refused).
+  const target = spec['target'] as { incomingUser: { user: string; password?: string; passwordFile?: string } };
+  await writeFile(join(root, 'etc/xsctl/chap-secret'), `${target.incomingUser.password ?? ''}\n`, { mode: 0o600 });
+  target.incomingUser = { user: target.incomingUser.user, passwordFile: 'chap-secret' };
+  await writeFile(join(root, 'etc/xsctl/storage.yaml'), stringify({ ...spec, hysteresisMs: 1_000, connectWaitMs: 5_000, retryInitialMs: 2_000, retryMaxMs: 5_000 }));
+  const kernLog = join(root, 'var/log/kern.log');
+  const kernBefore = (await readFile(kernLog, 'utf8').catch(() => '')).length;
+  const node = await lab.bootHost('xs1');
+  const agentLogBefore = (await readFile(node.logFile, 'utf8')).length;
+  const stop = new AbortController();
+  const boot = assertStorageRoleOnBoot(node.ctx, { signal: stop.signal });
+  try {
+    // DRBD up as Secondary, the handshake makes it SyncTarget of xs2, the resync ends UpToDate.
+    const s = await lab.until('xs1 Connected, Secondary and UpToDate under a Primary xs2', async () => {
+      const d = await lab.drbdState('xs1');
+      return d?.connection === 'Connected' && d.role === 'Secondary' && d.disk === 'UpToDate' && d.peerRole === 'Primary' ? d : undefined;
+    }, 90_000);
+    // Its boot role tried the master role pool.conf names and was refused (rule 4), then retried.
+    await lab.until('the boot role refusing to promote over the Primary xs2', async () => {
+      const log = (await readFile(node.logFile, 'utf8')).slice(agentLogBefore);
+      return /STORAGE ROLE NOT ASSERTED/.test(log) && /DRBD_PEER_PRIMARY/.test(log) ? true : undefined;
+    }, 60_000);
+    // A later retry does not change it either.
+    await sleep(6_000);
+    const kern = (await readFile(kernLog, 'utf8')).slice(kernBefore);
+    check(/uuid_compare\(\)=-1 by rule 50/.test(kern), 'xs1 kernel: its generation is the one xs2 started from (rule 50)');
+    check(/conn\( WFSyncUUID -> SyncTarget \)/.test(kern), 'xs1 kernel: became SyncTarget');
+    check(/conn\( SyncTarget -> Connected \) disk\( Inconsistent -> UpToDate \)/.test(kern), 'xs1 kernel: resync done, UpToDate');
+    check(!/Split-Brain/.test(kern), 'no split brain');
+    const after = await lab.drbdState('xs1');
+    check(after?.role === 'Secondary' && after.connection === 'Connected' && after.disk === 'UpToDate', `xs1 still Secondary/Connected/UpToDate (${after?.role}/${after?.connection}/${after?.disk})`);
+    check((await role(lab, 'xs1')) === 'Secondary', 'the simulated kernel holds xs1 Secondary');
+    check((await role(lab, 'xs2')) === 'Primary', 'xs2 still Primary');
+    const peer = await lab.drbdState('xs2');
+    check(peer?.connection === 'Connected' && peer.peerDisk === 'UpToDate', `xs2 sees xs1 UpToDate (${peer?.connection}/${peer?.peerDisk})`);
+    check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'the floating IP stays on xs2');
+    const id = await lab.inquiry();
+    check(id !== null && `${id.vendor}/${id.product}/${id.serial}` === IDENTITY, `the LUN answers on the floating IP as ${IDENTITY}`);
+    return `xs1 back Secondary, resynced as SyncTarget of xs2 (${s.connection}/${s.disk}); its boot role was refused (DRBD_PEER_PRIMARY)`;
+  } finally {
+    stop.abort();
+    await boot;
+  }
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'storage master agent killed',
@@ -244,55 +301,7 @@ export const scenarios: Scenario[] = [
       const w = await failoverDone(lab);
       check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
       check((await role(lab, 'xs1')) === 'Unconfigured', `the crashed xs1 has no DRBD state (is ${await role(lab, 'xs1')})`);
-      // It boots with a stale pool.conf (master) and its storage role config: rules 9 and 11.
-      const root = join(lab.base, 'xs1');
-      await mkdir(join(root, 'etc/xensource'), { recursive: true });
-      await mkdir(join(root, 'etc/xsctl'), { recursive: true });
-      await writeFile(join(root, 'etc/xensource/pool.conf'), 'master');
-      const spec = JSON.parse(JSON.stringify(lab.spec('xs1'))) as Record<string, unknown>;
-      // The CHAP secret in a file beside it, as the boot role requires (a plain password is refused).
-      const target = spec['target'] as { incomingUser: { user: string; password?: string; passwordFile?: string } };
-      await writeFile(join(root, 'etc/xsctl/chap-secret'), `${target.incomingUser.password ?? ''}\n`, { mode: 0o600 });
-      target.incomingUser = { user: target.incomingUser.user, passwordFile: 'chap-secret' };
-      await writeFile(join(root, 'etc/xsctl/storage.yaml'), stringify({ ...spec, hysteresisMs: 1_000, connectWaitMs: 5_000, retryInitialMs: 2_000, retryMaxMs: 5_000 }));
-      const kernLog = join(root, 'var/log/kern.log');
-      const kernBefore = (await readFile(kernLog, 'utf8').catch(() => '')).length;
-      const node = await lab.bootHost('xs1');
-      const agentLogBefore = (await readFile(node.logFile, 'utf8')).length;
-      const stop = new AbortController();
-      const boot = assertStorageRoleOnBoot(node.ctx, { signal: stop.signal });
-      try {
-        // DRBD up as Secondary, the handshake makes it SyncTarget of xs2, the resync ends UpToDate.
-        const s = await lab.until('xs1 Connected, Secondary and UpToDate under a Primary xs2', async () => {
-          const d = await lab.drbdState('xs1');
-          return d?.connection === 'Connected' && d.role === 'Secondary' && d.disk === 'UpToDate' && d.peerRole === 'Primary' ? d : undefined;
-        }, 90_000);
-        // Its boot role tried the master role pool.conf names and was refused (rule 4), then retried.
-        await lab.until('the boot role refusing to promote over the Primary xs2', async () => {
-          const log = (await readFile(node.logFile, 'utf8')).slice(agentLogBefore);
-          return /STORAGE ROLE NOT ASSERTED/.test(log) && /DRBD_PEER_PRIMARY/.test(log) ? true : undefined;
-        }, 60_000);
-        // A later retry does not change it either.
-        await sleep(6_000);
-        const kern = (await readFile(kernLog, 'utf8')).slice(kernBefore);
-        check(/uuid_compare\(\)=-1 by rule 50/.test(kern), 'xs1 kernel: its generation is the one xs2 started from (rule 50)');
-        check(/conn\( WFSyncUUID -> SyncTarget \)/.test(kern), 'xs1 kernel: became SyncTarget');
-        check(/conn\( SyncTarget -> Connected \) disk\( Inconsistent -> UpToDate \)/.test(kern), 'xs1 kernel: resync done, UpToDate');
-        check(!/Split-Brain/.test(kern), 'no split brain');
-        const after = await lab.drbdState('xs1');
-        check(after?.role === 'Secondary' && after.connection === 'Connected' && after.disk === 'UpToDate', `xs1 still Secondary/Connected/UpToDate (${after?.role}/${after?.connection}/${after?.disk})`);
-        check((await role(lab, 'xs1')) === 'Secondary', 'the simulated kernel holds xs1 Secondary');
-        check((await role(lab, 'xs2')) === 'Primary', 'xs2 still Primary');
-        const peer = await lab.drbdState('xs2');
-        check(peer?.connection === 'Connected' && peer.peerDisk === 'UpToDate', `xs2 sees xs1 UpToDate (${peer?.connection}/${peer?.peerDisk})`);
-        check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'the floating IP stays on xs2');
-        const id = await lab.inquiry();
-        check(id !== null && `${id.vendor}/${id.product}/${id.serial}` === IDENTITY, `the LUN answers on the floating IP as ${IDENTITY}`);
-        return `xs1 back Secondary, resynced as SyncTarget of xs2 (${s.connection}/${s.disk}); its boot role was refused (DRBD_PEER_PRIMARY)`;
-      } finally {
-        stop.abort();
-        await boot;
-      }
+      return oldMasterReturnsSecondary(lab);
     },
   },
   {
@@ -510,6 +519,53 @@ export const scenarios: Scenario[] = [
       check(!/SELF-FENCE: replication link and witness lost/.test(await readFile(lab.node('xs1').logFile, 'utf8')), 'xs1 never self-fenced');
       check(/heartbeating the storage hosts from the journal \(pool members\)/.test(await readFile(lab.controllerLog, 'utf8')), 'the controller took the hosts from its journal');
       return 'pool master xs2 (storage slave) lost, controller restarted: hosts from the journal, xs1 heartbeaten and serving, no failover';
+    },
+  },
+  {
+    name: 'the lone survivor after an IPMI failover keeps serving while the witness is silent past its bound; the old master returns Secondary',
+    // Issue 11 (the failover bench at load 10): the survivor's peer is powered off, so its
+    // replication link is down for good, and a controller heartbeat later than selfFenceAfterMs
+    // self-fenced the pool's only serving copy. With the peer fenced by power and silent on both
+    // links the self-fence is held (docs/storage-safety-rules.md, "Self-fencing").
+    // xs2 serves throughout, the witness's silence included.
+    servedAfter: true,
+    async run(lab, mon) {
+      await witnessReady(lab);
+      await lab.loseHost('xs1');
+      mon.mark();
+      const w = await failoverDone(lab);
+      check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
+      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+      check((await readFile(lab.bmcs.get('xs1')!.stateFile, 'utf8')).trim() === '0', 'xs1 powered off by its BMC (the fence was by power)');
+      // The admin sees the hold: `xsctl storage status` (the witness's latest view of xs2).
+      await lab.until('storage status showing xs2 holding its self-fence', async () => {
+        const st = await lab.xsctl(['storage', 'status', '--pool', 'lab'], 60_000);
+        return /xs2 .*held: peer powered off \(since \d\d:\d\d:\d\d\)/.test(st.stdout) ? true : undefined;
+      }, 30_000);
+      // The witness goes silent: the controller stops, for the self-fence bound (4 s in this lab)
+      // twice over and 2 s more. xs2's replication link is down (WFConnection: xs1 is off).
+      await lab.stopController();
+      const silentFrom = performance.now();
+      await sleep(2 * 4_000 + 2_000);
+      check((await lab.drbdState('xs2'))?.connection !== 'Connected', 'xs2 has no replication link while the witness is away');
+      check((await role(lab, 'xs2')) === 'Primary' && JSON.stringify(await lab.ipHolders()) === '["xs2"]', `xs2 still Primary with the floating IP after ${Math.round(performance.now() - silentFrom)} ms without the witness`);
+      const id = await lab.inquiry(10_000);
+      check(id !== null && `${id.vendor}/${id.product}/${id.serial}` === IDENTITY, `the LUN still answers from xs2 as ${IDENTITY}`);
+      const log2 = await readFile(lab.node('xs2').logFile, 'utf8');
+      check(!/SELF-FENCE: replication link and witness lost/.test(log2), 'xs2 never self-fenced');
+      const holds = (log2.match(/SELF-FENCE HELD: witness lost while serving, but the peer was fenced by power/g) ?? []).length;
+      check(holds === 1, `xs2 logged the hold once, not per check (${holds} lines)`);
+      // The witness back, then the old master: it answers on its links (the hold ends) and comes back Secondary.
+      await lab.startController();
+      await lab.until('the witness to see xs2 serving', async () => ((await witness(lab)).storageMaster === 'xs2' ? true : undefined), 60_000);
+      const back = await oldMasterReturnsSecondary(lab);
+      const ended = /PEER-FENCED HOLD ENDED: the peer answers on the replication link/.test(await readFile(lab.node('xs2').logFile, 'utf8'));
+      check(ended, 'xs2 ended its hold when xs1 answered on the replication link');
+      await lab.until('storage status without the hold', async () => {
+        const st = await lab.xsctl(['storage', 'status', '--pool', 'lab'], 60_000);
+        return st.exitCode === 0 && /^xs2 /m.test(st.stdout) && !/held: peer powered off/.test(st.stdout) ? true : undefined;
+      }, 30_000);
+      return `xs2 kept serving ${2 * 4_000 + 2_000} ms without the witness (hold logged once), then: ${back}`;
     },
   },
 ];

@@ -157,7 +157,8 @@ export function registerDrbd(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: { pool: string; host: string; resource: string; peerFenced?: boolean; witness?: string; witnessInterface?: string; json?: boolean }, cmd: Command) => {
       if ((flags.witness === undefined) !== (flags.witnessInterface === undefined)) throw new CliError('BAD_FLAG', '--witness needs --witness-interface', 'give both, e.g. --witness 192.168.1.253 --witness-interface xenbr0');
-      const peerSafety = { peerFenced: flags.peerFenced === true, witnessAddress: flags.witness ?? '', witnessInterface: flags.witnessInterface ?? '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED };
+      // An admin's claim, never a power-off the controller read back: no peer-fenced hold on the agent.
+      const peerSafety = { peerFenced: flags.peerFenced === true, peerFencedByPower: false, witnessAddress: flags.witness ?? '', witnessInterface: flags.witnessInterface ?? '', failoverReason: FailoverReason.FAILOVER_REASON_UNSPECIFIED };
       const res = await withController(cmd.optsWithGlobals<GlobalFlags>(), ({ channel }) => poolStorageClient(channel).promotePoolDrbd({ pool: flags.pool, host: flags.host, resource: flags.resource, peerSafety }));
       if (flags.json === true) printJson(res);
       else process.stdout.write(renderOperation(flags.host, `promote ${flags.resource}`, res.result));

@@ -65,6 +65,8 @@ export async function loadSpecFile(file: string): Promise<SpecFile> {
     if (r['sharedSecretFile'] !== undefined) r['sharedSecret'] = await readSecret(base, r['sharedSecretFile'], 'the DRBD shared secret');
     drbd.push(DrbdResourceSpec.fromJSON(r));
   }
+  const safety = o['peerSafety'] as Record<string, unknown> | undefined;
+  if (safety !== undefined && safety !== null && 'peerFencedByPower' in safety) throw new CliError('SPEC_INVALID', `${file}: peerSafety.peerFencedByPower`, "only the controller's failover sets it, after its fencer read the peer's power state back off");
   const storage = StorageSpec.fromJSON(o);
   if (storage.drbdResources.length === 0) storage.drbdResources = drbd.map((r) => r.name);
   return {

@@ -57,6 +57,9 @@ describe('storage spec files and xsctl tgt config', () => {
     expect(spec.storage.floatingIp).toMatchObject({ address: '10.10.10.3', interface: 'xapi1' });
     await writeFile(join(dir, 'bad.yaml'), 'target: { incomingUser: { user: u, password: inline-secret-123 } }\n');
     await expect(loadSpecFile(join(dir, 'bad.yaml'))).rejects.toMatchObject({ code: 'SPEC_INVALID' });
+    // The power-off claim that holds a survivor's self-fence is the controller's failover's alone.
+    await writeFile(join(dir, 'power.yaml'), 'drbdResources: [iscsi1]\npeerSafety: { peerFenced: true, peerFencedByPower: true }\n');
+    await expect(loadSpecFile(join(dir, 'power.yaml'))).rejects.toMatchObject({ code: 'SPEC_INVALID', message: expect.stringContaining('peerSafety.peerFencedByPower') });
     const targets = await targetsFromFlags({ spec: join(dir, 'storage.yaml'), tid: '1', lun: '1', initiatorAddress: [], initiatorName: [] });
     expect(targets[0]?.luns[0]?.scsiSn).toBe('XS0000000001');
   });
@@ -135,5 +138,18 @@ describe('xsctl storage status: the witness', () => {
 
   it('a finished one has no FAILED line', () => {
     expect(renderWitness({ ...base, last: { ...last, state: 'done' } })).not.toContain('FAILED');
+  });
+
+  // A survivor promoted after IPMI powered its peer off holds its self-fence (issue 11): the admin sees it.
+  const view = { hostname: 'xs2', drbd: [], replicationConnected: false, replicationReachable: false, managementReachable: false, heldRole: 'master', witnessSilenceMs: 0, selfFenced: false, selfFencedAt: '', observedAgeMs: 0, warnings: [], floatingIpPresent: true, floatingIpAnswersElsewhere: false, peerFencedHold: true, peerFencedHoldSince: '2026-12-05T14:02:03.456Z' };
+  const host = (v: typeof view) => ({ ...base, last: undefined, hosts: [{ host: 'xs2', reachable: true, lastSeen: '2026-12-05T14:05:00.000Z', view: v, error: '' }] });
+
+  it('the peer-fenced hold shows in the SELF-FENCED column with its start', () => {
+    expect(renderWitness(host(view)).split('\n')[2]).toMatch(/^xs2 .* held: peer powered off \(since 14:02:03\)$/);
+  });
+
+  it('a self-fence shows its time, not a hold; neither shows no', () => {
+    expect(renderWitness(host({ ...view, selfFenced: true, selfFencedAt: '2026-12-05T14:09:00.000Z' })).split('\n')[2]).toMatch(/ 2026-12-05T14:09:00.000Z$/);
+    expect(renderWitness(host({ ...view, peerFencedHold: false, peerFencedHoldSince: '' })).split('\n')[2]).toMatch(/ no$/);
   });
 });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Channel } from 'nice-grpc';
 import { StorageFailoverServiceDefinition, type GetWitnessStatusResponse, type StorageFailoverServiceClient, type StorageWorkflowEvent } from '@xsctl/proto/gen/xsctl/controller/v1/storage_failover';
 import type { DeadlineOptions } from '@xsctl/common/grpc/index';
+import type { PeerView } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { serviceClient, withController } from '../../client/connect-controller.js';
 import type { GlobalFlags } from '../../config/cli-config.js';
 import { CliError } from '../../output/cli-error.js';
@@ -52,6 +53,16 @@ function stateAfter(e: StorageWorkflowEvent): string {
   }
 }
 
+/**
+ * Self-fenced (when), or held: a survivor promoted after its peer was powered off does not
+ * self-fence on a late witness while that peer answers on neither link (peer-watch.ts).
+ */
+function selfFenceCell(v: PeerView | undefined): string {
+  if (v?.selfFenced === true) return v.selfFencedAt;
+  if (v?.peerFencedHold === true) return `held: peer powered off (since ${v.peerFencedHoldSince.slice(11, 19)})`;
+  return 'no';
+}
+
 export function renderWitness(s: GetWitnessStatusResponse): string {
   const out = [`witness: storage master ${s.storageMaster || '(none seen)'}; automatic failover ${s.automatic ? 'ON' : 'off'}`];
   out.push(
@@ -63,7 +74,7 @@ export function renderWitness(s: GetWitnessStatusResponse): string {
         h.view?.heldRole ?? '-',
         h.view?.drbd.map((d) => `${d.name}:${d.connection}`).join(', ') || '-',
         h.view === undefined ? '-' : `${h.view.replicationReachable ? 'yes' : 'no'}/${h.view.managementReachable ? 'yes' : 'no'}`,
-        h.view?.selfFenced ? h.view.selfFencedAt : 'no',
+        selfFenceCell(h.view),
       ]),
     ).trimEnd(),
   );

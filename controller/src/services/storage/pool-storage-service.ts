@@ -153,6 +153,9 @@ export function poolStorageService(ctx: ControllerContext): PoolStorageServiceIm
     },
 
     async assertPoolStorageRole(request, { signal }) {
+      // A power-off read back by the controller's fencer is not an admin's to claim: on the agent it
+      // holds the self-fence while the peer is silent (peer-watch.ts), which only a real one makes safe.
+      if (request.spec?.peerSafety?.peerFencedByPower === true) throw new ValidationError('spec.peerSafety.peerFencedByPower', "set only by the controller's failover, after its fencer read the peer's power state back off");
       const target = await hostIn(request.host, request.pool, signal);
       const result = await target.agent.client(StorageServiceDefinition).assertStorageRole({ role: request.role, spec: request.spec, dryRun: request.dryRun }, { signal });
       ctx.logger.info({ pool: target.pool.name, host: hostName(target), role: request.role, ok: result.ok, failedStep: result.failedStep || undefined, dryRun: request.dryRun }, 'storage role asserted');

@@ -26,6 +26,7 @@ function statusSpec(o: StorageSetupOptions): StorageSpec | undefined {
 function optionsOf(o: StorageSetupOptions | undefined): StorageSetupOptions {
   if (o === undefined || o.pool === '') throw new ValidationError('options.pool', 'name the pool');
   if (o.spec === undefined) throw new ValidationError('options.spec', 'the setup spec (xsctl storage setup --spec FILE)');
+  if (o.spec.storage?.peerSafety?.peerFencedByPower === true) throw new ValidationError('options.spec.storage.peerSafety.peerFencedByPower', "set only by the controller's failover, after its fencer read the peer's power state back off");
   return o;
 }
 

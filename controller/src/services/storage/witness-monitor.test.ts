@@ -34,7 +34,7 @@ const failover: FailoverParams = {
   detectedAt: '2026-12-05T01:00:00.000Z',
 };
 
-const view = (heldRole: string): PeerView => ({ hostname: '', drbd: [], replicationConnected: false, replicationReachable: false, managementReachable: false, heldRole, witnessSilenceMs: 0, selfFenced: false, selfFencedAt: '', observedAgeMs: 0, warnings: [], floatingIpPresent: heldRole === 'master', floatingIpAnswersElsewhere: false });
+const view = (heldRole: string): PeerView => ({ hostname: '', drbd: [], replicationConnected: false, replicationReachable: false, managementReachable: false, heldRole, witnessSilenceMs: 0, selfFenced: false, selfFencedAt: '', observedAgeMs: 0, warnings: [], floatingIpPresent: heldRole === 'master', floatingIpAnswersElsewhere: false, peerFencedHold: false, peerFencedHoldSince: '' });
 
 /** A context whose XAPI is unreachable (the configured host is the dead master) and whose agents record heartbeats. */
 function deadMasterContext(answering: Record<string, string>, known: { hosts: StorageHost[]; seenAt: string } | null = null, poolHosts: () => Promise<never> = async () => {

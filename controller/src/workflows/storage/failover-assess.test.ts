@@ -49,7 +49,7 @@ describe('selfFenceBound: detection + selfFenceAfterMs + detectAfterMs (the boun
   });
 });
 
-const peer = (o: Partial<PeerView>): PeerView => ({ hostname: 'xs2', drbd: [], replicationConnected: false, replicationReachable: false, managementReachable: true, heldRole: 'slave', witnessSilenceMs: 0, selfFenced: false, selfFencedAt: '', observedAgeMs: 0, warnings: [], floatingIpPresent: false, floatingIpAnswersElsewhere: false, ...o });
+const peer = (o: Partial<PeerView>): PeerView => ({ hostname: 'xs2', drbd: [], replicationConnected: false, replicationReachable: false, managementReachable: true, heldRole: 'slave', witnessSilenceMs: 0, selfFenced: false, selfFencedAt: '', observedAgeMs: 0, warnings: [], floatingIpPresent: false, floatingIpAnswersElsewhere: false, peerFencedHold: false, peerFencedHoldSince: '', ...o });
 
 describe('floatingIpObservation: evidence only from an observation taken after the bound (rule 4)', () => {
   // Asked at 10_000 with the bound at 9_000: an observation 1000 ms old was taken at the bound.

@@ -183,7 +183,9 @@ async function failoverPhases(ctx: ControllerContext, w: WorkflowContext, p: Fai
     host: p.survivor.name,
     run: async () => {
       const spec = specFor(storage, p.survivor.name);
-      const peerSafety = { witnessAddress: '', witnessInterface: '', ...spec.peerSafety, peerFenced: fence.confirmedOff, failoverReason: FailoverReason.FAILOVER_REASON_PEER_HOST_NOT_LIVE };
+      // confirmedOff is the fencer's power state read back off (IPMI), never the self-fence wait:
+      // peerFencedByPower lets the survivor hold its self-fence while that peer stays silent.
+      const peerSafety = { witnessAddress: '', witnessInterface: '', ...spec.peerSafety, peerFenced: fence.confirmedOff, peerFencedByPower: fence.confirmedOff, failoverReason: FailoverReason.FAILOVER_REASON_PEER_HOST_NOT_LIVE };
       return { ...(await assertRoleOn(ctx, pool, p.survivor, StorageRole.STORAGE_ROLE_MASTER, signal, { ...spec, peerSafety })), at: stamp() };
     },
   });

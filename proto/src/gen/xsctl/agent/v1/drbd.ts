@@ -354,6 +354,16 @@ export interface PeerSafety {
   witnessInterface: string;
   /** Set when this promotion is a failover; refused while the replication link is Connected. */
   failoverReason: FailoverReason;
+  /**
+   * With peer_fenced: the caller fenced the peer by power (IPMI chassis power off, then the power
+   * state read back off) just before this promotion. Set only by the controller's failover, never
+   * from a file or an admin's spec. After a role assertion to master carrying it, the node's peer
+   * watch holds the self-fence while the peer answers on neither link (peer_view.proto): a
+   * powered-off peer cannot be a live master until it answers again, so a late witness alone is
+   * no reason to tear down the only copy that serves. Any answer from the peer, or any later role
+   * assertion, ends the hold.
+   */
+  peerFencedByPower: boolean;
 }
 
 export interface PromoteDrbdRequest {
@@ -2524,7 +2534,7 @@ export const DisconnectDrbdResponse: MessageFns<DisconnectDrbdResponse> = {
 };
 
 function createBasePeerSafety(): PeerSafety {
-  return { peerFenced: false, witnessAddress: "", witnessInterface: "", failoverReason: 0 };
+  return { peerFenced: false, witnessAddress: "", witnessInterface: "", failoverReason: 0, peerFencedByPower: false };
 }
 
 export const PeerSafety: MessageFns<PeerSafety> = {
@@ -2540,6 +2550,9 @@ export const PeerSafety: MessageFns<PeerSafety> = {
     }
     if (message.failoverReason !== 0) {
       writer.uint32(32).int32(message.failoverReason);
+    }
+    if (message.peerFencedByPower !== false) {
+      writer.uint32(40).bool(message.peerFencedByPower);
     }
     return writer;
   },
@@ -2589,6 +2602,14 @@ export const PeerSafety: MessageFns<PeerSafety> = {
             message.failoverReason = reader.int32() as any;
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.peerFencedByPower = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2623,6 +2644,11 @@ export const PeerSafety: MessageFns<PeerSafety> = {
         : isSet(object.failover_reason)
         ? failoverReasonFromJSON(object.failover_reason)
         : 0,
+      peerFencedByPower: isSet(object.peerFencedByPower)
+        ? globalThis.Boolean(object.peerFencedByPower)
+        : isSet(object.peer_fenced_by_power)
+        ? globalThis.Boolean(object.peer_fenced_by_power)
+        : false,
     };
   },
 
@@ -2640,6 +2666,9 @@ export const PeerSafety: MessageFns<PeerSafety> = {
     if (message.failoverReason !== 0) {
       obj.failoverReason = failoverReasonToJSON(message.failoverReason);
     }
+    if (message.peerFencedByPower !== false) {
+      obj.peerFencedByPower = message.peerFencedByPower;
+    }
     return obj;
   },
 
@@ -2652,6 +2681,7 @@ export const PeerSafety: MessageFns<PeerSafety> = {
     message.witnessAddress = object.witnessAddress ?? "";
     message.witnessInterface = object.witnessInterface ?? "";
     message.failoverReason = object.failoverReason ?? 0;
+    message.peerFencedByPower = object.peerFencedByPower ?? false;
     return message;
   },
 };

@@ -67,6 +67,17 @@ export interface PeerView {
    * the controller's evidence, in self-fence mode, that the old master still serves.
    */
   floatingIpAnswersElsewhere: boolean;
+  /**
+   * The self-fence is held: this node was made master by a failover whose controller fenced the
+   * peer by power (PeerSafety.peer_fenced_by_power), and the peer has answered on neither link
+   * since (no DRBD connection, no ARP answer on the replication or management network). While it
+   * holds, a witness silent past self_fence_after_ms does not tear the master down. It ends for
+   * good when the peer answers on either link, at the next role assertion, or when this node stops
+   * serving.
+   */
+  peerFencedHold: boolean;
+  /** When that hold began (ISO, the end of the promotion); empty without one. */
+  peerFencedHoldSince: string;
 }
 
 export interface GetPeerViewResponse {
@@ -377,6 +388,8 @@ function createBasePeerView(): PeerView {
     warnings: [],
     floatingIpPresent: false,
     floatingIpAnswersElsewhere: false,
+    peerFencedHold: false,
+    peerFencedHoldSince: "",
   };
 }
 
@@ -420,6 +433,12 @@ export const PeerView: MessageFns<PeerView> = {
     }
     if (message.floatingIpAnswersElsewhere !== false) {
       writer.uint32(104).bool(message.floatingIpAnswersElsewhere);
+    }
+    if (message.peerFencedHold !== false) {
+      writer.uint32(112).bool(message.peerFencedHold);
+    }
+    if (message.peerFencedHoldSince !== "") {
+      writer.uint32(122).string(message.peerFencedHoldSince);
     }
     return writer;
   },
@@ -541,6 +560,22 @@ export const PeerView: MessageFns<PeerView> = {
             message.floatingIpAnswersElsewhere = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.peerFencedHold = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.peerFencedHoldSince = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -610,6 +645,16 @@ export const PeerView: MessageFns<PeerView> = {
         : isSet(object.floating_ip_answers_elsewhere)
         ? globalThis.Boolean(object.floating_ip_answers_elsewhere)
         : false,
+      peerFencedHold: isSet(object.peerFencedHold)
+        ? globalThis.Boolean(object.peerFencedHold)
+        : isSet(object.peer_fenced_hold)
+        ? globalThis.Boolean(object.peer_fenced_hold)
+        : false,
+      peerFencedHoldSince: isSet(object.peerFencedHoldSince)
+        ? globalThis.String(object.peerFencedHoldSince)
+        : isSet(object.peer_fenced_hold_since)
+        ? globalThis.String(object.peer_fenced_hold_since)
+        : "",
     };
   },
 
@@ -654,6 +699,12 @@ export const PeerView: MessageFns<PeerView> = {
     if (message.floatingIpAnswersElsewhere !== false) {
       obj.floatingIpAnswersElsewhere = message.floatingIpAnswersElsewhere;
     }
+    if (message.peerFencedHold !== false) {
+      obj.peerFencedHold = message.peerFencedHold;
+    }
+    if (message.peerFencedHoldSince !== "") {
+      obj.peerFencedHoldSince = message.peerFencedHoldSince;
+    }
     return obj;
   },
 
@@ -675,6 +726,8 @@ export const PeerView: MessageFns<PeerView> = {
     message.warnings = object.warnings?.map((e) => e) || [];
     message.floatingIpPresent = object.floatingIpPresent ?? false;
     message.floatingIpAnswersElsewhere = object.floatingIpAnswersElsewhere ?? false;
+    message.peerFencedHold = object.peerFencedHold ?? false;
+    message.peerFencedHoldSince = object.peerFencedHoldSince ?? "";
     return message;
   },
 };
@@ -751,7 +804,8 @@ export const GetPeerViewResponse: MessageFns<GetPeerViewResponse> = {
  * the controller, which is the witness and the decider. The agent never decides a failover; it
  * keeps serving what it holds. Each call is also the witness's heartbeat: a storage master that
  * has lost both its replication link and the witness for longer than self_fence_after_ms stops
- * serving (self-fencing), a bound the controller keeps shorter than its failover delay.
+ * serving (self-fencing), a bound the controller keeps shorter than its failover delay, unless its
+ * peer was fenced by power and has not answered since (PeerView.peer_fenced_hold).
  */
 export type PeerViewServiceDefinition = typeof PeerViewServiceDefinition;
 export const PeerViewServiceDefinition = {
