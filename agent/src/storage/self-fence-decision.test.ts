@@ -110,12 +110,14 @@ describe('peerFencedHoldEnd: when the hold ends for good', () => {
     ['DRBD handshake under way (WFReportParams)', 10_500, { drbd: [{ role: 'Primary', connection: 'WFReportParams' }] }, 'the peer answers on the replication link'],
     ['ARP answers from probes begun 1 ms before the hold: it holds', 10_500, { probesStartedAt: 10_499, replicationReachable: true, managementReachable: true }, null],
     ['ARP answers from probes begun as the hold began: ends', 10_500, { probesStartedAt: 10_500, managementReachable: true }, 'the peer answers on the management link'],
+    ['a replication ARP answer from probes begun as the hold began: ends', 10_500, { probesStartedAt: 10_500, replicationReachable: true }, 'the peer answers on the replication link'],
     ['a DRBD answer in a round begun 1 ms before the hold: it holds', 10_500, { startedAt: 10_499, drbd: [{ role: 'Primary', connection: 'Connected' }] }, null],
     ['role changed: neither Primary nor the floating IP here any more', 10_500, { ipPresent: false, drbd: [{ role: 'Secondary', connection: 'WFConnection' }] }, 'this node no longer serves'],
     ['no resource and no floating IP: no longer serves', 10_500, { ipPresent: false, drbd: [] }, 'this node no longer serves'],
     ['the floating IP alone still here: it holds', 10_500, { drbd: [{ role: 'Secondary', connection: 'WFConnection' }] }, null],
     ['a Primary alone (no floating IP): it holds', 10_500, { ipPresent: false }, null],
     ['not serving in a round begun before the hold (the promotion under way): it holds', 10_500, { startedAt: 10_499, ipPresent: false, drbd: [{ role: 'Secondary', connection: 'WFConnection' }] }, null],
+    ['not serving in a round begun as the hold began: ends', 10_500, { startedAt: 10_500, ipPresent: false, drbd: [{ role: 'Secondary', connection: 'WFConnection' }] }, 'this node no longer serves'],
   ])('%s', (_name, since, change, expected) => {
     expect(peerFencedHoldEnd(since, { ...quiet, ...change })).toBe(expected);
   });
