@@ -1,5 +1,5 @@
-import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
+import { fanOutSignal, listenersPerXapiCall } from '../xapi/fan-out-signal.js';
 import type { XapiClient } from '../xapi/xapi-client.js';
 import { XapiError } from '../xapi/xapi-error.js';
 import type { Ref } from '../xapi/ref.js';
@@ -30,42 +30,19 @@ export const xapiQuestionConcurrency = 8;
 
 const absent = (err: unknown): boolean => err instanceof XapiError && (err.code === 'MESSAGE_METHOD_UNKNOWN' || err.code === 'MESSAGE_REMOVED');
 
-/** Listeners one XAPI call keeps on its signal while it runs: p-retry's and the call's own guard. */
-const listenersPerCall = 2;
-
 /**
- * The signal a fan-out of `inFlight` XAPI calls listens to. The caller's signal (a workflow's or
- * a service's, alive for weeks) would carry listenersPerCall listeners per call in flight (24 for
- * the twelve record classes read at once): Node took that for a leak ("11 abort listeners added
- * to [AbortSignal]", 72 times in one run of the suite). It is a bounded fan-out -- every listener
- * is removed when its call ends (read-pool-input-listeners.test.ts counts them) -- so the calls
- * listen to a signal derived for this read, whose limit is the fan-out's own bound, and the
- * caller's signal keeps one listener of ours, removed by `release` when the read ends (which also
- * stops the calls a failed read leaves in flight: Promise.all rejects at the first failure).
- * Not AbortSignal.any: on Node 20 every derived signal stays in its long-lived source's set of
- * dependants for good (nodejs/node#55351, pruned on 22 and 24): one entry per read, forever.
+ * A workflow's or a service's signal lives for weeks and is passed to every pool read: the twelve
+ * record classes read at once put 24 listeners on it, and Node warned "11 abort listeners added
+ * to [AbortSignal]" 72 times in one run of the suite. The reads listen to a signal derived for
+ * the read (fanOutSignal), whose limit is the read's own bound (read-pool-input-listeners.test.ts
+ * counts them); +1: p-map listens too.
  */
-function fanOutSignal(caller: AbortSignal | undefined, inFlight: number): { signal: AbortSignal | undefined; release: () => void } {
-  if (caller === undefined) return { signal: undefined, release: () => undefined };
-  const derived = new AbortController();
-  // +1: p-map listens too.
-  setMaxListeners(inFlight * listenersPerCall + 1, derived.signal);
-  const follow = () => derived.abort(caller.reason);
-  if (caller.aborted) follow();
-  else caller.addEventListener('abort', follow, { once: true });
-  return {
-    signal: derived.signal,
-    release: () => {
-      caller.removeEventListener('abort', follow);
-      derived.abort(new Error('the pool read ended'));
-    },
-  };
-}
+const readSignal = (caller: AbortSignal | undefined, inFlight: number) => fanOutSignal(caller, inFlight * listenersPerXapiCall + 1, 'the pool read ended');
 
 export async function readPoolRecords(xapi: XapiClient, caller?: AbortSignal): Promise<PoolRecords> {
   const out: Partial<Record<PoolClass, ReadonlyMap<unknown, unknown>>> = {};
   // Every class at once: the fan-out is poolModelClasses.length calls.
-  const { signal, release } = fanOutSignal(caller, poolModelClasses.length);
+  const { signal, release } = readSignal(caller, poolModelClasses.length);
   try {
     await Promise.all(
       poolModelClasses.map(async (cls) => {
@@ -87,7 +64,7 @@ export async function readPoolRecords(xapi: XapiClient, caller?: AbortSignal): P
 export async function readXapiAnswers(xapi: XapiClient, records: PoolRecords, options: ReadPoolOptions = {}): Promise<XapiAnswers> {
   const concurrency = Math.max(1, options.concurrency ?? xapiQuestionConcurrency);
   // `concurrency` questions in flight at once (p-map's bound), on a signal of their own.
-  const { signal, release } = fanOutSignal(options.signal, concurrency);
+  const { signal, release } = readSignal(options.signal, concurrency);
   try {
     return await askXapi(xapi, records, options, concurrency, signal);
   } finally {

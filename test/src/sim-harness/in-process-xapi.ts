@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { XapiClient, type XapiTransport, type XapiTransportFactory } from '@xsctl/controller/xapi/index';
 import { dispatch, type DispatchEnv } from '../xapi-sim/dispatch.js';
 import { MethodRegistry, type Credentials } from '../xapi-sim/method-registry.js';
@@ -31,6 +32,11 @@ export function inProcessSim(db: XapiDb): InProcessSim {
   const registry = registerCoreMethods(new MethodRegistry());
   const tasks = new TaskRunner(db);
   const closing = new AbortController();
+  // The in-process transport has no connections: every call in flight listens to the simulator's
+  // lifetime (an event.from waiting for a change, a task). That is as many listeners as calls in
+  // flight, each removed when its call ends (test/e2e/upgrade-listeners.test.ts counts them), not a
+  // leak: a rolling upgrade migrating VMs on two hosts at once passed Node's limit of 10 and warned.
+  setMaxListeners(0, closing.signal);
   const env: DispatchEnv = { db, clock: db.clock, server: { credentials, registry, tasks, listenerHostRef: undefined }, closing: closing.signal };
   const transport: XapiTransportFactory = (_url, auth) => new InProcessTransport(env, auth);
   return {
