@@ -9,9 +9,10 @@
 //   getFacts        p50/p90/p99 (ms) of --calls sequential GetFacts over loopback mTLS; cpuMsPerCall
 //                   (the agent's CPU) and clientCpuMsPerCall (this process, the Node client's CPU:
 //                   on 2 cores it competes with the agent, and its share is in every latency)
-//   gc              (Bun rows) JSC's collections during the calls, from BUN_JSC_logGC on the measured
-//                   start: per 1000 calls, and the KB allocated per call; load-independent, unlike
-//                   the latencies (gcFigures)
+//   gc              (Bun rows) JSC's collections per 1000 calls during the measured start's calls
+//                   (BUN_JSC_logGC: all, and those allocation started), and the KB allocated per
+//                   call from one more start with Bun's GC timer off: a figure no load moves,
+//                   unlike the latencies (gcCounts, allocationProbe)
 //   goals           each goal as {goal, value, met}
 // Rows: the packaged agent fresh and holding a revocation list (as every agent of a pool does once
 // the controller has sent one: it is parsed and verified at start), the dev build, and the
@@ -120,23 +121,57 @@ function memory(pid) {
 }
 
 /**
- * JSC's collections during the --calls calls, from BUN_JSC_logGC's stderr (figures that do not
- * depend on the machine's load, unlike the latencies): `collections` all of them, per 1000 calls;
- * `allocationStarted` those started because the bytes allocated since the last one passed the
- * allowance (JSC's "Requesting GC because bytes allocated this cycle: N exceed bytes allowed: M"),
- * the rest being Bun's GC timer; `allocatedKbPerCall` the sum of those N over the calls (a lower
- * bound: what was allocated after the last collection is not counted), and the mean allowance.
- * Under --smol each collection is a full one, and the calls that meet one make the p99.
+ * JSC's collections during the --calls calls of the measured start, from BUN_JSC_logGC's stderr:
+ * all of them and those started because the bytes allocated since the last one passed JSC's
+ * allowance ("Requesting GC because bytes allocated this cycle: N exceed bytes allowed: M"), per
+ * 1000 calls; the rest are Bun's GC timer (about one a second while the heap grows, so their share
+ * grows with the machine's load). Under --smol each is a full collection; the calls that meet one
+ * make the p99.
  */
-function gcFigures(text, n) {
-  const started = [...text.matchAll(/bytes allocated this cycle: (\d+) exceed bytes allowed: (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+function gcCounts(text, n) {
+  const started = [...text.matchAll(/bytes allocated this cycle: (\d+) exceed bytes allowed: (\d+)/g)];
   const all = [...text.matchAll(/: START /g)].length;
+  return { collectionsPer1000Calls: Number(((all * 1000) / n).toFixed(1)), allocationStartedPer1000Calls: Number(((started.length * 1000) / n).toFixed(1)) };
+}
+
+/**
+ * KB allocated per call, a figure no load moves: one more start with Bun's GC timer off
+ * (BUN_GC_TIMER_DISABLE=1), so that every collection is started by allocation and logs the exact
+ * bytes allocated since the last one; their sum over `probeCalls` calls after a warm-up, and JSC's
+ * mean allowance (bytes allowed between collections).
+ */
+const probeCalls = 2000;
+async function allocationProbe(file, args, env, definition, controllerTls) {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, BUN_GC_TIMER_DISABLE: '1', BUN_JSC_logGC: '1' } });
+  running = child;
+  let text = '';
+  child.stderr.on('data', (d) => {
+    text += d;
+  });
+  const ready = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = /^(\{"ready".*\})$/m.exec(buf);
+      if (m) resolve(JSON.parse(m[1]));
+    });
+    child.on('exit', (c) => reject(new Error(`allocation probe exited ${c}`)));
+  });
+  const channel = createChannel(`127.0.0.1:${ready.port}`, mtlsChannelCredentials(controllerTls));
+  const client = createClient(definition, channel);
+  for (let i = 0; i < 200; i++) await client.getFacts({});
+  const from = text.length;
+  for (let i = 0; i < probeCalls; i++) await client.getFacts({});
+  const during = text.slice(from);
+  channel.close();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  const cycles = [...during.matchAll(/bytes allocated this cycle: (\d+) exceed bytes allowed: (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
   const sum = (xs) => xs.reduce((a, b) => a + b, 0);
   return {
-    collectionsPer1000Calls: Number(((all * 1000) / n).toFixed(1)),
-    allocationStartedPer1000Calls: Number(((started.length * 1000) / n).toFixed(1)),
-    allocatedKbPerCall: Number((sum(started.map(([a]) => a)) / n / 1024).toFixed(2)),
-    allowanceKb: started.length === 0 ? null : Number((sum(started.map(([, b]) => b)) / started.length / 1024).toFixed(0)),
+    probeCalls,
+    allocatedKbPerCall: Number((sum(cycles.map(([a]) => a)) / probeCalls / 1024).toFixed(2)),
+    allowanceKb: cycles.length === 0 ? null : Number((sum(cycles.map(([, b]) => b)) / cycles.length / 1024).toFixed(0)),
   };
 }
 
@@ -159,7 +194,7 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
   try {
     for (let i = 0; i < starts; i++) {
       const t0 = performance.now();
-      // The start that answers --calls calls logs JSC's collections (a Bun row): see gcFigures.
+      // The start that answers --calls calls logs JSC's collections (a Bun row): see gcCounts.
       const logGc = gcLog && answers && i === starts - 1;
       const stdio = ['ignore', 'pipe', logGc ? 'pipe' : 'ignore'];
       const childEnv = { ...process.env, ...env, ...(logGc ? { BUN_JSC_logGC: '1' } : {}) };
@@ -200,7 +235,7 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
         const clientCpuPerCall = (client1.user + client1.system) / 1000 / calls;
         await sleep(1000);
         lat.sort((a, b) => a - b);
-        result = { idle: memory(child.pid), ...(logGc ? { gc: gcFigures(gcDuring, calls) } : {}), ...(client === undefined ? {} : { getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p90Ms: Number(quantile(lat, 0.9).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)), clientCpuMsPerCall: Number(clientCpuPerCall.toFixed(3)) } }) };
+        result = { idle: memory(child.pid), ...(logGc ? { gc: gcCounts(gcDuring, calls) } : {}), ...(client === undefined ? {} : { getFacts: { calls, p50Ms: Number(quantile(lat, 0.5).toFixed(2)), p90Ms: Number(quantile(lat, 0.9).toFixed(2)), p99Ms: Number(quantile(lat, 0.99).toFixed(2)), cpuMsPerCall: Number(cpuPerCall.toFixed(3)), clientCpuMsPerCall: Number(clientCpuPerCall.toFixed(3)) } }) };
       }
       channel?.close();
       child.kill('SIGTERM');
@@ -209,6 +244,7 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
   } finally {
     if (pinned) pinSelf(allCpus);
   }
+  if (gcLog && answers && result?.gc !== undefined) Object.assign(result.gc, await allocationProbe(file, args, env, definition, controllerTls));
   colds.sort((a, b) => a - b);
   coldCpu.sort((a, b) => a - b);
   const coldStartMs = Number(quantile(colds, 0.5).toFixed(0));

@@ -10,7 +10,7 @@ import { trustService } from '../trust/trust-service.js';
 import type { AgentContext } from './agent-context.js';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { recoverIntents, type RecoveredIntent } from '../journal/intent-journal.js';
-import { lockMiddleware } from './lock-middleware.js';
+import { lockHold } from './lock-hold.js';
 import { registerServices } from './register-services.js';
 import { resourceLocks } from './resource-locks.js';
 
@@ -73,7 +73,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
     'grpc.max_send_message_length': agentMaxReplyBytes,
   })
     // One middleware for the per-call stack (serverCallMiddleware: one async generator per call
-    // instead of five layers, each a generator and two object spreads; bench/agent.mjs), in the
+    // instead of six layers, each a generator and two object spreads; bench/agent.mjs), in the
     // order the layers had: the call's line, errors mapped to statuses, then:
     .use(serverCallMiddleware({
       log: options.logger,
@@ -86,9 +86,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       // Per method: the controller's deadline plus a margin, never a flat value shorter than it.
       // Shutdown aborts every call in flight and refuses new ones (a stuck tool must not hold it).
       deadline: { defaultMs: options.defaultDeadlineMs ?? 120_000, limits: agentServerCeilings(), shutdown: stopping.signal },
-    }))
-    // Calls that change the same resource run one at a time (defect: a rollback undid another call's change).
-    .use(lockMiddleware(resourceLocks(options.ctx.root.root))));
+      // Calls that change the same resource run one at a time (defect: a rollback undid another call's change).
+      hold: lockHold(resourceLocks(options.ctx.root.root)),
+    })));
   registerServices(server, options.ctx, stopping.signal);
   server.add(HealthDefinition, HealthServiceImpl());
   server.add(TrustServiceDefinition, trustService(trust));

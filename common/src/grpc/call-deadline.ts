@@ -80,6 +80,11 @@ export class CallDeadline {
     });
   }
 
+  /** Whether `err` is this deadline's own DEADLINE_EXCEEDED (the race answered it, not the step). */
+  exceededBy(err: unknown): boolean {
+    return err !== undefined && err === this.#exceeded;
+  }
+
   /** What the call fails with: DEADLINE_EXCEEDED for the abort the deadline caused (not for the caller's own cancel), else `err`. */
   failure(err: unknown): unknown {
     if (this.#exceeded !== undefined && !this.#caller.aborted && (err === this.#exceeded || isAbortError(err))) return this.#exceeded;

@@ -161,3 +161,78 @@ describe('serverCallMiddleware: one middleware, the same outcome as the five lay
     }
   });
 });
+
+// `hold` (the agent's resource locks, once a layer of their own after the deadline).
+describe('serverCallMiddleware hold', () => {
+  /** A hold granted after `grantAfterMs`, recording when it is granted and released. */
+  function recordingHold(grantAfterMs: number) {
+    const events: string[] = [];
+    const hold = (_path: string, _request: unknown, signal: AbortSignal): Promise<() => void> =>
+      new Promise((resolve) => {
+        setTimeout(() => {
+          events.push(signal.aborted ? 'granted after the call gave up' : 'granted');
+          resolve(() => events.push('released'));
+        }, grantAfterMs);
+      });
+    return { events, hold };
+  }
+
+  async function runHeld(hold: NonNullable<Parameters<typeof serverCallMiddleware>[0]['hold']>, handler: (signal: AbortSignal) => Promise<string>, events: string[], timeoutMs = '10000') {
+    const metadata = Metadata().set(peerNameKey, 'ctl').set(peerKindKey, 'controller').set(peerSerialKey, '01').set(callTimeoutKey, timeoutMs);
+    const context = { metadata, peer: 'ipv4:127.0.0.1:1', signal: new AbortController().signal } as unknown as CallContext;
+    const call = {
+      method: { path, requestStream: false, responseStream: false, options: {} },
+      request: {},
+      // eslint-disable-next-line require-yield -- a unary handler yields nothing
+      next: async function* (_request: unknown, ctx: CallContext) {
+        events.push('handler started');
+        try {
+          return await handler(ctx.signal);
+        } finally {
+          events.push('handler ended');
+        }
+      },
+    } as unknown as ServerMiddlewareCall<unknown, string>;
+    const mw = serverCallMiddleware({ errors: pino({ level: 'silent' }), auth: policy, deadline: { defaultMs: 10_000 }, hold });
+    try {
+      await mw(call, context).next();
+      events.push('answered OK');
+    } catch (err) {
+      events.push(`answered ${err instanceof ServerError ? Status[err.code] : String(err)}`);
+    }
+  }
+
+  it('runs the handler holding it, and releases it when the handler ends', async () => {
+    const { events, hold } = recordingHold(10);
+    await runHeld(hold, async () => 'facts', events);
+    expect(events).toEqual(['granted', 'handler started', 'handler ended', 'released', 'answered OK']);
+  });
+
+  it('releases it when the handler fails', async () => {
+    const { events, hold } = recordingHold(10);
+    await runHeld(hold, async () => { throw new NotFoundError('host', 'xs9'); }, events);
+    expect(events).toEqual(['granted', 'handler started', 'handler ended', 'released', 'answered NOT_FOUND']);
+  });
+
+  it('answers at the deadline but keeps holding until a handler that ignores its signal has ended', async () => {
+    const { events, hold } = recordingHold(5);
+    await runHeld(hold, async () => { await delay(150); return 'late'; }, events, '40');
+    expect(events).toEqual(['granted', 'handler started', 'answered DEADLINE_EXCEEDED']);
+    await delay(250);
+    expect(events).toEqual(['granted', 'handler started', 'answered DEADLINE_EXCEEDED', 'handler ended', 'released']);
+  });
+
+  it('a wait past the deadline: DEADLINE_EXCEEDED without running the handler, and a grant that comes later released at once', async () => {
+    const { events, hold } = recordingHold(120);
+    await runHeld(hold, async () => 'facts', events, '40');
+    expect(events).toEqual(['answered DEADLINE_EXCEEDED']);
+    await delay(200);
+    expect(events).toEqual(['answered DEADLINE_EXCEEDED', 'granted after the call gave up', 'released']);
+  });
+
+  it('nothing to hold (null): the handler runs at once', async () => {
+    const events: string[] = [];
+    await runHeld(() => null, async () => 'facts', events);
+    expect(events).toEqual(['handler started', 'handler ended', 'answered OK']);
+  });
+});
