@@ -160,6 +160,15 @@ describe("split-brain recovery checks the how-to's prerequisites first", () => {
   });
 });
 
+describe("the power-off claim is the controller's failover's alone (issue 11's peer-fenced hold)", () => {
+  it('AssertPoolStorageRole refuses spec.peerSafety.peerFencedByPower before asking any agent', async () => {
+    const xs2 = fakeHost('xs2', false, status({}));
+    const spec = { drbdResources: ['iscsi1'], target: undefined, floatingIp: undefined, tgtd: undefined, stopGraceMs: 0, peerSafety: { peerFenced: true, peerFencedByPower: true, witnessAddress: '', witnessInterface: '', failoverReason: 0 } };
+    await expect(poolStorageService(ctxOf([xs2])).assertPoolStorageRole({ pool: 'lab', host: 'xs2', role: 1, spec, dryRun: false }, call)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'spec.peerSafety.peerFencedByPower' });
+    expect(xs2.calls).toEqual([]);
+  });
+});
+
 describe('registration', () => {
   it('makes every storage write operator-only', async () => {
     const { serviceRegistrations } = await import('../../server/register-services.js');
