@@ -54,6 +54,8 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
             heartbeats.push(endpoint.serverName);
             // A host that went away mid-call: the call never comes back (its deadline is the caller's).
             if (role === 'hang') return new Promise<never>(() => undefined);
+            // A loaded survivor: each answer takes 200 ms.
+            if (role === 'slow') return new Promise((r) => setTimeout(() => r({ view: view('master') }), 200));
             return { view: view(role) };
           },
         }),
@@ -197,6 +199,17 @@ describe('the failover keeps the survivor heartbeaten while it runs', () => {
     expect(new Set(heartbeats)).toEqual(new Set(['xs2']));
     await new Promise((r) => setTimeout(r, 150));
     expect(heartbeats.length).toBe(sent);
+  });
+
+  it('keeps its grid when the survivor answers slowly: a call starts every pollIntervalMs, not pollIntervalMs after each answer', async () => {
+    const { ctx, heartbeats } = deadMasterContext({ xs2: 'slow' });
+    const stop = keepHeartbeat(ctx, pool, failover.survivor, new AbortController().signal);
+    await new Promise((r) => setTimeout(r, 520));
+    stop();
+    // 520 ms at a 50 ms grid: 11 calls started on time. Waiting for each 200 ms answer and then
+    // 50 ms starts them at 0, 250 and 500 ms: 3. Late timers only lower the first figure.
+    expect(heartbeats.length).toBeGreaterThanOrEqual(6);
+    expect(heartbeats.length).toBeLessThanOrEqual(11);
   });
 
   it('stops with the workflow (its signal aborts: a pause or a controller shutdown)', async () => {

@@ -80,10 +80,18 @@ export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
   const every = storageConfigOf(pool).failover.pollIntervalMs;
+  // On a fixed grid, not `every` after each answer: the survivor counts its witness silence from
+  // each call's arrival, and a slow answer (a loaded survivor, 1.5 s at most) sleeping `every`
+  // after it stretched the gap to the call plus `every`, past selfFenceAfterMs (1.5 s: the bench
+  // saw a promoted survivor self-fence at 1612 ms of silence during the XAPI recovery). Calls may
+  // overlap; each ends within its 1.5 s timeout, so at most 1500 / every of them are in flight.
   const loop = async (): Promise<void> => {
+    let next = performance.now();
     while (!both.aborted) {
-      await peerViewOf(ctx, pool, survivor, AbortSignal.any([both, AbortSignal.timeout(1_500)])).catch(() => undefined);
-      await realSleep(every, both).catch(() => undefined);
+      void peerViewOf(ctx, pool, survivor, AbortSignal.any([both, AbortSignal.timeout(1_500)])).catch(() => undefined);
+      // A stalled event loop starts the grid again from now instead of firing the missed ticks at once.
+      next = Math.max(next + every, performance.now());
+      await realSleep(next - performance.now(), both).catch(() => undefined);
     }
   };
   void loop();
