@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PeerView } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
@@ -41,6 +43,8 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
   throw new Error('connect ECONNREFUSED 192.0.2.1:443');
 }) {
   const heartbeats: string[] = [];
+  /** The signals of the calls a 'held' host was asked, in order. */
+  const held: AbortSignal[] = [];
   const ctx = {
     logger: pino({ level: 'silent' }),
     poolHosts,
@@ -48,12 +52,18 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
     agents: {
       get: (endpoint: { serverName: string }) => ({
         client: () => ({
-          getPeerView: async () => {
+          getPeerView: async (_request: unknown, options: { signal?: AbortSignal }) => {
             const role = answering[endpoint.serverName];
             if (role === undefined) throw new Error(`${endpoint.serverName}: UNAVAILABLE`);
             heartbeats.push(endpoint.serverName);
             // A host that went away mid-call: the call never comes back (its deadline is the caller's).
             if (role === 'hang') return new Promise<never>(() => undefined);
+            // A host that never answers, as a real gRPC client sees it: the call ends when its signal aborts.
+            if (role === 'held') {
+              const signal = options.signal!;
+              held.push(signal);
+              return new Promise<never>((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+            }
             // A loaded survivor: each answer takes 200 ms.
             if (role === 'slow') return new Promise((r) => setTimeout(() => r({ view: view('master') }), 200));
             return { view: view(role) };
@@ -62,7 +72,7 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
       }),
     },
   } as unknown as ControllerContext;
-  return { ctx, heartbeats };
+  return { ctx, heartbeats, held };
 }
 
 /** XAPI's host list as the witness reads it at start: xs1 the pool master (fresh rows: tests move the master in them). */
@@ -210,6 +220,29 @@ describe('the failover keeps the survivor heartbeaten while it runs', () => {
     // 50 ms starts them at 0, 250 and 500 ms: 3. Late timers only lower the first figure.
     expect(heartbeats.length).toBeGreaterThanOrEqual(6);
     expect(heartbeats.length).toBeLessThanOrEqual(11);
+  });
+
+  it('a call the survivor never answers ends at 1.5 s, also after a garbage collection (the bound on calls in flight)', async () => {
+    // Node 20 holds an AbortSignal.timeout() inside AbortSignal.any() only weakly: once collected
+    // it never fires, and the call's end was left to the agent client's retries (3 x 1.5 s).
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { ctx, held } = deadMasterContext({ xs2: 'held' });
+    // One call only: the next tick is 10 s away.
+    const slow = { ...pool, storage: { ...storage, failover: { ...storage.failover, pollIntervalMs: 10_000 } } } as PoolConfig;
+    const stop = keepHeartbeat(ctx, slow, failover.survivor, new AbortController().signal);
+    try {
+      for (let i = 0; i < 5; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(held).toHaveLength(1);
+      expect(held[0]!.aborted).toBe(false);
+      await new Promise((r) => setTimeout(r, 1_700));
+      expect(held[0]!.aborted).toBe(true);
+    } finally {
+      stop();
+    }
   });
 
   it('stops with the workflow (its signal aborts: a pause or a controller shutdown)', async () => {

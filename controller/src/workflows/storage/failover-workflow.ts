@@ -1,4 +1,5 @@
 import { FailoverReason } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import type { PeerView } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { PoolConfig } from '../../config/inventory.js';
 import type { Fencer } from '../../fencing/fencer.js';
@@ -6,6 +7,7 @@ import { FencingFailedError } from '../../fencing/fencing-errors.js';
 import { IpmiFencer } from '../../fencing/ipmi-fencer.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
+import { fanOutSignal } from '../../xapi/fan-out-signal.js';
 import { realSleep } from '../sleep.js';
 import { assessSurvivor, fencedByPower, floatingIpObservation, selfFenceBound, selfFenceEvidence, selfFenceVerdict, type SelfFenceEvidence } from './failover-assess.js';
 import { recoverXapi } from './recover-xapi.js';
@@ -88,7 +90,7 @@ export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor
   const loop = async (): Promise<void> => {
     let next = performance.now();
     while (!both.aborted) {
-      void peerViewOf(ctx, pool, survivor, AbortSignal.any([both, AbortSignal.timeout(1_500)])).catch(() => undefined);
+      void peerViewWithin(ctx, pool, survivor, both, 1_500).catch(() => undefined);
       // A stalled event loop starts the grid again from now instead of firing the missed ticks at once.
       next = Math.max(next + every, performance.now());
       await realSleep(next - performance.now(), both).catch(() => undefined);
@@ -96,6 +98,25 @@ export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor
   };
   void loop();
   return () => stop.abort();
+}
+
+/**
+ * peerViewOf, ended after `ms` in all (the agent client's retries included) or when `signal`
+ * aborts. The timer is held until the call ends: on Node 20 an AbortSignal.timeout() inside
+ * AbortSignal.any() is held only weakly and, once garbage-collected, never fires (the call then
+ * ran for the client's 3 attempts of 1.5 s). fanOutSignal, not AbortSignal.any, so the
+ * long-lived `signal` keeps no entry per call (see there); one call's listeners stay under
+ * Node's default limit of 10.
+ */
+async function peerViewWithin(ctx: ControllerContext, pool: PoolConfig, h: StorageHost, signal: AbortSignal, ms: number): Promise<PeerView> {
+  const { signal: call, release } = fanOutSignal(signal, 10, `${h.name}: no peer view within ${ms} ms`);
+  const timer = setTimeout(release, ms);
+  try {
+    return await peerViewOf(ctx, pool, h, call);
+  } finally {
+    clearTimeout(timer);
+    release();
+  }
 }
 
 /**
@@ -107,7 +128,7 @@ async function oldMasterSilent(ctx: ControllerContext, pool: PoolConfig, survivo
   let seen: 'answers' | 'unknown' = 'unknown';
   for (;;) {
     const asked = Date.now();
-    const v = await peerViewOf(ctx, pool, survivor, AbortSignal.any([signal, AbortSignal.timeout(1_500)])).catch(() => null);
+    const v = await peerViewWithin(ctx, pool, survivor, signal, 1_500).catch(() => null);
     const next = selfFenceEvidence(seen, floatingIpObservation(v, asked, since), Date.now(), until);
     if ('done' in next) return next.done;
     seen = next.seen;
