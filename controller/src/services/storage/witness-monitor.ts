@@ -107,19 +107,18 @@ export class WitnessMonitor {
    * it: rounds end on a pollIntervalMs grid (and wait up to one interval for a dead master's
    * call), which put the declaration 0-0.5 s past detectAfterMs (issue 11's bench: detected a
    * median 0.6 s after it). The views are the last round's, as a round's own decision has them
-   * for a host whose call is still out; an answer from the master before then (lastSeen moved)
-   * cancels it. The decision is synchronous, so it may run while a round waits for its answers.
+   * for a host whose call is still out; an answer from the master before then needs no cancel of
+   * its own: the decision reads the new lastSeen and finds the master not silent. The decision is
+   * synchronous, so it may run while a round waits for its answers.
    */
   #decideOnTime(): void {
     clearTimeout(this.#onTime);
     const master = this.hosts.get(this.master);
     if (master === undefined || master.lastSeen === 0) return;
-    const seen = master.lastSeen;
     // One ms past it: a timer may fire a little early by Date's clock, and the trigger counts >=.
-    const due = seen + storageConfigOf(this.pool).failover.detectAfterMs - Date.now() + 1;
+    const due = master.lastSeen + storageConfigOf(this.pool).failover.detectAfterMs - Date.now() + 1;
     if (due <= 1) return;
     this.#onTime = setTimeout(() => {
-      if (master.lastSeen !== seen) return;
       try {
         this.#decide();
       } catch (err) {
