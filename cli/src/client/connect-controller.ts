@@ -1,6 +1,6 @@
-import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
+import { createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { ControllerServiceDefinition, type ControllerServiceClient } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
-import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannelCredentials, tlsTarget, type DeadlineOptions } from '@xsctl/common/grpc/index';
+import { clientDeadlineMiddleware, clientErrorMiddleware, mtlsChannel, type DeadlineOptions } from '@xsctl/common/grpc/index';
 import { loadTlsMaterial } from '@xsctl/common/pki/index';
 import { loadCliConfig, type GlobalFlags } from '../config/cli-config.js';
 
@@ -29,9 +29,7 @@ export async function connectController(flags: GlobalFlags): Promise<ControllerC
   const config = await loadCliConfig(flags);
   // The server must hold a controller certificate: an agent's (same CA) must not pass for it. It
   // must name --server-name, else the address's host (an IP address is checked, never sent as SNI).
-  const target = tlsTarget(config.controller, config.serverName);
-  const credentials = mtlsChannelCredentials(await loadTlsMaterial(config.tls), { kind: 'controller', ...(target.verifyName === undefined ? {} : { verifyName: target.verifyName }) });
-  const channel = createChannel(config.controller, credentials, target.channelOptions);
+  const channel = mtlsChannel(config.controller, await loadTlsMaterial(config.tls), { kind: 'controller', ...(config.serverName === undefined ? {} : { serverName: config.serverName }) });
   return {
     address: config.controller,
     controller: serviceClient(channel, ControllerServiceDefinition, 30_000),

@@ -7,6 +7,7 @@ export * from './auth-middleware.js';
 export * from './deadline-middleware.js';
 export * from './mtls-credentials.js';
 export * from './tls-target.js';
+export * from './mtls-channel.js';
 export * from './client-middleware.js';
 export * from './malformed-request.js';
 export * from './server-call-middleware.js';

@@ -1,8 +1,8 @@
-import { createChannel, createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
+import { createClientFactory, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { Status, type CallOptions, type ClientMiddlewareCall } from 'nice-grpc-common';
 import type { Logger } from 'pino';
 import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
-import { clientDeadlineMiddleware, clientErrorMiddleware, clientRetryMiddleware, mtlsChannelCredentials, tlsTarget, type DeadlineOptions, type ServerPeer } from '@xsctl/common/grpc/index';
+import { clientDeadlineMiddleware, clientErrorMiddleware, clientRetryMiddleware, mtlsChannel, type DeadlineOptions, type ServerPeer } from '@xsctl/common/grpc/index';
 import { RemoteError } from '@xsctl/common/errors/index';
 import type { RevocationStore, TlsMaterial } from '@xsctl/common/pki/index';
 import { agentCallTable, defaultAgentDeadlineMs } from '@xsctl/common/calls/agent-call-table';
@@ -53,19 +53,16 @@ export class AgentConnection {
     this.#logger = options.logger;
     const revocations = options.revocations;
     // The agent's certificate must name endpoint.serverName; an IP address there is checked but
-    // never sent as SNI (tlsTarget).
-    const target = tlsTarget(endpoint.address, endpoint.serverName);
-    const credentials = mtlsChannelCredentials(tls, {
+    // never sent as SNI (mtlsChannel).
+    this.#channel = mtlsChannel(endpoint.address, tls, {
       kind: 'agent',
-      ...(target.verifyName === undefined ? {} : { verifyName: target.verifyName }),
+      serverName: endpoint.serverName,
       ...(revocations === undefined ? {} : { revoked: (serial: string) => revocations.isRevoked(serial) }),
       onPeer: (peer) => {
         this.#peer = peer;
         options.onPeer?.(peer);
       },
-    });
-    this.#channel = createChannel(endpoint.address, credentials, {
-      ...target.channelOptions,
+    }, {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
