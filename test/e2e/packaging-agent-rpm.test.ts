@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { execa } from 'execa';
-import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
+import { ClientError, createClient, Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostServiceDefinition, PoolRole } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
 import { pkiLayout, revokeCertificate, type TlsMaterial } from '@xsctl/common/pki/index';
-import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { mtlsChannel } from '@xsctl/common/grpc/index';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { makeHostRoot } from '../src/demo/make-host-root.js';
 import { spawnReadyExecutable, type ReadyProcess } from '../src/demo/spawn-ready.js';
@@ -146,7 +146,7 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
     // From a directory with nothing of the repo around it.
     // With the environment the installed unit gives it, as systemd starts it.
     agent = await spawnReadyExecutable(join(el7.root, 'usr/bin/xsctl-agent'), ['serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'xs-rpm.crt'), '--tls-key', join(pki.dir, 'xs-rpm.key')], { cwd: tmpdir(), timeoutMs: 60_000, env: await unitEnvironment() });
-    const channel = createChannel(`127.0.0.1:${String(agent.ready['port'])}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })));
+    const channel = mtlsChannel(`127.0.0.1:${String(agent.ready['port'])}`, await pki.issue({ kind: 'controller', name: 'ctl' }), { kind: 'agent' });
     const { facts } = await createClient(HostServiceDefinition, channel).getFacts({}, { signal: AbortSignal.timeout(10_000) });
     channel.close();
     expect(facts?.productBrand).toBe('XCP-ng');
@@ -179,7 +179,7 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
     agent = await spawnReadyExecutable(join(el7.root, 'usr/bin/xsctl-agent'), ['serve', '--listen', '127.0.0.1:0', '--root', host, '--tls-ca', join(pki.dir, 'ca', 'ca.crt'), '--tls-cert', join(pki.dir, 'xs-crl.crt'), '--tls-key', join(pki.dir, 'xs-crl.key'), '--tls-crl', installed], { cwd: tmpdir(), timeoutMs: 60_000, env: await unitEnvironment() });
     const address = `127.0.0.1:${String(agent.ready['port'])}`;
     const facts = async (tls: TlsMaterial): Promise<string> => {
-      const channel = createChannel(address, mtlsChannelCredentials(tls));
+      const channel = mtlsChannel(address, tls, { kind: 'agent' });
       try {
         await createClient(HostServiceDefinition, channel).getFacts({}, { signal: AbortSignal.timeout(10_000) });
         return 'OK';
@@ -190,7 +190,7 @@ describe('agent RPM installed into a CentOS 7.5 stand-in root (rpm without --nod
       }
     };
     const push = async (tls: TlsMaterial, crlPem: string): Promise<string> => {
-      const channel = createChannel(address, mtlsChannelCredentials(tls));
+      const channel = mtlsChannel(address, tls, { kind: 'agent' });
       try {
         const r = await createClient(TrustServiceDefinition, channel).putRevocationList({ crlPem }, { signal: AbortSignal.timeout(10_000) });
         return `installed ${String(r.installed)} number ${String(r.number)}`;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
 import { HostServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/host';
 import { TargetServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/target';
-import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { mtlsChannel, serverCheck, tlsTarget } from '@xsctl/common/grpc/index';
+import type { TlsMaterial } from '@xsctl/common/tls-trust/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
 import { tempDir } from '@xsctl/common/testing/temp-dir';
@@ -33,8 +34,10 @@ afterAll(async () => {
   await agent.shutdown(100);
 });
 
-async function getFacts(credentials: ChannelCredentials) {
-  const channel = createChannel(`127.0.0.1:${agent.port}`, credentials);
+/** GetFacts as `tls` (or, for a client without a certificate, `credentials`), the agent's certificate checked. */
+async function getFacts(tls: TlsMaterial | ChannelCredentials) {
+  const address = `127.0.0.1:${agent.port}`;
+  const channel = tls instanceof ChannelCredentials ? createChannel(address, tls, tlsTarget(address).channelOptions) : mtlsChannel(address, tls, { kind: 'agent' });
   try {
     return await createClient(HostServiceDefinition, channel).getFacts({}, { signal: AbortSignal.timeout(5000) });
   } finally {
@@ -54,14 +57,16 @@ async function statusOf(p: Promise<unknown>): Promise<Status | 'OK'> {
 
 describe('agent mTLS', () => {
   it('accepts the controller certificate', async () => {
-    const res = await getFacts(mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })));
+    const res = await getFacts(await pki.issue({ kind: 'controller', name: 'ctl' }));
     expect(res.facts?.root).toBe(rootDir);
     expect(res.facts?.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('rejects a client without a certificate', async () => {
     const ca = (await pki.issue({ kind: 'controller', name: 'ctl2' })).ca;
-    expect(await statusOf(getFacts(ChannelCredentials.createSsl(ca)))).toBe(Status.UNAVAILABLE);
+    // The agent's certificate checked as mtlsChannel checks it: only the missing client certificate fails.
+    const noCertificate = ChannelCredentials.createSsl(ca, null, null, { checkServerIdentity: serverCheck({ kind: 'agent', verifyName: '127.0.0.1' }) });
+    expect(await statusOf(getFacts(noCertificate))).toBe(Status.UNAVAILABLE);
   });
 
   it('rejects a certificate from another CA', async () => {
@@ -69,17 +74,16 @@ describe('agent mTLS', () => {
     const foreign = await other.issue({ kind: 'controller', name: 'ctl' });
     const ours = await pki.issue({ kind: 'controller', name: 'ctl3' });
     // Trust our CA (so the server is verified) but present a client cert from the other CA.
-    const creds = ChannelCredentials.createSsl(ours.ca, foreign.key, foreign.cert);
-    expect(await statusOf(getFacts(creds))).toBe(Status.UNAVAILABLE);
+    expect(await statusOf(getFacts({ ca: ours.ca, key: foreign.key, cert: foreign.cert }))).toBe(Status.UNAVAILABLE);
   });
 
   it('rejects an agent certificate presented as a client', async () => {
-    const creds = mtlsChannelCredentials(await pki.issue({ kind: 'agent', name: 'xs-b' }));
+    const creds = await pki.issue({ kind: 'agent', name: 'xs-b' });
     expect(await statusOf(getFacts(creds))).toBe(Status.UNAVAILABLE);
   });
 
   it('rejects a CLI certificate: only the controller may call an agent', async () => {
-    const creds = mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'alice', role: 'operator' }));
+    const creds = await pki.issue({ kind: 'cli', name: 'alice', role: 'operator' });
     expect(await statusOf(getFacts(creds))).toBe(Status.PERMISSION_DENIED);
   });
 });
@@ -87,7 +91,7 @@ describe('agent mTLS', () => {
 describe('agent server bookkeeping', () => {
   it('keeps no channelz records: its server and listening socket are unknown to grpc-js channelz', async () => {
     // One call first, so a server that tracked calls would be registered with them.
-    await getFacts(mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl-z' })));
+    await getFacts(await pki.issue({ kind: 'controller', name: 'ctl-z' }));
     const handlers = getChannelzHandlers();
     const reply = await new Promise<{ server: Array<{ listen_socket: Array<{ name: string }> }> }>((resolve, reject) => {
       handlers.GetServers({ request: { start_server_id: 0, max_results: 0 } } as never, ((err: Error | null, value: unknown) => (err === null ? resolve(value as never) : reject(err))) as never);
@@ -106,7 +110,7 @@ describe('agent shutdown', () => {
       listen: '127.0.0.1:0',
       logger,
     });
-    const channel = createChannel(`127.0.0.1:${own.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl-s' })));
+    const channel = mtlsChannel(`127.0.0.1:${own.port}`, await pki.issue({ kind: 'controller', name: 'ctl-s' }), { kind: 'agent' });
     // Health.Watch streams until the server ends it: an in-flight call that never finishes by itself.
     const stream = createClient(HealthDefinition, channel).watch({ service: '' });
     const first = await stream[Symbol.asyncIterator]().next();
@@ -131,7 +135,7 @@ describe('agent shutdown', () => {
 
 describe('agent message size', () => {
   it('refuses a request over 1 MiB with RESOURCE_EXHAUSTED before any handler runs', async () => {
-    const channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl-size' })), {
+    const channel = mtlsChannel(`127.0.0.1:${agent.port}`, await pki.issue({ kind: 'controller', name: 'ctl-size' }), { kind: 'agent' }, {
       'grpc.max_send_message_length': 8 * 1024 * 1024,
     });
     try {

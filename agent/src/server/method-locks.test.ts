@@ -2,9 +2,9 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createChannel, createClient, Status, type ClientError } from 'nice-grpc';
+import { createClient, Status, type ClientError } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { mtlsChannel } from '@xsctl/common/grpc/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { MultipathServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/multipath';
@@ -78,7 +78,7 @@ describe('concurrent mutating calls', () => {
       listen: '127.0.0.1:0',
       logger,
     });
-    const channel = createChannel(`127.0.0.1:${agent.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'controller', name: 'ctl' })));
+    const channel = mtlsChannel(`127.0.0.1:${agent.port}`, await pki.issue({ kind: 'controller', name: 'ctl' }), { kind: 'agent' });
     client = createClient(MultipathServiceDefinition, channel);
   });
 

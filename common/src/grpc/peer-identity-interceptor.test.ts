@@ -1,10 +1,11 @@
 import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ClientError, createChannel, createClient, createServer, Metadata, Status, type CallContext, type Server } from 'nice-grpc';
+import { ClientError, createClient, createServer, Metadata, Status, type CallContext, type Server } from 'nice-grpc';
 import { makeTestPki, type TestPki } from '../testing/make-test-pki.js';
 import type { TlsMaterial } from '../tls-trust/tls-files.js';
 import { authMiddleware } from './auth-middleware.js';
-import { mtlsChannelCredentials, mtlsServerCredentials } from './mtls-credentials.js';
+import { mtlsChannel } from './mtls-channel.js';
+import { mtlsServerCredentials } from './mtls-credentials.js';
 import { peerIdentity } from './peer-identity.js';
 import { peerIdentityInterceptor, peerSerialKey } from './peer-identity-interceptor.js';
 
@@ -54,8 +55,8 @@ describe('peer identity interceptor', () => {
   it('reads each connection\'s certificate once, and still gives every call the identity of its own connection', async () => {
     const reads = vi.spyOn(TLSSocket.prototype, 'getPeerCertificate');
     try {
-      const ctl = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(certs['ctl']!));
-      const olga = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(certs['olga']!));
+      const ctl = mtlsChannel(`127.0.0.1:${port}`, certs['ctl']!, { kind: 'agent' });
+      const olga = mtlsChannel(`127.0.0.1:${port}`, certs['olga']!, { kind: 'agent' });
       const asCtl = createClient(WhoDefinition, ctl);
       const asOlga = createClient(WhoDefinition, olga);
       const seen: Who[] = [];
@@ -86,7 +87,7 @@ describe('peer identity interceptor', () => {
     const agent = await pki.issue({ kind: 'agent', name: 'xs-guard', ipAddresses: ['127.0.0.1'] });
     const guardedPort = await guarded.listen('127.0.0.1:0', mtlsServerCredentials(agent));
     const reads = vi.spyOn(TLSSocket.prototype, 'getPeerCertificate');
-    const channel = createChannel(`127.0.0.1:${guardedPort}`, mtlsChannelCredentials(certs['ctl']!));
+    const channel = mtlsChannel(`127.0.0.1:${guardedPort}`, certs['ctl']!, { kind: 'agent' });
     try {
       const client = createClient(WhoDefinition, channel);
       expect((await client.whoAmI({} as Who)).name).toBe('ok');

@@ -3,10 +3,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannel, createClientFactory } from 'nice-grpc';
+import { createClientFactory } from 'nice-grpc';
 import { Status } from 'nice-grpc-common';
 import { ControllerServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
-import { clientErrorMiddleware, mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { clientErrorMiddleware, mtlsChannel } from '@xsctl/common/grpc/index';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
@@ -70,7 +70,7 @@ afterAll(async () => {
 });
 
 function client(tls: TlsMaterial) {
-  const channel = createChannel(`127.0.0.1:${server.port}`, mtlsChannelCredentials(tls));
+  const channel = mtlsChannel(`127.0.0.1:${server.port}`, tls, { kind: 'controller' });
   return { c: createClientFactory().use(clientErrorMiddleware).create(ControllerServiceDefinition, channel), close: () => channel.close() };
 }
 

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannel, createClientFactory } from 'nice-grpc';
+import { createClientFactory } from 'nice-grpc';
 import { Status } from 'nice-grpc-common';
 import { ControllerServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import { clientErrorMiddleware, mtlsChannelCredentials } from '@xsctl/common/grpc/index';
+import { clientErrorMiddleware, mtlsChannel } from '@xsctl/common/grpc/index';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { createLogger } from '@xsctl/common/log/create-logger';
 import { makeTestPki, type TestPki } from '@xsctl/common/testing/make-test-pki';
@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 function client(tls: TlsMaterial) {
-  const channel = createChannel(`127.0.0.1:${server.port}`, mtlsChannelCredentials(tls));
+  const channel = mtlsChannel(`127.0.0.1:${server.port}`, tls, { kind: 'controller' });
   return { c: createClientFactory().use(clientErrorMiddleware).create(ControllerServiceDefinition, channel), close: () => channel.close() };
 }
 
@@ -94,7 +94,7 @@ describe('controller mTLS and roles', () => {
 
 describe('controller health (grpc.health.v1)', () => {
   it('serves SERVING for the whole server and each registered service, NOT_FOUND for others', async () => {
-    const channel = createChannel(`127.0.0.1:${server.port}`, mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'probe' })));
+    const channel = mtlsChannel(`127.0.0.1:${server.port}`, await pki.issue({ kind: 'cli', name: 'probe' }), { kind: 'controller' });
     const health = createClientFactory().create(HealthDefinition, channel);
     // 1 = SERVING in grpc.health.v1.
     expect(await health.check({ service: '' })).toEqual({ status: 1 });

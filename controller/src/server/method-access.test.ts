@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createChannel, createClientFactory, createServer } from 'nice-grpc';
+import { createClientFactory, createServer } from 'nice-grpc';
 import { Status } from 'nice-grpc-common';
 import { pino } from 'pino';
 import { ControllerServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/controller';
-import { authMiddleware, clientErrorMiddleware, errorMiddleware, mtlsChannelCredentials, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
+import { authMiddleware, clientErrorMiddleware, errorMiddleware, mtlsChannel, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
 import { RemoteError } from '@xsctl/common/errors/index';
 import { anything } from '@xsctl/test/registration/anything';
 import { generatedServices } from '@xsctl/test/proto/generated-services';
@@ -62,7 +62,7 @@ describe('controller authorisation is default deny', () => {
       const port = await server.listen('127.0.0.1:0', mtlsServerCredentials(await pki.issue({ kind: 'controller', name: 'ctl', ipAddresses: ['127.0.0.1'] })));
       closers.push(() => server.shutdown());
       for (const role of ['viewer', 'operator'] as const) {
-        const channel = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: `u-${role}`, role })));
+        const channel = mtlsChannel(`127.0.0.1:${port}`, await pki.issue({ kind: 'cli', name: `u-${role}`, role }), { kind: 'controller' });
         closers.push(() => channel.close());
         const c = createClientFactory().use(clientErrorMiddleware).create(ControllerServiceDefinition, channel);
         const err = await c.reloadInventory({}).catch((e: unknown) => e);

@@ -1,9 +1,9 @@
-import { createChannel, createClientFactory, createServer } from 'nice-grpc';
+import { createClientFactory, createServer } from 'nice-grpc';
 import { Status } from 'nice-grpc-common';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RemoteError } from '@xsctl/common/errors/index';
-import { authMiddleware, clientErrorMiddleware, errorMiddleware, mtlsChannelCredentials, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
+import { authMiddleware, clientErrorMiddleware, errorMiddleware, mtlsChannel, mtlsServerCredentials, peerIdentityInterceptor } from '@xsctl/common/grpc/index';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { MultipathLayout, type MultipathServiceApplyRequest } from '@xsctl/proto/gen/xsctl/agent/v1/multipath';
 import { PoolMultipathServiceDefinition } from '@xsctl/proto/gen/xsctl/controller/v1/multipath';
@@ -132,8 +132,8 @@ describe('registration: Apply and EnableDaemon are operator only', () => {
     const port = await server.listen('127.0.0.1:0', mtlsServerCredentials(serverTls));
     servers.push({ shutdown: () => server.shutdown() });
 
-    const viewer = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'vera', role: 'viewer' })));
-    const operator = createChannel(`127.0.0.1:${port}`, mtlsChannelCredentials(await pki.issue({ kind: 'cli', name: 'olga', role: 'operator' })));
+    const viewer = mtlsChannel(`127.0.0.1:${port}`, await pki.issue({ kind: 'cli', name: 'vera', role: 'viewer' }), { kind: 'controller' });
+    const operator = mtlsChannel(`127.0.0.1:${port}`, await pki.issue({ kind: 'cli', name: 'olga', role: 'operator' }), { kind: 'controller' });
     const asViewer = createClientFactory().use(clientErrorMiddleware).create(PoolMultipathServiceDefinition, viewer);
     const asOperator = createClientFactory().use(clientErrorMiddleware).create(PoolMultipathServiceDefinition, operator);
     const denied = await asViewer.apply(req(false)).catch((e: unknown) => e);
