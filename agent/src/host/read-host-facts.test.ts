@@ -6,7 +6,7 @@ import { SandboxRoot } from '../fs/sandbox-root.js';
 import { readOptionalFileSync, StatCachedFiles } from '../fs/stat-cached-files.js';
 import { parseInventory } from './parse-inventory.js';
 import { parsePoolConf } from './parse-pool-conf.js';
-import { readHostFacts } from './read-host-facts.js';
+import { hostFactsReader } from './read-host-facts.js';
 import { tempDir } from '@xsctl/common/testing/temp-dir';
 
 // The inventory layout is the one the XenServer 7.1 installer writes (KEY='value', one per line).
@@ -23,9 +23,9 @@ async function sandbox(poolConf: string): Promise<SandboxRoot> {
   return new SandboxRoot(root);
 }
 
-describe('readHostFacts', () => {
+describe('hostFactsReader', () => {
   it('reads a master from a sandbox root', async () => {
-    const facts = await readHostFacts(await sandbox('master'));
+    const facts = await hostFactsReader(await sandbox('master'))();
     expect(facts.hostname).toBe('xs71-a');
     expect(facts.productBrand).toBe('XenServer');
     expect(facts.productVersion).toBe('7.1.0');
@@ -38,7 +38,7 @@ describe('readHostFacts', () => {
   });
 
   it('reads a slave and its master address (pool.conf has no trailing newline on XenServer)', async () => {
-    const facts = await readHostFacts(await sandbox('slave:10.80.224.75'));
+    const facts = await hostFactsReader(await sandbox('slave:10.80.224.75'))();
     expect(facts.poolRole).toBe(PoolRole.POOL_ROLE_SLAVE);
     expect(facts.masterAddress).toBe('10.80.224.75');
   });
@@ -57,21 +57,22 @@ describe('readHostFacts', () => {
       reads.push(p);
       return readOptionalFileSync(p);
     });
-    for (let i = 0; i < 3; i++) expect((await readHostFacts(root, undefined, files)).masterAddress).toBe('10.80.224.75');
+    const read = hostFactsReader(root, files);
+    for (let i = 0; i < 3; i++) expect((await read()).masterAddress).toBe('10.80.224.75');
     // Read once each (inventory, pool.conf, hostname), then answered from what is held.
     expect(reads).toHaveLength(3);
     // XAPI's new master written in place: same length, and the mtime put back as it was.
     await writeFile(poolConf, 'slave:10.80.224.76');
     await utimes(poolConf, mtime, mtime);
     expect((await stat(poolConf)).mtimeMs).toBe(mtime * 1000);
-    const moved = await readHostFacts(root, undefined, files);
+    const moved = await read();
     expect(moved.poolRole).toBe(PoolRole.POOL_ROLE_SLAVE);
     expect(moved.masterAddress).toBe('10.80.224.76');
     // A rename over the hostname (a new inode), then the host promoted to master.
     await writeFile(join(root.root, 'etc/hostname.new'), 'xs71-b\n');
     await rename(join(root.root, 'etc/hostname.new'), hostname);
     await writeFile(poolConf, 'master');
-    const promoted = await readHostFacts(root, undefined, files);
+    const promoted = await read();
     expect(promoted.hostname).toBe('xs71-b');
     expect(promoted.poolRole).toBe(PoolRole.POOL_ROLE_MASTER);
     expect(promoted.masterAddress).toBe('');
@@ -79,11 +80,11 @@ describe('readHostFacts', () => {
 
   it('answers after a turn of the event loop, never in the turn it was asked in (an answer in that turn is slower under Bun HTTP/2)', async () => {
     const root = await sandbox('master');
-    const files = new StatCachedFiles();
+    const read = hostFactsReader(root, new StatCachedFiles());
     // Twice: the second call finds every /etc file held, so only /proc/uptime can give the turn.
     for (let i = 0; i < 2; i++) {
       const order: string[] = [];
-      const facts = readHostFacts(root, undefined, files).then(() => order.push('facts'));
+      const facts = read().then(() => order.push('facts'));
       setImmediate(() => order.push('next turn'));
       await facts;
       expect(order).toEqual(['next turn', 'facts']);

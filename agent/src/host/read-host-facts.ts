@@ -56,8 +56,3 @@ export function hostFactsReader(root: SandboxRoot, files: StatCachedFiles = new 
     };
   };
 }
-
-/** One read of the facts (hostFactsReader); `files` keeps the /etc files between calls. */
-export async function readHostFacts(root: SandboxRoot, signal?: AbortSignal, files: StatCachedFiles = new StatCachedFiles()): Promise<HostFacts> {
-  return hostFactsReader(root, files)(signal);
-}
