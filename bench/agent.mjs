@@ -141,6 +141,19 @@ function gcCounts(text, n) {
  * mean allowance (bytes allowed between collections).
  */
 const probeCalls = 2000;
+
+/** The `{"ready":...}` line a started agent (or floor server) prints on stdout once it listens. */
+function readyLine(child, name) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const m = /^(\{"ready".*\})$/m.exec(buf);
+      if (m) resolve(JSON.parse(m[1]));
+    });
+    child.on('exit', (c) => reject(new Error(`${name} exited ${c}`)));
+  });
+}
 async function allocationProbe(file, args, env, definition, controllerTls) {
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, BUN_GC_TIMER_DISABLE: '1', BUN_JSC_logGC: '1' } });
   running = child;
@@ -148,15 +161,7 @@ async function allocationProbe(file, args, env, definition, controllerTls) {
   child.stderr.on('data', (d) => {
     text += d;
   });
-  const ready = await new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const m = /^(\{"ready".*\})$/m.exec(buf);
-      if (m) resolve(JSON.parse(m[1]));
-    });
-    child.on('exit', (c) => reject(new Error(`allocation probe exited ${c}`)));
-  });
+  const ready = await readyLine(child, 'allocation probe');
   const channel = mtlsChannel(`127.0.0.1:${ready.port}`, controllerTls, { kind: 'agent' });
   const client = createClient(definition, channel);
   for (let i = 0; i < 200; i++) await client.getFacts({});
@@ -205,15 +210,7 @@ async function measure(name, file, args, { definition, controllerTls, answers = 
         gcText += d;
       });
       running = child;
-      const ready = await new Promise((resolve, reject) => {
-        let buf = '';
-        child.stdout.on('data', (d) => {
-          buf += d;
-          const m = /^(\{"ready".*\})$/m.exec(buf);
-          if (m) resolve(JSON.parse(m[1]));
-        });
-        child.on('exit', (c) => reject(new Error(`${name} exited ${c}`)));
-      });
+      const ready = await readyLine(child, name);
       const channel = answers ? mtlsChannel(`127.0.0.1:${ready.port}`, controllerTls, { kind: 'agent' }) : undefined;
       const client = channel === undefined ? undefined : createClient(definition, channel);
       await client?.getFacts({});

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StepOutcome, StorageHandover, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { drbdHostRoot, procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
+import { drbdHostRoot, ipAddrShowDev, procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
 import { CommandCancelledError, CommandFailedError } from '../exec/command-errors.js';
 import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
@@ -126,7 +126,7 @@ class FakeDom0 extends RecordingRunner {
     }
     // -C and -D: no such rule (exit 1); -I (a release's portal block) inserts it.
     if (command === 'iptables') return { exitCode: args[1] === '-I' ? 0 : 1 };
-    if (command === 'ip' && args[1] === 'show') return { stdout: `2: xapi1: <BROADCAST,MULTICAST,UP> mtu 1500\n    link/ether 52:54:00:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n${this.ipPresent ? '    inet 10.10.10.3/24 scope global xapi1\n' : ''}` };
+    if (command === 'ip' && args[1] === 'show') return { stdout: ipAddrShowDev('xapi1', this.ipPresent ? ['10.10.10.3/24'] : []) };
     if (command === 'ip' && args[1] === 'add') this.ipPresent = true;
     if (command === 'ip' && args[1] === 'del') this.ipPresent = false;
     if (command === 'tgtd') {

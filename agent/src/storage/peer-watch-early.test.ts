@@ -2,9 +2,8 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { drbdHostRoot, procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
+import { drbdHostRoot, ipAddrShowDev, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
 import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -62,7 +61,7 @@ class ProbeHost extends RecordingRunner {
       await wait(new Promise((r) => setTimeout(r, this.drbdMs)));
       return ok('1\n');
     }
-    if (command === 'ip') return ok('2: eth1: <BROADCAST,MULTICAST,UP> mtu 1500\n    link/ether 52:54:00:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n    inet 10.10.10.12/24 scope global eth1\n');
+    if (command === 'ip') return ok(ipAddrShowDev('eth1', ['10.10.10.12/24']));
     if (command === 'arping') {
       if (this.gate !== null) await wait(this.gate);
       this.arpings++;
@@ -73,16 +72,7 @@ class ProbeHost extends RecordingRunner {
   }
 }
 
-const watch: PeerWatchSpec = {
-  storage: storageSpec({ floatingIp: { interface: 'eth1' } }),
-  peerManagementAddress: '',
-  managementInterface: '',
-  peerReplicationAddress: '10.10.10.11',
-  replicationInterface: 'eth1',
-  selfFenceAfterMs: 0,
-  selfFenceTeardownMs: 0,
-  probeIntervalMs: 50,
-};
+const watch = peerWatchSpec();
 
 let root = '';
 let pw: PeerWatch | null = null;

@@ -2,9 +2,8 @@ import { rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { drbdHostRoot, procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
+import { drbdHostRoot, ipAddrShowDev, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
@@ -25,7 +24,7 @@ class Host extends RecordingRunner {
   ipHere = true;
   constructor() {
     super(pino({ level: 'silent' }), (command, args) => {
-      if (command === 'ip' && args[1] === 'show') return { stdout: `2: eth1: <BROADCAST,MULTICAST,UP> mtu 1500\n    link/ether 52:54:00:aa:bb:cc brd ff:ff:ff:ff:ff:ff\n${this.ipHere ? `    inet ${FIP}/24 scope global eth1\n` : ''}` };
+      if (command === 'ip' && args[1] === 'show') return { stdout: ipAddrShowDev('eth1', this.ipHere ? [`${FIP}/24`] : []) };
       if (command === 'ip' && args[1] === 'del') {
         this.ipHere = false;
         return {};
@@ -42,16 +41,7 @@ class Host extends RecordingRunner {
   }
 }
 
-const watchSpec: PeerWatchSpec = {
-  storage: storageSpec({ floatingIp: { address: FIP, interface: 'eth1' } }),
-  peerManagementAddress: '',
-  managementInterface: '',
-  peerReplicationAddress: '10.10.10.11',
-  replicationInterface: 'eth1',
-  selfFenceAfterMs: 200,
-  selfFenceTeardownMs: 0,
-  probeIntervalMs: 50,
-};
+const watchSpec = peerWatchSpec({ floatingIp: { address: FIP }, selfFenceAfterMs: 200 });
 
 let root = '';
 let pw: PeerWatch | null = null;
@@ -85,6 +75,14 @@ async function armed(w: PeerWatch): Promise<void> {
   await expect.poll(async () => (await w.heartbeat(watchSpec)).heldRole, { timeout: 10_000 }).toBe('master');
 }
 
+/** Armed, then a completed power-fenced master assertion starts the hold; `ms` later it still serves. */
+async function holding(w: PeerWatch, ms: number): Promise<void> {
+  await armed(w);
+  w.roleAsserted('start');
+  await sleep(ms);
+  expect(host.tornDown).toBe(false);
+}
+
 describe('peer watch: the peer-fenced hold', () => {
   it('without the hold, the same silence tears the master down (the harness sees a self-fence)', async () => {
     await armed(pw!);
@@ -93,11 +91,8 @@ describe('peer watch: the peer-fenced hold', () => {
   }, 30_000);
 
   it('holds the tear-down while the peer stays silent, logs it once, shows it; ends when the peer answers ARP on replication', async () => {
-    await armed(pw!);
-    pw!.roleAsserted('start');
     // Five times the 200 ms bound without a witness call: some 20 checks (every 50 ms) past the bound.
-    await sleep(1_000);
-    expect(host.tornDown).toBe(false);
+    await holding(pw!, 1_000);
     expect(logged(/^SELF-FENCE HELD: witness lost while serving, but the peer was fenced by power/)).toBe(1);
     expect(logged(/^SELF-FENCE: /)).toBe(0);
     const v = await pw!.heartbeat(watchSpec);
@@ -112,10 +107,7 @@ describe('peer watch: the peer-fenced hold', () => {
   }, 30_000);
 
   it('a later role assertion ends the hold (the role changed): the silence tears down', async () => {
-    await armed(pw!);
-    pw!.roleAsserted('start');
-    await sleep(600);
-    expect(host.tornDown).toBe(false);
+    await holding(pw!, 600);
     pw!.roleAsserted('end');
     await expect.poll(() => host.tornDown, { timeout: 10_000 }).toBe(true);
     expect(logged(/^PEER-FENCED HOLD ENDED: a new role assertion/)).toBe(1);

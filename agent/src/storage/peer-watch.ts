@@ -96,9 +96,8 @@ export class PeerWatch {
   #fencing = false;
   #tornDownAt = 0;
   #heldForSplitBrain = false;
-  /** performance.now() when the peer-fenced hold began (0: none), and the same as an ISO time for the view. */
+  /** performance.now() when the peer-fenced hold began (0: none). */
   #peerFencedSince = 0;
-  #peerFencedSinceIso = '';
   /** The hold is logged once per loss of the witness, not per check. */
   #heldForPeerFenced = false;
   #loop: Promise<void> | null = null;
@@ -140,7 +139,7 @@ export class PeerWatch {
       floatingIpPresent: o?.ipPresent ?? false,
       floatingIpAnswersElsewhere: o?.ipAnswersElsewhere ?? false,
       peerFencedHold: this.#peerFencedSince !== 0,
-      peerFencedHoldSince: this.#peerFencedSinceIso,
+      peerFencedHoldSince: this.#peerFencedSinceIso(),
     };
   }
 
@@ -153,19 +152,22 @@ export class PeerWatch {
     if (change === 'keep') return;
     if (change === 'start') {
       this.#peerFencedSince = performance.now();
-      this.#peerFencedSinceIso = new Date().toISOString();
       this.#heldForPeerFenced = false;
-      this.ctx.logger.warn({ since: this.#peerFencedSinceIso }, 'PEER FENCED BY POWER: promoted after the controller powered the peer off; the self-fence is held while the peer answers on neither link');
+      this.ctx.logger.warn({ since: this.#peerFencedSinceIso() }, 'PEER FENCED BY POWER: promoted after the controller powered the peer off; the self-fence is held while the peer answers on neither link');
       return;
     }
     this.#endPeerFencedHold('a new role assertion');
   }
 
+  /** The hold's start as a wall-clock time for the view and the logs ('' without a hold). */
+  #peerFencedSinceIso(): string {
+    return this.#peerFencedSince === 0 ? '' : new Date(performance.timeOrigin + this.#peerFencedSince).toISOString();
+  }
+
   #endPeerFencedHold(why: string): void {
     if (this.#peerFencedSince === 0) return;
-    this.ctx.logger.warn({ since: this.#peerFencedSinceIso, why }, `PEER-FENCED HOLD ENDED: ${why}; the self-fence rule applies again`);
+    this.ctx.logger.warn({ since: this.#peerFencedSinceIso(), why }, `PEER-FENCED HOLD ENDED: ${why}; the self-fence rule applies again`);
     this.#peerFencedSince = 0;
-    this.#peerFencedSinceIso = '';
     this.#heldForPeerFenced = false;
   }
 
@@ -335,7 +337,7 @@ export class PeerWatch {
     if (decision.action === 'none') return;
     const silence = decision.silenceMs;
     if (decision.action === 'hold-peer-fenced') {
-      if (!this.#heldForPeerFenced) this.ctx.logger.warn({ witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, peerFencedSince: this.#peerFencedSinceIso, replication: o.drbd.map((d) => `${d.name}:${d.connection}`) }, 'SELF-FENCE HELD: witness lost while serving, but the peer was fenced by power before this promotion and has answered on neither link since; not self-fencing');
+      if (!this.#heldForPeerFenced) this.ctx.logger.warn({ witnessSilenceMs: Math.round(silence), boundMs: c.selfFenceAfterMs, peerFencedSince: this.#peerFencedSinceIso(), replication: o.drbd.map((d) => `${d.name}:${d.connection}`) }, 'SELF-FENCE HELD: witness lost while serving, but the peer was fenced by power before this promotion and has answered on neither link since; not self-fencing');
       this.#heldForPeerFenced = true;
       return;
     }

@@ -86,6 +86,33 @@ async function failoverDone(lab: StorageLab, timeoutMs = 120_000): Promise<Witne
   }, timeoutMs);
 }
 
+/** The failover the fault started ends done with xs2 Primary (`what` names the workflow in the check). */
+async function failedOverToXs2(lab: StorageLab, what = 'failover done'): Promise<Witness> {
+  const w = await failoverDone(lab);
+  check(w.last?.state === 'done', `${what} (was ${w.last?.state})`);
+  check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+  return w;
+}
+
+/** xs1's BMC reports the chassis off: the failover fenced it by power. */
+async function xs1PoweredOff(lab: StorageLab): Promise<void> {
+  check((await readFile(lab.bmcs.get('xs1')!.stateFile, 'utf8')).trim() === '0', 'xs1 powered off by its BMC');
+}
+
+/** The initiator's INQUIRY on the floating IP answers with the lab's identity. */
+async function checkIdentity(lab: StorageLab, what: string, timeoutMs?: number): Promise<void> {
+  const id = await lab.inquiry(timeoutMs);
+  check(id !== null && `${id.vendor}/${id.product}/${id.serial}` === IDENTITY, `${what} as ${IDENTITY}`);
+}
+
+/** `xsctl storage status --pool lab` until its text satisfies `shows`. */
+async function untilStatus(lab: StorageLab, what: string, shows: (st: { exitCode: number; stdout: string }) => boolean): Promise<void> {
+  await lab.until(what, async () => {
+    const st = await lab.xsctl(['storage', 'status', '--pool', 'lab'], 60_000);
+    return shows(st) ? true : undefined;
+  }, 30_000);
+}
+
 /** The controller has seen the master long enough: the witness knows who serves. */
 async function witnessReady(lab: StorageLab): Promise<void> {
   await lab.until('the witness to see xs1 serving', async () => ((await witness(lab)).storageMaster === 'xs1' ? true : undefined), 60_000);
@@ -158,8 +185,7 @@ async function oldMasterReturnsSecondary(lab: StorageLab): Promise<string> {
     const peer = await lab.drbdState('xs2');
     check(peer?.connection === 'Connected' && peer.peerDisk === 'UpToDate', `xs2 sees xs1 UpToDate (${peer?.connection}/${peer?.peerDisk})`);
     check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'the floating IP stays on xs2');
-    const id = await lab.inquiry();
-    check(id !== null && `${id.vendor}/${id.product}/${id.serial}` === IDENTITY, `the LUN answers on the floating IP as ${IDENTITY}`);
+    await checkIdentity(lab, 'the LUN answers on the floating IP');
     return `xs1 back Secondary, resynced as SyncTarget of xs2 (${s.connection}/${s.disk}); its boot role was refused (DRBD_PEER_PRIMARY)`;
   } finally {
     stop.abort();
@@ -190,9 +216,7 @@ export const scenarios: Scenario[] = [
       await witnessReady(lab);
       await lab.loseHost('xs1');
       mon.mark();
-      const w = await failoverDone(lab);
-      check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
-      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+      const w = await failedOverToXs2(lab);
       check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'floating IP on xs2 only');
       return `failed over to xs2; timeline ${w.last?.timelineJson}`;
     },
@@ -237,10 +261,8 @@ export const scenarios: Scenario[] = [
       await lab.fleet.cutLink('xs1', 'eth1');
       lab.relays.get('xs1')!.cut();
       mon.mark();
-      const w = await failoverDone(lab);
-      check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
-      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
-      check((await readFile(lab.bmcs.get('xs1')!.stateFile, 'utf8')).trim() === '0', 'xs1 powered off by its BMC');
+      const w = await failedOverToXs2(lab);
+      await xs1PoweredOff(lab);
       return `xs1 fenced by IPMI, xs2 serves; ${w.last?.timelineJson}`;
     },
   },
@@ -400,9 +422,7 @@ export const scenarios: Scenario[] = [
       await lab.controller?.child.catch(() => undefined);
       lab.controller = null;
       await lab.startController();
-      const w = await failoverDone(lab);
-      check(w.last?.state === 'done', `the resumed failover finished (was ${w.last?.state})`);
-      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
+      await failedOverToXs2(lab, 'the resumed failover finished');
       check(/resumed workflows after a restart/.test(await readFile(lab.controllerLog, 'utf8')), 'resumed from the journal');
       return 'killed mid-failover; the restarted controller resumed and finished it';
     },
@@ -533,15 +553,10 @@ export const scenarios: Scenario[] = [
       await witnessReady(lab);
       await lab.loseHost('xs1');
       mon.mark();
-      const w = await failoverDone(lab);
-      check(w.last?.state === 'done', `failover done (was ${w.last?.state})`);
-      check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
-      check((await readFile(lab.bmcs.get('xs1')!.stateFile, 'utf8')).trim() === '0', 'xs1 powered off by its BMC (the fence was by power)');
+      await failedOverToXs2(lab);
+      await xs1PoweredOff(lab);
       // The admin sees the hold: `xsctl storage status` (the witness's latest view of xs2).
-      await lab.until('storage status showing xs2 holding its self-fence', async () => {
-        const st = await lab.xsctl(['storage', 'status', '--pool', 'lab'], 60_000);
-        return /xs2 .*held: peer powered off \(since \d\d:\d\d:\d\d\)/.test(st.stdout) ? true : undefined;
-      }, 30_000);
+      await untilStatus(lab, 'storage status showing xs2 holding its self-fence', (st) => /xs2 .*held: peer powered off \(since \d\d:\d\d:\d\d\)/.test(st.stdout));
       // The witness goes silent: the controller stops, for the self-fence bound (4 s in this lab)
       // twice over and 2 s more. xs2's replication link is down (WFConnection: xs1 is off).
       await lab.stopController();
@@ -549,8 +564,7 @@ export const scenarios: Scenario[] = [
       await sleep(2 * 4_000 + 2_000);
       check((await lab.drbdState('xs2'))?.connection !== 'Connected', 'xs2 has no replication link while the witness is away');
       check((await role(lab, 'xs2')) === 'Primary' && JSON.stringify(await lab.ipHolders()) === '["xs2"]', `xs2 still Primary with the floating IP after ${Math.round(performance.now() - silentFrom)} ms without the witness`);
-      const id = await lab.inquiry(10_000);
-      check(id !== null && `${id.vendor}/${id.product}/${id.serial}` === IDENTITY, `the LUN still answers from xs2 as ${IDENTITY}`);
+      await checkIdentity(lab, 'the LUN still answers from xs2', 10_000);
       const log2 = await readFile(lab.node('xs2').logFile, 'utf8');
       check(!/SELF-FENCE: replication link and witness lost/.test(log2), 'xs2 never self-fenced');
       const holds = (log2.match(/SELF-FENCE HELD: witness lost while serving, but the peer was fenced by power/g) ?? []).length;
@@ -561,10 +575,7 @@ export const scenarios: Scenario[] = [
       const back = await oldMasterReturnsSecondary(lab);
       const ended = /PEER-FENCED HOLD ENDED: the peer answers on the replication link/.test(await readFile(lab.node('xs2').logFile, 'utf8'));
       check(ended, 'xs2 ended its hold when xs1 answered on the replication link');
-      await lab.until('storage status without the hold', async () => {
-        const st = await lab.xsctl(['storage', 'status', '--pool', 'lab'], 60_000);
-        return st.exitCode === 0 && /^xs2 /m.test(st.stdout) && !/held: peer powered off/.test(st.stdout) ? true : undefined;
-      }, 30_000);
+      await untilStatus(lab, 'storage status without the hold', (st) => st.exitCode === 0 && /^xs2 /m.test(st.stdout) && !/held: peer powered off/.test(st.stdout));
       return `xs2 kept serving ${2 * 4_000 + 2_000} ms without the witness (hold logged once), then: ${back}`;
     },
   },

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FloatingIpSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
+import type { PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import type { StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { TargetSpec } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 
@@ -52,4 +53,38 @@ export async function drbdHostRoot(prefix: string, procDrbd: string): Promise<st
   await mkdir(join(root, 'proc'), { recursive: true });
   await writeFile(join(root, 'proc/drbd'), procDrbd);
   return root;
+}
+
+/**
+ * The peer watch's spec in the agent's tests: the storage role above with `change.storage`, the peer
+ * on the replication network 10.10.10.11 over eth1, no management address (as the controller sends
+ * today), checks every 50 ms, no self-fence bound unless the test sets one.
+ */
+export function peerWatchSpec(change: Partial<Omit<PeerWatchSpec, 'storage'>> & { floatingIp?: Partial<FloatingIpSpec> } = {}): PeerWatchSpec {
+  const { floatingIp, ...rest } = change;
+  return {
+    storage: storageSpec({ floatingIp: { interface: 'eth1', ...floatingIp } }),
+    peerManagementAddress: '',
+    managementInterface: '',
+    peerReplicationAddress: '10.10.10.11',
+    replicationInterface: 'eth1',
+    selfFenceAfterMs: 0,
+    selfFenceTeardownMs: 0,
+    probeIntervalMs: 50,
+    ...rest,
+  };
+}
+
+/**
+ * `ip addr show dev IFACE` as CentOS 7's iproute prints it (after
+ * agent/src/network/__fixtures__/ip-addr-centos7.txt, a real capture: `qlen` on the link line, no
+ * `group default`), interface index 2, with `addresses` (CIDR) as its IPv4 addresses.
+ */
+export function ipAddrShowDev(iface: string, addresses: readonly string[]): string {
+  return [
+    `2: ${iface}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP qlen 1000`,
+    '    link/ether 52:54:00:aa:bb:cc brd ff:ff:ff:ff:ff:ff',
+    ...addresses.flatMap((a) => [`    inet ${a} scope global ${iface}`, '       valid_lft forever preferred_lft forever']),
+    '',
+  ].join('\n');
 }
