@@ -27,7 +27,7 @@ describe("the power-off claim is the controller's failover's alone (issue 11's p
     const svc = storageSetupService(ctx);
     const options = StorageSetupOptions.fromPartial({ pool: 'lab', spec: { storage: { drbdResources: ['iscsi1'], peerSafety: { peerFenced: true, peerFencedByPower: true } } } });
     await expect(svc.plan({ options }, call)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.spec.storage.peerSafety.peerFencedByPower' });
-    await expect(svc.start({ options, confirm: true }, call).next()).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.spec.storage.peerSafety.peerFencedByPower' });
+    await expect((svc.start({ options, confirm: true }, call) as AsyncGenerator<unknown>).next()).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'options.spec.storage.peerSafety.peerFencedByPower' });
     expect(asked).toEqual([]);
     // Without the claim the same options get past the check (to the pool, here refused).
     const plain = StorageSetupOptions.fromPartial({ pool: 'lab', spec: { storage: { drbdResources: ['iscsi1'], peerSafety: { peerFenced: true } } } });
