@@ -11,4 +11,3 @@ export * from './mtls-channel.js';
 export * from './client-middleware.js';
 export * from './malformed-request.js';
 export * from './server-call-middleware.js';
-export { CallDeadline } from './call-deadline.js';
