@@ -79,7 +79,6 @@ export async function recoverXapi(w: WorkflowContext, pool: PoolConfig, p: { fai
   } finally {
     await xapi.close().catch(() => undefined);
   }
-
 }
 
 /** How many VM.power_state_reset / VM.start_on calls a failover has in flight at once. */
@@ -94,4 +93,3 @@ async function settleAll<T>(items: readonly T[], fn: (item: T) => Promise<unknow
   const failed = results.find((r) => r !== null);
   if (failed !== undefined && failed !== null) throw failed.err;
 }
-
