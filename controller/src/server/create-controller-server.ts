@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
-import { authMiddleware, deadlineMiddleware, errorMiddleware, loggingMiddleware, malformedRequestMiddleware, mtlsServerCredentials, peerIdentityInterceptor, withTolerantDecoding } from '@xsctl/common/grpc/index';
+import { mtlsServerCredentials, peerIdentityInterceptor, withTolerantDecoding } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import { defaultLimits, IdentityLimits } from '../limits/identity-limits.js';
-import { identityLimitsMiddleware } from '../limits/limits-middleware.js';
+import { controllerCallMiddleware } from './controller-call-middleware.js';
 import type { ControllerContext } from './controller-context.js';
 import { registerServices, serviceRegistrations } from './register-services.js';
 import { methodAccess } from './registration.js';
@@ -22,19 +22,17 @@ export async function startControllerServer(options: { ctx: ControllerContext; t
   const registrations = serviceRegistrations(options.ctx);
   const revocations = options.ctx.revocations;
   const stopping = new AbortController();
-  // Undecodable request bytes reach the middleware as a marker (refused below as VALIDATION_FAILED), not as grpc-js's bare INTERNAL.
-  const server = withTolerantDecoding(createServer({ interceptors: [peerIdentityInterceptor] })
-    .use(loggingMiddleware(options.logger))
-    .use(errorMiddleware(options.logger))
+  // Undecodable request bytes reach the middleware as a marker (refused as VALIDATION_FAILED), not as grpc-js's bare INTERNAL.
+  const server = withTolerantDecoding(createServer({ interceptors: [peerIdentityInterceptor] }).use(controllerCallMiddleware({
+    logger: options.logger,
     // The controller serves CLI users; writes need the operator role; unclassified methods are refused.
     // A revoked CLI certificate is refused on every call, even on a connection opened before.
-    .use(authMiddleware({ kinds: ['cli'], methods: new Map([...methodAccess(registrations), ...healthMethods]), ...(revocations === undefined ? {} : { revoked: (serial: string) => revocations.isRevoked(serial) }) }))
-    .use(malformedRequestMiddleware())
+    auth: { kinds: ['cli'], methods: new Map([...methodAccess(registrations), ...healthMethods]), ...(revocations === undefined ? {} : { revoked: (serial: string) => revocations.isRevoked(serial) }) },
     // One budget per identity: a viewer cannot fan heavy reads out to every dom0 and XAPI at will.
-    .use(identityLimitsMiddleware(options.ctx.limits ?? new IdentityLimits(options.ctx.config.limits ?? defaultLimits)))
-    // Workflow streams run long; unary reads are bounded by the client deadline and this ceiling.
+    limits: options.ctx.limits ?? new IdentityLimits(options.ctx.config.limits ?? defaultLimits),
     // Shutdown aborts every call in flight and refuses new ones.
-    .use(deadlineMiddleware(6 * 3600_000, { shutdown: stopping.signal })));
+    shutdown: stopping.signal,
+  })));
   registerServices(server, registrations);
   // grpc.health.v1: "" is the whole controller; each service by its full name (grpc_health_probe -service).
   const health = HealthState();
