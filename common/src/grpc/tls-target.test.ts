@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ipTargetSni, targetHost, tlsTarget } from './tls-target.js';
+import { ipTargetSni, targetHost, tlsHandshakeNames, tlsTarget } from './tls-target.js';
 
 describe('tlsTarget: the name a certificate is checked against, and what goes out as SNI', () => {
   it('reads the host of host:port and [v6]:port, nothing else', () => {
@@ -32,5 +32,22 @@ describe('tlsTarget: the name a certificate is checked against, and what goes ou
   it('a DNS target without a server name, or a target it cannot read: grpc-js defaults (the host is the SNI and the name)', () => {
     expect(tlsTarget('ctl.example:50051')).toEqual({ channelOptions: {} });
     expect(tlsTarget('dns:///127.0.0.1:50051')).toEqual({ channelOptions: {} });
+  });
+});
+
+describe('tlsHandshakeNames: the same decision for a plain TLS handshake', () => {
+  it('an IP address: the .invalid SNI grpc-js sends, checked against the IP', () => {
+    expect(tlsHandshakeNames('127.0.0.1:7443')).toEqual({ servername: 'ip-address.invalid', verifyName: '127.0.0.1' });
+    expect(tlsHandshakeNames('[::1]:7443')).toEqual({ servername: 'ip-address.invalid', verifyName: '::1' });
+    expect(tlsHandshakeNames('xs1.example:7443', '10.0.0.5')).toEqual({ servername: 'ip-address.invalid', verifyName: '10.0.0.5' });
+  });
+
+  it('a DNS name: sent and checked, the server name over the target host', () => {
+    expect(tlsHandshakeNames('127.0.0.1:7443', 'xs-probe')).toEqual({ servername: 'xs-probe', verifyName: 'xs-probe' });
+    expect(tlsHandshakeNames('xs1.example:7443')).toEqual({ servername: 'xs1.example', verifyName: 'xs1.example' });
+  });
+
+  it('a target whose host it cannot read: none', () => {
+    expect(tlsHandshakeNames('unix:/run/x.sock')).toBeUndefined();
   });
 });

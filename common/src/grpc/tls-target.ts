@@ -42,3 +42,15 @@ export function tlsTarget(address: string, serverName?: string): TlsTarget {
   if (serverName === undefined) return { channelOptions: {} };
   return { channelOptions: { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } };
 }
+
+/**
+ * tlsTarget's decision for a plain TLS handshake with the same server (node:tls, the controller's
+ * certificate probe): what grpc-js sends as SNI (the override, else the target's host) and the name
+ * the certificate must carry. Undefined for a target whose host it cannot read.
+ */
+export function tlsHandshakeNames(address: string, serverName?: string): { servername: string; verifyName: string } | undefined {
+  const target = tlsTarget(address, serverName);
+  const servername = (target.channelOptions['grpc.ssl_target_name_override'] as string | undefined) ?? targetHost(address);
+  if (servername === undefined) return undefined;
+  return { servername, verifyName: target.verifyName ?? servername };
+}

@@ -19,13 +19,21 @@ let controller: TlsMaterial;
 let agentCert: Buffer | undefined;
 const warnings: Error[] = [];
 const onWarning = (w: Error): void => void warnings.push(w);
+/** The SNI of each handshake the server saw. */
+const sniSeen: string[] = [];
 
 beforeAll(async () => {
   const pki = await makeTestPki();
   const agent = await pki.issue({ kind: 'agent', name: 'xs-probe', ipAddresses: ['127.0.0.1'] });
   controller = await pki.issue({ kind: 'controller', name: 'probe-ctl' });
   agentCert = agent.cert;
-  server = createServer({ ca: agent.ca, cert: agent.cert, key: agent.key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] }, (s) => s.end());
+  server = createServer({ ca: agent.ca, cert: agent.cert, key: agent.key, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'],
+    // Called during the handshake, before the probe hangs up; only when SNI was sent.
+    SNICallback: (name, cb) => {
+      sniSeen.push(name);
+      cb(null, undefined);
+    },
+  }, (s) => s.end());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -44,6 +52,17 @@ describe('probeCertificate', () => {
     // Node emits warnings on the next tick.
     await new Promise((r) => setImmediate(r));
     expect(warnings.map((w) => `${String((w as NodeJS.ErrnoException).code)} ${w.message}`).filter((w) => /DEP0123|ServerName to an IP/.test(w))).toEqual([]);
+  });
+
+  it('sends what the agent\'s gRPC channel sends as SNI (tlsTarget): the .invalid name for an IP address, else the name', async () => {
+    sniSeen.length = 0;
+    await probeCertificate(address, '127.0.0.1', controller);
+    await probeCertificate(address, 'xs-probe', controller);
+    expect(sniSeen).toEqual(['ip-address.invalid', 'xs-probe']);
+  });
+
+  it('refuses an address that is not host:port', async () => {
+    await expect(probeCertificate('unix:/run/agent.sock', '127.0.0.1', controller)).rejects.toThrow(/not host:port/);
   });
 
   it('still refuses a certificate that does not carry the IP address it was given', async () => {

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
-import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, connect } from 'node:tls';
+import { targetHost, tlsHandshakeNames } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 
 /**
@@ -8,14 +8,14 @@ import type { TlsMaterial } from '@xsctl/common/pki/index';
  * certificate to a client, so this asks the server directly.
  */
 export function probeCertificate(address: string, serverName: string, tls: TlsMaterial, timeoutMs = 5000): Promise<Date> {
-  const idx = address.lastIndexOf(':');
-  const host = address.slice(0, idx).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(idx + 1));
+  const host = targetHost(address);
+  // The handshake the agent's gRPC channel makes (tlsTarget decides for both): an IP address as
+  // serverName is checked, and never goes out as SNI (RFC 6066, DEP0123).
+  const names = tlsHandshakeNames(address, serverName);
+  if (host === undefined || names === undefined) return Promise.reject(new Error(`${address} is not host:port`));
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
   return new Promise((resolve, reject) => {
-    // Node checks the certificate against servername, else against host: an IP address as
-    // serverName is checked without going out as SNI (RFC 6066, DEP0123).
-    const sni = isIP(serverName) === 0 ? { servername: serverName } : { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert) };
-    const socket = connect({ host, port, ...sni, ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'], timeout: timeoutMs });
+    const socket = connect({ host, port, servername: names.servername, checkServerIdentity: (_sni, cert) => checkServerIdentity(names.verifyName, cert), ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'], timeout: timeoutMs });
     const done = (err: Error | undefined, at?: Date): void => {
       socket.destroy();
       if (err !== undefined) reject(err);
