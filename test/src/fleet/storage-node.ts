@@ -2,9 +2,9 @@ import { openSync } from 'node:fs';
 import { chmod, mkdir, readlink, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { createChannel, createClient, type Channel, type Client, type CompatServiceDefinition } from 'nice-grpc';
+import { createClient, type Client, type CompatServiceDefinition } from 'nice-grpc';
 import { createLogger } from '@xsctl/common/log/create-logger';
-import { mtlsChannelCredentials, tlsTarget } from '@xsctl/common/grpc/index';
+import { mtlsChannel } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/pki/index';
 import type { TestPki } from '@xsctl/common/testing/make-test-pki';
 import { CommandRunner, type CommandRunnerOptions } from '@xsctl/agent/exec/command-runner';
@@ -141,10 +141,8 @@ export async function startStorageNode(o: StorageNodeOptions): Promise<StorageNo
       ? await startAgentServer({ ctx, tls, listen: '127.0.0.1:0', logger }).then((a) => ({ port: a.port, shutdown: () => a.shutdown(500) }))
       : await startPackagedAgent(packaged, { dir: join(o.base, `${o.name}-packaged`), root, logFile, listen: '127.0.0.1:0', tls, lunFileDirs: [o.base], runner: host.runnerOptions(tools) });
   // The agent's certificate names 127.0.0.1: checked as the controller checks it, without an IP
-  // address as SNI (tlsTarget; Node's DEP0123 warning in every storage e2e run otherwise).
-  const address = `127.0.0.1:${agent.port}`;
-  const target = tlsTarget(address);
-  const channel: Channel = createChannel(address, mtlsChannelCredentials(o.controllerTls, { kind: 'agent', ...(target.verifyName === undefined ? {} : { verifyName: target.verifyName }) }), target.channelOptions);
+  // address as SNI (mtlsChannel; Node's DEP0123 warning in every storage e2e run otherwise).
+  const channel = mtlsChannel(`127.0.0.1:${agent.port}`, o.controllerTls, { kind: 'agent' });
   return {
     name: o.name,
     host,
