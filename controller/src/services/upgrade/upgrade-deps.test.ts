@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { getEventListeners } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ControllerContext } from '../../server/controller-context.js';
-import { upgradeDeps } from './upgrade-service.js';
+import { agentProbeMs, upgradeDeps } from './upgrade-service.js';
 
 /**
  * Issue 11, storage-aware rolling upgrade: "the upgrade switches the storage over before it
@@ -19,5 +20,42 @@ describe('the rolling upgrade with the storage hook', () => {
     for (const down of ['disable', 'evacuate-and-install', 'reboot']) expect(at(down), down).toBeGreaterThan(at('storage-away'));
     expect(at('enable')).toBeGreaterThan(at('reboot'));
     expect(at('storage-back')).toBeGreaterThan(at('enable'));
+  });
+});
+
+describe("the rolling upgrade's agent probe after a reboot", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A context whose host xs1's agent never answers GetFacts; `seen` is the signal the call got. */
+  function silentAgent() {
+    const seen: AbortSignal[] = [];
+    const client = () => ({
+      getFacts: (_req: unknown, options: { signal: AbortSignal }) => {
+        seen.push(options.signal);
+        return new Promise((_resolve, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason as Error)));
+      },
+    });
+    const ctx = { pool: (name: string) => ({ name }), poolHosts: async () => [{ uuid: 'u1', name: 'xs1', agent: { client } }] } as unknown as ControllerContext;
+    return { ctx, seen };
+  }
+
+  it('gives up on a silent agent after agentProbeMs, by a timer it holds, and leaves no listener on the workflow', async () => {
+    // Fake timers move a held setTimeout; an AbortSignal.timeout() (Node 20 lets a gc() collect one
+    // inside AbortSignal.any(), and then it never fires) does not move with them.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { ctx, seen } = silentAgent();
+    const workflow = new AbortController();
+    const probe = upgradeDeps(ctx).probeAgent!('lab', { uuid: 'u1', name: 'xs1', address: '10.0.0.1' }, workflow.signal);
+    const outcome = probe.then(() => 'answered', (err: unknown) => (err as Error).message);
+    await vi.advanceTimersByTimeAsync(agentProbeMs - 1);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(seen[0]!.aborted).toBe(true);
+    expect(await outcome).toBe('the agent of xs1 did not answer within 10000 ms');
+    expect(getEventListeners(workflow.signal, 'abort')).toHaveLength(0);
+    expect(workflow.signal.aborted).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { UpgradeOptions, UpgradePlan, UpgradeServiceImplementation, UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import { NotFoundError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { peerIdentity } from '@xsctl/common/grpc/index';
+import { signalWithin } from '../../agents/signal-within.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import { killHookFromEnv } from '../../workflows/engine/kill-hook.js';
 import { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
@@ -41,6 +42,9 @@ class PlanRefusedError extends XsctlError {
 
 const engines = new WeakMap<ControllerContext, WorkflowEngine>();
 
+/** How long a rebooted host's agent has to answer GetFacts (its client's retries included). */
+export const agentProbeMs = 10_000;
+
 export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
   // Two-node pools serving their own storage: switch it away before a host goes down, back after.
   const storage = storageUpgradeHook(ctx);
@@ -70,7 +74,12 @@ export function upgradeDeps(ctx: ControllerContext): RollingUpgradeDeps {
       const hosts = await ctx.poolHosts(ctx.pool(pool), signal);
       const h = hosts.find((x) => x.uuid === host.uuid);
       if (h === undefined) throw new NotFoundError('host', host.name);
-      await h.agent.client(HostServiceDefinition).getFacts({}, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
+      const call = signalWithin(signal, agentProbeMs, `the agent of ${host.name} did not answer within ${agentProbeMs} ms`);
+      try {
+        await h.agent.client(HostServiceDefinition).getFacts({}, { signal: call.signal });
+      } finally {
+        call.release();
+      }
     },
   };
 }
