@@ -1,5 +1,6 @@
 import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { ClientError, createClient, createServer, Metadata, Status, type CallContext, type Server } from 'nice-grpc';
 import { makeTestPki, type TestPki } from '../testing/make-test-pki.js';
 import type { TlsMaterial } from '../tls-trust/tls-files.js';
@@ -61,7 +62,8 @@ describe('peer identity interceptor', () => {
       const asOlga = createClient(WhoDefinition, olga);
       const seen: Who[] = [];
       for (let i = 0; i < 5; i++) {
-        seen.push(await asCtl.whoAmI({} as Who));
+        // A controller certificate carries no role: one the client claims is dropped, not passed on.
+        seen.push(await asCtl.whoAmI({} as Who, { metadata: Metadata({ 'x-xsctl-peer-role': 'operator' }) }));
         // A client copying another's identity into its metadata changes nothing.
         seen.push(await asOlga.whoAmI({} as Who, { metadata: Metadata({ 'x-xsctl-peer-name': 'ctl', 'x-xsctl-peer-kind': 'controller', [peerSerialKey]: '01' }) }));
       }
@@ -77,6 +79,32 @@ describe('peer identity interceptor', () => {
       expect(serverReads).toHaveLength(2);
     } finally {
       reads.mockRestore();
+    }
+  });
+
+  it('behind another interceptor (no parsed metadata to write into) wraps the call, with the same identity and the client\'s copies dropped', async () => {
+    // grpc-js hands only the first interceptor its base call; a later one gets a wrapper.
+    const first: ServerInterceptor = (_method, call) => new ServerInterceptingCall(call);
+    const behind = createServer({ interceptors: [first, peerIdentityInterceptor] });
+    behind.add(WhoDefinition, {
+      async whoAmI(_req: Who, context: CallContext) {
+        const peer = peerIdentity(context);
+        return { name: peer?.name ?? '', kind: peer?.kind ?? '', role: peer?.role ?? '', serial: peer?.serial ?? '' };
+      },
+    });
+    const agent = await pki.issue({ kind: 'agent', name: 'xs-behind', ipAddresses: ['127.0.0.1'] });
+    const behindPort = await behind.listen('127.0.0.1:0', mtlsServerCredentials(agent));
+    const olga = mtlsChannel(`127.0.0.1:${behindPort}`, certs['olga']!, { kind: 'agent' });
+    const ctl = mtlsChannel(`127.0.0.1:${behindPort}`, certs['ctl']!, { kind: 'agent' });
+    try {
+      const who = await createClient(WhoDefinition, olga).whoAmI({} as Who, { metadata: Metadata({ 'x-xsctl-peer-name': 'ctl', 'x-xsctl-peer-kind': 'controller', 'x-xsctl-peer-role': 'viewer', [peerSerialKey]: '01' }) });
+      expect(who).toEqual({ name: 'olga', kind: 'cli', role: 'operator', serial: await serialOf('olga') });
+      const ctlWho = await createClient(WhoDefinition, ctl).whoAmI({} as Who, { metadata: Metadata({ 'x-xsctl-peer-role': 'operator' }) });
+      expect(ctlWho).toEqual({ name: 'ctl', kind: 'controller', role: '', serial: await serialOf('ctl') });
+    } finally {
+      olga.close();
+      ctl.close();
+      await behind.forceShutdown();
     }
   });
 
