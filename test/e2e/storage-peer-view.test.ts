@@ -66,6 +66,7 @@ describe.skipIf(!isRoot())('replication link and peer view (namespaces, DRBD sim
       selfFenceAfterMs,
       selfFenceTeardownMs: teardownMs,
       probeIntervalMs: 200,
+      witnessRole: StorageRole.STORAGE_ROLE_UNSPECIFIED,
     };
   };
 

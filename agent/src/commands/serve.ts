@@ -47,8 +47,10 @@ export function registerServe(program: Command): void {
       const runner = new CommandRunner({ logger, defaultTimeoutMs: config.commandTimeoutMs });
       const listen = await resolveListen(config.listen, root, runner);
       if (/^(?:0\.0\.0\.0|\[?::\]?):/.test(listen)) logger.warn({ listen }, 'the agent listens on every interface (storage and replication networks too): prefer management:PORT or an address');
+      // One context for the server and the boot-time role: they share the witness's word (witness-word.ts).
+      const ctx = { root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs };
       const running = await startAgentServer({
-        ctx: { root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs },
+        ctx,
         tls: await loadTlsMaterial(config.tls),
         listen,
         logger,
@@ -59,7 +61,7 @@ export function registerServe(program: Command): void {
       process.stdout.write(`${JSON.stringify({ ready: true, port: running.port })}\n`);
       // After the ready line: the storage code loads in the background, never before the first answer.
       void import('../storage/boot-role.js').then(
-        ({ assertStorageRoleOnBoot }) => assertStorageRoleOnBoot({ root, runner, logger, stateDir: config.stateDir, lunFileDirs: config.lunFileDirs }, { signal: running.signal }),
+        ({ assertStorageRoleOnBoot }) => assertStorageRoleOnBoot(ctx, { signal: running.signal }),
         (err: unknown) => logger.error({ err }, 'boot storage role: the storage code did not load'),
       );
       let stopping = false;

@@ -16,6 +16,7 @@ import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { assertStorageRoleOnBoot, loadStorageRoleConfig, storageRoleDefaults } from './boot-role.js';
 import { writeStorageRoleConfig } from './write-role-config.js';
+import { witnessWordOf } from './witness-word.js';
 
 /**
  * The boot-time storage role against a sandbox root, the real drbdadm and the DRBD simulator
@@ -264,6 +265,8 @@ describe('boot-time storage role (real drbdadm, DRBD simulator, sandbox root)', 
     const n = await node(true);
     await n.writeConfig(yaml('hysteresisMs: 100\nconnectWaitMs: 300\nretryInitialMs: 150\nretryMaxMs: 400'));
     await n.poolConf(null);
+    // The peer never connects here: the witness names this host (a word that stays good all test long).
+    witnessWordOf(n.ctx).heard(StorageRole.STORAGE_ROLE_MASTER, 600_000);
     n.start();
     let t0 = performance.now();
     const rec = recorder(() => t0, [false, false, false]);
@@ -287,6 +290,36 @@ describe('boot-time storage role (real drbdadm, DRBD simulator, sandbox root)', 
     expect(gaps[0]).toBeGreaterThanOrEqual(300);
     expect(gaps[1]).toBeGreaterThanOrEqual(400);
   }, 30_000);
+
+  it('master with the peer not Connected: no word from the witness, no assertion (retried); the witness naming the peer makes it a slave', async () => {
+    const n = await node(true);
+    await n.writeConfig(yaml('hysteresisMs: 0\nconnectWaitMs: 0\nretryInitialMs: 100\nretryMaxMs: 100'));
+    await n.poolConf('master');
+    n.start();
+    const rec = recorder(() => 0);
+    const run = assertStorageRoleOnBoot(n.ctx, { signal: new AbortController().signal, assert: rec.assert });
+    const refused = () => n.lines.filter((l) => l.msg.includes('STORAGE ROLE NOT ASSERTED') && l['failedStep'] === 'witness');
+    // The first attempt waits witnessWaitMs (3 s) for a word, then gives up this attempt.
+    for (let i = 0; i < 1_000 && refused().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(refused()[0]).toMatchObject({ role: 'master', errorCode: 'STORAGE_MASTER_UNCONFIRMED', reason: expect.stringMatching(/has not called since this agent started/) });
+    expect(rec.calls).toEqual([]);
+    expect(n.tap.calls.some((c) => /primary/.test(c.line))).toBe(false);
+    // The witness (the controller's heartbeat) names the peer: the next attempt asserts slave and the loop ends.
+    witnessWordOf(n.ctx).heard(StorageRole.STORAGE_ROLE_SLAVE, 600_000);
+    expect(await run).toMatchObject({ status: 'asserted', role: 'slave' });
+    expect(rec.calls.map((c) => c.role)).toEqual([StorageRole.STORAGE_ROLE_SLAVE]);
+    expect(n.lines.map((l) => l.msg)).toContain('boot storage role: the witness names the peer the storage master; asserting the slave storage role, not the master role pool.conf names');
+  }, 30_000);
+
+  it('master with the peer not Connected: the witness naming this host lets the master role be asserted', async () => {
+    const n = await node(true);
+    await n.writeConfig(yaml('hysteresisMs: 0\nconnectWaitMs: 0'));
+    await n.poolConf('master');
+    witnessWordOf(n.ctx).heard(StorageRole.STORAGE_ROLE_MASTER, 600_000);
+    const rec = recorder(() => 0);
+    expect(await assertStorageRoleOnBoot(n.ctx, { signal: new AbortController().signal, assert: rec.assert })).toMatchObject({ status: 'asserted', role: 'master', attempts: 1 });
+    expect(rec.calls.map((c) => c.role)).toEqual([StorageRole.STORAGE_ROLE_MASTER]);
+  });
 
   it('re-inserts the storage firewall rules at start, before DRBD comes up, and only the missing ones', async () => {
     const n = await node(true);
@@ -313,6 +346,7 @@ describe('boot-time storage role (real drbdadm, DRBD simulator, sandbox root)', 
     const n = await node(true);
     await n.writeConfig(yaml('hysteresisMs: 0\nconnectWaitMs: 0\nretryInitialMs: 60000'));
     await n.poolConf('master');
+    witnessWordOf(n.ctx).heard(StorageRole.STORAGE_ROLE_MASTER, 600_000);
     const rec = recorder(() => 0, [false]);
     const stop = new AbortController();
     const run = assertStorageRoleOnBoot(n.ctx, { signal: stop.signal, assert: rec.assert });

@@ -2,7 +2,7 @@ import { dirname, isAbsolute, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { ConfigError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
-import { FailoverReason, SplitBrainState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
+import { FailoverReason, SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { StorageFirewallSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
 import { StepOutcome, StorageRole, StorageSpec, type AssertStorageRoleResponse } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { DrbdSplitBrainRefusedError } from '../drbd/drbd-errors.js';
@@ -14,11 +14,15 @@ import { parsePoolConf } from '../host/parse-pool-conf.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { integerInRange } from '../validate/validators.js';
 import { assertRole, normalizeStorageSpec } from './assert-role.js';
+import { bootPromotion, type BootPromotion } from './boot-promotion.js';
+import { witnessWordOf } from './witness-word.js';
 
 /**
  * Rules 9 and 11: roles do not survive a reboot, so the agent re-asserts them when it starts,
  * after a hysteresis wait. The role comes from /etc/xensource/pool.conf (the pool master serves
- * the storage); what to serve comes from this file, the same keys as the CLI's storage spec
+ * the storage), except that a master whose DRBD peer is not Connected asserts it only when the
+ * witness names it the storage master (boot-promotion.ts), and comes back a slave when the
+ * witness names the peer; what to serve comes from this file, the same keys as the CLI's storage spec
  * (`xsctl storage assert-role --spec`), plus the timing below:
  *
  *   hysteresisMs: 60000        # rule 11: wait this long after start before acting
@@ -172,27 +176,49 @@ async function reapplyFirewall(ctx: AgentContext, fw: FirewallConfig, signal: Ab
   ctx.logger.info({ chain: fw.chain, added: r.added, present: r.present.length }, r.added.length > 0 ? 'boot storage role: firewall rules re-applied' : 'boot storage role: firewall rules in place');
 }
 
-/** Before a promotion: give the replication link time to connect, so a Primary peer is seen (rule 4). */
-async function waitForPeer(ctx: AgentContext, resources: readonly string[], waitMs: number, signal: AbortSignal): Promise<void> {
+/**
+ * Before a promotion: give the replication link time to connect, so a Primary peer is seen (rule 4).
+ * Returns each resource's state as last read (null: not read).
+ */
+async function waitForPeer(ctx: AgentContext, resources: readonly string[], waitMs: number, signal: AbortSignal): Promise<(DrbdResourceState | null)[]> {
   const deadline = performance.now() + waitMs;
   let logged = false;
   for (;;) {
     const apart: string[] = [];
+    const states: (DrbdResourceState | null)[] = [];
     for (const r of resources) {
       const { state } = await resourceState(ctx, r, signal).catch(() => ({ state: null }));
+      states.push(state);
       // A split brain never connects on its own: waiting for it only delays the master.
       if (state?.splitBrain === SplitBrainState.SPLIT_BRAIN_STATE_DETECTED) continue;
       if (state === null || !isConnected(state)) apart.push(`${r} (${state?.connection ?? 'unknown'})`);
     }
-    if (apart.length === 0) return;
+    if (apart.length === 0) return states;
     const left = Math.round(deadline - performance.now());
     if (left <= 0) {
-      ctx.logger.warn({ resources: apart, waitedMs: waitMs }, 'boot storage role: DRBD peer not connected; promotion now needs the peer fenced or the witness answering (rule 2)');
-      return;
+      ctx.logger.warn({ resources: apart, waitedMs: waitMs }, 'boot storage role: DRBD peer not connected; promotion now needs the witness to name this host the storage master, then the peer fenced or the witness answering (rules 2, 9)');
+      return states;
     }
     if (!logged) ctx.logger.info({ resources: apart, waitMs: left }, 'boot storage role: waiting for the DRBD peer before promoting');
     logged = true;
-    if (!(await pause(Math.min(500, left), signal))) return;
+    if (!(await pause(Math.min(500, left), signal))) return states;
+  }
+}
+
+/** How long a master's boot-time assertion waits for the witness's word before it gives up this attempt (the witness polls every 0.5 s by default). */
+export const witnessWaitMs = 3_000;
+
+/**
+ * pool.conf says master: may this host assert it (boot-promotion.ts)? Waits up to witnessWaitMs
+ * for a fresh word from the witness when a promotion would rest on quorum.
+ */
+async function masterAtBoot(ctx: AgentContext, states: readonly (DrbdResourceState | null)[], signal: AbortSignal): Promise<BootPromotion> {
+  const word = witnessWordOf(ctx);
+  const deadline = performance.now() + witnessWaitMs;
+  for (;;) {
+    const d = bootPromotion({ resources: states, witness: word.latest(), now: performance.now() });
+    if (d.act !== 'wait' || performance.now() >= deadline) return d;
+    if (!(await pause(100, signal))) return d;
   }
 }
 
@@ -257,22 +283,34 @@ async function bootRole(ctx: AgentContext, assert: typeof assertRole, signal: Ab
       if (pool.role === 'unknown') {
         failure = { reason: text === null ? '/etc/xensource/pool.conf does not exist' : `/etc/xensource/pool.conf holds "${pool.raw}"`, failedStep: 'pool-role' };
       } else {
-        const role = pool.role === 'master' ? StorageRole.STORAGE_ROLE_MASTER : StorageRole.STORAGE_ROLE_SLAVE;
         ctx.logger.info({ attempt: attempts, poolConf: pool.role, role: pool.role }, `boot storage role: pool.conf says ${pool.role}; asserting the ${pool.role} storage role`);
         if (cfg.firewall !== null) await reapplyFirewall(ctx, cfg.firewall, signal);
         const notUp = await bringDrbdUp(ctx, cfg.spec.drbdResources, signal);
-        if (role === StorageRole.STORAGE_ROLE_MASTER) await waitForPeer(ctx, cfg.spec.drbdResources, cfg.connectWaitMs, signal);
-        signal.throwIfAborted();
-        const result = await assert(ctx, role, cfg.spec, false, signal);
-        logSteps(ctx, result);
-        if (result.ok && notUp.length === 0) {
-          ctx.logger.info({ role: pool.role, attempts, unchanged: result.unchanged }, `boot storage role: ${pool.role} storage role asserted`);
-          return { status: 'asserted', role: pool.role, attempts, result };
+        let asserting: 'master' | 'slave' = pool.role;
+        let decision: BootPromotion | null = null;
+        if (pool.role === 'master') {
+          // pool.conf is no proof after a failover (rules 1, 2, 9): boot-promotion.ts.
+          decision = await masterAtBoot(ctx, await waitForPeer(ctx, cfg.spec.drbdResources, cfg.connectWaitMs, signal), signal);
+          if (decision.act === 'slave') asserting = 'slave';
+          if (decision.act === 'slave') ctx.logger.warn({ attempt: attempts, poolConf: pool.role, why: decision.why }, 'boot storage role: the witness names the peer the storage master; asserting the slave storage role, not the master role pool.conf names');
+          else if (decision.act === 'master') ctx.logger.info({ attempt: attempts, why: decision.why }, 'boot storage role: the master role may be asserted');
         }
-        const failed = result.steps.find((s) => s.outcome === StepOutcome.STEP_OUTCOME_FAILED);
-        failure = result.ok
-          ? { role: pool.role, failedStep: `drbd-up:${notUp.join(',')}` }
-          : { role: pool.role, failedStep: result.failedStep, errorCode: failed?.errorCode, reason: failed?.detail };
+        signal.throwIfAborted();
+        if (decision?.act === 'wait') {
+          failure = { role: pool.role, failedStep: 'witness', errorCode: 'STORAGE_MASTER_UNCONFIRMED', reason: decision.why };
+        } else {
+          const role = asserting === 'master' ? StorageRole.STORAGE_ROLE_MASTER : StorageRole.STORAGE_ROLE_SLAVE;
+          const result = await assert(ctx, role, cfg.spec, false, signal);
+          logSteps(ctx, result);
+          if (result.ok && notUp.length === 0) {
+            ctx.logger.info({ role: asserting, attempts, unchanged: result.unchanged }, `boot storage role: ${asserting} storage role asserted`);
+            return { status: 'asserted', role: asserting, attempts, result };
+          }
+          const failed = result.steps.find((s) => s.outcome === StepOutcome.STEP_OUTCOME_FAILED);
+          failure = result.ok
+            ? { role: asserting, failedStep: `drbd-up:${notUp.join(',')}` }
+            : { role: asserting, failedStep: result.failedStep, errorCode: failed?.errorCode, reason: failed?.detail };
+        }
       }
     } catch (err) {
       if (signal.aborted) return aborted();

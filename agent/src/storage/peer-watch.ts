@@ -12,6 +12,7 @@ import { integerInRange, interfaceName, ipv4Address } from '../validate/validato
 import { normalizeStorageSpec, type StorageConfig } from './assert-role.js';
 import { defaultSelfFenceTeardownMs, selfFenceCleanup, selfFenceTearDown } from './self-fence.js';
 import { peerFencedHoldEnd, selfFenceDecision } from './self-fence-decision.js';
+import { witnessWordOf, witnessWordValidMs } from './witness-word.js';
 
 interface WatchConfig {
   spec: PeerWatchSpec;
@@ -113,7 +114,11 @@ export class PeerWatch {
     const now = performance.now();
     const silence = this.#lastWitness === 0 ? 0 : Math.round(now - this.#lastWitness);
     this.#lastWitness = now;
-    const changed = JSON.stringify(this.#config?.spec) !== JSON.stringify(config.spec);
+    // The witness's word on who the storage master is, for a boot-time promotion (boot-promotion.ts).
+    witnessWordOf(this.ctx).heard(config.spec.witnessRole, witnessWordValidMs(config.selfFenceAfterMs), now);
+    // The word is no part of how this node watches: the failover's own calls name nobody, the
+    // witness's name a master, and each change restarting the observation would cost the view.
+    const changed = JSON.stringify({ ...this.#config?.spec, witnessRole: 0 }) !== JSON.stringify({ ...config.spec, witnessRole: 0 });
     this.#config = config;
     if (changed) this.#forgetObservation();
     this.#loop ??= Promise.all([this.#run(), this.#fenceClock()]).then(() => undefined);

@@ -142,8 +142,11 @@ async function makeInconsistent(lab: StorageLab, n: LabHost): Promise<void> {
  * pool.conf (master) and its storage role config (rules 9 and 11), comes back Secondary, resyncs
  * as SyncTarget of xs2 and its boot role is refused (DRBD_PEER_PRIMARY); xs2 keeps the role.
  */
-async function oldMasterReturnsSecondary(lab: StorageLab): Promise<string> {
-  // It boots with a stale pool.conf (master) and its storage role config: rules 9 and 11.
+/**
+ * xs1's boot-time role files as a crashed master has them: a stale pool.conf (master) and its
+ * storage role config (rules 9 and 11), with `extra` keys (a quorum witness).
+ */
+async function writeOldMasterBootFiles(lab: StorageLab, extra: Record<string, unknown> = {}): Promise<void> {
   const root = join(lab.base, 'xs1');
   await mkdir(join(root, 'etc/xensource'), { recursive: true });
   await mkdir(join(root, 'etc/xsctl'), { recursive: true });
@@ -153,7 +156,13 @@ async function oldMasterReturnsSecondary(lab: StorageLab): Promise<string> {
   const target = spec['target'] as { incomingUser: { user: string; password?: string; passwordFile?: string } };
   await writeFile(join(root, 'etc/xsctl/chap-secret'), `${target.incomingUser.password ?? ''}\n`, { mode: 0o600 });
   target.incomingUser = { user: target.incomingUser.user, passwordFile: 'chap-secret' };
-  await writeFile(join(root, 'etc/xsctl/storage.yaml'), stringify({ ...spec, hysteresisMs: 1_000, connectWaitMs: 5_000, retryInitialMs: 2_000, retryMaxMs: 5_000 }));
+  await writeFile(join(root, 'etc/xsctl/storage.yaml'), stringify({ ...spec, ...extra, hysteresisMs: 1_000, connectWaitMs: 5_000, retryInitialMs: 2_000, retryMaxMs: 5_000 }));
+}
+
+async function oldMasterReturnsSecondary(lab: StorageLab): Promise<string> {
+  // It boots with a stale pool.conf (master) and its storage role config: rules 9 and 11.
+  const root = join(lab.base, 'xs1');
+  await writeOldMasterBootFiles(lab);
   const kernLog = join(root, 'var/log/kern.log');
   const kernBefore = (await readFile(kernLog, 'utf8').catch(() => '')).length;
   const node = await lab.bootHost('xs1');
@@ -577,6 +586,50 @@ export const scenarios: Scenario[] = [
       check(ended, 'xs2 ended its hold when xs1 answered on the replication link');
       await untilStatus(lab, 'storage status without the hold', (st) => st.exitCode === 0 && /^xs2 /m.test(st.stdout) && !/held: peer powered off/.test(st.stdout));
       return `xs2 kept serving ${2 * 4_000 + 2_000} ms without the witness (hold logged once), then: ${back}`;
+    },
+  },
+  {
+    name: 'the old master returns with its replication link still cut: it does not promote by quorum, it comes back a slave',
+    // Rule 1 (issue 11): xs1, fenced by power and replaced by xs2, boots with "master" in its
+    // pool.conf and a quorum witness in its storage role config (the initiator's address, which
+    // answers ARP on eth0), its replication cable still out. The promotion guard alone would
+    // accept the witness's ARP answer as quorum and make xs1 Primary beside the Primary xs2 (the
+    // floating IP would be refused by rule 4's probe, DRBD would not). The boot role asks the
+    // witness first (the controller's heartbeat names xs2): xs1 comes back a slave.
+    // xs2 serves throughout.
+    servedAfter: true,
+    async run(lab, mon) {
+      await witnessReady(lab);
+      await lab.loseHost('xs1');
+      mon.mark();
+      await failedOverToXs2(lab);
+      await xs1PoweredOff(lab);
+      await lab.until('the witness to see xs2 serving', async () => ((await witness(lab)).storageMaster === 'xs2' ? true : undefined), 60_000);
+      await writeOldMasterBootFiles(lab, { peerSafety: { witnessAddress: lab.fleet.host('ini').address, witnessInterface: 'eth0' } });
+      const node = await lab.bootHost('xs1');
+      // Before its boot role brings DRBD up: the replication cable stays out.
+      await lab.fleet.cutLink('xs1', 'eth1');
+      const agentLogBefore = (await readFile(node.logFile, 'utf8')).length;
+      const stop = new AbortController();
+      const boot = assertStorageRoleOnBoot(node.ctx, { signal: stop.signal });
+      try {
+        const out = await Promise.race([boot, sleep(60_000).then(() => null)]);
+        check(out?.status === 'asserted' && out.role === 'slave', `xs1's boot role ended as a slave (${JSON.stringify(out === null ? 'still running after 60 s' : { status: out.status, role: 'role' in out ? out.role : '' })})`);
+        const log = (await readFile(node.logFile, 'utf8')).slice(agentLogBefore);
+        check(/the witness names the peer the storage master; asserting the slave storage role/.test(log), 'xs1 logged that the witness names xs2');
+        check(!/"command":"drbdadm","args":\[[^\]]*"primary"/.test(log), 'xs1 never ran drbdadm primary');
+        // A while later nothing has changed: xs1 Secondary and apart, xs2 Primary with the address.
+        await sleep(3_000);
+        const d = await lab.drbdState('xs1');
+        check(d?.role === 'Secondary' && d.connection !== 'Connected', `xs1 Secondary with its replication link down (${d?.role}/${d?.connection})`);
+        check((await role(lab, 'xs1')) === 'Secondary' && (await role(lab, 'xs2')) === 'Primary', 'the kernels: xs1 Secondary, xs2 Primary');
+        check(JSON.stringify(await lab.ipHolders()) === '["xs2"]', 'the floating IP stays on xs2 alone');
+        await checkIdentity(lab, 'the LUN answers on the floating IP', 10_000);
+        return `xs1 booted with pool.conf master and its replication link cut; the witness named xs2: it came back a slave (${d?.role}/${d?.connection}), never Primary`;
+      } finally {
+        stop.abort();
+        await boot;
+      }
     },
   },
 ];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FloatingIpSpec } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
 import type { PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
-import type { StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { StorageRole, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import type { TargetSpec } from '@xsctl/proto/gen/xsctl/agent/v1/target';
 
 /**
@@ -71,6 +71,7 @@ export function peerWatchSpec(change: Partial<Omit<PeerWatchSpec, 'storage'>> & 
     selfFenceAfterMs: 0,
     selfFenceTeardownMs: 0,
     probeIntervalMs: 50,
+    witnessRole: StorageRole.STORAGE_ROLE_UNSPECIFIED,
     ...rest,
   };
 }

@@ -173,7 +173,7 @@ export class WitnessMonitor {
   /** One heartbeat: the host's peer view, or why it did not answer. */
   async #ask(w: HostWitness, h: StorageHost, deadline: number): Promise<void> {
     try {
-      w.view = await peerViewOf(this.ctx, this.pool, h, AbortSignal.timeout(deadline));
+      w.view = await peerViewOf(this.ctx, this.pool, h, AbortSignal.timeout(deadline), this.master);
       w.reachable = true;
       w.lastSeen = Date.now();
       w.error = '';

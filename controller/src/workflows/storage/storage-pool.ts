@@ -48,7 +48,12 @@ export function specFor(storage: PoolStorageConfig, host: string): StorageSpec {
   return port === undefined ? storage.spec : { ...storage.spec, tgtd: { controlPort: port } };
 }
 
-export function watchSpecFor(storage: PoolStorageConfig, host: string): PeerWatchSpec {
+/**
+ * The watch spec for one host. `master`: the storage master as the witness holds it now ('' when
+ * it knows none), sent as witnessRole: a host booting with "master" in its pool.conf and its
+ * replication link down promotes only when the witness names it (agent boot-promotion.ts).
+ */
+export function watchSpecFor(storage: PoolStorageConfig, host: string, master = ''): PeerWatchSpec {
   const me = storage.hosts[host];
   const peerName = Object.keys(storage.hosts).find((n) => n !== host) ?? '';
   const peer = storage.hosts[peerName];
@@ -61,6 +66,7 @@ export function watchSpecFor(storage: PoolStorageConfig, host: string): PeerWatc
     selfFenceAfterMs: storage.failover.selfFenceAfterMs,
     selfFenceTeardownMs: storage.failover.selfFenceTeardownMs,
     probeIntervalMs: Math.min(500, storage.failover.pollIntervalMs),
+    witnessRole: master === '' ? StorageRole.STORAGE_ROLE_UNSPECIFIED : master === host ? StorageRole.STORAGE_ROLE_MASTER : StorageRole.STORAGE_ROLE_SLAVE,
   };
 }
 
@@ -70,8 +76,9 @@ export async function statusOf(ctx: ControllerContext, pool: PoolConfig, h: Stor
   return r.status;
 }
 
-export async function peerViewOf(ctx: ControllerContext, pool: PoolConfig, h: StorageHost, signal?: AbortSignal): Promise<PeerView> {
-  const r = await agentOf(ctx, pool, h).client(PeerViewServiceDefinition).getPeerView({ watch: watchSpecFor(storageConfigOf(pool), h.name) }, { signal });
+/** One heartbeat; `master` as in watchSpecFor (the failover's own calls name nobody). */
+export async function peerViewOf(ctx: ControllerContext, pool: PoolConfig, h: StorageHost, signal?: AbortSignal, master = ''): Promise<PeerView> {
+  const r = await agentOf(ctx, pool, h).client(PeerViewServiceDefinition).getPeerView({ watch: watchSpecFor(storageConfigOf(pool), h.name, master) }, { signal });
   if (r.view === undefined) throw new Error(`${h.name}: no peer view`);
   return r.view;
 }

@@ -8,7 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
 import { DrbdResourceState } from "./drbd.js";
-import { StorageSpec } from "./storage.js";
+import { StorageRole, storageRoleFromJSON, storageRoleToJSON, StorageSpec } from "./storage.js";
 
 export const protobufPackage = "xsctl.agent.v1";
 
@@ -35,6 +35,15 @@ export interface PeerWatchSpec {
    * The controller's failover delay exceeds self_fence_after_ms plus this (checked at config load).
    */
   selfFenceTeardownMs: number;
+  /**
+   * Who the witness holds as the storage master when it sends this call: this node
+   * (STORAGE_ROLE_MASTER), its peer (STORAGE_ROLE_SLAVE), or nobody it knows (UNSPECIFIED). A
+   * boot-time promotion that would rest on quorum (the DRBD peer not Connected) needs this node
+   * named master by a call within self_fence_after_ms (rules 1, 2 and 9: a host fenced and replaced
+   * by a failover still reads "master" in its pool.conf). Not part of the watch's configuration:
+   * a new value does not restart the observation.
+   */
+  witnessRole: StorageRole;
 }
 
 export interface GetPeerViewRequest {
@@ -94,6 +103,7 @@ function createBasePeerWatchSpec(): PeerWatchSpec {
     selfFenceAfterMs: 0,
     probeIntervalMs: 0,
     selfFenceTeardownMs: 0,
+    witnessRole: 0,
   };
 }
 
@@ -122,6 +132,9 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
     }
     if (message.selfFenceTeardownMs !== 0) {
       writer.uint32(64).uint32(message.selfFenceTeardownMs);
+    }
+    if (message.witnessRole !== 0) {
+      writer.uint32(72).int32(message.witnessRole);
     }
     return writer;
   },
@@ -203,6 +216,14 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
             message.selfFenceTeardownMs = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.witnessRole = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -253,6 +274,11 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
         : isSet(object.self_fence_teardown_ms)
         ? globalThis.Number(object.self_fence_teardown_ms)
         : 0,
+      witnessRole: isSet(object.witnessRole)
+        ? storageRoleFromJSON(object.witnessRole)
+        : isSet(object.witness_role)
+        ? storageRoleFromJSON(object.witness_role)
+        : 0,
     };
   },
 
@@ -282,6 +308,9 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
     if (message.selfFenceTeardownMs !== 0) {
       obj.selfFenceTeardownMs = Math.round(message.selfFenceTeardownMs);
     }
+    if (message.witnessRole !== 0) {
+      obj.witnessRole = storageRoleToJSON(message.witnessRole);
+    }
     return obj;
   },
 
@@ -300,6 +329,7 @@ export const PeerWatchSpec: MessageFns<PeerWatchSpec> = {
     message.selfFenceAfterMs = object.selfFenceAfterMs ?? 0;
     message.probeIntervalMs = object.probeIntervalMs ?? 0;
     message.selfFenceTeardownMs = object.selfFenceTeardownMs ?? 0;
+    message.witnessRole = object.witnessRole ?? 0;
     return message;
   },
 };
