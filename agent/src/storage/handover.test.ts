@@ -8,6 +8,7 @@ import { ValidationError } from '@xsctl/common/errors/index';
 import { StepOutcome, StorageHandover, StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
 import { procDrbd84, storageSpec } from '@xsctl/test/storage/storage-spec';
+import { StuckRunner } from '@xsctl/test/storage/stuck-runner';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { recoverIntents } from '../journal/intent-journal.js';
@@ -78,6 +79,22 @@ describe('handover RELEASE (the old master lets go)', () => {
     expect(r.ok).toBe(false);
     expect(r.failedStep).toBe('target');
     expect(rec.lines.some((c) => c.startsWith('ip addr del') || c.startsWith('drbdadm'))).toBe(false);
+  });
+
+  it("rule 6: a target whose withdrawal never returns is given up at stopGraceMs, also after garbage collections, and the address stays (the call's signal is the gRPC call's)", async () => {
+    // tgtadm stuck on a wedged tgtd: the step's bound is all that ends it.
+    const stuck = new StuckRunner((command, args) => command === 'tgtadm' && args.includes('offline'));
+    const started = performance.now();
+    const done = runHandover(ctxOf(stuck), StorageRole.STORAGE_ROLE_SLAVE, StorageHandover.STORAGE_HANDOVER_RELEASE, storageSpec({ stopGraceMs: 300 }), false, new AbortController().signal);
+    // With AbortSignal.timeout() inside AbortSignal.any(), Node 20 collects the timeout and the
+    // release never ends: the race answers 'stuck'.
+    const r = await Promise.race([done, new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 3_000))]);
+    expect(r).not.toBe('stuck');
+    if (r === 'stuck') return;
+    expect(r.ok).toBe(false);
+    expect(r.failedStep).toBe('target');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    expect(stuck.calls.some((c) => c.command === 'ip' || c.command === 'drbdadm')).toBe(false);
   });
 
   it('leaves no record when done; an agent killed half-way finds one that is always torn down', async () => {

@@ -1,4 +1,5 @@
 import { ValidationError } from '@xsctl/common/errors/index';
+import { signalWithin } from '@xsctl/common/signals/index';
 import { StepOutcome, StorageHandover, StorageRole, type AssertStorageRoleResponse, type StorageSpec } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
 import { drbdadm, promote } from '../drbd/drbd-ops.js';
 import { drbdadmArgs } from '../drbd/drbdadm-args.js';
@@ -87,8 +88,10 @@ function releaseSteps(ctx: AgentContext, c: StorageConfig, signal?: AbortSignal)
     {
       name: 'target',
       async run() {
-        const s = signal === undefined ? AbortSignal.timeout(c.stopGraceMs) : AbortSignal.any([signal, AbortSignal.timeout(c.stopGraceMs)]);
-        const r = await withdrawTarget(ctx, c.tgtd, c.target.tid, s);
+        // Rule 6's bound as a held timer: an AbortSignal.timeout() inside AbortSignal.any() is lost
+        // to a gc() on Node 20 (signalWithin).
+        const { signal: s, release } = signalWithin(signal, c.stopGraceMs, `target withdrawal past ${c.stopGraceMs} ms`);
+        const r = await withdrawTarget(ctx, c.tgtd, c.target.tid, s).finally(release);
         return r === 'absent' ? already(`no tid ${c.target.tid}`) : done(`tid ${c.target.tid} withdrawn (sessions reset)`);
       },
     },

@@ -1,3 +1,4 @@
+import { signalWithin } from '@xsctl/common/signals/index';
 import { drbdadm } from '../drbd/drbd-ops.js';
 import { drbdadmArgs } from '../drbd/drbdadm-args.js';
 import { stopGarpBurst } from '../network/garp-burst.js';
@@ -52,12 +53,17 @@ export async function selfFenceTearDown(ctx: AgentContext, c: StorageConfig, bud
   const step = async (name: string, shareMs: number, run: (s: AbortSignal) => Promise<string>): Promise<void> => {
     const t0 = performance.now();
     const ms = Math.round(Math.max(50, Math.min(shareMs, end - t0)));
-    const s = AbortSignal.any([signal, AbortSignal.timeout(ms)]);
+    // A held timer (signalWithin): an AbortSignal.timeout() inside AbortSignal.any() is lost to a
+    // gc() on Node 20, and the step then ran for its commands' own timeouts, past the budget the
+    // controller's failover delay is set to exceed.
+    const { signal: s, release } = signalWithin(signal, ms, `deadline ${Math.round(ms)} ms passed`);
     try {
       steps.push({ name, ok: true, detail: await run(s), durationMs: Math.round(performance.now() - t0) });
     } catch (err) {
       signal.throwIfAborted();
       steps.push({ name, ok: false, detail: s.aborted ? `deadline ${Math.round(ms)} ms passed` : err instanceof Error ? err.message : String(err), durationMs: Math.round(performance.now() - t0) });
+    } finally {
+      release();
     }
   };
   // 1. Initiators stop reaching this host: the address goes (iproute exits 2 when it is not here).

@@ -1,5 +1,6 @@
 import pMap from 'p-map';
-import { fanOutSignal, listenersPerXapiCall } from '../xapi/fan-out-signal.js';
+import { fanOutSignal } from '@xsctl/common/signals/index';
+import { listenersPerXapiCall } from '../xapi/listeners-per-xapi-call.js';
 import type { XapiClient } from '../xapi/xapi-client.js';
 import { XapiError } from '../xapi/xapi-error.js';
 import type { Ref } from '../xapi/ref.js';

@@ -4,7 +4,7 @@ import { PrecheckSeverity } from '@xsctl/proto/gen/xsctl/agent/v1/precheck';
 import type { UpgradeOptions, UpgradePlan, UpgradeServiceImplementation, UpgradeWorkflow } from '@xsctl/proto/gen/xsctl/controller/v1/upgrade';
 import { NotFoundError, ValidationError, XsctlError } from '@xsctl/common/errors/index';
 import { peerIdentity } from '@xsctl/common/grpc/index';
-import { signalWithin } from '../../agents/signal-within.js';
+import { signalWithin } from '@xsctl/common/signals/index';
 import type { ControllerContext } from '../../server/controller-context.js';
 import { killHookFromEnv } from '../../workflows/engine/kill-hook.js';
 import { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';

@@ -7,7 +7,7 @@ import { FencingFailedError } from '../../fencing/fencing-errors.js';
 import { IpmiFencer } from '../../fencing/ipmi-fencer.js';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { WorkflowContext, WorkflowKind } from '../engine/workflow-engine.js';
-import { fanOutSignal } from '../../xapi/fan-out-signal.js';
+import { signalWithin } from '@xsctl/common/signals/index';
 import { realSleep } from '../sleep.js';
 import { assessSurvivor, fencedByPower, floatingIpObservation, selfFenceBound, selfFenceEvidence, selfFenceVerdict, type SelfFenceEvidence } from './failover-assess.js';
 import { recoverXapi } from './recover-xapi.js';
@@ -102,19 +102,14 @@ export function keepHeartbeat(ctx: ControllerContext, pool: PoolConfig, survivor
 
 /**
  * peerViewOf, ended after `ms` in all (the agent client's retries included) or when `signal`
- * aborts. The timer is held until the call ends: on Node 20 an AbortSignal.timeout() inside
- * AbortSignal.any() is held only weakly and, once garbage-collected, never fires (the call then
- * ran for the client's 3 attempts of 1.5 s). fanOutSignal, not AbortSignal.any, so the
- * long-lived `signal` keeps no entry per call (see there); one call's listeners stay under
- * Node's default limit of 10.
+ * aborts: signalWithin's held timer (an AbortSignal.timeout() inside AbortSignal.any() is lost to a
+ * gc() on Node 20 and the call then ran for the client's 3 attempts of 1.5 s).
  */
 async function peerViewWithin(ctx: ControllerContext, pool: PoolConfig, h: StorageHost, signal: AbortSignal, ms: number): Promise<PeerView> {
-  const { signal: call, release } = fanOutSignal(signal, 10, `${h.name}: no peer view within ${ms} ms`);
-  const timer = setTimeout(release, ms);
+  const { signal: call, release } = signalWithin(signal, ms, `${h.name}: no peer view within ${ms} ms`);
   try {
     return await peerViewOf(ctx, pool, h, call);
   } finally {
-    clearTimeout(timer);
     release();
   }
 }

@@ -1,5 +1,6 @@
 import type { PlannedHost } from '../../../placement/plan-types.js';
-import { fanOutSignal, listenersPerXapiCall } from '../../../xapi/fan-out-signal.js';
+import { fanOutSignal } from '@xsctl/common/signals/index';
+import { listenersPerXapiCall } from '../../../xapi/listeners-per-xapi-call.js';
 import type { PlannedRun } from '../run-context.js';
 import { inParallel, retrying } from '../retry.js';
 import type { HostRun, HostStage, MoveOutcome } from './host-stage.js';

@@ -1,11 +1,8 @@
 import { setMaxListeners } from 'node:events';
 
-/** Listeners one XAPI call keeps on its signal while it runs: p-retry's and the call's own guard. */
-export const listenersPerXapiCall = 2;
-
 /**
- * The signal a bounded fan-out of XAPI calls listens to, instead of the caller's. A caller's
- * signal (a workflow's or a service's) lives for weeks; listenersPerXapiCall listeners per call
+ * The signal a bounded fan-out of calls (XAPI's, agents') listens to, instead of the caller's. A caller's
+ * signal (a workflow's or a service's) lives for weeks; a listener or two per call
  * in flight on it look like a leak to Node past 10 ("MaxListenersExceededWarning: Possible
  * EventTarget memory leak detected. 11 abort listeners added to [AbortSignal]"), though every
  * one is removed when its call ends. The calls listen to a signal derived for the fan-out, whose

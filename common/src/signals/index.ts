@@ -1,0 +1,2 @@
+export * from './fan-out-signal.js';
+export * from './signal-within.js';
