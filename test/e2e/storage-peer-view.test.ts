@@ -127,6 +127,18 @@ describe.skipIf(!isRoot())('replication link and peer view (namespaces, DRBD sim
     expect(v2?.drbd[0]).toMatchObject({ role: 'Secondary', peerRole: 'Primary', disk: 'UpToDate', peerDisk: 'UpToDate' });
   }, 60_000);
 
+  it('an idle link stays Connected: each side pings after ping-int with nothing received and the answer keeps it (no "PingAck did not arrive")', async () => {
+    const kernlog = (n: StorageNode) => readFile(join(n.root, 'var/log/kern.log'), 'utf8').catch(() => '');
+    const before = await Promise.all([xs1, xs2].map(kernlog));
+    // Four ping intervals with no replication traffic: four pings a side, each answered within
+    // the millisecond between two real-time link processes on a veth.
+    await new Promise((r) => setTimeout(r, 4 * pingIntMs + pingTimeoutMs));
+    for (const [i, n] of [xs1, xs2].entries()) {
+      expect((await kernlog(n)).slice(before[i]!.length)).not.toMatch(/PingAck did not arrive|NetworkFailure/);
+      expect(await connection(n)).toBe('Connected');
+    }
+  }, 30_000);
+
   it('pulling the storage cable changes both sides to WFConnection within ping-int + ping-timeout; the management link stays', async () => {
     await fleet.cutLink('xs1', 'eth1');
     // ping-int + ping-timeout, plus the status calls that look (each spawns drbdadm in a namespace).

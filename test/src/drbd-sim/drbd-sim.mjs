@@ -35,12 +35,14 @@
 // ends UpToDate; with equal generations a crashed Primary is the SyncSource (rule 40).
 // ping-int/ping-timeout come from drbdadm's
 // --ping-int/--ping-timeout when drbd.conf sets them, else XSCTL_DRBD_SIM_PING_INT_MS (default 10 s,
-// DRBD's default) and XSCTL_DRBD_SIM_PING_TIMEOUT_MS (default 500 ms).
+// DRBD's default) and XSCTL_DRBD_SIM_PING_TIMEOUT_MS (default 500 ms). As in the kernel, a ping
+// goes out after ping-int without anything received and the connection drops ping-timeout after
+// it (drbd.conf(5) 8.4 ping-int, ping-timeout); the link process runs SCHED_RR like the asender.
 // Environment: XSCTL_DRBD_SIM_DIR (shared state), __DRBD_NODE__ (this node),
 // DRBD_DRIVER_VERSION_OVERRIDE (8.3.x / 8.4.x / 9.x: the output dialect),
 // XSCTL_DRBD_SIM_PROC (where this node's /proc/drbd is written), XSCTL_DRBD_SIM_KERNLOG (kernel log).
 /* global setInterval */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -484,12 +486,27 @@ function connect(s, discard, opts = []) {
   startLinkProcess(node, s);
 }
 
+/**
+ * Whether the link process can run as the kernel's asender does: SCHED_RR, priority 2 ("Make
+ * this a realtime task! ... more important than all other tasks", drbd_receiver.c). On a loaded
+ * machine a link process at normal priority answers a ping late, and a realistic ping-timeout
+ * (DRBD's default 500 ms) then looks like a cut cable; the kernel's thread is not starved so.
+ * `chrt` execs the link process (same pid); it needs CAP_SYS_NICE and an RT budget (root in
+ * the lab), else the link runs at normal priority. XSCTL_DRBD_SIM_REALTIME=0 turns it off.
+ */
+function realtime() {
+  if (process.env.XSCTL_DRBD_SIM_REALTIME === '0') return false;
+  return spawnSync('chrt', ['-r', '2', 'true'], { stdio: 'ignore' }).status === 0;
+}
+
 /** Network mode: the link process for this node and resource, unless one runs already. */
 function startLinkProcess(n, s) {
   if (!network) return;
   const pid = Number(existsSync(linkPidFile(n, s.name)) ? readFileSync(linkPidFile(n, s.name), 'utf8') : '');
   if (Number.isInteger(pid) && pid > 0 && alive(pid)) return;
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--link', n, s.name], { detached: true, stdio: 'ignore', env: process.env });
+  const link = [process.execPath, fileURLToPath(import.meta.url), '--link', n, s.name];
+  const [cmd, ...argv] = realtime() ? ['chrt', '-r', '2', ...link] : link;
+  const child = spawn(cmd, argv, { detached: true, stdio: 'ignore', env: process.env });
   writeFileSync(linkPidFile(n, s.name), String(child.pid));
   child.unref();
 }
@@ -745,8 +762,8 @@ function hostPort(a) {
 /**
  * Holds the replication connection of one resource on this node, as the kernel's receiver and
  * asender do: listens on the local address, dials the peer (the side with the lower address
- * dials, so one TCP session forms), answers pings, and drops the connection when the peer is
- * silent for longer than ping-int + ping-timeout. Exits when the resource no longer wants a
+ * dials, so one TCP session forms), answers pings, and drops the connection when the ping it
+ * sends after ping-int of silence gets no answer within ping-timeout. Exits when the resource no longer wants a
  * connection (disconnect, down, split brain).
  */
 function runLink(n, r) {
@@ -790,7 +807,7 @@ function runLink(n, r) {
       sock.destroy();
       return;
     }
-    session = { sock, lastRx: Date.now(), lastTx: Date.now() };
+    session = { sock, lastRx: Date.now(), pingSentAt: 0 };
     setLink(true);
   };
 
@@ -809,7 +826,12 @@ function runLink(n, r) {
           if (inbound) sock.write(`H ${n}\n`);
           attachSession(sock);
         }
-        if (session?.sock === sock) session.lastRx = Date.now();
+        // Anything received answers the ping out (a flag, not a time: on a veth between two
+        // real-time processes the answer comes within the millisecond the ping went out).
+        if (session?.sock === sock) {
+          session.lastRx = Date.now();
+          session.pingSentAt = 0;
+        }
         if (line === 'P' && session?.sock === sock) sock.write('A\n');
       }
     });
@@ -847,12 +869,19 @@ function runLink(n, r) {
     if (!listening) listen();
     const now = Date.now();
     if (session !== null) {
-      if (now - session.lastRx > pingInt() + pingTimeout()) {
-        drop('PingAck did not arrive in time.');
+      // The kernel's asender (drbd_receiver.c): idle for ping-int (nothing received), it sends a
+      // P_PING and waits ping-timeout for the answer (the socket's receive timeout becomes
+      // ping-timeout), then "PingAck did not arrive in time." drops the connection. Anything
+      // received meanwhile is the live peer (the asender also accepts data-socket traffic).
+      // So a peer that dies is seen ping-timeout to ping-int + ping-timeout later, depending on
+      // when it last sent something. (This simulator used to ping at half ping-int of its own
+      // sending and drop at ping-int + ping-timeout of silence: up to half a ping-int later.)
+      if (session.pingSentAt > 0) {
+        if (now - session.pingSentAt > pingTimeout()) drop('PingAck did not arrive in time.');
         return;
       }
-      if (now - session.lastTx >= pingInt() / 2) {
-        session.lastTx = now;
+      if (now - session.lastRx >= pingInt()) {
+        session.pingSentAt = now;
         session.sock.write('P\n');
       }
       return;

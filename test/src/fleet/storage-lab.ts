@@ -222,9 +222,13 @@ export class StorageLab {
   async #startNode(name: LabHost, boot: boolean): Promise<StorageNode> {
     const simEnv = {
       XSCTL_DRBD_SIM_NETWORK: '1',
-      // Generous for a shared 2-core machine: a stalled link process must not look like a cut cable.
+      // A fast-failover DRBD 8.4 net section: `ping-int 1;` (its minimum, in seconds; the default
+      // 10 s would hide a dead peer for up to 10.5 s) and `ping-timeout 5;` (DRBD's default,
+      // tenths: 500 ms; drbd_limits.h). A dead peer is seen 0.5-1.5 s after its last packet. The
+      // lab used 1.5 s "for a shared 2-core machine" against link processes at normal priority;
+      // the simulator now runs them SCHED_RR as the kernel runs its asender (drbd-sim.mjs).
       XSCTL_DRBD_SIM_PING_INT_MS: String(this.options.pingIntMs ?? 1_000),
-      XSCTL_DRBD_SIM_PING_TIMEOUT_MS: String(this.options.pingTimeoutMs ?? 1_500),
+      XSCTL_DRBD_SIM_PING_TIMEOUT_MS: String(this.options.pingTimeoutMs ?? 500),
     };
     const node = await startStorageNode({ fleet: this.fleet, name, simDir: join(this.base, 'drbd-sim'), kernelVersion: '8.4.11', pki: this.#oncePki, controllerTls: this.#controllerTls, base: this.base, simEnv, tgtdControlPort: this.#tgtPorts[name], boot });
     this.nodes.set(name, node);
