@@ -89,7 +89,7 @@ async function failoverDone(lab: StorageLab, timeoutMs = 120_000): Promise<Witne
 /** The failover the fault started ends done with xs2 Primary (`what` names the workflow in the check). */
 async function failedOverToXs2(lab: StorageLab, what = 'failover done'): Promise<Witness> {
   const w = await failoverDone(lab);
-  check(w.last?.state === 'done', `${what} (was ${w.last?.state})`);
+  check(w.last?.state === 'done', `${what} (was ${w.last?.state}${w.last?.state === 'failed' ? `: ${w.last.errorCode} ${w.last.error}` : ''})`);
   check((await role(lab, 'xs2')) === 'Primary', 'xs2 Primary');
   return w;
 }

@@ -251,10 +251,15 @@ export class StorageLab {
     this.relays.get(name)?.cut();
     const node = this.nodes.get(name);
     this.nodes.delete(name);
-    // A dead host's agent just stops; do not wait on calls the cut relay holds open.
-    await stopAgent(node);
+    // The chassis off takes the host's xapi down at the same instant as its agent, so XAPI sees
+    // it first: stopping the agent below is the harness's bookkeeping and may take up to 5 s (an
+    // agent behind a cut relay), and a failover's XAPI recovery, 0.5 s after the fence since
+    // issue 11's promotion cuts, met the host still live in between (VM.power_state_reset:
+    // HOST_IS_LIVE, fault-matrix row 5).
     setXapiState(this.sim.db, this.hostRef(name), 'down');
     setHostLive(this.sim.db, this.hostRef(name), false);
+    // A dead host's agent just stops; do not wait on calls the cut relay holds open.
+    await stopAgent(node);
   }
 
   /** The whole host is lost at once, without its BMC (cables, processes, agent, xapi). */
