@@ -6,10 +6,13 @@ import type { DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { PeerView, PeerWatchSpec } from '@xsctl/proto/gen/xsctl/agent/v1/peer_view';
 import { isConnected } from '../drbd/drbd-state.js';
 import { readStatus } from '../drbd/drbd-ops.js';
+import { readProcDrbd } from '../drbd/drbd-version.js';
+import { parseProcDrbd } from '../drbd/parse-proc-drbd.js';
 import { floatingIpState } from '../network/floating-ip.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { integerInRange, interfaceName, ipv4Address } from '../validate/validators.js';
 import { normalizeStorageSpec, type StorageConfig } from './assert-role.js';
+import type { DadProbe } from './early-dad.js';
 import { defaultSelfFenceTeardownMs, selfFenceCleanup, selfFenceTearDown } from './self-fence.js';
 import { peerFencedHoldEnd, selfFenceDecision } from './self-fence-decision.js';
 import { witnessWordOf, witnessWordValidMs } from './witness-word.js';
@@ -27,6 +30,13 @@ interface WatchConfig {
 
 /** How long a heartbeat waits for the first observation of a new spec (under the method's 1.5 s deadline). */
 export const firstObservationWaitMs = 800;
+
+/**
+ * How often the watch looks at the replication link between its rounds (#followLink): a read of
+ * /proc/drbd, a kernel file on DRBD 8.x, no command. A round waits up to a second for each
+ * unanswered ARP probe (the lost peer's), so its DRBD read came only once a second or so.
+ */
+export const linkWatchMs = 100;
 
 export function normalizeWatchSpec(spec: PeerWatchSpec | undefined, options: TargetSpecOptions = {}): WatchConfig {
   if (spec === undefined) throw new ValidationError('watch', 'required');
@@ -50,6 +60,8 @@ interface Observation {
   at: number;
   drbd: DrbdResourceState[];
   replicationConnected: boolean;
+  /** When the DRBD read behind `drbd` started: a round's start, or later, a link change's read between rounds. */
+  drbdStartedAt: number;
   /** When the ARP probes (replicationReachable, managementReachable) started: an early view carries the last round's. */
   probesStartedAt: number;
   replicationReachable: boolean;
@@ -68,6 +80,12 @@ const message = (err: unknown) => (err instanceof XsctlError ? `${err.code}: ${e
 async function arpAnswers(ctx: AgentContext, target: { address: string; iface: string }, signal: AbortSignal): Promise<boolean> {
   const r = await ctx.runner.run('arping', ['-q', '-c', '1', '-w', '1', '-I', target.iface, target.address], { signal, timeoutMs: 3_000, okExitCodes: [1, 2] }).catch(() => null);
   return r !== null && r.exitCode === 0;
+}
+
+/** The watched resources as DRBD shows them (one read: /proc/drbd on 8.x, with the kernel log's split-brain lines). */
+async function readWatchedDrbd(ctx: AgentContext, c: WatchConfig, signal: AbortSignal): Promise<DrbdResourceState[]> {
+  const s = await readStatus(ctx, c.storage.resources.length === 1 ? (c.storage.resources[0] ?? null) : null, signal);
+  return s.resources.filter((r) => c.storage.resources.includes(r.name));
 }
 
 /** Duplicate address detection, one probe, one second at most (arping -D: exit 1 when a host claims the address). */
@@ -104,6 +122,8 @@ export class PeerWatch {
   #loop: Promise<void> | null = null;
   /** Role assertions from the controller under way (the witness is there while they run). */
   #controllerCalls = 0;
+  /** The last few duplicate address probes of each floating IP (address%interface), oldest first. */
+  readonly #dadProbes = new Map<string, DadProbe[]>();
   readonly #stop = new AbortController();
 
   constructor(private readonly ctx: AgentContext) {}
@@ -121,7 +141,7 @@ export class PeerWatch {
     const changed = JSON.stringify({ ...this.#config?.spec, witnessRole: 0 }) !== JSON.stringify({ ...config.spec, witnessRole: 0 });
     this.#config = config;
     if (changed) this.#forgetObservation();
-    this.#loop ??= Promise.all([this.#run(), this.#fenceClock()]).then(() => undefined);
+    this.#loop ??= Promise.all([this.#run(), this.#fenceClock(), this.#linkClock()]).then(() => undefined);
     // The first call (or a new spec) waits for one fresh observation, but not past 0.8 s: the
     // method's deadline is 1.5 s (common/calls/agent-call-table.ts), and an answer without an
     // observation (heldRole unknown) tells the witness more than a lost heartbeat. It waited up to
@@ -196,6 +216,29 @@ export class PeerWatch {
     };
   }
 
+  /**
+   * The duplicate address probes this watch ran for a floating IP on an interface, oldest first
+   * (the last four): a promotion whose peer was fenced by power may stand on them instead of
+   * waiting for its own (early-dad.ts, rule 4).
+   */
+  dadProbes(ip: { address: string; iface: string }): DadProbe[] {
+    return [...(this.#dadProbes.get(`${ip.address}%${ip.iface}`) ?? [])];
+  }
+
+  /** One duplicate address probe, recorded with its times and outcome (null: it failed). */
+  async #probeDad(ip: { address: string; iface: string }, signal: AbortSignal): Promise<boolean> {
+    const startedAt = performance.now();
+    let answered: boolean | null = null;
+    try {
+      answered = await dadAnswers(this.ctx, ip, signal);
+      return answered;
+    } finally {
+      const key = `${ip.address}%${ip.iface}`;
+      const probes = [...(this.#dadProbes.get(key) ?? []), { startedAt, endedAt: performance.now(), answered }];
+      this.#dadProbes.set(key, probes.slice(-4));
+    }
+  }
+
   /** Drops the latest observation, and any round of probes already under way with it. */
   #forgetObservation(): void {
     this.#last = null;
@@ -219,7 +262,7 @@ export class PeerWatch {
         // A round of probes takes up to a second; one that started before the view was last
         // forgotten (a new spec, a self-fence) describes the host as it was then: reporting it
         // as fresh showed a self-fenced master as still Primary with the floating IP.
-        if (o.startedAt >= this.#forgottenAt) this.#last = o;
+        if (o.startedAt >= this.#forgottenAt) this.#last = this.#withFresherLink(o);
       } catch (err) {
         if (signal.aborted) break;
         this.ctx.logger.warn({ err: message(err) }, 'peer watch: observation failed');
@@ -268,15 +311,70 @@ export class PeerWatch {
   #publishEarly(startedAt: number, drbd: DrbdResourceState[], ipPresent: boolean, warnings: readonly string[]): void {
     const prev = this.#last;
     if (prev === null || startedAt < this.#forgottenAt || startedAt <= prev.startedAt) return;
-    this.#last = {
+    this.#last = this.#withFresherLink({
       ...prev,
       startedAt,
       drbd,
       replicationConnected: drbd.length > 0 && drbd.every(isConnected),
+      drbdStartedAt: startedAt,
       ipPresent,
       ipAnswersElsewhere: !ipPresent && prev.ipAnswersElsewhere,
       warnings: [...warnings, ...prev.probeWarnings],
-    };
+    });
+  }
+
+  /**
+   * A round's observation, with the DRBD fields of the latest one when those are fresher (a link
+   * change read by #followLink after the round's own DRBD read began): the round ends up to a
+   * second after its read, and putting its older link state back would show a lost link Connected
+   * again until the next round (the witness would wait for it: rule 3).
+   */
+  #withFresherLink(o: Observation): Observation {
+    const p = this.#last;
+    if (p === null || p.drbdStartedAt <= o.drbdStartedAt || p.drbdStartedAt < this.#forgottenAt) return o;
+    return { ...o, drbd: p.drbd, replicationConnected: p.replicationConnected, drbdStartedAt: p.drbdStartedAt };
+  }
+
+  /** Looks at the replication link every linkWatchMs, between the rounds (#followLink). */
+  async #linkClock(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      const config = this.#config;
+      if (config === null) break;
+      await this.#followLink(config, signal).catch((err: unknown) => signal.aborted || this.ctx.logger.warn({ err: message(err) }, 'peer watch: link read failed'));
+      try {
+        await sleep(linkWatchMs, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /**
+   * A DRBD connection change published as it happens, not at the next round: /proc/drbd (DRBD
+   * 8.x, the dom0's kernel module) shows each minor's connection state; when a watched
+   * resource's differs from the latest observation's, a DRBD read (the round's own, with the
+   * kernel log's split-brain evidence) replaces the observation's DRBD fields at once. Nothing
+   * else of the observation changes: its address read, its probes and their times stay what they
+   * were (startedAt included, which the self-fence and the peer-fenced hold read as the time of
+   * the address read). A DRBD 9 /proc/drbd lists no resources: there the rounds alone read it.
+   * Issue 11: the survivor's lost link reached the witness 0.6-1.7 s after the decision was due,
+   * a round of ARP probes to the dead peer (a second each) after the kernel saw it.
+   */
+  async #followLink(c: WatchConfig, signal: AbortSignal): Promise<void> {
+    const prev = this.#last;
+    if (prev === null) return;
+    const proc = parseProcDrbd((await readProcDrbd(this.ctx)) ?? '');
+    const changed = prev.drbd.some((d) => {
+      const now = proc.resources.find((r) => r.minor === d.minor);
+      return now !== undefined && now.cstate !== d.connection;
+    });
+    if (!changed) return;
+    const startedAt = performance.now();
+    const drbd = await readWatchedDrbd(this.ctx, c, signal);
+    const latest = this.#last;
+    if (latest === null || startedAt < this.#forgottenAt || startedAt <= latest.drbdStartedAt) return;
+    this.#last = { ...latest, drbd, replicationConnected: drbd.length > 0 && drbd.every(isConnected), drbdStartedAt: startedAt };
   }
 
   async #observe(c: WatchConfig, signal: AbortSignal): Promise<Observation> {
@@ -285,13 +383,10 @@ export class PeerWatch {
     const probeWarnings: string[] = [];
     // One read of the address for both questions (it was two `ip addr show` a round).
     const ipRead = floatingIpState(this.ctx, c.storage.ip, signal);
-    const drbdRead = readStatus(this.ctx, c.storage.resources.length === 1 ? (c.storage.resources[0] ?? null) : null, signal).then(
-      (s) => s.resources.filter((r) => c.storage.resources.includes(r.name)),
-      (err: unknown) => {
-        warnings.push(`drbd: ${message(err)}`);
-        return [] as DrbdResourceState[];
-      },
-    );
+    const drbdRead = readWatchedDrbd(this.ctx, c, signal).catch((err: unknown) => {
+      warnings.push(`drbd: ${message(err)}`);
+      return [] as DrbdResourceState[];
+    });
     const ipPresent = ipRead.then(
       (s) => s.present,
       (err: unknown) => {
@@ -310,7 +405,7 @@ export class PeerWatch {
       // Only when the address is not here (a node holding it learns nothing), and that is when the
       // probe costs its full second: on a slave whose master holds the address the reply is at once.
       ipRead.then(
-        (s) => (s.present ? false : dadAnswers(this.ctx, c.storage.ip, signal)),
+        (s) => (s.present ? false : this.#probeDad(c.storage.ip, signal)),
         // The read's failure is already a warning above; without it the probe says nothing.
         () => false,
       ).catch((err: unknown) => {
@@ -324,6 +419,7 @@ export class PeerWatch {
       at: performance.now(),
       drbd,
       replicationConnected: drbd.length > 0 && drbd.every(isConnected),
+      drbdStartedAt: startedAt,
       probesStartedAt: startedAt,
       replicationReachable: rep,
       managementReachable: mgmt,
