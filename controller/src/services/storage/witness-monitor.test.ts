@@ -9,7 +9,7 @@ import type { ControllerContext } from '../../server/controller-context.js';
 import type { WorkflowEngine } from '../../workflows/engine/workflow-engine.js';
 import { keepHeartbeat, STORAGE_FAILOVER, type FailoverParams } from '../../workflows/storage/failover-workflow.js';
 import type { StorageHost } from '../../workflows/storage/storage-pool.js';
-import { hostsAfterFailover, WitnessMonitor } from './witness-monitor.js';
+import { hostsAfterFailover, survivorPollMs, WitnessMonitor } from './witness-monitor.js';
 
 const storage = parsePoolStorageConfig(
   {
@@ -64,6 +64,8 @@ function deadMasterContext(answering: Record<string, string>, known: { hosts: St
               held.push(signal);
               return new Promise<never>((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
             }
+            // A slave whose replication link is up (rule 3: its peer is alive).
+            if (role === 'connected') return { view: { ...view('slave'), replicationConnected: true } };
             // A loaded survivor: each answer takes 200 ms.
             if (role === 'slow') return new Promise((r) => setTimeout(() => r({ view: view('master') }), 200));
             return { view: view(role) };
@@ -425,5 +427,67 @@ describe('the decision when the silence reaches detectAfterMs, not at the next r
     await vi.advanceTimersByTimeAsync(seen + storage.failover.detectAfterMs + 10 - Date.now());
     expect(started).toEqual([]);
     monitor.stop();
+  });
+});
+
+describe('the survivor asked every 100 ms while the master is silent (issue 11: its lost link reached the decision a round late)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('the failover starts at the survivor\'s first answer with its link down, not at the end of the next round', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    vi.setSystemTime(new Date('2026-12-05T06:00:00.000Z'));
+    const t0 = Date.now();
+    const answering: Record<string, string> = { xs1: 'master', xs2: 'connected' };
+    const listing = xapiListing();
+    const { ctx, heartbeats } = deadMasterContext(answering, null, async () => listing as never);
+    const started: FailoverParams[] = [];
+    // The product's poll interval: rounds every 500 ms, the survivor every 100 ms while xs1 is silent.
+    const product = { ...pool, storage: { ...storage, failover: { ...storage.failover, holdDownMs: 0, pollIntervalMs: 500 } } } as PoolConfig;
+    expect(survivorPollMs(500)).toBe(100);
+    const monitor = new WitnessMonitor(ctx, product, runningEngine(started));
+    monitor.start();
+    try {
+      // Rounds at 500 and 1000 ms: xs1 answers and serves.
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(monitor.master).toBe('xs1');
+      const seen = monitor.hosts.get('xs1')!.lastSeen;
+      expect(seen).toBe(t0 + 1_000);
+      answering['xs1'] = 'hang';
+      // Past detectAfterMs of silence, xs2 still Connected (rule 3: nothing starts). Rounds with
+      // xs1's call out end on the 500 ms grid; 4550 ms is 50 ms past one, 450 ms before the next.
+      await vi.advanceTimersByTimeAsync(t0 + 4_550 - Date.now());
+      expect(Date.now() - seen).toBeGreaterThan(storage.failover.detectAfterMs);
+      expect(started).toEqual([]);
+      const asked = heartbeats.filter((h) => h === 'xs2').length;
+      // Silent since 1000 ms, asked from 2000 ms on (two poll intervals): about 25 calls, where the rounds alone made 4.
+      expect(asked).toBeGreaterThan(15);
+      answering['xs2'] = 'slave';
+      const cut = Date.now();
+      await vi.advanceTimersByTimeAsync(survivorPollMs(500) + 10);
+      expect(started.map((p) => [p.failed.name, p.survivor.name, p.detectedAt])).toEqual([['xs1', 'xs2', new Date(seen).toISOString()]]);
+      expect(Date.parse(started[0]!.declaredAt!) - cut).toBeLessThanOrEqual(survivorPollMs(500));
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  it('a master that answers is not watched: the survivor is asked once a round', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    vi.setSystemTime(new Date('2026-12-05T07:00:00.000Z'));
+    const answering: Record<string, string> = { xs1: 'master', xs2: 'connected' };
+    const listing = xapiListing();
+    const { ctx, heartbeats } = deadMasterContext(answering, null, async () => listing as never);
+    const product = { ...pool, storage: { ...storage, failover: { ...storage.failover, pollIntervalMs: 500 } } } as PoolConfig;
+    const monitor = new WitnessMonitor(ctx, product, runningEngine([]));
+    monitor.start();
+    try {
+      await vi.advanceTimersByTimeAsync(5_000);
+      // Ten rounds, one call each.
+      expect(heartbeats.filter((h) => h === 'xs2')).toHaveLength(10);
+    } finally {
+      monitor.stop();
+    }
   });
 });

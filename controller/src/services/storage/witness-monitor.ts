@@ -12,6 +12,15 @@ const XAPI_RETRY_MS = 5_000;
 /** How often a witness that has XAPI's listing reads it again (the pool master may have moved). */
 const XAPI_RELIST_MS = 30_000;
 
+/**
+ * How often the witness asks the survivor while the storage master is silent (#watchSurvivor):
+ * a fifth of the poll interval, 20-100 ms. A call answers from the agent's latest observation
+ * (no command runs for it), so ten a second during an incident cost little.
+ */
+export function survivorPollMs(pollIntervalMs: number): number {
+  return Math.max(20, Math.min(100, Math.floor(pollIntervalMs / 5)));
+}
+
 export interface HostWitness {
   host: StorageHost;
   reachable: boolean;
@@ -34,6 +43,8 @@ export class WitnessMonitor {
   readonly alerts: string[] = [];
   master = '';
   #timer: NodeJS.Timeout | undefined;
+  /** Asks the survivor while the master is silent (#watchSurvivor). */
+  #survivorTimer: NodeJS.Timeout | undefined;
   /** The decision due when the master's silence reaches detectAfterMs (#decideOnTime). */
   #onTime: NodeJS.Timeout | undefined;
   #busy = false;
@@ -57,10 +68,13 @@ export class WitnessMonitor {
     const interval = storageConfigOf(this.pool).failover.pollIntervalMs;
     this.#timer = setInterval(() => void this.tick(), interval);
     this.#timer.unref();
+    this.#survivorTimer = setInterval(() => this.#watchSurvivor(), survivorPollMs(interval));
+    this.#survivorTimer.unref();
   }
 
   stop(): void {
     clearInterval(this.#timer);
+    clearInterval(this.#survivorTimer);
     clearTimeout(this.#onTime);
   }
 
@@ -118,14 +132,41 @@ export class WitnessMonitor {
     // One ms past it: a timer may fire a little early by Date's clock, and the trigger counts >=.
     const due = master.lastSeen + storageConfigOf(this.pool).failover.detectAfterMs - Date.now() + 1;
     if (due <= 1) return;
-    this.#onTime = setTimeout(() => {
-      try {
-        this.#decide();
-      } catch (err) {
-        this.ctx.logger.warn({ pool: this.pool.name, err: err instanceof Error ? err.message : String(err) }, 'witness: decision failed');
-      }
-    }, due);
+    this.#onTime = setTimeout(() => this.#decideLogged(), due);
     this.#onTime.unref();
+  }
+
+  #decideLogged(): void {
+    try {
+      this.#decide();
+    } catch (err) {
+      this.ctx.logger.warn({ pool: this.pool.name, err: err instanceof Error ? err.message : String(err) }, 'witness: decision failed');
+    }
+  }
+
+  /**
+   * While the storage master is silent (its last call failed, or it has not answered for two
+   * poll intervals), the other host is asked every survivorPollMs and the decision is taken at
+   * each of its answers, not at the end of a round. The failover waits for the survivor to report
+   * its replication link down (rule 3), and a round with the master's call out ends only after a
+   * full poll interval, by when the next round's timer has found it still running and skipped:
+   * rounds came once a second, and the survivor's lost link reached the decision up to a second
+   * after the survivor knew it (issue 11: 9 of 20 failovers detected 0.6-1.7 s past
+   * detectAfterMs). The decision and its conditions are the round's (failoverTrigger); only its
+   * moments are more. A call already out to the survivor is not doubled.
+   */
+  #watchSurvivor(): void {
+    const failover = storageConfigOf(this.pool).failover;
+    const master = this.hosts.get(this.master);
+    if (master === undefined || master.lastSeen === 0) return;
+    if (master.reachable && Date.now() - master.lastSeen < 2 * failover.pollIntervalMs) return;
+    const deadline = Math.min(1_500, failover.pollIntervalMs * 3);
+    for (const w of this.hosts.values()) {
+      if (w.host.name === this.master || this.#asking.has(w.host.name)) continue;
+      const call = this.#ask(w, w.host, deadline).finally(() => this.#asking.delete(w.host.name));
+      this.#asking.set(w.host.name, call);
+      void call.then(() => this.#decideLogged());
+    }
   }
 
   /** Whether the storage master is lost, from what the witness knows now; starts the failover or raises the alert. */
