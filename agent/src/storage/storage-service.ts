@@ -22,7 +22,7 @@ export function storageService(ctx: AgentContext, watch?: PeerWatch): StorageSer
       const handover = request.handover !== StorageHandover.STORAGE_HANDOVER_UNSPECIFIED;
       let ok = false;
       try {
-        const r = handover ? await runHandover(ctx, request.role, request.handover, request.spec, request.dryRun, signal) : await assertRole(ctx, request.role, request.spec, request.dryRun, signal);
+        const r = handover ? await runHandover(ctx, request.role, request.handover, request.spec, request.dryRun, signal) : await assertRole(ctx, request.role, request.spec, request.dryRun, signal, watch === undefined ? undefined : (ip) => watch.dadProbes(ip));
         ok = r.ok;
         return r;
       } finally {
