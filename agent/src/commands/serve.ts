@@ -6,6 +6,14 @@ import { resolveListen } from '../config/resolve-listen.js';
 import { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import { startAgentServer } from '../server/create-agent-server.js';
+import { releaseStartupCode } from '../server/release-startup-code.js';
+
+/**
+ * From the end of the start's work to releaseStartupCode: one call pays its full collection and
+ * the recompiling of what it runs, once. Short, so the agent runs lean from its first second on;
+ * not zero, so that a GetFacts sent at the ready line (bench/agent.mjs's cold start) does not wait.
+ */
+const startupCodeReleaseDelayMs = 250;
 
 interface ServeFlags {
   config?: string;
@@ -60,10 +68,14 @@ export function registerServe(program: Command): void {
       // A machine-readable ready line for supervisors and tests.
       process.stdout.write(`${JSON.stringify({ ready: true, port: running.port })}\n`);
       // After the ready line: the storage code loads in the background, never before the first answer.
-      void import('../storage/boot-role.js').then(
+      const booted = import('../storage/boot-role.js').then(
         ({ assertStorageRoleOnBoot }) => assertStorageRoleOnBoot(ctx, { signal: running.signal }),
         (err: unknown) => logger.error({ err }, 'boot storage role: the storage code did not load'),
       );
+      // Once the start's work is over (the boot role too), its compiled code goes (releaseStartupCode
+      // says why): a moment after, not at once, so that the first answers never wait for it.
+      const release = (): void => void setTimeout(releaseStartupCode, startupCodeReleaseDelayMs).unref();
+      void booted.then(release, release);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
