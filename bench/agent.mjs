@@ -10,7 +10,8 @@
 //                   (the agent's CPU) and clientCpuMsPerCall (this process, the Node client's CPU:
 //                   on 2 cores it competes with the agent, and its share is in every latency)
 //   gc              (Bun rows) JSC's collections per 1000 calls during the measured start's calls
-//                   (BUN_JSC_logGC: all, and those allocation started), and the KB allocated per
+//                   (BUN_JSC_logGC: all, and those allocation started), the live heap a collection
+//                   leaves (heapAfterCollectionKb: each pause grows with it), and the KB allocated per
 //                   call from one more start with Bun's GC timer off: a figure no load moves,
 //                   unlike the latencies (gcCounts, allocationProbe)
 //   goals           each goal as {goal, value, met}
@@ -125,13 +126,15 @@ function memory(pid) {
  * all of them and those started because the bytes allocated since the last one passed JSC's
  * allowance ("Requesting GC because bytes allocated this cycle: N exceed bytes allowed: M"), per
  * 1000 calls; the rest are Bun's GC timer (about one a second while the heap grows, so their share
- * grows with the machine's load). Under --smol each is a full collection; the calls that meet one
- * make the p99.
+ * grows with the machine's load). Without its JIT, JSC runs in its mini mode and each is a full
+ * collection (no generational collector); the calls that meet one make the p99. Its pause grows
+ * with the live heap, the median heap left after one (heapAfterCollectionKb, "=> NNNkb").
  */
 function gcCounts(text, n) {
   const started = [...text.matchAll(/bytes allocated this cycle: (\d+) exceed bytes allowed: (\d+)/g)];
   const all = [...text.matchAll(/: START /g)].length;
-  return { collectionsPer1000Calls: Number(((all * 1000) / n).toFixed(1)), allocationStartedPer1000Calls: Number(((started.length * 1000) / n).toFixed(1)) };
+  const after = [...text.matchAll(/=> (\d+)kb, p=/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  return { collectionsPer1000Calls: Number(((all * 1000) / n).toFixed(1)), allocationStartedPer1000Calls: Number(((started.length * 1000) / n).toFixed(1)), heapAfterCollectionKb: after.length === 0 ? null : quantile(after, 0.5) };
 }
 
 /**
@@ -301,6 +304,6 @@ for (const env of Object.keys(packaged.env).length === 0 ? [{}] : [packaged.env,
   floor.push(await measure(`floor (${how}): the same Bun, compiled the same way, an empty program`, emptyProgram, [], { answers: false, env }));
 }
 // One line per answering row, so the two placements read side by side.
-const summary = [...results, ...floor].filter((r) => r.getFacts !== undefined).map((r) => ({ build: r.build, placement: r.placement.kind, p50Ms: r.getFacts.p50Ms, p99Ms: r.getFacts.p99Ms, cpuMsPerCall: r.getFacts.cpuMsPerCall, clientCpuMsPerCall: r.getFacts.clientCpuMsPerCall, idleRssMb: r.idle.rssMb, coldStartMs: r.coldStartMs, ...(r.gc === undefined ? {} : { gcPer1000Calls: r.gc.collectionsPer1000Calls, allocatedKbPerCall: r.gc.allocatedKbPerCall }) }));
+const summary = [...results, ...floor].filter((r) => r.getFacts !== undefined).map((r) => ({ build: r.build, placement: r.placement.kind, p50Ms: r.getFacts.p50Ms, p99Ms: r.getFacts.p99Ms, cpuMsPerCall: r.getFacts.cpuMsPerCall, clientCpuMsPerCall: r.getFacts.clientCpuMsPerCall, idleRssMb: r.idle.rssMb, coldStartMs: r.coldStartMs, ...(r.gc === undefined ? {} : { gcPer1000Calls: r.gc.collectionsPer1000Calls, heapAfterGcKb: r.gc.heapAfterCollectionKb, allocatedKbPerCall: r.gc.allocatedKbPerCall }) }));
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 process.stdout.write(`${JSON.stringify({ bench: 'agent-footprint', rpm: packaged.rpm, unitEnvironment: packaged.env, goals, goalsJudgedOn: pin ? 'pinned rows: the agent on CPU 1, the client on CPU 0, as on a pool where the controller is remote' : 'shared rows (no pinning: --no-pin or 1 CPU)', loadavg, cpus: cpuCount, summary, results, floor }, null, 2)}\n`);
