@@ -66,27 +66,47 @@ function nodeGyp() {
   return gyp;
 }
 
-/** better-sqlite3 (the version in node_modules) compiled for the runtime in nodeDir. */
+/** Whether `addon` loads under `node` (a wrong ABI throws ERR_DLOPEN_FAILED). */
+function loads(node, addon) {
+  try {
+    execFileSync(node, ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', addon], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * better-sqlite3 (the version in node_modules) compiled for the runtime in nodeDir; a cached file
+ * that does not load under that runtime (an earlier build against the wrong headers) is rebuilt.
+ */
 export function ensureBetterSqlite3(nodeDir) {
   const src = join(repo, 'node_modules', 'better-sqlite3');
   const bsVersion = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')).version;
   const node = join(nodeDir, 'bin', 'node');
   const abi = execFileSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim();
   const out = join(cacheDir(), 'better-sqlite3', `${bsVersion}-node-v${abi}-linux-x64.node`);
-  if (existsSync(out)) return { abi, file: out };
+  if (existsSync(out) && loads(node, out)) return { abi, file: out };
   const work = mkdtempSync(join(cacheDir(), 'bs-'));
   try {
     for (const f of ['binding.gyp', 'deps', 'src', 'package.json']) cpSync(join(src, f), join(work, f), { recursive: true });
     log(`compiling better-sqlite3 ${bsVersion} for ABI ${abi}`);
     try {
-      execFileSync(node, [nodeGyp(), 'rebuild', '--release', `--nodedir=${nodeDir}`, '--jobs=2'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' }, maxBuffer: 64 * 1024 * 1024 });
+      // node-gyp lets npm_config_* from the environment override its command line: under `npm test`
+      // on a machine whose npmrc says nodedir=/usr (this kind's), --nodedir alone compiled
+      // against the system Node's headers (ABI 115 in the ABI 127 file). So the environment says
+      // it too, and nothing else npm set is passed on.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+      execFileSync(node, [nodeGyp(), 'rebuild', '--release', `--nodedir=${nodeDir}`, '--jobs=2'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, npm_config_nodedir: nodeDir, npm_config_loglevel: 'error' }, maxBuffer: 64 * 1024 * 1024 });
     } catch (err) {
       // The compiler's warnings only when the build fails.
       process.stderr.write(String(err.stderr ?? ''));
       throw err;
     }
+    const built = join(work, 'build', 'Release', 'better_sqlite3.node');
+    if (!loads(node, built)) throw new Error(`better-sqlite3 ${bsVersion} compiled for ${node} does not load under it (ABI ${abi}): not cached`);
     mkdirSync(dirname(out), { recursive: true });
-    renameSync(join(work, 'build', 'Release', 'better_sqlite3.node'), out);
+    renameSync(built, out);
     return { abi, file: out };
   } finally {
     rmSync(work, { recursive: true, force: true });
