@@ -47,6 +47,7 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { createConnection, createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keepAlive, received, tick } from './asender.mjs';
 
 const dir = process.env.XSCTL_DRBD_SIM_DIR;
 const node = process.env.__DRBD_NODE__;
@@ -807,7 +808,7 @@ function runLink(n, r) {
       sock.destroy();
       return;
     }
-    session = { sock, lastRx: Date.now(), pingSentAt: 0 };
+    session = { sock, ...keepAlive(Date.now()) };
     setLink(true);
   };
 
@@ -826,12 +827,7 @@ function runLink(n, r) {
           if (inbound) sock.write(`H ${n}\n`);
           attachSession(sock);
         }
-        // Anything received answers the ping out (a flag, not a time: on a veth between two
-        // real-time processes the answer comes within the millisecond the ping went out).
-        if (session?.sock === sock) {
-          session.lastRx = Date.now();
-          session.pingSentAt = 0;
-        }
+        if (session?.sock === sock) received(session, Date.now());
         if (line === 'P' && session?.sock === sock) sock.write('A\n');
       }
     });
@@ -869,21 +865,16 @@ function runLink(n, r) {
     if (!listening) listen();
     const now = Date.now();
     if (session !== null) {
-      // The kernel's asender (drbd_receiver.c): idle for ping-int (nothing received), it sends a
-      // P_PING and waits ping-timeout for the answer (the socket's receive timeout becomes
-      // ping-timeout), then "PingAck did not arrive in time." drops the connection. Anything
-      // received meanwhile is the live peer (the asender also accepts data-socket traffic).
-      // So a peer that dies is seen ping-timeout to ping-int + ping-timeout later, depending on
-      // when it last sent something. (This simulator used to ping at half ping-int of its own
-      // sending and drop at ping-int + ping-timeout of silence: up to half a ping-int later.)
-      if (session.pingSentAt > 0) {
-        if (now - session.pingSentAt > pingTimeout()) drop('PingAck did not arrive in time.');
-        return;
-      }
-      if (now - session.lastRx >= pingInt()) {
-        session.pingSentAt = now;
-        session.sock.write('P\n');
-      }
+      // The kernel's asender (asender.mjs): idle for ping-int (nothing received), it sends a
+      // P_PING and waits ping-timeout for the answer, then "PingAck did not arrive in time."
+      // drops the connection. Anything received meanwhile is the live peer (the asender also
+      // accepts data-socket traffic). So a peer that dies is seen ping-timeout to ping-int +
+      // ping-timeout later, depending on when it last sent something. (This simulator used to
+      // ping at half ping-int of its own sending and drop at ping-int + ping-timeout of silence:
+      // up to half a ping-int later.)
+      const step = tick(session, now, pingInt(), pingTimeout());
+      if (step === 'drop') drop('PingAck did not arrive in time.');
+      else if (step === 'ping') session.sock.write('P\n');
       return;
     }
     if (dials && now >= nextDial) {
