@@ -217,7 +217,9 @@ describe.skipIf(!isRoot())('replication link and peer view (namespaces, DRBD sim
     const master = () => xs1.client(StorageServiceDefinition).assertStorageRole({ role: StorageRole.STORAGE_ROLE_MASTER, spec: spec(xs1), dryRun: false });
     await until('xs1 reconnected', async () => ((await connection(xs1)) === 'Connected' ? true : undefined), 30_000);
     expect((await master()).ok).toBe(true);
-    await xs1.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs1, selfFenceAfterMs) });
+    // The test before left xs1 self-fenced; a role asserted since ends that state (the witness
+    // re-asserts the master role only on a node still self-fenced: reassert-decision.ts).
+    expect((await xs1.client(PeerViewServiceDefinition).getPeerView({ watch: watch(xs1, selfFenceAfterMs) })).view?.selfFenced).toBe(false);
     const logBefore = (await readFile(xs1.logFile, 'utf8')).length;
     await fleet.cutLink('xs1', 'eth1');
     // No GetPeerView from here on: only role assertions, one about every 0.7 s, for three bounds.

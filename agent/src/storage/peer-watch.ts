@@ -171,10 +171,14 @@ export class PeerWatch {
   /**
    * A role assertion ended (storage-service.ts, before its controllerCall ends, so no self-fence
    * check runs between the promotion and its hold): 'start' arms the peer-fenced hold, 'end'
-   * drops it (holdAfterAssertion decides which).
+   * drops it (holdAfterAssertion decides which); either ends the self-fenced state.
    */
   roleAsserted(change: 'start' | 'keep' | 'end'): void {
     if (change === 'keep') return;
+    // The self-fence is over once a role is asserted here: from now on this node holds what it
+    // was told, and the witness must not take it for a master that fenced itself (it re-asserts
+    // only such a one: the controller's reassert-decision.ts).
+    this.#selfFencedAt = '';
     if (change === 'start') {
       this.#peerFencedSince = performance.now();
       this.#heldForPeerFenced = false;

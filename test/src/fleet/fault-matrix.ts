@@ -315,9 +315,18 @@ export const scenarios: Scenario[] = [
       // The fault is over (the last flap restored): from here on the LUN must answer.
       mon.mark();
       await sleep(5_000);
-      changes = ((await readFile(lab.controllerLog, 'utf8')).match(/STORAGE FAILOVER started by the witness/g) ?? []).length;
+      const log = await readFile(lab.controllerLog, 'utf8');
+      const count = (re: RegExp) => (log.match(re) ?? []).length;
+      changes = count(/STORAGE FAILOVER started by the witness/g);
       check(changes <= 1, 'at most one failover');
-      return `${changes} role change(s) in three flaps within the hold-down`;
+      // xs1 fences itself in the first cut; a failover started as its links come back is refused
+      // (rule 3: DRBD Connected again), and the witness puts the role back on xs1 once the pair
+      // has stayed healed for detectAfterMs (docs/storage-safety-rules.md): at most once.
+      const reasserts = count(/STORAGE MASTER RE-ASSERTED by the witness/g);
+      check(reasserts <= 1, `at most one re-assertion (${reasserts})`);
+      const refused = log.match(/FAILOVER REFUSED \(([A-Z_]+)\)/)?.[1];
+      const serving = (await lab.ipHolders()).join(',');
+      return `${changes} failover(s) started${refused === undefined ? '' : ` (refused: ${refused})`}, ${reasserts} re-assertion(s) in three flaps within the hold-down; serving: ${serving || 'nobody yet'}`;
     },
   },
   {

@@ -5,6 +5,7 @@ import type { ControllerContext } from '../../server/controller-context.js';
 import { workflowEvents } from '../upgrade/upgrade-events.js';
 import { workflowEngineFor } from '../upgrade/upgrade-service.js';
 import { STORAGE_FAILOVER } from '../../workflows/storage/failover-workflow.js';
+import { STORAGE_REASSERT } from '../../workflows/storage/reassert-workflow.js';
 import { checkSwitchover, storageConfigOf } from '../../workflows/storage/storage-pool.js';
 import { StorageRoleChangeRefusedError } from '../../workflows/storage/storage-workflow-errors.js';
 import { STORAGE_SWITCHOVER, type SwitchoverParams } from '../../workflows/storage/switchover-workflow.js';
@@ -56,7 +57,7 @@ export function storageFailoverService(ctx: ControllerContext): StorageFailoverS
       const pool = ctx.pool(request.pool);
       const storage = storageConfigOf(pool);
       const w = monitors.get(pool.name);
-      const rows = engine.store.list({ pool: pool.name, limit: 20 }).filter((r) => r.kind === STORAGE_FAILOVER || r.kind === STORAGE_SWITCHOVER);
+      const rows = engine.store.list({ pool: pool.name, limit: 20 }).filter((r) => r.kind === STORAGE_FAILOVER || r.kind === STORAGE_SWITCHOVER || r.kind === STORAGE_REASSERT);
       const last = rows[0];
       const params = (last?.params ?? {}) as Record<string, unknown>;
       const result = (last?.result ?? {}) as Record<string, unknown>;

@@ -6,6 +6,8 @@ import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
 import { STORAGE_FAILOVER, type FailoverParams } from '../../workflows/storage/failover-workflow.js';
 import { peerViewOf, pickStorageHosts, storageConfigOf, storageHosts, type StorageHost } from '../../workflows/storage/storage-pool.js';
 import { failoverTrigger } from './failover-trigger.js';
+import { reassertTrigger } from '../../workflows/storage/reassert-decision.js';
+import { STORAGE_REASSERT, type ReassertParams } from '../../workflows/storage/reassert-workflow.js';
 
 /** How often a witness running on the journal's hosts asks XAPI again. */
 const XAPI_RETRY_MS = 5_000;
@@ -56,6 +58,11 @@ export class WitnessMonitor {
   #lastRefresh = 0;
   #usedJournal = false;
   #failovers = 0;
+  /** Since when the pair has been healed with nobody serving and one self-fenced host (reassert-decision.ts). */
+  #healedSince = 0;
+  #reassertAlerted = false;
+  /** The last switchover or re-assertion (ms): a role change that happened, unlike a failover's start. */
+  #lastMove = 0;
   readonly #asking = new Map<string, Promise<void>>();
 
   constructor(
@@ -114,6 +121,54 @@ export class WitnessMonitor {
     clearTimeout(timer);
     this.#decide();
     this.#decideOnTime();
+    this.#decideReassert();
+  }
+
+  /**
+   * A master that fenced itself during a link cut, on a pair healed since (both answering,
+   * Connected, UpToDate, nobody serving; a failover started meanwhile was refused by rule 3): the
+   * master role goes back to it through the reassert workflow, after the pair has stayed healed
+   * for detectAfterMs (rule 11) and past the hold-down after the last role change that happened
+   * (reassert-decision.ts, docs/storage-safety-rules.md). With automatic failover off, one alert.
+   */
+  #decideReassert(): void {
+    const storage = storageConfigOf(this.pool);
+    const all = [...this.hosts.values()];
+    const now = Date.now();
+    const t = reassertTrigger({
+      now,
+      hosts: all.map((w) => ({ name: w.host.name, reachable: w.reachable, view: w.view })),
+      healedSince: this.#healedSince,
+      alerted: this.#reassertAlerted,
+      // A failover counts once it promoted (its start is when the roles moved, near enough); a refused one moved nothing.
+      lastRoleChange: () => Math.max(this.#lastMove, Date.parse(lastStorageMove(this.engine, this.pool.name)?.createdAt ?? '') || 0),
+      workflowActive: () => this.engine.store.activeFor(this.pool.name) !== undefined,
+      stableMs: storage.failover.detectAfterMs,
+      holdDownMs: storage.failover.holdDownMs,
+      automatic: storage.failover.automatic,
+    });
+    if (t.act === 'clear') {
+      this.#healedSince = 0;
+      this.#reassertAlerted = false;
+      return;
+    }
+    this.#healedSince = t.healedSince;
+    if (t.act === 'wait') return;
+    const host = all.find((w) => w.host.name === t.host)?.host;
+    const peer = all.find((w) => w.host.name !== t.host)?.host;
+    if (host === undefined || peer === undefined) return;
+    const reason = `storage master ${t.host} fenced itself and nobody serves; the pair has been Connected and UpToDate for ${now - t.healedSince} ms`;
+    if (t.act === 'alert') {
+      this.#reassertAlerted = true;
+      this.alerts.push(`${new Date(now).toISOString()} ${reason}: automatic failover is off; re-assert it (xsctl storage assert-role) or switch over`);
+      this.ctx.logger.error({ pool: this.pool.name, reason }, 'NO STORAGE MASTER: automatic failover is off, waiting for the admin');
+      return;
+    }
+    const params: ReassertParams = { host, peer, reason };
+    this.engine.start(STORAGE_REASSERT, this.pool.name, params, 'witness');
+    this.noteRoleChange(t.host);
+    this.#healedSince = 0;
+    this.ctx.logger.error({ pool: this.pool.name, reason }, `STORAGE MASTER RE-ASSERTED by the witness on ${t.host}`);
   }
 
   /**
@@ -301,8 +356,10 @@ export class WitnessMonitor {
     return { failed: master.host, survivor: survivor.host, reason, automatic: false, detectedAt: new Date(this.#lostSince || now).toISOString(), declaredAt: new Date(now).toISOString() };
   }
 
+  /** A role change that happened (a switchover, a re-assertion): both holds-down count from it. */
   noteRoleChange(master: string): void {
     this.#lastRoleChange = Date.now();
+    this.#lastMove = this.#lastRoleChange;
     this.master = master;
   }
 
@@ -314,7 +371,9 @@ export class WitnessMonitor {
    * is dead (issue 11: every failover back to xs1 failed its XAPI recovery that way).
    */
   noteFailover(params: FailoverParams): void {
-    this.noteRoleChange(params.survivor.name);
+    // The failover's hold-down starts now; the re-assertion's counts only a failover that promoted (lastStorageMove).
+    this.#lastRoleChange = Date.now();
+    this.master = params.survivor.name;
     this.#failovers++;
     const after = hostsAfterFailover(params);
     this.#resolved = after;

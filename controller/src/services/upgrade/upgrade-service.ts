@@ -30,6 +30,7 @@ import { toWorkflowView, workflowEvents } from './upgrade-events.js';
 import { observeWorkflowMetrics } from '../../metrics/workflow-metrics.js';
 import { failoverKind } from '../../workflows/storage/failover-workflow.js';
 import { switchoverKind } from '../../workflows/storage/switchover-workflow.js';
+import { reassertKind } from '../../workflows/storage/reassert-workflow.js';
 import { setupVaultFor, storageSetupKind } from '../../workflows/storage-setup/storage-setup-workflow.js';
 import { ConfirmationRequiredError } from '../confirmation-required-error.js';
 import { multipathRolloutDeps, multipathRolloutKind } from '../../workflows/multipath-rollout/multipath-rollout-workflow.js';
@@ -92,7 +93,7 @@ export function workflowEngineFor(ctx: ControllerContext): WorkflowEngine {
   let engine = engines.get(ctx);
   if (engine === undefined) {
     const hook = killHookFromEnv();
-    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx)), switchoverKind(ctx), failoverKind(ctx), storageSetupKind(ctx, { vault: setupVaultFor(ctx) }), multipathRolloutKind(multipathRolloutDeps(ctx))], ...(hook === undefined ? {} : { onStepWrite: hook }) });
+    engine = new WorkflowEngine({ journal: ctx.journal, logger: ctx.logger, kinds: [rollingUpgradeKind(upgradeDeps(ctx)), switchoverKind(ctx), failoverKind(ctx), reassertKind(ctx), storageSetupKind(ctx, { vault: setupVaultFor(ctx) }), multipathRolloutKind(multipathRolloutDeps(ctx))], ...(hook === undefined ? {} : { onStepWrite: hook }) });
     engines.set(ctx, engine);
     observeWorkflowMetrics(engine, ctx.metrics);
     const e = engine;

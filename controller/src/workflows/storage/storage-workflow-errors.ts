@@ -5,7 +5,7 @@ export class StorageRoleChangeRefusedError extends XsctlError {
   readonly code: string;
 
   constructor(
-    readonly reason: 'peer-not-up-to-date' | 'peer-not-connected' | 'split-brain' | 'no-storage-master' | 'peer-alive' | 'survivor-not-up-to-date' | 'no-storage-config' | 'old-master-serving' | 'floating-ip-elsewhere',
+    readonly reason: 'peer-not-up-to-date' | 'peer-not-connected' | 'split-brain' | 'no-storage-master' | 'peer-alive' | 'survivor-not-up-to-date' | 'no-storage-config' | 'old-master-serving' | 'floating-ip-elsewhere' | 'master-present',
     readonly host: string,
     message: string,
     options?: XsctlErrorOptions,

@@ -63,7 +63,11 @@ export interface PeerView {
   heldRole: string;
   /** Time since the witness's previous call, before this one. */
   witnessSilenceMs: number;
-  /** This node stopped serving because it lost the peer and the witness. */
+  /**
+   * This node stopped serving because it lost the peer and the witness, and no role has been
+   * asserted here since (the witness re-asserts the master role only on such a node, once the
+   * pair is healed).
+   */
   selfFenced: boolean;
   selfFencedAt: string;
   /** Age of the observation returned, ms. */
