@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl } from 'nice-grpc-server-health';
 import type { Logger } from 'pino';
-import { mtlsServerCredentials, peerIdentityInterceptor, serverCallMiddleware, withTolerantDecoding } from '@xsctl/common/grpc/index';
+import { mtlsServerCredentials, peerIdentityInterceptor, serverCallMiddleware, withReusedResponseWriter, withTolerantDecoding } from '@xsctl/common/grpc/index';
 import type { TlsMaterial } from '@xsctl/common/tls-trust/index';
 import { agentMethodAccess, agentServerCeilings } from '@xsctl/common/calls/agent-call-table';
 import { TrustServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/trust';
@@ -62,7 +62,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
   const stopping = new AbortController();
   const trust = await loadAgentTrust({ root: options.ctx.root, stateDir: options.ctx.stateDir, ca: options.tls.ca, logger: options.logger, ...(options.crlFile === undefined ? {} : { crlFile: options.crlFile }) });
   // Undecodable request bytes reach the middleware as a marker (refused below as VALIDATION_FAILED), not as grpc-js's bare INTERNAL.
-  const server = withTolerantDecoding(createServer({
+  // Responses are encoded into one kept writer, not a new one per response (reusedResponseWriter).
+  const server = withReusedResponseWriter(withTolerantDecoding(createServer({
     interceptors: [peerIdentityInterceptor],
     'grpc.keepalive_permit_without_calls': 1,
     // No channelz: nothing reads it (no channelz service is registered), and with it grpc-js keeps
@@ -88,7 +89,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Run
       deadline: { defaultMs: options.defaultDeadlineMs ?? 120_000, limits: agentServerCeilings(), shutdown: stopping.signal },
       // Calls that change the same resource run one at a time (defect: a rollback undid another call's change).
       hold: lockHold(resourceLocks(options.ctx.root.root)),
-    })));
+    }))));
   registerServices(server, options.ctx, stopping.signal);
   server.add(HealthDefinition, HealthServiceImpl());
   server.add(TrustServiceDefinition, trustService(trust));

@@ -11,3 +11,4 @@ export * from './mtls-channel.js';
 export * from './client-middleware.js';
 export * from './malformed-request.js';
 export * from './server-call-middleware.js';
+export * from './reused-response-writer.js';
