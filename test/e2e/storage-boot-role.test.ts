@@ -15,6 +15,7 @@ import { CommandRunner, type CommandResult, type RunOptions } from '@xsctl/agent
 import type { AgentContext } from '@xsctl/agent/server/agent-context';
 import { assertRole } from '@xsctl/agent/storage/assert-role';
 import { assertStorageRoleOnBoot, type BootRoleOutcome } from '@xsctl/agent/storage/boot-role';
+import { witnessWordOf } from '@xsctl/agent/storage/witness-word';
 import { tgtdRunning } from '@xsctl/agent/target/tgt-ops';
 import { DrbdServiceDefinition, DrbdSyntax, FailoverReason, SplitBrainSide, SplitBrainState, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { FloatingIpServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
@@ -331,6 +332,10 @@ describe.skipIf(!isRoot())('storage role re-asserted when the agent starts (name
     await writeFile(join(xs2.root, 'etc/xsctl/storage.yaml'), `${yaml}peerSafety: { witnessAddress: ${fleet.host('ini').address}, witnessInterface: eth0 }\n`);
     await poolConf(xs2, 'master');
     const t = tapped(xs2);
+    // The peer is not Connected, so the promotion rests on quorum and needs the witness to name
+    // this host the storage master (boot-promotion.ts, rule 1): the controller's heartbeat would
+    // say so; it is absent here.
+    witnessWordOf(t.ctx).heard(StorageRole.STORAGE_ROLE_MASTER, 600_000);
     const stop = new AbortController();
     const guard = setTimeout(() => stop.abort(), 20_000);
     const out = await assertStorageRoleOnBoot(t.ctx, { signal: stop.signal });
