@@ -97,6 +97,26 @@ describe('controller inventory', () => {
       expect(err.message).toMatch(re);
       expect(err.message).not.toContain('hunter2');
     });
+
+    // What the agent refuses in every heartbeat (agent/src/validate/validators.ts) is refused here,
+    // naming the key: a master whose heartbeats all fail would fence itself.
+    it.each([
+      ['a replication address with an octet past 255', 'replicationAddress: 10.10.10.1,', 'replicationAddress: 10.10.10.256,', /pools\[0\]\.storage\.hosts\.xcp1\.replicationAddress: expected an IPv4 address/],
+      ['a host name as the replication address', 'replicationAddress: 10.10.10.2,', 'replicationAddress: xcp2-repl,', /pools\[0\]\.storage\.hosts\.xcp2\.replicationAddress: expected an IPv4 address/],
+      ['a replication interface of 16 characters', 'replicationInterface: xapi1, managementInterface: xenbr0}\n        xcp2', 'replicationInterface: xapi1234567890ab, managementInterface: xenbr0}\n        xcp2', /pools\[0\]\.storage\.hosts\.xcp1\.replicationInterface: expected a network interface name/],
+      ['a management interface with a space', 'managementInterface: xenbr0}\n        xcp2', 'managementInterface: "xen br0"}\n        xcp2', /pools\[0\]\.storage\.hosts\.xcp1\.managementInterface: expected a network interface name/],
+      ['a floating IP with a prefix in the address', 'floatingIp: {address: 10.10.10.3,', 'floatingIp: {address: 10.10.10.3/24,', /pools\[0\]\.storage\.spec\.floatingIp\.address: expected an IPv4 address/],
+      ['a floating IP interface with a slash', 'prefixLength: 24, interface: xapi1}', 'prefixLength: 24, interface: xapi/1}', /pools\[0\]\.storage\.spec\.floatingIp\.interface: expected a network interface name/],
+      ['a witness address that is a name', 'floatingIp: {', 'peerSafety: {witnessAddress: gateway, witnessInterface: xenbr0}, floatingIp: {', /pools\[0\]\.storage\.spec\.peerSafety\.witnessAddress: expected an IPv4 address/],
+    ])('rejects %s', async (_name, from, to, re) => {
+      const text = storage('      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}, xcp2: {address: b, user: u, passwordFile: xapi.pw}}}\n');
+      expect(text).toContain(from);
+      const file = await configFile(text.replace(from, to));
+      await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
+      const err = (await loadControllerConfig(file).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toMatch(re);
+    });
   });
 
   it.each([

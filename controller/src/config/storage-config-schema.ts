@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -11,6 +12,14 @@ import { z } from 'zod';
 export const failoverDefaults = { detectAfterMs: 3_000, selfFenceAfterMs: 1_500, selfFenceTeardownMs: 1_000 } as const;
 
 const nonEmpty = z.string().min(1);
+// The agent checks these on every call that carries them (agent/src/validate/validators.ts: Node's
+// isIP, and Linux's 15-character interface names) and refuses the call. A typo that got past here
+// would fail every witness heartbeat, and a master whose heartbeats all fail fences itself: the
+// same grammar is checked when the config loads, naming the key.
+const ipv4 = z.string().refine((v) => isIP(v) === 4, 'expected an IPv4 address');
+const ipv4OrEmpty = z.string().refine((v) => v === '' || isIP(v) === 4, 'expected an IPv4 address');
+const ifname = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/, 'expected a network interface name (at most 15 characters)');
+const ifnameOrEmpty = z.string().regex(/^$|^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/, 'expected a network interface name (at most 15 characters)');
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const port = z.number().int().min(1).max(65535);
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -38,16 +47,16 @@ const targetSchema = z.strictObject({
 export const storageSpecSchema = z.strictObject({
   drbdResources: z.array(nonEmpty).min(1, 'must name the DRBD resources'),
   target: targetSchema,
-  floatingIp: z.strictObject({ address: nonEmpty, prefixLength: z.number().int().min(1).max(32), interface: nonEmpty, garpCount: u32.optional() }),
+  floatingIp: z.strictObject({ address: ipv4, prefixLength: z.number().int().min(1).max(32), interface: ifname, garpCount: u32.optional() }),
   tgtd: z.strictObject({ controlPort: u32 }).optional(),
-  peerSafety: z.strictObject({ witnessAddress: z.string().optional(), witnessInterface: z.string().optional() }).optional(),
+  peerSafety: z.strictObject({ witnessAddress: ipv4OrEmpty.optional(), witnessInterface: ifnameOrEmpty.optional() }).optional(),
   stopGraceMs: u32.optional(),
 });
 
 const storageHostSchema = z.strictObject({
-  replicationAddress: nonEmpty,
-  replicationInterface: nonEmpty,
-  managementInterface: nonEmpty,
+  replicationAddress: ipv4,
+  replicationInterface: ifname,
+  managementInterface: ifname,
   tgtdControlPort: port.optional(),
 });
 
