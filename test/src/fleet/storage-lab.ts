@@ -251,13 +251,12 @@ export class StorageLab {
     this.relays.get(name)?.cut();
     const node = this.nodes.get(name);
     this.nodes.delete(name);
-    // The chassis off takes the host's xapi down at the same instant as its agent, so XAPI sees
-    // it first: stopping the agent below is the harness's bookkeeping and may take up to 5 s (an
-    // agent behind a cut relay), and a failover's XAPI recovery, 0.5 s after the fence since
-    // issue 11's promotion cuts, met the host still live in between (VM.power_state_reset:
-    // HOST_IS_LIVE, fault-matrix row 5).
+    // The chassis off takes the host's xapi down at the same instant as its agent (stopping the
+    // agent below is the harness's bookkeeping, up to 5 s behind a cut relay). Its
+    // host_metrics.live stays true, as on a real pool, until the simulator's heartbeat timeout
+    // (xapi's host_assumed_dead_interval, host-heartbeat.ts): a failover's recovery must not
+    // depend on the flag (issue 11; xapi's is_host_alive asks the host, and it does not answer).
     setXapiState(this.sim.db, this.hostRef(name), 'down');
-    setHostLive(this.sim.db, this.hostRef(name), false);
     // A dead host's agent just stops; do not wait on calls the cut relay holds open.
     await stopAgent(node);
   }

@@ -7,7 +7,8 @@ export {
   type XapiSimulator,
 } from './start-xapi-simulator.js';
 export { recordCalls, type RecordedCall } from './record-calls.js';
-export { setHostLive } from './methods/failover/failover-methods.js';
+export { isHostAlive, setHostLive } from './methods/failover/failover-methods.js';
+export { HOST_ASSUMED_DEAD_INTERVAL_MS, watchHostHeartbeats } from './host-heartbeat.js';
 export { XapiDb, formatEventToken, parseEventToken, type XapiEvent, type EventOperation, type XapiDbOptions } from './xapi-db.js';
 export { XapiFailure, handleInvalid } from './xapi-failure.js';
 export { NULL_REF, newRef, isRef, isLiveRef, type XapiRecord, type XapiValue } from './xapi-value.js';

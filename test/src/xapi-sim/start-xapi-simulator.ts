@@ -4,6 +4,7 @@ import { buildPoolFromDescription } from './build-pool-from-description.js';
 import type { Clock } from './clock.js';
 import type { XapiRelease } from './datamodel.js';
 import type { DispatchEnv } from './dispatch.js';
+import { HOST_ASSUMED_DEAD_INTERVAL_MS, watchHostHeartbeats } from './host-heartbeat.js';
 import { handleJsonRpc, send } from './jsonrpc-endpoint.js';
 import { loadPoolDumpFile } from './load-pool-dump.js';
 import { MethodRegistry, type Credentials, type ServerInfo } from './method-registry.js';
@@ -46,6 +47,11 @@ export interface StartXapiSimulatorOptions {
    */
   release?: XapiRelease;
   protocol?: ProtocolOffer;
+  /**
+   * How long a host whose xapi went down without a clean shutdown stays host_metrics.live, on the
+   * pool's clock (xapi's host_assumed_dead_interval). Default HOST_ASSUMED_DEAD_INTERVAL_MS, 600 s.
+   */
+  hostAssumedDeadIntervalMs?: number;
 }
 
 export interface XapiSimulator {
@@ -164,6 +170,7 @@ export async function startXapiSimulator(options: StartXapiSimulatorOptions): Pr
   let closed = false;
 
   // A host whose xapi stops takes its sockets down with it; the main listener is the master's.
+  const unwatchHeartbeats = watchHostHeartbeats(db, options.hostAssumedDeadIntervalMs ?? HOST_ASSUMED_DEAD_INTERVAL_MS, closing.signal);
   const unsubscribe = onXapiStateChange(db, (hostRef, state) => {
     if (closed) return;
     const targets = [byHost.get(hostRef), hostRef === db.masterRef() ? main : undefined].filter((l): l is Listener => l !== undefined);
@@ -195,6 +202,7 @@ export async function startXapiSimulator(options: StartXapiSimulatorOptions): Pr
       close: async () => {
         closed = true;
         unsubscribe();
+        unwatchHeartbeats();
         // Pending event.from calls answer (with no events) before connections are cut.
         closing.abort(new Error('simulator closed'));
         tasks.abortAll(new Error('simulator closed'));
@@ -205,6 +213,7 @@ export async function startXapiSimulator(options: StartXapiSimulatorOptions): Pr
   } catch (error) {
     closed = true;
     unsubscribe();
+    unwatchHeartbeats();
     await Promise.all([main, ...byHost.values()].map((l) => l.shut()));
     throw error;
   }

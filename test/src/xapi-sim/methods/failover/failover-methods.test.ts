@@ -63,21 +63,25 @@ describe('XAPI failover methods (simulator, JSON-RPC, the controller door)', () 
     expect(slave).toBeInstanceOf(Error);
     await emergencyTransitionToMaster({ hostUrl: `http://${a2}:${sim.port}`, ...creds, allowPlainHttp: true });
     expect(sim.db.masterRef()).toBe(ref('xs2'));
-    setXapiState(sim.db, ref('xs1'), 'up');
-    setHostLive(sim.db, ref('xs1'), false);
+    // Powered off, not shut down: no negative heartbeat, so its live flag stays true (db_gc.ml).
+    setHostLive(sim.db, ref('xs1'), true);
   });
 
-  it('recover_slaves skips the dead host and takes it back once live; power_state_reset halts a dead host VMs, DOMAIN_EXISTS for the master own VMs', async () => {
+  it('recover_slaves skips the unreachable host and takes it back once it answers; power_state_reset halts the VMs of a host marked live that does not answer, DOMAIN_EXISTS for the master own VMs', async () => {
     const x = await open(`http://${a2}:${sim.port}`);
     try {
+      // xapi_pool.ml:2214-2238 recover_slaves: every host is asked (nolivecheck), the live flag is not read.
       expect(await x.callAsync('pool.recover_slaves', [])).toEqual([]);
+      // xapi_host.ml:1000-1028 is_host_alive: live in the database, so xs1 is asked; it does not
+      // answer, so it is dead and the reset goes on (xapi_vm.ml:497-519), the flag untouched.
+      expect(sim.db.getRecord('host_metrics', String(sim.db.getRecord('host', ref('xs1'))['metrics']))['live']).toBe(true);
       await x.callAsync('VM.power_state_reset', [vm('web-1') as never]);
       expect(sim.db.getRecord('VM', vm('web-1'))).toMatchObject({ power_state: 'Halted', resident_on: 'OpaqueRef:NULL' });
       // On the new master its own running VM is a live domain: DOMAIN_EXISTS.
       await expect(x.callAsync('VM.power_state_reset', [vm('db-1') as never])).rejects.toBeInstanceOf(XapiError);
       await expect(x.callAsync('VM.power_state_reset', [vm('db-1') as never])).rejects.toMatchObject({ code: 'DOMAIN_EXISTS' });
-      // The old master back and live: recover_slaves brings it in.
-      setHostLive(sim.db, ref('xs1'), true);
+      // The old master back: recover_slaves brings it in.
+      setXapiState(sim.db, ref('xs1'), 'up');
       expect(await x.callAsync('pool.recover_slaves', [])).toEqual([ref('xs1')]);
     } finally {
       await x.close();
