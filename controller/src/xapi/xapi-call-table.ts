@@ -55,6 +55,9 @@ export const callTable: CallTable = {
   // Tries every slave in turn; an unreachable one costs a connection timeout.
   'pool.recover_slaves': { timeoutMs: 10 * minute },
   'VM.power_state_reset': { timeoutMs: 2 * minute },
+  // Asks the host (a connection attempt to a dead address), runs the pre-declare-dead hooks, then
+  // one VM.power_state_reset per resident VM, each asking the host again while it is marked live.
+  'host.declare_dead': { timeoutMs: 10 * minute },
   // A detach flushes and logs out of every iSCSI path (SM's detach), as long as PBD.plug's attach.
   'PBD.unplug': { timeoutMs: 5 * minute },
   'task.cancel': { timeoutMs: 30 * second },

@@ -89,6 +89,8 @@ interface Operations {
   // Storage failover: after the master died and another host took over (emergency transition).
   'pool.recover_slaves': Method<[], Ref<'host'>[]>;
   'VM.power_state_reset': Method<[vm: Ref<'VM'>], void>;
+  // Only for a host fenced by power and read back off (recover-xapi.ts).
+  'host.declare_dead': Method<[host: Ref<'host'>], void>;
   'pool.add_to_other_config': Method<[self: Ref<'pool'>, key: string, value: string], void>;
   'pool.remove_from_other_config': Method<[self: Ref<'pool'>, key: string], void>;
   'event.from': Method<[classes: string[], token: string, timeout: number], XapiEventBatch>;
@@ -127,4 +129,5 @@ export type XapiAsyncMethodName =
   | 'pool.set_wlb_enabled'
   | 'pool.designate_new_master'
   | 'pool.recover_slaves'
-  | 'VM.power_state_reset';
+  | 'VM.power_state_reset'
+  | 'host.declare_dead';

@@ -272,6 +272,9 @@ export const scenarios: Scenario[] = [
       mon.mark();
       const w = await failedOverToXs2(lab);
       await xs1PoweredOff(lab);
+      // The recovery told XAPI (host.declare_dead disables the host) while xs1 was still marked
+      // live: the simulator keeps host_metrics.live for xapi's 600 s heartbeat timeout.
+      check(lab.sim.db.getRecord('host', lab.hostRef('xs1'))['enabled'] === false, 'xs1 declared dead in XAPI (disabled)');
       return `xs1 fenced by IPMI, xs2 serves; ${w.last?.timelineJson}`;
     },
   },

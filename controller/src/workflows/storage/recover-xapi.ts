@@ -3,6 +3,7 @@ import { xapiTransportOf, type PoolConfig } from '../../config/inventory.js';
 import { buildPoolModel, noAnswers, readPoolRecords } from '../../pool-model/index.js';
 import { emergencyTransitionToMaster, XapiClient } from '../../xapi/index.js';
 import type { WorkflowContext } from '../engine/workflow-engine.js';
+import { declareFencedHostDead } from './declare-fenced-host-dead.js';
 import { placeRestarts } from './restart-placement.js';
 import { retry } from './retry.js';
 import type { StorageHost } from './storage-pool.js';
@@ -17,9 +18,14 @@ function hostUrl(pool: PoolConfig, h: StorageHost): string {
 /**
  * A failover's XAPI recovery, once the storage is served again, in xapi's order (issue 11):
  * pool.emergency_transition_to_master on the survivor when the dead host was the pool master,
- * pool.recover_slaves, VM.power_state_reset for the dead host's Running/Paused VMs only when
- * `fencedByPower` (a live domain would otherwise run twice), then VM.start_on for those VMs.
- * Without a power fence the VMs are left as XAPI sees them, with a warning.
+ * pool.recover_slaves, then only when `fencedByPower` (a live domain would otherwise run twice):
+ * host.declare_dead for the dead host, VM.power_state_reset for its Running/Paused VMs (already
+ * Halted by declare_dead: a no-op then, the only reset on a pre-2.0 xapi), then VM.start_on for
+ * those VMs. Without a power fence the VMs are left as XAPI sees them, with a warning.
+ *
+ * Neither call waits for host_metrics.live to fall (xapi sets it false 600 s after the last
+ * heartbeat, db_gc.ml): both ask the host while it is marked live (xapi_host.ml is_host_alive)
+ * and go on when it does not answer, as a powered-off host does not.
  */
 export async function recoverXapi(w: WorkflowContext, pool: PoolConfig, p: { failed: StorageHost; survivor: StorageHost }, fencedByPower: boolean): Promise<void> {
   const signal = w.signal;
@@ -53,6 +59,9 @@ export async function recoverXapi(w: WorkflowContext, pool: PoolConfig, p: { fai
     });
     // Only a proven-fenced host's VMs may be declared halted: a live domain would run twice.
     if (fencedByPower) {
+      // After the VM list (declare_dead halts them and clears resident_on), before any reset.
+      const declared = await w.step('xapi:declare-dead', { host: p.failed.name, run: () => declareFencedHostDead(xapi, p.survivor, p.failed, signal) });
+      if (declared.declaredDead === false) w.logger.warn({ pool: w.pool, host: p.failed.name, apiVersion: declared.apiVersion }, 'xapi predates host.declare_dead (API 2.0): resetting the VMs only');
       // Every reset before any start (xapi's order), then the starts side by side, at most
       // vmStartConcurrency at once: each VM.start_on runs as its own task on the master, and one
       // after another a host's VMs came back one boot time apart (30 s each in the simulator).

@@ -40,3 +40,19 @@ export class InitiatorCheckFailedError extends XsctlError {
     super(`the initiator check on ${address} failed: ${reason}`);
   }
 }
+
+/**
+ * host.declare_dead answered HOST_IS_LIVE for a host the fencer read back powered off: xapi
+ * reached it (xapi_host.ml is_host_alive asks a host still marked live), so the fence's reading
+ * is wrong or the BMC is another machine's. Nothing of that host's is reset or restarted.
+ */
+export class FencedHostAnswersError extends XsctlError {
+  readonly code = 'STORAGE_FENCED_HOST_ANSWERS';
+
+  constructor(
+    readonly host: string,
+    options?: XsctlErrorOptions,
+  ) {
+    super(`${host} was fenced by power (read back off) but its xapi still answers (host.declare_dead: HOST_IS_LIVE): its VMs are left as XAPI sees them; check the BMC wiring`, options);
+  }
+}
