@@ -155,6 +155,14 @@ describe('drbdadm dry runs (-d) of the commands the agent issues', () => {
     expect(lines.at(-1)).toMatch(/^drbdsetup-84 connect iscsi1 ipv4:127\.0\.0\.1:7789 ipv4:10\.10\.10\.2:7789 --protocol=C .*--after-sb-1pri=consensus/);
   });
 
+  // drbd-net-timers.ts's fast-failover keep-alive reaches drbdsetup, as the kernel (and the lab's
+  // simulator, which reads these options) gets it: the real drbdadm parses the file we write.
+  it.each(syntaxes)('DRBD %s up: drbdsetup gets ping-int 1, ping-timeout 5, timeout 9, connect-int 10, ko-count 47', async (_name, syntax) => {
+    const lines = await dry(syntax, drbdadmArgs.up('iscsi1'));
+    const net = lines.find((l) => / net | new-peer |^drbdsetup-84 connect /.test(l)) ?? '';
+    for (const o of ['--ping-int=1', '--ping-timeout=5', '--timeout=9', '--connect-int=10', '--ko-count=47']) expect(net.split(' '), `${o} in ${net}`).toContain(o);
+  });
+
   it('9 up: a peer with node-id, a path, attach, connect', async () => {
     const lines = await dry(DrbdSyntax.DRBD_SYNTAX_V9, drbdadmArgs.up('iscsi1'));
     expect(lines[0]).toBe('drbdsetup new-resource iscsi1 0 --quorum=off --auto-promote=no');

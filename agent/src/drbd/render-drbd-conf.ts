@@ -1,3 +1,4 @@
+import { drbdNetTimerLines, drbdNetTimers } from '@xsctl/common/drbd/drbd-net-timers';
 import { ValidationError } from '@xsctl/common/errors/index';
 import { DrbdSyntax } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { drbdAddress, type DrbdResourceConfig } from './drbd-spec.js';
@@ -39,6 +40,9 @@ function renderResource(r: DrbdResourceConfig, syntax: DrbdSyntax): string[] {
   out.push('  net {');
   if (syntax !== DrbdSyntax.DRBD_SYNTAX_V83) out.push(`    protocol ${r.protocol};`);
   out.push(`    after-sb-0pri ${r.afterSb0pri};`, `    after-sb-1pri ${r.afterSb1pri};`, `    after-sb-2pri ${r.afterSb2pri};`);
+  // The fast-failover keep-alive: without it DRBD pings every 10 s and the survivor sees a dead
+  // master up to 10.5 s late, past the witness's detectAfterMs (rule 3; drbd-net-timers.ts).
+  out.push(...drbdNetTimerLines(drbdNetTimers).map((l) => `    ${l}`));
   if (r.sharedSecret !== '') out.push(`    cram-hmac-alg ${r.cramHmacAlg};`, `    shared-secret "${r.sharedSecret}";`);
   out.push('  }');
   if (syntax === DrbdSyntax.DRBD_SYNTAX_V83) out.push('  syncer {', `    rate ${r.resyncRate};`, '  }');
