@@ -6,6 +6,7 @@ import { peerIdentity } from '@xsctl/common/grpc/index';
 import type { ControllerContext } from '../../server/controller-context.js';
 import type { WorkflowRow } from '../../workflows/engine/workflow-store.js';
 import { splitSecrets, type SetupHost, type SetupParams } from '../../workflows/storage-setup/setup-spec.js';
+import { checkDrbdDetection } from '../../workflows/storage-setup/drbd-detection-check.js';
 import { planSetup, setupVaultFor, STORAGE_SETUP } from '../../workflows/storage-setup/storage-setup-workflow.js';
 import { workflowEvents } from '../upgrade/upgrade-events.js';
 import { workflowEngineFor } from '../upgrade/upgrade-service.js';
@@ -66,12 +67,15 @@ export function storageSetupService(ctx: ControllerContext): StorageSetupService
   return {
     async plan(request, { signal }) {
       const options = optionsOf(request.options);
-      return planSetup(ctx, ctx.pool(options.pool), options, signal);
+      const pool = ctx.pool(options.pool);
+      checkDrbdDetection(pool.name, pool.storage?.failover);
+      return planSetup(ctx, pool, options, signal);
     },
 
     async *start(request, context) {
       const options = optionsOf(request.options);
       const pool = ctx.pool(options.pool);
+      checkDrbdDetection(pool.name, pool.storage?.failover);
       // Dry run first, always: its problems (a missing --create-md) stop the setup before it starts.
       const plan = await planSetup(ctx, pool, options, context.signal);
       if (plan.problems.length > 0) throw new SetupPlanRefusedError(`the storage setup of ${pool.name} cannot run as asked: ${plan.problems.join('; ')}`);

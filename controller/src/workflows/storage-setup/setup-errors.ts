@@ -49,3 +49,23 @@ export class SetupRefusedError extends XsctlError {
     super(`${host}: ${step}: ${message}`);
   }
 }
+
+/**
+ * The pool's failover timer is shorter than the time the survivor's DRBD needs to see a dead
+ * master and report it (drbd-net-timers.ts): every automatic failover would be refused by rule 3
+ * (a Connected link means a live peer) or start late.
+ */
+export class DrbdDetectionTooSlowError extends XsctlError {
+  readonly code = 'SETUP_DRBD_DETECTION_TOO_SLOW';
+
+  constructor(
+    readonly pool: string,
+    readonly detectAfterMs: number,
+    readonly neededMs: number,
+    readonly drbdSeesDeadPeerMs: number,
+  ) {
+    super(
+      `${pool}: storage.failover.detectAfterMs ${detectAfterMs} ms is shorter than ${neededMs} ms: the DRBD net section xsctl writes (ping-int + ping-timeout) sees a dead peer up to ${drbdSeesDeadPeerMs} ms after its last packet, and the survivor's report needs up to ${neededMs - drbdSeesDeadPeerMs} ms more; raise detectAfterMs to at least ${neededMs}`,
+    );
+  }
+}
