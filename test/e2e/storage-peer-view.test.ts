@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drbdNetTimers } from '@xsctl/common/drbd/drbd-net-timers';
 import { makeTestPki } from '@xsctl/common/testing/make-test-pki';
 import { DrbdServiceDefinition, DrbdSyntax, type DrbdResourceSpec } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import { FloatingIpServiceDefinition } from '@xsctl/proto/gen/xsctl/agent/v1/floating_ip';
@@ -18,8 +19,10 @@ import { startStorageNode, type StorageNode } from '../src/fleet/storage-node.js
  * and pings it, so pulling a cable changes both sides' connection state on its own, as DRBD's
  * PingAck does. Real: tgtd, ip, arping.
  */
-const pingIntMs = 1_000;
-const pingTimeoutMs = 500;
+// The keep-alive the agent writes into drbd.conf (drbd-net-timers.ts); the simulator takes it from
+// drbdsetup's options, not from its environment (unset there, it would run DRBD's 10 s default).
+const pingIntMs = drbdNetTimers.pingIntS * 1000;
+const pingTimeoutMs = drbdNetTimers.pingTimeoutDs * 100;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<{ value: T; ms: number }> {
   const start = performance.now();
@@ -78,7 +81,7 @@ describe.skipIf(!isRoot())('replication link and peer view (namespaces, DRBD sim
     await writeFile(join(base, 'lun.img'), Buffer.alloc(8 * 1024 * 1024));
     const pki = await makeTestPki();
     const controllerTls = await pki.issue({ kind: 'controller', name: 'ctl' });
-    const simEnv = { XSCTL_DRBD_SIM_NETWORK: '1', XSCTL_DRBD_SIM_PING_INT_MS: String(pingIntMs), XSCTL_DRBD_SIM_PING_TIMEOUT_MS: String(pingTimeoutMs) };
+    const simEnv = { XSCTL_DRBD_SIM_NETWORK: '1' };
     const common = { fleet, simDir: join(base, 'drbd-sim'), kernelVersion: '8.4.11', pki, controllerTls, base, simEnv };
     xs1 = await startStorageNode({ ...common, name: 'xs1' });
     xs2 = await startStorageNode({ ...common, name: 'xs2' });

@@ -45,9 +45,6 @@ export interface StorageLabOptions {
   selfFenceTeardownMs?: number;
   holdDownMs?: number;
   pollIntervalMs?: number;
-  /** DRBD's ping-int / ping-timeout in the simulator (how fast a cut link is seen). */
-  pingIntMs?: number;
-  pingTimeoutMs?: number;
   couplePoolMaster?: boolean;
   /** The XAPI pool master (default xs1, which also starts as the storage master). */
   xapiMaster?: LabHost;
@@ -222,13 +219,11 @@ export class StorageLab {
   async #startNode(name: LabHost, boot: boolean): Promise<StorageNode> {
     const simEnv = {
       XSCTL_DRBD_SIM_NETWORK: '1',
-      // A fast-failover DRBD 8.4 net section: `ping-int 1;` (its minimum, in seconds; the default
-      // 10 s would hide a dead peer for up to 10.5 s) and `ping-timeout 5;` (DRBD's default,
-      // tenths: 500 ms; drbd_limits.h). A dead peer is seen 0.5-1.5 s after its last packet. The
-      // lab used 1.5 s "for a shared 2-core machine" against link processes at normal priority;
-      // the simulator now runs them SCHED_RR as the kernel runs its asender (drbd-sim.mjs).
-      XSCTL_DRBD_SIM_PING_INT_MS: String(this.options.pingIntMs ?? 1_000),
-      XSCTL_DRBD_SIM_PING_TIMEOUT_MS: String(this.options.pingTimeoutMs ?? 500),
+      // No ping-int/ping-timeout here: the simulator takes them from the drbd.conf the agent
+      // writes (drbdsetup's --ping-int/--ping-timeout, render-drbd-conf.ts from
+      // common/src/drbd/drbd-net-timers.ts) and otherwise runs DRBD's defaults (10 s, 500 ms), as
+      // the kernel would. So the lab and the bench measure the net section `xsctl storage setup`
+      // ships, and a product that stopped writing it would fail over late here too.
     };
     const node = await startStorageNode({ fleet: this.fleet, name, simDir: join(this.base, 'drbd-sim'), kernelVersion: '8.4.11', pki: this.#oncePki, controllerTls: this.#controllerTls, base: this.base, simEnv, tgtdControlPort: this.#tgtPorts[name], boot });
     this.nodes.set(name, node);
