@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/index.js';
-import { checkDrbdNetTimers, drbdDeadPeerSeenWithinMs, drbdNetTimerLines, drbdNetTimers, minDetectAfterMs, type DrbdNetTimers } from './drbd-net-timers.js';
+import { checkDrbdNetTimers, drbdDeadPeerSeenWithinMs, drbdNetLimits, drbdNetTimerLines, drbdNetTimers, minDetectAfterMs, type DrbdNetTimers } from './drbd-net-timers.js';
 
 const ok: DrbdNetTimers = { pingIntS: 1, pingTimeoutDs: 5, timeoutDs: 9, connectIntS: 10, koCount: 47 };
 const with_ = (p: Partial<DrbdNetTimers>): DrbdNetTimers => ({ ...ok, ...p });
@@ -45,11 +45,14 @@ describe('the DRBD net timers xsctl writes', () => {
     for (const [p, field] of refused) {
       expect(() => checkDrbdNetTimers(with_(p)), JSON.stringify(p)).toThrow(ValidationError);
       expect(() => drbdNetTimerLines(with_(p)), JSON.stringify(p)).toThrow(expect.objectContaining({ field }));
+      const [min, max] = drbdNetLimits[field.slice('drbdNet.'.length) as keyof DrbdNetTimers];
+      expect(() => checkDrbdNetTimers(with_(p)), JSON.stringify(p)).toThrow(`invalid ${field}: must be an integer from ${min} to ${max}`);
     }
   });
 
   it('refuses a timeout not below ping-int or connect-int (drbd.conf(5)); drbdadm would take it', () => {
     expect(() => checkDrbdNetTimers(with_({ timeoutDs: 10 }))).toThrow(/lower than ping-int/);
+    expect(() => checkDrbdNetTimers(with_({ timeoutDs: 10 }))).toThrow(expect.objectContaining({ field: 'drbdNet.timeoutDs' }));
     expect(checkDrbdNetTimers(with_({ pingIntS: 2, timeoutDs: 19, connectIntS: 2 }))).toBeTruthy();
     expect(() => checkDrbdNetTimers(with_({ pingIntS: 5, timeoutDs: 30, connectIntS: 3 }))).toThrow(/lower than connect-int/);
     expect(() => checkDrbdNetTimers(with_({ pingIntS: 5, timeoutDs: 30, connectIntS: 3 }))).toThrow(expect.objectContaining({ field: 'drbdNet.timeoutDs' }));
