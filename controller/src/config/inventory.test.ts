@@ -63,6 +63,13 @@ describe('controller inventory', () => {
       expect(s?.fencing).toMatchObject({ method: 'ipmi', hosts: { xcp1: { address: '10.0.0.21', port: 623, password: 'p@ss word', interface: 'lanplus', cipherSuite: 3, privilege: 'OPERATOR' } } });
     });
 
+    it("takes a failover delay of exactly DRBD's dead-peer bound plus the report's margin (1000 + 500 + 500 ms)", async () => {
+      const file = await configFile(storage('      failover: {detectAfterMs: 2000, selfFenceAfterMs: 500, selfFenceTeardownMs: 500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}, xcp2: {address: b, user: u, passwordFile: xapi.pw}}}\n'));
+      await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
+      await writeFile(join(file, '..', 'xapi.pw'), 'p\n');
+      expect((await loadControllerConfig(file)).pools[0]?.storage?.failover.detectAfterMs).toBe(2000);
+    });
+
     it('takes fencing: self with a witness address and the default timers (3000 > 1500 + 1000)', async () => {
       const file = await configFile(storage('      fencing: {method: self}\n').replace('floatingIp: {', 'peerSafety: {witnessAddress: 10.0.0.1, witnessInterface: xenbr0}, floatingIp: {'));
       await writeFile(join(file, '..', 'chap.pw'), 'chap-secret\n');
@@ -78,6 +85,8 @@ describe('controller inventory', () => {
       ['a failover delay under the default bound', '      failover: {detectAfterMs: 2500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}, xcp2: {address: b, user: u, passwordFile: xapi.pw}}}\n', /detectAfterMs: must exceed .*\(1500 \+ 1000 ms, defaults included\)/],
       ['fencing: self without a witness', '      fencing: {method: self}\n', /pools\[0\]\.storage\.spec\.peerSafety\.witnessAddress: required with fencing: self/],
       ['no fencing (self by default) without a witness', '', /pools\[0\]\.storage\.spec\.peerSafety\.witnessAddress: required with fencing: self \(the default\)/],
+      // 1500 > 500 + 500, so only rule 3's bound refuses it: DRBD's ping-int 1 s + ping-timeout 0.5 s + 0.5 s for the report = 2000.
+      ['a failover delay shorter than DRBD takes to see a dead master', '      failover: {detectAfterMs: 1500, selfFenceAfterMs: 500, selfFenceTeardownMs: 500}\n      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}, xcp2: {address: b, user: u, passwordFile: xapi.pw}}}\n', /pools\[0\]\.storage\.failover\.detectAfterMs: must be at least 2000 ms/],
       ['a tear-down budget out of range', '      failover: {selfFenceTeardownMs: 100}\n', /pools\[0\]\.storage\.failover\.selfFenceTeardownMs:/],
       ['an inline BMC password', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, password: hunter2}}}\n', /passwordFile/],
       ['a host without a BMC', '      fencing: {method: ipmi, hosts: {xcp1: {address: a, user: u, passwordFile: xapi.pw}}}\n', /xcp2 is missing/],

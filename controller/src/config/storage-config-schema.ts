@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { drbdDeadPeerSeenWithinMs, drbdNetTimers, minDetectAfterMs } from '@xsctl/common/drbd/drbd-net-timers';
 
 /**
  * The `storage:` section of a pool, strict like the rest of the controller config: an unknown
@@ -99,6 +100,14 @@ export const poolStorageSchema = z.strictObject({
   const teardown = s.failover?.selfFenceTeardownMs ?? failoverDefaults.selfFenceTeardownMs;
   if (detect <= after + teardown) {
     ctx.addIssue({ code: 'custom', path: ['failover', 'detectAfterMs'], message: `must exceed failover.selfFenceAfterMs + failover.selfFenceTeardownMs (${after} + ${teardown} ms, defaults included): the failover delay must be longer than the self-fence bound, or the survivor may meet a live master` });
+  }
+  // Rule 3: the witness promotes only once the survivor reports its replication link down, which
+  // DRBD's net section (the one storage setup writes) takes up to ping-int + ping-timeout to see,
+  // plus the report's way to the witness. A shorter delay refuses every failover of a dead master
+  // (STORAGE_PEER_ALIVE) instead of performing it: refused at load, as storage setup refuses it.
+  const needed = minDetectAfterMs(drbdNetTimers);
+  if (detect < needed) {
+    ctx.addIssue({ code: 'custom', path: ['failover', 'detectAfterMs'], message: `must be at least ${needed} ms: the survivor's DRBD sees a dead master up to ${drbdDeadPeerSeenWithinMs(drbdNetTimers)} ms after its last packet (ping-int + ping-timeout of the net section storage setup writes), and rule 3 waits for that before a failover` });
   }
   // Rule 2: self-fencing has no power proof, so quorum must be provable: a witness address. The
   // default method is self, so a pool with neither fencing nor a witness is refused too.
