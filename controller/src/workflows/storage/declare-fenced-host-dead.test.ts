@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SIM_CREDENTIALS, loadSimulatorDb, recordCalls, setXapiState, startXapiSimulator, type RecordedCall, type XapiSimulator } from '@xsctl/test/xapi-sim/index';
-import { XapiClient } from '../../xapi/index.js';
+import { XapiClient, type XapiError } from '../../xapi/index.js';
 import { declareFencedHostDead } from './declare-fenced-host-dead.js';
 import type { StorageHost } from './storage-pool.js';
+import { FencedHostAnswersError } from './storage-workflow-errors.js';
 
 /**
  * host.declare_dead is published in clearwater, XAPI 2.0 (xen-api ocaml/idl/datamodel_host.ml
@@ -54,4 +55,46 @@ describe('declareFencedHostDead: only where the master has host.declare_dead (XA
       }
     });
   }
+});
+
+describe('declareFencedHostDead: what xapi answers', () => {
+  it("HOST_IS_LIVE (the host's xapi still answers: xapi_host.ml declare_dead's is_host_alive check) is the typed refusal, with xapi's error as its cause; nothing is disabled", async () => {
+    const { x, calls, master, failed, s } = await setup([2, 21]);
+    setXapiState(s.db, failed.ref, 'up');
+    try {
+      const err = await declareFencedHostDead(x, master, failed, AbortSignal.timeout(20_000)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FencedHostAnswersError);
+      expect((err as FencedHostAnswersError).host).toBe('xs1');
+      expect(((err as Error).cause as XapiError).code).toBe('HOST_IS_LIVE');
+      expect(calls.map((c) => c.method)).toEqual(['host.declare_dead']);
+      expect(s.db.getRecord('host', failed.ref)['enabled']).toBe(true);
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('any other xapi error is thrown as it is, not as the fenced host answering', async () => {
+    const { x, master, failed } = await setup([2, 21]);
+    try {
+      // A host reference xapi does not know: HANDLE_INVALID, as xapi answers for any stale ref.
+      const err = await declareFencedHostDead(x, master, { ...failed, ref: 'OpaqueRef:00000000-0000-0000-0000-000000000000' }, AbortSignal.timeout(20_000)).catch((e: unknown) => e);
+      expect(err).not.toBeInstanceOf(FencedHostAnswersError);
+      expect((err as XapiError).code).toBe('HANDLE_INVALID');
+    } finally {
+      await x.close();
+    }
+  });
+
+  it('an aborted workflow reads nothing and declares nothing', async () => {
+    const { x, calls, master, failed, s } = await setup([2, 21]);
+    try {
+      const stop = new AbortController();
+      stop.abort(new Error('workflow paused'));
+      await expect(declareFencedHostDead(x, master, failed, stop.signal)).rejects.toThrow();
+      expect(calls).toEqual([]);
+      expect(s.db.getRecord('host', failed.ref)['enabled']).toBe(true);
+    } finally {
+      await x.close();
+    }
+  });
 });
