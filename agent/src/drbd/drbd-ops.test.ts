@@ -12,6 +12,7 @@ import { drbdadm, attach, bringUp, connect, createMetadata, demote, disconnect, 
 import { normalizeDrbdSpec } from './drbd-spec.js';
 import { drbdService } from './drbd-service.js';
 import { renderDrbdConf } from './render-drbd-conf.js';
+import { drbdNetTimerLines, drbdNetTimers } from '@xsctl/common/drbd/drbd-net-timers';
 import { drbdSimPath, drbdSimRunnerOptions } from '@xsctl/test/drbd-sim/drbd-sim-runner';
 
 const logger = createLogger('test', { level: 'silent' });
@@ -245,6 +246,68 @@ describe.each([
     expect(w2).toMatchObject({ changed: true, written: true });
     expect(w2.backup).toMatch(/^\/var\/lib\/xsctl-agent\/backups\/drbd\.conf\./);
     expect(await readFile(join(c.root, 'etc/drbd.conf'), 'utf8')).toContain('resync-rate 50M;');
+  });
+});
+
+describe('DRBD 8.4: storage setup rewrites drbd.conf under an up resource (issue 11)', () => {
+  const call = { signal: new AbortController().signal } as never;
+  const timerLines = drbdNetTimerLines(drbdNetTimers);
+  /** The file of a pool set up before the fast-failover net section: DRBD's 10 s keep-alive. */
+  const oldConf = renderDrbdConf([normalizeDrbdSpec(spec)], DrbdSyntax.DRBD_SYNTAX_V84)
+    .split('\n')
+    .filter((l) => !timerLines.includes(l.trim()))
+    .join('\n');
+  /** What the (simulated) kernel holds: `drbdsetup show`, which drbdadm adjust compares with. */
+  const kernelNet = async (c: Cluster) => (await c.inspector.run('drbdsetup', ['show', 'iscsi1'])).stdout;
+  // drbdadm adjust sends the whole net section again, --set-defaults first (drbd-utils 8.4 adm_adjust).
+  const netOptions = /net-options ipv4:127\.0\.0\.1:7789 ipv4:10\.77\.0\.2:7789 --set-defaults .*--ping-int=1 --ping-timeout=5 --timeout=9 --connect-int=10 --ko-count=47/;
+
+  async function upWithOldConf(): Promise<Cluster> {
+    const c = await cluster('8.4.11', DrbdSyntax.DRBD_SYNTAX_V84);
+    await writeFile(join(c.root, 'etc/drbd.conf'), oldConf);
+    await createMetadata(c.ctx, 'iscsi1', true, false);
+    await bringUp(c.ctx, 'iscsi1');
+    expect(await kernelNet(c)).not.toMatch(/ping-int/);
+    return c;
+  }
+
+  it('a dry run prints the drbdsetup commands adjust would run and changes neither the file nor the kernel', async () => {
+    const c = await upWithOldConf();
+    const w = await drbdService(c.ctx).writeDrbdConfig({ resources: [spec], syntax: DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED, confirm: false }, call);
+    expect(w).toMatchObject({ changed: true, written: false });
+    expect(w.adjusts).toEqual([{ resource: 'iscsi1', commands: [expect.stringMatching(netOptions)], applied: false }]);
+    expect(JSON.stringify(w.adjusts)).not.toContain(spec.sharedSecret);
+    expect(await readFile(join(c.root, 'etc/drbd.conf'), 'utf8')).toBe(oldConf);
+    expect(await kernelNet(c)).not.toMatch(/ping-int/);
+  });
+
+  it('a confirmed write adjusts an up resource after the write: the kernel takes the new net section', async () => {
+    const c = await upWithOldConf();
+    const w = await drbdService(c.ctx).writeDrbdConfig({ resources: [spec], syntax: DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED, confirm: true }, call);
+    expect(w).toMatchObject({ changed: true, written: true });
+    expect(w.adjusts).toEqual([{ resource: 'iscsi1', commands: [expect.stringMatching(netOptions)], applied: true }]);
+    // Values only the new file has: the adjust read it after it was written.
+    expect(await kernelNet(c)).toMatch(/ping-int\s+1;[\s\S]*ping-timeout\s+5;[\s\S]*ko-count\s+47;/);
+    expect((await readStatus(c.ctx, 'iscsi1')).resources[0]).toMatchObject({ role: 'Secondary', connection: 'WFConnection' });
+    // Nothing left to load: a second dry run of adjust prints nothing.
+    expect((await c.inspector.run('drbdadm', ['-d', 'adjust', 'iscsi1'])).stdout.trim()).toBe('');
+  });
+
+  it('no adjust when the file did not change, even if the kernel differs from it', async () => {
+    const c = await upWithOldConf();
+    await writeFile(join(c.root, 'etc/drbd.conf'), renderDrbdConf([normalizeDrbdSpec(spec)], DrbdSyntax.DRBD_SYNTAX_V84));
+    const w = await drbdService(c.ctx).writeDrbdConfig({ resources: [spec], syntax: DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED, confirm: true }, call);
+    expect(w).toMatchObject({ changed: false, written: false, adjusts: [] });
+    expect(await kernelNet(c)).not.toMatch(/ping-int/);
+  });
+
+  it('no adjust for a resource that is not up: it stays down (the boot/role path brings it up)', async () => {
+    const c = await cluster('8.4.11', DrbdSyntax.DRBD_SYNTAX_V84);
+    await writeFile(join(c.root, 'etc/drbd.conf'), oldConf);
+    await createMetadata(c.ctx, 'iscsi1', true, false);
+    const w = await drbdService(c.ctx).writeDrbdConfig({ resources: [spec], syntax: DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED, confirm: true }, call);
+    expect(w).toMatchObject({ changed: true, written: true, adjusts: [] });
+    expect((await readStatus(c.ctx, 'iscsi1')).resources[0]).toMatchObject({ role: 'Unconfigured' });
   });
 });
 

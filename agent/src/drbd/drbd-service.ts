@@ -7,6 +7,7 @@ import { CommandFailedError } from '../exec/command-errors.js';
 import { writeFileAtomic } from '../fs/write-file-atomic.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { backingDevicePath, drbdResourceName } from '../validate/validators.js';
+import { adjustUpResources, upResources } from './adjust-up-resources.js';
 import { DrbdConfigRejectedError } from './drbd-errors.js';
 import { attach, backingDiskOf, bringUp, configuredResources, connect, createMetadata, demote, disconnect, initialSync, promote, readStatus, resolveSplitBrain } from './drbd-ops.js';
 import { normalizeDrbdSpecs } from './drbd-spec.js';
@@ -32,12 +33,25 @@ export function chooseSyntax(requested: DrbdSyntax, detected: DrbdVersion): Drbd
   return requested;
 }
 
-/** Parses a candidate drbd.conf with the installed drbdadm (`sh-nop`) before it replaces the real one. */
-export async function checkDrbdConf(ctx: AgentContext, text: string, syntax: DrbdSyntax, signal?: AbortSignal): Promise<void> {
+/** Runs `fn` with a candidate drbd.conf written to the agent's staging directory, removed after. */
+async function withStagedDrbdConf<T>(ctx: AgentContext, text: string, fn: (file: string) => Promise<T>): Promise<T> {
   const staging = ctx.root.resolve(join(ctx.stateDir, 'staging'));
   await mkdir(staging, { recursive: true, mode: 0o700 });
   const file = join(staging, `drbd-check.${randomBytes(4).toString('hex')}.conf`);
   await writeFile(file, text, { mode: 0o600 });
+  try {
+    return await fn(file);
+  } finally {
+    await unlink(file).catch(() => undefined);
+  }
+}
+
+/** Parses a candidate drbd.conf with the installed drbdadm (`sh-nop`) before it replaces the real one. */
+export async function checkDrbdConf(ctx: AgentContext, text: string, syntax: DrbdSyntax, signal?: AbortSignal): Promise<void> {
+  await withStagedDrbdConf(ctx, text, (file) => checkStagedDrbdConf(ctx, file, syntax, signal));
+}
+
+async function checkStagedDrbdConf(ctx: AgentContext, file: string, syntax: DrbdSyntax, signal?: AbortSignal): Promise<void> {
   try {
     const override = representativeVersion[syntax];
     await ctx.runner.run('drbdadm', ['-c', file, 'sh-nop'], { signal, timeoutMs: 15_000, ...(override === undefined ? {} : { env: { DRBD_DRIVER_VERSION_OVERRIDE: override } }) });
@@ -47,8 +61,6 @@ export async function checkDrbdConf(ctx: AgentContext, text: string, syntax: Drb
       throw new DrbdConfigRejectedError(reason.replaceAll(file, 'drbd.conf') || `exit ${err.exitCode}`);
     }
     throw err;
-  } finally {
-    await unlink(file).catch(() => undefined);
   }
 }
 
@@ -66,13 +78,21 @@ export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
 
     async writeDrbdConfig(request, { signal }) {
       const resources = normalizeDrbdSpecs(request.resources);
-      const syntax = chooseSyntax(request.syntax, await detectDrbdVersion(ctx, signal));
+      const version = await detectDrbdVersion(ctx, signal);
+      const syntax = chooseSyntax(request.syntax, version);
       const text = renderDrbdConf(resources, syntax);
       await checkDrbdConf(ctx, text, syntax, signal);
       const target = ctx.root.resolve(drbdConfPath);
       const before = await readFile(target, 'utf8').catch(() => null);
       const changed = before !== text;
-      if (!request.confirm || !changed) return { syntax, path: drbdConfPath, changed, written: false, backup: '' };
+      // An up resource keeps the options it was brought up with until `drbdadm adjust` (issue 11:
+      // the fast-failover net section); read which are up before the file names them differently.
+      const up = changed ? await upResources(ctx, resources.map((r) => r.name), signal, version) : [];
+      if (!request.confirm || !changed) {
+        // Dry run: what adjust would change, compared with the candidate file; nothing is loaded.
+        const adjusts = up.length === 0 ? [] : await withStagedDrbdConf(ctx, text, (file) => adjustUpResources(ctx, up, file, false, signal));
+        return { syntax, path: drbdConfPath, changed, written: false, backup: '', adjusts };
+      }
       const res = await writeFileAtomic(target, text, {
         mode: 0o600,
         backupDir: ctx.root.resolve(join(ctx.stateDir, 'backups')),
@@ -80,7 +100,9 @@ export function drbdService(ctx: AgentContext): DrbdServiceImplementation {
         signal,
       });
       ctx.logger.info({ path: drbdConfPath, resources: resources.map((r) => r.name), syntax: syntaxName[syntax] }, 'drbd.conf written');
-      return { syntax, path: drbdConfPath, changed, written: true, backup: res.backup === null ? '' : ctx.root.hostPath(res.backup) };
+      const adjusts = await adjustUpResources(ctx, up, null, true, signal);
+      for (const a of adjusts) if (a.applied) ctx.logger.info({ resource: a.resource, commands: a.commands }, 'drbd resource adjusted to the new drbd.conf');
+      return { syntax, path: drbdConfPath, changed, written: true, backup: res.backup === null ? '' : ctx.root.hostPath(res.backup), adjusts };
     },
 
     async getDrbdStatus(request, { signal }) {

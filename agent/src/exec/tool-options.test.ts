@@ -29,7 +29,8 @@ describe('the tool-option table', () => {
     // A value that looks like an option belongs to the option before it.
     expect(checkToolArgs('tgtadm', ['--op', 'update', '--mode', 'target', '--tid', '1', '--name', 'state', '--value', '-x'])).toBeNull();
     expect(checkToolArgs('drbdadm', ['--', '--discard-my-data', 'connect', 'r0'])).toBeNull();
-    expect(checkToolArgs('drbdadm', ['adjust', 'r0'])).toMatchObject({ arg: 'adjust r0' });
+    expect(checkToolArgs('drbdadm', ['down', 'r0'])).toMatchObject({ arg: 'down r0' });
+    expect(checkToolArgs('drbdadm', ['-d', 'adjust', 'r0'])).toBeNull();
     expect(checkToolArgs('tgtd', ['-C', '3261', '-f'])).toMatchObject({ arg: '-f' });
     expect(checkToolArgs('sg_vpd', ['--inhex=/tmp/x'])).toMatchObject({ arg: '--inhex=/tmp/x' });
   });

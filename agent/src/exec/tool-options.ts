@@ -113,6 +113,8 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
       '--overwrite-data-of-peer': v('8.3.0'),
       '--force': v('8.4.0'),
       '--version': v('8.4.0'),
+      // Dry run: prints the drbdsetup commands instead of running them (drbd 0.7's drbdadm has it).
+      '-d': v('8.3.0'),
     },
     words: {
       'sh-nop': { since: '8.3.0' },
@@ -125,6 +127,8 @@ export const toolOptions: Readonly<Partial<Record<AllowedCommand, ToolSpec>>> = 
       disconnect: { since: '8.3.0' },
       attach: { since: '8.3.0' },
       up: { since: '8.3.0' },
+      // Loads a changed drbd.conf into an up resource (drbd 0.7's drbdadm has it; the table starts at 8.3).
+      adjust: { since: '8.3.0' },
       'create-md': { since: '8.3.0' },
       // Read-only: drbdadm hands it to drbdmeta, which exits 0 only when the disk holds metadata.
       'dump-md': { since: '8.3.0' },

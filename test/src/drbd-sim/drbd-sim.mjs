@@ -476,6 +476,7 @@ function connect(s, discard, opts = []) {
   // drbd.conf's net { ping-int (s); ping-timeout (0.1 s) } reach drbdsetup as options.
   s.pingIntMs = ms('ping-int', 1000) ?? s.pingIntMs;
   s.pingTimeoutMs = ms('ping-timeout', 100) ?? s.pingTimeoutMs;
+  s.netOpts = netOptions(opts);
   if (s.wantConnect && !discard) {
     saveRes(node, s);
     startLinkProcess(node, s);
@@ -543,6 +544,27 @@ function fresh(name, minor) {
 }
 
 const addr = (a) => a.replace(/^ipv[46]:/, '');
+
+/** The `--name=value` net options the kernel holds (what `drbdsetup show` prints back). */
+function netOptions(opts) {
+  return Object.fromEntries(opts.filter((o) => o.includes('=')).map((o) => [o.slice(2, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]));
+}
+
+/**
+ * 8.4's `drbdsetup show RES`: the running configuration drbdadm adjust compares drbd.conf with
+ * (drbd-utils 8.4 drbdsetup.c, show_scmd). Without it adjust would plan a full new-resource/attach/connect.
+ */
+function show84(s) {
+  const block = (indent, name, o) => [`${indent}${name} {`, ...Object.entries(o).map(([k, v]) => `${indent}\t${k}\t\t\t${v};`), `${indent}}`];
+  const out = [`resource ${s.name} {`, '\toptions {', '\t}'];
+  if (s.wantConnect) out.push(...block('\t', 'net', s.netOpts ?? {}), '\t_remote_host {', `\t\taddress\t\t\tipv4 ${s.peerAddr};`, '\t}');
+  out.push('\t_this_host {');
+  if (s.wantConnect) out.push(`\t\taddress\t\t\tipv4 ${s.localAddr};`);
+  out.push('\t\tvolume 0 {', `\t\t\tdevice\t\t\tminor ${s.minor};`);
+  if (s.attached) out.push(`\t\t\tdisk\t\t\t"${s.disk}";`, '\t\t\tmeta-disk\t\tinternal;', ...block('\t\t\t', 'disk', s.diskOpts ?? {}));
+  out.push('\t\t}', '\t}', '}');
+  return `${out.join('\n')}\n`;
+}
 
 function drbdmeta(a) {
   // MINOR v08|v09 DEV INDEX COMMAND [ARGS]
@@ -689,6 +711,7 @@ function drbdsetup(a) {
     case 'attach': {
       const s = byMinor(pos[0]);
       if (!s?.configured) die(10, `${pos[0]}: Failure: (127) Device minor not allocated`);
+      s.diskOpts = netOptions(opts);
       return attach(s, pos[1]);
     }
     case 'detach': {
@@ -732,8 +755,24 @@ function drbdsetup(a) {
       }
       return;
     }
-    case 'show':
+    case 'show': {
+      // 9's show (connections, peer devices) is not modelled: adjust on 9 is untested here.
+      const s = major === '9' ? null : loadRes(node, pos[0]);
+      if (s?.configured) process.stdout.write(show84(s));
       return;
+    }
+    case 'net-options': {
+      // 8.4: net-options LOCAL PEER [opts] (what adjust sends for a changed net section).
+      const s = allRes(node).find((r) => r.configured && r.localAddr === addr(pos[0] ?? ''));
+      if (!s) die(10, `${pos[0]}: Failure: (102) Local address(port) already in use.`);
+      // --set-defaults (adjust always sends it): an option not given goes back to its default.
+      const o = { ...(opts.includes('--set-defaults') ? {} : s.netOpts), ...netOptions(opts) };
+      s.pingIntMs = o['ping-int'] === undefined ? undefined : Number(o['ping-int']) * 1000;
+      s.pingTimeoutMs = o['ping-timeout'] === undefined ? undefined : Number(o['ping-timeout']) * 100;
+      s.netOpts = o;
+      saveRes(node, s);
+      return;
+    }
     case 'peer-device-options':
     case 'disk-options': {
       // 9 (and an 8.4 adjust) load resync-rate here; nothing the state machine needs.

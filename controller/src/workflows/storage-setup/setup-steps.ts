@@ -88,11 +88,13 @@ const drbdConf: HostStep = {
   name: 'drbd-conf',
   async plan(h) {
     const r = await drbd(h).writeDrbdConfig({ resources: h.spec.drbd, syntax: DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED, confirm: false }, { signal: h.signal });
-    return { changes: r.changed, detail: `${r.path} for DRBD ${syntaxName(r.syntax)}${r.changed ? '' : ' (unchanged)'}` };
+    // An up resource gets `drbdadm adjust` after the write: show what it would load into the kernel.
+    const adjusts = r.adjusts.map((a) => `\n${a.resource} is up: drbdadm adjust ${a.resource}${a.commands.length === 0 ? ' (nothing to load)' : `: ${a.commands.join('; ')}`}`);
+    return { changes: r.changed, detail: `${r.path} for DRBD ${syntaxName(r.syntax)}${r.changed ? '' : ' (unchanged)'}${adjusts.join('')}` };
   },
   async run(h) {
     const r = await drbd(h).writeDrbdConfig({ resources: h.spec.drbd, syntax: DrbdSyntax.DRBD_SYNTAX_UNSPECIFIED, confirm: true }, { signal: h.signal });
-    return { changed: r.changed, syntax: syntaxName(r.syntax), path: r.path, backup: r.backup };
+    return { changed: r.changed, syntax: syntaxName(r.syntax), path: r.path, backup: r.backup, adjusted: r.adjusts.map((a) => ({ resource: a.resource, commands: a.commands, applied: a.applied })) };
   },
 };
 

@@ -263,6 +263,19 @@ export interface WriteDrbdConfigResponse {
   changed: boolean;
   written: boolean;
   backup: string;
+  /**
+   * One per resource that is up while its file changes: the running kernel keeps its old options
+   * (the net section's keep-alive) until `drbdadm adjust`. A resource that is not up gets none.
+   */
+  adjusts: DrbdAdjust[];
+}
+
+export interface DrbdAdjust {
+  resource: string;
+  /** What `drbdadm -d adjust` says it would run (drbdsetup command lines, secrets redacted). */
+  commands: string[];
+  /** True when the real `drbdadm adjust` ran (confirmed writes only). */
+  applied: boolean;
 }
 
 /** One resource (volume 0) seen from this node; DRBD's own state names. */
@@ -1399,7 +1412,7 @@ export const WriteDrbdConfigRequest: MessageFns<WriteDrbdConfigRequest> = {
 };
 
 function createBaseWriteDrbdConfigResponse(): WriteDrbdConfigResponse {
-  return { syntax: 0, path: "", changed: false, written: false, backup: "" };
+  return { syntax: 0, path: "", changed: false, written: false, backup: "", adjusts: [] };
 }
 
 export const WriteDrbdConfigResponse: MessageFns<WriteDrbdConfigResponse> = {
@@ -1418,6 +1431,9 @@ export const WriteDrbdConfigResponse: MessageFns<WriteDrbdConfigResponse> = {
     }
     if (message.backup !== "") {
       writer.uint32(42).string(message.backup);
+    }
+    for (const v of message.adjusts) {
+      DrbdAdjust.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1475,6 +1491,14 @@ export const WriteDrbdConfigResponse: MessageFns<WriteDrbdConfigResponse> = {
             message.backup = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.adjusts.push(DrbdAdjust.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1494,6 +1518,7 @@ export const WriteDrbdConfigResponse: MessageFns<WriteDrbdConfigResponse> = {
       changed: isSet(object.changed) ? globalThis.Boolean(object.changed) : false,
       written: isSet(object.written) ? globalThis.Boolean(object.written) : false,
       backup: isSet(object.backup) ? globalThis.String(object.backup) : "",
+      adjusts: globalThis.Array.isArray(object?.adjusts) ? object.adjusts.map((e: any) => DrbdAdjust.fromJSON(e)) : [],
     };
   },
 
@@ -1514,6 +1539,9 @@ export const WriteDrbdConfigResponse: MessageFns<WriteDrbdConfigResponse> = {
     if (message.backup !== "") {
       obj.backup = message.backup;
     }
+    if (message.adjusts?.length) {
+      obj.adjusts = message.adjusts.map((e) => DrbdAdjust.toJSON(e));
+    }
     return obj;
   },
 
@@ -1527,6 +1555,108 @@ export const WriteDrbdConfigResponse: MessageFns<WriteDrbdConfigResponse> = {
     message.changed = object.changed ?? false;
     message.written = object.written ?? false;
     message.backup = object.backup ?? "";
+    message.adjusts = object.adjusts?.map((e) => DrbdAdjust.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDrbdAdjust(): DrbdAdjust {
+  return { resource: "", commands: [], applied: false };
+}
+
+export const DrbdAdjust: MessageFns<DrbdAdjust> = {
+  encode(message: DrbdAdjust, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resource !== "") {
+      writer.uint32(10).string(message.resource);
+    }
+    for (const v of message.commands) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.applied !== false) {
+      writer.uint32(24).bool(message.applied);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrbdAdjust {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrbdAdjust();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commands.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.applied = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrbdAdjust {
+    return {
+      resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      commands: globalThis.Array.isArray(object?.commands) ? object.commands.map((e: any) => globalThis.String(e)) : [],
+      applied: isSet(object.applied) ? globalThis.Boolean(object.applied) : false,
+    };
+  },
+
+  toJSON(message: DrbdAdjust): unknown {
+    const obj: any = {};
+    if (message.resource !== "") {
+      obj.resource = message.resource;
+    }
+    if (message.commands?.length) {
+      obj.commands = message.commands;
+    }
+    if (message.applied !== false) {
+      obj.applied = message.applied;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DrbdAdjust>): DrbdAdjust {
+    return DrbdAdjust.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DrbdAdjust>): DrbdAdjust {
+    const message = createBaseDrbdAdjust();
+    message.resource = object.resource ?? "";
+    message.commands = object.commands?.map((e) => e) || [];
+    message.applied = object.applied ?? false;
     return message;
   },
 };
