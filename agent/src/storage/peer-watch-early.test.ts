@@ -2,9 +2,9 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { drbdHostRoot, ipAddrShowDev, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
-import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
+import { ProbeHost } from '@xsctl/test/storage/probe-host';
+import { drbdHostRoot, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
+import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { PeerWatch } from './peer-watch.js';
@@ -18,59 +18,6 @@ import { PeerWatch } from './peer-watch.js';
 // /proc/drbd, minor 1: a slave connected to its Primary peer, then the link lost (WFConnection, peer unknown).
 const connected = procDrbd84({ ro: 'Secondary/Primary', ds: 'UpToDate/UpToDate' });
 const lost = procDrbd84({ cs: 'WFConnection', ro: 'Secondary/Unknown', ds: 'UpToDate/DUnknown' });
-
-/**
- * Answers the watch's commands: the DRBD read takes `drbdMs`; every arping waits for the gate in
- * place when it was called (or for its abort), so a test can hold a round in its probes.
- */
-class ProbeHost extends RecordingRunner {
-  gate: Promise<void> | null = null;
-  arpings = 0;
-  drbdMs = 0;
-
-  constructor() {
-    super(pino({ level: 'silent' }));
-  }
-
-  /** Arpings called and not answered yet. */
-  get pending(): number {
-    return this.calls.filter((c) => c.command === 'arping').length - this.arpings;
-  }
-
-  /**
-   * Whether a round that began after call `from` has read /proc/drbd: a round calls its arpings
-   * first (synchronously, at its start) and `drbdadm sh-minor` only after its /proc/drbd read
-   * (drbd-ops.ts readStatus), so a drbdadm after that round's first arping proves the read done.
-   */
-  drbdReadSince(from: number): boolean {
-    const later = this.calls.slice(from);
-    const firstArping = later.findIndex((c) => c.command === 'arping');
-    return firstArping >= 0 && later.slice(firstArping).some((c) => c.command === 'drbdadm');
-  }
-
-  override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    this.admit(command, args, options);
-    this.calls.push({ command, args: [...args] });
-    const ok = (stdout = '', exitCode = 0): CommandResult => ({ command, args, exitCode, stdout, stderr: '', durationMs: 0 });
-    const wait = (p: Promise<void>) =>
-      new Promise<void>((resolve, reject) => {
-        void p.then(resolve);
-        options.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-      });
-    if (command === 'drbdadm') {
-      await wait(new Promise((r) => setTimeout(r, this.drbdMs)));
-      return ok('1\n');
-    }
-    if (command === 'ip') return ok(ipAddrShowDev('eth1', ['10.10.10.12/24']));
-    if (command === 'arping') {
-      if (this.gate !== null) await wait(this.gate);
-      this.arpings++;
-      // arping -D: exit 1, the master holds the floating IP; arping -q -c 1 to the peer: exit 0, it answers.
-      return ok('', args[0] === '-D' ? 1 : 0);
-    }
-    return ok();
-  }
-}
 
 const watch = peerWatchSpec();
 

@@ -2,9 +2,9 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { drbdHostRoot, ipAddrShowDev, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
-import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
+import { ProbeHost } from '@xsctl/test/storage/probe-host';
+import { drbdHostRoot, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
+import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { PeerWatch } from './peer-watch.js';
@@ -16,37 +16,6 @@ import { PeerWatch } from './peer-watch.js';
 
 const connected = procDrbd84({ ro: 'Secondary/Primary', ds: 'UpToDate/UpToDate' });
 const lost = procDrbd84({ cs: 'WFConnection', ro: 'Secondary/Unknown', ds: 'UpToDate/DUnknown' });
-
-/** Answers the watch's commands; every arping waits for the gate in place when it was called (or its abort). */
-class HeldProbes extends RecordingRunner {
-  gate: Promise<void> | null = null;
-  drbdMs = 0;
-
-  constructor() {
-    super(pino({ level: 'silent' }));
-  }
-
-  override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    this.admit(command, args, options);
-    this.calls.push({ command, args: [...args] });
-    const ok = (stdout = '', exitCode = 0): CommandResult => ({ command, args, exitCode, stdout, stderr: '', durationMs: 0 });
-    const wait = (p: Promise<void>) =>
-      new Promise<void>((resolve, reject) => {
-        void p.then(resolve);
-        options.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-      });
-    if (command === 'drbdadm') {
-      await wait(new Promise((r) => setTimeout(r, this.drbdMs)));
-      return ok('1\n');
-    }
-    if (command === 'ip') return ok(ipAddrShowDev('eth1', ['10.10.10.12/24']));
-    if (command === 'arping') {
-      if (this.gate !== null) await wait(this.gate);
-      return ok('', args[0] === '-D' ? 1 : 0);
-    }
-    return ok();
-  }
-}
 
 const watch = peerWatchSpec();
 
@@ -61,7 +30,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function start(host: HeldProbes): PeerWatch {
+function start(host: ProbeHost): PeerWatch {
   const ctx: AgentContext = { root: new SandboxRoot(root), runner: host as unknown as CommandRunner, logger: pino({ level: 'silent' }), stateDir: '/var/lib/xsctl' };
   pw = new PeerWatch(ctx);
   return pw;
@@ -69,7 +38,7 @@ function start(host: HeldProbes): PeerWatch {
 
 describe('peer watch: a replication link change between rounds', () => {
   it('reports the link lost while a round is held in its ARP probes, and the round that ends later does not put it back', async () => {
-    const host = new HeldProbes();
+    const host = new ProbeHost();
     // The round after the one held reads DRBD for 600 ms: its start would otherwise publish the
     // held round's older state (Connected) for that long.
     host.drbdMs = 600;
@@ -114,7 +83,7 @@ describe('peer watch: a replication link change between rounds', () => {
 
   it('publishes a link coming back as well (rule 3: Connected means a live peer), and nothing while it does not change', async () => {
     await writeFile(join(root, 'proc/drbd'), lost);
-    const host = new HeldProbes();
+    const host = new ProbeHost();
     const w = start(host);
     await expect.poll(async () => (await w.heartbeat(watch)).replicationReachable, { timeout: 10_000 }).toBe(true);
     expect((await w.heartbeat(watch)).replicationConnected).toBe(false);

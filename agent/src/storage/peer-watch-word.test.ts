@@ -2,9 +2,9 @@ import { rm } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StorageRole } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
-import { RecordingRunner } from '@xsctl/test/fuzz/recording-runner';
-import { drbdHostRoot, ipAddrShowDev, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
-import type { CommandResult, CommandRunner, RunOptions } from '../exec/command-runner.js';
+import { ProbeHost } from '@xsctl/test/storage/probe-host';
+import { drbdHostRoot, peerWatchSpec, procDrbd84 } from '@xsctl/test/storage/storage-spec';
+import type { CommandRunner } from '../exec/command-runner.js';
 import { SandboxRoot } from '../fs/sandbox-root.js';
 import type { AgentContext } from '../server/agent-context.js';
 import { PeerWatch } from './peer-watch.js';
@@ -14,31 +14,6 @@ import { witnessWordOf } from './witness-word.js';
 // boot-time role through the peer watch (witness-word.ts): every GetPeerView records it, and a new
 // word does not restart the observation (the failover's own calls name nobody, the witness's
 // name a master: forgetting the view at each change would leave the survivor without one).
-
-/** A slave whose replication link is lost; every arping waits for `gate` (or its abort) when one is set. */
-class HeldProbes extends RecordingRunner {
-  gate: Promise<void> | null = null;
-
-  constructor() {
-    super(pino({ level: 'silent' }));
-  }
-
-  override async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    this.admit(command, args, options);
-    this.calls.push({ command, args: [...args] });
-    const ok = (stdout = '', exitCode = 0): CommandResult => ({ command, args, exitCode, stdout, stderr: '', durationMs: 0 });
-    if (command === 'drbdadm') return ok('1\n');
-    if (command === 'ip') return ok(ipAddrShowDev('eth1', ['10.10.10.12/24']));
-    if (command === 'arping' && this.gate !== null) {
-      const gate = this.gate;
-      await new Promise<void>((resolve, reject) => {
-        void gate.then(resolve);
-        options.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-      });
-    }
-    return ok('', command === 'arping' ? 1 : 0);
-  }
-}
 
 let root = '';
 let pw: PeerWatch | null = null;
@@ -55,7 +30,7 @@ afterEach(async () => {
 
 describe('peer watch: the witness word', () => {
   it('each call records the word with its self-fence bound as validity; a new word keeps the observation, a new watch spec drops it', async () => {
-    const host = new HeldProbes();
+    const host = new ProbeHost(() => 1);
     const ctx: AgentContext = { root: new SandboxRoot(root), runner: host as unknown as CommandRunner, logger: pino({ level: 'silent' }), stateDir: '/var/lib/xsctl' };
     pw = new PeerWatch(ctx);
     const master = peerWatchSpec({ selfFenceAfterMs: 4_000, witnessRole: StorageRole.STORAGE_ROLE_MASTER });

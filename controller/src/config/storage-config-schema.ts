@@ -13,14 +13,15 @@ import { drbdDeadPeerSeenWithinMs, drbdNetTimers, minDetectAfterMs } from '@xsct
 export const failoverDefaults = { detectAfterMs: 3_000, selfFenceAfterMs: 1_500, selfFenceTeardownMs: 1_000 } as const;
 
 const nonEmpty = z.string().min(1);
-// The agent checks these on every call that carries them (agent/src/validate/validators.ts: Node's
-// isIP, and Linux's 15-character interface names) and refuses the call. A typo that got past here
+// The agent checks these on every call that carries them (agent/src/validate/validators.ts:
+// ipv4Address is Node's isIP, interfaceName this pattern) and refuses the call. A typo that got past here
 // would fail every witness heartbeat, and a master whose heartbeats all fail fences itself: the
 // same grammar is checked when the config loads, naming the key.
+const interfaceNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/;
 const ipv4 = z.string().refine((v) => isIP(v) === 4, 'expected an IPv4 address');
 const ipv4OrEmpty = z.string().refine((v) => v === '' || isIP(v) === 4, 'expected an IPv4 address');
-const ifname = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/, 'expected a network interface name (at most 15 characters)');
-const ifnameOrEmpty = z.string().regex(/^$|^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/, 'expected a network interface name (at most 15 characters)');
+const ifname = z.string().regex(interfaceNamePattern, 'expected a network interface name (at most 15 characters)');
+const ifnameOrEmpty = z.string().refine((v) => v === '' || interfaceNamePattern.test(v), 'expected a network interface name (at most 15 characters)');
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const port = z.number().int().min(1).max(65535);
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);

@@ -99,6 +99,20 @@ async function xs1PoweredOff(lab: StorageLab): Promise<void> {
   check((await readFile(lab.bmcs.get('xs1')!.stateFile, 'utf8')).trim() === '0', 'xs1 powered off by its BMC');
 }
 
+/** The lab's IPMI failover of xs1: the witness ready, xs1 lost (the monitor's mark), xs2 promoted, xs1 read back off by its BMC. */
+async function xs1LostFencedByPower(lab: StorageLab, mon: LabMonitor): Promise<void> {
+  await witnessReady(lab);
+  await lab.loseHost('xs1');
+  mon.mark();
+  await failedOverToXs2(lab);
+  await xs1PoweredOff(lab);
+}
+
+/** The witness's heartbeats name xs2 the storage master. */
+async function witnessSeesXs2Serving(lab: StorageLab): Promise<void> {
+  await lab.until('the witness to see xs2 serving', async () => ((await witness(lab)).storageMaster === 'xs2' ? true : undefined), 60_000);
+}
+
 /** The initiator's INQUIRY on the floating IP answers with the lab's identity. */
 async function checkIdentity(lab: StorageLab, what: string, timeoutMs?: number): Promise<void> {
   const id = await lab.inquiry(timeoutMs);
@@ -571,11 +585,7 @@ export const scenarios: Scenario[] = [
     // xs2 serves throughout, the witness's silence included.
     servedAfter: true,
     async run(lab, mon) {
-      await witnessReady(lab);
-      await lab.loseHost('xs1');
-      mon.mark();
-      await failedOverToXs2(lab);
-      await xs1PoweredOff(lab);
+      await xs1LostFencedByPower(lab, mon);
       // The admin sees the hold: `xsctl storage status` (the witness's latest view of xs2).
       await untilStatus(lab, 'storage status showing xs2 holding its self-fence', (st) => /xs2 .*held: peer powered off \(since \d\d:\d\d:\d\d\)/.test(st.stdout));
       // The witness goes silent: the controller stops, for the self-fence bound (4 s in this lab)
@@ -592,7 +602,7 @@ export const scenarios: Scenario[] = [
       check(holds === 1, `xs2 logged the hold once, not per check (${holds} lines)`);
       // The witness back, then the old master: it answers on its links (the hold ends) and comes back Secondary.
       await lab.startController();
-      await lab.until('the witness to see xs2 serving', async () => ((await witness(lab)).storageMaster === 'xs2' ? true : undefined), 60_000);
+      await witnessSeesXs2Serving(lab);
       const back = await oldMasterReturnsSecondary(lab);
       const ended = /PEER-FENCED HOLD ENDED: the peer answers on the replication link/.test(await readFile(lab.node('xs2').logFile, 'utf8'));
       check(ended, 'xs2 ended its hold when xs1 answered on the replication link');
@@ -611,12 +621,8 @@ export const scenarios: Scenario[] = [
     // xs2 serves throughout.
     servedAfter: true,
     async run(lab, mon) {
-      await witnessReady(lab);
-      await lab.loseHost('xs1');
-      mon.mark();
-      await failedOverToXs2(lab);
-      await xs1PoweredOff(lab);
-      await lab.until('the witness to see xs2 serving', async () => ((await witness(lab)).storageMaster === 'xs2' ? true : undefined), 60_000);
+      await xs1LostFencedByPower(lab, mon);
+      await witnessSeesXs2Serving(lab);
       await writeOldMasterBootFiles(lab, { peerSafety: { witnessAddress: lab.fleet.host('ini').address, witnessInterface: 'eth0' } });
       const node = await lab.bootHost('xs1');
       // Before its boot role brings DRBD up: the replication cable stays out.

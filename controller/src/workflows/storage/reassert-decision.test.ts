@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
 import type { StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { storageStatus, thrownBy } from '@xsctl/test/storage/storage-status';
 import { reassertPlan, reassertTrigger, type ReassertHost, type ReassertInput } from './reassert-decision.js';
 import type { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
 
@@ -81,20 +82,13 @@ describe('reassertTrigger: the witness puts the master role back on a self-fence
   });
 });
 
-const state = (o: Partial<DrbdResourceState> = {}): DrbdResourceState => ({ name: 'iscsi1', minor: 1, peerRole: 'Secondary', peer: '', replication: 'Established', splitBrainEvidence: '', ...drbd(), ...o });
-const status = (apparentRole: string, d: Partial<DrbdResourceState> = {}): StorageStatus => ({ hostname: '', drbd: [state(d)], drbdVersion: undefined, tgtdRunning: false, targets: [], floatingIpPresent: false, floatingIp: '', apparentRole, bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, floatingIpMac: '' });
+// A healed pair: both Secondary, Connected, UpToDate.
+const status = (apparentRole: string, d: Partial<DrbdResourceState> = {}) => storageStatus(apparentRole, [{ peerRole: 'Secondary', ...d }]);
 const pair = (xs1: StorageStatus, xs2: StorageStatus) => [
   { name: 'xs1', status: xs1 },
   { name: 'xs2', status: xs2 },
 ];
-const refusal = (f: () => unknown) => {
-  try {
-    f();
-  } catch (err) {
-    return err as StorageRoleChangeRefusedError;
-  }
-  throw new Error('not refused');
-};
+const refusal = (f: () => unknown) => thrownBy(f) as StorageRoleChangeRefusedError;
 
 describe('reassertPlan: the workflow checks both hosts as they are now', () => {
   it('passes for a healed pair without a master', () => {

@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
-import type { StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { storageStatus, thrownBy } from '@xsctl/test/storage/storage-status';
 import { switchoverPlan, type StorageHost } from './storage-pool.js';
 import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
 
 const host = (name: string): StorageHost => ({ name, ref: `OpaqueRef:${name}`, uuid: name, address: '', hostname: name, isMaster: name === 'xs1' });
-const drbd = (o: Partial<DrbdResourceState>): DrbdResourceState => ({ name: 'iscsi1', minor: 1, role: 'Secondary', peerRole: 'Primary', disk: 'UpToDate', peerDisk: 'UpToDate', connection: 'Connected', replication: 'Established', peer: '', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '', ...o });
-const status = (apparentRole: string, d: Partial<DrbdResourceState>): StorageStatus => ({ hostname: '', drbd: [drbd(d)], drbdVersion: undefined, tgtdRunning: apparentRole === 'master', targets: [], floatingIpPresent: apparentRole === 'master', floatingIp: '', apparentRole, bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false, floatingIpMac: '' });
+const status = (apparentRole: string, d: Partial<DrbdResourceState>) => storageStatus(apparentRole, [d]);
 const hosts = [host('xs1'), host('xs2')];
-const refusal = (f: () => unknown) => {
-  try {
-    f();
-  } catch (err) {
-    return err as StorageRoleChangeRefusedError;
-  }
-  throw new Error('not refused');
-};
+const refusal = (f: () => unknown) => thrownBy(f) as StorageRoleChangeRefusedError;
 
 describe('switchover preconditions (typed refusals naming the reason)', () => {
   it('moves from the host that serves to its UpToDate, Connected peer', () => {

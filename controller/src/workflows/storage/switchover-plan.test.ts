@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SplitBrainState, type DrbdResourceState } from '@xsctl/proto/gen/xsctl/agent/v1/drbd';
-import type { StorageStatus } from '@xsctl/proto/gen/xsctl/agent/v1/storage';
+import { storageStatus, thrownBy } from '@xsctl/test/storage/storage-status';
 import { Status } from 'nice-grpc-common';
 import { toServerError } from '@xsctl/common/grpc/index';
 import { checkFloatingIpAnswers, switchoverPlan, type StorageHost } from './storage-pool.js';
@@ -12,20 +12,15 @@ import { StorageRoleChangeRefusedError } from './storage-workflow-errors.js';
  * drbdadm's words (disk UpToDate/Outdated/Inconsistent, connection Connected/WFConnection/...).
  */
 const host = (name: string): StorageHost => ({ name, ref: `OpaqueRef:${name}`, uuid: name, address: '', hostname: name, isMaster: name === 'xs1' });
-const drbd = (o: Partial<DrbdResourceState>): DrbdResourceState => ({ name: 'iscsi1', minor: 1, role: 'Secondary', peerRole: 'Primary', disk: 'UpToDate', peerDisk: 'UpToDate', connection: 'Connected', replication: 'Established', peer: '', splitBrain: SplitBrainState.SPLIT_BRAIN_STATE_NONE, splitBrainEvidence: '', ...o });
-const status = (apparentRole: string, ...resources: Array<Partial<DrbdResourceState>>): StorageStatus => ({ hostname: '', drbd: resources.map(drbd), drbdVersion: undefined, tgtdRunning: apparentRole === 'master', targets: [], floatingIpPresent: apparentRole === 'master', floatingIpMac: '', floatingIp: '', apparentRole, bootEnabled: [], warnings: [], haProcessesRunning: [], haLizardInstalled: false });
+const status = (apparentRole: string, ...resources: Array<Partial<DrbdResourceState>>) => storageStatus(apparentRole, resources);
 const master = status('master', { role: 'Primary', peerRole: 'Secondary' });
 const two = [host('xs1'), host('xs2')];
 const three = [host('xs1'), host('xs2'), host('xs3')];
 
 function refusal(f: () => unknown): { reason: string; code: string; host: string; message: string } {
-  try {
-    f();
-  } catch (err) {
-    if (!(err instanceof StorageRoleChangeRefusedError)) throw err;
-    return { reason: err.reason, code: err.code, host: err.host, message: err.message };
-  }
-  throw new Error('not refused');
+  const err = thrownBy(f);
+  if (!(err instanceof StorageRoleChangeRefusedError)) throw err;
+  return { reason: err.reason, code: err.code, host: err.host, message: err.message };
 }
 
 describe('switchoverPlan: which peer', () => {
